@@ -1,0 +1,78 @@
+import { sql } from 'drizzle-orm';
+import {
+  integer,
+  pgEnum,
+  pgPolicy,
+  pgSchema,
+  pgTable,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { createdAt, id, updatedAt } from './columns';
+import { tenantPolicies, workerRole } from './roles';
+import { tenants } from './tenants';
+
+export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram']);
+export type Channel = (typeof channel.enumValues)[number];
+
+/**
+ * A WhatsApp number, a Messenger page or an Instagram account of one tenant. `external_id` is the
+ * id Meta puts in webhooks (phone_number_id / page id / IG account id) and is unique per channel:
+ * it is how an inbound webhook finds its tenant.
+ */
+export const channelAccounts = pgTable(
+  'channel_accounts',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    channel: channel('channel').notNull(),
+    externalId: text('external_id').notNull(),
+    wabaId: text('waba_id'),
+    displayName: text('display_name').notNull(),
+    displayPhoneNumber: text('display_phone_number'),
+    /** WhatsApp per-number throughput cap (messages per second); Meta's default is 80. */
+    throughputPerSecond: integer('throughput_per_second').notNull().default(80),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('channel_accounts_external').on(t.channel, t.externalId),
+    ...tenantPolicies('channel_accounts', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * Secrets live outside the exposed `public` schema, in `private`, which neither `anon` nor
+ * `authenticated` may even see (no USAGE grant), and they are AES-GCM ciphertext on top of that.
+ * Only the tenant handle reads them, for one tenant at a time.
+ */
+export const privateSchema = pgSchema('private');
+
+export const channelCredentials = privateSchema
+  .table(
+    'channel_credentials',
+    {
+      channelAccountId: uuid('channel_account_id')
+        .primaryKey()
+        .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+      tenantId: uuid('tenant_id')
+        .notNull()
+        .references(() => tenants.id, { onDelete: 'cascade' }),
+      /** Graph API access token, `v1:<iv>:<ciphertext>` (see functions/lib/crypto.ts). */
+      accessToken: text('access_token').notNull(),
+      /** The Meta app secret this account's webhooks are signed with, when it is not the global one. */
+      appSecret: text('app_secret'),
+      updatedAt: updatedAt(),
+    },
+    (t) => [
+      pgPolicy('channel_credentials: worker of tenant', {
+        for: 'all',
+        to: workerRole,
+        using: sql`${t.tenantId} = app.current_tenant_id()`,
+        withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
+      }),
+    ],
+  )
+  .enableRLS();

@@ -1,0 +1,163 @@
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { channel, channelAccounts } from './channels';
+import { at, createdAt, id, updatedAt } from './columns';
+import { tenantPolicies } from './roles';
+import { tenants } from './tenants';
+
+/**
+ * A customer as seen on one channel. `external_user_id` is what Meta keys the user by: the
+ * business-scoped user id (BSUID) or, when there is none, the wa_id on WhatsApp; PSID on
+ * Messenger; IGSID on Instagram. Either phone or BSUID may be missing on WhatsApp.
+ */
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    channel: channel('channel').notNull(),
+    externalUserId: text('external_user_id').notNull(),
+    phone: text('phone'),
+    bsuid: text('bsuid'),
+    name: text('name'),
+    username: text('username'),
+    /** Set when the customer opted out of outreach; the full history is in opt_ins. */
+    optedOutAt: at('opted_out_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('contacts_external').on(t.tenantId, t.channel, t.externalUserId),
+    ...tenantPolicies('contacts', t.tenantId),
+  ],
+).enableRLS();
+
+export const lockSource = pgEnum('lock_source', ['operator', 'echo', 'escalation', 'keyword']);
+
+/** One thread: a contact talking to one of the tenant's channel accounts. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+    channelAccountId: uuid('channel_account_id')
+      .notNull()
+      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    /** The human-override lock: while set, the bot neither answers nor sends. */
+    isLocked: boolean('is_locked').notNull().default(false),
+    lockedBy: lockSource('locked_by'),
+    lockedByUserId: uuid('locked_by_user_id'),
+    lockedAt: at('locked_at'),
+    lockReason: text('lock_reason'),
+    /** Provider time of the customer's last message: the 24-hour window is measured from it. */
+    lastInboundAt: at('last_inbound_at'),
+    lastMessagePreview: text('last_message_preview'),
+    lastMessageAt: at('last_message_at'),
+    unreadCount: integer('unread_count').notNull().default(0),
+    /** The newest inbound message: a debounced agent turn for an older one is superseded. */
+    latestInboundMessageId: uuid('latest_inbound_message_id'),
+    /** Earliest time the next outbound message may go out (send spacing). */
+    nextSendAt: at('next_send_at'),
+    botEnabled: boolean('bot_enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('conversations_thread').on(t.channelAccountId, t.contactId),
+    index('conversations_tenant_recent').on(t.tenantId, t.lastMessageAt.desc()),
+    ...tenantPolicies('conversations', t.tenantId),
+  ],
+).enableRLS();
+
+export const messageDirection = pgEnum('message_direction', ['inbound', 'outbound']);
+export const messageSender = pgEnum('message_sender', ['user', 'agent', 'operator', 'system']);
+export const messageStatus = pgEnum('message_status', [
+  'received',
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'read',
+  'failed',
+  'cancelled',
+]);
+export type MessageStatus = (typeof messageStatus.enumValues)[number];
+
+export type Attachment = {
+  kind:
+    | 'image'
+    | 'audio'
+    | 'video'
+    | 'document'
+    | 'sticker'
+    | 'file'
+    | 'location'
+    | 'contacts'
+    | 'other';
+  mimeType?: string;
+  providerMediaId?: string;
+  url?: string;
+  caption?: string;
+  filename?: string;
+  sha256?: string;
+  /** Where the downloaded bytes are kept once the media job has fetched them. */
+  storageKey?: string;
+  data?: Record<string, unknown>;
+};
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    channelAccountId: uuid('channel_account_id')
+      .notNull()
+      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    direction: messageDirection('direction').notNull(),
+    sender: messageSender('sender').notNull(),
+    /** text, image, audio, interactive, template, reaction, … as the provider names it. */
+    type: text('type').notNull(),
+    content: text('content'),
+    attachments: jsonb('attachments').$type<Attachment[]>().notNull().default([]),
+    /** Provider-specific details kept for replay and for the agent (buttons, referral, …). */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    /** wamid / mid: with channel_account_id, the durable dedupe key. Null until an outbound send is accepted. */
+    providerMessageId: text('provider_message_id'),
+    /** The provider's timestamp: messages are ordered by it, not by arrival. */
+    providerTimestamp: at('provider_timestamp').notNull(),
+    receivedAt: createdAt(),
+    status: messageStatus('status').notNull(),
+    errorCode: text('error_code'),
+    errorReason: text('error_reason'),
+    correlationId: text('correlation_id'),
+    replyToProviderMessageId: text('reply_to_provider_message_id'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('messages_provider_id').on(t.channelAccountId, t.providerMessageId),
+    index('messages_conversation_time').on(t.conversationId, t.providerTimestamp, t.id),
+    index('messages_correlation').on(t.tenantId, t.correlationId),
+    ...tenantPolicies('messages', t.tenantId),
+  ],
+).enableRLS();

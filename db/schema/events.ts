@@ -1,0 +1,86 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgEnum, pgPolicy, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { at, createdAt, id } from './columns';
+import { conversations, messages } from './conversations';
+import { authenticatedRole, tenantPolicies, workerRole } from './roles';
+import { tenants } from './tenants';
+
+export const webhookOutcome = pgEnum('webhook_outcome', ['received', 'processed', 'dead']);
+
+/**
+ * Every webhook body Meta sent us, raw, with what became of it. Bodies arrive before their tenant
+ * is known, so rows are written through the `app.record_webhook_event` / `app.settle_webhook_event`
+ * functions (see migrations), and `tenant_id` is null when no channel account matched.
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull().default('meta'),
+    object: text('object'),
+    rawBody: text('raw_body').notNull(),
+    outcome: webhookOutcome('outcome').notNull().default('received'),
+    reason: text('reason'),
+    attempts: integer('attempts').notNull().default(0),
+    receivedAt: createdAt(),
+    processedAt: at('processed_at'),
+  },
+  (t) => [
+    index('webhook_events_outcome').on(t.outcome, t.receivedAt),
+    // Operators see their tenant's events (replay is an admin action, checked in the handler).
+    pgPolicy('webhook_events: members read', {
+      for: 'select',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} is not null and ${t.tenantId} in (select app.member_tenant_ids())`,
+    }),
+    pgPolicy('webhook_events: worker of tenant', {
+      for: 'all',
+      to: workerRole,
+      using: sql`${t.tenantId} = app.current_tenant_id()`,
+      withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
+    }),
+  ],
+).enableRLS();
+
+export const agentOutcome = pgEnum('agent_outcome', [
+  'running',
+  'replied',
+  'superseded',
+  'locked',
+  'handed_off',
+  'failed',
+]);
+
+export type AgentStep = {
+  text?: string;
+  toolCalls?: Array<{ toolName: string; input: unknown }>;
+  toolResults?: Array<{ toolName: string; output: unknown }>;
+};
+
+/** One agent turn, recorded whatever its outcome, so an operator can see why the AI said what it said. */
+export const agentRuns = pgTable(
+  'agent_runs',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    correlationId: text('correlation_id').notNull().unique(),
+    triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
+      onDelete: 'set null',
+    }),
+    model: text('model').notNull(),
+    steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
+    usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
+    latencyMs: integer('latency_ms'),
+    outcome: agentOutcome('outcome').notNull().default('running'),
+    error: text('error'),
+    startedAt: createdAt(),
+    finishedAt: at('finished_at'),
+  },
+  (t) => [...tenantPolicies('agent_runs', t.tenantId)],
+).enableRLS();

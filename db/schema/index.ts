@@ -1,0 +1,6 @@
+export * from './channels';
+export * from './conversations';
+export * from './events';
+export * from './roles';
+export * from './templates';
+export * from './tenants';

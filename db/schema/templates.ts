@@ -1,0 +1,62 @@
+import { jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { channel, channelAccounts } from './channels';
+import { createdAt, id, updatedAt } from './columns';
+import { contacts } from './conversations';
+import { tenantPolicies } from './roles';
+import { tenants } from './tenants';
+
+/** WhatsApp message templates, synced from Meta and kept current by status webhooks. */
+export const templates = pgTable(
+  'templates',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    channelAccountId: uuid('channel_account_id')
+      .notNull()
+      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    wabaId: text('waba_id').notNull(),
+    providerTemplateId: text('provider_template_id').notNull(),
+    name: text('name').notNull(),
+    language: text('language').notNull(),
+    /** APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …: only APPROVED is sendable. */
+    status: text('status').notNull(),
+    category: text('category').notNull(),
+    parameterFormat: text('parameter_format').notNull().default('POSITIONAL'),
+    components: jsonb('components').$type<unknown[]>().notNull().default([]),
+    statusReason: text('status_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('templates_provider').on(t.tenantId, t.wabaId, t.name, t.language),
+    ...tenantPolicies('templates', t.tenantId),
+  ],
+).enableRLS();
+
+export const optInAction = pgEnum('opt_in_action', ['opt_in', 'opt_out']);
+
+/** The consent ledger: append-only, so who agreed to what, when and how can always be shown. */
+export const optIns = pgTable(
+  'opt_ins',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+    channel: channel('channel').notNull(),
+    /** marketing | utility | all */
+    scope: text('scope').notNull(),
+    action: optInAction('action').notNull(),
+    /** e.g. web_form, keyword, operator, import */
+    source: text('source').notNull(),
+    recordedByUserId: uuid('recorded_by_user_id'),
+    note: text('note'),
+    recordedAt: createdAt(),
+  },
+  (t) => tenantPolicies('opt_ins', t.tenantId),
+).enableRLS();

@@ -1,0 +1,112 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  integer,
+  jsonb,
+  pgEnum,
+  pgPolicy,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { authUsers } from 'drizzle-orm/supabase';
+import { createdAt, id, updatedAt } from './columns';
+import { authenticatedRole, tenantPolicies, workerRole } from './roles';
+
+export const memberRole = pgEnum('member_role', ['owner', 'admin', 'agent']);
+export const replyMode = pgEnum('reply_mode', ['auto', 'approval', 'off']);
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    slug: text('slug').notNull().unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    pgPolicy('tenants: members read', {
+      for: 'select',
+      to: authenticatedRole,
+      using: sql`${t.id} in (select app.member_tenant_ids())`,
+    }),
+    pgPolicy('tenants: owners rename', {
+      for: 'update',
+      to: authenticatedRole,
+      using: sql`${t.id} in (select app.tenant_ids_with_role(array['owner']))`,
+      withCheck: sql`${t.id} in (select app.tenant_ids_with_role(array['owner']))`,
+    }),
+    pgPolicy('tenants: worker of tenant', {
+      for: 'select',
+      to: workerRole,
+      using: sql`${t.id} = app.current_tenant_id()`,
+    }),
+  ],
+).enableRLS();
+
+export const tenantMembers = pgTable(
+  'tenant_members',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => authUsers.id, { onDelete: 'cascade' }),
+    role: memberRole('role').notNull().default('agent'),
+    displayName: text('display_name'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId] }),
+    pgPolicy('tenant_members: members read', {
+      for: 'select',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} in (select app.member_tenant_ids())`,
+    }),
+    // Only owners and admins manage the team; an agent cannot promote itself.
+    pgPolicy('tenant_members: admins write', {
+      for: 'all',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
+      withCheck: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
+    }),
+    pgPolicy('tenant_members: worker of tenant', {
+      for: 'select',
+      to: workerRole,
+      using: sql`${t.tenantId} = app.current_tenant_id()`,
+    }),
+  ],
+).enableRLS();
+
+/** Per-tenant behaviour of the agent and the send path; one row per tenant. */
+export const tenantSettings = pgTable(
+  'tenant_settings',
+  {
+    tenantId: uuid('tenant_id')
+      .primaryKey()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    timeZone: text('time_zone').notNull().default('UTC'),
+    businessDescription: text('business_description').notNull().default(''),
+    persona: text('persona').notNull().default(''),
+    agentInstructions: text('agent_instructions').notNull().default(''),
+    businessHours: jsonb('business_hours').$type<BusinessHours>().notNull().default({}),
+    debounceSeconds: integer('debounce_seconds').notNull().default(10),
+    replyMode: replyMode('reply_mode').notNull().default('auto'),
+    sendSpacingSeconds: integer('send_spacing_seconds').notNull().default(4),
+    lockOnOperatorReply: boolean('lock_on_operator_reply').notNull().default(true),
+    escalationContacts: jsonb('escalation_contacts')
+      .$type<EscalationContact[]>()
+      .notNull()
+      .default([]),
+    updatedAt: updatedAt(),
+  },
+  (t) => tenantPolicies('tenant_settings', t.tenantId),
+).enableRLS();
+
+/** `{ mon: [["09:00","18:00"]], … }` in the tenant's time zone. */
+export type BusinessHours = Partial<
+  Record<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun', Array<[string, string]>>
+>;
+export type EscalationContact = { name: string; whatsapp?: string; email?: string };

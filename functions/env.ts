@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+const url = z.url({ protocol: /^https?$/ });
+
+/**
+ * Every variable the Worker reads, validated once per isolate. `.dev.vars.example` documents each.
+ * A missing or invalid variable fails with a message naming it (see `parseEnv`).
+ */
+export const envSchema = z
+  .object({
+    ENVIRONMENT: z.enum(['development', 'test', 'production']).default('production'),
+    APP_VERSION: z.string().default('dev'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** Public base URL of this Worker: QStash delivers jobs to `${PUBLIC_BASE_URL}/jobs/:kind`. */
+    PUBLIC_BASE_URL: url,
+    /** Direct connection string; when absent the Hyperdrive binding's is used. */
+    DATABASE_URL: z.string().startsWith('postgres').optional(),
+    HYPERDRIVE: z.object({ connectionString: z.string().min(1) }).optional(),
+
+    META_APP_ID: z.string().min(1),
+    META_APP_SECRET: z.string().min(8),
+    META_VERIFY_TOKEN: z.string().min(8),
+    GRAPH_API_BASE_URL: url.default('https://graph.facebook.com'),
+    GRAPH_API_VERSION: z
+      .string()
+      .regex(/^v\d+\.\d+$/)
+      .default('v23.0'),
+    WHATSAPP_ALLOW_LIVE_SEND: bool,
+
+    UPSTASH_REDIS_REST_URL: url,
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+    QSTASH_URL: url.default('https://qstash.upstash.io'),
+    QSTASH_TOKEN: z.string().min(1),
+    QSTASH_CURRENT_SIGNING_KEY: z.string().min(1),
+    QSTASH_NEXT_SIGNING_KEY: z.string().min(1),
+
+    /** Supabase project URL: operator JWTs with asymmetric keys are checked against its JWKS. */
+    SUPABASE_URL: url,
+    /** Public (anon / publishable) key, handed to the operator page for sign-in. */
+    SUPABASE_ANON_KEY: z.string().min(1),
+    /** Legacy HS256 JWT secret, where the project still signs with one. */
+    SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+
+    /** base64 of 32 random bytes: AES-256-GCM key for channel credentials at rest. */
+    CREDENTIALS_ENCRYPTION_KEY: z
+      .string()
+      .refine((v) => base64Length(v) === 32, 'must be base64 of exactly 32 bytes'),
+
+    OPENAI_API_KEY: z.string().optional(),
+    OPENAI_BASE_URL: url.optional(),
+    OPENAI_MODEL: z.string().default('gpt-4.1-mini'),
+  })
+  .refine((e) => e.DATABASE_URL || e.HYPERDRIVE, {
+    message: 'set DATABASE_URL or bind HYPERDRIVE',
+    path: ['DATABASE_URL'],
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+function base64Length(value: string): number {
+  try {
+    return atob(value).length;
+  } catch {
+    return -1;
+  }
+}
+
+export class EnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** Parses raw bindings; throws EnvironmentError naming every missing or invalid variable. */
+export function parseEnv(raw: Record<string, unknown>): Env {
+  // Wrangler passes unset vars as absent, .dev.vars may leave them empty: treat '' as unset.
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ''));
+  const result = envSchema.safeParse(present);
+  if (result.success) return result.data;
+  throw new EnvironmentError(
+    result.error.issues.map((i) => {
+      const name = i.path.join('.') || '(root)';
+      const missing =
+        i.code === 'invalid_type' && i.path.length === 1 && !(String(i.path[0]) in present);
+      return `${name}: ${missing ? 'is required (see .dev.vars.example)' : i.message}`;
+    }),
+  );
+}

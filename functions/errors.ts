@@ -1,0 +1,113 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { HonoEnv } from './context';
+
+/** The closed set of error codes clients can see. */
+export const errorCode = z.enum([
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'UNPROCESSABLE',
+  'RATE_LIMITED',
+  'BAD_ENVIRONMENT',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+]);
+export type ErrorCode = z.infer<typeof errorCode>;
+
+const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  RATE_LIMITED: 429,
+  BAD_ENVIRONMENT: 500,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+export const errorEnvelope = z
+  .object({
+    error: z.object({
+      code: errorCode,
+      message: z.string().openapi({ example: 'conversation_id: Invalid UUID' }),
+      requestId: z.string(),
+    }),
+  })
+  .openapi('Error');
+
+/** Error responses every operation may return, for the OpenAPI document. */
+export const errorResponses = Object.fromEntries(
+  ([400, 401, 403, 404, 409, 413, 422, 429, 500, 503] as const).map((status) => [
+    status,
+    {
+      description: `Error (${status})`,
+      content: { 'application/json': { schema: errorEnvelope } },
+    },
+  ]),
+) as Record<
+  400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503,
+  {
+    description: string;
+    content: { 'application/json': { schema: typeof errorEnvelope } };
+  }
+>;
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(statusOf[code], { message });
+    this.code = code;
+  }
+}
+
+/** Domain errors raised by db/ and services; mapped to HTTP here and nowhere else. */
+export class NotFoundError extends Error {
+  constructor(entity: string, id: string) {
+    super(`${entity} ${id} not found`);
+  }
+}
+
+export function zodMessage(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+/** The one place errors become responses: `{ error: { code, message, requestId } }`. */
+export function handleError(err: Error, c: Context<HonoEnv>) {
+  const requestId = c.get('requestId') ?? 'unknown';
+  let code: ErrorCode;
+  let message: string;
+  if (err instanceof ApiError) {
+    code = err.code;
+    message = err.message;
+  } else if (err instanceof NotFoundError) {
+    code = 'NOT_FOUND';
+    message = err.message;
+  } else if (err instanceof z.ZodError) {
+    code = 'BAD_REQUEST';
+    message = zodMessage(err);
+  } else if (err instanceof HTTPException) {
+    code = codeForStatus(err.status);
+    message = err.message || codeForStatus(err.status).toLowerCase().replaceAll('_', ' ');
+  } else {
+    code = 'INTERNAL_SERVER_ERROR';
+    message = 'Something went wrong on our side; it has been logged.';
+    c.get('logger')?.error('unhandled error', { error: err.name, detail: err.message });
+  }
+  return c.json({ error: { code, message, requestId } }, statusOf[code]);
+}
+
+function codeForStatus(status: number): ErrorCode {
+  const found = (Object.entries(statusOf) as Array<[ErrorCode, number]>).find(
+    ([, s]) => s === status,
+  );
+  return found ? found[0] : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+}
