@@ -6,7 +6,9 @@ import { adminApp } from './admin';
 import type { Clock, HonoEnv } from './context';
 import { ApiError, handleError, zodMessage } from './errors';
 import { registerHealth } from './health';
+import { registerJobs } from './jobs';
 import { init } from './middleware/init';
+import { registerPublicConfig } from './public-config';
 
 export type App = OpenAPIHono<HonoEnv>;
 
@@ -40,6 +42,8 @@ export function newApp(options: { clock?: Clock } = {}): App {
   app.use('*', init(options));
 
   registerHealth(app);
+  registerJobs(app);
+  registerPublicConfig(app);
   app.route('/admin', adminApp());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -1,16 +1,13 @@
-import { Client as QStashClient } from '@upstash/qstash';
-import { Redis } from '@upstash/redis/cloudflare';
 import { createMiddleware } from 'hono/factory';
-import { connect } from '../../db/client';
-import { type Clock, type HonoEnv, systemClock } from '../context';
+import type { Clock, HonoEnv } from '../context';
 import { type Env, EnvironmentError, parseEnv } from '../env';
 import { ApiError } from '../errors';
-import { createLogger } from '../lib/logger';
+import { createServices } from '../services';
 
 /** Bindings are fixed for an isolate's life: parse them once per bindings object, not per request. */
 const parsedEnvs = new WeakMap<object, Env>();
 
-function envFor(bindings: Record<string, unknown>): Env {
+export function envFor(bindings: Record<string, unknown>): Env {
   let env = parsedEnvs.get(bindings);
   if (!env) {
     env = parseEnv(bindings);
@@ -20,9 +17,8 @@ function envFor(bindings: Record<string, unknown>): Env {
 }
 
 /**
- * Builds this request's services and puts them on `c.var`. The Postgres client is per request (a
- * Worker must not reuse sockets across requests; Hyperdrive pools for us) and is closed after the
- * response with `waitUntil`.
+ * Validates configuration and puts this request's services on `c.var`; the database client is
+ * closed after the response through `waitUntil`.
  */
 export function init(options: { clock?: Clock } = {}) {
   return createMiddleware<HonoEnv>(async function init(c, next) {
@@ -37,21 +33,13 @@ export function init(options: { clock?: Clock } = {}) {
       }
       throw err;
     }
-    const logger = createLogger(
-      { requestId, version: env.APP_VERSION, path: c.req.path },
-      env.LOG_LEVEL,
-    );
-    const connectionString = env.DATABASE_URL ?? env.HYPERDRIVE?.connectionString ?? '';
-    const { db, close } = connect(connectionString);
-    c.set('env', env);
-    c.set('logger', logger);
-    c.set('services', {
-      db,
-      logger,
-      clock: options.clock ?? systemClock,
-      redis: new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
-      qstash: new QStashClient({ token: env.QSTASH_TOKEN, baseUrl: env.QSTASH_URL }),
+    const { services, close } = createServices(env, {
+      clock: options.clock,
+      logFields: { requestId, path: c.req.path },
     });
+    c.set('env', env);
+    c.set('logger', services.logger);
+    c.set('services', services);
     try {
       await next();
     } finally {
@@ -59,7 +47,7 @@ export function init(options: { clock?: Clock } = {}) {
       try {
         c.executionCtx.waitUntil(closing);
       } catch {
-        // No execution context (plain app.request without one): close in the background.
+        // No execution context (plain app.request without one): it closes in the background.
       }
     }
   });

@@ -1,0 +1,69 @@
+/**
+ * The local stack's fixed ports, secrets and demo identities. Everything here is for a developer's
+ * machine only: the secrets are public by design (they are in the README).
+ */
+export const ports = {
+  worker: 8787,
+  postgres: 54322,
+  auth: 54321,
+  redis: 8079,
+  qstash: 8080,
+  graph: 8090,
+} as const;
+
+export const localSecrets = {
+  metaAppId: 'local-meta-app',
+  metaAppSecret: 'local-meta-app-secret',
+  metaVerifyToken: 'local-verify-token',
+  graphAccessToken: 'local-graph-access-token',
+  redisToken: 'local-redis-token',
+  qstashToken: 'local-qstash-token',
+  qstashCurrentSigningKey: 'sig_local_current_signing_key',
+  qstashNextSigningKey: 'sig_local_next_signing_key',
+  /** Supabase CLI's well-known local JWT secret. */
+  jwtSecret: 'super-secret-jwt-token-with-at-least-32-characters-long',
+  anonKey: 'local-anon-key',
+  /** 32 bytes of 0x2a, base64: the local AES-GCM key for channel credentials. */
+  encryptionKey: Buffer.alloc(32, 42).toString('base64'),
+} as const;
+
+export const demoPassword = 'switchboard-demo';
+
+export const demoTenants = [
+  {
+    id: '11111111-1111-4111-8111-111111111111',
+    name: 'Clínica Sonrisa',
+    slug: 'clinica-sonrisa',
+    timeZone: 'Europe/Madrid',
+    description: 'Dental clinic in Madrid: check-ups, cleanings, orthodontics.',
+    whatsapp: {
+      phoneNumberId: '100000000000001',
+      wabaId: '200000000000001',
+      displayPhone: '15550100001',
+    },
+    messengerPageId: '300000000000001',
+    instagramId: '400000000000001',
+    users: [
+      { id: '11111111-0000-4000-8000-000000000001', email: 'owner@sonrisa.test', role: 'owner' },
+      { id: '11111111-0000-4000-8000-000000000002', email: 'agent@sonrisa.test', role: 'agent' },
+    ],
+  },
+  {
+    id: '22222222-2222-4222-8222-222222222222',
+    name: 'Glow Salon',
+    slug: 'glow-salon',
+    timeZone: 'America/New_York',
+    description: 'Hair and nails salon in Brooklyn.',
+    whatsapp: {
+      phoneNumberId: '100000000000002',
+      wabaId: '200000000000002',
+      displayPhone: '15550100002',
+    },
+    messengerPageId: '300000000000002',
+    instagramId: '400000000000002',
+    users: [
+      { id: '22222222-0000-4000-8000-000000000001', email: 'owner@glow.test', role: 'owner' },
+      { id: '22222222-0000-4000-8000-000000000002', email: 'agent@glow.test', role: 'agent' },
+    ],
+  },
+] as const;

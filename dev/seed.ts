@@ -1,0 +1,70 @@
+import bcrypt from 'bcryptjs';
+import type postgres from 'postgres';
+import { encryptSecret } from '../functions/lib/crypto';
+import { demoPassword, demoTenants, localSecrets } from './local-config';
+import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
+
+/**
+ * Loads the demo data idempotently (safe on every `npm start`): two tenants so isolation can be
+ * seen, each with a WhatsApp number, a Messenger page, an Instagram account, an owner, an agent
+ * and approved templates. Runs as the database owner, like a migration.
+ */
+export async function seedDemo(sql: postgres.Sql): Promise<void> {
+  const passwordHash = await bcrypt.hash(demoPassword, 10);
+  const graphToken = await encryptSecret(localSecrets.graphAccessToken, localSecrets.encryptionKey);
+  await sql.begin(async (tx) => {
+    for (const t of demoTenants) {
+      await tx`insert into tenants (id, name, slug) values (${t.id}, ${t.name}, ${t.slug})
+        on conflict (id) do update set name = excluded.name`;
+      await tx`insert into tenant_settings (tenant_id, time_zone, business_description)
+        values (${t.id}, ${t.timeZone}, ${t.description}) on conflict (tenant_id) do nothing`;
+      const accounts = [
+        {
+          channel: 'whatsapp',
+          externalId: t.whatsapp.phoneNumberId,
+          waba: t.whatsapp.wabaId,
+          name: `${t.name} WhatsApp`,
+          phone: t.whatsapp.displayPhone,
+        },
+        {
+          channel: 'messenger',
+          externalId: t.messengerPageId,
+          waba: null,
+          name: `${t.name} Page`,
+          phone: null,
+        },
+        {
+          channel: 'instagram',
+          externalId: t.instagramId,
+          waba: null,
+          name: `${t.name} Instagram`,
+          phone: null,
+        },
+      ];
+      for (const a of accounts) {
+        const [row] = await tx<{ id: string }[]>`
+          insert into channel_accounts (tenant_id, channel, external_id, waba_id, display_name, display_phone_number)
+          values (${t.id}, ${a.channel}, ${a.externalId}, ${a.waba}, ${a.name}, ${a.phone})
+          on conflict (channel, external_id) do update set display_name = excluded.display_name
+          returning id`;
+        await tx`insert into private.channel_credentials (channel_account_id, tenant_id, access_token)
+          values (${row!.id}, ${t.id}, ${graphToken})
+          on conflict (channel_account_id) do update set access_token = excluded.access_token`;
+        if (a.channel === 'whatsapp') {
+          for (const tpl of defaultTemplateFixtures) {
+            await tx`insert into templates (tenant_id, channel_account_id, waba_id, provider_template_id, name, language, status, category, parameter_format, components)
+              values (${t.id}, ${row!.id}, ${a.waba}, ${tpl.id}, ${tpl.name}, ${tpl.language}, ${tpl.status}, ${tpl.category}, ${tpl.parameter_format}, ${tx.json(tpl.components as never)})
+              on conflict (tenant_id, waba_id, name, language) do nothing`;
+          }
+        }
+      }
+      for (const u of t.users) {
+        await tx`insert into auth.users (id, email, encrypted_password, email_confirmed_at)
+          values (${u.id}, ${u.email}, ${passwordHash}, now())
+          on conflict (id) do update set encrypted_password = excluded.encrypted_password`;
+        await tx`insert into tenant_members (tenant_id, user_id, role) values (${t.id}, ${u.id}, ${u.role})
+          on conflict (tenant_id, user_id) do nothing`;
+      }
+    }
+  });
+}

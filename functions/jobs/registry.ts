@@ -1,0 +1,8 @@
+import type { JobHandler } from './define';
+
+/**
+ * Every job kind QStash may deliver to `/jobs/:kind`. Add a handler here and it is routed,
+ * signature-checked and validated by functions/jobs/index.ts.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share the list
+export const jobHandlers: JobHandler<any>[] = [];

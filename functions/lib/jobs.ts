@@ -1,0 +1,87 @@
+import { asIntake, asTenant } from '../../db/client';
+import {
+  enqueueJob,
+  type JobRequest,
+  markJobPublished,
+  markJobPublishFailed,
+  type OutboxJob,
+  pendingJobs,
+  staleJobRefs,
+} from '../../db/outbox';
+import type { Services } from '../context';
+import type { Env } from '../env';
+
+export { enqueueJob, type JobRequest };
+
+/** Where QStash delivers a job kind. The job route verifies signatures against this exact URL. */
+export function jobUrl(env: Env, kind: string): string {
+  return `${env.PUBLIC_BASE_URL.replace(/\/$/, '')}/jobs/${kind}`;
+}
+
+/** What every job delivery carries. */
+export type JobEnvelope = { outboxId: string; tenantId: string; payload: Record<string, unknown> };
+
+/**
+ * Publishes committed outbox rows to QStash and marks them published. A failure is recorded and
+ * the row stays pending for the sweeper; it never throws, because the caller's change is already
+ * durable and must still be acknowledged.
+ */
+export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[]): Promise<void> {
+  await Promise.all(
+    jobs.map(async (job) => {
+      try {
+        const { messageId } = await services.qstash.publishJSON({
+          url: jobUrl(env, job.kind),
+          body: {
+            outboxId: job.id,
+            tenantId: job.tenantId,
+            payload: job.payload,
+          } satisfies JobEnvelope,
+          // The outbox id makes a second publish of the same row (after a crash, by the sweeper) a no-op.
+          deduplicationId: job.id,
+          notBefore: job.notBefore ? Math.ceil(job.notBefore.getTime() / 1000) : undefined,
+          retries: 5,
+          flowControl: job.flowControlKey
+            ? { key: job.flowControlKey, parallelism: job.flowControlParallelism ?? 1 }
+            : undefined,
+        });
+        await asTenant(services.db, job.tenantId, (tx) =>
+          markJobPublished({ tx }, job.id, messageId),
+        );
+      } catch (err) {
+        services.logger.warn('job publish failed; left pending for the sweeper', {
+          kind: job.kind,
+          outboxId: job.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        await asTenant(services.db, job.tenantId, (tx) =>
+          markJobPublishFailed({ tx }, job.id, err instanceof Error ? err.message : String(err)),
+        ).catch(() => {});
+      }
+    }),
+  );
+}
+
+/** Publishes jobs that stayed pending (QStash was down, or the Worker died after commit). */
+export async function sweepOutbox(
+  services: Services,
+  env: Env,
+  options: { olderThanSeconds?: number; limit?: number } = {},
+): Promise<number> {
+  const refs = await asIntake(services.db, (tx) =>
+    staleJobRefs(tx, options.olderThanSeconds ?? 15, options.limit ?? 200),
+  );
+  const byTenant = Map.groupBy(refs, (r) => r.tenantId);
+  let published = 0;
+  for (const [tenantId, group] of byTenant) {
+    const jobs = await asTenant(services.db, tenantId, (tx) =>
+      pendingJobs(
+        { tx },
+        group.map((r) => r.id),
+      ),
+    );
+    await publishJobs(services, env, jobs);
+    published += jobs.length;
+  }
+  return published;
+}
