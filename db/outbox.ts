@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from './client';
 import { jobOutbox } from './schema';
+import { isOneOf } from './sql';
 
 export type OutboxJob = typeof jobOutbox.$inferSelect;
 
@@ -60,9 +61,7 @@ export async function pendingJobs(ctx: { tx: Tx }, ids: string[]): Promise<Outbo
   return ctx.tx
     .select()
     .from(jobOutbox)
-    .where(
-      and(eq(jobOutbox.status, 'pending'), sql`${jobOutbox.id} = any(${sql.param(ids)}::uuid[])`),
-    );
+    .where(and(eq(jobOutbox.status, 'pending'), isOneOf(jobOutbox.id, ids)));
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Clock, HonoEnv } from './context';
 import { ApiError, handleError, zodMessage } from './errors';
 import { registerHealth } from './health';
 import { registerJobs } from './jobs';
+import type { JobHandler } from './jobs/define';
 import { init } from './middleware/init';
 import { registerPublicConfig } from './public-config';
 
@@ -20,9 +21,9 @@ export const validationHook: Hook<any, HonoEnv, any, any> = (result) => {
 
 /**
  * The one app factory, used by the Worker entry and by the tests. Options exist only for what a
- * test must control (the clock); everything else comes from bindings.
+ * test must control (the clock, extra job kinds); everything else comes from bindings.
  */
-export function newApp(options: { clock?: Clock } = {}): App {
+export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): App {
   const app = new OpenAPIHono<HonoEnv>({ defaultHook: validationHook });
   app.onError(handleError);
   app.notFound((c) =>
@@ -42,7 +43,7 @@ export function newApp(options: { clock?: Clock } = {}): App {
   app.use('*', init(options));
 
   registerHealth(app);
-  registerJobs(app);
+  registerJobs(app, options.jobs);
   registerPublicConfig(app);
   app.route('/admin', adminApp());
 

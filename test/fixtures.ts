@@ -3,6 +3,8 @@ import { inject } from 'vitest';
 import { encryptSecret } from '../functions/lib/crypto';
 
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+/** The Graph access token every test account holds (encrypted at rest like a real one). */
+export const TEST_GRAPH_TOKEN = 'test-graph-access-token';
 
 /** A superuser connection for arranging and asserting; never what the app itself uses. */
 export function adminSql() {
@@ -37,7 +39,7 @@ export async function createTenant(sql: postgres.Sql, name = 'Tenant') {
            (${accounts.messenger.id}, ${tenantId}, 'messenger', ${accounts.messenger.externalId}, null, ${`${name} Page`}, null),
            (${accounts.instagram.id}, ${tenantId}, 'instagram', ${accounts.instagram.externalId}, null, ${`${name} IG`}, null)`;
   for (const account of Object.values(accounts)) {
-    const token = await encryptSecret(`graph-token-${account.id}`, TEST_ENCRYPTION_KEY);
+    const token = await encryptSecret(TEST_GRAPH_TOKEN, TEST_ENCRYPTION_KEY);
     await sql`insert into private.channel_credentials (channel_account_id, tenant_id, access_token)
       values (${account.id}, ${tenantId}, ${token})`;
   }

@@ -20,8 +20,8 @@ const envelope = z.object({
  * parsed. Outcomes map to what QStash understands: 2xx done, 5xx retry, 489 + non-retryable header
  * for permanent failures.
  */
-export function registerJobs(app: App, handlers: JobHandler[] = jobHandlers) {
-  const byKind = new Map(handlers.map((h) => [h.kind, h]));
+export function registerJobs(app: App, extra: JobHandler[] = []) {
+  const byKind = new Map([...jobHandlers, ...extra].map((h) => [h.kind, h]));
   app.post('/jobs/:kind', async (c) => {
     const { env, services, logger } = c.var;
     const kind = c.req.param('kind');

@@ -1,0 +1,192 @@
+import { SignJWT } from 'jose';
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { asTenant, connect, type Database } from '../../db/client';
+import { enqueueJob } from '../../db/outbox';
+import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
+import {
+  createHarness,
+  type Harness,
+  TEST_PUBLIC_BASE_URL,
+  testBindings,
+} from '../../test/harness';
+import { parseEnv } from '../env';
+import { publishJobs, sweepOutbox } from '../lib/jobs';
+import { createServices } from '../services';
+import { defineJob } from './define';
+
+type Seen = { tenantId: string; value: string; retried: number };
+const seen: Seen[] = [];
+let failuresLeft = 0;
+
+const echoJob = defineJob({
+  kind: 'test-echo',
+  payload: z.object({ value: z.string() }),
+  async handle(ctx, payload) {
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      throw new Error('transient');
+    }
+    seen.push({ tenantId: ctx.tenantId, value: payload.value, retried: ctx.retried });
+    return payload.value === 'poison'
+      ? { status: 'dead', detail: 'cannot be done' }
+      : { status: 'done' };
+  },
+});
+
+describe('jobs: outbox → QStash → /jobs/:kind', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness({ jobs: [echoJob] });
+    sql = adminSql();
+    t = await createTenant(sql, 'Jobs');
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+  });
+
+  async function enqueueAndPublish(value: string, bindings = h.bindings) {
+    const env = parseEnv(bindings);
+    const { services, close } = createServices(env);
+    const job = await asTenant(db, t.tenantId, (tx) =>
+      enqueueJob({ tx, tenantId: t.tenantId }, { kind: 'test-echo', payload: { value } }),
+    );
+    await publishJobs(services, env, [job!]);
+    await close();
+    return job!;
+  }
+
+  it('delivers a published job once, signed, with its tenant and payload', async () => {
+    seen.length = 0;
+    const job = await enqueueAndPublish('hello');
+    await h.settle();
+    expect(seen).toEqual([{ tenantId: t.tenantId, value: 'hello', retried: 0 }]);
+    const [row] =
+      await sql`select status, provider_message_id from job_outbox where id = ${job.id}`;
+    expect(row?.status).toBe('published');
+    expect(row?.provider_message_id).toMatch(/^msg_/);
+  });
+
+  it('retries a job whose handler failed, with Upstash-Retried counting', async () => {
+    seen.length = 0;
+    failuresLeft = 1;
+    await enqueueAndPublish('again');
+    await h.settle();
+    expect(seen).toEqual([{ tenantId: t.tenantId, value: 'again', retried: 1 }]);
+  });
+
+  it('answers 489 non-retryable for a permanent failure, so QStash dead-letters it without retrying', async () => {
+    seen.length = 0;
+    await enqueueAndPublish('poison');
+    await h.settle();
+    expect(seen).toHaveLength(1);
+    expect(h.qstash!.dlq().some((m) => m.body.includes('poison'))).toBe(true);
+  });
+
+  it('keeps a job pending when QStash is down, and the sweeper publishes it exactly once later', async () => {
+    seen.length = 0;
+    const down = { ...h.bindings, QSTASH_URL: 'http://127.0.0.1:9' };
+    const job = await enqueueAndPublish('while-down', down);
+    const [pending] = await sql`select status, last_error from job_outbox where id = ${job.id}`;
+    expect(pending?.status).toBe('pending');
+    expect(pending?.last_error).toBeTruthy();
+    await sql`update job_outbox set created_at = now() - interval '1 minute' where id = ${job.id}`;
+    const env = parseEnv(h.bindings);
+    const { services, close } = createServices(env);
+    expect(await sweepOutbox(services, env)).toBeGreaterThanOrEqual(1);
+    // A second sweep (or a crash between publish and marking) must not deliver twice.
+    await publishJobs(services, env, [job]);
+    await close();
+    await h.settle();
+    expect(seen.filter((s) => s.value === 'while-down')).toHaveLength(1);
+  });
+
+  it('refuses deliveries without a valid Upstash-Signature (401), running nothing', async () => {
+    seen.length = 0;
+    const body = JSON.stringify({
+      outboxId: crypto.randomUUID(),
+      tenantId: t.tenantId,
+      payload: { value: 'forged' },
+    });
+    const unsigned = await h.request('/jobs/test-echo', { method: 'POST', body });
+    expect(unsigned.status).toBe(401);
+    const now = Math.floor(Date.now() / 1000);
+    const hash = Buffer.from(
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+    ).toString('base64url');
+    const sign = (key: string, url: string) =>
+      new SignJWT({ body: hash })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer('Upstash')
+        .setSubject(url)
+        .setIssuedAt(now)
+        .setNotBefore(now)
+        .setExpirationTime(now + 300)
+        .sign(new TextEncoder().encode(key));
+    const wrongKey = await sign('not-the-key', `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`);
+    const wrongUrl = await sign(
+      testBindings().QSTASH_CURRENT_SIGNING_KEY!,
+      `${TEST_PUBLIC_BASE_URL}/jobs/other`,
+    );
+    for (const signature of [wrongKey, wrongUrl]) {
+      const res = await h.request('/jobs/test-echo', {
+        method: 'POST',
+        body,
+        headers: { 'upstash-signature': signature },
+      });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    }
+    const valid = await sign(
+      testBindings().QSTASH_CURRENT_SIGNING_KEY!,
+      `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`,
+    );
+    const ok = await h.request('/jobs/test-echo', {
+      method: 'POST',
+      body,
+      headers: { 'upstash-signature': valid },
+    });
+    expect(ok.status).toBe(200);
+    // Only the correctly signed delivery ran.
+    expect(seen.map((s) => s.value)).toEqual(['forged']);
+  });
+
+  it('answers 489 for a signed body that does not match the job schema', async () => {
+    const body = JSON.stringify({
+      outboxId: crypto.randomUUID(),
+      tenantId: t.tenantId,
+      payload: { value: 42 },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const hash = Buffer.from(
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+    ).toString('base64url');
+    const signature = await new SignJWT({ body: hash })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('Upstash')
+      .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/test-echo`)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .sign(new TextEncoder().encode(testBindings().QSTASH_CURRENT_SIGNING_KEY!));
+    const res = await h.request('/jobs/test-echo', {
+      method: 'POST',
+      body,
+      headers: { 'upstash-signature': signature },
+    });
+    expect(res.status).toBe(489);
+    expect(res.headers.get('upstash-nonretryable-error')).toBe('true');
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+      'value: Invalid input',
+    );
+  });
+});
