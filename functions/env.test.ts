@@ -9,8 +9,13 @@ describe('configuration', () => {
   });
 
   it('accepts a complete configuration and applies defaults', () => {
-    const env = parseEnv(valid());
+    const { WHATSAPP_ALLOW_LIVE_SEND: _, ...withoutLiveSend } = valid();
+    const env = parseEnv(withoutLiveSend);
+    // Off unless explicitly turned on: nothing reaches Meta by accident.
     expect(env.WHATSAPP_ALLOW_LIVE_SEND).toBe(false);
+    expect(
+      parseEnv({ ...withoutLiveSend, WHATSAPP_ALLOW_LIVE_SEND: 'true' }).WHATSAPP_ALLOW_LIVE_SEND,
+    ).toBe(true);
     expect(env.GRAPH_API_VERSION).toMatch(/^v\d+\.\d+$/);
   });
 

@@ -1,0 +1,63 @@
+/**
+ * `npm run simulate -- --to <business number or account id> --from <customer> "text"`
+ * posts a correctly signed customer message into the running Worker, exactly as Meta would.
+ *   --channel whatsapp|messenger|instagram   (default whatsapp)
+ *   --name "Ana"                             WhatsApp profile name
+ *   --url http://127.0.0.1:8787              the Worker
+ */
+import { parseArgs } from 'node:util';
+import { demoTenants, localSecrets, ports } from './local-config';
+import { type MetaAccount, sendCustomerMessage } from './stand-ins/meta-graph';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    to: { type: 'string' },
+    from: { type: 'string' },
+    channel: { type: 'string', default: 'whatsapp' },
+    name: { type: 'string' },
+    url: { type: 'string', default: `http://127.0.0.1:${ports.worker}` },
+  },
+});
+
+const channel = values.channel as MetaAccount['channel'];
+const text = positionals.join(' ');
+if (
+  !values.to ||
+  !values.from ||
+  !text ||
+  !['whatsapp', 'messenger', 'instagram'].includes(channel)
+) {
+  console.error(
+    'usage: npm run simulate -- --to <business number|page id|IG id> --from <customer> [--channel whatsapp|messenger|instagram] [--name N] "text"',
+  );
+  console.error(
+    `demo numbers: ${demoTenants.map((t) => `${t.name}: WhatsApp ${t.whatsapp.displayPhone}, page ${t.messengerPageId}, IG ${t.instagramId}`).join('; ')}`,
+  );
+  process.exit(2);
+}
+
+const accounts: MetaAccount[] = demoTenants.flatMap((t) => [
+  {
+    channel: 'whatsapp',
+    phoneNumberId: t.whatsapp.phoneNumberId,
+    wabaId: t.whatsapp.wabaId,
+    displayPhoneNumber: t.whatsapp.displayPhone,
+  },
+  { channel: 'messenger', pageId: t.messengerPageId },
+  { channel: 'instagram', igId: t.instagramId },
+]);
+
+const res = await sendCustomerMessage({
+  webhookUrl: `${values.url}/webhooks/meta`,
+  appSecret: localSecrets.metaAppSecret,
+  accounts,
+  channel,
+  to: values.to,
+  from: values.from,
+  name: values.name,
+  text,
+});
+const body = await res.text();
+console.log(`${res.status} ${body}`);
+process.exit(res.ok ? 0 : 1);

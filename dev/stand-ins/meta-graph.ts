@@ -1,0 +1,775 @@
+/**
+ * A fake of Meta's Graph API for the local stack and the test suite: the WhatsApp Cloud API and
+ * Messenger / Instagram Send API endpoints the app calls, media download in Meta's two steps,
+ * template listing with cursor paging, and the signed status webhooks Meta sends back after a
+ * send. Point the app's GRAPH_API_BASE_URL at `url`; paths keep their `/{version}/` prefix.
+ *
+ * Tests steer it with `failNext` (inject Graph errors such as 131047 or 130429, in the response
+ * or as a `failed` status webhook), `requests` (what the app sent) and `flushWebhooks` (wait for
+ * the status webhooks before asserting).
+ *
+ * Deliberate simplifications: no 24-hour window or rate limits (inject those with `failNext`),
+ * webhooks are not retried when the app rejects them, and every valid send is accepted.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import {
+  encodeMetaBody,
+  instagramMessageBody,
+  instagramReadBody,
+  type MessagingWebhookBody,
+  messengerDeliveryBody,
+  messengerMessageBody,
+  messengerReadBody,
+  metaWebhookHeaders,
+  randomMid,
+  randomWamid,
+  type WhatsAppPricing,
+  type WhatsAppStatusValue,
+  type WhatsAppWebhookBody,
+  whatsappMessageBody,
+  whatsappStatusBody,
+} from '../meta-payloads';
+import { hasBearerToken, listenOnLoopback } from './http-server';
+import {
+  badRequest,
+  GraphError,
+  type GraphErrorSpec,
+  graphErrorResponse,
+  invalidToken,
+  unknownObject,
+} from './meta-graph-errors';
+import {
+  defaultTemplateFixtures,
+  pageTemplates,
+  type TemplateFixture,
+} from './meta-graph-templates';
+import {
+  validateMessagingSend,
+  validateWhatsAppSend,
+  type WhatsAppMediaKind,
+} from './meta-graph-validate';
+
+export type { GraphErrorSpec } from './meta-graph-errors';
+export { defaultTemplateFixtures, type TemplateFixture } from './meta-graph-templates';
+
+export type MetaChannel = 'whatsapp' | 'messenger' | 'instagram';
+
+export type MetaAccount =
+  | { channel: 'whatsapp'; phoneNumberId: string; wabaId: string; displayPhoneNumber: string }
+  | { channel: 'messenger'; pageId: string }
+  | { channel: 'instagram'; igId: string };
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query, e.g. `/v23.0/106540352242922/messages`. */
+  path: string;
+  query: Record<string, string>;
+  /** Lowercased names. */
+  headers: Record<string, string>;
+  /** Parsed JSON; for multipart uploads `{ fields, file: { name, type, size } }`; else null. */
+  body: unknown;
+  /** Milliseconds, from the stand-in's clock. */
+  time: number;
+}
+
+export interface DeliveredWebhook {
+  channel: MetaChannel;
+  url: string;
+  body: WhatsAppWebhookBody | MessagingWebhookBody;
+  /** HTTP status from the app, or null when delivery threw. */
+  status: number | null;
+  error?: string;
+}
+
+export interface FailNextOptions extends GraphErrorSpec {
+  /** How many matching requests fail; default 1. */
+  times?: number;
+  /** Only requests for which this is true fail (and count); default: the next request of any kind. */
+  match?: (request: RecordedRequest) => boolean;
+  /**
+   * `response` (default): the HTTP call fails. `webhook`: a WhatsApp message send is accepted
+   * and then reported `failed` with this error in a status webhook, as Meta does for errors it
+   * only finds after accepting (e.g. 131047, 131026). Ignored for other requests.
+   */
+  via?: 'response' | 'webhook';
+}
+
+export interface MetaGraphOptions {
+  port?: number;
+  appSecret: string;
+  /** The Bearer token every Graph call must carry. */
+  accessToken: string;
+  /**
+   * Where webhooks go: one URL for every product, or one per product as Meta allows. With
+   * `deliverWebhook` it still names the request URL (the in-process app routes on its path).
+   */
+  webhookUrl?: string | Partial<Record<MetaChannel, string>>;
+  /** Deliver in-process instead of over HTTP (tests pass their app's fetch). */
+  deliverWebhook?: (request: Request) => Promise<Response>;
+  accounts: MetaAccount[];
+  /** By WABA id. Default: `defaultTemplateFixtures` for every configured WABA. */
+  templates?: Record<string, TemplateFixture[]>;
+  /** After each send, emit the statuses a delivered-and-read message gets. Default true. */
+  statusProgression?: boolean;
+  /** Pause before each status webhook; default 0. */
+  statusDelayMs?: number;
+  /** Milliseconds since the epoch; injectable so tests can expire media URLs without waiting. */
+  now?: () => number;
+}
+
+export interface CustomerMessage {
+  channel: MetaChannel;
+  /** Business side: WhatsApp phone number id or display phone; Page id; IG account id. */
+  to: string;
+  /** Customer: phone (WhatsApp), PSID (Messenger), IGSID (Instagram). */
+  from: string;
+  text: string;
+  /** WhatsApp profile name. */
+  name?: string;
+  /** WhatsApp business-scoped user id. */
+  userId?: string;
+  /** Message id; a fresh wamid / mid by default. */
+  id?: string;
+  /** Milliseconds. */
+  timestamp?: number;
+}
+
+export interface MetaGraphStandIn {
+  /** Use as GRAPH_API_BASE_URL. */
+  url: string;
+  close(): Promise<void>;
+  requests: RecordedRequest[];
+  webhooks: DeliveredWebhook[];
+  failNext(failure: FailNextOptions): void;
+  /** Registers media as if uploaded; returns its id. */
+  addMedia(bytes: Uint8Array, mimeType: string): string;
+  /** Resolves once every status webhook scheduled so far (and any they lead to) was delivered. */
+  flushWebhooks(): Promise<void>;
+  /** Forgets requests, webhooks, injected failures and media; cancels pending webhooks. */
+  reset(): void;
+  /** A signed inbound customer message to the configured webhook target. */
+  sendCustomerMessage(message: CustomerMessage): Promise<Response>;
+}
+
+const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1/webhooks/meta';
+
+function webhookUrlFor(
+  webhookUrl: MetaGraphOptions['webhookUrl'],
+  channel: MetaChannel,
+): string | undefined {
+  return typeof webhookUrl === 'string' ? webhookUrl : webhookUrl?.[channel];
+}
+
+/** Meta ids are numeric strings of about 15–17 digits. */
+function numericId(): string {
+  const digits = Array.from(crypto.getRandomValues(new Uint8Array(15)), (b) => b % 10).join('');
+  return `1${digits}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook delivery, shared by the stand-in and the customer simulator
+// ---------------------------------------------------------------------------------------------
+
+async function postWebhook(
+  url: string,
+  body: unknown,
+  appSecret: string,
+  deliver?: (request: Request) => Promise<Response>,
+): Promise<Response> {
+  const raw = encodeMetaBody(body);
+  const request = new Request(url, {
+    method: 'POST',
+    headers: await metaWebhookHeaders(raw, appSecret),
+    body: raw,
+  });
+  return deliver ? deliver(request) : fetch(request);
+}
+
+function findAccount(accounts: MetaAccount[], channel: MetaChannel, to: string) {
+  const digits = to.replace(/\D/g, '');
+  return accounts.find((account) => {
+    if (account.channel !== channel) return false;
+    if (account.channel === 'whatsapp') {
+      return (
+        account.phoneNumberId === to ||
+        (digits !== '' && account.displayPhoneNumber.replace(/\D/g, '') === digits)
+      );
+    }
+    return (account.channel === 'messenger' ? account.pageId : account.igId) === to;
+  });
+}
+
+function customerMessageBody(accounts: MetaAccount[], message: CustomerMessage) {
+  if (message.channel === 'messenger') {
+    return messengerMessageBody({
+      pageId: message.to,
+      psid: message.from,
+      mid: message.id,
+      text: message.text,
+      timestamp: message.timestamp,
+    });
+  }
+  if (message.channel === 'instagram') {
+    return instagramMessageBody({
+      igId: message.to,
+      igsid: message.from,
+      mid: message.id,
+      text: message.text,
+      timestamp: message.timestamp,
+    });
+  }
+  const account = findAccount(accounts, 'whatsapp', message.to);
+  if (account?.channel !== 'whatsapp') {
+    throw new Error(`sendCustomerMessage: no WhatsApp account with id or phone "${message.to}"`);
+  }
+  return whatsappMessageBody({
+    ...account,
+    from: message.from.replace(/\D/g, ''),
+    userId: message.userId,
+    name: message.name,
+    id: message.id,
+    timestamp: Math.floor((message.timestamp ?? Date.now()) / 1000),
+    message: { type: 'text', text: message.text },
+  });
+}
+
+/**
+ * Simulates a customer writing to a business: builds the channel's webhook body with
+ * dev/meta-payloads, signs it with the app secret and POSTs it (or hands it to `deliver`).
+ * WhatsApp needs `accounts` to find the WABA and display number for `to`.
+ */
+export async function sendCustomerMessage(
+  options: CustomerMessage & {
+    webhookUrl?: string;
+    deliver?: (request: Request) => Promise<Response>;
+    appSecret: string;
+    accounts?: MetaAccount[];
+  },
+): Promise<Response> {
+  if (!options.webhookUrl && !options.deliver) {
+    throw new Error('sendCustomerMessage: pass webhookUrl or deliver');
+  }
+  const body = customerMessageBody(options.accounts ?? [], options);
+  return postWebhook(
+    options.webhookUrl ?? DEFAULT_WEBHOOK_URL,
+    body,
+    options.appSecret,
+    options.deliver,
+  );
+}
+
+/**
+ * Meta's subscription handshake: GET with hub.mode / hub.challenge / hub.verify_token; the
+ * endpoint must answer 200 with the bare challenge. Returns whether it did.
+ */
+export async function verifyWebhookSubscription(options: {
+  webhookUrl: string;
+  verifyToken: string;
+  deliver?: (request: Request) => Promise<Response>;
+}): Promise<{ ok: boolean; status: number; body: string }> {
+  const challenge = numericId();
+  const url = new URL(options.webhookUrl);
+  url.searchParams.set('hub.mode', 'subscribe');
+  url.searchParams.set('hub.challenge', challenge);
+  url.searchParams.set('hub.verify_token', options.verifyToken);
+  const request = new Request(url, { headers: { 'user-agent': 'facebookplatform/1.0' } });
+  const response = await (options.deliver ? options.deliver(request) : fetch(request));
+  const body = await response.text();
+  return { ok: response.status === 200 && body === challenge, status: response.status, body };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stand-in
+// ---------------------------------------------------------------------------------------------
+
+interface StoredMedia {
+  bytes: Uint8Array;
+  mimeType: string;
+  sha256: string;
+}
+
+/** WhatsApp's supported upload types and size caps (meta-platform reference §6). */
+const UPLOAD_LIMITS: Record<string, { kind: WhatsAppMediaKind; maxBytes: number }> = {
+  'audio/aac': { kind: 'audio', maxBytes: 16 << 20 },
+  'audio/amr': { kind: 'audio', maxBytes: 16 << 20 },
+  'audio/mpeg': { kind: 'audio', maxBytes: 16 << 20 },
+  'audio/mp4': { kind: 'audio', maxBytes: 16 << 20 },
+  'audio/ogg': { kind: 'audio', maxBytes: 16 << 20 },
+  'text/plain': { kind: 'document', maxBytes: 100 << 20 },
+  'application/pdf': { kind: 'document', maxBytes: 100 << 20 },
+  'application/msword': { kind: 'document', maxBytes: 100 << 20 },
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': {
+    kind: 'document',
+    maxBytes: 100 << 20,
+  },
+  'application/vnd.ms-excel': { kind: 'document', maxBytes: 100 << 20 },
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
+    kind: 'document',
+    maxBytes: 100 << 20,
+  },
+  'application/vnd.ms-powerpoint': { kind: 'document', maxBytes: 100 << 20 },
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': {
+    kind: 'document',
+    maxBytes: 100 << 20,
+  },
+  'image/jpeg': { kind: 'image', maxBytes: 5 << 20 },
+  'image/png': { kind: 'image', maxBytes: 5 << 20 },
+  'image/webp': { kind: 'sticker', maxBytes: 500 << 10 },
+  'video/mp4': { kind: 'video', maxBytes: 16 << 20 },
+  'video/3gpp': { kind: 'video', maxBytes: 16 << 20 },
+};
+
+const MEDIA_URL_TTL_SECONDS = 5 * 60;
+const GRAPH_VERSION = ':version{v[0-9]+\\.[0-9]+}';
+
+interface PendingFailure extends FailNextOptions {
+  remaining: number;
+}
+
+export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGraphStandIn> {
+  const now = options.now ?? Date.now;
+  const requests: RecordedRequest[] = [];
+  const webhooks: DeliveredWebhook[] = [];
+  const failures: PendingFailure[] = [];
+  const media = new Map<string, StoredMedia>();
+  const pending = new Set<Promise<void>>();
+  // Signs media download URLs so they cannot be extended or forged by editing `exp`.
+  const urlKey = crypto.getRandomValues(new Uint8Array(32));
+  // Bumped by reset(): progressions started before it stop instead of leaking into the next test.
+  let generation = 0;
+  let baseUrl = '';
+
+  const templatesByWaba: Record<string, TemplateFixture[]> =
+    options.templates ??
+    Object.fromEntries(
+      options.accounts.flatMap((a) =>
+        a.channel === 'whatsapp' ? [[a.wabaId, defaultTemplateFixtures]] : [],
+      ),
+    );
+
+  const whatsappNumber = (id: string) =>
+    options.accounts.find((a) => a.channel === 'whatsapp' && a.phoneNumberId === id) as
+      | Extract<MetaAccount, { channel: 'whatsapp' }>
+      | undefined;
+  const isWaba = (id: string) =>
+    options.accounts.some((a) => a.channel === 'whatsapp' && a.wabaId === id);
+  const messagingAccount = (id: string) =>
+    options.accounts.find(
+      (a) =>
+        (a.channel === 'messenger' && a.pageId === id) ||
+        (a.channel === 'instagram' && a.igId === id),
+    ) as Extract<MetaAccount, { channel: 'messenger' | 'instagram' }> | undefined;
+
+  // --- webhooks --------------------------------------------------------------------------------
+
+  const deliver = async (
+    channel: MetaChannel,
+    body: WhatsAppWebhookBody | MessagingWebhookBody,
+    forGeneration: number,
+  ) => {
+    const configured = webhookUrlFor(options.webhookUrl, channel);
+    if (forGeneration !== generation || (!configured && !options.deliverWebhook)) return;
+    const url = configured ?? DEFAULT_WEBHOOK_URL;
+    try {
+      const response = await postWebhook(url, body, options.appSecret, options.deliverWebhook);
+      // Drain the body so keep-alive sockets are released.
+      await response.arrayBuffer().catch(() => undefined);
+      webhooks.push({ channel, url, body, status: response.status });
+    } catch (error) {
+      webhooks.push({ channel, url, body, status: null, error: String(error) });
+    }
+  };
+
+  /** Runs webhook steps one after another, in the background, tracked for flushWebhooks(). */
+  const schedule = (
+    channel: MetaChannel,
+    steps: Array<() => WhatsAppWebhookBody | MessagingWebhookBody>,
+  ) => {
+    const forGeneration = generation;
+    const run = (async () => {
+      for (const step of steps) {
+        // Always yield first, so the send's HTTP response reaches the app before its statuses.
+        await new Promise((resolve) => setTimeout(resolve, options.statusDelayMs ?? 0));
+        if (forGeneration !== generation) return;
+        await deliver(channel, step(), forGeneration);
+      }
+    })().catch((error: unknown) =>
+      console.error('meta-graph stand-in: webhook step failed', error),
+    );
+    pending.add(run);
+    void run.finally(() => pending.delete(run));
+  };
+
+  const whatsappStatuses = (
+    account: Extract<MetaAccount, { channel: 'whatsapp' }>,
+    messageId: string,
+    recipientId: string,
+    send: { template?: TemplateFixture; bizOpaqueCallbackData?: string },
+    failure?: GraphErrorSpec,
+  ) => {
+    const status = (value: WhatsAppStatusValue, pricing?: WhatsAppPricing) => () =>
+      whatsappStatusBody({
+        ...account,
+        messageId,
+        status: value,
+        recipientId,
+        timestamp: Math.floor(now() / 1000),
+        pricing,
+        bizOpaqueCallbackData: send.bizOpaqueCallbackData,
+        ...(value === 'failed' && failure
+          ? { errors: [{ code: failure.code, title: failure.message, details: failure.details }] }
+          : {}),
+      });
+    if (failure) {
+      schedule('whatsapp', [status('failed')]);
+      return;
+    }
+    if (options.statusProgression === false) return;
+    // Templates are billed by category; free-form replies fall in the free service window.
+    const pricing: WhatsAppPricing = send.template
+      ? {
+          billable: true,
+          pricing_model: 'PMP',
+          type: 'regular',
+          category: send.template.category.toLowerCase() as WhatsAppPricing['category'],
+        }
+      : {
+          billable: false,
+          pricing_model: 'PMP',
+          type: 'free_customer_service',
+          category: 'service',
+        };
+    schedule('whatsapp', [status('sent', pricing), status('delivered', pricing), status('read')]);
+  };
+
+  // --- request plumbing ------------------------------------------------------------------------
+
+  const app = new Hono<{
+    Variables: { recorded: RecordedRequest; webhookFailure: GraphErrorSpec | undefined };
+  }>();
+
+  const touchesWhatsApp = (c: Context) => {
+    const id = c.req.path.split('/')[2] ?? '';
+    return (
+      whatsappNumber(id) !== undefined ||
+      isWaba(id) ||
+      media.has(id) ||
+      c.req.path.startsWith('/media-download/')
+    );
+  };
+
+  app.onError((error, c) => {
+    if (error instanceof GraphError) return graphErrorResponse(error.spec, touchesWhatsApp(c));
+    console.error('meta-graph stand-in:', error);
+    return graphErrorResponse(
+      {
+        status: 500,
+        code: 2,
+        message: 'An unexpected error has occurred. Please retry your request later.',
+      },
+      touchesWhatsApp(c),
+    );
+  });
+  app.notFound((c) => {
+    const id = c.req.path.split('/')[2] ?? c.req.path;
+    return graphErrorResponse(
+      unknownObject(id, c.req.method === 'GET' ? 'get' : 'post').spec,
+      false,
+    );
+  });
+
+  const recordBody = async (c: Context): Promise<unknown> => {
+    const type = c.req.header('content-type') ?? '';
+    if (type.includes('application/json')) {
+      try {
+        return await c.req.json();
+      } catch {
+        throw badRequest('Invalid parameter', 'The request body is not valid JSON.');
+      }
+    }
+    if (type.includes('multipart/form-data')) {
+      const form = await c.req.formData();
+      const fields: Record<string, string> = {};
+      let file: { name: string; type: string; size: number } | undefined;
+      for (const [key, value] of form) {
+        if (typeof value === 'string') fields[key] = value;
+        else file = { name: value.name, type: value.type, size: value.size };
+      }
+      return { fields, ...(file ? { file } : {}) };
+    }
+    return null;
+  };
+
+  /** Which pending failure, if any, this request triggers (consuming one of its `times`). */
+  const takeFailure = (recorded: RecordedRequest): PendingFailure | undefined => {
+    const index = failures.findIndex((f) => !f.match || f.match(recorded));
+    const failure = failures[index];
+    if (!failure) return undefined;
+    failure.remaining -= 1;
+    if (failure.remaining <= 0) failures.splice(index, 1);
+    return failure;
+  };
+
+  app.use('*', async (c, next) => {
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
+    const recorded: RecordedRequest = {
+      method: c.req.method,
+      path: c.req.path,
+      query: c.req.query(),
+      headers,
+      body: null,
+      time: now(),
+    };
+    requests.push(recorded);
+    c.set('recorded', recorded);
+    recorded.body = await recordBody(c);
+
+    const failure = takeFailure(recorded);
+    c.set('webhookFailure', undefined);
+    if (failure) {
+      const isWhatsAppSend =
+        c.req.method === 'POST' &&
+        /\/messages$/.test(c.req.path) &&
+        whatsappNumber(c.req.path.split('/')[2] ?? '') !== undefined &&
+        (recorded.body as { status?: unknown } | null)?.status === undefined;
+      if (failure.via !== 'webhook' || !isWhatsAppSend) throw new GraphError(failure);
+      c.set('webhookFailure', failure);
+    }
+    await next();
+  });
+
+  const requireToken = (c: Context) => {
+    const header = c.req.header('authorization');
+    const queryToken = c.req.query('access_token');
+    const ok =
+      hasBearerToken(header, options.accessToken) ||
+      (header === undefined &&
+        queryToken !== undefined &&
+        hasBearerToken(`Bearer ${queryToken}`, options.accessToken));
+    if (!ok) throw invalidToken();
+  };
+
+  // --- media download (lookaside) --------------------------------------------------------------
+
+  const signMediaUrl = (id: string, exp: number) =>
+    createHmac('sha256', urlKey).update(`${id}:${exp}`).digest('base64url').slice(0, 22);
+
+  app.get('/media-download/:id', (c) => {
+    // Meta's lookaside answers a missing token with an error and a stale URL with 404.
+    requireToken(c);
+    const id = c.req.param('id');
+    const exp = Number(c.req.query('exp'));
+    const hash = c.req.query('hash') ?? '';
+    const expected = signMediaUrl(id, exp);
+    const stored = media.get(id);
+    const valid =
+      stored !== undefined &&
+      Number.isFinite(exp) &&
+      exp * 1000 > now() &&
+      hash.length === expected.length &&
+      timingSafeEqual(Buffer.from(hash), Buffer.from(expected));
+    if (!valid) return c.text('Not Found', 404);
+    return new Response(stored.bytes as Uint8Array<ArrayBuffer>, {
+      headers: {
+        'content-type': stored.mimeType,
+        'content-length': String(stored.bytes.byteLength),
+      },
+    });
+  });
+
+  // Everything else is the Graph API proper and needs the token.
+  app.use(`/${GRAPH_VERSION}/*`, async (c, next) => {
+    requireToken(c);
+    await next();
+  });
+
+  // --- sends -----------------------------------------------------------------------------------
+
+  app.post(`/${GRAPH_VERSION}/:id/messages`, async (c) => {
+    const id = c.req.param('id');
+    const body = c.get('recorded').body;
+    const number = whatsappNumber(id);
+    if (number) {
+      const send = validateWhatsAppSend(body, templatesByWaba[number.wabaId] ?? []);
+      if (send.kind === 'read') return c.json({ success: true });
+      const isPhone = /^\+?[\d\s()-]+$/.test(send.input);
+      const waId = send.input.replace(/\D/g, '');
+      const messageId = randomWamid();
+      whatsappStatuses(
+        number,
+        messageId,
+        isPhone ? waId : send.input,
+        send,
+        c.get('webhookFailure'),
+      );
+      return c.json({
+        messaging_product: 'whatsapp',
+        // A BSUID recipient has no phone to report; Meta's exact contacts entry for it is unverified.
+        contacts: [
+          isPhone ? { input: send.input, wa_id: waId } : { input: send.input, user_id: send.input },
+        ],
+        messages: [{ id: messageId, ...(send.template ? { message_status: 'accepted' } : {}) }],
+      });
+    }
+
+    const account = messagingAccount(id);
+    if (!account) throw unknownObject(id, 'post');
+    const send = validateMessagingSend(body, account.channel);
+    if (send.kind === 'sender_action') return c.json({ recipient_id: send.recipientId });
+    const mid = randomMid();
+    if (options.statusProgression !== false) {
+      if (account.channel === 'messenger') {
+        const base = { pageId: account.pageId, psid: send.recipientId };
+        schedule('messenger', [
+          () => messengerDeliveryBody({ ...base, mids: [mid], watermark: now(), timestamp: now() }),
+          () => messengerReadBody({ ...base, watermark: now(), timestamp: now() }),
+        ]);
+      } else {
+        schedule('instagram', [
+          () =>
+            instagramReadBody({
+              igId: account.igId,
+              igsid: send.recipientId,
+              mid,
+              timestamp: now(),
+            }),
+        ]);
+      }
+    }
+    return c.json({ recipient_id: send.recipientId, message_id: mid });
+  });
+
+  // --- media -----------------------------------------------------------------------------------
+
+  const storeMedia = (bytes: Uint8Array, mimeType: string): string => {
+    const id = numericId();
+    media.set(id, { bytes, mimeType, sha256: createHash('sha256').update(bytes).digest('hex') });
+    return id;
+  };
+
+  app.post(`/${GRAPH_VERSION}/:id/media`, async (c) => {
+    const id = c.req.param('id');
+    if (!whatsappNumber(id)) throw unknownObject(id, 'post');
+    const form = await c.req.formData().catch(() => {
+      throw badRequest('Invalid parameter', 'Upload media as multipart/form-data.');
+    });
+    if (form.get('messaging_product') !== 'whatsapp') {
+      throw badRequest('The parameter messaging_product is required.');
+    }
+    const file = form.get('file');
+    if (file === null || typeof file === 'string')
+      throw badRequest('The parameter file is required.');
+    const declared = form.get('type');
+    const mimeType = (typeof declared === 'string' && declared) || file.type;
+    const limits = UPLOAD_LIMITS[mimeType.split(';')[0]!.trim().toLowerCase()];
+    if (!limits) {
+      throw badRequest(
+        `Param file must be a file with one of the following types: ${Object.keys(UPLOAD_LIMITS).join(', ')}. Received file of type '${mimeType}'.`,
+      );
+    }
+    if (file.size > limits.maxBytes) {
+      throw new GraphError({
+        code: 131053,
+        message: '(#131053) Media upload error',
+        details: `${limits.kind} files may be at most ${limits.maxBytes} bytes; got ${file.size}.`,
+      });
+    }
+    return c.json({ id: storeMedia(new Uint8Array(await file.arrayBuffer()), mimeType) });
+  });
+
+  // --- templates -------------------------------------------------------------------------------
+
+  app.get(`/${GRAPH_VERSION}/:id/message_templates`, (c) => {
+    const wabaId = c.req.param('id');
+    if (!isWaba(wabaId)) throw unknownObject(wabaId, 'get');
+    const query = new URL(c.req.url).searchParams;
+    const pageUrl = `${baseUrl}${c.req.path}`;
+    return c.json(pageTemplates(templatesByWaba[wabaId] ?? [], query, pageUrl));
+  });
+
+  // --- single objects --------------------------------------------------------------------------
+
+  app.get(`/${GRAPH_VERSION}/:id`, (c) => {
+    const id = c.req.param('id');
+    const stored = media.get(id);
+    if (stored) {
+      const exp = Math.floor(now() / 1000) + MEDIA_URL_TTL_SECONDS;
+      return c.json({
+        messaging_product: 'whatsapp',
+        url: `${baseUrl}/media-download/${id}?exp=${exp}&hash=${signMediaUrl(id, exp)}`,
+        mime_type: stored.mimeType,
+        sha256: stored.sha256,
+        file_size: stored.bytes.byteLength,
+        id,
+      });
+    }
+    const template = Object.values(templatesByWaba)
+      .flat()
+      .find((t) => t.id === id);
+    if (template) return c.json(template);
+    const number = whatsappNumber(id);
+    if (number) {
+      return c.json({
+        id,
+        display_phone_number: number.displayPhoneNumber,
+        verified_name: 'Local Test Business',
+        quality_rating: 'GREEN',
+        code_verification_status: 'VERIFIED',
+        platform_type: 'CLOUD_API',
+        throughput: { level: 'STANDARD' },
+      });
+    }
+    const account = messagingAccount(id);
+    if (account) return c.json({ id, name: 'Local Test Business' });
+    throw unknownObject(id, 'get');
+  });
+
+  app.delete(`/${GRAPH_VERSION}/:id`, (c) => {
+    const id = c.req.param('id');
+    if (!media.delete(id)) throw unknownObject(id, 'delete');
+    return c.json({ success: true });
+  });
+
+  const server = await listenOnLoopback(app.fetch, options.port);
+  baseUrl = server.url;
+
+  return {
+    url: server.url,
+    requests,
+    webhooks,
+    close: async () => {
+      generation += 1;
+      await server.close();
+    },
+    failNext(failure) {
+      failures.push({ ...failure, remaining: failure.times ?? 1 });
+    },
+    addMedia: storeMedia,
+    async flushWebhooks() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    reset() {
+      generation += 1;
+      requests.length = 0;
+      webhooks.length = 0;
+      failures.length = 0;
+      media.clear();
+    },
+    sendCustomerMessage(message) {
+      const configured = webhookUrlFor(options.webhookUrl, message.channel);
+      if (!configured && !options.deliverWebhook) {
+        throw new Error(`sendCustomerMessage: no webhook URL configured for ${message.channel}`);
+      }
+      return postWebhook(
+        configured ?? DEFAULT_WEBHOOK_URL,
+        customerMessageBody(options.accounts, message),
+        options.appSecret,
+        options.deliverWebhook,
+      );
+    },
+  };
+}

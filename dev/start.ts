@@ -1,0 +1,261 @@
+/**
+ * `npm start`: the whole product on this machine, no accounts, no Docker. The real Worker runs in
+ * `wrangler dev` (workerd) against local stand-ins that speak the hosted services' protocols:
+ * embedded Postgres (PGlite over the wire protocol, or DATABASE_URL), Supabase Auth, Upstash
+ * Redis REST and QStash, and the Meta Graph API. Ctrl-C stops everything it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { migrateDatabase } from '../db/migrate';
+import { parseEnv } from '../functions/env';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { demoPassword, demoTenants, localSecrets, ports } from './local-config';
+import { seedDemo } from './seed';
+import { startMetaGraph } from './stand-ins/meta-graph';
+import { startQStash } from './stand-ins/qstash';
+import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
+import { startUpstashRedis } from './stand-ins/upstash-redis';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const localDir = join(root, '.local');
+const workerUrl = `http://127.0.0.1:${ports.worker}`;
+
+type Closer = () => Promise<unknown> | unknown;
+const closers: Closer[] = [];
+let wrangler: ChildProcess | undefined;
+let stopping = false;
+
+function log(message: string) {
+  console.log(`[switchboard] ${message}`);
+}
+
+/** `KEY=value` lines, as in .dev.vars; the developer's own values override the local defaults. */
+function readDotenv(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
+    if (match?.[1] && match[2] !== undefined && match[2] !== '') {
+      out[match[1]] = match[2].replace(/^(['"])(.*)\1$/, '$2');
+    }
+  }
+  return out;
+}
+
+async function main() {
+  mkdirSync(localDir, { recursive: true });
+  const overrides = readDotenv(join(root, '.dev.vars'));
+
+  // 1. Postgres: the machine's own when DATABASE_URL is set, else embedded with data in .local/.
+  let databaseUrl = process.env.DATABASE_URL ?? overrides.DATABASE_URL;
+  if (databaseUrl) {
+    log(`using Postgres at ${new URL(databaseUrl).host} (DATABASE_URL)`);
+  } else {
+    const pg = await startEmbeddedPostgres({
+      dataDir: join(localDir, 'pgdata'),
+      port: ports.postgres,
+    });
+    closers.push(() => pg.close());
+    databaseUrl = pg.url;
+    log(`embedded Postgres (PGlite) on ${databaseUrl} — data in .local/pgdata`);
+  }
+  await migrateDatabase(databaseUrl);
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  closers.push(() => sql.end({ timeout: 1 }));
+  await seedDemo(sql);
+  log('migrations applied, demo data loaded');
+
+  // 2. Stand-ins for the hosted services.
+  const auth = await startSupabaseAuth({
+    port: ports.auth,
+    jwtSecret: localSecrets.jwtSecret,
+    users: postgresUserStore(sql),
+  });
+  const redis = await startUpstashRedis({
+    port: ports.redis,
+    token: localSecrets.redisToken,
+    redisUrl: process.env.REDIS_URL,
+    keyPrefix: 'switchboard:',
+  });
+  const qstash = await startQStash({
+    port: ports.qstash,
+    token: localSecrets.qstashToken,
+    currentSigningKey: localSecrets.qstashCurrentSigningKey,
+    nextSigningKey: localSecrets.qstashNextSigningKey,
+  });
+  const graph = await startMetaGraph({
+    port: ports.graph,
+    appSecret: localSecrets.metaAppSecret,
+    accessToken: localSecrets.graphAccessToken,
+    webhookUrl: `${workerUrl}/webhooks/meta`,
+    accounts: demoTenants.flatMap((t) => [
+      {
+        channel: 'whatsapp' as const,
+        phoneNumberId: t.whatsapp.phoneNumberId,
+        wabaId: t.whatsapp.wabaId,
+        displayPhoneNumber: t.whatsapp.displayPhone,
+      },
+      { channel: 'messenger' as const, pageId: t.messengerPageId },
+      { channel: 'instagram' as const, igId: t.instagramId },
+    ]),
+    statusDelayMs: 1500,
+  });
+  closers.push(auth.close, redis.close, qstash.close, graph.close);
+
+  // 3. The Worker's configuration: local values, then the developer's .dev.vars on top.
+  const vars: Record<string, string> = {
+    ENVIRONMENT: 'development',
+    APP_VERSION: `${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}-local`,
+    LOG_LEVEL: 'info',
+    PUBLIC_BASE_URL: workerUrl,
+    META_APP_ID: localSecrets.metaAppId,
+    META_APP_SECRET: localSecrets.metaAppSecret,
+    META_VERIFY_TOKEN: localSecrets.metaVerifyToken,
+    GRAPH_API_BASE_URL: graph.url,
+    WHATSAPP_ALLOW_LIVE_SEND: 'true',
+    UPSTASH_REDIS_REST_URL: redis.url,
+    UPSTASH_REDIS_REST_TOKEN: localSecrets.redisToken,
+    QSTASH_URL: qstash.url,
+    QSTASH_TOKEN: localSecrets.qstashToken,
+    QSTASH_CURRENT_SIGNING_KEY: localSecrets.qstashCurrentSigningKey,
+    QSTASH_NEXT_SIGNING_KEY: localSecrets.qstashNextSigningKey,
+    SUPABASE_URL: auth.url,
+    SUPABASE_ANON_KEY: localSecrets.anonKey,
+    SUPABASE_JWT_SECRET: localSecrets.jwtSecret,
+    CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
+    ...overrides,
+  };
+  delete vars.DATABASE_URL; // the Worker reaches Postgres through its Hyperdrive binding
+  // Fail here, naming the variable, rather than on the first request.
+  parseEnv({ ...vars, HYPERDRIVE: { connectionString: databaseUrl } });
+  const envFile = join(localDir, 'worker.env');
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n'),
+  );
+
+  // 4. The operator page needs supabase-js as a static file (no CDN on a closed network).
+  mkdirSync(join(root, 'web/vendor'), { recursive: true });
+  copyFileSync(
+    join(root, 'node_modules/@supabase/supabase-js/dist/umd/supabase.js'),
+    join(root, 'web/vendor/supabase.js'),
+  );
+
+  // 5. The real Worker in workerd.
+  wrangler = spawn(
+    'wrangler',
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(ports.worker),
+      '--env-file',
+      envFile,
+      '--test-scheduled',
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: databaseUrl,
+        WRANGLER_SEND_METRICS: 'false',
+        // Offline machine: don't try to download the Request.cf object from Cloudflare.
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      },
+    },
+  );
+  wrangler.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`[switchboard] wrangler dev exited (${code}); stopping.`);
+      void stop(1);
+    }
+  });
+  await waitForHealth();
+
+  // The Worker's cron (outbox sweeper) does not fire by itself under wrangler dev.
+  const sweeper = setInterval(() => {
+    fetch(`${workerUrl}/__scheduled?cron=*+*+*+*+*`).catch(() => {});
+  }, 30_000);
+  closers.push(() => clearInterval(sweeper));
+
+  printBanner(auth.url);
+}
+
+async function waitForHealth() {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${workerUrl}/healthz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the Worker did not become healthy within 2 minutes');
+}
+
+function printBanner(authUrl: string) {
+  const [a, b] = demoTenants;
+  console.log(`
+  Switchboard is running.
+
+  Operator inbox   ${workerUrl}/
+  API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
+  Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
+  Supabase Auth    ${authUrl}/auth/v1
+
+  Demo logins (password: ${demoPassword})
+    ${a?.name}: ${a?.users.map((u) => `${u.email} (${u.role})`).join(', ')}
+    ${b?.name}: ${b?.users.map((u) => `${u.email} (${u.role})`).join(', ')}
+
+  Send a customer message:
+    npm run simulate -- --to ${a?.whatsapp.displayPhone} --from 34600111222 "Hola, ¿tenéis cita el martes?"
+    npm run simulate -- --channel messenger --to ${b?.messengerPageId} --from 7001 "Hi! Are you open Sunday?"
+
+  Ctrl-C stops everything.
+`);
+}
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  if (wrangler && wrangler.exitCode === null) {
+    wrangler.kill('SIGINT');
+    await new Promise((r) => {
+      const timer = setTimeout(() => {
+        wrangler?.kill('SIGKILL');
+        r(null);
+      }, 5000);
+      wrangler?.once('exit', () => {
+        clearTimeout(timer);
+        r(null);
+      });
+    });
+  }
+  for (const close of closers.reverse()) {
+    await Promise.resolve()
+      .then(close)
+      .catch(() => {});
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+main().catch(async (err) => {
+  console.error(`[switchboard] could not start: ${err instanceof Error ? err.message : err}`);
+  await stop(1);
+});
