@@ -5,7 +5,7 @@
  * Redis REST and QStash, and the Meta Graph API. Ctrl-C stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -18,6 +18,7 @@ import { startMetaGraph } from './stand-ins/meta-graph';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
+import { copyWebVendorFiles } from './web-assets';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const localDir = join(root, '.local');
@@ -140,11 +141,7 @@ async function main() {
   );
 
   // 4. The operator page needs supabase-js as a static file (no CDN on a closed network).
-  mkdirSync(join(root, 'web/vendor'), { recursive: true });
-  copyFileSync(
-    join(root, 'node_modules/@supabase/supabase-js/dist/umd/supabase.js'),
-    join(root, 'web/vendor/supabase.js'),
-  );
+  copyWebVendorFiles();
 
   // 5. The real Worker in workerd.
   wrangler = spawn(

@@ -1,0 +1,260 @@
+import { z } from 'zod';
+import type { Env } from '../env';
+import { type GraphErrorMeaning, graphErrorMeaning } from './graph-errors';
+
+/**
+ * The Graph API calls the send path makes: WhatsApp Cloud API sends and read receipts, the
+ * Messenger / Instagram Send API, and template listing with cursor paging. Every call carries the
+ * account's own access token as a Bearer header; errors come back as `GraphApiError`, classified
+ * transient / permanent by functions/lib/graph-errors.ts.
+ */
+
+export type GraphChannel = 'whatsapp' | 'messenger' | 'instagram';
+
+/** What a call needs to know about the account: where to send, and the decrypted token. */
+export type GraphAccount = {
+  channel: GraphChannel;
+  /** phone_number_id (WhatsApp), page id (Messenger), IG account id (Instagram). */
+  externalId: string;
+  wabaId: string | null;
+  accessToken: string;
+};
+
+const graphErrorBody = z.object({
+  error: z.object({
+    message: z.string().default(''),
+    type: z.string().optional(),
+    code: z.union([z.number(), z.string()]).optional(),
+    error_subcode: z.number().optional(),
+    error_data: z.object({ details: z.string().optional() }).loose().optional(),
+    fbtrace_id: z.string().optional(),
+  }),
+});
+
+export class GraphApiError extends Error {
+  readonly meaning: GraphErrorMeaning;
+  constructor(
+    readonly info: {
+      /** null when no HTTP response came back (network failure, timeout). */
+      httpStatus: number | null;
+      /** Meta's numeric code as text, or `network` / `bad_response` for our own failures. */
+      code: string;
+      subcode?: number;
+      details?: string;
+      graphMessage: string;
+      fbtraceId?: string;
+    },
+  ) {
+    super(`Graph API error ${info.code}: ${info.details ?? info.graphMessage}`);
+    this.name = 'GraphApiError';
+    const numeric = /^\d+$/.test(info.code) ? info.code : undefined;
+    this.meaning =
+      info.code === 'network'
+        ? {
+            classification: 'transient',
+            reason: 'Meta could not be reached. It will be retried automatically.',
+          }
+        : graphErrorMeaning({
+            code: numeric,
+            subcode: info.subcode,
+            httpStatus: info.httpStatus,
+            message: info.details ?? info.graphMessage,
+          });
+  }
+  get transient(): boolean {
+    return this.meaning.classification === 'transient';
+  }
+}
+
+const whatsappSendResponse = z.object({
+  messages: z
+    .array(z.object({ id: z.string().min(1), message_status: z.string().optional() }))
+    .min(1),
+});
+const messagingSendResponse = z.object({
+  message_id: z.string().min(1),
+  recipient_id: z.string().optional(),
+});
+
+/** A template as `GET /{waba}/message_templates` returns it (fields we ask for). */
+export const graphTemplate = z.object({
+  id: z.string(),
+  name: z.string(),
+  language: z.string(),
+  status: z.string(),
+  category: z.string(),
+  parameter_format: z.enum(['POSITIONAL', 'NAMED']).default('POSITIONAL'),
+  components: z.array(z.record(z.string(), z.unknown())).default([]),
+});
+export type GraphTemplate = z.infer<typeof graphTemplate>;
+
+const templatePage = z.object({
+  data: z.array(graphTemplate),
+  paging: z.object({ next: z.string().optional() }).loose().optional(),
+});
+
+/** Graph rarely takes this long; past it the attempt is treated as a network failure and retried. */
+const REQUEST_TIMEOUT_MS = 20_000;
+/** Meta caps a WABA at 6,000 templates; 100 per page. */
+const TEMPLATE_PAGE_SIZE = 100;
+const MAX_TEMPLATE_PAGES = 60;
+
+export type SendResult = { providerMessageId: string };
+
+export function graphClient(
+  env: Pick<Env, 'GRAPH_API_BASE_URL' | 'GRAPH_API_VERSION'>,
+  fetchImpl: typeof fetch = fetch,
+) {
+  const base = env.GRAPH_API_BASE_URL.replace(/\/$/, '');
+  const versioned = (path: string) => `${base}/${env.GRAPH_API_VERSION}/${path}`;
+
+  async function call(
+    account: GraphAccount,
+    url: string,
+    init: { method: 'GET' | 'POST'; body?: unknown },
+  ): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetchImpl(url, {
+        method: init.method,
+        headers: {
+          authorization: `Bearer ${account.accessToken}`,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new GraphApiError({
+        httpStatus: null,
+        code: 'network',
+        graphMessage: err instanceof Error ? err.message : String(err),
+      });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? null : JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    if (!response.ok) {
+      const parsed = graphErrorBody.safeParse(json);
+      if (!parsed.success) {
+        throw new GraphApiError({
+          httpStatus: response.status,
+          code: 'bad_response',
+          graphMessage: `HTTP ${response.status} without a Graph error body`,
+        });
+      }
+      const e = parsed.data.error;
+      throw new GraphApiError({
+        httpStatus: response.status,
+        code: e.code === undefined ? 'unknown' : String(e.code),
+        subcode: e.error_subcode,
+        details: e.error_data?.details,
+        graphMessage: e.message,
+        fbtraceId: e.fbtrace_id,
+      });
+    }
+    return json;
+  }
+
+  function parseOk<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      // Accepted (2xx) but unreadable: we cannot know the provider id, and sending again could
+      // duplicate the message, so this is reported as a permanent failure.
+      throw new GraphApiError({
+        httpStatus: 200,
+        code: 'bad_response',
+        graphMessage: `unexpected ${what} response from Graph`,
+      });
+    }
+    return parsed.data;
+  }
+
+  return {
+    /** `POST /{v}/{phone_number_id}/messages` with a body from functions/messaging/bodies.ts. */
+    async sendWhatsApp(account: GraphAccount, body: unknown): Promise<SendResult> {
+      const json = await call(account, versioned(`${account.externalId}/messages`), {
+        method: 'POST',
+        body,
+      });
+      const ok = parseOk(whatsappSendResponse, json, 'WhatsApp send');
+      // biome-ignore lint/style/noNonNullAssertion: the schema requires at least one element
+      return { providerMessageId: ok.messages[0]!.id };
+    },
+
+    /** `POST /{v}/{page_or_ig_id}/messages` (Messenger and Instagram Send API). */
+    async sendMessaging(account: GraphAccount, body: unknown): Promise<SendResult> {
+      const json = await call(account, versioned(`${account.externalId}/messages`), {
+        method: 'POST',
+        body,
+      });
+      return { providerMessageId: parseOk(messagingSendResponse, json, 'Send API').message_id };
+    },
+
+    /**
+     * Marks a customer's message read and, optionally, shows the typing indicator (WhatsApp: one
+     * call with `typing_indicator`; Messenger / Instagram: `mark_seen` then `typing_on`).
+     * `recipientId` is the PSID / IGSID and only matters for Messenger / Instagram.
+     */
+    async markRead(
+      account: GraphAccount,
+      input: { providerMessageId: string; recipientId: string; typing?: boolean },
+    ): Promise<void> {
+      const url = versioned(`${account.externalId}/messages`);
+      if (account.channel === 'whatsapp') {
+        await call(account, url, {
+          method: 'POST',
+          body: {
+            messaging_product: 'whatsapp',
+            status: 'read',
+            message_id: input.providerMessageId,
+            ...(input.typing ? { typing_indicator: { type: 'text' } } : {}),
+          },
+        });
+        return;
+      }
+      const actions = input.typing ? ['mark_seen', 'typing_on'] : ['mark_seen'];
+      for (const action of actions) {
+        await call(account, url, {
+          method: 'POST',
+          body: { recipient: { id: input.recipientId }, sender_action: action },
+        });
+      }
+    },
+
+    /** Every template of the account's WABA, following `paging.next` until Graph stops giving one. */
+    async listTemplates(account: GraphAccount): Promise<GraphTemplate[]> {
+      if (!account.wabaId)
+        throw new Error('listTemplates: the account has no WhatsApp Business Account id');
+      const first = new URL(versioned(`${account.wabaId}/message_templates`));
+      first.searchParams.set(
+        'fields',
+        'id,name,language,status,category,parameter_format,components',
+      );
+      first.searchParams.set('limit', String(TEMPLATE_PAGE_SIZE));
+      const templates: GraphTemplate[] = [];
+      let next: string | undefined = first.toString();
+      for (let page = 0; next && page < MAX_TEMPLATE_PAGES; page++) {
+        // The token goes only to the configured Graph host, whatever a `next` link says.
+        if (new URL(next).origin !== new URL(base).origin) {
+          throw new GraphApiError({
+            httpStatus: 200,
+            code: 'bad_response',
+            graphMessage: 'paging.next points outside the Graph API',
+          });
+        }
+        const json = await call(account, next, { method: 'GET' });
+        const parsed = parseOk(templatePage, json, 'message_templates');
+        templates.push(...parsed.data);
+        next = parsed.paging?.next;
+      }
+      return templates;
+    },
+  };
+}
+
+export type GraphClient = ReturnType<typeof graphClient>;

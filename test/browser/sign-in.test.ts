@@ -1,0 +1,87 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import bcrypt from 'bcryptjs';
+import { type Browser, chromium } from 'playwright-core';
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
+import { copyWebVendorFiles } from '../../dev/web-assets';
+import { adminSql, createTenant, type TenantFixture } from '../fixtures';
+import { TEST_JWT_SECRET } from '../tokens';
+import { startWorkerd } from '../workerd';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  if (process.env.CI === 'true')
+    throw new Error(`browser tests must run in CI: ${CHROMIUM} is missing`);
+  console.warn(
+    `\n*** SKIPPING browser tests: ${CHROMIUM} not found (apt-get install chromium) ***\n`,
+  );
+}
+
+/**
+ * The operator page in a real browser against the real Worker (workerd) and the Supabase Auth
+ * stand-in: the same supabase-js code that runs in production signs in and calls the API.
+ */
+describe.skipIf(!haveChromium)('operator page in Chromium', () => {
+  let sql: postgres.Sql;
+  let tenant: TenantFixture;
+  let auth: Awaited<ReturnType<typeof startSupabaseAuth>>;
+  let worker: Awaited<ReturnType<typeof startWorkerd>>;
+  let browser: Browser;
+  const password = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    copyWebVendorFiles();
+    sql = adminSql();
+    tenant = await createTenant(sql, 'Browser Clinic');
+    await sql`update auth.users set encrypted_password = ${await bcrypt.hash(password, 4)} where id = ${tenant.owner.id}`;
+    auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
+    worker = await startWorkerd({ SUPABASE_URL: auth.url });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await worker?.stop();
+    await auth?.close();
+    await sql?.end();
+  });
+
+  it('signs an operator in and shows their business', async () => {
+    const page = await browser.newPage();
+    await page.goto(worker.url);
+    await page.fill('input[name=email]', tenant.owner.email);
+    await page.fill('input[name=password]', password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#inbox:not([hidden])');
+    expect(await page.textContent('#tenant-name')).toBe('Browser Clinic');
+    expect(await page.textContent('#operator-email')).toContain('(owner)');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/operator-signed-in.png' });
+    await page.close();
+  });
+
+  it('shows the reason when the password is wrong', async () => {
+    const page = await browser.newPage();
+    await page.goto(worker.url);
+    await page.fill('input[name=email]', tenant.owner.email);
+    await page.fill('input[name=password]', 'wrong password');
+    await page.click('button[type=submit]');
+    await expect
+      .poll(() => page.textContent('#signin-error'))
+      .toMatch(/invalid login credentials/i);
+    expect(await page.isHidden('#inbox')).toBe(true);
+    await page.close();
+  });
+});

@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { testBindings } from './harness';
+
+/**
+ * Runs the Worker as `npm start` and production do: bundled by wrangler, in workerd, reaching this
+ * run's database through the Hyperdrive binding. `bindings` override the test configuration.
+ */
+export async function startWorkerd(bindings: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-workerd-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const { DATABASE_URL: _, ...vars } = testBindings({ PUBLIC_BASE_URL: url, ...bindings });
+  const envFile = join(dir, 'worker.env');
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n'),
+  );
+  let output = '';
+  const wrangler: ChildProcess = spawn(
+    'wrangler',
+    [
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--env-file',
+      envFile,
+      '--persist-to',
+      join(dir, 'state'),
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: inject('databaseUrl'),
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        WRANGLER_SEND_METRICS: 'false',
+      },
+    },
+  );
+  wrangler.stdout?.on('data', (d) => (output += d));
+  wrangler.stderr?.on('data', (d) => (output += d));
+
+  async function stop() {
+    if (wrangler.exitCode === null) {
+      const exited = new Promise((r) => wrangler.once('exit', r));
+      wrangler.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (wrangler.exitCode === null) wrangler.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (wrangler.exitCode !== null) break;
+    const status = await fetch(`${url}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status !== 0) return { url, stop, output: () => output };
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not start:\n${output}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
