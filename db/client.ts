@@ -33,9 +33,12 @@ export type OperatorClaims = { sub: string; role: 'authenticated'; email?: strin
  */
 export function asOperator<T>(db: Database, claims: OperatorClaims, fn: (tx: Tx) => Promise<T>) {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`);
-    await tx.execute(sql`select set_config('request.jwt.claim.sub', ${claims.sub}, true)`);
-    await tx.execute(sql`set local role authenticated`);
+    // One round trip, as PostgREST does it: `set_config('role', …, true)` is `SET LOCAL ROLE`.
+    await tx.execute(
+      sql`select set_config('role', 'authenticated', true),
+        set_config('request.jwt.claims', ${JSON.stringify(claims)}, true),
+        set_config('request.jwt.claim.sub', ${claims.sub}, true)`,
+    );
     return fn(tx);
   });
 }
@@ -47,8 +50,9 @@ export function asOperator<T>(db: Database, claims: OperatorClaims, fn: (tx: Tx)
  */
 export function asTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Promise<T>) {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
-    await tx.execute(sql`set local role switchboard_worker`);
+    await tx.execute(
+      sql`select set_config('role', 'switchboard_worker', true), set_config('app.tenant_id', ${tenantId}, true)`,
+    );
     return fn(tx);
   });
 }
