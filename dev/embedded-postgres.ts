@@ -13,6 +13,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgresOptions {
@@ -344,7 +347,9 @@ export async function startEmbeddedPostgres(
     // PGlite's NodeFS only creates the last path segment.
     mkdirSync(opts.dataDir, { recursive: true });
   }
-  const db = await PGlite.create(opts.dataDir);
+  // The contrib extensions the migrations use, which Supabase and Debian's Postgres ship too:
+  // unaccent (accent-insensitive search), pg_trgm, btree_gist (exclusion constraints).
+  const db = await PGlite.create(opts.dataDir, { extensions: { unaccent, pg_trgm, btree_gist } });
   const queue = new SyncAwareQueryQueue(db);
   const server = new PGLiteSocketServer({
     db,
