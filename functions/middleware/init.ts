@@ -40,9 +40,16 @@ export function init(options: { clock?: Clock } = {}) {
     c.set('env', env);
     c.set('logger', services.logger);
     c.set('services', services);
+    const started = Date.now();
     try {
       await next();
     } finally {
+      // One line per request; later middleware may have enriched the logger (tenant, user).
+      c.var.logger.info('request', {
+        method: c.req.method,
+        status: c.res.status,
+        durationMs: Date.now() - started,
+      });
       const closing = close().catch(() => {});
       try {
         c.executionCtx.waitUntil(closing);
