@@ -67,3 +67,13 @@ export const demoTenants = [
     ],
   },
 ] as const;
+
+/**
+ * Wrangler refuses a Hyperdrive local connection string without a password, even for a trust-auth
+ * server (the machine's Postgres) that ignores it: add a placeholder where there is none.
+ */
+export function hyperdriveLocalConnectionString(connectionString: string): string {
+  const url = new URL(connectionString);
+  if (!url.password) url.password = 'unused';
+  return url.toString();
+}

@@ -12,7 +12,13 @@ import postgres from 'postgres';
 import { migrateDatabase } from '../db/migrate';
 import { parseEnv } from '../functions/env';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { demoPassword, demoTenants, localSecrets, ports } from './local-config';
+import {
+  demoPassword,
+  demoTenants,
+  hyperdriveLocalConnectionString,
+  localSecrets,
+  ports,
+} from './local-config';
 import { seedDemo } from './seed';
 import { startMetaGraph } from './stand-ins/meta-graph';
 import { startQStash } from './stand-ins/qstash';
@@ -154,7 +160,6 @@ async function main() {
       String(ports.worker),
       '--env-file',
       envFile,
-      '--test-scheduled',
       '--show-interactive-dev-session=false',
       '--log-level',
       'warn',
@@ -164,7 +169,8 @@ async function main() {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {
         ...process.env,
-        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: databaseUrl,
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE:
+          hyperdriveLocalConnectionString(databaseUrl),
         WRANGLER_SEND_METRICS: 'false',
         // Offline machine: don't try to download the Request.cf object from Cloudflare.
         CLOUDFLARE_CF_FETCH_ENABLED: 'false',
@@ -181,7 +187,7 @@ async function main() {
 
   // The Worker's cron (outbox sweeper) does not fire by itself under wrangler dev.
   const sweeper = setInterval(() => {
-    fetch(`${workerUrl}/__scheduled?cron=*+*+*+*+*`).catch(() => {});
+    fetch(`${workerUrl}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`).catch(() => {});
   }, 30_000);
   closers.push(() => clearInterval(sweeper));
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { hyperdriveLocalConnectionString } from '../dev/local-config';
 import { testBindings } from './harness';
 
 /**
@@ -13,6 +14,9 @@ import { testBindings } from './harness';
 export async function startWorkerd(bindings: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-workerd-'));
   const port = await freePort();
+  // Two workerd instances (smoke and browser tests run in parallel) must not share the default
+  // inspector port.
+  const inspectorPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { DATABASE_URL: _, ...vars } = testBindings({ PUBLIC_BASE_URL: url, ...bindings });
   const envFile = join(dir, 'worker.env');
@@ -31,6 +35,8 @@ export async function startWorkerd(bindings: Record<string, string> = {}) {
       '127.0.0.1',
       '--port',
       String(port),
+      '--inspector-port',
+      String(inspectorPort),
       '--env-file',
       envFile,
       '--persist-to',
@@ -43,7 +49,9 @@ export async function startWorkerd(bindings: Record<string, string> = {}) {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: inject('databaseUrl'),
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: hyperdriveLocalConnectionString(
+          inject('databaseUrl'),
+        ),
         CLOUDFLARE_CF_FETCH_ENABLED: 'false',
         WRANGLER_SEND_METRICS: 'false',
       },

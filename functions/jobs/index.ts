@@ -5,7 +5,7 @@ import type { App } from '../app';
 import type { HonoEnv } from '../context';
 import { ApiError, zodMessage } from '../errors';
 import { jobUrl } from '../lib/jobs';
-import type { JobHandler } from './define';
+import type { JobHandler, JobOutcome } from './define';
 import { jobHandlers } from './registry';
 
 const envelope = z.object({
@@ -62,18 +62,26 @@ export function registerJobs(app: App, extra: JobHandler[] = []) {
       tenantId: parsed.tenantId,
       retried,
     });
-    const outcome = await handler.handle(
-      {
-        services: { ...services, logger: jobLogger },
-        env,
-        logger: jobLogger,
-        tenantId: parsed.tenantId,
-        outboxId: parsed.outboxId,
-        retried,
-        waitUntil: (p) => c.executionCtx.waitUntil(p),
-      },
-      payload,
-    );
+    // A thrown error is a transient failure like any other: QStash retries it with backoff.
+    const outcome = await handler
+      .handle(
+        {
+          services: { ...services, logger: jobLogger },
+          env,
+          logger: jobLogger,
+          tenantId: parsed.tenantId,
+          outboxId: parsed.outboxId,
+          retried,
+          waitUntil: (p) => c.executionCtx.waitUntil(p),
+        },
+        payload,
+      )
+      .catch(
+        (err: unknown): JobOutcome => ({
+          status: 'retry',
+          detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        }),
+      );
     jobLogger.info('job finished', { outcome: outcome.status, detail: outcome.detail });
     if (outcome.status === 'dead') return nonRetryable(c, outcome.detail ?? 'permanent failure');
     if (outcome.status === 'retry') {

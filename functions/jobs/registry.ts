@@ -1,8 +1,9 @@
 import type { JobHandler } from './define';
+import { sendJob } from './send';
 
 /**
  * Every job kind QStash may deliver to `/jobs/:kind`. Add a handler here and it is routed,
  * signature-checked and validated by functions/jobs/index.ts.
  */
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share the list
-export const jobHandlers: JobHandler<any>[] = [];
+export const jobHandlers: JobHandler<any>[] = [sendJob];

@@ -1,0 +1,256 @@
+import { Ratelimit } from '@upstash/ratelimit';
+import { z } from 'zod';
+import { asTenant, type Tx } from '../../db/client';
+import {
+  failMessage,
+  loadSealedAccessToken,
+  prepareSend,
+  recordSent,
+  requeueAfterTransient,
+  SEND_JOB_KIND,
+  type SendPlan,
+} from '../../db/outbound';
+import type { Services } from '../context';
+import { decryptSecret } from '../lib/crypto';
+import { type GraphAccount, GraphApiError, graphClient } from '../lib/graph';
+import type { GraphErrorMeaning } from '../lib/graph-errors';
+import { publishJobs } from '../lib/jobs';
+import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
+import type { MessagingMessage, WhatsAppMessage } from '../messaging/kinds';
+import { defineJob, type JobContext, type JobOutcome } from './define';
+
+/**
+ * `POST /jobs/send`: sends one queued outbound message. QStash delivers at least once, so:
+ * 1. one transaction checks (order, lock, window, template, consent) and claims the message
+ *    (queued → sending, atomic; a claim older than STALE_CLAIM_MS with no provider id is taken
+ *    over, one with a provider id is never sent again);
+ * 2. outside any transaction: the throughput cap, then Graph (or nothing, when live sending is off);
+ * 3. a second transaction records the outcome: sent + provider id (+ statuses that arrived first),
+ *    or back to queued with a later slot (transient), or failed with code and reason (permanent).
+ * Retries are new jobs at a chosen time rather than QStash's own backoff, so 131056 can back off
+ * 4^X seconds and a message never lands in the dead-letter queue just for being retried.
+ */
+
+/** Longer than a Graph call may take (20 s timeout) plus recording it. */
+export const STALE_CLAIM_MS = 60_000;
+export const MAX_TRANSIENT_FAILURES = 8;
+
+/** Exponential backoff for transient errors, 4^X s for pair-rate limiting (meta-platform §2). */
+export function retryDelayMs(
+  meaning: Pick<GraphErrorMeaning, 'backoff'>,
+  failures: { transient: number; pairRate: number },
+): number {
+  if (meaning.backoff === 'pair-rate') return 4 ** failures.pairRate * 1000;
+  return Math.min(5_000 * 2 ** failures.transient, 10 * 60_000);
+}
+
+/**
+ * The number's throughput cap (channel_accounts.throughput_per_second, Meta's default 80/s) as a
+ * sliding window in Redis. Redis is an accelerator: when it cannot answer, the send goes ahead
+ * (Meta's own 130429 is the backstop, and it is retried).
+ */
+async function withinThroughput(
+  services: Services,
+  account: { id: string; throughputPerSecond: number },
+): Promise<{ allowed: boolean; retryAt?: number }> {
+  try {
+    const limiter = new Ratelimit({
+      redis: services.redis,
+      limiter: Ratelimit.slidingWindow(Math.max(1, account.throughputPerSecond), '1 s'),
+      prefix: 'switchboard:throughput',
+      ephemeralCache: false,
+      timeout: 2_000,
+    });
+    const { success, reset } = await limiter.limit(account.id);
+    return success ? { allowed: true } : { allowed: false, retryAt: reset };
+  } catch (err) {
+    services.logger.warn('throughput check unavailable; sending anyway', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return { allowed: true };
+  }
+}
+
+type Claimed = Extract<SendPlan, { action: 'send' }>;
+
+function requestFor(plan: Claimed): Record<string, unknown> {
+  const { conv, message, row, permission } = plan;
+  if (conv.account.channel === 'whatsapp') {
+    return whatsappBody(message as WhatsAppMessage, {
+      recipient: whatsappRecipient(conv.contact),
+      replyTo: row.replyToProviderMessageId,
+      callbackData: row.id,
+    });
+  }
+  return messagingBody(message as MessagingMessage, {
+    recipientId: conv.contact.externalUserId,
+    messagingType: permission.messagingType ?? 'RESPONSE',
+    tag: permission.tag,
+  });
+}
+
+async function send(ctx: JobContext, plan: Claimed): Promise<JobOutcome> {
+  const { services, env, tenantId } = ctx;
+  const db = services.db;
+  const tenant = <T>(fn: (tx: Tx) => Promise<T>) => asTenant(db, tenantId, fn);
+  const { conv, row, attemptId } = plan;
+  const now = () => services.clock.now();
+  const request = requestFor(plan);
+
+  if (!env.WHATSAPP_ALLOW_LIVE_SEND) {
+    // Documented in docs/sending.md: sent, flagged simulated, with an id that cannot be Meta's.
+    await tenant((tx) =>
+      recordSent(
+        { tx, tenantId },
+        {
+          messageId: row.id,
+          attemptId,
+          channelAccountId: conv.account.id,
+          providerMessageId: `simulated:${row.id}:${plan.attempt}`,
+          simulated: true,
+          request,
+          now: now(),
+        },
+      ),
+    );
+    return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
+  }
+
+  const throughput = await withinThroughput(services, conv.account);
+  if (!throughput.allowed) {
+    const earliest = new Date(Math.max(throughput.retryAt ?? 0, now().getTime() + 1000));
+    const { job } = await tenant((tx) =>
+      requeueAfterTransient(
+        { tx, tenantId },
+        {
+          messageId: row.id,
+          attemptId,
+          earliest,
+          code: 'throughput_cap',
+          reason: 'This number is at its messages-per-second limit; it goes out in a moment.',
+          now: now(),
+        },
+      ),
+    );
+    await publishJobs(services, env, [job]);
+    return { status: 'done', detail: 'over the throughput cap; requeued' };
+  }
+
+  const sealed = await tenant((tx) => loadSealedAccessToken({ tx, tenantId }, conv.account.id));
+  if (!sealed) {
+    await tenant((tx) =>
+      failMessage(
+        { tx, tenantId },
+        {
+          messageId: row.id,
+          attemptId,
+          code: 'not_connected',
+          reason: 'This channel has no access token. Reconnect it in the settings.',
+          now: now(),
+          request,
+        },
+      ),
+    );
+    return { status: 'done', detail: 'failed: no credentials' };
+  }
+  let accessToken: string;
+  try {
+    accessToken = await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY);
+  } catch {
+    // Retrying cannot fix a token sealed with another key: stop here rather than loop.
+    await tenant((tx) =>
+      failMessage(
+        { tx, tenantId },
+        {
+          messageId: row.id,
+          attemptId,
+          code: 'credentials_unreadable',
+          reason:
+            "This channel's access token cannot be decrypted (was the encryption key changed?). Reconnect the channel.",
+          now: now(),
+          request,
+        },
+      ),
+    );
+    return { status: 'done', detail: 'failed: credentials unreadable' };
+  }
+  const account: GraphAccount = {
+    channel: conv.account.channel,
+    externalId: conv.account.externalId,
+    wabaId: conv.account.wabaId,
+    accessToken,
+  };
+
+  const graph = graphClient(env);
+  try {
+    const { providerMessageId } =
+      account.channel === 'whatsapp'
+        ? await graph.sendWhatsApp(account, request)
+        : await graph.sendMessaging(account, request);
+    await tenant((tx) =>
+      recordSent(
+        { tx, tenantId },
+        {
+          messageId: row.id,
+          attemptId,
+          channelAccountId: conv.account.id,
+          providerMessageId,
+          simulated: false,
+          request,
+          now: now(),
+        },
+      ),
+    );
+    return { status: 'done', detail: `sent ${providerMessageId}` };
+  } catch (err) {
+    if (!(err instanceof GraphApiError)) throw err;
+    const failure = {
+      messageId: row.id,
+      attemptId,
+      code: err.info.code,
+      httpStatus: err.info.httpStatus,
+      request,
+      now: now(),
+    };
+    if (err.transient && plan.transientFailures + 1 < MAX_TRANSIENT_FAILURES) {
+      const delay = retryDelayMs(err.meaning, {
+        transient: plan.transientFailures,
+        pairRate: plan.pairRateFailures,
+      });
+      const { job, notBefore } = await tenant((tx) =>
+        requeueAfterTransient(
+          { tx, tenantId },
+          { ...failure, reason: err.meaning.reason, earliest: new Date(now().getTime() + delay) },
+        ),
+      );
+      await publishJobs(services, env, [job]);
+      return {
+        status: 'done',
+        detail: `transient ${err.info.code}; next try ${notBefore.toISOString()}`,
+      };
+    }
+    const reason = err.transient
+      ? `Gave up after ${MAX_TRANSIENT_FAILURES} attempts. Last error: ${err.meaning.reason}`
+      : err.meaning.reason;
+    await tenant((tx) => failMessage({ tx, tenantId }, { ...failure, reason }));
+    return { status: 'done', detail: `failed ${err.info.code}` };
+  }
+}
+
+export const sendJob = defineJob({
+  kind: SEND_JOB_KIND,
+  payload: z.object({ messageId: z.uuid() }),
+  async handle(ctx, { messageId }) {
+    const { services, env, tenantId } = ctx;
+    const plan = await asTenant(services.db, tenantId, (tx) =>
+      prepareSend(
+        { tx, tenantId },
+        { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS },
+      ),
+    );
+    await publishJobs(services, env, plan.jobs);
+    if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
+    if (plan.action === 'done') return { status: 'done', detail: plan.detail };
+    return send(ctx, plan);
+  },
+});
