@@ -2,13 +2,19 @@
  * The local stack's fixed ports, secrets and demo identities. Everything here is for a developer's
  * machine only: the secrets are public by design (they are in the README).
  */
+/**
+ * `SWITCHBOARD_PORT_OFFSET` moves every port, so a second stack (the end-to-end test) can run
+ * beside a developer's `npm start`.
+ */
+const offset = Number(process.env.SWITCHBOARD_PORT_OFFSET ?? 0) || 0;
 export const ports = {
-  worker: 8787,
-  postgres: 54322,
-  auth: 54321,
-  redis: 8079,
-  qstash: 8080,
-  graph: 8090,
+  worker: 8787 + offset,
+  postgres: 54322 + offset,
+  auth: 54321 + offset,
+  redis: 8079 + offset,
+  qstash: 8080 + offset,
+  graph: 8090 + offset,
+  inspector: 9229 + offset,
 } as const;
 
 export const localSecrets = {

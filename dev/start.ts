@@ -27,7 +27,8 @@ import { startUpstashRedis } from './stand-ins/upstash-redis';
 import { copyWebVendorFiles } from './web-assets';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const localDir = join(root, '.local');
+// Where the embedded database and generated config live; the end-to-end test points it elsewhere.
+const localDir = process.env.SWITCHBOARD_DATA_DIR ?? join(root, '.local');
 const workerUrl = `http://127.0.0.1:${ports.worker}`;
 
 type Closer = () => Promise<unknown> | unknown;
@@ -160,6 +161,10 @@ async function main() {
       String(ports.worker),
       '--env-file',
       envFile,
+      '--inspector-port',
+      String(ports.inspector),
+      '--persist-to',
+      join(localDir, 'wrangler-state'),
       '--show-interactive-dev-session=false',
       '--log-level',
       'warn',
