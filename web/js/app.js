@@ -1,17 +1,36 @@
-import { api, auth } from './api.js';
+import { activeTenant, api, auth } from './api.js';
+import { startInbox, stopInbox } from './inbox.js';
 
 const $ = (id) => document.getElementById(id);
 
 async function showInbox() {
-  const me = await api('/admin/me');
-  $('tenant-name').textContent =
-    me.memberships.find((m) => m.tenant_id === me.tenant_id)?.tenant_name ?? '';
+  let me;
+  try {
+    me = await api('/admin/me');
+  } catch (error) {
+    // A remembered business the operator no longer belongs to: fall back to their first one.
+    if (error.status !== 403 || !activeTenant.get()) throw error;
+    localStorage.removeItem('switchboard.tenant');
+    me = await api('/admin/me');
+  }
+  activeTenant.set(me.tenant_id);
+  const current = me.memberships.find((m) => m.tenant_id === me.tenant_id);
+  $('tenant-name').textContent = current?.tenant_name ?? '';
   $('operator-email').textContent = `${me.email} (${me.role})`;
+  const picker = $('tenant-switch');
+  picker.hidden = me.memberships.length < 2;
+  picker.replaceChildren(
+    ...me.memberships.map(
+      (m) => new Option(m.tenant_name, m.tenant_id, false, m.tenant_id === me.tenant_id),
+    ),
+  );
   $('signin').hidden = true;
   $('inbox').hidden = false;
+  startInbox();
 }
 
 function showSignIn(message = '') {
+  stopInbox();
   $('inbox').hidden = true;
   $('signin').hidden = false;
   $('signin-error').textContent = message;
@@ -31,6 +50,12 @@ $('signin-form').addEventListener('submit', async (event) => {
 $('signout').addEventListener('click', async () => {
   await (await auth()).auth.signOut();
   showSignIn();
+});
+
+$('tenant-switch').addEventListener('change', async (event) => {
+  activeTenant.set(event.target.value);
+  stopInbox();
+  await showInbox().catch((e) => showSignIn(e.message));
 });
 
 const { data } = await (await auth()).auth.getSession();
