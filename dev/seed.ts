@@ -1,5 +1,6 @@
 import bcrypt from 'bcryptjs';
 import type postgres from 'postgres';
+import { seedDemoKnowledge } from '../db/knowledge-demo';
 import { encryptSecret } from '../functions/lib/crypto';
 import { demoPassword, demoTenants, localSecrets } from './local-config';
 import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
@@ -58,6 +59,8 @@ export async function seedDemo(sql: postgres.Sql): Promise<void> {
           }
         }
       }
+      // The AI agent's demo knowledge base and opening hours (issue 5).
+      await seedDemoKnowledge(tx, t);
       for (const u of t.users) {
         await tx`insert into auth.users (id, email, encrypted_password, email_confirmed_at)
           values (${u.id}, ${u.email}, ${passwordHash}, now())

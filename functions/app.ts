@@ -10,6 +10,7 @@ import { registerJobs } from './jobs';
 import type { JobHandler } from './jobs/define';
 import { init } from './middleware/init';
 import { registerPublicConfig } from './public-config';
+import { registerWebhooks } from './webhooks';
 
 export type App = OpenAPIHono<HonoEnv>;
 
@@ -45,6 +46,7 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
   registerHealth(app);
   registerJobs(app, options.jobs);
   registerPublicConfig(app);
+  registerWebhooks(app);
   app.route('/admin', adminApp());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -53,6 +53,17 @@ export const envSchema = z
     OPENAI_API_KEY: z.string().optional(),
     OPENAI_BASE_URL: url.optional(),
     OPENAI_MODEL: z.string().default('gpt-4.1-mini'),
+
+    /**
+     * R2 bucket binding (not a variable: `[[r2_buckets]]` in wrangler.toml) where downloaded
+     * customer media is kept; see docs/media.md. Without it media downloads wait and retry.
+     */
+    MEDIA: z
+      .custom<R2Bucket>(
+        (v) => typeof v === 'object' && v !== null && typeof Reflect.get(v, 'get') === 'function',
+        'must be an R2 bucket binding',
+      )
+      .optional(),
   })
   .refine((e) => e.DATABASE_URL || e.HYPERDRIVE, {
     message: 'set DATABASE_URL or bind HYPERDRIVE',

@@ -51,6 +51,8 @@ export type HarnessOptions = {
   /** Extra job kinds (tests of the job machinery itself). */
   jobs?: JobHandler[];
   bindings?: Record<string, string>;
+  /** Non-string bindings, e.g. `{ MEDIA: <an R2 bucket from Miniflare> }` (see test/r2.ts). */
+  objectBindings?: Record<string, unknown>;
   /** Start the Upstash Redis, QStash and Meta Graph stand-ins (default true). */
   standIns?: boolean;
   /** Graph stand-in: emit sent/delivered/read webhooks after each send (default true). */
@@ -70,6 +72,8 @@ export async function createHarness(options: HarnessOptions = {}) {
   const accounts: MetaAccount[] = [];
   const templates: Record<string, TemplateFixture[]> = {};
   let bindings: Record<string, string> = {};
+  /** What the Worker receives: the variables plus any object bindings (one object, parsed once). */
+  let workerBindings: Record<string, unknown> = {};
 
   /** One Worker invocation: a request plus everything it handed to `waitUntil`. */
   async function dispatch(input: Request | string, init?: RequestInit): Promise<Response> {
@@ -84,7 +88,7 @@ export async function createHarness(options: HarnessOptions = {}) {
       passThroughOnException: () => {},
       props: {},
     };
-    const res = await app.request(input, init, bindings, ctx);
+    const res = await app.request(input, init, workerBindings, ctx);
     await Promise.allSettled(pending);
     return res;
   }
@@ -120,6 +124,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     ...(graph ? { GRAPH_API_BASE_URL: graph.url } : {}),
     ...options.bindings,
   });
+  workerBindings = { ...bindings, ...options.objectBindings };
 
   /** A valid operator access token for a user (HS256, as the local Supabase Auth stand-in issues). */
   function tokenFor(user: { id: string; email: string }) {

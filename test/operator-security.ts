@@ -90,7 +90,8 @@ export function describeOperatorSecurity(route: SecuredRoute) {
       await expectError(await call(pathForA, token), 403, 'FORBIDDEN');
     });
     it('refuses a signed-in user who belongs to no business (403)', async () => {
-      const stranger = { id: crypto.randomUUID(), email: 'stranger@example.test' };
+      const strangerId = crypto.randomUUID();
+      const stranger = { id: strangerId, email: `stranger-${strangerId}@example.test` };
       await sql`insert into auth.users (id, email) values (${stranger.id}, ${stranger.email})`;
       await expectError(await call(pathForA, await h.tokenFor(stranger)), 403, 'FORBIDDEN');
     });

@@ -2,12 +2,37 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../app';
 import type { HonoEnv } from '../context';
 import { operatorAuth } from '../middleware/operator-auth';
+import { registerChats } from './chats';
+import { registerContacts } from './contacts';
+import { registerConversations } from './conversations';
+import { registerDrafts } from './drafts';
+import { registerKnowledge } from './knowledge';
+import { registerLogs } from './logs';
 import { registerMe } from './me';
+import { registerMedia } from './media';
+import { registerMessages } from './messages';
+import { registerSend } from './send';
+import { registerSettings } from './settings';
+import { registerTemplates } from './templates';
+import { registerWebhookEvents } from './webhook-events';
 
 /** The operator API: every route behind operator authentication and tenant membership. */
 export function adminApp() {
   const admin = new OpenAPIHono<HonoEnv>({ defaultHook: validationHook });
   admin.use('*', operatorAuth);
   registerMe(admin);
+  registerChats(admin);
+  registerMedia(admin);
+  registerWebhookEvents(admin);
+  registerSend(admin);
+  registerTemplates(admin);
+  registerConversations(admin);
+  registerMessages(admin);
+  registerContacts(admin);
+  // The AI agent (issue 5): knowledge base, run traces, approval drafts, business settings.
+  registerKnowledge(admin);
+  registerLogs(admin);
+  registerDrafts(admin);
+  registerSettings(admin);
   return admin;
 }

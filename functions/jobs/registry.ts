@@ -1,4 +1,6 @@
+import { agentTurnJob } from './agent-turn';
 import type { JobHandler } from './define';
+import { mediaDownloadJob } from './media-download';
 import { sendJob } from './send';
 
 /**
@@ -6,4 +8,4 @@ import { sendJob } from './send';
  * signature-checked and validated by functions/jobs/index.ts.
  */
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share the list
-export const jobHandlers: JobHandler<any>[] = [sendJob];
+export const jobHandlers: JobHandler<any>[] = [mediaDownloadJob, sendJob, agentTurnJob()];

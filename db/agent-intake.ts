@@ -1,0 +1,203 @@
+import {
+  type ActionResult,
+  type IntakeMessage,
+  ignored,
+  interactiveActions,
+} from '../functions/agent/actions';
+import { decideDraft } from '../functions/agent/approval';
+import { matchEscalationWord } from '../functions/agent/escalation-words';
+import { handOff } from '../functions/agent/handoff';
+import { parseInteractiveId } from '../functions/agent/ids';
+import { conversationLanguage } from '../functions/agent/language';
+import { ApiError } from '../functions/errors';
+import { createLogger, type Logger } from '../functions/lib/logger';
+import { matchOptOutKeyword } from '../functions/messaging/opt-out';
+import {
+  loadTurnConversation,
+  type MessageRouting,
+  markMessageRouting,
+  phoneDigits,
+  recordFinishedRun,
+} from './agent';
+import type { Tx } from './client';
+import { draftAwaitingEditIn } from './drafts';
+import type { OutboxJob } from './outbox';
+import type { EscalationContact } from './schema';
+import { getTenantSettings } from './settings';
+
+export type { IntakeMessage };
+
+type TenantCtx = { tx: Tx; tenantId: string };
+
+/** Intake runs inside webhook ingestion, which has no request logger to hand: its own, warn+. */
+const defaultLogger = createLogger({ component: 'agent-intake' }, 'warn');
+
+/** The id a customer tapped, whatever the channel calls it. */
+export function tappedId(type: string, payload: Record<string, unknown>): string | null {
+  const at = (value: unknown, ...path: string[]): unknown =>
+    path.reduce<unknown>(
+      (node, key) =>
+        typeof node === 'object' && node !== null ? Reflect.get(node, key) : undefined,
+      value,
+    );
+  const candidates: unknown[] =
+    type === 'interactive'
+      ? [
+          at(payload, 'interactive', 'button_reply', 'id'),
+          at(payload, 'interactive', 'list_reply', 'id'),
+        ]
+      : type === 'button'
+        ? [at(payload, 'button', 'payload')]
+        : type === 'quick_reply'
+          ? [at(payload, 'quick_reply', 'payload')]
+          : type === 'postback'
+            ? [at(payload, 'postback', 'payload')]
+            : [];
+  const found = candidates.find((c): c is string => typeof c === 'string' && c.length > 0);
+  return found ?? null;
+}
+
+function staffContact(
+  message: IntakeMessage,
+  contacts: EscalationContact[],
+): EscalationContact | null {
+  if (message.channel !== 'whatsapp') return null;
+  const ids = new Set(
+    [phoneDigits(message.contact.phone), phoneDigits(message.contact.externalUserId)].filter(
+      Boolean,
+    ),
+  );
+  return contacts.find((c) => c.whatsapp && ids.has(phoneDigits(c.whatsapp))) ?? null;
+}
+
+/**
+ * The agent's hook into inbound ingestion, called in the webhook's tenant transaction for every new
+ * customer message, before its debounced turn runs. It acts on what must not wait for (or depend
+ * on) the model, and records on the message (`payload.routing`) whether a turn should still run:
+ *
+ * - a tapped id of the grammar `kind:{id}:action` is routed to its action (ids.ts, actions.ts);
+ *   unknown or stale ids are logged and change nothing;
+ * - escalation contacts (staff numbers) are never answered by the agent: their taps decide drafts
+ *   and take conversations, and after "Edit" their next text replaces the draft;
+ * - an escalation word ("humano", "agent", "موظف", …) hands the conversation to a person at once,
+ *   skipping the debounce.
+ *
+ * Returns the jobs to publish after commit (customer notice, staff notifications, sends).
+ */
+export async function agentIntake(
+  ctx: TenantCtx,
+  message: IntakeMessage,
+  logger: Logger = defaultLogger,
+): Promise<{ jobs: OutboxJob[] }> {
+  const settings = await getTenantSettings(ctx);
+  const staff = staffContact(message, settings.escalationContacts);
+  const route = async (result: ActionResult) => {
+    await markMessageRouting(ctx, message.messageId, result.routing);
+    if (result.routing.outcome === 'unknown' || result.routing.outcome === 'stale') {
+      logger.warn('agent intake: tapped id ignored', {
+        messageId: message.messageId,
+        outcome: result.routing.outcome,
+        kind: result.routing.kind,
+        detail: result.routing.detail,
+      });
+    }
+    return { jobs: result.jobs };
+  };
+
+  const raw = tappedId(message.type, message.payload);
+  if (raw !== null) {
+    const id = parseInteractiveId(raw);
+    // Not our grammar (a template's quick reply, a page's own postback): a plain answer the
+    // agent reads as the tapped title, unless a staff member tapped it.
+    if (id) {
+      const action = interactiveActions[id.kind];
+      const result = action
+        ? await action({ ctx, message, id, staff, settings, logger })
+        : ignored('unknown', id, `no action for ids of kind "${id.kind}"`);
+      return route(result);
+    }
+  }
+
+  if (staff) {
+    const awaiting = message.content?.trim()
+      ? await draftAwaitingEditIn(ctx, message.conversationId)
+      : null;
+    if (awaiting && message.content) {
+      try {
+        const decided = await decideDraft(ctx, {
+          draftId: awaiting.id,
+          decision: { action: 'edit', text: message.content.trim() },
+          userId: null,
+          via: `whatsapp:${staff.whatsapp ?? message.contact.externalUserId}`,
+          now: message.now,
+        });
+        return route({
+          routing: { turn: false, outcome: 'draft_edited', kind: 'msg', detail: awaiting.id },
+          jobs: decided.jobs,
+        });
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        return route({
+          routing: { turn: false, outcome: 'stale', kind: 'msg', detail: err.message },
+          jobs: [],
+        });
+      }
+    }
+    return route({
+      routing: {
+        turn: false,
+        outcome: 'staff',
+        detail: 'escalation contacts are not answered by the agent',
+      },
+      jobs: [],
+    });
+  }
+
+  // An opt-out ("STOP", "BAJA", …) gets its one confirmation from the send path (db/opt-ins.ts);
+  // the agent must not chat on top of it.
+  if (raw === null && matchOptOutKeyword(message.content)) {
+    return route({ routing: { turn: false, outcome: 'opt_out' }, jobs: [] });
+  }
+
+  const word = raw === null ? matchEscalationWord(message.content) : null;
+  if (!word) return { jobs: [] };
+  const conversation = await loadTurnConversation(ctx, message.conversationId);
+  // A person already has it, or the bot is not in play: the escalation word changes nothing.
+  if (
+    !conversation ||
+    conversation.isLocked ||
+    !conversation.botEnabled ||
+    settings.replyMode === 'off'
+  ) {
+    return { jobs: [] };
+  }
+  const correlationId = `keyword-${message.messageId}`;
+  const reason = `The customer asked for a person ("${word}")`;
+  const jobs = await handOff(ctx, {
+    conversation,
+    reason,
+    source: 'keyword',
+    language: conversationLanguage([message.content], 'es'),
+    escalationContacts: settings.escalationContacts,
+    customerText: message.content,
+    correlationId,
+    now: message.now,
+    logger,
+  });
+  await recordFinishedRun(ctx, {
+    conversationId: message.conversationId,
+    correlationId,
+    triggerMessageId: message.messageId,
+    model: 'none (escalation word)',
+    outcome: 'handed_off',
+    steps: [
+      {
+        text: `Escalation word "${word}" in the customer's message: handed to a person without the model.`,
+      },
+    ],
+    now: message.now,
+  });
+  const routing: MessageRouting = { turn: false, outcome: 'escalated', detail: word };
+  await markMessageRouting(ctx, message.messageId, routing);
+  return { jobs };
+}

@@ -1,0 +1,574 @@
+import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import type { Tx } from './client';
+import {
+  type AgentStep,
+  agentDrafts,
+  agentMediaNotes,
+  agentRuns,
+  channelAccounts,
+  contacts,
+  conversationLockEvents,
+  conversations,
+  messages,
+  tenants,
+} from './schema';
+import { isOneOf } from './sql';
+
+/**
+ * The AI agent's turn in the database: the conversation state it checks (supersede, lock, bot and
+ * reply mode), the history it reads, its run record (agent_runs), and small writes around replies.
+ * Everything runs under the tenant handle: a turn can only ever see its own tenant's rows.
+ */
+export type TenantCtx = { tx: Tx; tenantId: string };
+export type AgentRunRow = typeof agentRuns.$inferSelect;
+export type HistoryRow = typeof messages.$inferSelect;
+
+export type RunOutcome = 'replied' | 'superseded' | 'locked' | 'handed_off' | 'failed';
+
+/** What a routed message (escalation word, button id) recorded about itself at intake. */
+export type MessageRouting = {
+  /** false: the message was fully handled at intake and must not get a model turn. */
+  turn: boolean;
+  outcome: string;
+  kind?: string;
+  detail?: string;
+};
+
+export type TurnConversation = {
+  id: string;
+  tenantName: string;
+  channel: 'whatsapp' | 'messenger' | 'instagram';
+  channelAccountId: string;
+  isLocked: boolean;
+  lockedBy: string | null;
+  lockReason: string | null;
+  botEnabled: boolean;
+  latestInboundMessageId: string | null;
+  contact: { id: string; name: string | null; phone: string | null; externalUserId: string };
+};
+
+/**
+ * The conversation as the turn sees it. `forUpdate` takes the row lock, so the final re-check and
+ * the storing of replies happen while no new inbound message (which updates this row) can commit.
+ */
+export async function loadTurnConversation(
+  { tx }: TenantCtx,
+  conversationId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<TurnConversation | null> {
+  if (options.forUpdate) {
+    const locked = await tx
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(eq(conversations.id, conversationId))
+      .for('update');
+    if (locked.length === 0) return null;
+  }
+  const [row] = await tx
+    .select({
+      id: conversations.id,
+      tenantName: tenants.name,
+      channel: channelAccounts.channel,
+      channelAccountId: channelAccounts.id,
+      isLocked: conversations.isLocked,
+      lockedBy: conversations.lockedBy,
+      lockReason: conversations.lockReason,
+      botEnabled: conversations.botEnabled,
+      latestInboundMessageId: conversations.latestInboundMessageId,
+      contactId: contacts.id,
+      contactName: contacts.name,
+      contactPhone: contacts.phone,
+      contactExternalUserId: contacts.externalUserId,
+    })
+    .from(conversations)
+    .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .innerJoin(tenants, eq(tenants.id, conversations.tenantId))
+    .where(eq(conversations.id, conversationId));
+  if (!row) return null;
+  return {
+    id: row.id,
+    tenantName: row.tenantName,
+    channel: row.channel,
+    channelAccountId: row.channelAccountId,
+    isLocked: row.isLocked,
+    lockedBy: row.lockedBy,
+    lockReason: row.lockReason,
+    botEnabled: row.botEnabled,
+    latestInboundMessageId: row.latestInboundMessageId,
+    contact: {
+      id: row.contactId,
+      name: row.contactName,
+      phone: row.contactPhone,
+      externalUserId: row.contactExternalUserId,
+    },
+  };
+}
+
+/** The trigger message: when it arrived and what intake decided about it. */
+export async function loadTriggerMessage({ tx }: TenantCtx, messageId: string) {
+  const [row] = await tx
+    .select({
+      id: messages.id,
+      conversationId: messages.conversationId,
+      receivedAt: messages.receivedAt,
+      payload: messages.payload,
+    })
+    .from(messages)
+    .where(eq(messages.id, messageId));
+  if (!row) return null;
+  const routing = row.payload.routing as MessageRouting | undefined;
+  return { ...row, routing: routing ?? null };
+}
+
+/**
+ * Whether the conversation was unlocked after `since`: a message that arrived while a person had
+ * the conversation is theirs, and unlocking must not make the bot answer that backlog.
+ */
+export async function unlockedSince(
+  { tx }: TenantCtx,
+  conversationId: string,
+  since: Date,
+): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: conversationLockEvents.id })
+    .from(conversationLockEvents)
+    .where(
+      and(
+        eq(conversationLockEvents.conversationId, conversationId),
+        eq(conversationLockEvents.locked, false),
+        gt(conversationLockEvents.at, since),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/**
+ * The newest `limit` messages of the conversation in provider-time order (the ordering key, not
+ * arrival), oldest first, as the model reads them. WhatsApp timestamps are whole seconds, so
+ * messages of the same second keep the order they arrived in.
+ */
+export async function recentMessages(
+  { tx }: TenantCtx,
+  conversationId: string,
+  limit: number,
+): Promise<HistoryRow[]> {
+  const rows = await tx
+    .select()
+    .from(messages)
+    .where(eq(messages.conversationId, conversationId))
+    .orderBy(desc(messages.providerTimestamp), desc(messages.receivedAt), desc(messages.id))
+    .limit(limit);
+  return rows.reverse();
+}
+
+/** The provider ids' texts a reaction may point to (to tell the agent what was reacted to). */
+export async function messagesByProviderId(
+  { tx }: TenantCtx,
+  conversationId: string,
+  providerMessageIds: string[],
+): Promise<Map<string, { content: string | null; direction: string }>> {
+  const found = new Map<string, { content: string | null; direction: string }>();
+  if (providerMessageIds.length === 0) return found;
+  const rows = await tx
+    .select({
+      providerMessageId: messages.providerMessageId,
+      content: messages.content,
+      direction: messages.direction,
+    })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        isOneOf(messages.providerMessageId, [...new Set(providerMessageIds)]),
+      ),
+    );
+  for (const row of rows) {
+    if (row.providerMessageId) found.set(row.providerMessageId, row);
+  }
+  return found;
+}
+
+export async function findRun({ tx }: TenantCtx, correlationId: string) {
+  const [row] = await tx.select().from(agentRuns).where(eq(agentRuns.correlationId, correlationId));
+  return row ?? null;
+}
+
+/** A run that ended without calling a model (superseded, locked, escalation word). */
+export async function recordFinishedRun(
+  { tx, tenantId }: TenantCtx,
+  run: {
+    conversationId: string;
+    correlationId: string;
+    triggerMessageId: string | null;
+    model: string;
+    outcome: RunOutcome;
+    error?: string | null;
+    steps?: AgentStep[];
+    now: Date;
+  },
+): Promise<AgentRunRow | null> {
+  const [row] = await tx
+    .insert(agentRuns)
+    .values({
+      tenantId,
+      conversationId: run.conversationId,
+      correlationId: run.correlationId,
+      triggerMessageId: run.triggerMessageId,
+      model: run.model,
+      outcome: run.outcome,
+      error: run.error ?? null,
+      steps: run.steps ?? [],
+      latencyMs: 0,
+      finishedAt: run.now,
+    })
+    .onConflictDoNothing({ target: agentRuns.correlationId })
+    .returning();
+  return row ?? null;
+}
+
+/**
+ * Starts (or, after a crash left it `running` for longer than `staleAfterMs`, takes over) the run
+ * of a correlation id. Returns null when the run is finished or another delivery is running it:
+ * QStash delivers at least once, and a turn must answer once.
+ */
+export async function startRun(
+  { tx, tenantId }: TenantCtx,
+  run: {
+    conversationId: string;
+    correlationId: string;
+    triggerMessageId: string;
+    model: string;
+    staleAfterMs: number;
+  },
+): Promise<AgentRunRow | null> {
+  const [inserted] = await tx
+    .insert(agentRuns)
+    .values({
+      tenantId,
+      conversationId: run.conversationId,
+      correlationId: run.correlationId,
+      triggerMessageId: run.triggerMessageId,
+      model: run.model,
+      outcome: 'running',
+    })
+    .onConflictDoNothing({ target: agentRuns.correlationId })
+    .returning();
+  if (inserted) return inserted;
+  // started_at is the database's clock (the column default), like messages.received_at, which
+  // supersededBy compares it with.
+  const [takenOver] = await tx
+    .update(agentRuns)
+    .set({ startedAt: sql`now()`, model: run.model, steps: [], usage: {}, error: null })
+    .where(
+      and(
+        eq(agentRuns.correlationId, run.correlationId),
+        eq(agentRuns.outcome, 'running'),
+        sql`${agentRuns.startedAt} < now() - make_interval(secs => ${run.staleAfterMs / 1000})`,
+      ),
+    )
+    .returning();
+  return takenOver ?? null;
+}
+
+/**
+ * Locks the run row for its final transaction; false when it is not running any more (another
+ * delivery finished it): then this delivery must store nothing.
+ */
+export async function lockRunningRun({ tx }: TenantCtx, runId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: agentRuns.id })
+    .from(agentRuns)
+    .where(and(eq(agentRuns.id, runId), eq(agentRuns.outcome, 'running')))
+    .for('update');
+  return rows.length > 0;
+}
+
+/** Closes a running run; false when it was not running any more (another delivery closed it). */
+export async function finishRun(
+  { tx }: TenantCtx,
+  runId: string,
+  result: {
+    outcome: RunOutcome;
+    model?: string;
+    steps: AgentStep[];
+    usage: Record<string, number | undefined>;
+    latencyMs: number;
+    error?: string | null;
+    now: Date;
+  },
+): Promise<boolean> {
+  const updated = await tx
+    .update(agentRuns)
+    .set({
+      outcome: result.outcome,
+      ...(result.model ? { model: result.model } : {}),
+      steps: result.steps,
+      usage: result.usage,
+      latencyMs: result.latencyMs,
+      error: result.error ?? null,
+      finishedAt: result.now,
+    })
+    .where(and(eq(agentRuns.id, runId), eq(agentRuns.outcome, 'running')))
+    .returning({ id: agentRuns.id });
+  return updated.length > 0;
+}
+
+/** Marks what intake did with a customer message, so its debounced turn knows (payload.routing). */
+export async function markMessageRouting(
+  { tx }: TenantCtx,
+  messageId: string,
+  routing: MessageRouting,
+): Promise<void> {
+  await tx
+    .update(messages)
+    .set({
+      payload: sql`${messages.payload} || jsonb_build_object('routing', ${JSON.stringify(routing)}::jsonb)`,
+    })
+    .where(eq(messages.id, messageId));
+}
+
+/**
+ * Labels a message the agent queued (payload.agent): the model that wrote it (the offline demo
+ * model says so here), the draft it came from, who approved it.
+ */
+export async function tagAgentMessage(
+  { tx }: TenantCtx,
+  messageId: string,
+  meta: Record<string, unknown>,
+): Promise<void> {
+  await tx
+    .update(messages)
+    .set({
+      payload: sql`${messages.payload} || jsonb_build_object('agent', ${JSON.stringify(meta)}::jsonb)`,
+    })
+    .where(eq(messages.id, messageId));
+}
+
+/**
+ * A note for operators in the conversation (e.g. why it was handed off). It is never sent: status
+ * `received` keeps it out of the send path and status webhooks (they only touch messages sent).
+ */
+export async function insertSystemNote(
+  { tx, tenantId }: TenantCtx,
+  note: {
+    conversationId: string;
+    channelAccountId: string;
+    text: string;
+    correlationId: string | null;
+    now: Date;
+    details?: Record<string, unknown>;
+  },
+): Promise<string> {
+  const [row] = await tx
+    .insert(messages)
+    .values({
+      tenantId,
+      conversationId: note.conversationId,
+      channelAccountId: note.channelAccountId,
+      direction: 'outbound',
+      sender: 'system',
+      type: 'note',
+      content: note.text,
+      payload: { note: note.details ?? {} },
+      providerTimestamp: note.now,
+      status: 'received',
+      correlationId: note.correlationId,
+    })
+    .returning({ id: messages.id });
+  if (!row) throw new Error('system note insert returned nothing');
+  return row.id;
+}
+
+export type MediaNote = typeof agentMediaNotes.$inferSelect;
+
+export async function mediaNotesFor(
+  { tx }: TenantCtx,
+  messageIds: string[],
+): Promise<Map<string, MediaNote>> {
+  const notes = new Map<string, MediaNote>();
+  const rows = await tx
+    .select()
+    .from(agentMediaNotes)
+    .where(isOneOf(agentMediaNotes.messageId, [...new Set(messageIds)]));
+  for (const row of rows) notes.set(`${row.messageId}:${row.attachmentIndex}`, row);
+  return notes;
+}
+
+export async function saveMediaNote(
+  { tx, tenantId }: TenantCtx,
+  note: {
+    messageId: string;
+    attachmentIndex: number;
+    kind: 'transcript' | 'description' | 'unavailable';
+    text: string;
+    error?: string | null;
+    model?: string | null;
+  },
+): Promise<void> {
+  await tx
+    .insert(agentMediaNotes)
+    .values({
+      tenantId,
+      messageId: note.messageId,
+      attachmentIndex: note.attachmentIndex,
+      kind: note.kind,
+      text: note.text,
+      error: note.error ?? null,
+      model: note.model ?? null,
+    })
+    .onConflictDoNothing();
+}
+
+/**
+ * Whether a newer customer message makes this trigger's turn moot. A newer message (provider-time
+ * order) that wants a turn supersedes this one while its own turn is still to come or running
+ * (that turn will read both), or when its turn started after this message was stored (it read
+ * it). A newer message whose turn had already started before this one arrived (Meta delivered out
+ * of order) does not: this turn must still answer it. Messages handled at intake (routing.turn =
+ * false: a staff tap, an escalation word) and standby-thread messages never get a turn.
+ */
+export async function supersededBy(
+  { tx }: TenantCtx,
+  trigger: { id: string; conversationId: string; receivedAt: Date },
+): Promise<string | null> {
+  // messages.received_at is the `created_at` column; agent_runs.started_at likewise.
+  const rows = await tx.execute<{ id: string }>(sql`
+    select m.id from ${messages} m, ${messages} t
+    where t.id = ${trigger.id}
+      and m.conversation_id = t.conversation_id
+      and m.direction = 'inbound'
+      and m.type <> 'reaction'
+      and m.id <> t.id
+      and (m.provider_timestamp > t.provider_timestamp
+        or (m.provider_timestamp = t.provider_timestamp and m.created_at > t.created_at))
+      and coalesce((m.payload->'routing'->>'turn')::boolean, true)
+      and not (m.payload ? 'standby')
+      and not exists (
+        select 1 from ${agentRuns}
+        where ${agentRuns.correlationId} = 'turn-' || m.id::text
+          and ${agentRuns.outcome} <> 'running'
+          and ${agentRuns.startedAt} < t.created_at)
+    order by m.provider_timestamp desc
+    limit 1`);
+  return [...rows][0]?.id ?? null;
+}
+
+/** Digits only: how escalation contacts and WhatsApp ids are compared. */
+export function phoneDigits(value: string | null | undefined): string {
+  return (value ?? '').replace(/\D/g, '');
+}
+
+/**
+ * The tenant's WhatsApp conversation with a staff number (an escalation contact), made on first
+ * use on the tenant's first WhatsApp account, or null when the tenant has no WhatsApp account.
+ * The contact is found by wa_id or phone, as inbound ingestion finds customers, so a staff member
+ * who later writes to the number lands in the same conversation.
+ */
+export async function ensureStaffConversation(
+  { tx, tenantId }: TenantCtx,
+  staff: { phone: string; name: string },
+): Promise<{ conversationId: string; channelAccountId: string } | null> {
+  const digits = phoneDigits(staff.phone);
+  if (!digits) return null;
+  const [account] = await tx
+    .select({ id: channelAccounts.id })
+    .from(channelAccounts)
+    .where(eq(channelAccounts.channel, 'whatsapp'))
+    .orderBy(channelAccounts.createdAt)
+    .limit(1);
+  if (!account) return null;
+  const [existing] = await tx
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(
+      and(
+        eq(contacts.channel, 'whatsapp'),
+        sql`(${contacts.externalUserId} = ${digits} or ${contacts.phone} = ${digits})`,
+      ),
+    )
+    .orderBy(contacts.createdAt)
+    .limit(1);
+  let contactId = existing?.id;
+  if (!contactId) {
+    const [created] = await tx
+      .insert(contacts)
+      .values({
+        tenantId,
+        channel: 'whatsapp',
+        externalUserId: digits,
+        phone: digits,
+        name: staff.name,
+      })
+      .onConflictDoUpdate({
+        target: [contacts.tenantId, contacts.channel, contacts.externalUserId],
+        set: { updatedAt: sql`now()` },
+      })
+      .returning({ id: contacts.id });
+    contactId = created?.id;
+  }
+  if (!contactId) return null;
+  const [conversation] = await tx
+    .insert(conversations)
+    .values({ tenantId, contactId, channelAccountId: account.id })
+    .onConflictDoUpdate({
+      target: [conversations.channelAccountId, conversations.contactId],
+      set: { contactId: sql`excluded.contact_id` },
+    })
+    .returning({ id: conversations.id });
+  return conversation ? { conversationId: conversation.id, channelAccountId: account.id } : null;
+}
+
+/**
+ * A run and everything it caused that carries its correlation id (the messages it queued, its
+ * notes, its drafts), for `GET /admin/logs/ai/{correlation_id}`. Under the operator handle RLS
+ * makes another tenant's run simply not found.
+ */
+export async function runTrace({ tx, tenantId }: TenantCtx, correlationId: string) {
+  // The tenant filter matters for operators of several tenants: RLS shows them all of theirs,
+  // the request acts on one.
+  const [run] = await tx
+    .select()
+    .from(agentRuns)
+    .where(and(eq(agentRuns.tenantId, tenantId), eq(agentRuns.correlationId, correlationId)));
+  if (!run) return null;
+  const related = await tx
+    .select({
+      id: messages.id,
+      sender: messages.sender,
+      type: messages.type,
+      content: messages.content,
+      status: messages.status,
+      errorReason: messages.errorReason,
+      providerTimestamp: messages.providerTimestamp,
+      payload: messages.payload,
+    })
+    .from(messages)
+    .where(and(eq(messages.tenantId, run.tenantId), eq(messages.correlationId, correlationId)))
+    .orderBy(messages.providerTimestamp, messages.id);
+  const drafts = await tx
+    .select()
+    .from(agentDrafts)
+    .where(and(eq(agentDrafts.tenantId, tenantId), eq(agentDrafts.correlationId, correlationId)))
+    .orderBy(agentDrafts.position);
+  return { run, messages: related, drafts };
+}
+
+/** The latest runs of a conversation (or of the tenant), newest first. */
+export async function listRuns(
+  { tx, tenantId }: TenantCtx,
+  options: { conversationId?: string; limit: number },
+): Promise<AgentRunRow[]> {
+  return tx
+    .select()
+    .from(agentRuns)
+    .where(
+      and(
+        eq(agentRuns.tenantId, tenantId),
+        options.conversationId ? eq(agentRuns.conversationId, options.conversationId) : undefined,
+      ),
+    )
+    .orderBy(desc(agentRuns.startedAt), desc(agentRuns.id))
+    .limit(options.limit);
+}

@@ -1,0 +1,207 @@
+import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { Tx } from './client';
+import { type Channel, channelAccounts, contacts, conversations, messages } from './schema';
+
+type OperatorTx = { tx: Tx; tenantId: string };
+
+export type ChatSummaryRow = {
+  id: string;
+  phone: string | null;
+  name: string | null;
+  username: string | null;
+  externalUserId: string;
+  lastMessagePreview: string | null;
+  lastMessageAt: Date | null;
+  lastInboundAt: Date | null;
+  channel: Channel;
+  channelAccountId: string;
+  accountName: string;
+  unreadCount: number;
+  isLocked: boolean;
+  lockedBy: string | null;
+  lockReason: string | null;
+  /** Full-precision `last_message_at` as Postgres prints it, for the keyset cursor. */
+  position: string | null;
+};
+
+export type ChatListCursor = { lastMessageAt: string | null; id: string };
+
+/**
+ * The inbox list, most recent first: keyset-paged on (last_message_at desc nulls last, id desc),
+ * which the conversations_tenant_recent index serves. RLS limits rows to the operator's tenants;
+ * the tenant filter picks the one this request acts on.
+ */
+export async function listChatSummaries(
+  { tx, tenantId }: OperatorTx,
+  options: {
+    humanFilter: 'all' | 'human_only' | 'bot_only';
+    channel?: Channel;
+    limit: number;
+    after?: ChatListCursor;
+  },
+): Promise<ChatSummaryRow[]> {
+  const after = options.after;
+  let keyset: SQL | undefined;
+  if (after) {
+    keyset =
+      after.lastMessageAt === null
+        ? and(isNull(conversations.lastMessageAt), lt(conversations.id, after.id))
+        : or(
+            lt(conversations.lastMessageAt, sql`${after.lastMessageAt}::timestamptz`),
+            and(
+              eq(conversations.lastMessageAt, sql`${after.lastMessageAt}::timestamptz`),
+              lt(conversations.id, after.id),
+            ),
+            isNull(conversations.lastMessageAt),
+          );
+  }
+  return tx
+    .select({
+      id: conversations.id,
+      phone: contacts.phone,
+      name: contacts.name,
+      username: contacts.username,
+      externalUserId: contacts.externalUserId,
+      lastMessagePreview: conversations.lastMessagePreview,
+      lastMessageAt: conversations.lastMessageAt,
+      lastInboundAt: conversations.lastInboundAt,
+      channel: channelAccounts.channel,
+      channelAccountId: channelAccounts.id,
+      accountName: channelAccounts.displayName,
+      unreadCount: conversations.unreadCount,
+      isLocked: conversations.isLocked,
+      lockedBy: conversations.lockedBy,
+      lockReason: conversations.lockReason,
+      position: sql<string | null>`${conversations.lastMessageAt}::text`,
+    })
+    .from(conversations)
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
+    .where(
+      and(
+        eq(conversations.tenantId, tenantId),
+        options.humanFilter === 'human_only' ? eq(conversations.isLocked, true) : undefined,
+        options.humanFilter === 'bot_only' ? eq(conversations.isLocked, false) : undefined,
+        options.channel ? eq(channelAccounts.channel, options.channel) : undefined,
+        keyset,
+      ),
+    )
+    .orderBy(sql`${conversations.lastMessageAt} desc nulls last`, desc(conversations.id))
+    .limit(options.limit);
+}
+
+export type MessageRow = typeof messages.$inferSelect & {
+  /** Full-precision `updated_at`, for the delta cursor. */
+  changedAt: string;
+};
+
+export type MessageDeltaCursor = { changedAt: string; id: string | null };
+
+/**
+ * How long a write may take between stamping `updated_at` (the trigger in migration 0006) and
+ * committing. A delta read hands out a cursor this far behind its own clock, so a row that was
+ * stamped before the read but committed after it is still picked up by the next read; clients
+ * upsert rows by id, so seeing a row again is harmless.
+ */
+export const DELTA_SAFETY_SECONDS = 10;
+
+/**
+ * Messages of one conversation, for the inbox's delta sync:
+ * - without `after`: the newest `limit` messages (oldest first);
+ * - with `after`: every message created or changed since the cursor (new messages, statuses,
+ *   reactions, edits, downloaded media), paged by change order.
+ * Returns null when the conversation does not exist for this operator (RLS), like a missing id.
+ */
+export async function listConversationMessages(
+  { tx, tenantId }: OperatorTx,
+  conversationId: string,
+  options: { limit: number; after?: MessageDeltaCursor },
+): Promise<{ rows: MessageRow[]; nextCursor: MessageDeltaCursor; hasMore: boolean } | null> {
+  const [conversation] = await tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.id, conversationId), eq(conversations.tenantId, tenantId)));
+  if (!conversation) return null;
+  const after = options.after;
+  // The cursor never moves backwards, and never closer to "now" than the safety margin.
+  const [clock] = await tx.execute<{ horizon: string }>(
+    sql`select greatest(
+          clock_timestamp() - make_interval(secs => ${DELTA_SAFETY_SECONDS}),
+          ${after?.changedAt ?? null}::timestamptz)::text as horizon`,
+  );
+  if (!clock) throw new Error('clock query returned nothing');
+  const horizon: MessageDeltaCursor = { changedAt: clock.horizon, id: null };
+  const columns = { ...messageColumns(), changedAt: sql<string>`${messages.updatedAt}::text` };
+  if (!after) {
+    const newest = await tx
+      .select(columns)
+      .from(messages)
+      .where(eq(messages.conversationId, conversationId))
+      .orderBy(desc(messages.providerTimestamp), desc(messages.id))
+      .limit(options.limit);
+    return { rows: newest.reverse(), nextCursor: horizon, hasMore: false };
+  }
+  const since =
+    after.id === null
+      ? gt(messages.updatedAt, sql`${after.changedAt}::timestamptz`)
+      : or(
+          gt(messages.updatedAt, sql`${after.changedAt}::timestamptz`),
+          and(
+            eq(messages.updatedAt, sql`${after.changedAt}::timestamptz`),
+            gt(messages.id, after.id),
+          ),
+        );
+  const changed = await tx
+    .select(columns)
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), since))
+    .orderBy(asc(messages.updatedAt), asc(messages.id))
+    .limit(options.limit + 1);
+  const hasMore = changed.length > options.limit;
+  const page = hasMore ? changed.slice(0, options.limit) : changed;
+  const last = page.at(-1);
+  const nextCursor = hasMore && last ? { changedAt: last.changedAt, id: last.id } : horizon;
+  // Paged in change order, shown in conversation order.
+  page.sort(
+    (a, b) =>
+      a.providerTimestamp.getTime() - b.providerTimestamp.getTime() || a.id.localeCompare(b.id),
+  );
+  return { rows: page, nextCursor, hasMore };
+}
+
+function messageColumns() {
+  return {
+    id: messages.id,
+    tenantId: messages.tenantId,
+    conversationId: messages.conversationId,
+    channelAccountId: messages.channelAccountId,
+    direction: messages.direction,
+    sender: messages.sender,
+    type: messages.type,
+    content: messages.content,
+    attachments: messages.attachments,
+    payload: messages.payload,
+    providerMessageId: messages.providerMessageId,
+    providerTimestamp: messages.providerTimestamp,
+    receivedAt: messages.receivedAt,
+    status: messages.status,
+    errorCode: messages.errorCode,
+    errorReason: messages.errorReason,
+    correlationId: messages.correlationId,
+    replyToProviderMessageId: messages.replyToProviderMessageId,
+    updatedAt: messages.updatedAt,
+  };
+}
+
+/** Marks a conversation read; false when it does not exist for this operator. */
+export async function markConversationRead(
+  { tx, tenantId }: OperatorTx,
+  conversationId: string,
+): Promise<boolean> {
+  const rows = await tx
+    .update(conversations)
+    .set({ unreadCount: 0, updatedAt: sql`now()` })
+    .where(and(eq(conversations.id, conversationId), eq(conversations.tenantId, tenantId)))
+    .returning({ id: conversations.id });
+  return rows.length > 0;
+}

@@ -1,0 +1,172 @@
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import { NotFoundError } from '../functions/errors';
+import type { Tx } from './client';
+import {
+  channelAccounts,
+  contacts,
+  conversationLockEvents,
+  conversations,
+  messages,
+  tenantSettings,
+} from './schema';
+
+export type TenantCtx = { tx: Tx; tenantId: string };
+
+/** Defaults when a tenant has no settings row yet (the same as the column defaults). */
+const DEFAULT_SPACING_SECONDS = 4;
+
+/**
+ * A conversation with what the send path needs around it: its channel account, its contact and the
+ * tenant's send settings. `lock` takes the conversation row lock first, so concurrent queueing for
+ * one conversation reserves send slots one after the other.
+ */
+export async function loadConversationForSend(
+  { tx }: TenantCtx,
+  conversationId: string,
+  options: { lock?: boolean } = {},
+) {
+  if (options.lock) {
+    const locked = await tx
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(eq(conversations.id, conversationId))
+      .for('update');
+    if (locked.length === 0) throw new NotFoundError('Conversation', conversationId);
+  }
+  const [row] = await tx
+    .select({
+      conversation: conversations,
+      account: {
+        id: channelAccounts.id,
+        channel: channelAccounts.channel,
+        externalId: channelAccounts.externalId,
+        wabaId: channelAccounts.wabaId,
+        throughputPerSecond: channelAccounts.throughputPerSecond,
+      },
+      contact: {
+        id: contacts.id,
+        externalUserId: contacts.externalUserId,
+        phone: contacts.phone,
+        bsuid: contacts.bsuid,
+        name: contacts.name,
+        optedOutAt: contacts.optedOutAt,
+      },
+      spacingSeconds: tenantSettings.sendSpacingSeconds,
+      lockOnOperatorReply: tenantSettings.lockOnOperatorReply,
+    })
+    .from(conversations)
+    .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .leftJoin(tenantSettings, eq(tenantSettings.tenantId, conversations.tenantId))
+    .where(eq(conversations.id, conversationId));
+  if (!row) throw new NotFoundError('Conversation', conversationId);
+  return {
+    ...row,
+    spacingSeconds: row.spacingSeconds ?? DEFAULT_SPACING_SECONDS,
+    lockOnOperatorReply: row.lockOnOperatorReply ?? true,
+  };
+}
+
+export type ConversationForSend = Awaited<ReturnType<typeof loadConversationForSend>>;
+
+/**
+ * Reserves the next send slot of a conversation: not before `earliest`, nor before the slot after
+ * the previous message's. Consecutive messages are thus at least the spacing apart, and in the
+ * order their slots were reserved. The caller holds the conversation row lock.
+ */
+export async function reserveSendSlot(
+  { tx }: TenantCtx,
+  conversation: { id: string; nextSendAt: Date | null },
+  earliest: Date,
+  spacingSeconds: number,
+): Promise<Date> {
+  const slot =
+    conversation.nextSendAt && conversation.nextSendAt > earliest
+      ? conversation.nextSendAt
+      : earliest;
+  // A spacing of 0 still advances by a millisecond, so slots (the outbound ordering key) stay distinct.
+  const next = new Date(slot.getTime() + Math.max(spacingSeconds * 1000, 1));
+  await tx
+    .update(conversations)
+    .set({ nextSendAt: next, updatedAt: sql`now()` })
+    .where(eq(conversations.id, conversation.id));
+  conversation.nextSendAt = next;
+  return slot;
+}
+
+export type LockChange = {
+  conversationId: string;
+  locked: boolean;
+  source: 'operator' | 'echo' | 'escalation' | 'keyword';
+  userId?: string | null;
+  reason?: string | null;
+  now: Date;
+};
+
+/**
+ * Sets or clears the human-override lock and records the change in the lock history. Unlocking
+ * only lets the bot answer what customers write from now on: nothing is replayed.
+ */
+export async function setConversationLock({ tx, tenantId }: TenantCtx, change: LockChange) {
+  const [updated] = await tx
+    .update(conversations)
+    .set(
+      change.locked
+        ? {
+            isLocked: true,
+            lockedBy: change.source,
+            lockedByUserId: change.userId ?? null,
+            lockedAt: change.now,
+            lockReason: change.reason ?? null,
+            updatedAt: sql`now()`,
+          }
+        : {
+            isLocked: false,
+            lockedBy: null,
+            lockedByUserId: null,
+            lockedAt: null,
+            lockReason: null,
+            updatedAt: sql`now()`,
+          },
+    )
+    .where(eq(conversations.id, change.conversationId))
+    .returning();
+  if (!updated) throw new NotFoundError('Conversation', change.conversationId);
+  await tx.insert(conversationLockEvents).values({
+    tenantId,
+    conversationId: change.conversationId,
+    locked: change.locked,
+    source: change.source,
+    userId: change.userId ?? null,
+    reason: change.reason ?? null,
+    at: change.now,
+  });
+  return updated;
+}
+
+/** The lock history of a conversation, newest first. */
+export async function lockHistory({ tx }: TenantCtx, conversationId: string, limit = 20) {
+  return tx
+    .select()
+    .from(conversationLockEvents)
+    .where(eq(conversationLockEvents.conversationId, conversationId))
+    .orderBy(sql`${conversationLockEvents.at} desc`)
+    .limit(limit);
+}
+
+/** Whether the contact ever wrote to us, on any conversation (the consent rules need it). */
+export async function contactHasWritten({ tx }: TenantCtx, contactId: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.contactId, contactId), isNotNull(conversations.lastInboundAt)))
+    .limit(1);
+  if (row) return true;
+  const [inbound] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .where(and(eq(conversations.contactId, contactId), eq(messages.direction, 'inbound')))
+    .limit(1);
+  return inbound !== undefined;
+}

@@ -1,0 +1,665 @@
+import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { agentIntake } from './agent-intake';
+import { handleOptOutKeywords } from './opt-ins';
+import { enqueueJob, type OutboxJob } from './outbox';
+import {
+  type Attachment,
+  type Channel,
+  contacts,
+  conversations,
+  messages,
+  templates,
+  tenantSettings,
+} from './schema';
+import { isOneOf } from './sql';
+import {
+  recordStatus,
+  recordWatermark,
+  type StatusReport,
+  type TenantTx,
+  type WatermarkReport,
+} from './statuses';
+
+/**
+ * Who a customer is on a channel. `externalUserId` is the key Meta uses for them: the BSUID when
+ * WhatsApp sends one, else the wa_id (phone); the PSID on Messenger; the IGSID on Instagram.
+ */
+export type ContactIdentity = {
+  externalUserId: string;
+  phone?: string | null;
+  bsuid?: string | null;
+  name?: string | null;
+  username?: string | null;
+};
+
+/** A message a customer sent us, or (`from: 'business'`) one a person sent from Meta's own apps. */
+export type MessageItem = {
+  kind: 'message';
+  providerMessageId: string;
+  timestamp: Date;
+  contact: ContactIdentity;
+  /** `business`: an echo of a message a human sent from the WhatsApp Business app / Page inbox. */
+  from: 'customer' | 'business';
+  type: string;
+  content: string | null;
+  attachments: Attachment[];
+  payload: Record<string, unknown>;
+  replyToProviderMessageId?: string | null;
+  /** Customer messages that should get an (debounced) agent turn; false e.g. for standby threads. */
+  wantsReply: boolean;
+  /** For echoes: why the conversation is locked (shown to operators). */
+  lockReason?: string;
+};
+
+/** A reaction; `emoji: null` removes the earlier reaction of the same side. */
+export type ReactionItem = {
+  kind: 'reaction';
+  /** WhatsApp's own id for the reaction message, or a stable id derived from the event. */
+  providerMessageId: string;
+  targetProviderMessageId: string;
+  emoji: string | null;
+  timestamp: Date;
+  contact: ContactIdentity;
+  from: 'customer' | 'business';
+  payload: Record<string, unknown>;
+};
+
+/** A message deleted (Instagram `is_deleted`) or revoked (WhatsApp Business app) after sending. */
+export type DeletionItem = {
+  kind: 'deletion';
+  targetProviderMessageId: string;
+  timestamp: Date;
+  contact: ContactIdentity;
+  by: 'customer' | 'business';
+};
+
+/** A message edited after sending (WhatsApp Business app echoes, Messenger message_edits). */
+export type EditItem = {
+  kind: 'edit';
+  targetProviderMessageId: string;
+  timestamp: Date;
+  contact: ContactIdentity;
+  by: 'customer' | 'business';
+  content: string | null;
+  payload: Record<string, unknown>;
+};
+
+export type StatusItem = { kind: 'status'; report: StatusReport };
+export type WatermarkItem = { kind: 'watermark'; report: WatermarkReport };
+
+export type InboundItem =
+  | MessageItem
+  | ReactionItem
+  | DeletionItem
+  | EditItem
+  | StatusItem
+  | WatermarkItem;
+
+export type IngestResult = {
+  /** Outbox rows written (agent turns, media downloads): publish them after commit. */
+  jobs: OutboxJob[];
+  /** Ids of messages stored by this call (not the duplicates). */
+  storedMessageIds: string[];
+  /** Things worth knowing that are not failures (an edit for a message we never saw, …). */
+  notes: string[];
+  counts: { stored: number; duplicates: number; statusesApplied: number; statusesPending: number };
+};
+
+/** Attachment kinds the media job can fetch (location and contact cards are data, not files). */
+const downloadableKinds = new Set<Attachment['kind']>([
+  'image',
+  'audio',
+  'video',
+  'document',
+  'sticker',
+  'file',
+]);
+
+export function isDownloadable(attachment: Attachment): boolean {
+  return (
+    downloadableKinds.has(attachment.kind) &&
+    Boolean(attachment.providerMediaId || attachment.url) &&
+    !attachment.storageKey
+  );
+}
+
+const previewLabels: Record<string, string> = {
+  image: 'Photo',
+  video: 'Video',
+  audio: 'Audio',
+  document: 'Document',
+  file: 'File',
+  sticker: 'Sticker',
+  location: 'Location',
+  contacts: 'Contact card',
+};
+
+/** One line for the chat list: the text, else what kind of thing was sent. */
+export function previewOf(item: {
+  type: string;
+  content: string | null;
+  attachments: Attachment[];
+}): string {
+  const text = item.content?.trim();
+  if (text) return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  const first = item.attachments[0];
+  if (first) {
+    if (first.kind === 'audio' && first.data?.voice === true) return 'Voice message';
+    const label = previewLabels[first.kind] ?? 'Attachment';
+    return first.filename ? `${label}: ${first.filename}` : label;
+  }
+  return `[${item.type}]`;
+}
+
+type Caches = {
+  contacts: Map<string, string>;
+  conversations: Map<string, string>;
+  debounceSeconds?: number;
+};
+
+/**
+ * Finds the customer by any key Meta has used for them (BSUID, phone, or the key itself), so a
+ * customer first seen by phone and later with a BSUID stays one contact; fills in what is new.
+ */
+async function upsertContact(
+  { tx, tenantId }: TenantTx,
+  channel: Channel,
+  who: ContactIdentity,
+  caches: Caches,
+): Promise<string> {
+  const cacheKey = `${channel}:${who.externalUserId}`;
+  const cached = caches.contacts.get(cacheKey);
+  if (cached) return cached;
+  const keys = [...new Set([who.externalUserId, who.bsuid, who.phone].filter(nonEmpty))];
+  const matches: SQL[] = [isOneOf(contacts.externalUserId, keys)];
+  if (who.bsuid) matches.push(eq(contacts.bsuid, who.bsuid));
+  if (who.phone) matches.push(eq(contacts.phone, who.phone));
+  const [found] = await tx
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.tenantId, tenantId), eq(contacts.channel, channel), or(...matches)))
+    .orderBy(
+      sql`case when ${contacts.externalUserId} = ${who.externalUserId} then 0 else 1 end`,
+      asc(contacts.createdAt),
+    )
+    .limit(1);
+  const name = who.name?.trim() || null;
+  const username = who.username?.trim() || null;
+  let id: string;
+  if (found) {
+    id = found.id;
+    const changes = {
+      ...(who.phone && !found.phone ? { phone: who.phone } : {}),
+      ...(who.bsuid && !found.bsuid ? { bsuid: who.bsuid } : {}),
+      ...(name && name !== found.name ? { name } : {}),
+      ...(username && username !== found.username ? { username } : {}),
+    };
+    if (Object.keys(changes).length > 0) {
+      await tx
+        .update(contacts)
+        .set({ ...changes, updatedAt: sql`now()` })
+        .where(eq(contacts.id, found.id));
+    }
+  } else {
+    const [row] = await tx
+      .insert(contacts)
+      .values({
+        tenantId,
+        channel,
+        externalUserId: who.externalUserId,
+        phone: who.phone ?? null,
+        bsuid: who.bsuid ?? null,
+        name,
+        username,
+      })
+      .onConflictDoUpdate({
+        target: [contacts.tenantId, contacts.channel, contacts.externalUserId],
+        set: {
+          name: sql`coalesce(excluded.name, ${contacts.name})`,
+          phone: sql`coalesce(${contacts.phone}, excluded.phone)`,
+          bsuid: sql`coalesce(${contacts.bsuid}, excluded.bsuid)`,
+          updatedAt: sql`now()`,
+        },
+      })
+      .returning({ id: contacts.id });
+    if (!row) throw new Error('contact upsert returned nothing');
+    id = row.id;
+  }
+  caches.contacts.set(cacheKey, id);
+  return id;
+}
+
+/** The thread of this contact on this account, created on first contact (locks the row). */
+async function ensureConversation(
+  { tx, tenantId }: TenantTx,
+  channelAccountId: string,
+  contactId: string,
+  caches: Caches,
+): Promise<string> {
+  const cached = caches.conversations.get(contactId);
+  if (cached) return cached;
+  const [row] = await tx
+    .insert(conversations)
+    .values({ tenantId, contactId, channelAccountId })
+    .onConflictDoUpdate({
+      target: [conversations.channelAccountId, conversations.contactId],
+      set: { contactId: sql`excluded.contact_id` },
+    })
+    .returning({ id: conversations.id });
+  if (!row) throw new Error('conversation upsert returned nothing');
+  caches.conversations.set(contactId, row.id);
+  return row.id;
+}
+
+async function debounceSeconds({ tx, tenantId }: TenantTx, caches: Caches): Promise<number> {
+  if (caches.debounceSeconds === undefined) {
+    const [row] = await tx
+      .select({ seconds: tenantSettings.debounceSeconds })
+      .from(tenantSettings)
+      .where(eq(tenantSettings.tenantId, tenantId));
+    caches.debounceSeconds = row?.seconds ?? 10;
+  }
+  return caches.debounceSeconds;
+}
+
+type Account = { id: string; channel: Channel };
+
+/** Inserts unless (account, provider id) exists: the durable dedupe. Returns the new id or null. */
+async function insertMessage(
+  ctx: TenantTx,
+  account: Account,
+  conversationId: string,
+  row: {
+    providerMessageId: string;
+    timestamp: Date;
+    direction: 'inbound' | 'outbound';
+    sender: 'user' | 'operator';
+    type: string;
+    content: string | null;
+    attachments: Attachment[];
+    payload: Record<string, unknown>;
+    replyToProviderMessageId?: string | null;
+  },
+): Promise<string | null> {
+  const [inserted] = await ctx.tx
+    .insert(messages)
+    .values({
+      tenantId: ctx.tenantId,
+      conversationId,
+      channelAccountId: account.id,
+      direction: row.direction,
+      sender: row.sender,
+      type: row.type,
+      content: row.content,
+      attachments: row.attachments,
+      payload: row.payload,
+      providerMessageId: row.providerMessageId,
+      providerTimestamp: row.timestamp,
+      // Inbound messages are simply received; an echo was sent by a person from Meta's own app.
+      status: row.direction === 'inbound' ? 'received' : 'sent',
+      replyToProviderMessageId: row.replyToProviderMessageId ?? null,
+    })
+    .onConflictDoNothing({ target: [messages.channelAccountId, messages.providerMessageId] })
+    .returning({ id: messages.id });
+  return inserted?.id ?? null;
+}
+
+async function ingestMessage(
+  ctx: TenantTx,
+  account: Account,
+  item: MessageItem,
+  now: Date,
+  caches: Caches,
+  result: IngestResult,
+) {
+  const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
+  const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
+  const fromCustomer = item.from === 'customer';
+  const messageId = await insertMessage(ctx, account, conversationId, {
+    providerMessageId: item.providerMessageId,
+    timestamp: item.timestamp,
+    direction: fromCustomer ? 'inbound' : 'outbound',
+    sender: fromCustomer ? 'user' : 'operator',
+    type: item.type,
+    content: item.content,
+    attachments: item.attachments,
+    payload: item.payload,
+    replyToProviderMessageId: item.replyToProviderMessageId,
+  });
+  if (!messageId) {
+    result.counts.duplicates++;
+    return;
+  }
+  result.counts.stored++;
+  result.storedMessageIds.push(messageId);
+  const ts = timestampParam(item.timestamp);
+  // Every "latest" field moves only forward in provider time: Meta does not deliver in order.
+  const latest = {
+    lastMessagePreview: sql`case when ${conversations.lastMessageAt} is null or ${conversations.lastMessageAt} <= ${ts} then ${previewOf(item)} else ${conversations.lastMessagePreview} end`,
+    lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${ts})`,
+    updatedAt: sql`now()`,
+  };
+  if (fromCustomer) {
+    await ctx.tx
+      .update(conversations)
+      .set({
+        ...latest,
+        lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
+        latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${messageId}::uuid else ${conversations.latestInboundMessageId} end`,
+        unreadCount: sql`${conversations.unreadCount} + 1`,
+      })
+      .where(eq(conversations.id, conversationId));
+  } else {
+    // A person answered from Meta's app: the bot must stay quiet in this thread (an operator
+    // lock is kept as it is).
+    await ctx.tx
+      .update(conversations)
+      .set({
+        ...latest,
+        isLocked: true,
+        lockedBy: sql`case when ${conversations.isLocked} then ${conversations.lockedBy} else 'echo'::lock_source end`,
+        lockedAt: sql`case when ${conversations.isLocked} then ${conversations.lockedAt} else now() end`,
+        lockReason: sql`case when ${conversations.isLocked} then ${conversations.lockReason} else ${item.lockReason ?? 'A team member replied outside Switchboard.'} end`,
+      })
+      .where(eq(conversations.id, conversationId));
+  }
+  for (const [index, attachment] of item.attachments.entries()) {
+    if (!isDownloadable(attachment)) continue;
+    const job = await enqueueJob(ctx, {
+      kind: 'media-download',
+      payload: { messageId, index },
+      dedupeKey: `media-download:${messageId}:${index}`,
+    });
+    if (job) result.jobs.push(job);
+  }
+  // Opt-out keywords (STOP, BAJA, PARAR, إيقاف, …), owned by Outbound (db/opt-ins.ts): the first
+  // one is recorded in the ledger, stops outreach and queues one confirmation; `matched` says the
+  // message was an opt-out (the agent turn could be skipped for it).
+  if (fromCustomer && item.type === 'text') {
+    const optOut = await handleOptOutKeywords(ctx, {
+      contactId,
+      conversationId,
+      text: item.content,
+      now,
+    });
+    result.jobs.push(...optOut.jobs);
+  }
+  // AI agent (issue 5, db/agent-intake.ts): acts at once on what must not wait for the debounced
+  // turn — escalation words hand the conversation to a person, tapped `kind:{id}:action` ids are
+  // routed to their action — and marks the message (payload.routing) when its turn must not run.
+  if (fromCustomer && item.wantsReply) {
+    const agent = await agentIntake(ctx, {
+      conversationId,
+      messageId,
+      channel: account.channel,
+      type: item.type,
+      content: item.content,
+      payload: item.payload,
+      contact: item.contact,
+      now,
+    });
+    result.jobs.push(...agent.jobs);
+  }
+  if (fromCustomer && item.wantsReply) {
+    const seconds = await debounceSeconds(ctx, caches);
+    const job = await enqueueJob(ctx, {
+      kind: 'agent-turn',
+      payload: { conversationId, triggerMessageId: messageId },
+      // Our clock, not the provider's: a late-delivered message still waits the full debounce.
+      notBefore: new Date(now.getTime() + seconds * 1000),
+      dedupeKey: `agent-turn:${messageId}`,
+    });
+    if (job) result.jobs.push(job);
+  }
+}
+
+/** Where a side's reaction lives on the reacted-to message: `payload.reactions.customer`. */
+async function ingestReaction(
+  ctx: TenantTx,
+  account: Account,
+  item: ReactionItem,
+  caches: Caches,
+  result: IngestResult,
+) {
+  const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
+  const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
+  const fromCustomer = item.from === 'customer';
+  const messageId = await insertMessage(ctx, account, conversationId, {
+    providerMessageId: item.providerMessageId,
+    timestamp: item.timestamp,
+    direction: fromCustomer ? 'inbound' : 'outbound',
+    sender: fromCustomer ? 'user' : 'operator',
+    type: 'reaction',
+    content: item.emoji,
+    attachments: [],
+    payload: {
+      ...item.payload,
+      reaction: { target: item.targetProviderMessageId, emoji: item.emoji },
+    },
+    replyToProviderMessageId: item.targetProviderMessageId,
+  });
+  if (!messageId) {
+    result.counts.duplicates++;
+    return;
+  }
+  result.counts.stored++;
+  result.storedMessageIds.push(messageId);
+  const side = fromCustomer ? 'customer' : 'business';
+  const value = { emoji: item.emoji, at: item.timestamp.toISOString() };
+  // The newest reaction of a side wins, whatever order they arrive in.
+  const updated = await ctx.tx
+    .update(messages)
+    .set({
+      payload: sql`jsonb_set(${messages.payload}, '{reactions}', coalesce(${messages.payload}->'reactions', '{}'::jsonb) || jsonb_build_object(${side}::text, ${JSON.stringify(value)}::jsonb))`,
+    })
+    .where(
+      and(
+        eq(messages.channelAccountId, account.id),
+        eq(messages.providerMessageId, item.targetProviderMessageId),
+        sql`coalesce((${messages.payload}->'reactions'->${side}::text->>'at')::timestamptz, '-infinity') <= ${timestampParam(item.timestamp)}`,
+      ),
+    )
+    .returning({ id: messages.id });
+  if (updated.length === 0) {
+    result.notes.push(
+      `reaction ${item.providerMessageId}: target ${item.targetProviderMessageId} is not stored (or has a newer reaction); kept as its own message`,
+    );
+  }
+}
+
+async function ingestDeletion(
+  ctx: TenantTx,
+  account: Account,
+  item: DeletionItem,
+  caches: Caches,
+  result: IngestResult,
+) {
+  const marker = { by: item.by, at: item.timestamp.toISOString() };
+  // A customer who deletes a message takes its words back: we drop the text and keep the fact.
+  const updated = await ctx.tx
+    .update(messages)
+    .set({
+      ...(item.by === 'customer' ? { content: null } : {}),
+      payload: sql`${messages.payload} || jsonb_build_object('deleted', ${JSON.stringify(marker)}::jsonb)`,
+    })
+    .where(
+      and(
+        eq(messages.channelAccountId, account.id),
+        eq(messages.providerMessageId, item.targetProviderMessageId),
+      ),
+    )
+    .returning({ id: messages.id });
+  if (updated.length > 0) return;
+  // The deletion overtook its message: keep a tombstone under the message's id, so the message
+  // arriving later is a duplicate and never shows its deleted content.
+  const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
+  const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
+  const fromCustomer = item.by === 'customer';
+  const id = await insertMessage(ctx, account, conversationId, {
+    providerMessageId: item.targetProviderMessageId,
+    timestamp: item.timestamp,
+    direction: fromCustomer ? 'inbound' : 'outbound',
+    sender: fromCustomer ? 'user' : 'operator',
+    type: 'deleted',
+    content: null,
+    attachments: [],
+    payload: { deleted: marker },
+  });
+  if (id) result.storedMessageIds.push(id);
+}
+
+async function ingestEdit(ctx: TenantTx, account: Account, item: EditItem, result: IngestResult) {
+  const edited = { by: item.by, at: item.timestamp.toISOString() };
+  const updated = await ctx.tx
+    .update(messages)
+    .set({
+      content: item.content,
+      payload: sql`${messages.payload} || ${JSON.stringify({ ...item.payload, edited })}::jsonb`,
+    })
+    .where(
+      and(
+        eq(messages.channelAccountId, account.id),
+        eq(messages.providerMessageId, item.targetProviderMessageId),
+        // Two edits out of order: the later one stays.
+        sql`coalesce((${messages.payload}->'edited'->>'at')::timestamptz, '-infinity') <= ${timestampParam(item.timestamp)}`,
+      ),
+    )
+    .returning({ id: messages.id });
+  if (updated.length === 0) {
+    result.notes.push(
+      `edit of ${item.targetProviderMessageId}: no such message (or a newer edit); kept in the raw event only`,
+    );
+  }
+}
+
+const kindOrder: Record<InboundItem['kind'], number> = {
+  message: 0,
+  reaction: 1,
+  deletion: 2,
+  edit: 3,
+  status: 4,
+  watermark: 5,
+};
+
+function lockOrderKey(item: InboundItem): string {
+  switch (item.kind) {
+    case 'status':
+      return item.report.providerMessageId;
+    case 'watermark':
+      return item.report.recipientId;
+    default:
+      return item.contact.externalUserId;
+  }
+}
+
+/**
+ * Ingests everything one webhook said about one channel account, in the caller's tenant
+ * transaction: messages (duplicates are no-ops), contacts, conversations, echoes, reactions,
+ * deletions, edits, statuses, and the jobs they need (agent turns, media downloads) in the outbox.
+ *
+ * Items are applied messages first (so a reaction or status in the same batch finds its target),
+ * each kind in a stable order of customer / message id, so concurrent deliveries lock rows in the
+ * same order and do not deadlock each other.
+ */
+export async function ingestAccountItems(
+  ctx: TenantTx,
+  account: Account,
+  items: InboundItem[],
+  options: { now: Date },
+): Promise<IngestResult> {
+  const result: IngestResult = {
+    jobs: [],
+    storedMessageIds: [],
+    notes: [],
+    counts: { stored: 0, duplicates: 0, statusesApplied: 0, statusesPending: 0 },
+  };
+  const caches: Caches = { contacts: new Map(), conversations: new Map() };
+  const ordered = [...items].sort(ingestOrder);
+  for (const item of ordered) {
+    switch (item.kind) {
+      case 'message':
+        await ingestMessage(ctx, account, item, options.now, caches, result);
+        break;
+      case 'reaction':
+        await ingestReaction(ctx, account, item, caches, result);
+        break;
+      case 'deletion':
+        await ingestDeletion(ctx, account, item, caches, result);
+        break;
+      case 'edit':
+        await ingestEdit(ctx, account, item, result);
+        break;
+      case 'status': {
+        const outcome = await recordStatus(ctx, account.id, item.report);
+        if (outcome === 'applied') result.counts.statusesApplied++;
+        else if (outcome === 'pending') result.counts.statusesPending++;
+        else result.counts.duplicates++;
+        break;
+      }
+      case 'watermark':
+        await recordWatermark(ctx, account.id, item.report);
+        break;
+    }
+  }
+  return result;
+}
+
+/** Messages first, then what refers to them; within a kind, by customer / message id, then time. */
+export function ingestOrder(a: InboundItem, b: InboundItem): number {
+  return (
+    kindOrder[a.kind] - kindOrder[b.kind] ||
+    lockOrderKey(a).localeCompare(lockOrderKey(b)) ||
+    timeOf(a) - timeOf(b)
+  );
+}
+
+function timeOf(item: InboundItem): number {
+  return item.kind === 'status' || item.kind === 'watermark'
+    ? item.report.timestamp.getTime()
+    : item.timestamp.getTime();
+}
+
+/**
+ * A Date as a SQL timestamptz. postgres.js runs with `fetch_types: false`, so a Date bound into raw
+ * SQL (outside a typed column) cannot be serialised; an ISO string with a cast can.
+ */
+export function timestampParam(date: Date): SQL {
+  return sql`${date.toISOString()}::timestamptz`;
+}
+
+function nonEmpty(value: string | null | undefined): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+export type TemplateStatusUpdate = {
+  wabaId: string;
+  providerTemplateId: string;
+  name?: string | null;
+  language?: string | null;
+  /** Meta's event: APPROVED, REJECTED, PAUSED, DISABLED, FLAGGED, REINSTATED, … */
+  event: string;
+  reason?: string | null;
+};
+
+/**
+ * Keeps a synced template's status current. `REINSTATED` means approved again. Returns how many
+ * template rows changed (0 when the template was never synced: the next sync brings it).
+ */
+export async function applyTemplateStatus(
+  { tx }: TenantTx,
+  update: TemplateStatusUpdate,
+): Promise<number> {
+  const status = update.event === 'REINSTATED' ? 'APPROVED' : update.event;
+  const reason = update.reason && update.reason !== 'NONE' ? update.reason : null;
+  const byId = eq(templates.providerTemplateId, update.providerTemplateId);
+  const byName =
+    update.name && update.language
+      ? and(eq(templates.name, update.name), eq(templates.language, update.language))
+      : undefined;
+  const changed = await tx
+    .update(templates)
+    .set({ status, statusReason: reason, updatedAt: sql`now()` })
+    .where(and(eq(templates.wabaId, update.wabaId), byName ? or(byId, byName) : byId))
+    .returning({ id: templates.id });
+  return changed.length;
+}

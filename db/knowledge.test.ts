@@ -1,0 +1,100 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';
+import { asTenant, connect, type Database } from './client';
+import { bestSnippet, createArticle, searchKnowledge } from './knowledge';
+
+describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', () => {
+  let sql: postgres.Sql;
+  let db: Database;
+  let close: () => Promise<void>;
+  let a: TenantFixture;
+  let b: TenantFixture;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    sql = adminSql();
+    ({ db, close } = connect(inject('databaseUrl')));
+    a = await createTenant(sql, 'Knowledge A');
+    b = await createTenant(sql, 'Knowledge B');
+    const add = (t: TenantFixture, key: string, input: Parameters<typeof createArticle>[1]) =>
+      asTenant(db, t.tenantId, async (tx) => {
+        ids[key] = (await createArticle({ tx, tenantId: t.tenantId }, input)).id;
+      });
+    await add(a, 'hours', {
+      title: 'Horario de apertura',
+      body: 'Abrimos de lunes a viernes de 9:00 a 20:00. Los sábados, de 10:00 a 14:00. Domingos cerrado.',
+      language: 'es',
+      tags: ['horario', 'abrís'],
+      published: true,
+    });
+    await add(a, 'parking', {
+      title: 'Parking',
+      body: 'There is free parking behind the clinic. Street parking is limited.',
+      language: 'en',
+      tags: [],
+      published: true,
+    });
+    await add(a, 'arabic', {
+      title: 'مواعيد العمل',
+      body: 'نفتح من الساعة التاسعة صباحاً حتى الثامنة مساءً من الاثنين إلى الجمعة.',
+      language: 'ar',
+      tags: ['ساعات'],
+      published: true,
+    });
+    await add(a, 'draft', {
+      title: 'Precios ortodoncia (borrador)',
+      body: 'La ortodoncia invisible cuesta 3.000 euros.',
+      language: 'es',
+      tags: [],
+      published: false,
+    });
+    await add(b, 'foreign', {
+      title: 'Horario de apertura de B',
+      body: 'En B abrimos a las 7:00 todos los días.',
+      language: 'es',
+      tags: ['horario'],
+      published: true,
+    });
+  });
+  afterAll(async () => {
+    await close();
+    await sql.end();
+  });
+
+  const search = (t: TenantFixture, q: string) =>
+    asTenant(db, t.tenantId, (tx) => searchKnowledge({ tx, tenantId: t.tenantId }, q, 3));
+
+  it.each([
+    ['Hola, ¿a qué hora abrís?', 'hours'],
+    ['a que hora ABRIS', 'hours'],
+    ['horarios del sábado', 'hours'],
+    ['Is there parking?', 'parking'],
+    ['ما هي مواعيد العمل؟', 'arabic'],
+    ['مواعيد', 'arabic'],
+  ])('"%s" finds the %s article first', async (query, key) => {
+    const hits = await search(a, query);
+    expect(hits[0]?.articleId).toBe(ids[key]);
+  });
+
+  it("never returns another tenant's articles, nor unpublished ones", async () => {
+    const hits = await search(a, 'horario apertura abrimos');
+    expect(hits.map((h) => h.articleId)).not.toContain(ids.foreign);
+    expect(await search(a, 'ortodoncia invisible')).toEqual([]);
+    const fromB = await search(b, 'horario apertura abrimos');
+    expect(fromB.map((h) => h.articleId)).toEqual([ids.foreign]);
+  });
+
+  it('finds nothing for stop words alone or noise', async () => {
+    expect(await search(a, '¿que?')).toEqual([]);
+    expect(await search(a, 'the and of')).toEqual([]);
+    expect(await search(a, '🙂')).toEqual([]);
+  });
+
+  it('cites the sentences that match, in the article’s own words', async () => {
+    const [hit] = await search(a, '¿abrís los sábados?');
+    expect(hit?.snippet).toContain('Los sábados, de 10:00 a 14:00.');
+    expect(hit?.title).toBe('Horario de apertura');
+    expect(bestSnippet('Uno. Dos tres. Cuatro.', 'tres')).toBe('Dos tres.');
+  });
+});

@@ -1,0 +1,160 @@
+import { sql } from 'drizzle-orm';
+import {
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgPolicy,
+  pgTable,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { privateSchema } from './channels';
+import { at, createdAt, id, updatedAt } from './columns';
+import { conversations, messages } from './conversations';
+import { agentRuns } from './events';
+import { authenticatedRole, tenantPolicies, workerRole } from './roles';
+import { tenants } from './tenants';
+
+/**
+ * The agent's model choice per tenant, readable by every member (the settings page shows it).
+ * The API key itself is not here: it lives encrypted in private.agent_model_keys, which operators
+ * cannot read at all; `api_key_hint` (last four characters) is what the page shows instead.
+ * Only owners and admins may change it, also through Supabase's data API.
+ */
+export const agentSettings = pgTable(
+  'agent_settings',
+  {
+    tenantId: uuid('tenant_id')
+      .primaryKey()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Overrides OPENAI_MODEL for this tenant; null = the deployment's default. */
+    model: text('model'),
+    apiKeyHint: text('api_key_hint'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    pgPolicy('agent_settings: members read', {
+      for: 'select',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} in (select app.member_tenant_ids())`,
+    }),
+    pgPolicy('agent_settings: admins write', {
+      for: 'all',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
+      withCheck: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
+    }),
+    pgPolicy('agent_settings: worker of tenant', {
+      for: 'all',
+      to: workerRole,
+      using: sql`${t.tenantId} = app.current_tenant_id()`,
+      withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
+    }),
+  ],
+).enableRLS();
+
+/** A tenant's own OpenAI (or compatible) API key, `v1:<iv>:<ciphertext>` (functions/lib/crypto.ts). */
+export const agentModelKeys = privateSchema
+  .table(
+    'agent_model_keys',
+    {
+      tenantId: uuid('tenant_id')
+        .primaryKey()
+        .references(() => tenants.id, { onDelete: 'cascade' }),
+      apiKey: text('api_key').notNull(),
+      updatedAt: updatedAt(),
+    },
+    (t) => [
+      pgPolicy('agent_model_keys: worker of tenant', {
+        for: 'all',
+        to: workerRole,
+        using: sql`${t.tenantId} = app.current_tenant_id()`,
+        withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
+      }),
+    ],
+  )
+  .enableRLS();
+
+export const draftStatus = pgEnum('draft_status', [
+  'pending',
+  'approved',
+  'edited',
+  'cancelled',
+  /** A newer customer message made it moot before anyone decided: the newer turn answers. */
+  'superseded',
+]);
+export type DraftStatus = (typeof draftStatus.enumValues)[number];
+
+/**
+ * Approval reply mode: what the agent would have sent, waiting for a person. Approving queues it
+ * as the agent's message (same correlation id as the run); editing queues the corrected text;
+ * cancelling sends nothing. `message` is an outbound message as functions/messaging/kinds.ts
+ * defines it (text, buttons, list).
+ */
+export const agentDrafts = pgTable(
+  'agent_drafts',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id').references(() => agentRuns.id, { onDelete: 'set null' }),
+    correlationId: text('correlation_id').notNull(),
+    /** Order of the draft among its run's replies. */
+    position: integer('position').notNull().default(0),
+    message: jsonb('message').$type<Record<string, unknown> & { type: string }>().notNull(),
+    /** The text an operator reads (and edits): body of buttons/lists, the text itself otherwise. */
+    preview: text('preview').notNull(),
+    status: draftStatus('status').notNull().default('pending'),
+    decidedByUserId: uuid('decided_by_user_id'),
+    /** `operator_api`, or `whatsapp:<phone>` when an escalation contact used the buttons. */
+    decidedVia: text('decided_via'),
+    decidedAt: at('decided_at'),
+    /** The escalation contact's conversation whose next text becomes the edited reply. */
+    editRequestedInConversationId: uuid('edit_requested_in_conversation_id'),
+    editRequestedAt: at('edit_requested_at'),
+    sentMessageId: uuid('sent_message_id').references(() => messages.id, {
+      onDelete: 'set null',
+    }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('agent_drafts_conversation').on(t.conversationId, t.status, t.createdAt),
+    index('agent_drafts_tenant_status').on(t.tenantId, t.status, t.createdAt),
+    ...tenantPolicies('agent_drafts', t.tenantId),
+  ],
+).enableRLS();
+
+/**
+ * What the agent made of a customer's voice note or image (a transcript, a description, or why it
+ * could not), computed once before the first turn that sees the message and reused after.
+ */
+export const agentMediaNotes = pgTable(
+  'agent_media_notes',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    attachmentIndex: integer('attachment_index').notNull(),
+    /** transcript | description | unavailable */
+    kind: text('kind').notNull(),
+    text: text('text').notNull(),
+    error: text('error'),
+    model: text('model'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('agent_media_notes_attachment').on(t.messageId, t.attachmentIndex),
+    ...tenantPolicies('agent_media_notes', t.tenantId),
+  ],
+).enableRLS();

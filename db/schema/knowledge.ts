@@ -1,0 +1,42 @@
+import { sql } from 'drizzle-orm';
+import { boolean, customType, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, id, updatedAt } from './columns';
+import { tenantPolicies } from './roles';
+import { tenants } from './tenants';
+
+/** Postgres full-text search vector; only ever computed by the database (a generated column). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * What the AI agent may answer from: the tenant's FAQ / policy articles. `search_vector` is a
+ * generated column (app.knowledge_search_vector, migrations/0008): accent-free and Arabic-
+ * normalised words, stemmed for Spanish, English and Arabic at once, so a customer finds an
+ * article whichever of those languages either side wrote in. Tags are a jsonb array (not text[]:
+ * array parameters do not serialise with fetch_types:false).
+ */
+export const knowledgeArticles = pgTable(
+  'knowledge_articles',
+  {
+    id: id(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    /** ISO 639-1 code of the article's language (es, en, ar, …). */
+    language: text('language').notNull().default('en'),
+    tags: jsonb('tags').$type<string[]>().notNull().default([]),
+    /** Unpublished articles stay editable but are never shown to the agent. */
+    published: boolean('published').notNull().default(true),
+    searchVector: tsvector('search_vector')
+      .notNull()
+      .generatedAlwaysAs(sql`app.knowledge_search_vector("language", "title", "body", "tags")`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('knowledge_articles_search').using('gin', t.searchVector),
+    index('knowledge_articles_tenant').on(t.tenantId, t.updatedAt),
+    ...tenantPolicies('knowledge_articles', t.tenantId),
+  ],
+).enableRLS();

@@ -1,0 +1,154 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Tx } from './client';
+import {
+  agentModelKeys,
+  agentSettings,
+  type BusinessHours,
+  type EscalationContact,
+  tenantSettings,
+} from './schema';
+
+export type TenantCtx = { tx: Tx; tenantId: string };
+
+export type TenantSettings = {
+  timeZone: string;
+  businessDescription: string;
+  persona: string;
+  agentInstructions: string;
+  businessHours: BusinessHours;
+  debounceSeconds: number;
+  replyMode: 'auto' | 'approval' | 'off';
+  sendSpacingSeconds: number;
+  lockOnOperatorReply: boolean;
+  escalationContacts: EscalationContact[];
+  /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
+  model: string | null;
+  /** Last characters of the tenant's own API key, when one is stored. */
+  apiKeyHint: string | null;
+  updatedAt: Date | null;
+};
+
+/** What a tenant without a settings row gets: the column defaults. */
+export const DEFAULT_SETTINGS: TenantSettings = {
+  timeZone: 'UTC',
+  businessDescription: '',
+  persona: '',
+  agentInstructions: '',
+  businessHours: {},
+  debounceSeconds: 10,
+  replyMode: 'auto',
+  sendSpacingSeconds: 4,
+  lockOnOperatorReply: true,
+  escalationContacts: [],
+  model: null,
+  apiKeyHint: null,
+  updatedAt: null,
+};
+
+/** The tenant's settings (RLS: the caller's tenant only); defaults where no row exists yet. */
+export async function getTenantSettings({ tx, tenantId }: TenantCtx): Promise<TenantSettings> {
+  const [row] = await tx
+    .select({
+      settings: tenantSettings,
+      model: agentSettings.model,
+      hint: agentSettings.apiKeyHint,
+    })
+    .from(tenantSettings)
+    .leftJoin(agentSettings, eq(agentSettings.tenantId, tenantSettings.tenantId))
+    .where(eq(tenantSettings.tenantId, tenantId));
+  if (!row) {
+    const [agent] = await tx
+      .select()
+      .from(agentSettings)
+      .where(eq(agentSettings.tenantId, tenantId));
+    return {
+      ...DEFAULT_SETTINGS,
+      model: agent?.model ?? null,
+      apiKeyHint: agent?.apiKeyHint ?? null,
+    };
+  }
+  const s = row.settings;
+  return {
+    timeZone: s.timeZone,
+    businessDescription: s.businessDescription,
+    persona: s.persona,
+    agentInstructions: s.agentInstructions,
+    businessHours: s.businessHours,
+    debounceSeconds: s.debounceSeconds,
+    replyMode: s.replyMode,
+    sendSpacingSeconds: s.sendSpacingSeconds,
+    lockOnOperatorReply: s.lockOnOperatorReply,
+    escalationContacts: s.escalationContacts,
+    model: row.model ?? null,
+    apiKeyHint: row.hint ?? null,
+    updatedAt: s.updatedAt,
+  };
+}
+
+export type SettingsPatch = Partial<
+  Omit<TenantSettings, 'model' | 'apiKeyHint' | 'updatedAt'> & { model: string | null }
+>;
+
+/** Applies a partial update (creating the row if needed) and returns the result. */
+export async function updateTenantSettings(
+  ctx: TenantCtx,
+  patch: SettingsPatch,
+): Promise<TenantSettings> {
+  const { model, ...tenantPatch } = patch;
+  if (Object.keys(tenantPatch).length > 0) {
+    await ctx.tx
+      .insert(tenantSettings)
+      .values({ tenantId: ctx.tenantId, ...tenantPatch })
+      .onConflictDoUpdate({
+        target: tenantSettings.tenantId,
+        set: { ...tenantPatch, updatedAt: sql`now()` },
+      });
+  }
+  if (model !== undefined) {
+    await ctx.tx
+      .insert(agentSettings)
+      .values({ tenantId: ctx.tenantId, model })
+      .onConflictDoUpdate({
+        target: agentSettings.tenantId,
+        set: { model, updatedAt: sql`now()` },
+      });
+  }
+  return getTenantSettings(ctx);
+}
+
+/**
+ * Stores (or with null removes) the tenant's own model API key, already encrypted by the caller,
+ * and the hint operators see. Needs the tenant handle: operators cannot touch `private`.
+ */
+export async function setModelApiKey(
+  { tx, tenantId }: TenantCtx,
+  sealed: { ciphertext: string; hint: string } | null,
+): Promise<void> {
+  if (sealed) {
+    await tx
+      .insert(agentModelKeys)
+      .values({ tenantId, apiKey: sealed.ciphertext })
+      .onConflictDoUpdate({
+        target: agentModelKeys.tenantId,
+        set: { apiKey: sealed.ciphertext, updatedAt: sql`now()` },
+      });
+  } else {
+    await tx.delete(agentModelKeys).where(eq(agentModelKeys.tenantId, tenantId));
+  }
+  await tx
+    .insert(agentSettings)
+    .values({ tenantId, apiKeyHint: sealed?.hint ?? null })
+    .onConflictDoUpdate({
+      target: agentSettings.tenantId,
+      set: { apiKeyHint: sealed?.hint ?? null, updatedAt: sql`now()` },
+    });
+}
+
+/** The tenant's encrypted API key, if any (tenant handle only). */
+export async function modelApiKeyCiphertext({ tx, tenantId }: TenantCtx): Promise<string | null> {
+  const [row] = await tx
+    .select({ apiKey: agentModelKeys.apiKey })
+    .from(agentModelKeys)
+    .where(eq(agentModelKeys.tenantId, tenantId));
+  return row?.apiKey ?? null;
+}

@@ -1,0 +1,314 @@
+import { and, asc, eq, gte, isNull, type SQL, sql } from 'drizzle-orm';
+import type { Tx } from './client';
+import {
+  contacts,
+  conversations,
+  type MessageStatus,
+  messageStatusEvents,
+  messages,
+} from './schema';
+
+export type TenantTx = { tx: Tx; tenantId: string };
+
+/**
+ * How far along a message is. A status only ever replaces a lower one, so a late `delivered`
+ * never overwrites `read`, and Meta's unordered webhooks settle on the furthest state.
+ *
+ * `failed` sits above `sent` (Meta accepted the message, then could not deliver it) but below
+ * `delivered` and `read`: Meta gives no ordering guarantee and has been seen to send `delivered`
+ * after `failed`; a message the customer received or read did reach them, so that wins and the
+ * error is cleared (the failure stays in message_status_events). `cancelled` (an operator stopped
+ * a queued message) is final: no webhook can revive it. `received` is for inbound messages, which
+ * statuses never touch.
+ */
+export const statusRank: Record<MessageStatus, number> = {
+  received: 0,
+  queued: 1,
+  sending: 2,
+  sent: 3,
+  failed: 4,
+  delivered: 5,
+  read: 6,
+  cancelled: 99,
+};
+
+/** The same ranking inside SQL, so "only forward" is decided under the row lock. */
+function rankSql(column: SQL | typeof messages.status): SQL {
+  const cases = Object.entries(statusRank).map(([status, rank]) =>
+    sql.raw(`when '${status}' then ${rank}`),
+  );
+  return sql`(case ${column} ${sql.join(cases, sql` `)} else 0 end)`;
+}
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/** Meta's status names → ours. `played` (a voice note was listened to) is the strongest read. */
+export function deliveryStatusOf(providerStatus: string): DeliveryStatus | null {
+  switch (providerStatus) {
+    case 'sent':
+    case 'delivered':
+    case 'read':
+    case 'failed':
+      return providerStatus;
+    case 'played':
+      return 'read';
+    default:
+      return null;
+  }
+}
+
+/** When Meta reports a failure without any error details. */
+const UNKNOWN_FAILURE = 'The message could not be delivered.';
+
+export type StatusReport = {
+  providerMessageId: string;
+  /** Meta's word, kept for the audit trail (`played` stays `played`). */
+  providerStatus: string;
+  status: DeliveryStatus;
+  timestamp: Date;
+  recipientId?: string | null;
+  /**
+   * `reason` is the plain-language explanation for operators, worked out by the caller from
+   * Meta's error table (functions/lib/graph-errors.ts) so webhooks and sends say the same thing.
+   */
+  error?: { code: string; title?: string | null; details?: string | null; reason: string } | null;
+  payload?: Record<string, unknown>;
+  webhookEventId?: string | null;
+};
+
+export type StatusOutcome = 'applied' | 'pending' | 'duplicate';
+
+/**
+ * Serialises everyone who looks up or records this provider message id, for the rest of the
+ * transaction: the webhook that found no message yet and the send job that is recording the id
+ * cannot both miss each other (each sees the other's committed row once it holds the lock).
+ */
+async function lockProviderMessage(tx: Tx, channelAccountId: string, providerMessageId: string) {
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(${`${channelAccountId}:${providerMessageId}`}, 0))`,
+  );
+}
+
+type OutboundRow = { id: string; conversationId: string; providerTimestamp: Date };
+
+async function findOutbound(
+  tx: Tx,
+  channelAccountId: string,
+  providerMessageId: string,
+): Promise<OutboundRow | undefined> {
+  const [row] = await tx
+    .select({
+      id: messages.id,
+      conversationId: messages.conversationId,
+      providerTimestamp: messages.providerTimestamp,
+    })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.channelAccountId, channelAccountId),
+        eq(messages.providerMessageId, providerMessageId),
+        eq(messages.direction, 'outbound'),
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
+/** Moves one message forward to `status` (never back); returns whether it changed. */
+async function moveForward(
+  tx: Tx,
+  messageId: string,
+  status: DeliveryStatus,
+  error?: { code: string | null; reason: string | null },
+): Promise<boolean> {
+  const errorFields =
+    status === 'failed'
+      ? { errorCode: error?.code ?? null, errorReason: error?.reason ?? UNKNOWN_FAILURE }
+      : status === 'delivered' || status === 'read'
+        ? { errorCode: null, errorReason: null }
+        : {};
+  const changed = await tx
+    .update(messages)
+    .set({ status, ...errorFields })
+    .where(
+      and(eq(messages.id, messageId), sql`${rankSql(messages.status)} < ${statusRank[status]}`),
+    )
+    .returning({ id: messages.id });
+  return changed.length > 0;
+}
+
+/**
+ * Records a delivery status from a webhook and applies it to its message when the message is
+ * known; otherwise it waits in message_status_events for `applyPendingStatuses`. A status Meta
+ * sends twice is recorded once (`duplicate`).
+ */
+export async function recordStatus(
+  { tx, tenantId }: TenantTx,
+  channelAccountId: string,
+  report: StatusReport,
+): Promise<StatusOutcome> {
+  await lockProviderMessage(tx, channelAccountId, report.providerMessageId);
+  const errorReason = report.status === 'failed' ? (report.error?.reason ?? UNKNOWN_FAILURE) : null;
+  const [event] = await tx
+    .insert(messageStatusEvents)
+    .values({
+      tenantId,
+      channelAccountId,
+      providerMessageId: report.providerMessageId,
+      recipientId: report.recipientId ?? null,
+      providerStatus: report.providerStatus,
+      status: report.status,
+      providerTimestamp: report.timestamp,
+      errorCode: report.error?.code ?? null,
+      errorTitle: report.error?.title ?? null,
+      errorDetails: report.error?.details ?? null,
+      errorReason,
+      payload: report.payload ?? {},
+      webhookEventId: report.webhookEventId ?? null,
+    })
+    .onConflictDoNothing()
+    .returning({ id: messageStatusEvents.id });
+  if (!event) return 'duplicate';
+  const message = await findOutbound(tx, channelAccountId, report.providerMessageId);
+  if (!message) return 'pending';
+  await moveForward(tx, message.id, report.status, {
+    code: report.error?.code ?? null,
+    reason: errorReason,
+  });
+  await tx
+    .update(messageStatusEvents)
+    .set({ appliedAt: sql`now()`, messageId: message.id })
+    .where(eq(messageStatusEvents.id, event.id));
+  return 'applied';
+}
+
+export type WatermarkReport = {
+  /** PSID of the customer whose device reports it. */
+  recipientId: string;
+  status: 'delivered' | 'read';
+  watermark: Date;
+  timestamp: Date;
+  webhookEventId?: string | null;
+};
+
+/** Which stored states a watermark may move forward: only messages known to have gone out. */
+function watermarkApplies(status: 'delivered' | 'read'): SQL {
+  return status === 'read'
+    ? sql`${messages.status} in ('sent', 'delivered')`
+    : sql`${messages.status} = 'sent'`;
+}
+
+/**
+ * Messenger's "everything up to `watermark` was delivered / read" for one customer: applied to the
+ * outbound messages of that conversation sent by then, and kept (for messages whose provider id
+ * is recorded later, see `applyPendingStatuses`). Returns how many messages moved.
+ */
+export async function recordWatermark(
+  { tx, tenantId }: TenantTx,
+  channelAccountId: string,
+  report: WatermarkReport,
+): Promise<number> {
+  await tx
+    .insert(messageStatusEvents)
+    .values({
+      tenantId,
+      channelAccountId,
+      providerMessageId: null,
+      recipientId: report.recipientId,
+      providerStatus: report.status,
+      status: report.status,
+      watermark: report.watermark,
+      providerTimestamp: report.timestamp,
+      webhookEventId: report.webhookEventId ?? null,
+      appliedAt: sql`now()`,
+    })
+    .onConflictDoNothing();
+  const moved = await tx
+    .update(messages)
+    .set({ status: report.status })
+    .where(
+      and(
+        eq(messages.channelAccountId, channelAccountId),
+        eq(messages.direction, 'outbound'),
+        sql`${messages.providerTimestamp} <= ${report.watermark.toISOString()}::timestamptz`,
+        watermarkApplies(report.status),
+        sql`${messages.conversationId} in (
+          select ${conversations.id} from ${conversations}
+          join ${contacts} on ${contacts.id} = ${conversations.contactId}
+          where ${conversations.channelAccountId} = ${channelAccountId}
+            and ${contacts.externalUserId} = ${report.recipientId})`,
+      ),
+    )
+    .returning({ id: messages.id });
+  return moved.length;
+}
+
+/**
+ * Applies the statuses that arrived before this message's provider id was known. The send job
+ * (Outbound) calls it in the same transaction, right after writing `provider_message_id` (and the
+ * status `sent`): Meta posts status webhooks immediately, often before that write commits. Both
+ * sides take the same per-message lock, so a status is either seen here or finds the message
+ * itself. Returns how many statuses were applied.
+ */
+export async function applyPendingStatuses(
+  { tx }: TenantTx,
+  channelAccountId: string,
+  providerMessageId: string,
+): Promise<number> {
+  await lockProviderMessage(tx, channelAccountId, providerMessageId);
+  const message = await findOutbound(tx, channelAccountId, providerMessageId);
+  if (!message) return 0;
+  const pending = await tx
+    .select()
+    .from(messageStatusEvents)
+    .where(
+      and(
+        eq(messageStatusEvents.channelAccountId, channelAccountId),
+        eq(messageStatusEvents.providerMessageId, providerMessageId),
+        isNull(messageStatusEvents.appliedAt),
+      ),
+    );
+  const watermarks = await tx
+    .select({ status: messageStatusEvents.status })
+    .from(messageStatusEvents)
+    .innerJoin(contacts, eq(contacts.externalUserId, messageStatusEvents.recipientId))
+    .innerJoin(
+      conversations,
+      and(eq(conversations.contactId, contacts.id), eq(conversations.id, message.conversationId)),
+    )
+    .where(
+      and(
+        eq(messageStatusEvents.channelAccountId, channelAccountId),
+        isNull(messageStatusEvents.providerMessageId),
+        gte(messageStatusEvents.watermark, message.providerTimestamp),
+      ),
+    )
+    .orderBy(asc(messageStatusEvents.createdAt));
+  const ordered = [...pending].sort((a, b) => statusRank[a.status] - statusRank[b.status]);
+  for (const event of ordered) {
+    await moveForward(tx, message.id, event.status as DeliveryStatus, {
+      code: event.errorCode,
+      reason: event.errorReason,
+    });
+  }
+  for (const mark of watermarks) {
+    const status = mark.status === 'read' ? 'read' : 'delivered';
+    await tx
+      .update(messages)
+      .set({ status })
+      .where(and(eq(messages.id, message.id), watermarkApplies(status)));
+  }
+  if (pending.length > 0) {
+    await tx
+      .update(messageStatusEvents)
+      .set({ appliedAt: sql`now()`, messageId: message.id })
+      .where(
+        and(
+          eq(messageStatusEvents.channelAccountId, channelAccountId),
+          eq(messageStatusEvents.providerMessageId, providerMessageId),
+          isNull(messageStatusEvents.appliedAt),
+        ),
+      );
+  }
+  return pending.length + watermarks.length;
+}

@@ -1,0 +1,442 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  instagramMessageBody,
+  messengerMessageBody,
+  randomMid,
+  randomWamid,
+  whatsappMessageBody,
+  whatsappStatusBody,
+} from '../../../dev/meta-payloads';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import {
+  customerPhone,
+  insertOutbound,
+  postWebhook,
+  scopedUserId,
+  secondsAgo,
+  waNumber,
+} from '../../../test/meta-webhooks';
+import { describeOperatorSecurity } from '../../../test/operator-security';
+import { graphErrorReason } from '../../lib/graph-errors';
+
+async function foreignConversation(sql: postgres.Sql, b: TenantFixture): Promise<string> {
+  const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
+    values (${b.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
+  const [conversation] =
+    await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+    values (${b.tenantId}, ${contact!.id}, ${b.accounts.whatsapp.id}) returning id`;
+  return conversation!.id as string;
+}
+
+describeOperatorSecurity({ method: 'GET', path: '/admin/chats/summary' });
+describeOperatorSecurity({
+  method: 'GET',
+  path: '/admin/chats/:foreignId/messages',
+  foreignId: foreignConversation,
+});
+describeOperatorSecurity({
+  method: 'POST',
+  path: '/admin/chats/:foreignId/read',
+  foreignId: foreignConversation,
+});
+
+type Summary = {
+  id: string;
+  customer_phone: string | null;
+  display_name: string;
+  last_message: string | null;
+  timestamp: string | null;
+  channel_source: string;
+  unread_count: number;
+  is_locked: boolean;
+  platform_origin: string;
+  lock_reason: string | null;
+  window: { open: boolean; closes_at: string | null; human_agent_until: string | null };
+};
+type Page<T> = { items: T[]; next_cursor: string | null };
+type ChatMessage = {
+  id: string;
+  conversation_id: string;
+  sender: string;
+  direction: string;
+  content: string | null;
+  timestamp: string;
+  status: string;
+  type: string;
+  error: { code: string | null; reason: string | null } | null;
+  attachments: Array<{ kind: string; download: { status: string }; url: string | null }>;
+  reactions: { customer: string | null; business: string | null };
+};
+type MessagePage = { items: ChatMessage[]; next_cursor: string; has_more: boolean };
+
+describe('operator chats API', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let a: TenantFixture;
+  let b: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    sql = adminSql();
+    a = await createTenant(sql, 'Chats A');
+    b = await createTenant(sql, 'Chats B');
+  });
+  afterAll(async () => {
+    await sql.end();
+    await h.close();
+  });
+
+  async function get<T>(path: string, user = a.agent): Promise<T> {
+    const res = await h.asUser(user, path);
+    expect(res.status).toBe(200);
+    return (await res.json()) as T;
+  }
+
+  /** Stamps a conversation's messages as changed a minute ago (the trigger is bypassed for this). */
+  async function settleChanges(conversationId: string) {
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`update messages set updated_at = now() - interval '1 minute' where conversation_id = ${conversationId}`;
+    });
+  }
+
+  describe('GET /admin/chats/summary', () => {
+    let tenant: TenantFixture;
+    const phones = [customerPhone(), customerPhone()];
+    const oldestAt = secondsAgo(400);
+
+    beforeAll(async () => {
+      tenant = await createTenant(sql, 'Summary');
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(tenant),
+          from: phones[0],
+          name: 'Ana',
+          timestamp: oldestAt,
+          message: { type: 'text', text: 'oldest' },
+        }),
+      );
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(tenant),
+          from: phones[1],
+          timestamp: secondsAgo(300),
+          message: { type: 'text', text: 'second' },
+        }),
+      );
+      await postWebhook(
+        h,
+        messengerMessageBody({
+          pageId: tenant.accounts.messenger.externalId,
+          psid: scopedUserId(),
+          text: 'from messenger',
+          timestamp: Date.now() - 200_000,
+        }),
+      );
+      const igsid = scopedUserId();
+      await postWebhook(
+        h,
+        instagramMessageBody({
+          igId: tenant.accounts.instagram.externalId,
+          igsid,
+          text: 'from instagram',
+          timestamp: Date.now() - 100_000,
+        }),
+      );
+      // A person answers from Instagram's app: that thread is now human-only.
+      await postWebhook(
+        h,
+        instagramMessageBody({
+          igId: tenant.accounts.instagram.externalId,
+          igsid,
+          text: 'human here',
+          isEcho: true,
+          timestamp: Date.now() - 50_000,
+        }),
+      );
+      // Another business's chat must never show up.
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(b),
+          from: customerPhone(),
+          message: { type: 'text', text: 'tenant b' },
+        }),
+      );
+    });
+
+    it('lists the tenant’s chats, newest first, with window and lock state', async () => {
+      const page = await get<Page<Summary>>('/admin/chats/summary', tenant.owner);
+      expect(page.items.map((i) => i.last_message)).toEqual([
+        'human here',
+        'from messenger',
+        'second',
+        'oldest',
+      ]);
+      expect(page.next_cursor).toBeNull();
+      const [ig, messenger, second, oldest] = page.items;
+      expect(oldest).toMatchObject({
+        customer_phone: phones[0],
+        display_name: 'Ana',
+        channel_source: 'whatsapp',
+        unread_count: 1,
+        is_locked: false,
+        lock_reason: null,
+        platform_origin: 'Summary WhatsApp',
+      });
+      expect(oldest!.timestamp).toBe(new Date(oldestAt * 1000).toISOString());
+      expect(oldest!.window.open).toBe(true);
+      expect(
+        new Date(oldest!.window.closes_at!).getTime() - new Date(oldest!.timestamp!).getTime(),
+      ).toBe(24 * 3600 * 1000);
+      expect(second!.display_name).toBe(phones[1]);
+      expect(messenger).toMatchObject({
+        channel_source: 'messenger',
+        customer_phone: null,
+        platform_origin: 'Summary Page',
+      });
+      expect(messenger!.window.human_agent_until).not.toBeNull();
+      expect(ig).toMatchObject({
+        channel_source: 'instagram',
+        is_locked: true,
+        lock_reason: 'A team member replied from the Instagram app.',
+      });
+    });
+
+    it('filters by human override and by channel', async () => {
+      const human = await get<Page<Summary>>(
+        '/admin/chats/summary?human_filter=human_only',
+        tenant.owner,
+      );
+      expect(human.items.map((i) => i.last_message)).toEqual(['human here']);
+      const bot = await get<Page<Summary>>(
+        '/admin/chats/summary?human_filter=bot_only',
+        tenant.owner,
+      );
+      expect(bot.items.map((i) => i.last_message)).toEqual(['from messenger', 'second', 'oldest']);
+      const whatsapp = await get<Page<Summary>>(
+        '/admin/chats/summary?channel=whatsapp',
+        tenant.owner,
+      );
+      expect(whatsapp.items.map((i) => i.last_message)).toEqual(['second', 'oldest']);
+    });
+
+    it('pages with a cursor, every chat exactly once', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `&cursor=${cursor}` : '';
+        const page: Page<Summary> = await get<Page<Summary>>(
+          `/admin/chats/summary?limit=1${query}`,
+          tenant.owner,
+        );
+        expect(page.items.length).toBeLessThanOrEqual(1);
+        seen.push(...page.items.map((i) => i.last_message ?? ''));
+        cursor = page.next_cursor;
+      } while (cursor);
+      expect(seen).toEqual(['human here', 'from messenger', 'second', 'oldest']);
+    });
+
+    it('refuses a cursor it did not hand out, and bad filters, with 400', async () => {
+      for (const query of [
+        'cursor=not-a-cursor',
+        'human_filter=everyone',
+        'limit=0',
+        'channel=sms',
+      ]) {
+        const res = await h.asUser(tenant.owner, `/admin/chats/summary?${query}`);
+        expect(res.status).toBe(400);
+      }
+    });
+  });
+
+  describe('GET /admin/chats/{id}/messages and POST /admin/chats/{id}/read', () => {
+    it('returns messages in provider order, then only what changed since the cursor', async () => {
+      const phone = customerPhone();
+      const [m1, m2] = [randomWamid(), randomWamid()];
+      // Arrival order is the reverse of provider order.
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: phone,
+          id: m2,
+          timestamp: secondsAgo(100),
+          message: { type: 'text', text: 'second' },
+        }),
+      );
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: phone,
+          id: m1,
+          timestamp: secondsAgo(200),
+          message: { type: 'text', text: 'first' },
+        }),
+      );
+      const [row] =
+        await sql`select conversation_id from messages where provider_message_id = ${m1}`;
+      const conversationId = row!.conversation_id as string;
+      const sent = randomWamid();
+      const outbound = await insertOutbound(sql, a, {
+        channel: 'whatsapp',
+        customer: phone,
+        providerMessageId: sent,
+        providerTimestamp: new Date(Date.now() - 50_000),
+      });
+      expect(outbound.conversationId).toBe(conversationId);
+      await settleChanges(conversationId);
+
+      const initial = await get<MessagePage>(`/admin/chats/${conversationId}/messages`);
+      expect(initial.items.map((m) => m.content)).toEqual(['first', 'second', 'our reply']);
+      expect(initial.items[0]).toMatchObject({
+        conversation_id: conversationId,
+        sender: 'user',
+        direction: 'inbound',
+        status: 'received',
+        type: 'text',
+        error: null,
+      });
+      expect(initial.has_more).toBe(false);
+
+      // Nothing changed: an empty answer.
+      const quiet = await get<MessagePage>(
+        `/admin/chats/${conversationId}/messages?after=${initial.next_cursor}`,
+      );
+      expect(quiet.items).toEqual([]);
+
+      // Meta reports our reply failed, and the customer reacts to their first message.
+      await postWebhook(
+        h,
+        whatsappStatusBody({
+          ...waNumber(a),
+          messageId: sent,
+          status: 'failed',
+          recipientId: phone,
+          errors: [{ code: 131047, title: 'Re-engagement message' }],
+        }),
+      );
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: phone,
+          message: { type: 'reaction', messageId: m1, emoji: '🙏' },
+        }),
+      );
+      const delta = await get<MessagePage>(
+        `/admin/chats/${conversationId}/messages?after=${quiet.next_cursor}`,
+      );
+      expect(delta.items.map((m) => [m.type, m.content])).toEqual([
+        ['text', 'first'],
+        ['text', 'our reply'],
+        ['reaction', '🙏'],
+      ]);
+      expect(delta.items[0]!.reactions).toEqual({ customer: '🙏', business: null });
+      expect(delta.items[1]).toMatchObject({
+        status: 'failed',
+        error: {
+          code: '131047',
+          reason: graphErrorReason(131047),
+        },
+      });
+
+      // Paging through changes: has_more, then the rest.
+      const first = await get<MessagePage>(
+        `/admin/chats/${conversationId}/messages?after=${quiet.next_cursor}&limit=2`,
+      );
+      expect(first.has_more).toBe(true);
+      expect(first.items).toHaveLength(2);
+      const rest = await get<MessagePage>(
+        `/admin/chats/${conversationId}/messages?after=${first.next_cursor}&limit=2`,
+      );
+      expect(rest.has_more).toBe(false);
+      expect([...first.items, ...rest.items].map((m) => m.id).sort()).toEqual(
+        delta.items.map((m) => m.id).sort(),
+      );
+    });
+
+    it('shows attachments with their download state and where to open them once stored', async () => {
+      const id = randomWamid();
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: customerPhone(),
+          id,
+          message: { type: 'image', mediaId: '5550001', mimeType: 'image/jpeg', caption: 'photo' },
+        }),
+      );
+      const [row] =
+        await sql`select id, conversation_id from messages where provider_message_id = ${id}`;
+      const page = await get<MessagePage>(`/admin/chats/${row!.conversation_id}/messages`);
+      expect(page.items[0]!.attachments).toEqual([
+        expect.objectContaining({
+          kind: 'image',
+          download: { status: 'pending', reason: null, size: null },
+          url: null,
+        }),
+      ]);
+      await sql`update messages set attachments = jsonb_set(attachments, '{0,storageKey}', '"tenants/x"') where id = ${row!.id}`;
+      const stored = await get<MessagePage>(`/admin/chats/${row!.conversation_id}/messages`);
+      expect(stored.items[0]!.attachments[0]).toMatchObject({
+        download: { status: 'stored' },
+        url: `/admin/media/${row!.id}/0`,
+      });
+    });
+
+    it('marks a chat read', async () => {
+      const phone = customerPhone();
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: phone,
+          message: { type: 'text', text: 'one' },
+        }),
+      );
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: phone,
+          message: { type: 'text', text: 'two' },
+        }),
+      );
+      const [row] =
+        await sql`select v.id, v.unread_count from conversations v join contacts c on c.id = v.contact_id where c.phone = ${phone}`;
+      expect(row!.unread_count).toBe(2);
+      const res = await h.asUser(a.agent, `/admin/chats/${row!.id}/read`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ id: row!.id, unread_count: 0 });
+      const [after] = await sql`select unread_count from conversations where id = ${row!.id}`;
+      expect(after!.unread_count).toBe(0);
+    });
+
+    it('answers 404 for a conversation that does not exist, and 400 for a foreign cursor', async () => {
+      expect((await h.asUser(a.agent, `/admin/chats/${crypto.randomUUID()}/messages`)).status).toBe(
+        404,
+      );
+      const mid = randomMid();
+      await postWebhook(
+        h,
+        messengerMessageBody({
+          pageId: a.accounts.messenger.externalId,
+          psid: scopedUserId(),
+          mid,
+          text: 'x',
+        }),
+      );
+      const [row] =
+        await sql`select conversation_id from messages where provider_message_id = ${mid}`;
+      expect(
+        (await h.asUser(a.agent, `/admin/chats/${row!.conversation_id}/messages?after=abc`)).status,
+      ).toBe(400);
+    });
+  });
+});

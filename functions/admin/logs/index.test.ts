@@ -1,0 +1,121 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import { customerPhone } from '../../../test/meta-webhooks';
+import { describeOperatorSecurity } from '../../../test/operator-security';
+import {
+  callTool,
+  conversationOf,
+  customerWrites,
+  replyWith,
+  runsOf,
+  scriptedModels,
+} from '../../agent/testing';
+import { agentTurnJob } from '../../jobs/agent-turn';
+
+/** A finished run of tenant `b`; its correlation id is the path parameter. */
+async function foreignRun(sql: postgres.Sql, b: TenantFixture): Promise<string> {
+  const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
+    values (${b.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
+  const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+    values (${b.tenantId}, ${contact?.id}, ${b.accounts.whatsapp.id}) returning id`;
+  const correlationId = `turn-${crypto.randomUUID()}`;
+  await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome)
+    values (${b.tenantId}, ${conv?.id}, ${correlationId}, 'mock', 'replied')`;
+  return correlationId;
+}
+
+describeOperatorSecurity({ method: 'GET', path: '/admin/logs/ai' });
+describeOperatorSecurity({
+  method: 'GET',
+  path: '/admin/logs/ai/:foreignId',
+  foreignId: foreignRun,
+});
+
+describe('GET /admin/logs/ai/{correlation_id}', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let t: TenantFixture;
+  let b: TenantFixture;
+  const script = scriptedModels([
+    callTool('knowledge_search', { query: 'precio limpieza' }, 'call-1'),
+    replyWith('La limpieza cuesta 60 €.'),
+  ]);
+
+  beforeAll(async () => {
+    h = await createHarness({ jobs: [agentTurnJob({ models: script.resolver })] });
+    sql = adminSql();
+    t = await createTenant(sql, 'Traces');
+    b = await createTenant(sql, 'Traces B');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await sql.end();
+    await h.close();
+  });
+
+  it('shows the run: model, steps with tool input and output, text, usage, latency, outcome, messages', async () => {
+    const [article] = await sql`insert into knowledge_articles (tenant_id, title, body, language)
+      values (${t.tenantId}, 'Precios', 'La limpieza dental cuesta 60 €.', 'es') returning id`;
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, '¿Cuánto cuesta una limpieza?');
+    await h.settle();
+    const conv = await conversationOf(sql, t, phone);
+    const [run] = await runsOf(sql, conv.id);
+    const res = await h.asUser(t.agent, `/admin/logs/ai/${run?.correlation_id}`);
+    expect(res.status).toBe(200);
+    const trace = (await res.json()) as Record<string, unknown> & {
+      messages: Array<{ content: string; sender: string }>;
+    };
+    expect(trace).toMatchObject({
+      correlation_id: run?.correlation_id,
+      conversation_id: conv.id,
+      trigger_message_id: run?.trigger_message_id,
+      model: 'mock:scripted',
+      offline_demo: false,
+      outcome: 'replied',
+      error: null,
+      usage: { inputTokens: 20, outputTokens: 10, totalTokens: 30 },
+      steps: [
+        {
+          tool_calls: [{ tool_name: 'knowledge_search', input: { query: 'precio limpieza' } }],
+          tool_results: [
+            {
+              tool_name: 'knowledge_search',
+              output: {
+                results: [
+                  {
+                    article_id: article?.id,
+                    title: 'Precios',
+                    language: 'es',
+                    snippet: 'La limpieza dental cuesta 60 €.',
+                  },
+                ],
+              },
+            },
+          ],
+        },
+        { text: 'La limpieza cuesta 60 €.' },
+      ],
+      drafts: [],
+    });
+    expect(typeof trace.latency_ms).toBe('number');
+    expect(trace.messages.map((m) => [m.sender, m.content])).toEqual([
+      ['agent', 'La limpieza cuesta 60 €.'],
+    ]);
+
+    const list = await h.asUser(t.agent, `/admin/logs/ai?conversation_id=${conv.id}`);
+    const { items } = (await list.json()) as { items: Array<{ correlation_id: string }> };
+    expect(items.map((i) => i.correlation_id)).toEqual([run?.correlation_id]);
+  });
+
+  it('answers 404 to an operator of another tenant, like a run that does not exist', async () => {
+    const [run] =
+      await sql`select correlation_id from agent_runs where tenant_id = ${t.tenantId} limit 1`;
+    expect(run?.correlation_id).toBeTruthy();
+    const res = await h.asUser(b.owner, `/admin/logs/ai/${run?.correlation_id}`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+  });
+});

@@ -1,0 +1,111 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import { describeOperatorSecurity } from '../../../test/operator-security';
+import { createConversation } from '../../messaging/test-conversations';
+
+/** A failed outbound message of tenant B, with one attempt. */
+async function foreignFailedMessage(sql: postgres.Sql, b: TenantFixture) {
+  const conv = await createConversation(sql, b);
+  const id = crypto.randomUUID();
+  await sql`insert into messages (id, tenant_id, conversation_id, channel_account_id, direction, sender, type, content, payload, provider_timestamp, status, error_code)
+    values (${id}, ${b.tenantId}, ${conv.conversationId}, ${b.accounts.whatsapp.id}, 'outbound', 'operator', 'text', 'x',
+            ${sql.json({ message: { type: 'text', text: 'x' } })}, now(), 'failed', '131026')`;
+  await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at) values (${b.tenantId}, ${id}, 1, 'failed', now())`;
+  return id;
+}
+
+describeOperatorSecurity({
+  method: 'POST',
+  path: '/admin/messages/:foreignId/retry',
+  foreignId: foreignFailedMessage,
+});
+describeOperatorSecurity({
+  method: 'GET',
+  path: '/admin/messages/:foreignId/attempts',
+  foreignId: foreignFailedMessage,
+});
+
+describe('POST /admin/messages/{id}/retry', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let t: TenantFixture;
+  beforeAll(async () => {
+    h = await createHarness({ statusProgression: false });
+    sql = adminSql();
+    t = await createTenant(sql, 'Retry');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await sql.end();
+    await h.close();
+  });
+  beforeEach(() => h.graph!.reset());
+
+  const sends = () =>
+    h.graph!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+
+  async function failedMessage() {
+    const conv = await createConversation(sql, t);
+    h.graph!.failNext({
+      code: 131026,
+      message: '(#131026) Message undeliverable',
+      details: 'Message undeliverable.',
+    });
+    const res = await h.asUser(t.agent, '/admin/whatsapp/send', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: conv.conversationId, message: 'Are you there?' }),
+    });
+    const { id } = ((await res.json()) as { message: { id: string } }).message;
+    await h.settle();
+    const [row] = await sql`select status, error_code from messages where id = ${id}`;
+    expect(row).toEqual({ status: 'failed', error_code: '131026' });
+    return { id, conv };
+  }
+
+  it('really sends a failed message again, as a new attempt of the same message', async () => {
+    const { id } = await failedMessage();
+    const res = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { message: { id: string; status: string; error: unknown } };
+    expect(body.message).toMatchObject({ id, status: 'queued', error: null });
+    await h.settle();
+    expect(sends()).toHaveLength(2);
+    expect(sends()[1]!.body).toEqual(sends()[0]!.body);
+    const [row] =
+      await sql`select status, error_code, provider_message_id from messages where id = ${id}`;
+    expect(row?.status).toBe('sent');
+    expect(row?.error_code).toBeNull();
+
+    const attempts = await h.asUser(t.agent, `/admin/messages/${id}/attempts`);
+    expect(attempts.status).toBe(200);
+    const items = ((await attempts.json()) as { items: Array<Record<string, unknown>> }).items;
+    expect(items.map((a) => [a.attempt, a.outcome])).toEqual([
+      [2, 'sent'],
+      [1, 'failed'],
+    ]);
+    expect(items[1]).toMatchObject({
+      error: { code: '131026', reason: expect.stringContaining('could not deliver') },
+      http_status: 400,
+      request: sends()[0]!.body,
+    });
+  });
+
+  it('refuses to retry a message that is not failed (409), or when the window has closed (422)', async () => {
+    const { id, conv } = await failedMessage();
+    await sql`update conversations set last_inbound_at = now() - interval '2 days' where id = ${conv.conversationId}`;
+    const closed = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
+    expect(closed.status).toBe(422);
+    await sql`update conversations set last_inbound_at = now() where id = ${conv.conversationId}`;
+    expect(
+      (await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' })).status,
+    ).toBe(202);
+    const again = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain(
+      'Only failed messages can be retried',
+    );
+    await h.settle();
+  });
+});

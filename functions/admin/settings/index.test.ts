@@ -1,0 +1,154 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import { describeOperatorSecurity } from '../../../test/operator-security';
+
+describeOperatorSecurity({ method: 'GET', path: '/admin/settings' });
+describeOperatorSecurity({ method: 'PATCH', path: '/admin/settings', body: { persona: 'x' } });
+
+type Settings = Record<string, unknown> & { api_key: { set: boolean; hint: string | null } };
+
+describe('/admin/settings', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let a: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    sql = adminSql();
+    a = await createTenant(sql, 'Settings A');
+  });
+  afterAll(async () => {
+    await sql.end();
+    await h.close();
+  });
+
+  const patch = (user: { id: string; email: string }, body: unknown) =>
+    h.asUser(user, '/admin/settings', { method: 'PATCH', body: JSON.stringify(body) });
+
+  it('reads the defaults, and changes what owners patch', async () => {
+    const initial = (await (await h.asUser(a.agent, '/admin/settings')).json()) as Settings;
+    expect(initial).toMatchObject({
+      reply_mode: 'auto',
+      debounce_seconds: 10,
+      send_spacing_seconds: 4,
+      time_zone: 'UTC',
+      model: null,
+      api_key: { set: false, hint: null },
+    });
+    const res = await patch(a.owner, {
+      persona: 'Lucía',
+      instructions: 'No des precios por WhatsApp.',
+      business_description: 'Clínica dental',
+      business_hours: {
+        mon: [
+          ['09:00', '14:00'],
+          ['16:00', '20:00'],
+        ],
+        sun: [],
+      },
+      time_zone: 'Europe/Madrid',
+      debounce_seconds: 5,
+      reply_mode: 'approval',
+      send_spacing_seconds: 2,
+      escalation_contacts: [{ name: 'Marta', whatsapp: '+34600111222' }],
+      model: 'gpt-4.1',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      persona: 'Lucía',
+      instructions: 'No des precios por WhatsApp.',
+      business_hours: {
+        mon: [
+          ['09:00', '14:00'],
+          ['16:00', '20:00'],
+        ],
+        sun: [],
+      },
+      time_zone: 'Europe/Madrid',
+      reply_mode: 'approval',
+      escalation_contacts: [{ name: 'Marta', whatsapp: '+34600111222' }],
+      model: 'gpt-4.1',
+    });
+    const [row] =
+      await sql`select agent_instructions, debounce_seconds, reply_mode, send_spacing_seconds
+      from tenant_settings where tenant_id = ${a.tenantId}`;
+    expect(row).toEqual({
+      agent_instructions: 'No des precios por WhatsApp.',
+      debounce_seconds: 5,
+      reply_mode: 'approval',
+      send_spacing_seconds: 2,
+    });
+  });
+
+  it('keeps the API key encrypted where operators cannot read it, showing only a hint', async () => {
+    const res = await patch(a.owner, { api_key: 'sk-live-abcdefghijklmnopqrstuvwxyz1234' });
+    expect(((await res.json()) as Settings).api_key).toEqual({ set: true, hint: '1234' });
+    const [stored] =
+      await sql`select api_key from private.agent_model_keys where tenant_id = ${a.tenantId}`;
+    expect(stored?.api_key).toMatch(/^v1:[^:]+:[^:]+$/);
+    expect(stored?.api_key).not.toContain('abcdefghij');
+    // Even with a direct connection as the signed-in operator (as Supabase's data API would run it).
+    const attempt = sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true),
+        set_config('request.jwt.claims', ${JSON.stringify({ sub: a.owner.id, role: 'authenticated' })}, true)`;
+      return tx`select api_key from private.agent_model_keys`;
+    });
+    await expect(attempt).rejects.toThrow(/permission denied for schema private/);
+    const removed = await patch(a.owner, { api_key: null });
+    expect(((await removed.json()) as Settings).api_key).toEqual({ set: false, hint: null });
+    expect(
+      await sql`select 1 from private.agent_model_keys where tenant_id = ${a.tenantId}`,
+    ).toHaveLength(0);
+  });
+
+  it('lets only owners and admins change settings', async () => {
+    const res = await patch(a.agent, { reply_mode: 'off' });
+    expect(res.status).toBe(403);
+    const [row] = await sql`select reply_mode from tenant_settings where tenant_id = ${a.tenantId}`;
+    expect(row?.reply_mode).not.toBe('off');
+  });
+
+  it.each([
+    [{ time_zone: 'Mars/Olympus' }, 'time_zone: must be an IANA time zone'],
+    [{ business_hours: { mon: [['18:00', '09:00']] } }, 'a range must end after it starts'],
+    [{ business_hours: { funday: [] } }, 'business_hours'],
+    [{ debounce_seconds: 9999 }, 'debounce_seconds'],
+    [{ reply_mode: 'sometimes' }, 'reply_mode'],
+    [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
+    [{ unknown: true }, 'unknown'],
+    [{}, 'give at least one setting to change'],
+  ])('refuses %j naming the problem', async (body, message) => {
+    const res = await patch(a.owner, body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(message);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it("describes the agent's operator routes", async () => {
+    const h = await createHarness({ standIns: false });
+    try {
+      const res = await h.request('/openapi.json');
+      const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+      for (const [path, methods] of Object.entries({
+        '/admin/settings': ['get', 'patch'],
+        '/admin/knowledge': ['get', 'post'],
+        '/admin/knowledge/search': ['get'],
+        '/admin/knowledge/{id}': ['get', 'patch', 'delete'],
+        '/admin/logs/ai': ['get'],
+        '/admin/logs/ai/{correlation_id}': ['get'],
+        '/admin/drafts': ['get'],
+        '/admin/drafts/{id}': ['get'],
+        '/admin/drafts/{id}/approve': ['post'],
+        '/admin/drafts/{id}/edit': ['post'],
+        '/admin/drafts/{id}/cancel': ['post'],
+      })) {
+        expect(Object.keys(doc.paths[path] ?? {}).sort(), path).toEqual([...methods].sort());
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The id grammar of everything a customer or staff member can tap (reply buttons, list rows,
+ * Messenger/Instagram quick replies and postbacks): `kind:{id}:action`.
+ *
+ * - `msg:{draft_id}:approve|edit|cancel` — an agent draft, from the escalation contact (approval mode);
+ * - `conv:{conversation_id}:take` — a staff member takes a handed-off conversation;
+ * - `appt:{appointment_id}:confirm|reschedule|cancel` — reserved for appointments;
+ * - `opt:{option}:pick` — an option the agent offered (send_buttons / send_list): goes to the agent.
+ *
+ * Ids are stable (the same option always gets the same id) and short enough for every channel
+ * (WhatsApp button ids ≤ 256, list row ids ≤ 200).
+ */
+export type InteractiveId = { kind: string; id: string; action: string };
+
+const GRAMMAR = /^([a-z]{2,12}):([A-Za-z0-9_.-]{1,120}):([a-z_]{2,20})$/;
+
+export function parseInteractiveId(raw: string | null | undefined): InteractiveId | null {
+  if (!raw) return null;
+  const match = GRAMMAR.exec(raw.trim());
+  if (!match?.[1] || !match[2] || !match[3]) return null;
+  return { kind: match[1], id: match[2], action: match[3] };
+}
+
+export function formatInteractiveId(kind: string, id: string, action: string): string {
+  const formatted = `${kind}:${id}:${action}`;
+  if (!GRAMMAR.test(formatted)) throw new Error(`not a valid interactive id: ${formatted}`);
+  return formatted;
+}
+
+/** A stable option slug from what the model called the option: lowercase ASCII, dashes. */
+export function optionSlug(value: string): string {
+  const slug = value
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  if (slug) return slug;
+  // Titles in Arabic (or emoji only) have no ASCII letters: a short stable hash keeps ids stable.
+  let hash = 0;
+  for (const ch of value) hash = (Math.imul(hash, 31) + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return `o${hash.toString(36)}`;
+}

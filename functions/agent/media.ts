@@ -1,0 +1,235 @@
+import { generateText, transcribe } from 'ai';
+import { type HistoryRow, type MediaNote, saveMediaNote } from '../../db/agent';
+import { asTenant, type Database } from '../../db/client';
+import type { Attachment } from '../../db/schema';
+import type { Env } from '../env';
+import type { Logger } from '../lib/logger';
+import type { AgentModels } from './models';
+
+/**
+ * Voice notes and images, made readable before the turn: a voice note is transcribed (AI SDK
+ * `transcribe`), an image described by the chat model (vision input). The result is stored once
+ * per attachment (agent_media_notes) and reused by later turns. Nothing here can fail a turn: a
+ * file still downloading, too large, unreadable or a model error becomes a bracketed marker the
+ * agent sees ("[voice note could not be transcribed]") and can mention.
+ */
+
+const MB = 1024 * 1024;
+/** Whisper takes up to 25 MB; WhatsApp voice notes are at most 16 MB. */
+export const AUDIO_MAX_BYTES = 16 * MB;
+/** WhatsApp's own image limit; larger images are not worth a vision call. */
+export const IMAGE_MAX_BYTES = 5 * MB;
+/** At most this many files are looked at per turn (the newest): a model call each. */
+export const MEDIA_PER_TURN = 4;
+
+/** The bytes of a downloaded attachment, or null when they are not (yet) stored. */
+export type MediaLoader = (env: Env, attachment: Attachment) => Promise<Uint8Array | null>;
+
+/** Production: the MEDIA R2 bucket the media-download job fills (functions/jobs/media-download.ts). */
+export const r2MediaLoader: MediaLoader = async (env, attachment) => {
+  if (!attachment.storageKey || !env.MEDIA) return null;
+  const object = await env.MEDIA.get(attachment.storageKey);
+  return object ? new Uint8Array(await object.arrayBuffer()) : null;
+};
+
+const DESCRIBE_PROMPT =
+  'A customer sent this image to a business in a chat. Describe briefly and factually what it ' +
+  'shows, in English, in at most two sentences, including any text it contains.';
+
+type Kind = 'audio' | 'image';
+
+const MARKERS = {
+  audio: {
+    pending: '[voice note: still being downloaded, not heard yet]',
+    failedDownload: '[voice note could not be downloaded]',
+    tooLarge: '[voice note too long to transcribe]',
+    noModel: '[voice note: transcription is not available]',
+    failed: '[voice note could not be transcribed]',
+    ok: (text: string) => `[voice note, transcribed: "${text}"]`,
+  },
+  image: {
+    pending: '[image: still being downloaded, not seen yet]',
+    failedDownload: '[image could not be downloaded]',
+    tooLarge: '[image too large to look at]',
+    noModel: '[image: could not be looked at]',
+    failed: '[image could not be described]',
+    ok: (text: string) => `[image: ${text}]`,
+  },
+} as const;
+
+function kindOf(attachment: Attachment): Kind | null {
+  if (attachment.kind === 'audio') return 'audio';
+  if (attachment.kind === 'image') return 'image';
+  return null;
+}
+
+function downloadFailed(attachment: Attachment): boolean {
+  const download = attachment.data?.download;
+  return (
+    typeof download === 'object' &&
+    download !== null &&
+    Reflect.get(download, 'status') === 'failed'
+  );
+}
+
+function baseMediaType(mime: string | undefined, kind: Kind): string {
+  const base = (mime ?? '').split(';')[0]?.trim().toLowerCase();
+  return base || (kind === 'audio' ? 'audio/ogg' : 'image/jpeg');
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
+}
+
+/**
+ * Whether a voice note or image the turn must answer is still being downloaded (the media job runs
+ * in parallel with the debounce and usually wins; a large file on a slow day may not).
+ */
+export function awaitingDownload(rows: HistoryRow[]): boolean {
+  const lastOurs = rows.findLastIndex((r) => r.direction === 'outbound' && r.type !== 'note');
+  return rows
+    .slice(lastOurs + 1)
+    .some(
+      (row) =>
+        row.direction === 'inbound' &&
+        row.attachments.some(
+          (a) =>
+            kindOf(a) !== null &&
+            !a.storageKey &&
+            !downloadFailed(a) &&
+            Boolean(a.providerMediaId || a.url),
+        ),
+    );
+}
+
+/**
+ * Returns, for each inbound voice note / image in `rows` (key `messageId:index`), the text the
+ * agent reads. Results worth keeping are stored; transient states (still downloading, no model
+ * configured) are not, so a later turn tries again.
+ */
+export async function prepareMedia(input: {
+  rows: HistoryRow[];
+  existing: Map<string, MediaNote>;
+  models: AgentModels;
+  loadMedia: MediaLoader;
+  env: Env;
+  db: Database;
+  tenantId: string;
+  logger: Logger;
+  timeoutMs: number;
+}): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  const todo: Array<{ row: HistoryRow; index: number; attachment: Attachment; kind: Kind }> = [];
+  for (const row of input.rows) {
+    if (row.direction !== 'inbound') continue;
+    row.attachments.forEach((attachment, index) => {
+      const kind = kindOf(attachment);
+      if (!kind) return;
+      const key = `${row.id}:${index}`;
+      const note = input.existing.get(key);
+      if (note) texts.set(key, note.text);
+      else todo.push({ row, index, attachment, kind });
+    });
+  }
+  // Newest first: those are what the customer is talking about now.
+  for (const item of todo.reverse().slice(0, MEDIA_PER_TURN)) {
+    const key = `${item.row.id}:${item.index}`;
+    const markers = MARKERS[item.kind];
+    const save = async (
+      kind: 'transcript' | 'description' | 'unavailable',
+      text: string,
+      error?: string,
+      model?: string | null,
+    ) => {
+      texts.set(key, text);
+      await asTenant(input.db, input.tenantId, (tx) =>
+        saveMediaNote(
+          { tx, tenantId: input.tenantId },
+          { messageId: item.row.id, attachmentIndex: item.index, kind, text, error, model },
+        ),
+      );
+    };
+    if (!item.attachment.storageKey) {
+      if (downloadFailed(item.attachment)) await save('unavailable', markers.failedDownload);
+      else texts.set(key, markers.pending);
+      continue;
+    }
+    const available =
+      item.kind === 'audio' ? input.models.transcription !== null : input.models.vision;
+    if (!available) {
+      texts.set(key, markers.noModel);
+      continue;
+    }
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await input.loadMedia(input.env, item.attachment);
+    } catch (err) {
+      input.logger.warn('agent media: load failed', {
+        messageId: item.row.id,
+        error: errorText(err),
+      });
+      texts.set(key, markers.pending);
+      continue;
+    }
+    if (!bytes) {
+      texts.set(key, markers.pending);
+      continue;
+    }
+    const max = item.kind === 'audio' ? AUDIO_MAX_BYTES : IMAGE_MAX_BYTES;
+    if (bytes.byteLength > max) {
+      await save('unavailable', markers.tooLarge, `${bytes.byteLength} bytes > ${max}`);
+      continue;
+    }
+    try {
+      if (item.kind === 'audio' && input.models.transcription) {
+        const result = await transcribe({
+          model: input.models.transcription,
+          audio: bytes,
+          abortSignal: AbortSignal.timeout(input.timeoutMs),
+          maxRetries: 1,
+        });
+        const text = result.text.trim();
+        await save(
+          text ? 'transcript' : 'unavailable',
+          text ? markers.ok(text) : markers.failed,
+          text ? undefined : 'empty transcript',
+          input.models.transcriptionLabel,
+        );
+      } else {
+        const result = await generateText({
+          model: input.models.chat,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: DESCRIBE_PROMPT },
+                {
+                  type: 'file',
+                  mediaType: baseMediaType(item.attachment.mimeType, item.kind),
+                  data: bytes,
+                },
+              ],
+            },
+          ],
+          abortSignal: AbortSignal.timeout(input.timeoutMs),
+          maxRetries: 1,
+        });
+        const text = result.text.trim();
+        await save(
+          text ? 'description' : 'unavailable',
+          text ? markers.ok(text) : markers.failed,
+          text ? undefined : 'empty description',
+          input.models.label,
+        );
+      }
+    } catch (err) {
+      input.logger.warn('agent media: model failed', {
+        messageId: item.row.id,
+        kind: item.kind,
+        error: errorText(err),
+      });
+      await save('unavailable', markers.failed, errorText(err), input.models.label);
+    }
+  }
+  return texts;
+}

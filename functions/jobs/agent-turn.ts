@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { DEFAULT_TURN_DEPS, runAgentTurn, type TurnDeps } from '../agent/turn';
+import { defineJob } from './define';
+
+export const AGENT_TURN_JOB = 'agent-turn';
+
+/** What inbound ingestion enqueues per customer message (db/inbound.ts), debounced. */
+export const agentTurnPayload = z.object({
+  conversationId: z.uuid(),
+  triggerMessageId: z.uuid(),
+});
+
+/**
+ * `agent-turn`: one debounced agent turn (functions/agent/turn.ts). The registry lists it with the
+ * production models; tests pass `agentTurnJob({ models })` to createHarness's `jobs` (extra job
+ * kinds replace registered ones of the same kind), so only the model differs from production.
+ */
+export function agentTurnJob(overrides: Partial<TurnDeps> = {}) {
+  const deps: TurnDeps = { ...DEFAULT_TURN_DEPS, ...overrides };
+  return defineJob({
+    kind: AGENT_TURN_JOB,
+    payload: agentTurnPayload,
+    handle: (ctx, payload) => runAgentTurn(ctx, payload, deps),
+  });
+}

@@ -1,0 +1,461 @@
+import { SignJWT } from 'jose';
+import type postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { asTenant, connect, type Database } from '../../db/client';
+import { type QueueOutboundInput, queueOutboundMessage } from '../../db/outbound';
+import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
+import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
+import { parseEnv } from '../env';
+import { markCustomerMessageRead } from '../lib/graph-accounts';
+import { publishJobs } from '../lib/jobs';
+import { SendRefusedError } from '../messaging/refusals';
+import { createConversation, manualClock } from '../messaging/test-conversations';
+import { createServices } from '../services';
+import { MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
+
+const HOUR = 60 * 60 * 1000;
+
+describe('retryDelayMs', () => {
+  it('backs off exponentially, and 4^X seconds for pair-rate limiting', () => {
+    expect([0, 1, 2, 3].map((n) => retryDelayMs({}, { transient: n, pairRate: 0 }))).toEqual([
+      5_000, 10_000, 20_000, 40_000,
+    ]);
+    expect(retryDelayMs({}, { transient: 20, pairRate: 0 })).toBe(600_000);
+    expect(
+      [0, 1, 2, 3].map((x) =>
+        retryDelayMs({ backoff: 'pair-rate' }, { transient: x, pairRate: x }),
+      ),
+    ).toEqual([1_000, 4_000, 16_000, 64_000]);
+  });
+});
+
+describe('send job (/jobs/send) against the Graph stand-in', () => {
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness({ clock, statusProgression: false });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Sender');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+  });
+  beforeEach(() => {
+    clock.set(new Date());
+    h.graph!.reset();
+  });
+
+  /** Queues messages the way the AI agent will: in one tenant transaction, published after commit. */
+  async function queue(
+    tenant: TenantFixture,
+    conversationId: string,
+    messages: unknown[],
+    options: Partial<QueueOutboundInput> = {},
+  ) {
+    const queued = await asTenant(db, tenant.tenantId, async (tx) => {
+      const out = [];
+      for (const message of messages) {
+        out.push(
+          await queueOutboundMessage(
+            { tx, tenantId: tenant.tenantId },
+            { conversationId, sender: 'agent', message, now: clock.now(), ...options },
+          ),
+        );
+      }
+      return out;
+    });
+    const env = parseEnv(h.bindings);
+    const { services, close } = createServices(env);
+    await publishJobs(
+      services,
+      env,
+      queued.map((q) => q.job),
+    );
+    await close();
+    return queued;
+  }
+
+  const sends = () =>
+    h.graph!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+  const texts = () => sends().map((r) => (r.body as { text?: { body: string } }).text?.body);
+
+  async function messageRow(id: string) {
+    const [row] =
+      await sql`select status, error_code, error_reason, provider_message_id from messages where id = ${id}`;
+    return row;
+  }
+  async function attempts(id: string) {
+    return sql`select attempt, outcome, error_code, http_status, started_at, retry_at, provider_message_id
+      from send_attempts where message_id = ${id} order by attempt`;
+  }
+
+  /** A QStash-signed delivery of a send job, as QStash would make it (for replays). */
+  async function deliver(body: string) {
+    const url = `${TEST_PUBLIC_BASE_URL}/jobs/send`;
+    const now = Math.floor(Date.now() / 1000);
+    const hash = Buffer.from(
+      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+    ).toString('base64url');
+    const signature = await new SignJWT({ body: hash })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('Upstash')
+      .setSubject(url)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .sign(new TextEncoder().encode(h.bindings.QSTASH_CURRENT_SIGNING_KEY!));
+    return h.request(url, {
+      method: 'POST',
+      body,
+      headers: { 'upstash-signature': signature, 'content-type': 'application/json' },
+    });
+  }
+
+  it('spaces a burst of 10 replies by the tenant spacing and sends them in their order', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const start = clock.now();
+    const replies = Array.from({ length: 10 }, (_, i) => `reply ${i + 1}`);
+    const queued = await queue(t, conv.conversationId, replies);
+
+    const outbox =
+      await sql`select not_before, flow_control_key, flow_control_parallelism, payload->>'messageId' as message_id
+      from job_outbox where payload->>'messageId' in ${sql(queued.map((q) => q.message.id))}`;
+    const slotOf = new Map(
+      outbox.map((r) => [r.message_id as string, (r.not_before as Date).getTime()]),
+    );
+    expect(queued.map((q) => slotOf.get(q.message.id)! - start.getTime())).toEqual(
+      Array.from({ length: 10 }, (_, i) => i * 4000),
+    );
+    expect(new Set(outbox.map((r) => r.flow_control_key))).toEqual(
+      new Set([`conv-${conv.conversationId}`]),
+    );
+    expect(outbox.every((r) => r.flow_control_parallelism === 1)).toBe(true);
+    const [c] = await sql`select next_send_at from conversations where id = ${conv.conversationId}`;
+    expect((c!.next_send_at as Date).getTime() - start.getTime()).toBe(40_000);
+    // What QStash was asked: not before each slot, one at a time per conversation.
+    const published = h
+      .qstash!.messages()
+      .filter((m) => queued.some((q) => m.body.includes(q.message.id)));
+    expect(published.map((m) => m.flowControlKey)).toEqual(
+      replies.map(() => `conv-${conv.conversationId}`),
+    );
+    expect(published.map((m) => m.notBefore)).toEqual(
+      queued.map((q) => Math.ceil(slotOf.get(q.message.id)! / 1000) * 1000),
+    );
+
+    await h.settle();
+    expect(texts()).toEqual(replies);
+    const statuses =
+      await sql`select status from messages where id in ${sql(queued.map((q) => q.message.id))}`;
+    expect(statuses.map((s) => s.status)).toEqual(replies.map(() => 'sent'));
+  });
+
+  it('a new message after a burst waits for the slot after the last one', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const start = clock.now();
+    await queue(t, conv.conversationId, ['one', 'two']);
+    clock.advance(1000);
+    const [third] = await queue(t, conv.conversationId, ['three']);
+    expect(third!.notBefore.getTime() - start.getTime()).toBe(8000);
+    await h.settle();
+    expect(texts()).toEqual(['one', 'two', 'three']);
+  });
+
+  it('retries a 5xx and a 130429 with backoff, as new attempts of the same message', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.failNext({ status: 500, code: 2, message: 'An unexpected error has occurred.' });
+    h.graph!.failNext({ status: 429, code: 130429, message: '(#130429) Rate limit hit' });
+    const [q] = await queue(t, conv.conversationId, ['persistent']);
+    await h.settle();
+    expect(texts()).toEqual(['persistent', 'persistent', 'persistent']);
+    const rows = await attempts(q!.message.id);
+    expect(rows.map((a) => [a.attempt, a.outcome, a.error_code, a.http_status])).toEqual([
+      [1, 'retry', '2', 500],
+      [2, 'retry', '130429', 429],
+      [3, 'sent', null, null],
+    ]);
+    // 5 s, then 10 s after the failure, never sooner than the next free slot.
+    expect((rows[0]!.retry_at as Date).getTime() - clock.now().getTime()).toBeGreaterThanOrEqual(
+      5000,
+    );
+    expect((rows[1]!.retry_at as Date).getTime() - clock.now().getTime()).toBeGreaterThanOrEqual(
+      10_000,
+    );
+    const row = await messageRow(q!.message.id);
+    expect(row).toMatchObject({ status: 'sent', error_code: null, error_reason: null });
+    expect(row?.provider_message_id).toMatch(/^wamid\./);
+  });
+
+  it('never retries a permanent error (131047): failed with the code and a plain reason', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.failNext({
+      code: 131047,
+      message: '(#131047) Re-engagement message',
+      details:
+        'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+    });
+    const [q] = await queue(t, conv.conversationId, ['too late']);
+    await h.settle();
+    expect(sends()).toHaveLength(1);
+    expect(await messageRow(q!.message.id)).toMatchObject({
+      status: 'failed',
+      error_code: '131047',
+      error_reason: expect.stringContaining('Send a template instead'),
+    });
+    expect((await attempts(q!.message.id)).map((a) => a.outcome)).toEqual(['failed']);
+  });
+
+  it('keeps the order when an earlier message is being retried', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.failNext({ status: 503, code: 131000, message: 'Something went wrong' });
+    await queue(t, conv.conversationId, ['first', 'second', 'third']);
+    await h.settle();
+    expect(texts()).toEqual(['first', 'first', 'second', 'third']);
+  });
+
+  it('backs off 4^X seconds on pair-rate errors (131056)', async () => {
+    const burst = await createTenant(sql, 'Pair rate');
+    h.registerTenant(burst);
+    await sql`update tenant_settings set send_spacing_seconds = 0 where tenant_id = ${burst.tenantId}`;
+    const conv = await createConversation(sql, burst, { now: clock.now() });
+    h.graph!.failNext({ code: 131056, message: '(#131056) Pair rate limit hit', times: 3 });
+    const [q] = await queue(burst, conv.conversationId, ['hello']);
+    await h.settle();
+    const rows = await attempts(q!.message.id);
+    expect(rows.map((a) => a.outcome)).toEqual(['retry', 'retry', 'retry', 'sent']);
+    expect(
+      rows
+        .slice(0, 3)
+        .map((a) => (a.retry_at as Date).getTime() - (a.started_at as Date).getTime()),
+    ).toEqual([1_000, 4_000, 16_000]);
+  });
+
+  it(`gives up after ${MAX_TRANSIENT_FAILURES} transient failures, with the last reason`, async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.failNext({ status: 500, code: 2, message: 'down', times: MAX_TRANSIENT_FAILURES });
+    const [q] = await queue(t, conv.conversationId, ['never']);
+    await h.settle();
+    expect(sends()).toHaveLength(MAX_TRANSIENT_FAILURES);
+    expect(await messageRow(q!.message.id)).toMatchObject({
+      status: 'failed',
+      error_code: '2',
+      error_reason: expect.stringMatching(/^Gave up after 8 attempts/),
+    });
+  });
+
+  it('a duplicated job delivery sends once (replayed after, and two at the same time)', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const [q] = await queue(t, conv.conversationId, ['only once']);
+    const job = h.qstash!.messages().find((m) => m.body.includes(q!.message.id))!;
+    const [a, b] = await Promise.all([deliver(job.body), deliver(job.body)]);
+    expect([a!.status, b!.status].sort()).toContainEqual(200);
+    await h.settle();
+    const replay = await deliver(job.body);
+    expect(replay.status).toBe(200);
+    expect(texts()).toEqual(['only once']);
+    expect((await attempts(q!.message.id)).map((x) => x.outcome)).toEqual(['sent']);
+  });
+
+  it('cancels a bot message when the conversation was locked between queueing and sending', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const [q] = await queue(t, conv.conversationId, ['bot says hi']);
+    await sql`update conversations set is_locked = true, locked_by = 'operator' where id = ${conv.conversationId}`;
+    await h.settle();
+    expect(sends()).toEqual([]);
+    expect(await messageRow(q!.message.id)).toMatchObject({
+      status: 'cancelled',
+      error_code: 'conversation_locked',
+    });
+  });
+
+  it("still sends an operator's message in a locked conversation", async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    await sql`update conversations set is_locked = true, locked_by = 'operator' where id = ${conv.conversationId}`;
+    await queue(t, conv.conversationId, ['human here'], { sender: 'operator' });
+    await h.settle();
+    expect(texts()).toEqual(['human here']);
+  });
+
+  it('refuses at send time when the WhatsApp window closed after queueing', async () => {
+    const conv = await createConversation(sql, t, {
+      now: clock.now(),
+      lastInboundAt: new Date(clock.now().getTime() - 23.5 * HOUR),
+    });
+    const [q] = await queue(t, conv.conversationId, ['almost in time']);
+    clock.advance(HOUR);
+    await h.settle();
+    expect(sends()).toEqual([]);
+    expect(await messageRow(q!.message.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'window_closed',
+      error_reason: expect.stringContaining('Send an approved template instead'),
+    });
+  });
+
+  it('Messenger: a bot reply is never sent with HUMAN_AGENT after 24 h', async () => {
+    const conv = await createConversation(sql, t, {
+      channel: 'messenger',
+      now: clock.now(),
+      lastInboundAt: new Date(clock.now().getTime() - 30 * HOUR),
+    });
+    await expect(queue(t, conv.conversationId, ['bot late'])).rejects.toSatisfy(
+      (e) => e instanceof SendRefusedError && e.reasonCode === 'window_closed',
+    );
+    // Queued in time, sent after the 24 h: refused at send time too.
+    const fresh = await createConversation(sql, t, {
+      channel: 'messenger',
+      now: clock.now(),
+      lastInboundAt: new Date(clock.now().getTime() - 23.9 * HOUR),
+    });
+    const [q] = await queue(t, fresh.conversationId, ['bot almost late']);
+    clock.advance(HOUR);
+    await h.settle();
+    expect(sends()).toEqual([]);
+    expect(await messageRow(q!.message.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'window_closed',
+    });
+  });
+
+  it('recovers a claim a crash left in sending, and never resends one with a provider id', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const [stuck, done, fresh] = await queue(t, conv.conversationId, ['stuck', 'done', 'fresh']);
+    // Crash simulations: the first died mid-send long ago; the second died after Meta accepted it;
+    // the third is being sent right now by another worker.
+    for (const [q, startedAgo, providerId] of [
+      [stuck!, 10 * 60_000, null],
+      [done!, 10 * 60_000, 'wamid.ALREADY'],
+      [fresh!, 5_000, null],
+    ] as const) {
+      await sql`update messages set status = 'sending', provider_message_id = ${providerId} where id = ${q.message.id}`;
+      await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at)
+        values (${t.tenantId}, ${q.message.id}, 1, 'sending', ${new Date(clock.now().getTime() - startedAgo)})`;
+    }
+    const jobOf = (id: string) => h.qstash!.messages().find((m) => m.body.includes(id))!.body;
+    const busy = await deliver(jobOf(fresh!.message.id));
+    expect(busy.status).toBe(503);
+
+    expect((await deliver(jobOf(stuck!.message.id))).status).toBe(200);
+    expect((await deliver(jobOf(done!.message.id))).status).toBe(200);
+    expect(texts()).toEqual(['stuck']);
+    expect((await attempts(stuck!.message.id)).map((a) => a.outcome)).toEqual([
+      'abandoned',
+      'sent',
+    ]);
+    expect(await messageRow(done!.message.id)).toMatchObject({
+      status: 'sent',
+      provider_message_id: 'wamid.ALREADY',
+    });
+
+    // Once the fresh claim is old enough it is taken over too.
+    clock.advance(2 * 60_000);
+    expect((await deliver(jobOf(fresh!.message.id))).status).toBe(200);
+    expect(texts()).toEqual(['stuck', 'fresh']);
+    await h.settle();
+    expect(texts()).toEqual(['stuck', 'fresh']);
+  });
+
+  it('marks a customer message read with the typing indicator (WhatsApp and Messenger)', async () => {
+    const env = parseEnv(h.bindings);
+    const { services, close } = createServices(env);
+    const wa = await createConversation(sql, t, { now: clock.now() });
+    const ms = await createConversation(sql, t, { channel: 'messenger', now: clock.now() });
+    expect(
+      await markCustomerMessageRead(services, env, {
+        tenantId: t.tenantId,
+        messageId: wa.inbound.id,
+        typing: true,
+      }),
+    ).toBe('marked');
+    expect(
+      await markCustomerMessageRead(services, env, {
+        tenantId: t.tenantId,
+        messageId: ms.inbound.id,
+      }),
+    ).toBe('marked');
+    const off = { ...env, WHATSAPP_ALLOW_LIVE_SEND: false };
+    expect(
+      await markCustomerMessageRead(services, off, {
+        tenantId: t.tenantId,
+        messageId: wa.inbound.id,
+      }),
+    ).toBe('skipped');
+    await close();
+    expect(h.graph!.requests.map((r) => [r.path, r.body])).toEqual([
+      [
+        `/v23.0/${t.accounts.whatsapp.externalId}/messages`,
+        {
+          messaging_product: 'whatsapp',
+          status: 'read',
+          message_id: wa.inbound.providerMessageId,
+          typing_indicator: { type: 'text' },
+        },
+      ],
+      [
+        `/v23.0/${t.accounts.messenger.externalId}/messages`,
+        { recipient: { id: ms.externalUserId }, sender_action: 'mark_seen' },
+      ],
+    ]);
+  });
+
+  it('holds a number to its throughput cap: over it, the send waits instead of being dropped', async () => {
+    const slow = await createTenant(sql, 'Slow number');
+    h.registerTenant(slow);
+    await sql`update channel_accounts set throughput_per_second = 1 where id = ${slow.accounts.whatsapp.id}`;
+    const one = await createConversation(sql, slow, { now: clock.now() });
+    const two = await createConversation(sql, slow, { now: clock.now() });
+    const [a] = await queue(slow, one.conversationId, ['to one']);
+    const [b] = await queue(slow, two.conversationId, ['to two']);
+    await h.settle();
+    expect(new Set(texts())).toEqual(new Set(['to one', 'to two']));
+    expect(texts()).toHaveLength(2);
+    const waited = [...(await attempts(a!.message.id)), ...(await attempts(b!.message.id))].filter(
+      (x) => x.error_code === 'throughput_cap',
+    );
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.every((x) => x.outcome === 'retry')).toBe(true);
+    expect((await messageRow(a!.message.id))?.status).toBe('sent');
+    expect((await messageRow(b!.message.id))?.status).toBe('sent');
+  });
+});
+
+describe('send job with Meta status webhooks', () => {
+  let h: Harness;
+  let sql: postgres.Sql;
+  let t: TenantFixture;
+  beforeAll(async () => {
+    h = await createHarness({ statusProgression: true });
+    sql = adminSql();
+    t = await createTenant(sql, 'Statuses');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await sql.end();
+    await h.close();
+  });
+
+  it('ends at read: statuses posted right after the send are applied, even before the id is stored', async () => {
+    const conv = await createConversation(sql, t);
+    const res = await h.asUser(t.agent, '/admin/whatsapp/send', {
+      method: 'POST',
+      body: JSON.stringify({ conversation_id: conv.conversationId, message: 'Track me' }),
+    });
+    const { id } = ((await res.json()) as { message: { id: string } }).message;
+    await h.settle();
+    const [row] = await sql`select status, provider_message_id from messages where id = ${id}`;
+    expect(row?.status).toBe('read');
+    const events =
+      await sql`select provider_status, applied_at from message_status_events where provider_message_id = ${row!.provider_message_id}`;
+    expect(events.map((e) => e.provider_status).sort()).toEqual(['delivered', 'read', 'sent']);
+    expect(events.every((e) => e.applied_at !== null)).toBe(true);
+  });
+});

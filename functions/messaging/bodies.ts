@@ -1,0 +1,199 @@
+import type { MessagingMessage, WhatsAppMessage } from './kinds';
+
+/**
+ * Graph request bodies for each message kind: WhatsApp Cloud API `POST /{phone_number_id}/messages`
+ * and Messenger / Instagram Send API `POST /{page_or_ig_id}/messages` (meta-platform reference §4).
+ * Pure functions of an already validated message, so the exact bytes sent are easy to test.
+ */
+
+export type WhatsAppRecipient = { to: string } | { recipient: string };
+
+/**
+ * Where a WhatsApp message goes: the phone number when we know one, else the business-scoped user
+ * id (`recipient`, accepted by Meta from July 2026) for customers who only gave a username.
+ */
+export function whatsappRecipient(contact: {
+  phone: string | null;
+  externalUserId: string;
+  bsuid: string | null;
+}): WhatsAppRecipient {
+  if (contact.phone) return { to: contact.phone };
+  if (/^\+?\d{6,20}$/.test(contact.externalUserId)) return { to: contact.externalUserId };
+  return { recipient: contact.bsuid ?? contact.externalUserId };
+}
+
+const mediaObject = (m: { id?: string; link?: string }) =>
+  m.id !== undefined ? { id: m.id } : { link: m.link };
+
+function whatsappContent(message: WhatsAppMessage, targetProviderMessageId: string | null) {
+  switch (message.type) {
+    case 'text':
+      return {
+        type: 'text',
+        text: {
+          body: message.text,
+          ...(message.preview_url === undefined ? {} : { preview_url: message.preview_url }),
+        },
+      };
+    case 'image':
+    case 'video':
+      return {
+        type: message.type,
+        [message.type]: {
+          ...mediaObject(message),
+          ...(message.caption === undefined ? {} : { caption: message.caption }),
+        },
+      };
+    case 'document':
+      return {
+        type: 'document',
+        document: {
+          ...mediaObject(message),
+          ...(message.caption === undefined ? {} : { caption: message.caption }),
+          ...(message.filename === undefined ? {} : { filename: message.filename }),
+        },
+      };
+    case 'audio':
+    case 'sticker':
+      return { type: message.type, [message.type]: mediaObject(message) };
+    case 'buttons':
+      return {
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          ...(message.header === undefined
+            ? {}
+            : {
+                header:
+                  message.header.type === 'text'
+                    ? { type: 'text', text: message.header.text }
+                    : {
+                        type: message.header.type,
+                        [message.header.type]: mediaObject(message.header),
+                      },
+              }),
+          body: { text: message.body },
+          ...(message.footer === undefined ? {} : { footer: { text: message.footer } }),
+          action: {
+            buttons: message.buttons.map((b) => ({
+              type: 'reply',
+              reply: { id: b.id, title: b.title },
+            })),
+          },
+        },
+      };
+    case 'list':
+      return {
+        type: 'interactive',
+        interactive: {
+          type: 'list',
+          ...(message.header === undefined
+            ? {}
+            : { header: { type: 'text', text: message.header } }),
+          body: { text: message.body },
+          ...(message.footer === undefined ? {} : { footer: { text: message.footer } }),
+          action: {
+            button: message.button,
+            sections: message.sections.map((s) => ({
+              ...(s.title === undefined ? {} : { title: s.title }),
+              rows: s.rows.map((r) => ({
+                id: r.id,
+                title: r.title,
+                ...(r.description === undefined ? {} : { description: r.description }),
+              })),
+            })),
+          },
+        },
+      };
+    case 'template':
+      return {
+        type: 'template',
+        template: {
+          name: message.name,
+          language: { code: message.language },
+          ...(message.components && message.components.length > 0
+            ? {
+                components: message.components.map((c) =>
+                  // Graph takes the button index as a string.
+                  c.type === 'button' ? { ...c, index: String(c.index) } : c,
+                ),
+              }
+            : {}),
+        },
+      };
+    case 'reaction':
+      return {
+        type: 'reaction',
+        reaction: { message_id: targetProviderMessageId, emoji: message.emoji },
+      };
+  }
+}
+
+/**
+ * A WhatsApp send. `replyTo` quotes a message (context); for a reaction it is the message reacted
+ * to. `callbackData` (our message id) comes back in Meta's status webhooks as
+ * `biz_opaque_callback_data`, so a status can be tied to its message even before the provider id
+ * is stored.
+ */
+export function whatsappBody(
+  message: WhatsAppMessage,
+  input: { recipient: WhatsAppRecipient; replyTo?: string | null; callbackData?: string },
+): Record<string, unknown> {
+  const isReaction = message.type === 'reaction';
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    ...input.recipient,
+    ...(input.replyTo && !isReaction ? { context: { message_id: input.replyTo } } : {}),
+    ...whatsappContent(message, input.replyTo ?? null),
+    ...(input.callbackData ? { biz_opaque_callback_data: input.callbackData } : {}),
+  };
+}
+
+function messagingContent(message: MessagingMessage) {
+  switch (message.type) {
+    case 'text':
+      return { text: message.text };
+    case 'quick_replies':
+      return {
+        text: message.text,
+        quick_replies: message.quick_replies.map((q) => ({
+          content_type: 'text',
+          title: q.title,
+          payload: q.payload,
+        })),
+      };
+    case 'buttons':
+      return {
+        text: message.body,
+        quick_replies: message.buttons.map((b) => ({
+          content_type: 'text',
+          title: b.title,
+          payload: b.id,
+        })),
+      };
+    default:
+      return {
+        attachment: {
+          type: message.type === 'document' ? 'file' : message.type,
+          payload:
+            message.link !== undefined
+              ? { url: message.link, is_reusable: true }
+              : { attachment_id: message.id },
+        },
+      };
+  }
+}
+
+/** A Messenger / Instagram send; HUMAN_AGENT is only ever set by the window rules for operators. */
+export function messagingBody(
+  message: MessagingMessage,
+  input: { recipientId: string; messagingType: 'RESPONSE' | 'MESSAGE_TAG'; tag?: 'HUMAN_AGENT' },
+): Record<string, unknown> {
+  return {
+    recipient: { id: input.recipientId },
+    messaging_type: input.messagingType,
+    ...(input.tag ? { tag: input.tag } : {}),
+    message: messagingContent(message),
+  };
+}

@@ -1,0 +1,371 @@
+import { z } from 'zod';
+import { charCount, type TemplateComponentParams, type WhatsAppMessage } from './kinds';
+
+/**
+ * WhatsApp templates as synced from Meta: their placeholders (positional `{{1}}` or named
+ * `{{first_name}}`), whether they may be sent, and turning an operator's parameters into the
+ * `template` message Graph expects — validated here (count, names, format) so a mismatch is a 400,
+ * not a 132000 from Meta after queueing.
+ */
+
+export type TemplateRecord = {
+  id: string;
+  name: string;
+  language: string;
+  status: string;
+  category: string;
+  parameterFormat: string;
+  components: unknown[];
+  statusReason?: string | null;
+};
+
+const component = z
+  .object({
+    type: z.string(),
+    format: z.string().optional(),
+    text: z.string().optional(),
+    buttons: z
+      .array(
+        z
+          .object({ type: z.string(), text: z.string().default(''), url: z.string().optional() })
+          .loose(),
+      )
+      .optional(),
+  })
+  .loose();
+
+/** Placeholder names in order of first appearance: `1`, `2` or `first_name`, … */
+export function placeholdersIn(text: string | undefined): string[] {
+  if (!text) return [];
+  return [
+    ...new Set([...text.matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1] as string)),
+  ];
+}
+
+export type TemplatePlaceholders = {
+  format: 'POSITIONAL' | 'NAMED';
+  /** TEXT headers list their placeholders; a media header takes one image / video / document. */
+  header: { format: string; placeholders: string[] } | null;
+  body: string[];
+  /** URL buttons with a dynamic suffix take one text parameter each. */
+  buttons: Array<{ index: number; type: string; text: string; placeholders: string[] }>;
+  /** How many parameters a send needs in total. */
+  count: number;
+};
+
+function componentsOf(template: TemplateRecord) {
+  return template.components.flatMap((c) => {
+    const parsed = component.safeParse(c);
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+export function templatePlaceholders(template: TemplateRecord): TemplatePlaceholders {
+  const components = componentsOf(template);
+  const headerComponent = components.find((c) => c.type.toUpperCase() === 'HEADER');
+  const headerFormat = (headerComponent?.format ?? 'TEXT').toUpperCase();
+  const header = headerComponent
+    ? {
+        format: headerFormat,
+        placeholders:
+          headerFormat === 'TEXT'
+            ? placeholdersIn(headerComponent.text)
+            : headerFormat === 'LOCATION'
+              ? []
+              : [headerFormat.toLowerCase()],
+      }
+    : null;
+  const body = placeholdersIn(components.find((c) => c.type.toUpperCase() === 'BODY')?.text);
+  const buttons = (components.find((c) => c.type.toUpperCase() === 'BUTTONS')?.buttons ?? []).map(
+    (b, index) => ({
+      index,
+      type: b.type.toUpperCase(),
+      text: b.text,
+      placeholders: b.type.toUpperCase() === 'URL' ? placeholdersIn(b.url) : [],
+    }),
+  );
+  return {
+    format: template.parameterFormat.toUpperCase() === 'NAMED' ? 'NAMED' : 'POSITIONAL',
+    header,
+    body,
+    buttons,
+    count:
+      (header?.placeholders.length ?? 0) +
+      body.length +
+      buttons.reduce((n, b) => n + b.placeholders.length, 0),
+  };
+}
+
+/** Null when the template may be sent; otherwise why not, for the operator. */
+export function templateRefusal(
+  template: Pick<TemplateRecord, 'name' | 'status' | 'statusReason'>,
+): string | null {
+  const status = template.status.toUpperCase();
+  const why = template.statusReason ? ` (${template.statusReason})` : '';
+  switch (status) {
+    case 'APPROVED':
+      return null;
+    case 'PAUSED':
+      return `Template ${template.name} is paused by Meta because of low quality${why}; it cannot be sent until Meta lifts the pause or it is edited.`;
+    case 'DISABLED':
+      return `Template ${template.name} was disabled by Meta after repeated quality problems${why}; create a new template.`;
+    case 'PENDING':
+      return `Template ${template.name} is still waiting for Meta's review; only approved templates can be sent.`;
+    case 'REJECTED':
+      return `Template ${template.name} was rejected by Meta${why}; only approved templates can be sent.`;
+    default:
+      return `Template ${template.name} has status ${status}; only approved templates can be sent.`;
+  }
+}
+
+const mediaParameter = z.union([
+  z.strictObject({
+    image: z.strictObject({ id: z.string().optional(), link: z.url().optional() }),
+  }),
+  z.strictObject({
+    video: z.strictObject({ id: z.string().optional(), link: z.url().optional() }),
+  }),
+  z.strictObject({
+    document: z.strictObject({ id: z.string().optional(), link: z.url().optional() }),
+  }),
+]);
+const textValues = z.union([z.array(z.string()), z.record(z.string(), z.string())]);
+
+/**
+ * What an operator (or the agent) gives when sending a template: the body's values as a list
+ * (positional) or by name, or an object with `header`, `body` and `buttons`.
+ */
+export const templateParametersInput = z
+  .union([
+    z.array(z.string()),
+    z.strictObject({
+      header: z.union([textValues, mediaParameter]).optional(),
+      body: textValues.optional(),
+      buttons: z
+        .array(
+          z.strictObject({
+            index: z.number().int().min(0).max(9),
+            payload: z.string().min(1).max(1000).optional(),
+            text: z.string().min(1).optional(),
+          }),
+        )
+        .optional(),
+    }),
+  ])
+  .default([]);
+export type TemplateParametersInput = z.infer<typeof templateParametersInput>;
+
+/** Meta refuses parameter text with newlines, tabs or more than 4 consecutive spaces (132012/132018). */
+function formatProblem(value: string, max: number): string | null {
+  if (value.trim() === '') return 'must not be empty';
+  if (/[\n\r\t]/.test(value)) return 'must not contain new lines or tabs';
+  if (/ {5,}/.test(value)) return 'must not contain more than 4 consecutive spaces';
+  if (charCount(value) > max) return `is limited to ${max} characters (got ${charCount(value)})`;
+  return null;
+}
+
+type Built = { ok: true; message: WhatsAppMessage; preview: string } | { ok: false; error: string };
+
+/**
+ * Validates parameters against the template and builds the `template` message. Errors name the
+ * part (`parameters.body`, `parameters.header`, …) and say what was expected.
+ */
+export function buildTemplateMessage(template: TemplateRecord, raw: unknown): Built {
+  const input = templateParametersInput.safeParse(raw);
+  if (!input.success) {
+    return {
+      ok: false,
+      error: input.error.issues
+        .map((i) => `${['parameters', ...i.path].join('.')}: ${i.message}`)
+        .join('; '),
+    };
+  }
+  const given = Array.isArray(input.data) ? { body: input.data } : input.data;
+  const expected = templatePlaceholders(template);
+  const named = expected.format === 'NAMED';
+  const problems: string[] = [];
+  const components: TemplateComponentParams[] = [];
+  const values: Record<'header' | 'body', Record<string, string>> = { header: {}, body: {} };
+
+  const textPart = (part: 'header' | 'body', names: string[], supplied: unknown, max: number) => {
+    const path = `parameters.${part}`;
+    if (names.length === 0) {
+      const count = Array.isArray(supplied)
+        ? supplied.length
+        : supplied
+          ? Object.keys(supplied).length
+          : 0;
+      if (count > 0)
+        problems.push(`${path}: the template's ${part} takes no parameters (got ${count})`);
+      return;
+    }
+    let byName: Record<string, string>;
+    if (Array.isArray(supplied)) {
+      if (named) {
+        problems.push(
+          `${path}: this template uses named parameters; give an object with ${names.join(', ')}`,
+        );
+        return;
+      }
+      if (supplied.length !== names.length) {
+        problems.push(
+          `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got ${supplied.length}`,
+        );
+        return;
+      }
+      byName = Object.fromEntries(names.map((name, i) => [name, supplied[i] as string]));
+    } else if (supplied && typeof supplied === 'object') {
+      byName = supplied as Record<string, string>;
+      const missing = names.filter((n) => !(n in byName));
+      const unknown = Object.keys(byName).filter((n) => !names.includes(n));
+      if (missing.length > 0 || unknown.length > 0) {
+        problems.push(
+          `${path}: expected ${names.map((n) => `{{${n}}}`).join(', ')}` +
+            (missing.length ? `; missing ${missing.join(', ')}` : '') +
+            (unknown.length ? `; not in the template: ${unknown.join(', ')}` : ''),
+        );
+        return;
+      }
+    } else {
+      problems.push(
+        `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got none`,
+      );
+      return;
+    }
+    for (const name of names) {
+      const problem = formatProblem(byName[name] ?? '', max);
+      if (problem) problems.push(`${path}.${name}: ${problem}`);
+    }
+    values[part] = byName;
+    components.push({
+      type: part,
+      parameters: names.map((name) => ({
+        type: 'text' as const,
+        text: byName[name] ?? '',
+        ...(named ? { parameter_name: name } : {}),
+      })),
+    });
+  };
+
+  // Header: text placeholders, or one media parameter for an IMAGE / VIDEO / DOCUMENT header.
+  if (
+    expected.header &&
+    expected.header.format !== 'TEXT' &&
+    expected.header.format !== 'LOCATION'
+  ) {
+    const kind = expected.header.format.toLowerCase() as 'image' | 'video' | 'document';
+    const media = given.header as Record<string, { id?: string; link?: string }> | undefined;
+    const source = media && !Array.isArray(media) ? media[kind] : undefined;
+    if (!source || (source.id === undefined) === (source.link === undefined)) {
+      problems.push(
+        `parameters.header: the template's header is ${kind === 'image' ? 'an' : 'a'} ${kind}; give { "${kind}": { "id" or "link" } }`,
+      );
+    } else {
+      const ref = source.id !== undefined ? { id: source.id } : { link: source.link as string };
+      const parameter =
+        kind === 'image'
+          ? { type: 'image' as const, image: ref }
+          : kind === 'video'
+            ? { type: 'video' as const, video: ref }
+            : { type: 'document' as const, document: ref };
+      components.push({ type: 'header', parameters: [parameter] });
+    }
+  } else {
+    const header = given.header;
+    if (
+      header &&
+      !Array.isArray(header) &&
+      Object.values(header).some((v) => typeof v === 'object')
+    ) {
+      problems.push('parameters.header: the template has no media header');
+    } else {
+      textPart('header', expected.header?.placeholders ?? [], header, 60);
+    }
+  }
+  textPart('body', expected.body, given.body, 1024);
+
+  // Buttons: URL buttons with a placeholder need their text; quick replies may carry a payload.
+  const suppliedButtons = new Map((given.buttons ?? []).map((b) => [b.index, b]));
+  for (const button of expected.buttons) {
+    const supplied = suppliedButtons.get(button.index);
+    suppliedButtons.delete(button.index);
+    if (button.type === 'URL' && button.placeholders.length > 0) {
+      if (!supplied?.text) {
+        problems.push(
+          `parameters.buttons: button ${button.index} ("${button.text}") is a link that needs its text parameter`,
+        );
+        continue;
+      }
+      components.push({
+        type: 'button',
+        sub_type: 'url',
+        index: button.index,
+        parameters: [{ type: 'text', text: supplied.text }],
+      });
+    } else if (button.type === 'QUICK_REPLY' && supplied?.payload) {
+      components.push({
+        type: 'button',
+        sub_type: 'quick_reply',
+        index: button.index,
+        parameters: [{ type: 'payload', payload: supplied.payload }],
+      });
+    } else if (supplied) {
+      problems.push(
+        `parameters.buttons: button ${button.index} ("${button.text}") takes no parameter`,
+      );
+    }
+  }
+  for (const index of suppliedButtons.keys()) {
+    problems.push(`parameters.buttons: the template has no button ${index}`);
+  }
+
+  if (problems.length > 0) return { ok: false, error: problems.join('; ') };
+  return {
+    ok: true,
+    message: {
+      type: 'template',
+      template_id: template.id,
+      name: template.name,
+      language: template.language,
+      ...(components.length > 0 ? { components } : {}),
+    },
+    preview: renderTemplate(template, values),
+  };
+}
+
+/** The template's header and body with the values filled in: what the customer will read. */
+export function renderTemplate(
+  template: TemplateRecord,
+  values: Partial<Record<'header' | 'body', Record<string, string>>>,
+): string {
+  const components = componentsOf(template);
+  const fill = (text: string | undefined, part: 'header' | 'body') =>
+    (text ?? '').replace(
+      /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g,
+      (m, name: string) => values[part]?.[name] ?? m,
+    );
+  const header = components.find((c) => c.type.toUpperCase() === 'HEADER');
+  const body = components.find((c) => c.type.toUpperCase() === 'BODY');
+  return [
+    header && (header.format ?? 'TEXT').toUpperCase() === 'TEXT' ? fill(header.text, 'header') : '',
+    fill(body?.text, 'body'),
+  ]
+    .filter((s) => s !== '')
+    .join('\n');
+}
+
+/** The text a `template` message will show, from the values in its components. */
+export function templateMessagePreview(
+  template: TemplateRecord,
+  message: Extract<WhatsAppMessage, { type: 'template' }>,
+): string {
+  const values: Record<'header' | 'body', Record<string, string>> = { header: {}, body: {} };
+  for (const component of message.components ?? []) {
+    if (component.type !== 'header' && component.type !== 'body') continue;
+    component.parameters.forEach((parameter, i) => {
+      if (parameter.type !== 'text') return;
+      values[component.type][parameter.parameter_name ?? String(i + 1)] = parameter.text;
+    });
+  }
+  return renderTemplate(template, values) || `[template ${message.name}]`;
+}

@@ -1,0 +1,257 @@
+import type { Context } from 'hono';
+import { asIntake, asTenant } from '../../db/client';
+import {
+  accountAppSecret,
+  recordWebhookEvent,
+  resolveChannelAccount,
+} from '../../db/webhook-events';
+import type { App } from '../app';
+import type { HonoEnv, Services } from '../context';
+import type { Env } from '../env';
+import { ApiError } from '../errors';
+import { decryptSecret } from '../lib/crypto';
+import { publishJobs } from '../lib/jobs';
+import { createServices } from '../services';
+import { eventKey, rememberKeys, seenKeys } from './fast-path';
+import { BASE64_PREFIX, type ProcessResult, processStoredBody } from './process';
+import { parseSignatureHeader, sameSecret, signatureMatches } from './signature';
+
+/**
+ * `GET|POST /webhooks/meta`: the one callback URL for WhatsApp, Messenger and Instagram.
+ *
+ * POST: verify the signature over the raw bytes → store the raw body (webhook_events) → process
+ * it → 200. The 200 is only sent once the body is durably stored: if it cannot be stored the answer
+ * is 5xx and Meta retries. Processing writes only to Postgres; publishing jobs (agent turns,
+ * media downloads) and remembering dedupe keys in Redis happen after the response. The request
+ * size limit (413) is the app-wide bodyLimit in functions/app.ts.
+ */
+export function registerWebhooks(app: App) {
+  app.get('/webhooks/meta', async (c) => {
+    const mode = c.req.query('hub.mode');
+    const token = c.req.query('hub.verify_token') ?? '';
+    const challenge = c.req.query('hub.challenge') ?? '';
+    if (mode === 'subscribe' && (await sameSecret(token, c.var.env.META_VERIFY_TOKEN))) {
+      // Meta expects the bare challenge back, as text.
+      return c.text(challenge, 200);
+    }
+    throw new ApiError('FORBIDDEN', 'The verify token does not match this webhook.');
+  });
+
+  app.post('/webhooks/meta', async (c) => {
+    const { env, services, logger } = c.var;
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const signature = parseSignatureHeader(c.req.header('x-hub-signature-256'));
+    if (!signature) {
+      throw new ApiError('UNAUTHORIZED', 'X-Hub-Signature-256 (sha256=<hex>) is required.');
+    }
+    const text = utf8Text(raw);
+    const signer = await signerOf(services, env, signature, raw, text);
+    if (!signer) {
+      throw new ApiError('UNAUTHORIZED', 'X-Hub-Signature-256 does not match this body.');
+    }
+
+    const eventId = await eventIdOf(raw);
+    const log = logger.child({ eventId });
+    // A body already stored and processed (Meta resends): nothing to do.
+    if ((await seenKeys(services.redis, [eventKey(eventId)], log)).size > 0) {
+      return c.json({ status: 'duplicate', event_id: eventId }, 200);
+    }
+
+    const rawBody = text ?? `${BASE64_PREFIX}${toBase64(raw)}`;
+    try {
+      await asIntake(services.db, (tx) =>
+        recordWebhookEvent(tx, { id: eventId, object: objectOf(text), rawBody }),
+      );
+    } catch (err) {
+      log.error('webhook body could not be stored', { error: errorText(err) });
+      throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
+    }
+
+    let result: ProcessResult;
+    try {
+      result = await processStoredBody(
+        { services, env },
+        { id: eventId, rawBody },
+        {
+          fastPath: true,
+          scope: signer === 'app' ? undefined : { channelAccountIds: signer.channelAccountIds },
+        },
+      );
+    } catch (err) {
+      // Stored but not processed: the event stays `received`; Meta's retry processes it again.
+      log.error('webhook stored but not processed', { error: errorText(err) });
+      throw new ApiError(
+        'SERVICE_UNAVAILABLE',
+        'The webhook was stored but could not be processed; retry later.',
+      );
+    }
+    afterResponse(c, env, async (fresh) => {
+      await publishJobs(fresh, env, result.jobs);
+      await rememberKeys(fresh.redis, [eventKey(eventId), ...result.committedKeys], log);
+    });
+    return c.json({ status: result.outcome, event_id: eventId }, 200);
+  });
+}
+
+/**
+ * Work that must not delay the answer to Meta (publishing to QStash, Redis). It gets its own
+ * services: the request's database client is closed as soon as the response is sent.
+ */
+export function afterResponse(
+  c: Context<HonoEnv>,
+  env: Env,
+  work: (services: Services) => Promise<void>,
+) {
+  const { services: requestServices, logger } = c.var;
+  const task = (async () => {
+    const { services, close } = createServices(env, {
+      clock: requestServices.clock,
+      logFields: { requestId: c.var.requestId, phase: 'after-response' },
+    });
+    try {
+      await work(services);
+    } finally {
+      await close().catch(() => {});
+    }
+  })().catch((err) => logger.error('after-response work failed', { error: errorText(err) }));
+  try {
+    c.executionCtx.waitUntil(task);
+  } catch {
+    // No execution context (a bare app.request): the task still runs, unawaited.
+  }
+}
+
+/**
+ * Who signed the body: `app` (the global app secret: Meta, for every account), or the accounts
+ * whose own app secret (decrypted only for this check, never logged) matches. Null: nobody.
+ */
+async function signerOf(
+  services: Services,
+  env: Env,
+  signature: Uint8Array,
+  raw: Uint8Array,
+  text: string | null,
+): Promise<'app' | { channelAccountIds: Set<string> } | null> {
+  if (await signatureMatches(signature, raw, text, [env.META_APP_SECRET])) return 'app';
+  const candidates = candidateAccounts(text);
+  if (candidates.length === 0) return null;
+  const signedBy = new Set<string>();
+  try {
+    const accounts = await asIntake(services.db, async (tx) => {
+      const found = [];
+      for (const candidate of candidates) {
+        const account = await resolveChannelAccount(tx, candidate.channel, candidate.externalId);
+        if (account) found.push(account);
+      }
+      return found;
+    });
+    for (const account of accounts) {
+      const sealed = await asTenant(services.db, account.tenantId, (tx) =>
+        accountAppSecret({ tx }, account.channelAccountId),
+      );
+      if (!sealed) continue;
+      const secret = await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY);
+      if (await signatureMatches(signature, raw, text, [secret])) {
+        signedBy.add(account.channelAccountId);
+      }
+    }
+  } catch (err) {
+    services.logger.error('could not load account app secrets', { error: errorText(err) });
+    throw new ApiError('SERVICE_UNAVAILABLE', 'The signature could not be checked; retry later.');
+  }
+  return signedBy.size > 0 ? { channelAccountIds: signedBy } : null;
+}
+
+/** Accounts an (as yet unverified) body claims to be for; a few at most. */
+function candidateAccounts(
+  text: string | null,
+): Array<{ channel: 'whatsapp' | 'messenger' | 'instagram'; externalId: string }> {
+  if (text === null) return [];
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (typeof body !== 'object' || body === null) return [];
+  const object = Reflect.get(body, 'object');
+  const entries = Reflect.get(body, 'entry');
+  if (!Array.isArray(entries)) return [];
+  const found = new Map<
+    string,
+    { channel: 'whatsapp' | 'messenger' | 'instagram'; externalId: string }
+  >();
+  const add = (channel: 'whatsapp' | 'messenger' | 'instagram', id: unknown) => {
+    // Meta's account ids are digits; anything else cannot be one of ours.
+    if (typeof id === 'string' && /^\d{1,32}$/.test(id)) {
+      found.set(`${channel}:${id}`, { channel, externalId: id });
+    }
+  };
+  for (const entry of entries.slice(0, 20)) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    if (object === 'page') add('messenger', Reflect.get(entry, 'id'));
+    else if (object === 'instagram') add('instagram', Reflect.get(entry, 'id'));
+    else if (object === 'whatsapp_business_account') {
+      const changes = Reflect.get(entry, 'changes');
+      if (!Array.isArray(changes)) continue;
+      for (const change of changes.slice(0, 20)) {
+        const value =
+          typeof change === 'object' && change !== null ? Reflect.get(change, 'value') : null;
+        const metadata =
+          typeof value === 'object' && value !== null ? Reflect.get(value, 'metadata') : null;
+        if (typeof metadata === 'object' && metadata !== null) {
+          add('whatsapp', Reflect.get(metadata, 'phone_number_id'));
+        }
+      }
+    }
+  }
+  return [...found.values()].slice(0, 5);
+}
+
+/** The body as text when it is valid UTF-8 without NUL (Postgres text cannot hold NUL). */
+function utf8Text(raw: Uint8Array): string | null {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    return text.includes('\u0000') ? null : text;
+  } catch {
+    return null;
+  }
+}
+
+function objectOf(text: string | null): string | null {
+  if (text === null) return null;
+  try {
+    const body: unknown = JSON.parse(text);
+    const object = typeof body === 'object' && body !== null ? Reflect.get(body, 'object') : null;
+    return typeof object === 'string' ? object.slice(0, 100).replaceAll('\u0000', '') : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The event id is derived from the body (SHA-256, shaped as a version-8 UUID), so the same body
+ * delivered again is the same event: stored once, however often Meta resends it.
+ */
+export async function eventIdOf(raw: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', raw as Uint8Array<ArrayBuffer>),
+  ).slice(0, 16);
+  digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x80;
+  digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function errorText(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err instanceof Error ? err.message : String(err)}${cause}`.slice(0, 500);
+}

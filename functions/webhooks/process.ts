@@ -1,0 +1,321 @@
+import { asIntake, asTenant, type Tx } from '../../db/client';
+import {
+  applyTemplateStatus,
+  type InboundItem,
+  type IngestResult,
+  ingestAccountItems,
+  ingestOrder,
+} from '../../db/inbound';
+import type { OutboxJob } from '../../db/outbox';
+import {
+  type ResolvedAccount,
+  resolveChannelAccount,
+  resolveWhatsAppBusinessAccount,
+  settleWebhookEvent,
+} from '../../db/webhook-events';
+import type { Services } from '../context';
+import type { Env } from '../env';
+import { itemKey, seenKeys } from './fast-path';
+import { type AccountGroup, type ParsedItem, parseWebhook, storable } from './parse';
+
+/** Bodies that are not UTF-8 text are stored as base64 behind this prefix (see storedBody). */
+export const BASE64_PREFIX = 'base64:';
+
+export type ProcessResult = {
+  outcome: 'processed' | 'dead';
+  reason: string | null;
+  tenantId: string | null;
+  /** Committed outbox rows: publish after the response. */
+  jobs: OutboxJob[];
+  /** Fast-path keys of committed items: remember them in Redis. */
+  committedKeys: string[];
+  counts: { stored: number; duplicates: number; skippedByFastPath: number };
+};
+
+/**
+ * Which accounts a body may write to.
+ * - `channelAccountIds`: the body was signed with an account's own app secret, so it speaks only
+ *   for the accounts holding that secret; anything else in it is refused (a tenant knows its own
+ *   app secret and must not be able to write into another tenant's chats with it).
+ * - `tenantId`: an operator's replay touches only their own business's accounts.
+ */
+export type ProcessScope = { channelAccountIds?: ReadonlySet<string>; tenantId?: string };
+
+/** Items per transaction: bounds how long one transaction (and its row locks) lives. */
+const CHUNK_SIZE = 100;
+const REASON_LIMIT = 2000;
+
+/**
+ * Processes one stored webhook body: resolves each channel account (hence tenant), ingests what
+ * it says in one tenant transaction per account (per 100 items), updates templates, and settles
+ * the event `processed`, or `dead` with every reason when any part was not understood or belongs
+ * to no known account. Safe to run again on the same body (Meta's retries, operator replays):
+ * every write is idempotent.
+ *
+ * Throws only for what a retry can fix (the database unreachable, …): the caller answers 5xx and
+ * the event stays `received`.
+ */
+export async function processStoredBody(
+  deps: { services: Services; env: Env },
+  event: { id: string; rawBody: string },
+  options: { fastPath: boolean; scope?: ProcessScope },
+): Promise<ProcessResult> {
+  const { services, env } = deps;
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const result: ProcessResult = {
+    outcome: 'processed',
+    reason: null,
+    tenantId: null,
+    jobs: [],
+    committedKeys: [],
+    counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
+  };
+
+  const tenantsSeen = new Set<string>();
+  let body: unknown;
+  if (event.rawBody.startsWith(BASE64_PREFIX)) {
+    problems.push('the body is not UTF-8 text (kept as base64)');
+  } else {
+    try {
+      body = storable(JSON.parse(event.rawBody));
+    } catch {
+      problems.push('the body is not JSON');
+    }
+  }
+
+  if (body !== undefined) {
+    const parsed = parseWebhook(body, { appId: env.META_APP_ID });
+    problems.push(...parsed.problems);
+    notes.push(...parsed.notes);
+
+    const { accounts, wabas } = await asIntake(services.db, async (tx) => {
+      const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
+      for (const group of parsed.accounts.values()) {
+        const account = await resolveChannelAccount(tx, group.channel, group.externalId);
+        if (account) accounts.push({ group, account });
+        else
+          problems.push(
+            `no ${group.channel} channel account ${group.externalId} (${group.items.length} item(s) not stored)`,
+          );
+      }
+      const wabas = new Map<string, ResolvedAccount[]>();
+      for (const wabaId of parsed.templates.keys()) {
+        const numbers = await resolveWhatsAppBusinessAccount(tx, wabaId);
+        if (numbers.length > 0) wabas.set(wabaId, numbers);
+        else problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
+      }
+      return { accounts, wabas };
+    });
+
+    const scope = options.scope;
+    for (const { group, account } of accounts) {
+      if (scope?.channelAccountIds && !scope.channelAccountIds.has(account.channelAccountId)) {
+        problems.push(
+          `${group.channel} account ${group.externalId}: not signed with its app secret (${group.items.length} item(s) refused)`,
+        );
+        continue;
+      }
+      if (scope?.tenantId && scope.tenantId !== account.tenantId) {
+        notes.push(
+          `${group.channel} account ${group.externalId}: another business's part, not replayed`,
+        );
+        continue;
+      }
+      tenantsSeen.add(account.tenantId);
+      let items = group.items;
+      if (options.fastPath) {
+        const keyOf = (p: ParsedItem) =>
+          p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
+        const seen = await seenKeys(
+          services.redis,
+          items.map(keyOf).filter((k): k is string => k !== null),
+          services.logger,
+        );
+        items = items.filter((p) => {
+          const key = keyOf(p);
+          return key === null || !seen.has(key);
+        });
+        result.counts.skippedByFastPath += group.items.length - items.length;
+      }
+      for (let i = 0; i < items.length; i += CHUNK_SIZE) {
+        const chunk = items.slice(i, i + CHUNK_SIZE);
+        const ingested = await ingestChunk(services, account, chunk, problems);
+        result.jobs.push(...ingested.jobs);
+        notes.push(...ingested.notes);
+        result.counts.stored += ingested.counts.stored;
+        result.counts.duplicates += ingested.counts.duplicates;
+        for (const p of ingested.committed) {
+          if (p.dedupeKey)
+            result.committedKeys.push(itemKey(group.channel, group.externalId, p.dedupeKey));
+        }
+      }
+    }
+
+    for (const [wabaId, updates] of parsed.templates) {
+      const numbers = wabas.get(wabaId);
+      if (!numbers) continue;
+      const allowed = numbers.filter(
+        (n) =>
+          (!options.scope?.channelAccountIds ||
+            options.scope.channelAccountIds.has(n.channelAccountId)) &&
+          (!options.scope?.tenantId || options.scope.tenantId === n.tenantId),
+      );
+      if (allowed.length === 0) {
+        if (options.scope?.channelAccountIds) {
+          problems.push(`template update for WABA ${wabaId}: not signed with its app secret`);
+        }
+        continue;
+      }
+      const tenants = [...new Set(allowed.map((n) => n.tenantId))];
+      for (const tenantId of tenants) {
+        tenantsSeen.add(tenantId);
+        const changed = await retryConflicts(() =>
+          asTenant(services.db, tenantId, async (tx) => {
+            let total = 0;
+            for (const { update } of updates)
+              total += await applyTemplateStatus({ tx, tenantId }, update);
+            return total;
+          }),
+        );
+        if (changed === 0) {
+          notes.push(
+            `template status for WABA ${wabaId}: template not synced yet (the next sync brings it)`,
+          );
+        }
+      }
+    }
+  }
+
+  // The stored body is readable by the members of its tenant: a body that speaks for several
+  // businesses (Meta may batch them) belongs to none of them.
+  if (tenantsSeen.size === 1) result.tenantId = [...tenantsSeen][0] ?? null;
+  else if (tenantsSeen.size > 1)
+    notes.push('the body concerns several businesses: not attributed to one');
+  result.outcome = problems.length > 0 ? 'dead' : 'processed';
+  const reason = [...problems, ...notes].join('\n');
+  result.reason = reason ? reason.slice(0, REASON_LIMIT) : null;
+  await asIntake(services.db, (tx) =>
+    settleWebhookEvent(tx, {
+      id: event.id,
+      outcome: result.outcome,
+      reason: result.reason,
+      tenantId: result.tenantId,
+    }),
+  );
+  if (result.outcome === 'dead') {
+    services.logger.warn('webhook event dead', { eventId: event.id, reason: result.reason });
+  }
+  return result;
+}
+
+type ChunkResult = Pick<IngestResult, 'jobs' | 'notes' | 'counts'> & { committed: ParsedItem[] };
+
+/**
+ * One tenant transaction for a chunk. A conflict between concurrent deliveries (deadlock,
+ * serialization) is retried; an item the database refuses is isolated: the chunk is redone one
+ * savepoint per item, so only that item is reported dead and the rest are stored.
+ */
+async function ingestChunk(
+  services: Services,
+  account: ResolvedAccount,
+  chunk: ParsedItem[],
+  problems: string[],
+): Promise<ChunkResult> {
+  const target = { id: account.channelAccountId, channel: account.channel };
+  const now = services.clock.now();
+  const ingest = (tx: Tx, items: InboundItem[]) =>
+    ingestAccountItems({ tx, tenantId: account.tenantId }, target, items, { now });
+  try {
+    const ingested = await retryConflicts(() =>
+      asTenant(services.db, account.tenantId, (tx) =>
+        ingest(
+          tx,
+          chunk.map((p) => p.item),
+        ),
+      ),
+    );
+    return { ...ingested, committed: chunk };
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    services.logger.warn('a webhook chunk failed; isolating its items', { error: describe(err) });
+  }
+  return retryConflicts(() =>
+    asTenant(services.db, account.tenantId, async (tx) => {
+      const merged: ChunkResult = {
+        jobs: [],
+        notes: [],
+        counts: { stored: 0, duplicates: 0, statusesApplied: 0, statusesPending: 0 },
+        committed: [],
+      };
+      for (const p of [...chunk].sort((x, y) => ingestOrder(x.item, y.item))) {
+        try {
+          const one = await tx.transaction((savepoint) => ingest(savepoint, [p.item]));
+          merged.jobs.push(...one.jobs);
+          merged.notes.push(...one.notes);
+          merged.counts.stored += one.counts.stored;
+          merged.counts.duplicates += one.counts.duplicates;
+          merged.committed.push(p);
+        } catch (err) {
+          if (isTransient(err)) throw err;
+          problems.push(`${p.path}: could not be stored (${describe(err)})`);
+        }
+      }
+      return merged;
+    }),
+  );
+}
+
+/** Deadlocks and serialization failures between concurrent deliveries: just run it again. */
+async function retryConflicts<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = sqlState(err);
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw err;
+    }
+  }
+}
+
+function sqlState(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    if (typeof e === 'object' && e !== null) {
+      const code = Reflect.get(e, 'code');
+      if (typeof code === 'string') return code;
+      e = Reflect.get(e, 'cause');
+    } else break;
+  }
+  return undefined;
+}
+
+const transientNetworkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+/**
+ * Failures a later retry can fix: the database unreachable or overloaded, a conflict, a restart.
+ * Data errors (class 22, 23, …) are not: retrying the same body would fail the same way.
+ */
+export function isTransient(err: unknown): boolean {
+  const code = sqlState(err);
+  if (!code) return false;
+  if (transientNetworkCodes.has(code)) return true;
+  return /^(08|40|53|55P03|57|58|XX)/.test(code);
+}
+
+function describe(err: unknown): string {
+  const code = sqlState(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
+  const message = cause ?? (err instanceof Error ? err.message : String(err));
+  return `${code ? `${code} ` : ''}${message}`.slice(0, 300);
+}

@@ -1,0 +1,137 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI === 'true') {
+  throw new Error(`the end-to-end test must run in CI: ${CHROMIUM} is missing`);
+}
+
+/**
+ * The README's first command, for real: `npm start` on a fresh data folder (embedded Postgres,
+ * every stand-in, the Worker in workerd), a customer message through `npm run simulate`, the
+ * offline model's reply, and an operator answering from the inbox page in Chromium.
+ */
+describe.skipIf(!haveChromium)('npm start: the whole product on this machine', () => {
+  const offset = 300;
+  const base = `http://127.0.0.1:${8787 + offset}`;
+  const authUrl = `http://127.0.0.1:${54321 + offset}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
+  const env = {
+    ...process.env,
+    SWITCHBOARD_PORT_OFFSET: String(offset),
+    SWITCHBOARD_DATA_DIR: dataDir,
+  };
+  let stack: ChildProcess;
+  let output = '';
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    stack.stdout?.on('data', (d) => (output += d));
+    stack.stderr?.on('data', (d) => (output += d));
+    const deadline = Date.now() + 150_000;
+    while (!output.includes('Switchboard is running')) {
+      if (stack.exitCode !== null || Date.now() > deadline)
+        throw new Error(`npm start failed:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (stack?.pid && stack.exitCode === null) {
+      const exited = new Promise((r) => stack.once('exit', r));
+      process.kill(-stack.pid, 'SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  async function operatorToken() {
+    const res = await fetch(`${authUrl}/auth/v1/token?grant_type=password`, {
+      method: 'POST',
+      headers: { apikey: 'local-anon-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'owner@sonrisa.test', password: 'switchboard-demo' }),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  it('prints the URLs and logins, and serves health and the page', async () => {
+    expect(output).toContain(`Operator inbox   ${base}/`);
+    expect(output).toContain('owner@sonrisa.test');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/`)).text()).toContain('Switchboard inbox');
+  });
+
+  it('answers a simulated customer message with the offline model, visible to the operator', async () => {
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      [
+        'run',
+        'simulate',
+        '--',
+        '--to',
+        '15550100001',
+        '--from',
+        '34600999888',
+        '--name',
+        'Paula',
+        'Hola, ¿a qué hora abrís?',
+      ],
+      { env },
+    );
+    expect(stdout).toMatch(/^200 /m);
+    const token = await operatorToken();
+    const headers = { authorization: `Bearer ${token}` };
+    let reply: { sender: string; content: string } | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!reply && Date.now() < deadline) {
+      const { items } = (await (
+        await fetch(`${base}/admin/chats/summary`, { headers })
+      ).json()) as {
+        items: Array<{ id: string; display_name: string }>;
+      };
+      const chat = items.find((c) => c.display_name === 'Paula');
+      if (chat) {
+        const thread = (await (
+          await fetch(`${base}/admin/chats/${chat.id}/messages`, { headers })
+        ).json()) as {
+          items: Array<{ sender: string; content: string }>;
+        };
+        reply = thread.items.find((m) => m.sender === 'agent');
+      }
+      if (!reply) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(reply?.content?.length).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('lets an operator open the chat and reply from the inbox page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    await page.goto(base);
+    await page.fill('input[name=email]', 'owner@sonrisa.test');
+    await page.fill('input[name=password]', 'switchboard-demo');
+    await page.click('button[type=submit]');
+    await page.locator('#chat-list').getByText('Paula').click();
+    await page.fill('#composer-text', 'Hola Paula, te escribe Marta de la clínica.');
+    await page.click('#composer button[type=submit]');
+    // The Graph stand-in reports sent → delivered → read through signed webhooks.
+    await page.locator('#messages').getByText('Hola Paula, te escribe Marta').waitFor();
+    await expect
+      .poll(() => page.locator('.msg.outbound .meta').last().textContent(), { timeout: 30_000 })
+      .toContain('read');
+    expect(await page.textContent('#thread-lock')).toContain('Human override');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/inbox-operator-reply.png' });
+    await page.close();
+  }, 60_000);
+});
