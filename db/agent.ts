@@ -433,7 +433,6 @@ export async function supersededBy(
   { tx }: TenantCtx,
   trigger: { id: string; conversationId: string; receivedAt: Date },
 ): Promise<string | null> {
-  // messages.received_at is the `created_at` column; agent_runs.started_at likewise.
   const rows = await tx.execute<{ id: string }>(sql`
     select m.id from ${messages} m, ${messages} t
     where t.id = ${trigger.id}
@@ -442,14 +441,14 @@ export async function supersededBy(
       and m.type <> 'reaction'
       and m.id <> t.id
       and (m.provider_timestamp > t.provider_timestamp
-        or (m.provider_timestamp = t.provider_timestamp and m.created_at > t.created_at))
+        or (m.provider_timestamp = t.provider_timestamp and m.received_at > t.received_at))
       and coalesce((m.payload->'routing'->>'turn')::boolean, true)
       and not (m.payload ? 'standby')
       and not exists (
         select 1 from ${agentRuns}
         where ${agentRuns.correlationId} = 'turn-' || m.id::text
           and ${agentRuns.outcome} <> 'running'
-          and ${agentRuns.startedAt} < t.created_at)
+          and ${agentRuns.startedAt} < t.received_at)
     order by m.provider_timestamp desc
     limit 1`);
   return [...rows][0]?.id ?? null;

@@ -137,7 +137,8 @@ export async function listConversationMessages(
       .select(columns)
       .from(messages)
       .where(eq(messages.conversationId, conversationId))
-      .orderBy(desc(messages.providerTimestamp), desc(messages.id))
+      // WhatsApp times are whole seconds: ties go to arrival order, then id.
+      .orderBy(desc(messages.providerTimestamp), desc(messages.receivedAt), desc(messages.id))
       .limit(options.limit);
     return { rows: newest.reverse(), nextCursor: horizon, hasMore: false };
   }

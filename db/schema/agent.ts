@@ -15,7 +15,7 @@ import { at, createdAt, id, updatedAt } from './columns';
 import { conversations, messages } from './conversations';
 import { agentRuns } from './events';
 import { authenticatedRole, tenantPolicies, workerRole } from './roles';
-import { tenants } from './tenants';
+import { tenantRef, tenants } from './tenants';
 
 /**
  * The agent's model choice per tenant, readable by every member (the settings page shows it).
@@ -97,9 +97,7 @@ export const agentDrafts = pgTable(
   'agent_drafts',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     conversationId: uuid('conversation_id')
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),
@@ -139,9 +137,7 @@ export const agentMediaNotes = pgTable(
   'agent_media_notes',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     messageId: uuid('message_id')
       .notNull()
       .references(() => messages.id, { onDelete: 'cascade' }),

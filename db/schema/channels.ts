@@ -11,7 +11,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt } from './columns';
 import { tenantPolicies, workerRole } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram']);
 export type Channel = (typeof channel.enumValues)[number];
@@ -25,9 +25,7 @@ export const channelAccounts = pgTable(
   'channel_accounts',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     channel: channel('channel').notNull(),
     externalId: text('external_id').notNull(),
     wabaId: text('waba_id'),
@@ -57,9 +55,7 @@ export const channelCredentials = privateSchema
       channelAccountId: uuid('channel_account_id')
         .primaryKey()
         .references(() => channelAccounts.id, { onDelete: 'cascade' }),
-      tenantId: uuid('tenant_id')
-        .notNull()
-        .references(() => tenants.id, { onDelete: 'cascade' }),
+      tenantId: tenantRef(),
       /** Graph API access token, `v1:<iv>:<ciphertext>` (see functions/lib/crypto.ts). */
       accessToken: text('access_token').notNull(),
       /** The Meta app secret this account's webhooks are signed with, when it is not the global one. */

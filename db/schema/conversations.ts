@@ -12,7 +12,7 @@ import {
 import { channel, channelAccounts } from './channels';
 import { at, createdAt, id, updatedAt } from './columns';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 /**
  * A customer as seen on one channel. `external_user_id` is what Meta keys the user by: the
@@ -23,9 +23,7 @@ export const contacts = pgTable(
   'contacts',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     channel: channel('channel').notNull(),
     externalUserId: text('external_user_id').notNull(),
     phone: text('phone'),
@@ -50,9 +48,7 @@ export const conversations = pgTable(
   'conversations',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     contactId: uuid('contact_id')
       .notNull()
       .references(() => contacts.id, { onDelete: 'cascade' }),
@@ -125,9 +121,7 @@ export const messages = pgTable(
   'messages',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     conversationId: uuid('conversation_id')
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),
@@ -146,7 +140,7 @@ export const messages = pgTable(
     providerMessageId: text('provider_message_id'),
     /** The provider's timestamp: messages are ordered by it, not by arrival. */
     providerTimestamp: at('provider_timestamp').notNull(),
-    receivedAt: createdAt(),
+    receivedAt: at('received_at').notNull().defaultNow(),
     status: messageStatus('status').notNull(),
     errorCode: text('error_code'),
     errorReason: text('error_reason'),

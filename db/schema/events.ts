@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgPolicy, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { at, createdAt, id } from './columns';
+import { at, id } from './columns';
 import { conversations, messages } from './conversations';
 import { authenticatedRole, tenantPolicies, workerRole } from './roles';
-import { tenants } from './tenants';
+import { tenantRef, tenants } from './tenants';
 
 export const webhookOutcome = pgEnum('webhook_outcome', ['received', 'processed', 'dead']);
 
@@ -23,7 +23,7 @@ export const webhookEvents = pgTable(
     outcome: webhookOutcome('outcome').notNull().default('received'),
     reason: text('reason'),
     attempts: integer('attempts').notNull().default(0),
-    receivedAt: createdAt(),
+    receivedAt: at('received_at').notNull().defaultNow(),
     processedAt: at('processed_at'),
   },
   (t) => [
@@ -63,9 +63,7 @@ export const agentRuns = pgTable(
   'agent_runs',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     conversationId: uuid('conversation_id')
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),
@@ -79,7 +77,7 @@ export const agentRuns = pgTable(
     latencyMs: integer('latency_ms'),
     outcome: agentOutcome('outcome').notNull().default('running'),
     error: text('error'),
-    startedAt: createdAt(),
+    startedAt: at('started_at').notNull().defaultNow(),
     finishedAt: at('finished_at'),
   },
   (t) => [...tenantPolicies('agent_runs', t.tenantId)],

@@ -4,7 +4,7 @@ import { channelAccounts } from './channels';
 import { at, createdAt, id } from './columns';
 import { messageStatus, messages } from './conversations';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 /**
  * Every delivery status Meta reported for a message we sent, kept as received: the audit trail of
@@ -21,9 +21,7 @@ export const messageStatusEvents = pgTable(
   'message_status_events',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     channelAccountId: uuid('channel_account_id')
       .notNull()
       .references(() => channelAccounts.id, { onDelete: 'cascade' }),

@@ -1,7 +1,7 @@
 import { index, integer, jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { at, createdAt } from './columns';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'published']);
 
@@ -16,9 +16,7 @@ export const jobOutbox = pgTable(
   'job_outbox',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     kind: text('kind').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     notBefore: at('not_before'),

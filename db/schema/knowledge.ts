@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { boolean, customType, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, customType, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { createdAt, id, updatedAt } from './columns';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 /** Postgres full-text search vector; only ever computed by the database (a generated column). */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
@@ -18,9 +18,7 @@ export const knowledgeArticles = pgTable(
   'knowledge_articles',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     title: text('title').notNull(),
     body: text('body').notNull(),
     /** ISO 639-1 code of the article's language (es, en, ar, …). */

@@ -12,7 +12,7 @@ import {
 import { at, id } from './columns';
 import { conversations, lockSource, messages } from './conversations';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 export const sendAttemptOutcome = pgEnum('send_attempt_outcome', [
   /** Claimed and talking to Meta (or crashed doing so: see `started_at`). */
@@ -37,9 +37,7 @@ export const sendAttempts = pgTable(
   'send_attempts',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     messageId: uuid('message_id')
       .notNull()
       .references(() => messages.id, { onDelete: 'cascade' }),
@@ -75,9 +73,7 @@ export const conversationLockEvents = pgTable(
   'conversation_lock_events',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     conversationId: uuid('conversation_id')
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),

@@ -1,18 +1,16 @@
 import { jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { channel, channelAccounts } from './channels';
-import { createdAt, id, updatedAt } from './columns';
+import { at, createdAt, id, updatedAt } from './columns';
 import { contacts } from './conversations';
 import { tenantPolicies } from './roles';
-import { tenants } from './tenants';
+import { tenantRef } from './tenants';
 
 /** WhatsApp message templates, synced from Meta and kept current by status webhooks. */
 export const templates = pgTable(
   'templates',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     channelAccountId: uuid('channel_account_id')
       .notNull()
       .references(() => channelAccounts.id, { onDelete: 'cascade' }),
@@ -42,9 +40,7 @@ export const optIns = pgTable(
   'opt_ins',
   {
     id: id(),
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     contactId: uuid('contact_id')
       .notNull()
       .references(() => contacts.id, { onDelete: 'cascade' }),
@@ -56,7 +52,7 @@ export const optIns = pgTable(
     source: text('source').notNull(),
     recordedByUserId: uuid('recorded_by_user_id'),
     note: text('note'),
-    recordedAt: createdAt(),
+    recordedAt: at('recorded_at').notNull().defaultNow(),
   },
   (t) => tenantPolicies('opt_ins', t.tenantId),
 ).enableRLS();

@@ -45,12 +45,16 @@ export const tenants = pgTable(
   ],
 ).enableRLS();
 
+/** The owning tenant: every tenant-owned row has one, and goes when its tenant is deleted. */
+export const tenantRef = () =>
+  uuid('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' });
+
 export const tenantMembers = pgTable(
   'tenant_members',
   {
-    tenantId: uuid('tenant_id')
-      .notNull()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantRef(),
     userId: uuid('user_id')
       .notNull()
       .references(() => authUsers.id, { onDelete: 'cascade' }),

@@ -163,12 +163,12 @@ export async function conversationOf(sql: postgres.Sql, t: TenantFixture, phone:
 /** Every message of a conversation in provider-time order. */
 export async function threadOf(sql: postgres.Sql, conversationId: string) {
   return sql`select * from messages where conversation_id = ${conversationId}
-    order by provider_timestamp, created_at, id`;
+    order by provider_timestamp, received_at, id`;
 }
 
 export async function runsOf(sql: postgres.Sql, conversationId: string) {
   return sql`select * from agent_runs where conversation_id = ${conversationId}
-    order by created_at, id`;
+    order by started_at, id`;
 }
 
 /** The Graph API send requests (POST …/messages) made so far, as the stand-in recorded their bodies. */

@@ -18,7 +18,8 @@ if (!haveChromium && process.env.CI === 'true') {
  * offline model's reply, and an operator answering from the inbox page in Chromium.
  */
 describe.skipIf(!haveChromium)('npm start: the whole product on this machine', () => {
-  const offset = 300;
+  // A random offset keeps this stack clear of a developer's `npm start` and of parallel runs.
+  const offset = 1000 + Math.floor(Math.random() * 9000);
   const base = `http://127.0.0.1:${8787 + offset}`;
   const authUrl = `http://127.0.0.1:${54321 + offset}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
