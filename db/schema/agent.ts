@@ -14,7 +14,7 @@ import { privateSchema } from './channels';
 import { at, createdAt, id, updatedAt } from './columns';
 import { conversations, messages } from './conversations';
 import { agentRuns } from './events';
-import { authenticatedRole, tenantPolicies, workerRole } from './roles';
+import { tenantPolicies, workerRole } from './roles';
 import { tenantRef, tenants } from './tenants';
 
 /**
@@ -34,25 +34,7 @@ export const agentSettings = pgTable(
     apiKeyHint: text('api_key_hint'),
     updatedAt: updatedAt(),
   },
-  (t) => [
-    pgPolicy('agent_settings: members read', {
-      for: 'select',
-      to: authenticatedRole,
-      using: sql`${t.tenantId} in (select app.member_tenant_ids())`,
-    }),
-    pgPolicy('agent_settings: admins write', {
-      for: 'all',
-      to: authenticatedRole,
-      using: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
-      withCheck: sql`${t.tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`,
-    }),
-    pgPolicy('agent_settings: worker of tenant', {
-      for: 'all',
-      to: workerRole,
-      using: sql`${t.tenantId} = app.current_tenant_id()`,
-      withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
-    }),
-  ],
+  (t) => [...tenantPolicies('agent_settings', t.tenantId, 'admins-write')],
 ).enableRLS();
 
 /** A tenant's own OpenAI (or compatible) API key, `v1:<iv>:<ciphertext>` (functions/lib/crypto.ts). */
@@ -151,6 +133,6 @@ export const agentMediaNotes = pgTable(
   },
   (t) => [
     unique('agent_media_notes_attachment').on(t.messageId, t.attachmentIndex),
-    ...tenantPolicies('agent_media_notes', t.tenantId),
+    ...tenantPolicies('agent_media_notes', t.tenantId, 'read-only'),
   ],
 ).enableRLS();

@@ -37,7 +37,7 @@ export const channelAccounts = pgTable(
   },
   (t) => [
     unique('channel_accounts_external').on(t.channel, t.externalId),
-    ...tenantPolicies('channel_accounts', t.tenantId),
+    ...tenantPolicies('channel_accounts', t.tenantId, 'admins-write'),
   ],
 ).enableRLS();
 

@@ -80,5 +80,5 @@ export const agentRuns = pgTable(
     startedAt: at('started_at').notNull().defaultNow(),
     finishedAt: at('finished_at'),
   },
-  (t) => [...tenantPolicies('agent_runs', t.tenantId)],
+  (t) => [...tenantPolicies('agent_runs', t.tenantId, 'read-only')],
 ).enableRLS();

@@ -60,6 +60,6 @@ export const messageStatusEvents = pgTable(
     index('message_status_events_pending')
       .on(t.channelAccountId, t.providerMessageId)
       .where(sql`${t.appliedAt} is null`),
-    ...tenantPolicies('message_status_events', t.tenantId),
+    ...tenantPolicies('message_status_events', t.tenantId, 'read-only'),
   ],
 ).enableRLS();

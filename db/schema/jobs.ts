@@ -34,6 +34,6 @@ export const jobOutbox = pgTable(
   (t) => [
     unique('job_outbox_dedupe').on(t.tenantId, t.dedupeKey),
     index('job_outbox_pending').on(t.status, t.createdAt),
-    ...tenantPolicies('job_outbox', t.tenantId),
+    ...tenantPolicies('job_outbox', t.tenantId, 'append-only'),
   ],
 ).enableRLS();

@@ -35,6 +35,6 @@ export const knowledgeArticles = pgTable(
   (t) => [
     index('knowledge_articles_search').using('gin', t.searchVector),
     index('knowledge_articles_tenant').on(t.tenantId, t.updatedAt),
-    ...tenantPolicies('knowledge_articles', t.tenantId),
+    ...tenantPolicies('knowledge_articles', t.tenantId, 'admins-write'),
   ],
 ).enableRLS();

@@ -61,7 +61,7 @@ export const sendAttempts = pgTable(
   (t) => [
     unique('send_attempts_number').on(t.messageId, t.attempt),
     index('send_attempts_tenant').on(t.tenantId, t.startedAt),
-    ...tenantPolicies('send_attempts', t.tenantId),
+    ...tenantPolicies('send_attempts', t.tenantId, 'append-only'),
   ],
 ).enableRLS();
 
@@ -85,6 +85,6 @@ export const conversationLockEvents = pgTable(
   },
   (t) => [
     index('conversation_lock_events_conversation').on(t.conversationId, t.at),
-    ...tenantPolicies('conversation_lock_events', t.tenantId),
+    ...tenantPolicies('conversation_lock_events', t.tenantId, 'append-only'),
   ],
 ).enableRLS();

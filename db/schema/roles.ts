@@ -13,26 +13,75 @@ export const workerRole = pgRole('switchboard_worker').existing();
 export { authenticatedRole };
 
 /**
- * The two policies every tenant-owned table carries:
- * - operators (`authenticated`) reach rows of tenants they are members of — `app.member_tenant_ids()` reads
- *   `auth.uid()` from the verified JWT claims bound by the operator handle;
+ * What operators (`authenticated`) may do with a tenant-owned table, enforced by Postgres so it
+ * holds even for direct access through Supabase's data API, not only through our routes:
+ * - `read-write`: the inbox's working data (contacts, conversations, messages, drafts);
+ * - `admins-write`: configuration: every member reads it, only owners and admins change it;
+ * - `append-only`: records an operator's action creates but nobody rewrites (consent ledger, jobs
+ *   an operator triggers, send attempts, lock history);
+ * - `read-only`: records only webhook and job code writes (agent traces, delivery status events).
+ */
+export type OperatorAccess = 'read-write' | 'admins-write' | 'append-only' | 'read-only';
+
+const isMember = (tenantId: AnyPgColumn) => sql`${tenantId} in (select app.member_tenant_ids())`;
+const isAdmin = (tenantId: AnyPgColumn) =>
+  sql`${tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`;
+
+/**
+ * The policies every tenant-owned table carries, declared beside it (drizzle-kit turns them into
+ * CREATE POLICY statements):
+ * - operators reach rows of tenants they are members of (`app.member_tenant_ids()` reads
+ *   `auth.uid()` from the verified JWT claims bound by the operator handle), as `operators` allows;
  * - webhook/job code (`switchboard_worker`) reaches rows of exactly the tenant bound by the tenant
  *   handle, and nothing when no tenant is bound.
- * Declared next to each table (drizzle-kit turns them into CREATE POLICY statements).
  */
-export function tenantPolicies(name: string, tenantId: AnyPgColumn) {
+export function tenantPolicies(
+  name: string,
+  tenantId: AnyPgColumn,
+  operators: OperatorAccess = 'read-write',
+) {
+  const worker = pgPolicy(`${name}: worker of tenant`, {
+    for: 'all',
+    to: workerRole,
+    using: sql`${tenantId} = app.current_tenant_id()`,
+    withCheck: sql`${tenantId} = app.current_tenant_id()`,
+  });
+  if (operators === 'read-write') {
+    return [
+      pgPolicy(`${name}: members`, {
+        for: 'all',
+        to: authenticatedRole,
+        using: isMember(tenantId),
+        withCheck: isMember(tenantId),
+      }),
+      worker,
+    ];
+  }
+  const read = pgPolicy(`${name}: members read`, {
+    for: 'select',
+    to: authenticatedRole,
+    using: isMember(tenantId),
+  });
+  if (operators === 'read-only') return [read, worker];
+  if (operators === 'append-only') {
+    return [
+      read,
+      pgPolicy(`${name}: members append`, {
+        for: 'insert',
+        to: authenticatedRole,
+        withCheck: isMember(tenantId),
+      }),
+      worker,
+    ];
+  }
   return [
-    pgPolicy(`${name}: members`, {
+    read,
+    pgPolicy(`${name}: admins write`, {
       for: 'all',
       to: authenticatedRole,
-      using: sql`${tenantId} in (select app.member_tenant_ids())`,
-      withCheck: sql`${tenantId} in (select app.member_tenant_ids())`,
+      using: isAdmin(tenantId),
+      withCheck: isAdmin(tenantId),
     }),
-    pgPolicy(`${name}: worker of tenant`, {
-      for: 'all',
-      to: workerRole,
-      using: sql`${tenantId} = app.current_tenant_id()`,
-      withCheck: sql`${tenantId} = app.current_tenant_id()`,
-    }),
+    worker,
   ];
 }

@@ -54,5 +54,5 @@ export const optIns = pgTable(
     note: text('note'),
     recordedAt: at('recorded_at').notNull().defaultNow(),
   },
-  (t) => tenantPolicies('opt_ins', t.tenantId),
+  (t) => tenantPolicies('opt_ins', t.tenantId, 'append-only'),
 ).enableRLS();

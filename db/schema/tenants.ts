@@ -106,7 +106,7 @@ export const tenantSettings = pgTable(
       .default([]),
     updatedAt: updatedAt(),
   },
-  (t) => tenantPolicies('tenant_settings', t.tenantId),
+  (t) => tenantPolicies('tenant_settings', t.tenantId, 'admins-write'),
 ).enableRLS();
 
 /** `{ mon: [["09:00","18:00"]], … }` in the tenant's time zone. */
