@@ -48,12 +48,12 @@ export const defaultModelResolver: AgentModelResolver = ({ env, tenantModel, ten
       vision: false,
     };
   }
-  const provider = createOpenAI({
-    apiKey,
-    ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
-  });
+  // A tenant's own key is an OpenAI key: it must never be sent to the deployment's
+  // OPENAI_BASE_URL, which may be some other (self-hosted or third-party) server.
+  const baseURL = tenantApiKey ? undefined : env.OPENAI_BASE_URL;
+  const provider = createOpenAI({ apiKey, ...(baseURL ? { baseURL } : {}) });
   const modelId = tenantModel ?? env.OPENAI_MODEL;
-  const host = env.OPENAI_BASE_URL ? new URL(env.OPENAI_BASE_URL).host : null;
+  const host = baseURL ? new URL(baseURL).host : null;
   return {
     chat: provider.chat(modelId),
     label: host ? `openai-compatible(${host}):${modelId}` : `openai:${modelId}`,
