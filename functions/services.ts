@@ -26,7 +26,7 @@ export function createServices(
       redis: new Redis({
         url: env.UPSTASH_REDIS_REST_URL,
         token: env.UPSTASH_REDIS_REST_TOKEN,
-        retry: { retries: 1, backoff: () => 50 },
+        retry: false,
       }),
       qstash: new QStashClient({ token: env.QSTASH_TOKEN, baseUrl: env.QSTASH_URL }),
     },
