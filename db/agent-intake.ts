@@ -19,15 +19,13 @@ import {
   phoneDigits,
   recordFinishedRun,
 } from './agent';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { draftAwaitingEditIn } from './drafts';
 import type { OutboxJob } from './outbox';
 import type { EscalationContact } from './schema';
 import { getTenantSettings } from './settings';
 
 export type { IntakeMessage };
-
-type TenantCtx = { tx: Tx; tenantId: string };
 
 /** Intake runs inside webhook ingestion, which has no request logger to hand: its own, warn+. */
 const defaultLogger = createLogger({ component: 'agent-intake' }, 'warn');
@@ -85,7 +83,7 @@ function staffContact(
  * Returns the jobs to publish after commit (customer notice, staff notifications, sends).
  */
 export async function agentIntake(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   message: IntakeMessage,
   logger: Logger = defaultLogger,
 ): Promise<{ jobs: OutboxJob[] }> {

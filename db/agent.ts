@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import {
   type AgentStep,
   agentDrafts,
@@ -19,7 +19,6 @@ import { isOneOf } from './sql';
  * reply mode), the history it reads, its run record (agent_runs), and small writes around replies.
  * Everything runs under the tenant handle: a turn can only ever see its own tenant's rows.
  */
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type AgentRunRow = typeof agentRuns.$inferSelect;
 export type HistoryRow = typeof messages.$inferSelect;
 
@@ -52,7 +51,7 @@ export type TurnConversation = {
  * the storing of replies happen while no new inbound message (which updates this row) can commit.
  */
 export async function loadTurnConversation(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<TurnConversation | null> {
@@ -106,7 +105,7 @@ export async function loadTurnConversation(
 }
 
 /** The trigger message: when it arrived and what intake decided about it. */
-export async function loadTriggerMessage({ tx }: TenantCtx, messageId: string) {
+export async function loadTriggerMessage({ tx }: TenantContext, messageId: string) {
   const [row] = await tx
     .select({
       id: messages.id,
@@ -126,7 +125,7 @@ export async function loadTriggerMessage({ tx }: TenantCtx, messageId: string) {
  * the conversation is theirs, and unlocking must not make the bot answer that backlog.
  */
 export async function unlockedSince(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   since: Date,
 ): Promise<boolean> {
@@ -150,7 +149,7 @@ export async function unlockedSince(
  * messages of the same second keep the order they arrived in.
  */
 export async function recentMessages(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   limit: number,
 ): Promise<HistoryRow[]> {
@@ -165,7 +164,7 @@ export async function recentMessages(
 
 /** The provider ids' texts a reaction may point to (to tell the agent what was reacted to). */
 export async function messagesByProviderId(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   providerMessageIds: string[],
 ): Promise<Map<string, { content: string | null; direction: string }>> {
@@ -190,14 +189,14 @@ export async function messagesByProviderId(
   return found;
 }
 
-export async function findRun({ tx }: TenantCtx, correlationId: string) {
+export async function findRun({ tx }: TenantContext, correlationId: string) {
   const [row] = await tx.select().from(agentRuns).where(eq(agentRuns.correlationId, correlationId));
   return row ?? null;
 }
 
 /** A run that ended without calling a model (superseded, locked, escalation word). */
 export async function recordFinishedRun(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   run: {
     conversationId: string;
     correlationId: string;
@@ -234,7 +233,7 @@ export async function recordFinishedRun(
  * QStash delivers at least once, and a turn must answer once.
  */
 export async function startRun(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   run: {
     conversationId: string;
     correlationId: string;
@@ -276,7 +275,7 @@ export async function startRun(
  * Locks the run row for its final transaction; false when it is not running any more (another
  * delivery finished it): then this delivery must store nothing.
  */
-export async function lockRunningRun({ tx }: TenantCtx, runId: string): Promise<boolean> {
+export async function lockRunningRun({ tx }: TenantContext, runId: string): Promise<boolean> {
   const rows = await tx
     .select({ id: agentRuns.id })
     .from(agentRuns)
@@ -287,7 +286,7 @@ export async function lockRunningRun({ tx }: TenantCtx, runId: string): Promise<
 
 /** Closes a running run; false when it was not running any more (another delivery closed it). */
 export async function finishRun(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   runId: string,
   result: {
     outcome: RunOutcome;
@@ -317,7 +316,7 @@ export async function finishRun(
 
 /** Marks what intake did with a customer message, so its debounced turn knows (payload.routing). */
 export async function markMessageRouting(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   messageId: string,
   routing: MessageRouting,
 ): Promise<void> {
@@ -334,7 +333,7 @@ export async function markMessageRouting(
  * model says so here), the draft it came from, who approved it.
  */
 export async function tagAgentMessage(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   messageId: string,
   meta: Record<string, unknown>,
 ): Promise<void> {
@@ -351,7 +350,7 @@ export async function tagAgentMessage(
  * `received` keeps it out of the send path and status webhooks (they only touch messages sent).
  */
 export async function insertSystemNote(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   note: {
     conversationId: string;
     channelAccountId: string;
@@ -384,7 +383,7 @@ export async function insertSystemNote(
 export type MediaNote = typeof agentMediaNotes.$inferSelect;
 
 export async function mediaNotesFor(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   messageIds: string[],
 ): Promise<Map<string, MediaNote>> {
   const notes = new Map<string, MediaNote>();
@@ -397,7 +396,7 @@ export async function mediaNotesFor(
 }
 
 export async function saveMediaNote(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   note: {
     messageId: string;
     attachmentIndex: number;
@@ -430,7 +429,7 @@ export async function saveMediaNote(
  * false: a staff tap, an escalation word) and standby-thread messages never get a turn.
  */
 export async function supersededBy(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   trigger: { id: string; conversationId: string; receivedAt: Date },
 ): Promise<string | null> {
   const rows = await tx.execute<{ id: string }>(sql`
@@ -466,7 +465,7 @@ export function phoneDigits(value: string | null | undefined): string {
  * who later writes to the number lands in the same conversation.
  */
 export async function ensureStaffConversation(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   staff: { phone: string; name: string },
 ): Promise<{ conversationId: string; channelAccountId: string } | null> {
   const digits = phoneDigits(staff.phone);
@@ -524,7 +523,7 @@ export async function ensureStaffConversation(
  * notes, its drafts), for `GET /admin/logs/ai/{correlation_id}`. Under the operator handle RLS
  * makes another tenant's run simply not found.
  */
-export async function runTrace({ tx, tenantId }: TenantCtx, correlationId: string) {
+export async function runTrace({ tx, tenantId }: TenantContext, correlationId: string) {
   // The tenant filter matters for operators of several tenants: RLS shows them all of theirs,
   // the request acts on one.
   const [run] = await tx
@@ -556,7 +555,7 @@ export async function runTrace({ tx, tenantId }: TenantCtx, correlationId: strin
 
 /** The latest runs of a conversation (or of the tenant), newest first. */
 export async function listRuns(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   options: { conversationId?: string; limit: number },
 ): Promise<AgentRunRow[]> {
   return tx

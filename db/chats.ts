@@ -1,8 +1,6 @@
-import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import type { TenantContext } from './client';
 import { type Channel, channelAccounts, contacts, conversations, messages } from './schema';
-
-type OperatorTx = { tx: Tx; tenantId: string };
 
 export type ChatSummaryRow = {
   id: string;
@@ -32,7 +30,7 @@ export type ChatListCursor = { lastMessageAt: string | null; id: string };
  * the tenant filter picks the one this request acts on.
  */
 export async function listChatSummaries(
-  { tx, tenantId }: OperatorTx,
+  { tx, tenantId }: TenantContext,
   options: {
     humanFilter: 'all' | 'human_only' | 'bot_only';
     channel?: Channel;
@@ -113,7 +111,7 @@ export const DELTA_SAFETY_SECONDS = 10;
  * Returns null when the conversation does not exist for this operator (RLS), like a missing id.
  */
 export async function listConversationMessages(
-  { tx, tenantId }: OperatorTx,
+  { tx, tenantId }: TenantContext,
   conversationId: string,
   options: { limit: number; after?: MessageDeltaCursor },
 ): Promise<{ rows: MessageRow[]; nextCursor: MessageDeltaCursor; hasMore: boolean } | null> {
@@ -196,7 +194,7 @@ function messageColumns() {
 
 /** Marks a conversation read; false when it does not exist for this operator. */
 export async function markConversationRead(
-  { tx, tenantId }: OperatorTx,
+  { tx, tenantId }: TenantContext,
   conversationId: string,
 ): Promise<boolean> {
   const rows = await tx
@@ -205,4 +203,32 @@ export async function markConversationRead(
     .where(and(eq(conversations.id, conversationId), eq(conversations.tenantId, tenantId)))
     .returning({ id: conversations.id });
   return rows.length > 0;
+}
+
+/**
+ * The newest customer message of a WhatsApp conversation that Meta knows (has a wamid): the one an
+ * operator's read marks read on WhatsApp (earlier ones are marked with it). Null on other channels.
+ */
+export async function latestInboundWhatsAppMessageId(
+  { tx, tenantId }: TenantContext,
+  conversationId: string,
+): Promise<string | null> {
+  const [row] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .innerJoin(channelAccounts, eq(channelAccounts.id, messages.channelAccountId))
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        eq(messages.tenantId, tenantId),
+        eq(messages.direction, 'inbound'),
+        eq(channelAccounts.channel, 'whatsapp'),
+        isNotNull(messages.providerMessageId),
+        // A deletion that overtook its message is a tombstone, not something the customer sent us.
+        ne(messages.type, 'deleted'),
+      ),
+    )
+    .orderBy(desc(messages.providerTimestamp), desc(messages.receivedAt), desc(messages.id))
+    .limit(1);
+  return row?.id ?? null;
 }

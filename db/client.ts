@@ -7,6 +7,12 @@ export type Database = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /**
+ * What tenant-scoped queries take: the caller's transaction (tenant or operator handle, so RLS
+ * already limits it to the tenant) and the tenant id, for inserts and explicit filters.
+ */
+export type TenantContext = { tx: Tx; tenantId: string };
+
+/**
  * A postgres.js client + drizzle for one request (Workers must not share sockets across requests).
  * `prepare` stays on: Cloudflare's Hyperdrive guidance says `prepare: false` hangs there.
  */

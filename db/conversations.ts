@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { NotFoundError } from '../functions/errors';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import {
   channelAccounts,
   contacts,
@@ -9,8 +9,6 @@ import {
   messages,
   tenantSettings,
 } from './schema';
-
-export type TenantCtx = { tx: Tx; tenantId: string };
 
 /** Defaults when a tenant has no settings row yet (the same as the column defaults). */
 const DEFAULT_SPACING_SECONDS = 4;
@@ -21,7 +19,7 @@ const DEFAULT_SPACING_SECONDS = 4;
  * one conversation reserves send slots one after the other.
  */
 export async function loadConversationForSend(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   options: { lock?: boolean } = {},
 ) {
@@ -75,7 +73,7 @@ export type ConversationForSend = Awaited<ReturnType<typeof loadConversationForS
  * order their slots were reserved. The caller holds the conversation row lock.
  */
 export async function reserveSendSlot(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversation: { id: string; nextSendAt: Date | null },
   earliest: Date,
   spacingSeconds: number,
@@ -107,7 +105,7 @@ export type LockChange = {
  * Sets or clears the human-override lock and records the change in the lock history. Unlocking
  * only lets the bot answer what customers write from now on: nothing is replayed.
  */
-export async function setConversationLock({ tx, tenantId }: TenantCtx, change: LockChange) {
+export async function setConversationLock({ tx, tenantId }: TenantContext, change: LockChange) {
   const [updated] = await tx
     .update(conversations)
     .set(
@@ -145,7 +143,7 @@ export async function setConversationLock({ tx, tenantId }: TenantCtx, change: L
 }
 
 /** The lock history of a conversation, newest first. */
-export async function lockHistory({ tx }: TenantCtx, conversationId: string, limit = 20) {
+export async function lockHistory({ tx }: TenantContext, conversationId: string, limit = 20) {
   return tx
     .select()
     .from(conversationLockEvents)
@@ -155,7 +153,10 @@ export async function lockHistory({ tx }: TenantCtx, conversationId: string, lim
 }
 
 /** Whether the contact ever wrote to us, on any conversation (the consent rules need it). */
-export async function contactHasWritten({ tx }: TenantCtx, contactId: string): Promise<boolean> {
+export async function contactHasWritten(
+  { tx }: TenantContext,
+  contactId: string,
+): Promise<boolean> {
   const [row] = await tx
     .select({ id: conversations.id })
     .from(conversations)

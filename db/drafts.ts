@@ -1,17 +1,16 @@
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../functions/errors';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { agentDrafts, type DraftStatus } from './schema';
 
 /**
  * Approval reply mode: the agent's replies wait here as drafts until a person approves, edits or
  * cancels them (operator API, or the escalation contact's WhatsApp buttons).
  */
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type DraftRow = typeof agentDrafts.$inferSelect;
 
 export async function createDrafts(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   input: {
     conversationId: string;
     runId: string;
@@ -41,7 +40,7 @@ export async function createDrafts(
  * (that answer covers the newer messages too).
  */
 export async function supersedePendingDrafts(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   conversationId: string,
   now: Date,
 ): Promise<number> {
@@ -55,7 +54,7 @@ export async function supersedePendingDrafts(
 
 /** The tenant is named as well as filtered by RLS: an operator of several tenants acts on one. */
 export async function getDraft(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   id: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<DraftRow> {
@@ -69,7 +68,7 @@ export async function getDraft(
 }
 
 export async function getDraftOrNull(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   id: string,
 ): Promise<DraftRow | null> {
   const [row] = await tx
@@ -81,7 +80,7 @@ export async function getDraftOrNull(
 }
 
 export async function listDrafts(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   options: {
     status?: DraftStatus;
     conversationId?: string;
@@ -110,7 +109,7 @@ export async function listDrafts(
 }
 
 export async function markDraftDecided(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   id: string,
   decision: {
     status: 'approved' | 'edited' | 'cancelled';
@@ -143,7 +142,7 @@ export async function markDraftDecided(
 
 /** The escalation contact asked to edit: their next text in `staffConversationId` is the new reply. */
 export async function requestDraftEdit(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   id: string,
   staffConversationId: string,
   now: Date,
@@ -160,7 +159,7 @@ export async function requestDraftEdit(
 
 /** The pending draft whose edit this staff conversation owes, if any (the latest asked). */
 export async function draftAwaitingEditIn(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   staffConversationId: string,
 ): Promise<DraftRow | null> {
   const [row] = await tx

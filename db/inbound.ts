@@ -13,6 +13,7 @@ import {
 } from './schema';
 import { isOneOf } from './sql';
 import {
+  lockProviderMessage,
   recordStatus,
   recordWatermark,
   type StatusReport,
@@ -98,8 +99,6 @@ export type InboundItem =
 export type IngestResult = {
   /** Outbox rows written (agent turns, media downloads): publish them after commit. */
   jobs: OutboxJob[];
-  /** Ids of messages stored by this call (not the duplicates). */
-  storedMessageIds: string[];
   /** Things worth knowing that are not failures (an edit for a message we never saw, …). */
   notes: string[];
   counts: { stored: number; duplicates: number; statusesApplied: number; statusesPending: number };
@@ -312,9 +311,16 @@ async function ingestMessage(
   caches: Caches,
   result: IngestResult,
 ) {
+  const fromCustomer = item.from === 'customer';
+  if (!fromCustomer) {
+    // An echo may be of our own send, whose provider id the send job is recording right now:
+    // under the same lock as `recordSent`, one of the two sees the other's row (and recordSent
+    // merges this echo into our message instead of failing on the unique provider id). Taken
+    // before any row lock, as recordSent does.
+    await lockProviderMessage(ctx.tx, account.id, item.providerMessageId);
+  }
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
-  const fromCustomer = item.from === 'customer';
   const messageId = await insertMessage(ctx, account, conversationId, {
     providerMessageId: item.providerMessageId,
     timestamp: item.timestamp,
@@ -331,7 +337,6 @@ async function ingestMessage(
     return;
   }
   result.counts.stored++;
-  result.storedMessageIds.push(messageId);
   const ts = timestampParam(item.timestamp);
   // Every "latest" field moves only forward in provider time: Meta does not deliver in order.
   const latest = {
@@ -443,7 +448,6 @@ async function ingestReaction(
     return;
   }
   result.counts.stored++;
-  result.storedMessageIds.push(messageId);
   const side = fromCustomer ? 'customer' : 'business';
   const value = { emoji: item.emoji, at: item.timestamp.toISOString() };
   // The newest reaction of a side wins, whatever order they arrive in.
@@ -467,13 +471,7 @@ async function ingestReaction(
   }
 }
 
-async function ingestDeletion(
-  ctx: TenantTx,
-  account: Account,
-  item: DeletionItem,
-  caches: Caches,
-  result: IngestResult,
-) {
+async function ingestDeletion(ctx: TenantTx, account: Account, item: DeletionItem, caches: Caches) {
   const marker = { by: item.by, at: item.timestamp.toISOString() };
   // A customer who deletes a message takes its words back: we drop the text and keep the fact.
   const updated = await ctx.tx
@@ -495,7 +493,7 @@ async function ingestDeletion(
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
   const fromCustomer = item.by === 'customer';
-  const id = await insertMessage(ctx, account, conversationId, {
+  await insertMessage(ctx, account, conversationId, {
     providerMessageId: item.targetProviderMessageId,
     timestamp: item.timestamp,
     direction: fromCustomer ? 'inbound' : 'outbound',
@@ -505,7 +503,6 @@ async function ingestDeletion(
     attachments: [],
     payload: { deleted: marker },
   });
-  if (id) result.storedMessageIds.push(id);
 }
 
 async function ingestEdit(ctx: TenantTx, account: Account, item: EditItem, result: IngestResult) {
@@ -569,7 +566,6 @@ export async function ingestAccountItems(
 ): Promise<IngestResult> {
   const result: IngestResult = {
     jobs: [],
-    storedMessageIds: [],
     notes: [],
     counts: { stored: 0, duplicates: 0, statusesApplied: 0, statusesPending: 0 },
   };
@@ -584,7 +580,7 @@ export async function ingestAccountItems(
         await ingestReaction(ctx, account, item, caches, result);
         break;
       case 'deletion':
-        await ingestDeletion(ctx, account, item, caches, result);
+        await ingestDeletion(ctx, account, item, caches);
         break;
       case 'edit':
         await ingestEdit(ctx, account, item, result);

@@ -1,9 +1,8 @@
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../functions/errors';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { knowledgeArticles } from './schema';
 
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type KnowledgeArticle = Omit<typeof knowledgeArticles.$inferSelect, 'searchVector'>;
 
 export type KnowledgeInput = {
@@ -28,7 +27,7 @@ const articleColumns = {
 };
 
 export async function createArticle(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   input: KnowledgeInput,
 ): Promise<KnowledgeArticle> {
   const [row] = await tx
@@ -46,7 +45,7 @@ export async function createArticle(
 const ofTenant = (tenantId: string) => eq(knowledgeArticles.tenantId, tenantId);
 
 export async function getArticle(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   id: string,
 ): Promise<KnowledgeArticle> {
   const [row] = await tx
@@ -58,7 +57,7 @@ export async function getArticle(
 }
 
 export async function updateArticle(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   id: string,
   changes: Partial<KnowledgeInput>,
 ): Promise<KnowledgeArticle> {
@@ -71,7 +70,7 @@ export async function updateArticle(
   return row;
 }
 
-export async function deleteArticle({ tx, tenantId }: TenantCtx, id: string): Promise<void> {
+export async function deleteArticle({ tx, tenantId }: TenantContext, id: string): Promise<void> {
   const deleted = await tx
     .delete(knowledgeArticles)
     .where(and(ofTenant(tenantId), eq(knowledgeArticles.id, id)))
@@ -85,7 +84,7 @@ export async function deleteArticle({ tx, tenantId }: TenantCtx, id: string): Pr
  * (updated_at as Postgres prints it, full precision) and id.
  */
 export async function listArticles(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   options: { query?: string; limit: number; after?: { position: string; id: string } },
 ): Promise<Array<KnowledgeArticle & { position: string }>> {
   const filters: SQL[] = [ofTenant(tenantId)];
@@ -122,7 +121,7 @@ export const SNIPPET_MAX = 400;
  * app.knowledge_query in migrations/0008 for how a question becomes a query.
  */
 export async function searchKnowledge(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   query: string,
   limit = 3,
 ): Promise<KnowledgeHit[]> {

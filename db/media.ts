@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import {
   type Attachment,
   type Channel,
@@ -7,8 +7,6 @@ import {
   channelCredentials,
   messages,
 } from './schema';
-
-type TenantTx = { tx: Tx; tenantId: string };
 
 export type MediaDownloadTarget = {
   messageId: string;
@@ -22,7 +20,7 @@ export type MediaDownloadTarget = {
 
 /** What the media job needs to fetch one attachment, or null when the message is gone. */
 export async function loadMediaDownloadTarget(
-  { tx }: TenantTx,
+  { tx }: TenantContext,
   messageId: string,
   index: number,
 ): Promise<MediaDownloadTarget | null> {
@@ -53,7 +51,7 @@ export async function loadMediaDownloadTarget(
  * so two attachments of one message downloaded at once do not overwrite each other.
  */
 async function patchAttachment(
-  { tx }: TenantTx,
+  { tx }: TenantContext,
   messageId: string,
   index: number,
   patch: Partial<Attachment>,
@@ -75,7 +73,7 @@ async function patchAttachment(
 }
 
 export async function markAttachmentStored(
-  ctx: TenantTx,
+  ctx: TenantContext,
   messageId: string,
   index: number,
   stored: { storageKey: string; size: number; mimeType: string; sha256: string },
@@ -91,7 +89,7 @@ export async function markAttachmentStored(
 
 /** A download that will not succeed (too large, unsupported, gone): the reason is shown. */
 export async function markAttachmentFailed(
-  ctx: TenantTx,
+  ctx: TenantContext,
   messageId: string,
   index: number,
   reason: string,
@@ -103,7 +101,7 @@ export async function markAttachmentFailed(
 
 /** The attachment as an operator may see it (RLS), or null. */
 export async function getAttachment(
-  { tx, tenantId }: TenantTx,
+  { tx, tenantId }: TenantContext,
   messageId: string,
   index: number,
 ): Promise<Attachment | null> {

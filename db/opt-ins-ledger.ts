@@ -1,7 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { NotFoundError } from '../functions/errors';
 import type { ConsentAction, ConsentFacts, ConsentScope } from '../functions/messaging/consent';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { contactHasWritten } from './conversations';
 import { contacts, optIns } from './schema';
 
@@ -11,10 +11,9 @@ import { contacts, optIns } from './schema';
  * send path can read consent without an import cycle.
  */
 
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type OptInRow = typeof optIns.$inferSelect;
 
-async function contactRow({ tx }: TenantCtx, contactId: string) {
+async function contactRow({ tx }: TenantContext, contactId: string) {
   const [contact] = await tx
     .select({ id: contacts.id, channel: contacts.channel, optedOutAt: contacts.optedOutAt })
     .from(contacts)
@@ -24,7 +23,7 @@ async function contactRow({ tx }: TenantCtx, contactId: string) {
 }
 
 /** What the consent rules (functions/messaging/consent.ts) decide on, for one contact. */
-export async function consentFacts(ctx: TenantCtx, contactId: string): Promise<ConsentFacts> {
+export async function consentFacts(ctx: TenantContext, contactId: string): Promise<ConsentFacts> {
   const contact = await contactRow(ctx, contactId);
   const ledger = await ctx.tx
     .select({ scope: optIns.scope, action: optIns.action, recordedAt: optIns.recordedAt })
@@ -38,7 +37,7 @@ export async function consentFacts(ctx: TenantCtx, contactId: string): Promise<C
 }
 
 /** The contact's ledger, newest first. */
-export async function listOptIns({ tx }: TenantCtx, contactId: string): Promise<OptInRow[]> {
+export async function listOptIns({ tx }: TenantContext, contactId: string): Promise<OptInRow[]> {
   return tx
     .select()
     .from(optIns)
@@ -61,7 +60,7 @@ export type ConsentRecord = {
  * Appends to the ledger and keeps contacts.opted_out_at in step: an opt-out of everything sets it,
  * an explicit opt-in (any scope) clears it, because the customer has since said yes again.
  */
-export async function recordConsent(ctx: TenantCtx, record: ConsentRecord): Promise<OptInRow> {
+export async function recordConsent(ctx: TenantContext, record: ConsentRecord): Promise<OptInRow> {
   const contact = await contactRow(ctx, record.contactId);
   const [row] = await ctx.tx
     .insert(optIns)

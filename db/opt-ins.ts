@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { matchOptOutKeyword, OPT_OUT_CONFIRMATION } from '../functions/messaging/opt-out';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { recordConsent } from './opt-ins-ledger';
 import { queueOutboundMessage } from './outbound';
 import type { OutboxJob } from './outbox';
@@ -29,7 +29,7 @@ export type OptOutHandled = {
  * language; repeating the keyword while opted out changes nothing and confirms nothing again.
  */
 export async function handleOptOutKeywords(
-  ctx: { tx: Tx; tenantId: string },
+  ctx: TenantContext,
   input: { contactId: string; conversationId: string; text: string | null; now?: Date },
 ): Promise<OptOutHandled> {
   const language = matchOptOutKeyword(input.text);

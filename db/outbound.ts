@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, lt, max, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, max, sql } from 'drizzle-orm';
 import { ApiError, NotFoundError } from '../functions/errors';
 import { templateConsent } from '../functions/messaging/consent';
 import {
@@ -8,7 +8,11 @@ import {
   previewOf,
 } from '../functions/messaging/kinds';
 import { SendRefusedError } from '../functions/messaging/refusals';
-import { templateMessagePreview, templateRefusal } from '../functions/messaging/templates';
+import {
+  templateMessagePreview,
+  templateMessageProblem,
+  templateRefusal,
+} from '../functions/messaging/templates';
 import {
   conversationWindow,
   type OutboundSender,
@@ -29,10 +33,14 @@ import {
   type Attachment,
   channelCredentials,
   conversations,
+  messageStatusEvents,
   messages,
   sendAttempts,
 } from './schema';
-import { applyPendingStatuses } from './statuses';
+import { applyPendingStatuses, lockProviderMessage, OUTCOME_UNKNOWN } from './statuses';
+
+export { OUTCOME_UNKNOWN };
+
 import { findTemplate, getTemplateOrNull, type TemplateRow } from './templates';
 
 /**
@@ -73,6 +81,15 @@ async function enqueueSendJob(
 // ---------------------------------------------------------------------------------------------
 
 export type Refusal = { code: string; reason: string };
+
+/** Refusals that mean the request itself is wrong (400), not that a rule forbids it now (422). */
+const INVALID_REQUEST_CODES = new Set(['template_parameters']);
+
+function refusalError(refusal: Refusal): ApiError {
+  return INVALID_REQUEST_CODES.has(refusal.code)
+    ? new ApiError('BAD_REQUEST', refusal.reason)
+    : new SendRefusedError(refusal.code, refusal.reason);
+}
 
 async function resolveTemplate(
   ctx: TenantCtx,
@@ -127,6 +144,10 @@ async function checkSendable(
     const notApproved = templateRefusal(template);
     if (notApproved)
       return { ok: false, refusal: { code: 'template_not_approved', reason: notApproved } };
+    // The same check whichever route built the message: a wrong parameter is Meta's 132000 later.
+    const wrongParameters = templateMessageProblem(template, message);
+    if (wrongParameters)
+      return { ok: false, refusal: { code: 'template_parameters', reason: wrongParameters } };
     const consent = templateConsent(template.category, await consentFacts(ctx, conv.contact.id));
     if (!consent.allowed)
       return { ok: false, refusal: { code: consent.code, reason: consent.reason } };
@@ -258,7 +279,7 @@ export async function queueOutboundMessage(
   const sendable = await checkSendable(ctx, conv, message, input.sender, input.now, {
     checkWindow: input.checkWindow ?? true,
   });
-  if (!sendable.ok) throw new SendRefusedError(sendable.refusal.code, sendable.refusal.reason);
+  if (!sendable.ok) throw refusalError(sendable.refusal);
   const preview =
     message.type === 'template' && sendable.template
       ? templateMessagePreview(sendable.template, message)
@@ -364,7 +385,7 @@ export async function retryFailedMessage(
       checkWindow: true,
     },
   );
-  if (!sendable.ok) throw new SendRefusedError(sendable.refusal.code, sendable.refusal.reason);
+  if (!sendable.ok) throw refusalError(sendable.refusal);
   const notBefore = await reserveSendSlot(ctx, conv.conversation, input.now, conv.spacingSeconds);
   const [updated] = await ctx.tx
     .update(messages)
@@ -602,7 +623,10 @@ export async function loadSealedAccessToken(
 
 /**
  * Meta accepted the message (or, with live sending off, we pretend it did): record the provider id
- * and apply any status webhook that arrived before it.
+ * and apply any status webhook that arrived before it. Idempotent (the follow-up `send-accepted`
+ * job may record the same id again), and it never fails because the id is already taken: an echo
+ * of this very send stored first is merged into it; any other holder leaves our row `sent`
+ * without the id (the attempt keeps it), so nothing retries the send.
  */
 export async function recordSent(
   ctx: TenantCtx,
@@ -616,11 +640,17 @@ export async function recordSent(
     now: Date;
   },
 ): Promise<void> {
+  let idTaken = false;
+  if (!input.simulated) {
+    // The lock echoes and status webhooks of this id take: whoever comes second sees the other.
+    await lockProviderMessage(ctx.tx, input.channelAccountId, input.providerMessageId);
+    idTaken = !(await releaseProviderId(ctx, input));
+  }
   await ctx.tx
     .update(messages)
     .set({
       status: 'sent',
-      providerMessageId: input.providerMessageId,
+      ...(idTaken ? {} : { providerMessageId: input.providerMessageId }),
       errorCode: null,
       errorReason: null,
       ...(input.simulated
@@ -641,6 +671,149 @@ export async function recordSent(
   if (!input.simulated) {
     await applyPendingStatuses(ctx, input.channelAccountId, input.providerMessageId);
   }
+}
+
+/**
+ * Makes the provider id free for our message. A Messenger / Instagram echo of our own send that
+ * was not recognised as ours (its `app_id` is not META_APP_ID) is stored as an operator's message
+ * and locks the conversation; when it arrives before the send job records the id, it is merged
+ * here: its statuses wait for our message again, the echo row goes, and a lock it set is lifted.
+ * Returns false when the id is held by something that is not such an echo (left as it is).
+ */
+async function releaseProviderId(
+  ctx: TenantCtx,
+  input: { messageId: string; channelAccountId: string; providerMessageId: string; now: Date },
+): Promise<boolean> {
+  const [holder] = await ctx.tx
+    .select({
+      id: messages.id,
+      direction: messages.direction,
+      sender: messages.sender,
+      conversationId: messages.conversationId,
+    })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.channelAccountId, input.channelAccountId),
+        eq(messages.providerMessageId, input.providerMessageId),
+      ),
+    )
+    .limit(1);
+  if (!holder || holder.id === input.messageId) return true;
+  if (holder.direction !== 'outbound' || holder.sender !== 'operator') return false;
+  await ctx.tx
+    .update(messageStatusEvents)
+    .set({ appliedAt: null, messageId: null })
+    .where(eq(messageStatusEvents.messageId, holder.id));
+  await ctx.tx.delete(messages).where(eq(messages.id, holder.id));
+  const [conversation] = await ctx.tx
+    .select({
+      isLocked: conversations.isLocked,
+      lockedBy: conversations.lockedBy,
+      lockedAt: conversations.lockedAt,
+    })
+    .from(conversations)
+    .where(eq(conversations.id, holder.conversationId))
+    .for('update');
+  if (!conversation?.isLocked || conversation.lockedBy !== 'echo') return true;
+  // Another echo since the lock (a person really did answer from Meta's app) keeps it.
+  const [otherEcho] = await ctx.tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, holder.conversationId),
+        eq(messages.direction, 'outbound'),
+        eq(messages.sender, 'operator'),
+        sql`${messages.payload} ? 'echo'`,
+        sql`${messages.receivedAt} >= ${(conversation.lockedAt ?? new Date(0)).toISOString()}::timestamptz`,
+      ),
+    )
+    .limit(1);
+  if (otherEcho) return true;
+  await setConversationLock(ctx, {
+    conversationId: holder.conversationId,
+    locked: false,
+    source: 'echo',
+    reason: 'The reply seen from outside Switchboard was our own message.',
+    now: input.now,
+  });
+  return true;
+}
+
+/**
+ * Graph gave no answer (timeout, connection dropped after sending): Meta may have the message.
+ * It is failed with OUTCOME_UNKNOWN and the reason, never resent on its own; an operator may retry
+ * it, and a WhatsApp status carrying our message id (`biz_opaque_callback_data`) binds the
+ * provider id to it later (db/statuses.ts). When such a status already did, the attempt is
+ * recorded as sent instead. Returns which happened.
+ */
+export async function recordOutcomeUnknown(
+  ctx: TenantCtx,
+  input: {
+    messageId: string;
+    attemptId: string;
+    reason: string;
+    now: Date;
+    request?: Record<string, unknown> | null;
+  },
+): Promise<'failed' | 'already-sent'> {
+  const [row] = await ctx.tx
+    .select({ providerMessageId: messages.providerMessageId, status: messages.status })
+    .from(messages)
+    .where(eq(messages.id, input.messageId))
+    .for('update');
+  if (row?.providerMessageId) {
+    await ctx.tx
+      .update(sendAttempts)
+      .set({
+        outcome: 'sent',
+        finishedAt: input.now,
+        providerMessageId: row.providerMessageId,
+        request: input.request ?? null,
+      })
+      .where(eq(sendAttempts.id, input.attemptId));
+    return 'already-sent';
+  }
+  if (row?.status === 'sending') {
+    await failMessage(ctx, { ...input, code: OUTCOME_UNKNOWN });
+    return 'failed';
+  }
+  // Moved on meanwhile (an operator cancelled it, …): only this attempt's answer is recorded.
+  await ctx.tx
+    .update(sendAttempts)
+    .set({
+      outcome: 'failed',
+      finishedAt: input.now,
+      errorCode: OUTCOME_UNKNOWN,
+      errorReason: input.reason,
+      request: input.request ?? null,
+    })
+    .where(eq(sendAttempts.id, input.attemptId));
+  return 'failed';
+}
+
+/**
+ * The follow-up `send-accepted` job: records a provider id the send job could not store (its
+ * database writes failed after Meta accepted the message). Safe to run more than once.
+ */
+export async function recordAcceptedSend(
+  ctx: TenantCtx,
+  input: {
+    messageId: string;
+    attemptId: string;
+    providerMessageId: string;
+    request: Record<string, unknown> | null;
+    now: Date;
+  },
+): Promise<'recorded' | 'message gone'> {
+  const [row] = await ctx.tx
+    .select({ channelAccountId: messages.channelAccountId })
+    .from(messages)
+    .where(eq(messages.id, input.messageId));
+  if (!row) return 'message gone';
+  await recordSent(ctx, { ...input, channelAccountId: row.channelAccountId, simulated: false });
+  return 'recorded';
 }
 
 /** A permanent refusal or failure: the message is failed with the code and the operator's reason. */
@@ -762,22 +935,6 @@ export async function listSendAttempts({ tx }: TenantCtx, messageId: string) {
     .from(sendAttempts)
     .where(eq(sendAttempts.messageId, messageId))
     .orderBy(desc(sendAttempts.attempt));
-}
-
-/** Outbound messages still waiting in a conversation (queued or being sent), in send order. */
-export async function pendingOutbound({ tx }: TenantCtx, conversationId: string) {
-  return tx
-    .select()
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, conversationId),
-        eq(messages.direction, 'outbound'),
-        sql`${messages.status} in ('queued', 'sending')`,
-        isNull(messages.providerMessageId),
-      ),
-    )
-    .orderBy(asc(messages.providerTimestamp));
 }
 
 /**

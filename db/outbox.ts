@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { TenantContext, Tx } from './client';
 import { jobOutbox } from './schema';
 import { isOneOf } from './sql';
 
@@ -17,10 +17,7 @@ export type JobRequest = {
 };
 
 /** Records a job in the caller's transaction; it is published after commit (see functions/lib/jobs.ts). */
-export async function enqueueJob(
-  ctx: { tx: Tx; tenantId: string },
-  job: JobRequest,
-): Promise<OutboxJob | null> {
+export async function enqueueJob(ctx: TenantContext, job: JobRequest): Promise<OutboxJob | null> {
   const [row] = await ctx.tx
     .insert(jobOutbox)
     .values({

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import {
   agentModelKeys,
   agentSettings,
@@ -7,8 +7,6 @@ import {
   type EscalationContact,
   tenantSettings,
 } from './schema';
-
-export type TenantCtx = { tx: Tx; tenantId: string };
 
 export type TenantSettings = {
   timeZone: string;
@@ -46,7 +44,7 @@ export const DEFAULT_SETTINGS: TenantSettings = {
 };
 
 /** The tenant's settings (RLS: the caller's tenant only); defaults where no row exists yet. */
-export async function getTenantSettings({ tx, tenantId }: TenantCtx): Promise<TenantSettings> {
+export async function getTenantSettings({ tx, tenantId }: TenantContext): Promise<TenantSettings> {
   const [row] = await tx
     .select({
       settings: tenantSettings,
@@ -91,7 +89,7 @@ export type SettingsPatch = Partial<
 
 /** Applies a partial update (creating the row if needed) and returns the result. */
 export async function updateTenantSettings(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   patch: SettingsPatch,
 ): Promise<TenantSettings> {
   const { model, ...tenantPatch } = patch;
@@ -121,7 +119,7 @@ export async function updateTenantSettings(
  * and the hint operators see. Needs the tenant handle: operators cannot touch `private`.
  */
 export async function setModelApiKey(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   sealed: { ciphertext: string; hint: string } | null,
 ): Promise<void> {
   if (sealed) {
@@ -145,7 +143,10 @@ export async function setModelApiKey(
 }
 
 /** The tenant's encrypted API key, if any (tenant handle only). */
-export async function modelApiKeyCiphertext({ tx, tenantId }: TenantCtx): Promise<string | null> {
+export async function modelApiKeyCiphertext({
+  tx,
+  tenantId,
+}: TenantContext): Promise<string | null> {
   const [row] = await tx
     .select({ apiKey: agentModelKeys.apiKey })
     .from(agentModelKeys)

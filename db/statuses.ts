@@ -6,6 +6,7 @@ import {
   type MessageStatus,
   messageStatusEvents,
   messages,
+  sendAttempts,
 } from './schema';
 
 export type TenantTx = { tx: Tx; tenantId: string };
@@ -74,6 +75,11 @@ export type StatusReport = {
   error?: { code: string; title?: string | null; details?: string | null; reason: string } | null;
   payload?: Record<string, unknown>;
   webhookEventId?: string | null;
+  /**
+   * WhatsApp's `biz_opaque_callback_data`: our send sets it to our message id, so a status can
+   * find its message even when the provider id was never recorded (see `bindUnrecordedSend`).
+   */
+  callbackData?: string | null;
 };
 
 export type StatusOutcome = 'applied' | 'pending' | 'duplicate';
@@ -83,7 +89,11 @@ export type StatusOutcome = 'applied' | 'pending' | 'duplicate';
  * transaction: the webhook that found no message yet and the send job that is recording the id
  * cannot both miss each other (each sees the other's committed row once it holds the lock).
  */
-async function lockProviderMessage(tx: Tx, channelAccountId: string, providerMessageId: string) {
+export async function lockProviderMessage(
+  tx: Tx,
+  channelAccountId: string,
+  providerMessageId: string,
+) {
   await tx.execute(
     sql`select pg_advisory_xact_lock(hashtextextended(${`${channelAccountId}:${providerMessageId}`}, 0))`,
   );
@@ -170,7 +180,10 @@ export async function recordStatus(
     .returning({ id: messageStatusEvents.id });
   if (!event) return 'duplicate';
   const message = await findOutbound(tx, channelAccountId, report.providerMessageId);
-  if (!message) return 'pending';
+  if (!message) {
+    const bound = await bindUnrecordedSend({ tx, tenantId }, channelAccountId, report);
+    return bound ? 'applied' : 'pending';
+  }
   await moveForward(tx, message.id, report.status, {
     code: report.error?.code ?? null,
     reason: errorReason,
@@ -180,6 +193,84 @@ export async function recordStatus(
     .set({ appliedAt: sql`now()`, messageId: message.id })
     .where(eq(messageStatusEvents.id, event.id));
   return 'applied';
+}
+
+/** The error code of a send that got no answer from Meta (set by the send job). */
+export const OUTCOME_UNKNOWN = 'outcome_unknown';
+
+const OUTCOME_LEARNED =
+  'Meta did not answer in time; its status webhook showed later that the message went out.';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A status for a provider id we never recorded, whose `biz_opaque_callback_data` names one of our
+ * outbound messages on this account that has no provider id yet and is still `sending` (the send
+ * job died, or its database write failed, after Meta accepted it) or failed with an unknown outcome
+ * (Meta did not answer in time). Meta has the message, so the provider id is bound to it, it is
+ * `sent`, and this status and any others already waiting for that id are applied (forward only).
+ * A claim with a provider id is never sent again, so a takeover of the claim sends nothing.
+ * Runs under the provider id's lock (taken by `recordStatus`). Returns whether it bound.
+ */
+async function bindUnrecordedSend(
+  ctx: TenantTx,
+  channelAccountId: string,
+  report: StatusReport,
+): Promise<boolean> {
+  const { tx } = ctx;
+  const messageId = report.callbackData;
+  // Any app on the number can set the field: only a well-formed id of ours is looked up.
+  if (!messageId || !UUID.test(messageId)) return false;
+  const [taken] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.channelAccountId, channelAccountId),
+        eq(messages.providerMessageId, report.providerMessageId),
+      ),
+    )
+    .limit(1);
+  if (taken) return false;
+  const [bound] = await tx
+    .update(messages)
+    .set({
+      providerMessageId: report.providerMessageId,
+      status: 'sent',
+      errorCode: null,
+      errorReason: null,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(messages.id, messageId),
+        eq(messages.channelAccountId, channelAccountId),
+        eq(messages.direction, 'outbound'),
+        isNull(messages.providerMessageId),
+        sql`(${messages.status} = 'sending' or (${messages.status} = 'failed' and ${messages.errorCode} = ${OUTCOME_UNKNOWN}))`,
+      ),
+    )
+    .returning({ id: messages.id });
+  if (!bound) return false;
+  // The attempt that is (or was) waiting for Meta's answer learns it went out.
+  await tx
+    .update(sendAttempts)
+    .set({
+      outcome: 'sent',
+      providerMessageId: report.providerMessageId,
+      finishedAt: sql`coalesce(${sendAttempts.finishedAt}, now())`,
+      errorReason: sql`case when ${sendAttempts.errorCode} = ${OUTCOME_UNKNOWN} then ${OUTCOME_LEARNED} else ${sendAttempts.errorReason} end`,
+    })
+    .where(
+      and(
+        eq(sendAttempts.messageId, bound.id),
+        isNull(sendAttempts.providerMessageId),
+        sql`(${sendAttempts.outcome} = 'sending' or (${sendAttempts.outcome} = 'failed' and ${sendAttempts.errorCode} = ${OUTCOME_UNKNOWN}))`,
+        sql`${sendAttempts.attempt} = (select max(a.attempt) from ${sendAttempts} a where a.message_id = ${bound.id})`,
+      ),
+    );
+  await applyPendingStatuses(ctx, channelAccountId, report.providerMessageId);
+  return true;
 }
 
 export type WatermarkReport = {

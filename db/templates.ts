@@ -1,15 +1,14 @@
 import { and, asc, eq, not, sql } from 'drizzle-orm';
 import { NotFoundError } from '../functions/errors';
 import type { GraphTemplate } from '../functions/lib/graph';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import { channelAccounts, templates } from './schema';
 import { isOneOf } from './sql';
 
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type TemplateRow = typeof templates.$inferSelect;
 
 /** The tenant's WhatsApp accounts that have a WABA, whose templates can be synced. */
-export async function whatsappAccountsWithWaba({ tx }: TenantCtx) {
+export async function whatsappAccountsWithWaba({ tx }: TenantContext) {
   const rows = await tx
     .select({
       id: channelAccounts.id,
@@ -29,7 +28,7 @@ export async function whatsappAccountsWithWaba({ tx }: TenantCtx) {
  * stop being sendable.
  */
 export async function upsertSyncedTemplates(
-  { tx, tenantId }: TenantCtx,
+  { tx, tenantId }: TenantContext,
   input: { channelAccountId: string; wabaId: string; templates: GraphTemplate[] },
 ): Promise<TemplateRow[]> {
   const stored: TemplateRow[] = [];
@@ -80,7 +79,7 @@ export async function upsertSyncedTemplates(
   return stored;
 }
 
-export async function listTemplates({ tx }: TenantCtx, filter: { status?: string } = {}) {
+export async function listTemplates({ tx }: TenantContext, filter: { status?: string } = {}) {
   return tx
     .select()
     .from(templates)
@@ -89,14 +88,14 @@ export async function listTemplates({ tx }: TenantCtx, filter: { status?: string
 }
 
 export async function getTemplateOrNull(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   templateId: string,
 ): Promise<TemplateRow | undefined> {
   const [row] = await tx.select().from(templates).where(eq(templates.id, templateId));
   return row;
 }
 
-export async function getTemplate(ctx: TenantCtx, templateId: string): Promise<TemplateRow> {
+export async function getTemplate(ctx: TenantContext, templateId: string): Promise<TemplateRow> {
   const row = await getTemplateOrNull(ctx, templateId);
   if (!row) throw new NotFoundError('Template', templateId);
   return row;
@@ -104,7 +103,7 @@ export async function getTemplate(ctx: TenantCtx, templateId: string): Promise<T
 
 /** A template of one WABA by name and language, as a `template` message names it. */
 export async function findTemplate(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   key: { wabaId: string; name: string; language: string },
 ): Promise<TemplateRow | undefined> {
   const [row] = await tx

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { HonoEnv } from './context';
+import { safeErrorFields } from './lib/logger';
 
 /** The closed set of error codes clients can see. */
 export const errorCode = z.enum([
@@ -100,7 +101,8 @@ export function handleError(err: Error, c: Context<HonoEnv>) {
   } else {
     code = 'INTERNAL_SERVER_ERROR';
     message = 'Something went wrong on our side; it has been logged.';
-    c.get('logger')?.error('unhandled error', { error: err.name, detail: err.message });
+    // Never the raw message: a failed query's message carries its parameters (personal data).
+    c.get('logger')?.error('unhandled error', safeErrorFields(err));
   }
   return c.json({ error: { code, message, requestId } }, statusOf[code]);
 }

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LoopbackServer, listenOnLoopback } from './http-server';
 import {
   defaultTemplateFixtures,
@@ -582,6 +582,78 @@ describe('templates', () => {
     expect(await (await call(`/${V}/${paused.id}?fields=status`)).json()).toMatchObject({
       status: 'PAUSED',
     });
+  });
+});
+
+describe('delayNext', () => {
+  it('takes the send (webhooks and all) but answers late; reset() answers at once', async () => {
+    graph.delayNext(60_000);
+    let answered = false;
+    const answer = sendWhatsApp({
+      text: { body: 'slow' },
+      biz_opaque_callback_data: 'our-message-id',
+    }).then((response) => {
+      answered = true;
+      return response;
+    });
+    await vi.waitFor(() => expect(received).toHaveLength(3));
+    expect(answered).toBe(false);
+    const statuses = received.map((r) => r.body.entry[0]!.changes![0]!.value.statuses![0]!);
+    expect(statuses.map((s) => [s.status, s.biz_opaque_callback_data])).toEqual([
+      ['sent', 'our-message-id'],
+      ['delivered', 'our-message-id'],
+      ['read', 'our-message-id'],
+    ]);
+    graph.reset();
+    const response = await answer;
+    expect(response.status).toBe(200);
+    const { messages } = (await response.json()) as { messages: Array<{ id: string }> };
+    expect(statuses.every((s) => s.id === messages[0]!.id)).toBe(true);
+  });
+
+  it('delays only matching requests', async () => {
+    graph.delayNext(60_000, { match: (r) => r.path.endsWith('/message_templates') });
+    expect((await sendWhatsApp({ text: { body: 'quick' } })).status).toBe(200);
+  });
+});
+
+describe('messaging echoes', () => {
+  it('posts the echo of a Send API message before answering it, with the app id asked for', async () => {
+    const echoes: Array<{ messaging: Array<Record<string, unknown>> }> = [];
+    const echoing = await startMetaGraph({
+      appSecret: APP_SECRET,
+      accessToken: TOKEN,
+      accounts,
+      webhookUrl: 'http://app.local/webhooks/meta',
+      deliverWebhook: async (request) => {
+        echoes.push(((await request.json()) as { entry: (typeof echoes)[number][] }).entry[0]!);
+        return new Response('ok');
+      },
+      statusProgression: false,
+      messagingEchoes: {},
+    });
+    try {
+      const response = await fetch(`${echoing.url}/${V}/200000000000001/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          recipient: { id: 'PSID-1' },
+          messaging_type: 'RESPONSE',
+          message: { text: 'Hi!' },
+        }),
+      });
+      const { message_id } = (await response.json()) as { message_id: string };
+      // Already there when the answer came back.
+      expect(echoes).toHaveLength(1);
+      expect(echoes[0]!.messaging[0]).toMatchObject({
+        sender: { id: '200000000000001' },
+        recipient: { id: 'PSID-1' },
+        message: { mid: message_id, is_echo: true, text: 'Hi!' },
+      });
+      expect(echoes[0]!.messaging[0]!.message).not.toHaveProperty('app_id');
+    } finally {
+      await echoing.close();
+    }
   });
 });
 

@@ -5,8 +5,9 @@
  * send. Point the app's GRAPH_API_BASE_URL at `url`; paths keep their `/{version}/` prefix.
  *
  * Tests steer it with `failNext` (inject Graph errors such as 131047 or 130429, in the response
- * or as a `failed` status webhook), `requests` (what the app sent) and `flushWebhooks` (wait for
- * the status webhooks before asserting).
+ * or as a `failed` status webhook), `delayNext` (handle a request but answer late, as when Meta
+ * has a message and the app times out), `requests` (what the app sent) and `flushWebhooks` (wait
+ * for the status webhooks before asserting).
  *
  * Deliberate simplifications: no 24-hour window or rate limits (inject those with `failNext`),
  * webhooks are not retried when the app rejects them, and every valid send is accepted.
@@ -95,6 +96,13 @@ export interface FailNextOptions extends GraphErrorSpec {
   via?: 'response' | 'webhook';
 }
 
+export interface DelayNextOptions {
+  /** How many matching requests answer late; default 1. */
+  times?: number;
+  /** Only requests for which this is true are delayed (and count); default: any request. */
+  match?: (request: RecordedRequest) => boolean;
+}
+
 export interface MetaGraphOptions {
   port?: number;
   appSecret: string;
@@ -116,6 +124,12 @@ export interface MetaGraphOptions {
   statusDelayMs?: number;
   /** Milliseconds since the epoch; injectable so tests can expire media URLs without waiting. */
   now?: () => number;
+  /**
+   * Messenger / Instagram: post the `message_echoes` webhook of each Send API message before
+   * answering the send (Meta gives no order between the two). `appId` is the echo's `app_id`
+   * (left out when undefined, as on echoes Meta does not attribute to an app). Default: no echoes.
+   */
+  messagingEchoes?: { appId?: string };
 }
 
 export interface CustomerMessage {
@@ -142,6 +156,11 @@ export interface MetaGraphStandIn {
   requests: RecordedRequest[];
   webhooks: DeliveredWebhook[];
   failNext(failure: FailNextOptions): void;
+  /**
+   * The next matching request is handled as usual (a send is accepted, its webhooks follow) but
+   * answered only after `ms`; reset() and close() answer pending ones at once.
+   */
+  delayNext(ms: number, options?: DelayNextOptions): void;
   /** Registers media as if uploaded; returns its id. */
   addMedia(bytes: Uint8Array, mimeType: string): string;
   /** Resolves once every status webhook scheduled so far (and any they lead to) was delivered. */
@@ -327,11 +346,23 @@ interface PendingFailure extends FailNextOptions {
   remaining: number;
 }
 
+interface PendingDelay extends DelayNextOptions {
+  ms: number;
+  remaining: number;
+}
+
 export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGraphStandIn> {
   const now = options.now ?? Date.now;
   const requests: RecordedRequest[] = [];
   const webhooks: DeliveredWebhook[] = [];
   const failures: PendingFailure[] = [];
+  const delays: PendingDelay[] = [];
+  /** Answers held back by delayNext, released early by reset() / close(). */
+  const heldAnswers = new Set<() => void>();
+  const releaseHeldAnswers = () => {
+    for (const release of heldAnswers) release();
+    heldAnswers.clear();
+  };
   const media = new Map<string, StoredMedia>();
   const pending = new Set<Promise<void>>();
   // Signs media download URLs so they cannot be extended or forged by editing `exp`.
@@ -511,6 +542,26 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     return failure;
   };
 
+  const takeDelay = (recorded: RecordedRequest): number | undefined => {
+    const index = delays.findIndex((d) => !d.match || d.match(recorded));
+    const delay = delays[index];
+    if (!delay) return undefined;
+    delay.remaining -= 1;
+    if (delay.remaining <= 0) delays.splice(index, 1);
+    return delay.ms;
+  };
+
+  const holdAnswer = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        heldAnswers.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      heldAnswers.add(release);
+    });
+
   app.use('*', async (c, next) => {
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, key) => {
@@ -528,6 +579,7 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     c.set('recorded', recorded);
     recorded.body = await recordBody(c);
 
+    const delay = takeDelay(recorded);
     const failure = takeFailure(recorded);
     c.set('webhookFailure', undefined);
     if (failure) {
@@ -536,10 +588,15 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
         /\/messages$/.test(c.req.path) &&
         whatsappNumber(c.req.path.split('/')[2] ?? '') !== undefined &&
         (recorded.body as { status?: unknown } | null)?.status === undefined;
-      if (failure.via !== 'webhook' || !isWhatsAppSend) throw new GraphError(failure);
+      if (failure.via !== 'webhook' || !isWhatsAppSend) {
+        if (delay !== undefined) await holdAnswer(delay);
+        throw new GraphError(failure);
+      }
       c.set('webhookFailure', failure);
     }
     await next();
+    // Handled (a send is accepted and its webhooks are on their way); only the answer is late.
+    if (delay !== undefined) await holdAnswer(delay);
   });
 
   const requireToken = (c: Context) => {
@@ -621,6 +678,23 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     const send = validateMessagingSend(body, account.channel);
     if (send.kind === 'sender_action') return c.json({ recipient_id: send.recipientId });
     const mid = randomMid();
+    if (options.messagingEchoes) {
+      // Awaited, so the echo is in before the app hears about its own send.
+      const text = (body as { message?: { text?: unknown } }).message?.text;
+      const echo = {
+        mid,
+        isEcho: true,
+        appId: options.messagingEchoes.appId,
+        ...(typeof text === 'string' ? { text } : {}),
+      };
+      await deliver(
+        account.channel,
+        account.channel === 'messenger'
+          ? messengerMessageBody({ pageId: account.pageId, psid: send.recipientId, ...echo })
+          : instagramMessageBody({ igId: account.igId, igsid: send.recipientId, ...echo }),
+        generation,
+      );
+    }
     if (options.statusProgression !== false) {
       if (account.channel === 'messenger') {
         const base = { pageId: account.pageId, psid: send.recipientId };
@@ -743,10 +817,14 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     webhooks,
     close: async () => {
       generation += 1;
+      releaseHeldAnswers();
       await server.close();
     },
     failNext(failure) {
       failures.push({ ...failure, remaining: failure.times ?? 1 });
+    },
+    delayNext(ms, delayOptions = {}) {
+      delays.push({ ...delayOptions, ms, remaining: delayOptions.times ?? 1 });
     },
     addMedia: storeMedia,
     async flushWebhooks() {
@@ -757,6 +835,8 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
       requests.length = 0;
       webhooks.length = 0;
       failures.length = 0;
+      delays.length = 0;
+      releaseHeldAnswers();
       media.clear();
     },
     sendCustomerMessage(message) {

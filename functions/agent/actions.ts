@@ -1,5 +1,5 @@
 import { insertSystemNote, loadTurnConversation, type MessageRouting } from '../../db/agent';
-import type { Tx } from '../../db/client';
+import type { TenantContext } from '../../db/client';
 import { setConversationLock } from '../../db/conversations';
 import { getDraftOrNull, requestDraftEdit } from '../../db/drafts';
 import { queueOutboundMessage } from '../../db/outbound';
@@ -28,7 +28,7 @@ export type IntakeMessage = {
 };
 
 export type ActionContext = {
-  ctx: { tx: Tx; tenantId: string };
+  ctx: TenantContext;
   message: IntakeMessage;
   id: InteractiveId;
   /** The escalation contact who tapped, when the sender is one (staff actions need it). */

@@ -1,5 +1,5 @@
 import { loadTurnConversation, type TurnConversation, tagAgentMessage } from '../../db/agent';
-import type { Tx } from '../../db/client';
+import type { TenantContext } from '../../db/client';
 import {
   createDrafts,
   type DraftRow,
@@ -16,8 +16,6 @@ import { type OutboundMessage, previewOf } from '../messaging/kinds';
 import { notifyStaff } from './handoff';
 import { formatInteractiveId } from './ids';
 
-type TenantCtx = { tx: Tx; tenantId: string };
-
 const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
 function clip(text: string, max: number): string {
@@ -31,7 +29,7 @@ function clip(text: string, max: number): string {
  * draft with Approve / Edit / Cancel buttons (`msg:{draft_id}:approve|edit|cancel`).
  */
 export async function draftReplies(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     conversation: TurnConversation;
     runId: string;
@@ -103,7 +101,7 @@ export type DraftDecision =
  * longer pending, or whose conversation a person has taken over, is a CONFLICT: nothing changes.
  */
 export async function decideDraft(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     draftId: string;
     decision: DraftDecision;

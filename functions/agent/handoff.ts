@@ -1,15 +1,13 @@
 import { ensureStaffConversation, insertSystemNote, type TurnConversation } from '../../db/agent';
-import type { Tx } from '../../db/client';
+import type { TenantContext } from '../../db/client';
 import { setConversationLock } from '../../db/conversations';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
-import type { Logger } from '../lib/logger';
+import { type Logger, safeErrorFields } from '../lib/logger';
 import type { OutboundMessage } from '../messaging/kinds';
 import { formatInteractiveId } from './ids';
 import { type AgentLanguage, HANDOFF_NOTICE } from './language';
-
-type TenantCtx = { tx: Tx; tenantId: string };
 
 const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
@@ -32,7 +30,7 @@ export function whatsappContacts(contacts: EscalationContact[]) {
  * number in 24 hours gets a failed message with Meta's reason in that thread, visible in the inbox.
  */
 export async function notifyStaff(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     contacts: EscalationContact[];
     message: OutboundMessage;
@@ -62,9 +60,7 @@ export async function notifyStaff(
       });
       jobs.push(queued.job);
     } catch (err) {
-      input.logger.warn('agent: staff notification refused', {
-        error: err instanceof Error ? err.message : String(err),
-      });
+      input.logger.warn('agent: staff notification refused', safeErrorFields(err));
     }
   }
   return jobs;
@@ -92,7 +88,7 @@ export type HandoffInput = {
  * `conv:{id}:take` button. In the caller's tenant transaction; returns the jobs to publish after
  * commit.
  */
-export async function handOff(ctx: TenantCtx, input: HandoffInput): Promise<OutboxJob[]> {
+export async function handOff(ctx: TenantContext, input: HandoffInput): Promise<OutboxJob[]> {
   const jobs: OutboxJob[] = [];
   const conv = input.conversation;
   await setConversationLock(ctx, {
@@ -121,9 +117,7 @@ export async function handOff(ctx: TenantCtx, input: HandoffInput): Promise<Outb
     });
     jobs.push(notice.job);
   } catch (err) {
-    input.logger.warn('agent: handoff notice refused', {
-      error: err instanceof Error ? err.message : String(err),
-    });
+    input.logger.warn('agent: handoff notice refused', safeErrorFields(err));
   }
   const who = conv.contact.name || conv.contact.phone || conv.contact.externalUserId;
   const body = clip(

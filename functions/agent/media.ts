@@ -4,6 +4,7 @@ import { asTenant, type Database } from '../../db/client';
 import type { Attachment } from '../../db/schema';
 import type { Env } from '../env';
 import type { Logger } from '../lib/logger';
+import { safeErrorFields } from '../lib/logger';
 import type { AgentModels } from './models';
 
 /**
@@ -77,8 +78,10 @@ function baseMediaType(mime: string | undefined, kind: Kind): string {
   return base || (kind === 'audio' ? 'audio/ogg' : 'image/jpeg');
 }
 
+/** Why transcription or vision failed, for the trace: the safe fields only (no customer data). */
 function errorText(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).slice(0, 300);
+  const { error, code, detail } = safeErrorFields(err);
+  return `${error}${code ? ` ${code}` : ''}: ${detail}`.slice(0, 300);
 }
 
 /**

@@ -12,14 +12,14 @@ import {
   messagesByProviderId,
   type RunOutcome,
   recentMessages,
+  recordFinishedRun,
   startRun,
   supersededBy,
-  type TenantCtx,
   type TurnConversation,
   tagAgentMessage,
   unlockedSince,
 } from '../../db/agent';
-import { asTenant } from '../../db/client';
+import { asTenant, type TenantContext } from '../../db/client';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
@@ -28,11 +28,13 @@ import { ApiError } from '../errors';
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs } from '../lib/jobs';
+import { safeErrorFields } from '../lib/logger';
 import {
   type MessageChannel,
   type OutboundMessage,
   parseOutboundMessage,
 } from '../messaging/kinds';
+import { markReadInBackground } from '../messaging/read-receipts';
 import { SendRefusedError } from '../messaging/refusals';
 import { draftReplies } from './approval';
 import { handOff } from './handoff';
@@ -113,7 +115,7 @@ type Skip = { outcome: Extract<RunOutcome, 'superseded' | 'locked'>; reason: str
 
 /** Why this turn must not speak now, or null. Checked at the start and again before storing. */
 async function skipReason(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   conversation: TurnConversation,
   settings: TenantSettings,
   trigger: { id: string; conversationId: string; receivedAt: Date },
@@ -297,8 +299,12 @@ export async function runAgentTurn(
     return { status: 'retry', detail: 'another delivery is running this turn' };
   if (start.kind === 'wait') return { status: 'retry', detail: 'waiting for a media download' };
 
-  // 2. Think.
+  // 2. Think. The customer sees their message read and the agent typing meanwhile.
   const { run, trigger, conversation, settings, models, rows } = start;
+  markReadInBackground(
+    { env, clock: services.clock, logger: log, waitUntil: job.waitUntil },
+    { tenantId, channel: conversation.channel, messageId: trigger.id, typing: true },
+  );
   const started = Date.now();
   const mediaTexts = await prepareMedia({
     rows,
@@ -352,7 +358,7 @@ export async function runAgentTurn(
     });
   } catch (err) {
     failure = errorText(err);
-    log.warn('agent turn: model failed', { error: failure });
+    log.warn('agent turn: model failed', safeErrorFields(err));
   }
   const latencyMs = Date.now() - started;
   const steps = result ? traceSteps(result.steps) : [];
@@ -477,4 +483,74 @@ export async function runAgentTurn(
   });
   await publishJobs(services, env, jobs);
   return { status: 'done', detail: finished };
+}
+
+/**
+ * The last delivery of a turn that kept failing (a database or configuration error, not the
+ * model's: those hand off inside the turn). Without this the run would stay `running` and the
+ * customer would wait for an answer nobody sends: close the run as `failed` and hand the
+ * conversation to a person, with the reason.
+ */
+export async function failTurn(
+  job: JobContext,
+  payload: TurnPayload,
+  err: unknown,
+): Promise<JobOutcome> {
+  const { services, env, tenantId, logger } = job;
+  const correlationId = turnCorrelationId(payload.triggerMessageId);
+  const failure = safeErrorFields(err);
+  const error = `${failure.error}${failure.code ? ` ${failure.code}` : ''}: ${failure.detail}`;
+  logger.error('agent: turn failed on its last delivery; handing off', {
+    correlationId,
+    ...failure,
+  });
+  const jobs = await asTenant(services.db, tenantId, async (tx) => {
+    const ctx = { tx, tenantId };
+    const now = services.clock.now();
+    const conversation = await loadTurnConversation(ctx, payload.conversationId);
+    if (!conversation) return [];
+    const run = await findRun(ctx, correlationId);
+    if (run && run.outcome !== 'running') return [];
+    if (run) {
+      await finishRun(ctx, run.id, {
+        outcome: 'failed',
+        steps: run.steps,
+        usage: run.usage,
+        latencyMs: now.getTime() - run.startedAt.getTime(),
+        error,
+        now,
+      });
+    } else {
+      await recordFinishedRun(ctx, {
+        conversationId: conversation.id,
+        correlationId,
+        triggerMessageId: payload.triggerMessageId,
+        model: 'none (failed before the model)',
+        outcome: 'failed',
+        error,
+        now,
+      });
+    }
+    if (conversation.isLocked) return [];
+    const settings = await getTenantSettings(ctx);
+    const rows = await recentMessages(ctx, conversation.id, 20);
+    return handOff(ctx, {
+      conversation,
+      reason: 'The AI agent could not answer (repeated errors); a person should reply.',
+      source: 'escalation',
+      language: conversationLanguage(
+        rows
+          .filter((r) => r.direction === 'inbound')
+          .map((r) => r.content)
+          .reverse(),
+      ),
+      escalationContacts: settings.escalationContacts,
+      customerText: null,
+      correlationId,
+      now,
+      logger,
+    });
+  });
+  await publishJobs(services, env, jobs);
+  return { status: 'done', detail: 'failed; handed to a person' };
 }

@@ -977,3 +977,73 @@ describe('Messenger and Instagram', () => {
     ]);
   });
 });
+
+describe('read receipts', () => {
+  const readBodies = (harness: Harness, wamids: string[]) =>
+    (harness.graph?.requests ?? [])
+      .filter((r) => {
+        const body = r.body as { status?: unknown; message_id?: unknown } | null;
+        return body?.status === 'read' && wamids.includes(String(body.message_id));
+      })
+      .map((r) => [r.path, r.body]);
+
+  it('marks the newest customer message read, with the typing indicator, when the model runs', async () => {
+    script = scriptedModels([replyWith('Sí, abrimos hoy de 9 a 20.')]);
+    const phone = customerPhone();
+    const first = await customerWrites(h, t, phone, 'hola');
+    const second = await customerWrites(h, t, phone, '¿abrís hoy?');
+    await h.settle();
+    expect(script.chat.doGenerateCalls).toHaveLength(1);
+    // The superseded turn never reached the model: one receipt, for the message being answered.
+    expect(readBodies(h, [first, second])).toEqual([
+      [
+        `/v23.0/${t.accounts.whatsapp.externalId}/messages`,
+        {
+          messaging_product: 'whatsapp',
+          status: 'read',
+          message_id: second,
+          typing_indicator: { type: 'text' },
+        },
+      ],
+    ]);
+  });
+
+  it('sends no receipt for a turn that does not run the model, nor on Messenger', async () => {
+    script = scriptedModels([replyWith('Hola desde Messenger.')]);
+    await sql`update tenant_settings set reply_mode = 'off' where tenant_id = ${t.tenantId}`;
+    const wamid = await customerWrites(h, t, customerPhone(), 'hola');
+    await h.settle();
+    await sql`update tenant_settings set reply_mode = 'auto' where tenant_id = ${t.tenantId}`;
+    expect(readBodies(h, [wamid])).toEqual([]);
+
+    const psid = scopedUserId();
+    await postWebhook(
+      h,
+      messengerMessageBody({ pageId: t.accounts.messenger.externalId, psid, text: 'hola' }),
+    );
+    await h.settle();
+    expect(script.chat.doGenerateCalls).toHaveLength(1);
+    const toPsid = (h.graph?.requests ?? [])
+      .map((r) => r.body as { recipient?: { id?: string }; sender_action?: string } | null)
+      .filter((b) => b?.recipient?.id === psid);
+    expect(toPsid.map((b) => b?.sender_action)).toEqual([undefined]);
+  });
+
+  it('sends no receipt while WHATSAPP_ALLOW_LIVE_SEND is off', async () => {
+    const off = await createHarness({
+      jobs: [agentTurnJob({ models })],
+      bindings: { WHATSAPP_ALLOW_LIVE_SEND: 'false' },
+    });
+    try {
+      off.registerTenant(t);
+      script = scriptedModels([replyWith('Hola.')]);
+      const wamid = await customerWrites(off, t, customerPhone(), 'hola');
+      await off.settle();
+      expect(script.chat.doGenerateCalls).toHaveLength(1);
+      expect(readBodies(off, [wamid])).toEqual([]);
+      expect(off.graph?.requests).toEqual([]);
+    } finally {
+      await off.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_TURN_DEPS, runAgentTurn, type TurnDeps } from '../agent/turn';
+import { DEFAULT_TURN_DEPS, failTurn, runAgentTurn, type TurnDeps } from '../agent/turn';
+import { JOB_RETRIES } from '../lib/jobs';
 import { defineJob } from './define';
 
 export const AGENT_TURN_JOB = 'agent-turn';
@@ -20,6 +21,14 @@ export function agentTurnJob(overrides: Partial<TurnDeps> = {}) {
   return defineJob({
     kind: AGENT_TURN_JOB,
     payload: agentTurnPayload,
-    handle: (ctx, payload) => runAgentTurn(ctx, payload, deps),
+    async handle(ctx, payload) {
+      try {
+        return await runAgentTurn(ctx, payload, deps);
+      } catch (err) {
+        // Earlier deliveries: let QStash retry. The last one must not end in silence.
+        if (ctx.retried < JOB_RETRIES) throw err;
+        return failTurn(ctx, payload, err);
+      }
+    },
   });
 }

@@ -1,9 +1,11 @@
 import { SignJWT } from 'jose';
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { asTenant, connect, type Database } from '../../db/client';
+import { createArticle } from '../../db/knowledge';
 import { enqueueJob } from '../../db/outbox';
+import { PERSONAL } from '../../test/failed-query';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
 import {
   createHarness,
@@ -35,6 +37,40 @@ const echoJob = defineJob({
   },
 });
 
+/**
+ * Fails the way a real query does (drizzle's error message lists the parameters): an article
+ * written for another tenant than the one bound, which row-level security refuses.
+ */
+const leakyJob = defineJob({
+  kind: 'test-leak',
+  payload: z.object({}),
+  async handle(ctx) {
+    await asTenant(ctx.services.db, ctx.tenantId, (tx) =>
+      createArticle(
+        { tx, tenantId: crypto.randomUUID() },
+        { title: PERSONAL.name, body: PERSONAL.text, language: 'es', tags: [], published: true },
+      ),
+    );
+    return { status: 'done' };
+  },
+});
+
+/** An Upstash-Signature for this body and job URL, as QStash signs it. */
+async function qstashSignature(body: string, kind: string) {
+  const now = Math.floor(Date.now() / 1000);
+  const hash = Buffer.from(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+  ).toString('base64url');
+  return new SignJWT({ body: hash })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer('Upstash')
+    .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/${kind}`)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(testBindings().QSTASH_CURRENT_SIGNING_KEY!));
+}
+
 describe('jobs: outbox → QStash → /jobs/:kind', () => {
   let h: Harness;
   let sql: postgres.Sql;
@@ -43,7 +79,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
   let t: TenantFixture;
 
   beforeAll(async () => {
-    h = await createHarness({ jobs: [echoJob] });
+    h = await createHarness({ jobs: [echoJob, leakyJob] });
     sql = adminSql();
     t = await createTenant(sql, 'Jobs');
     ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
@@ -188,5 +224,40 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
       'value: Invalid input',
     );
+  });
+
+  it('answers a failed query with 503 and a generic message: no parameters in the body or the logs', async () => {
+    const body = JSON.stringify({
+      outboxId: crypto.randomUUID(),
+      tenantId: t.tenantId,
+      payload: {},
+    });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    let res: Response;
+    try {
+      res = await h.request('/jobs/test-leak', {
+        method: 'POST',
+        body,
+        headers: { 'upstash-signature': await qstashSignature(body, 'test-leak') },
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(JSON.parse(text).error).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'the job failed (DrizzleQueryError 42501); see the logs',
+    });
+    const failed = lines.map((l) => JSON.parse(l)).find((e) => e.msg === 'job failed');
+    expect(failed).toMatchObject({ error: 'DrizzleQueryError', code: '42501' });
+    for (const out of [text, ...lines]) {
+      for (const word of [PERSONAL.name, '+34600', 'Llámame', 'params:', 'Failed query']) {
+        expect(out).not.toContain(word);
+      }
+    }
   });
 });

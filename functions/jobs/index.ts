@@ -5,6 +5,7 @@ import type { App } from '../app';
 import type { HonoEnv } from '../context';
 import { ApiError, zodMessage } from '../errors';
 import { jobUrl } from '../lib/jobs';
+import { safeErrorFields } from '../lib/logger';
 import type { JobHandler, JobOutcome } from './define';
 import { jobHandlers } from './registry';
 
@@ -62,7 +63,9 @@ export function registerJobs(app: App, extra: JobHandler[] = []) {
       tenantId: parsed.tenantId,
       retried,
     });
-    // A thrown error is a transient failure like any other: QStash retries it with backoff.
+    // A thrown error is a transient failure like any other: QStash retries it with backoff. Its
+    // message stays out of the answer (QStash stores it, and a failed query's message carries the
+    // query's parameters); the log gets the safe fields only.
     const outcome = await handler
       .handle(
         {
@@ -76,12 +79,14 @@ export function registerJobs(app: App, extra: JobHandler[] = []) {
         },
         payload,
       )
-      .catch(
-        (err: unknown): JobOutcome => ({
+      .catch((err: unknown): JobOutcome => {
+        const safe = safeErrorFields(err);
+        jobLogger.error('job failed', safe);
+        return {
           status: 'retry',
-          detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-        }),
-      );
+          detail: `the job failed (${safe.code ? `${safe.error} ${safe.code}` : safe.error}); see the logs`,
+        };
+      });
     jobLogger.info('job finished', { outcome: outcome.status, detail: outcome.detail });
     if (outcome.status === 'dead') return nonRetryable(c, outcome.detail ?? 'permanent failure');
     if (outcome.status === 'retry') {

@@ -2,10 +2,16 @@ import { agentTurnJob } from './agent-turn';
 import type { JobHandler } from './define';
 import { mediaDownloadJob } from './media-download';
 import { sendJob } from './send';
+import { sendAcceptedJob } from './send-accepted';
 
 /**
  * Every job kind QStash may deliver to `/jobs/:kind`. Add a handler here and it is routed,
  * signature-checked and validated by functions/jobs/index.ts.
  */
 // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share the list
-export const jobHandlers: JobHandler<any>[] = [mediaDownloadJob, sendJob, agentTurnJob()];
+export const jobHandlers: JobHandler<any>[] = [
+  mediaDownloadJob,
+  sendJob,
+  sendAcceptedJob,
+  agentTurnJob(),
+];

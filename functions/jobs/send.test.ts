@@ -3,17 +3,112 @@ import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asTenant, connect, type Database } from '../../db/client';
 import { type QueueOutboundInput, queueOutboundMessage } from '../../db/outbound';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
+import {
+  messengerMessageBody,
+  type WhatsAppMessagesValue,
+  type WhatsAppWebhookBody,
+  whatsappStatusBody,
+} from '../../dev/meta-payloads';
+import { listenOnLoopback } from '../../dev/stand-ins/http-server';
+import {
+  type MetaAccount,
+  type MetaGraphStandIn,
+  startMetaGraph,
+} from '../../dev/stand-ins/meta-graph';
+import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../../test/fixtures';
+import {
+  createHarness,
+  type Harness,
+  TEST_APP_SECRET,
+  TEST_PUBLIC_BASE_URL,
+} from '../../test/harness';
+import { postWebhook, waNumber } from '../../test/meta-webhooks';
+import type { Clock } from '../context';
 import { parseEnv } from '../env';
+import { SEND_OUTCOME_UNKNOWN_REASON } from '../lib/graph';
 import { markCustomerMessageRead } from '../lib/graph-accounts';
 import { publishJobs } from '../lib/jobs';
 import { SendRefusedError } from '../messaging/refusals';
 import { createConversation, manualClock } from '../messaging/test-conversations';
 import { createServices } from '../services';
-import { MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
+import { createSendJob, MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
 
 const HOUR = 60 * 60 * 1000;
+
+/** Queues messages the way the AI agent will: in one tenant transaction, published after commit. */
+async function queueAndPublish(
+  h: Harness,
+  db: Database,
+  clock: Clock,
+  tenant: TenantFixture,
+  conversationId: string,
+  messages: unknown[],
+  options: Partial<QueueOutboundInput> = {},
+) {
+  const queued = await asTenant(db, tenant.tenantId, async (tx) => {
+    const out = [];
+    for (const message of messages) {
+      out.push(
+        await queueOutboundMessage(
+          { tx, tenantId: tenant.tenantId },
+          { conversationId, sender: 'agent', message, now: clock.now(), ...options },
+        ),
+      );
+    }
+    return out;
+  });
+  const env = parseEnv(h.bindings);
+  const { services, close } = createServices(env);
+  await publishJobs(
+    services,
+    env,
+    queued.map((q) => q.job),
+  );
+  await close();
+  return queued;
+}
+
+/** A QStash-signed delivery of a job, as QStash would make it (for replays). */
+async function deliverJob(h: Harness, kind: string, body: string) {
+  const url = `${TEST_PUBLIC_BASE_URL}/jobs/${kind}`;
+  const now = Math.floor(Date.now() / 1000);
+  const hash = Buffer.from(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+  ).toString('base64url');
+  const signature = await new SignJWT({ body: hash })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer('Upstash')
+    .setSubject(url)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(h.bindings.QSTASH_CURRENT_SIGNING_KEY!));
+  return h.request(url, {
+    method: 'POST',
+    body,
+    headers: { 'upstash-signature': signature, 'content-type': 'application/json' },
+  });
+}
+
+const deliverSendJob = (h: Harness, body: string) => deliverJob(h, 'send', body);
+
+/** The send job's QStash message for one of our messages (the first one published). */
+function sendJobBody(h: Harness, messageId: string): string {
+  const job = h
+    .qstash!.messages()
+    .find((m) => m.url.endsWith('/jobs/send') && m.body.includes(messageId));
+  if (!job) throw new Error(`no send job published for ${messageId}`);
+  return job.body;
+}
+
+const graphSends = (h: Harness) =>
+  h.graph!.requests.filter(
+    (r) =>
+      r.method === 'POST' &&
+      r.path.endsWith('/messages') &&
+      (r.body as { status?: unknown; sender_action?: unknown }).status === undefined &&
+      (r.body as { sender_action?: unknown }).sender_action === undefined,
+  );
 
 describe('retryDelayMs', () => {
   it('backs off exponentially, and 4^X seconds for pair-rate limiting', () => {
@@ -54,35 +149,12 @@ describe('send job (/jobs/send) against the Graph stand-in', () => {
     h.graph!.reset();
   });
 
-  /** Queues messages the way the AI agent will: in one tenant transaction, published after commit. */
-  async function queue(
+  const queue = (
     tenant: TenantFixture,
     conversationId: string,
     messages: unknown[],
     options: Partial<QueueOutboundInput> = {},
-  ) {
-    const queued = await asTenant(db, tenant.tenantId, async (tx) => {
-      const out = [];
-      for (const message of messages) {
-        out.push(
-          await queueOutboundMessage(
-            { tx, tenantId: tenant.tenantId },
-            { conversationId, sender: 'agent', message, now: clock.now(), ...options },
-          ),
-        );
-      }
-      return out;
-    });
-    const env = parseEnv(h.bindings);
-    const { services, close } = createServices(env);
-    await publishJobs(
-      services,
-      env,
-      queued.map((q) => q.job),
-    );
-    await close();
-    return queued;
-  }
+  ) => queueAndPublish(h, db, clock, tenant, conversationId, messages, options);
 
   const sends = () =>
     h.graph!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
@@ -98,27 +170,7 @@ describe('send job (/jobs/send) against the Graph stand-in', () => {
       from send_attempts where message_id = ${id} order by attempt`;
   }
 
-  /** A QStash-signed delivery of a send job, as QStash would make it (for replays). */
-  async function deliver(body: string) {
-    const url = `${TEST_PUBLIC_BASE_URL}/jobs/send`;
-    const now = Math.floor(Date.now() / 1000);
-    const hash = Buffer.from(
-      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
-    ).toString('base64url');
-    const signature = await new SignJWT({ body: hash })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer('Upstash')
-      .setSubject(url)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + 300)
-      .sign(new TextEncoder().encode(h.bindings.QSTASH_CURRENT_SIGNING_KEY!));
-    return h.request(url, {
-      method: 'POST',
-      body,
-      headers: { 'upstash-signature': signature, 'content-type': 'application/json' },
-    });
-  }
+  const deliver = (body: string) => deliverSendJob(h, body);
 
   it('spaces a burst of 10 replies by the tenant spacing and sends them in their order', async () => {
     const conv = await createConversation(sql, t, { now: clock.now() });
@@ -457,5 +509,378 @@ describe('send job with Meta status webhooks', () => {
       await sql`select provider_status, applied_at from message_status_events where provider_message_id = ${row!.provider_message_id}`;
     expect(events.map((e) => e.provider_status).sort()).toEqual(['delivered', 'read', 'sent']);
     expect(events.every((e) => e.applied_at !== null)).toBe(true);
+  });
+});
+
+/** A Postgres URL nothing listens on: every query fails to connect, as in a database outage. */
+async function downDatabase() {
+  const server = await listenOnLoopback(() => new Response('unused'));
+  await server.close();
+  const port = new URL(server.url).port;
+  return connect(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
+}
+
+describe('send job: the database fails right after Meta accepted the message', () => {
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let down: { db: Database; close: () => Promise<void> };
+  let t: TenantFixture;
+  /** How many of the next writes of Meta's answer go to the database that is down. */
+  let failingWrites = 0;
+
+  beforeAll(async () => {
+    down = await downDatabase();
+    h = await createHarness({
+      clock,
+      statusProgression: false,
+      jobs: [
+        createSendJob({
+          recordRetryDelaysMs: [0, 0],
+          recordDb: (services) => {
+            if (failingWrites <= 0) return services.db;
+            failingWrites -= 1;
+            return down.db;
+          },
+        }),
+      ],
+    });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Database blip');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await down.close().catch(() => {});
+    await sql.end();
+    await h.close();
+  });
+  beforeEach(() => {
+    clock.set(new Date());
+    h.graph!.reset();
+    failingWrites = 0;
+  });
+
+  async function stored(id: string) {
+    const [row] = await sql`select status, provider_message_id from messages where id = ${id}`;
+    const attempts =
+      await sql`select outcome, provider_message_id from send_attempts where message_id = ${id} order by attempt`;
+    return { row, attempts };
+  }
+
+  it('one failed write is retried in-process: sent once, provider id stored', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    failingWrites = 1;
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['blip']);
+    await h.settle();
+    expect(failingWrites).toBe(0);
+    expect(graphSends(h)).toHaveLength(1);
+    const { row, attempts } = await stored(q!.message.id);
+    expect(row).toMatchObject({
+      status: 'sent',
+      provider_message_id: expect.stringMatching(/^wamid\./),
+    });
+    expect(attempts).toEqual([{ outcome: 'sent', provider_message_id: row!.provider_message_id }]);
+    expect(h.qstash!.messages().filter((m) => m.url.endsWith('/jobs/send-accepted'))).toEqual([]);
+  });
+
+  it('a write that keeps failing hands the provider id to send-accepted; the message is never resent', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    failingWrites = 3;
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['outage']);
+    await h.settle();
+    expect(failingWrites).toBe(0);
+    expect(graphSends(h)).toHaveLength(1);
+    // The send job finished (QStash does not redeliver it); the hand-off recorded the id.
+    const job = h
+      .qstash!.messages()
+      .find((m) => m.url.endsWith('/jobs/send') && m.body.includes(q!.message.id))!;
+    expect(job).toMatchObject({ state: 'delivered', attempts: 1 });
+    const handOff = h.qstash!.messages().filter((m) => m.url.endsWith('/jobs/send-accepted'));
+    expect(handOff).toHaveLength(1);
+    expect(handOff[0]).toMatchObject({ state: 'delivered' });
+    const { row, attempts } = await stored(q!.message.id);
+    expect(row).toMatchObject({
+      status: 'sent',
+      provider_message_id: expect.stringMatching(/^wamid\./),
+    });
+    expect(JSON.parse(handOff[0]!.body).payload.providerMessageId).toBe(row!.provider_message_id);
+    expect(attempts).toEqual([{ outcome: 'sent', provider_message_id: row!.provider_message_id }]);
+
+    // A repeated hand-off changes nothing; any later delivery of the send job, long after the
+    // claim went stale, sends nothing.
+    expect((await deliverJob(h, 'send-accepted', handOff[0]!.body)).status).toBe(200);
+    clock.advance(10 * 60_000);
+    expect((await deliverSendJob(h, sendJobBody(h, q!.message.id))).status).toBe(200);
+    await h.settle();
+    expect(graphSends(h)).toHaveLength(1);
+    expect(await stored(q!.message.id)).toEqual({ row, attempts });
+  });
+});
+
+describe('send job: Meta does not answer in time', () => {
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    // A short Graph timeout instead of 20 s; the stand-in holds its answer far longer.
+    h = await createHarness({
+      clock,
+      statusProgression: false,
+      jobs: [createSendJob({ graphTimeoutMs: 300 })],
+    });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Slow Meta');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+  });
+  beforeEach(() => {
+    clock.set(new Date());
+    h.graph!.reset();
+  });
+
+  it('fails it as "outcome unknown" without sending it again; an operator can retry it', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.delayNext(60_000);
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['are you there?']);
+    await h.settle();
+    expect(graphSends(h)).toHaveLength(1);
+    const [row] =
+      await sql`select status, error_code, error_reason, provider_message_id from messages where id = ${q!.message.id}`;
+    expect(row).toEqual({
+      status: 'failed',
+      error_code: 'outcome_unknown',
+      error_reason: SEND_OUTCOME_UNKNOWN_REASON,
+      provider_message_id: null,
+    });
+    expect(SEND_OUTCOME_UNKNOWN_REASON).toContain('it was not sent again to avoid a duplicate');
+    const attempts =
+      await sql`select outcome, error_code from send_attempts where message_id = ${q!.message.id}`;
+    expect(attempts).toEqual([{ outcome: 'failed', error_code: 'outcome_unknown' }]);
+
+    // Neither a late redelivery nor the takeover of an old claim sends it again.
+    clock.advance(10 * 60_000);
+    expect((await deliverSendJob(h, sendJobBody(h, q!.message.id))).status).toBe(200);
+    await h.settle();
+    expect(graphSends(h)).toHaveLength(1);
+
+    // The operator, having checked the conversation, retries it: it goes out as a new attempt.
+    const retry = await h.asUser(t.agent, `/admin/messages/${q!.message.id}/retry`, {
+      method: 'POST',
+    });
+    expect(retry.status).toBe(202);
+    await h.settle();
+    expect(graphSends(h)).toHaveLength(2);
+    const [after] = await sql`select status from messages where id = ${q!.message.id}`;
+    expect(after?.status).toBe('sent');
+  });
+});
+
+describe('send job: statuses carrying our message id bind a provider id we never recorded', () => {
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness({
+      clock,
+      statusProgression: true,
+      jobs: [createSendJob({ graphTimeoutMs: 300 })],
+    });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Bound by status');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+  });
+  beforeEach(() => {
+    clock.set(new Date());
+    h.graph!.reset();
+  });
+
+  /** [wamid, biz_opaque_callback_data] of every status webhook the stand-in posted. */
+  function statusIds() {
+    return h.graph!.webhooks.flatMap((w) =>
+      w.body.object === 'whatsapp_business_account'
+        ? (w.body as WhatsAppWebhookBody).entry.flatMap((e) =>
+            e.changes.flatMap((c) =>
+              ((c.value as WhatsAppMessagesValue).statuses ?? []).map((s) => [
+                s.id,
+                s.biz_opaque_callback_data,
+              ]),
+            ),
+          )
+        : [],
+    );
+  }
+
+  it('a send whose answer never came (recordSent never ran) ends with the provider id, at read', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.delayNext(60_000);
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['no answer']);
+    await h.settle();
+    expect(graphSends(h)).toHaveLength(1);
+    const ids = statusIds();
+    expect(ids).toHaveLength(3);
+    const wamid = ids[0]![0]!;
+    expect(ids).toEqual(ids.map(() => [wamid, q!.message.id]));
+    const [row] =
+      await sql`select status, error_code, provider_message_id from messages where id = ${q!.message.id}`;
+    expect(row).toEqual({ status: 'read', error_code: null, provider_message_id: wamid });
+    const attempts =
+      await sql`select outcome, provider_message_id from send_attempts where message_id = ${q!.message.id}`;
+    expect(attempts).toEqual([{ outcome: 'sent', provider_message_id: wamid }]);
+    const events =
+      await sql`select message_id from message_status_events where provider_message_id = ${wamid}`;
+    expect(events.map((e) => e.message_id)).toEqual([q!.message.id, q!.message.id, q!.message.id]);
+  });
+
+  it('a claim a crash left behind after Meta accepted it is bound by the status, so no takeover resends it', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['crashed']);
+    // The worker claimed it, Meta accepted it, and the worker died before writing anything more.
+    await sql`update messages set status = 'sending' where id = ${q!.message.id}`;
+    await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at)
+      values (${t.tenantId}, ${q!.message.id}, 1, 'sending', ${clock.now()})`;
+    const wamid = `wamid.CRASHED${Date.now()}`;
+    const status = (value: 'sent' | 'delivered', callbackData: string) =>
+      postWebhook(
+        h,
+        whatsappStatusBody({
+          ...waNumber(t),
+          messageId: wamid,
+          status: value,
+          recipientId: conv.externalUserId,
+          bizOpaqueCallbackData: callbackData,
+        }),
+      );
+    // Someone else's callback data (any app on the number may set it) binds nothing.
+    expect((await status('sent', 'not-one-of-ours')).status).toBe(200);
+    const [unbound] =
+      await sql`select provider_message_id from messages where id = ${q!.message.id}`;
+    expect(unbound?.provider_message_id).toBeNull();
+    expect((await status('delivered', q!.message.id)).status).toBe(200);
+
+    clock.advance(10 * 60_000);
+    await h.settle();
+    expect((await deliverSendJob(h, sendJobBody(h, q!.message.id))).status).toBe(200);
+    expect(graphSends(h)).toHaveLength(0);
+    const [row] =
+      await sql`select status, provider_message_id from messages where id = ${q!.message.id}`;
+    // Both statuses applied: the earlier one was waiting for the id.
+    expect(row).toEqual({ status: 'delivered', provider_message_id: wamid });
+    const pending =
+      await sql`select count(*)::int as n from message_status_events where provider_message_id = ${wamid} and applied_at is null`;
+    expect(pending[0]?.n).toBe(0);
+  });
+});
+
+describe('send job: an echo of our own send arrives before its provider id is recorded', () => {
+  const clock = manualClock();
+  const accounts: MetaAccount[] = [];
+  let h: Harness;
+  let echoingGraph: MetaGraphStandIn;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    // Meta posts the echo before answering, without our app id (so it is not recognised as ours).
+    echoingGraph = await startMetaGraph({
+      appSecret: TEST_APP_SECRET,
+      accessToken: TEST_GRAPH_TOKEN,
+      webhookUrl: `${TEST_PUBLIC_BASE_URL}/webhooks/meta`,
+      deliverWebhook: (request) => h.request(request),
+      accounts,
+      statusProgression: false,
+      messagingEchoes: {},
+    });
+    h = await createHarness({ clock, bindings: { GRAPH_API_BASE_URL: echoingGraph.url } });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Echo first');
+    accounts.push(
+      { channel: 'messenger', pageId: t.accounts.messenger.externalId },
+      { channel: 'instagram', igId: t.accounts.instagram.externalId },
+    );
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+    await echoingGraph.close();
+  });
+
+  it.each(['messenger', 'instagram'] as const)(
+    '%s: one message row, the conversation not locked, sent once',
+    async (channel) => {
+      echoingGraph.reset();
+      const conv = await createConversation(sql, t, { channel, now: clock.now() });
+      const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['hello, human']);
+      await h.settle();
+      const sent = echoingGraph.requests.filter((r) => r.method === 'POST');
+      expect(sent).toHaveLength(1);
+      const echoes = echoingGraph.webhooks.filter((w) => w.status === 200);
+      expect(echoes).toHaveLength(1);
+      const outbound =
+        await sql`select id, sender, status, provider_message_id from messages where conversation_id = ${conv.conversationId} and direction = 'outbound'`;
+      expect(outbound).toEqual([
+        {
+          id: q!.message.id,
+          sender: 'agent',
+          status: 'sent',
+          provider_message_id: expect.stringMatching(/^m_/),
+        },
+      ]);
+      const [c] =
+        await sql`select is_locked, locked_by from conversations where id = ${conv.conversationId}`;
+      expect(c).toEqual({ is_locked: false, locked_by: null });
+      const history =
+        await sql`select locked, source from conversation_lock_events where conversation_id = ${conv.conversationId}`;
+      expect(history).toEqual([{ locked: false, source: 'echo' }]);
+
+      clock.advance(10 * 60_000);
+      expect((await deliverSendJob(h, sendJobBody(h, q!.message.id))).status).toBe(200);
+      await h.settle();
+      expect(echoingGraph.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    },
+  );
+
+  it('an echo of a reply a person sent from the Page inbox still locks the conversation', async () => {
+    echoingGraph.reset();
+    const conv = await createConversation(sql, t, { channel: 'messenger', now: clock.now() });
+    const res = await postWebhook(
+      h,
+      messengerMessageBody({
+        pageId: t.accounts.messenger.externalId,
+        psid: conv.externalUserId,
+        text: 'typed in the Page inbox',
+        isEcho: true,
+      }),
+    );
+    expect(res.status).toBe(200);
+    const [c] =
+      await sql`select is_locked, locked_by from conversations where id = ${conv.conversationId}`;
+    expect(c).toEqual({ is_locked: true, locked_by: 'echo' });
   });
 });

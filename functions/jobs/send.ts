@@ -1,10 +1,11 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import { z } from 'zod';
-import { asTenant, type Tx } from '../../db/client';
+import { asTenant, type Database, type Tx } from '../../db/client';
 import {
   failMessage,
   loadSealedAccessToken,
   prepareSend,
+  recordOutcomeUnknown,
   recordSent,
   requeueAfterTransient,
   SEND_JOB_KIND,
@@ -12,12 +13,19 @@ import {
 } from '../../db/outbound';
 import type { Services } from '../context';
 import { decryptSecret } from '../lib/crypto';
-import { type GraphAccount, GraphApiError, graphClient } from '../lib/graph';
+import {
+  type GraphAccount,
+  GraphApiError,
+  graphClient,
+  SEND_OUTCOME_UNKNOWN_REASON,
+} from '../lib/graph';
 import type { GraphErrorMeaning } from '../lib/graph-errors';
-import { publishJobs } from '../lib/jobs';
+import { type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
+import { safeErrorFields } from '../lib/logger';
 import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
 import type { MessagingMessage, WhatsAppMessage } from '../messaging/kinds';
 import { defineJob, type JobContext, type JobOutcome } from './define';
+import { SEND_ACCEPTED_JOB_KIND, type SendAcceptedPayload } from './send-accepted';
 
 /**
  * `POST /jobs/send`: sends one queued outbound message. QStash delivers at least once, so:
@@ -29,11 +37,30 @@ import { defineJob, type JobContext, type JobOutcome } from './define';
  *    or back to queued with a later slot (transient), or failed with code and reason (permanent).
  * Retries are new jobs at a chosen time rather than QStash's own backoff, so 131056 can back off
  * 4^X seconds and a message never lands in the dead-letter queue just for being retried.
+ *
+ * Once Meta may have the message, nothing here leads to a second send: an accepted send whose
+ * record cannot be written is retried in-process and then handed to a `send-accepted` job
+ * (published straight to QStash), and the job finishes either way; a send without an answer
+ * (timeout) is failed as "outcome unknown" for an operator to decide, never retried on its own.
  */
 
-/** Longer than a Graph call may take (20 s timeout) plus recording it. */
+/** Longer than a Graph call may take (20 s timeout) plus recording it (with its retries). */
 export const STALE_CLAIM_MS = 60_000;
 export const MAX_TRANSIENT_FAILURES = 8;
+/** Pauses between tries at writing what Meta answered, before handing it off. */
+export const RECORD_RETRY_DELAYS_MS = [250, 1_000, 3_000];
+
+export type SendJobOptions = {
+  /** How long to wait for Graph (default functions/lib/graph.ts REQUEST_TIMEOUT_MS). */
+  graphTimeoutMs?: number;
+  /** Pauses between in-process tries at recording Meta's answer (default RECORD_RETRY_DELAYS_MS). */
+  recordRetryDelaysMs?: number[];
+  /**
+   * The database Meta's answer is written to; default `services.db`. Tests point it at a
+   * database that is down, to see what happens when only that write fails.
+   */
+  recordDb?: (services: Services) => Database;
+};
 
 /** Exponential backoff for transient errors, 4^X s for pair-rate limiting (meta-platform §2). */
 export function retryDelayMs(
@@ -89,7 +116,99 @@ function requestFor(plan: Claimed): Record<string, unknown> {
   });
 }
 
-async function send(ctx: JobContext, plan: Claimed): Promise<JobOutcome> {
+/**
+ * Writes what Meta answered, retrying in-process: once a send may have gone out, a failed write
+ * must not end in a QStash redelivery, whose takeover of the claim would send it again.
+ */
+async function writeWithRetries<T>(
+  ctx: JobContext,
+  options: SendJobOptions,
+  what: string,
+  write: (tx: Tx) => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  const { services, tenantId } = ctx;
+  const delays = options.recordRetryDelaysMs ?? RECORD_RETRY_DELAYS_MS;
+  let error: unknown;
+  for (let attempt = 0; attempt <= delays.length; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]));
+    try {
+      const db = options.recordDb?.(services) ?? services.db;
+      return { ok: true, value: await asTenant(db, tenantId, write) };
+    } catch (err) {
+      error = err;
+      services.logger.warn(`${what}: database write failed`, {
+        ...safeErrorFields(err),
+        attempt: attempt + 1,
+      });
+    }
+  }
+  return { ok: false, error };
+}
+
+/**
+ * Meta accepted the message: record the provider id. If the database keeps failing, the id goes
+ * to a `send-accepted` job published straight to QStash (the outbox is in that database), and the
+ * send job still finishes, so QStash does not redeliver it.
+ */
+async function recordAccepted(
+  ctx: JobContext,
+  options: SendJobOptions,
+  accepted: SendAcceptedPayload & { channelAccountId: string },
+): Promise<JobOutcome> {
+  const { services, env, tenantId } = ctx;
+  const { providerMessageId } = accepted;
+  const written = await writeWithRetries(ctx, options, 'recording an accepted send', (tx) =>
+    recordSent({ tx, tenantId }, { ...accepted, simulated: false, now: services.clock.now() }),
+  );
+  if (written.ok) return { status: 'done', detail: `sent ${providerMessageId}` };
+
+  const payload: SendAcceptedPayload = {
+    messageId: accepted.messageId,
+    attemptId: accepted.attemptId,
+    providerMessageId,
+    request: accepted.request,
+  };
+  const delays = options.recordRetryDelaysMs ?? RECORD_RETRY_DELAYS_MS;
+  for (let attempt = 0; attempt <= delays.length; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]));
+    try {
+      await services.qstash.publishJSON({
+        url: jobUrl(env, SEND_ACCEPTED_JOB_KIND),
+        // No outbox row stands behind it: the attempt id names it (one hand-off per attempt).
+        body: { outboxId: accepted.attemptId, tenantId, payload } satisfies JobEnvelope,
+        deduplicationId: `send-accepted-${accepted.attemptId}`,
+        retries: 5,
+      });
+      services.logger.warn('accepted send handed to the send-accepted job', {
+        messageId: accepted.messageId,
+        providerMessageId,
+      });
+      return {
+        status: 'done',
+        detail: `sent ${providerMessageId}; recording handed to ${SEND_ACCEPTED_JOB_KIND}`,
+      };
+    } catch (err) {
+      services.logger.warn('send-accepted hand-off failed', {
+        ...safeErrorFields(err),
+        attempt: attempt + 1,
+      });
+    }
+  }
+  // Neither the database nor QStash takes it. Redelivery could send it again, so stop here: the
+  // job lands in the dead-letter queue with the id, and a WhatsApp status carrying our message id
+  // still binds it (db/statuses.ts).
+  services.logger.error('accepted send could not be recorded anywhere', {
+    messageId: accepted.messageId,
+    providerMessageId,
+    ...safeErrorFields(written.error),
+  });
+  return {
+    status: 'dead',
+    detail: `Meta accepted message ${accepted.messageId} as ${providerMessageId}, but it could not be recorded; not sent again`,
+  };
+}
+
+async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
   const { services, env, tenantId } = ctx;
   const db = services.db;
   const tenant = <T>(fn: (tx: Tx) => Promise<T>) => asTenant(db, tenantId, fn);
@@ -181,29 +300,42 @@ async function send(ctx: JobContext, plan: Claimed): Promise<JobOutcome> {
     accessToken,
   };
 
-  const graph = graphClient(env);
+  const graph = graphClient(env, undefined, { timeoutMs: options.graphTimeoutMs });
+  let providerMessageId: string;
   try {
-    const { providerMessageId } =
+    ({ providerMessageId } =
       account.channel === 'whatsapp'
         ? await graph.sendWhatsApp(account, request)
-        : await graph.sendMessaging(account, request);
-    await tenant((tx) =>
-      recordSent(
-        { tx, tenantId },
-        {
-          messageId: row.id,
-          attemptId,
-          channelAccountId: conv.account.id,
-          providerMessageId,
-          simulated: false,
-          request,
-          now: now(),
-        },
-      ),
-    );
-    return { status: 'done', detail: `sent ${providerMessageId}` };
+        : await graph.sendMessaging(account, request));
   } catch (err) {
     if (!(err instanceof GraphApiError)) throw err;
+    if (err.outcomeUnknown) {
+      // Meta may have it: never sent again on our own. A WhatsApp status carrying our message id
+      // can still bind the provider id later (db/statuses.ts); an operator may retry.
+      const input = {
+        messageId: row.id,
+        attemptId,
+        reason: SEND_OUTCOME_UNKNOWN_REASON,
+        request,
+        now: now(),
+      };
+      const written = await writeWithRetries(ctx, options, 'recording an unknown outcome', (tx) =>
+        recordOutcomeUnknown({ tx, tenantId }, input),
+      );
+      if (!written.ok) {
+        return {
+          status: 'dead',
+          detail: `no answer from Meta for message ${row.id} and the database is failing; not sent again`,
+        };
+      }
+      return {
+        status: 'done',
+        detail:
+          written.value === 'already-sent'
+            ? 'no answer from Meta, but a status webhook showed it was sent'
+            : 'no answer from Meta: outcome unknown, not sent again',
+      };
+    }
     const failure = {
       messageId: row.id,
       attemptId,
@@ -235,22 +367,35 @@ async function send(ctx: JobContext, plan: Claimed): Promise<JobOutcome> {
     await tenant((tx) => failMessage({ tx, tenantId }, { ...failure, reason }));
     return { status: 'done', detail: `failed ${err.info.code}` };
   }
+
+  return recordAccepted(ctx, options, {
+    messageId: row.id,
+    attemptId,
+    channelAccountId: conv.account.id,
+    providerMessageId,
+    request,
+  });
 }
 
-export const sendJob = defineJob({
-  kind: SEND_JOB_KIND,
-  payload: z.object({ messageId: z.uuid() }),
-  async handle(ctx, { messageId }) {
-    const { services, env, tenantId } = ctx;
-    const plan = await asTenant(services.db, tenantId, (tx) =>
-      prepareSend(
-        { tx, tenantId },
-        { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS },
-      ),
-    );
-    await publishJobs(services, env, plan.jobs);
-    if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
-    if (plan.action === 'done') return { status: 'done', detail: plan.detail };
-    return send(ctx, plan);
-  },
-});
+/** The send job; options exist for tests (short Graph timeout, a failing database for the record). */
+export function createSendJob(options: SendJobOptions = {}) {
+  return defineJob({
+    kind: SEND_JOB_KIND,
+    payload: z.object({ messageId: z.uuid() }),
+    async handle(ctx, { messageId }) {
+      const { services, env, tenantId } = ctx;
+      const plan = await asTenant(services.db, tenantId, (tx) =>
+        prepareSend(
+          { tx, tenantId },
+          { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS },
+        ),
+      );
+      await publishJobs(services, env, plan.jobs);
+      if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
+      if (plan.action === 'done') return { status: 'done', detail: plan.detail };
+      return send(ctx, plan, options);
+    },
+  });
+}
+
+export const sendJob = createSendJob();

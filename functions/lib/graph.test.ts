@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from '../../dev/stand-ins/http-server';
 import {
   type MetaGraphStandIn,
   startMetaGraph,
@@ -164,6 +165,84 @@ describe('graphClient', () => {
     expect(err).toBeInstanceOf(GraphApiError);
     expect((err as GraphApiError).info.code).toBe('network');
     expect((err as GraphApiError).transient).toBe(true);
+    expect((err as GraphApiError).outcomeUnknown).toBe(false);
+  });
+
+  it('a refused connection is "network": nothing reached Meta, so a retry is safe', async () => {
+    const closed = await listenOnLoopback(() => new Response('unused'));
+    await closed.close();
+    const offline = graphClient({ GRAPH_API_BASE_URL: closed.url, GRAPH_API_VERSION: 'v23.0' });
+    const err = (await offline
+      .sendWhatsApp(whatsapp, {})
+      .catch((e: unknown) => e)) as GraphApiError;
+    expect(err).toBeInstanceOf(GraphApiError);
+    expect(err.info.code).toBe('network');
+    expect(err.outcomeUnknown).toBe(false);
+    expect(err.transient).toBe(true);
+  });
+
+  it('no answer in time is an unknown outcome, not a network error: Meta already has the send', async () => {
+    const impatient = graphClient(
+      { GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: 'v23.0' },
+      undefined,
+      { timeoutMs: 50 },
+    );
+    graph.delayNext(60_000);
+    const err = (await impatient
+      .sendWhatsApp(whatsapp, {
+        messaging_product: 'whatsapp',
+        to: '34600000000',
+        type: 'text',
+        text: { body: 'slow' },
+      })
+      .catch((e: unknown) => e)) as GraphApiError;
+    expect(err).toBeInstanceOf(GraphApiError);
+    expect(err.info.code).toBe('no_answer');
+    expect(err.outcomeUnknown).toBe(true);
+    // The stand-in did take the message: resending it would be a duplicate.
+    expect(graph.requests).toHaveLength(1);
+  });
+
+  it('a connection dropped after sending, or an answer cut off, is an unknown outcome too', async () => {
+    const failingWith = (error: unknown) =>
+      graphClient({ GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: 'v23.0' }, async () => {
+        throw error;
+      });
+    const classify = async (client: ReturnType<typeof graphClient>) =>
+      ((await client.sendMessaging(messenger, {}).catch((e: unknown) => e)) as GraphApiError).info
+        .code;
+    const socketClosed = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
+    expect(await classify(failingWith(socketClosed))).toBe('no_answer');
+    // Workers' fetch says little more than this.
+    expect(await classify(failingWith(new Error('Network connection lost.')))).toBe('no_answer');
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
+    expect(await classify(failingWith(refused))).toBe('network');
+    const everyAddressRefused = new TypeError('fetch failed', {
+      cause: new AggregateError([
+        Object.assign(new Error('a'), { code: 'ECONNREFUSED' }),
+        Object.assign(new Error('b'), { code: 'EHOSTUNREACH' }),
+      ]),
+    });
+    expect(await classify(failingWith(everyAddressRefused))).toBe('network');
+
+    const cutOff = graphClient(
+      { GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: 'v23.0' },
+      async () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"message_id":'));
+              controller.error(new Error('terminated'));
+            },
+          }),
+          { status: 200 },
+        ),
+    );
+    expect(await classify(cutOff)).toBe('no_answer');
   });
 });
 

@@ -31,13 +31,27 @@ const graphErrorBody = z.object({
   }),
 });
 
+/**
+ * Our own codes for calls that got no answer. `network`: the connection could not be made, so
+ * Meta never saw the request and sending again is safe. `no_answer`: the request may have reached
+ * Meta (timed out, or the connection dropped after it was sent), so whether a send went out is
+ * unknown; see `GraphApiError.outcomeUnknown`.
+ */
+export const NETWORK_ERROR = 'network';
+export const NO_ANSWER_ERROR = 'no_answer';
+
+/** Shown to operators for a send Meta may or may not have: never resent on our own. */
+export const SEND_OUTCOME_UNKNOWN_REASON =
+  'Meta did not answer in time, so we cannot tell whether it went out; it was not sent again ' +
+  'to avoid a duplicate — check the conversation before retrying.';
+
 export class GraphApiError extends Error {
   readonly meaning: GraphErrorMeaning;
   constructor(
     readonly info: {
       /** null when no HTTP response came back (network failure, timeout). */
       httpStatus: number | null;
-      /** Meta's numeric code as text, or `network` / `bad_response` for our own failures. */
+      /** Meta's numeric code as text, or `network` / `no_answer` / `bad_response` for our own. */
       code: string;
       subcode?: number;
       details?: string;
@@ -49,21 +63,81 @@ export class GraphApiError extends Error {
     this.name = 'GraphApiError';
     const numeric = /^\d+$/.test(info.code) ? info.code : undefined;
     this.meaning =
-      info.code === 'network'
+      info.code === NETWORK_ERROR
         ? {
             classification: 'transient',
             reason: 'Meta could not be reached. It will be retried automatically.',
           }
-        : graphErrorMeaning({
-            code: numeric,
-            subcode: info.subcode,
-            httpStatus: info.httpStatus,
-            message: info.details ?? info.graphMessage,
-          });
+        : info.code === NO_ANSWER_ERROR
+          ? // Transient for reads and read receipts, which are safe to repeat; a send checks
+            // `outcomeUnknown` first and is never repeated on its own.
+            { classification: 'transient', reason: 'Meta did not answer in time.' }
+          : graphErrorMeaning({
+              code: numeric,
+              subcode: info.subcode,
+              httpStatus: info.httpStatus,
+              message: info.details ?? info.graphMessage,
+            });
   }
   get transient(): boolean {
     return this.meaning.classification === 'transient';
   }
+  /** The request may have reached Meta: a send may have gone out although we have no answer. */
+  get outcomeUnknown(): boolean {
+    return this.info.code === NO_ANSWER_ERROR;
+  }
+}
+
+/**
+ * Failures that happen before a request can leave: nothing reached Meta. Anything else that ends a
+ * call without a response (a timeout, a connection reset or closed while waiting, an error a
+ * runtime does not explain, as Workers' fetch often does not) may come after Meta got the request.
+ */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
+
+function errorCodeOf(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = Reflect.get(err, 'code');
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Whether a fetch failure happened while connecting (never sent), looking through `cause`. */
+export function isConnectFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    if (typeof e !== 'object' || e === null) return false;
+    const code = errorCodeOf(e);
+    if (code && CONNECT_FAILURES.has(code)) return true;
+    // The fetch standard refuses some ports outright, before any connection is made.
+    if (e instanceof Error && e.message === 'bad port') return true;
+    // Happy eyeballs tries every address: an AggregateError whose attempts all failed to connect.
+    const errors = Reflect.get(e, 'errors');
+    if (Array.isArray(errors) && errors.length > 0) {
+      return errors.every((inner) => CONNECT_FAILURES.has(errorCodeOf(inner) ?? ''));
+    }
+    e = Reflect.get(e, 'cause');
+  }
+  return false;
+}
+
+function noAnswer(err: unknown): GraphApiError {
+  const message = err instanceof Error ? err.message : String(err);
+  return isConnectFailure(err)
+    ? new GraphApiError({ httpStatus: null, code: NETWORK_ERROR, graphMessage: message })
+    : new GraphApiError({ httpStatus: null, code: NO_ANSWER_ERROR, graphMessage: message });
 }
 
 const whatsappSendResponse = z.object({
@@ -93,18 +167,28 @@ const templatePage = z.object({
   paging: z.object({ next: z.string().optional() }).loose().optional(),
 });
 
-/** Graph rarely takes this long; past it the attempt is treated as a network failure and retried. */
-const REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * Graph rarely takes this long. Past it the answer is unknown (`no_answer`): a send is not repeated,
+ * since Meta may already have it.
+ */
+export const REQUEST_TIMEOUT_MS = 20_000;
 /** Meta caps a WABA at 6,000 templates; 100 per page. */
 const TEMPLATE_PAGE_SIZE = 100;
 const MAX_TEMPLATE_PAGES = 60;
 
 export type SendResult = { providerMessageId: string };
 
+export type GraphClientOptions = {
+  /** How long to wait for Graph's answer; default REQUEST_TIMEOUT_MS (tests shorten it). */
+  timeoutMs?: number;
+};
+
 export function graphClient(
   env: Pick<Env, 'GRAPH_API_BASE_URL' | 'GRAPH_API_VERSION'>,
   fetchImpl: typeof fetch = fetch,
+  options: GraphClientOptions = {},
 ) {
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const base = env.GRAPH_API_BASE_URL.replace(/\/$/, '');
   const versioned = (path: string) => `${base}/${env.GRAPH_API_VERSION}/${path}`;
 
@@ -122,16 +206,26 @@ export function graphClient(
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      throw new GraphApiError({
-        httpStatus: null,
-        code: 'network',
-        graphMessage: err instanceof Error ? err.message : String(err),
-      });
+      throw noAnswer(err);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      // The body stopped coming (timeout, dropped connection). An accepted send whose answer we
+      // could not read is as unknown as one with no answer at all.
+      if (response.ok) {
+        throw new GraphApiError({
+          httpStatus: null,
+          code: NO_ANSWER_ERROR,
+          graphMessage: err instanceof Error ? err.message : String(err),
+        });
+      }
+      text = '';
+    }
     let json: unknown;
     try {
       json = text === '' ? null : JSON.parse(text);

@@ -10,6 +10,7 @@ import {
 } from '../../db/outbox';
 import type { Services } from '../context';
 import type { Env } from '../env';
+import { safeErrorFields } from './logger';
 
 export { enqueueJob, type JobRequest };
 
@@ -17,6 +18,9 @@ export { enqueueJob, type JobRequest };
 export function jobUrl(env: Env, kind: string): string {
   return `${env.PUBLIC_BASE_URL.replace(/\/$/, '')}/jobs/${kind}`;
 }
+
+/** QStash retries of every job: deliveries are numbered 0 (first) to JOB_RETRIES (last). */
+export const JOB_RETRIES = 5;
 
 /** What every job delivery carries. */
 export type JobEnvelope = { outboxId: string; tenantId: string; payload: Record<string, unknown> };
@@ -40,7 +44,7 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
           // The outbox id makes a second publish of the same row (after a crash, by the sweeper) a no-op.
           deduplicationId: job.id,
           notBefore: job.notBefore ? Math.ceil(job.notBefore.getTime() / 1000) : undefined,
-          retries: 5,
+          retries: JOB_RETRIES,
           flowControl: job.flowControlKey
             ? { key: job.flowControlKey, parallelism: job.flowControlParallelism ?? 1 }
             : undefined,
@@ -49,13 +53,14 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
           markJobPublished({ tx }, job.id, messageId),
         );
       } catch (err) {
+        const failure = safeErrorFields(err);
         services.logger.warn('job publish failed; left pending for the sweeper', {
           kind: job.kind,
           outboxId: job.id,
-          error: err instanceof Error ? err.message : String(err),
+          ...failure,
         });
         await asTenant(services.db, job.tenantId, (tx) =>
-          markJobPublishFailed({ tx }, job.id, err instanceof Error ? err.message : String(err)),
+          markJobPublishFailed({ tx }, job.id, `${failure.error}: ${failure.detail}`),
         ).catch(() => {});
       }
     }),

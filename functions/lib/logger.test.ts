@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger';
+import { failedQuery, PERSONAL } from '../../test/failed-query';
+import { createLogger, safeErrorFields } from './logger';
 
 describe('logger', () => {
   it('writes one JSON line with request and correlation ids, and redacts secrets and bodies', () => {
@@ -27,5 +28,55 @@ describe('logger', () => {
     expect(entry.content).toBe('[redacted]');
     expect(entry.nested).toEqual({ appSecret: '[redacted]', status: 'ok' });
     expect(lines[0]).not.toContain('hola');
+  });
+});
+
+describe('safeErrorFields', () => {
+  const lines: string[] = [];
+  const log = createLogger({}, 'info', (l) => lines.push(l));
+  const personal = [PERSONAL.name, '+34600', 'Llámame', 'params:'];
+
+  it("logs a failed query's name, SQLSTATE and the database's message, never its parameters", async () => {
+    const err = await failedQuery('rls');
+    // The leak this guards against: drizzle's own message lists the parameters.
+    expect(err.message).toContain(PERSONAL.name);
+    expect(err.message).toContain(PERSONAL.phone);
+    lines.length = 0;
+    log.error('unhandled error', safeErrorFields(err));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      error: 'DrizzleQueryError',
+      code: '42501',
+      detail: expect.stringContaining('row-level security'),
+    });
+    for (const word of personal) expect(lines[0]).not.toContain(word);
+  });
+
+  it('withholds values a data error quotes, and parameters embedded in a wrapping error', async () => {
+    const quoted = await failedQuery('invalid-uuid');
+    expect((quoted.cause as Error).message).toContain(PERSONAL.phone);
+    const wrapped = new Error(`could not store the article: ${(await failedQuery('rls')).message}`);
+    lines.length = 0;
+    log.error('quoted', safeErrorFields(quoted));
+    log.error('wrapped', safeErrorFields(wrapped));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) for (const word of personal) expect(line).not.toContain(word);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+      error: 'DrizzleQueryError',
+      code: '22P02',
+      detail: 'invalid input syntax for type uuid: [value withheld]',
+    });
+    expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ error: 'Error' });
+  });
+
+  it('keeps ordinary errors readable and does not stringify thrown non-errors', () => {
+    expect(safeErrorFields(new TypeError('fetch failed'))).toEqual({
+      error: 'TypeError',
+      detail: 'fetch failed',
+    });
+    expect(safeErrorFields(PERSONAL.phone)).toEqual({
+      error: 'string',
+      detail: 'a non-Error value was thrown',
+    });
   });
 });

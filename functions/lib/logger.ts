@@ -49,3 +49,51 @@ function redact(fields: LogFields | undefined): LogFields {
   }
   return out;
 }
+
+export type SafeErrorFields = {
+  /** The error's class: `DrizzleQueryError`, `PostgresError`, `TypeError`, … */
+  error: string;
+  /** Postgres SQLSTATE (`23505`) or the driver's / network code (`ECONNREFUSED`), when there is one. */
+  code?: string;
+  /** A message without query parameters or the values a data error quotes. */
+  detail: string;
+};
+
+const DETAIL_LIMIT = 300;
+
+/**
+ * What may be logged (or returned to QStash) about an error. drizzle's DrizzleQueryError puts the
+ * query's `params:` (names, phone numbers, message text) into its message, so for it the cause's
+ * message is used: the database's own message, which names constraints and columns but not the
+ * parameters. The key-based redaction in `createLogger` cannot catch this: the data sits inside a
+ * string under an innocent key.
+ */
+export function safeErrorFields(err: unknown): SafeErrorFields {
+  if (!(err instanceof Error)) return { error: typeof err, detail: 'a non-Error value was thrown' };
+  const queryError = isQueryError(err);
+  const cause = err.cause instanceof Error ? err.cause : undefined;
+  const code = codeOf(err) ?? (cause ? codeOf(cause) : undefined);
+  let detail = queryError ? (cause?.message ?? 'the query failed') : err.message;
+  // Defence in depth: an error whose message embeds a query error's (`wrapped: ${e.message}`).
+  detail = detail.replace(/\bparams:[\s\S]*$/, '[params withheld]');
+  // Data exceptions (class 22) quote the offending value: `invalid input syntax for type uuid: "…"`.
+  if (code?.startsWith('22')) detail = detail.replace(/:\s*"[\s\S]*$/, ': [value withheld]');
+  return {
+    error: queryError ? 'DrizzleQueryError' : err.name,
+    ...(code ? { code } : {}),
+    detail: detail.slice(0, DETAIL_LIMIT),
+  };
+}
+
+/** drizzle-orm's DrizzleQueryError, by shape: functions/ does not import drizzle (and names can be minified). */
+function isQueryError(err: Error): boolean {
+  return (
+    (typeof Reflect.get(err, 'query') === 'string' && 'params' in err) ||
+    err.message.startsWith('Failed query: ')
+  );
+}
+
+function codeOf(err: Error): string | undefined {
+  const code = Reflect.get(err, 'code');
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
+}

@@ -333,6 +333,83 @@ export function buildTemplateMessage(template: TemplateRecord, raw: unknown): Bu
   };
 }
 
+type TemplateMessage = Extract<WhatsAppMessage, { type: 'template' }>;
+
+/**
+ * The parameters a ready-made `template` message carries (Graph's `components`), read back into
+ * what `buildTemplateMessage` takes, so a message given whole (POST /admin/whatsapp/send, the
+ * agent) is checked by the same code as one built from parameters (POST /admin/templates/send).
+ */
+function parametersOf(
+  message: TemplateMessage,
+): { ok: true; parameters: TemplateParametersInput } | { ok: false; error: string } {
+  const parameters: Exclude<TemplateParametersInput, string[]> = {};
+  const buttons: NonNullable<typeof parameters.buttons> = [];
+  const textValuesOf = (list: Array<{ type: string; text?: string; parameter_name?: string }>) =>
+    list.some((p) => p.parameter_name !== undefined)
+      ? Object.fromEntries(list.map((p, i) => [p.parameter_name ?? String(i + 1), p.text ?? '']))
+      : list.map((p) => p.text ?? '');
+  for (const component of message.components ?? []) {
+    if (component.type === 'button') {
+      if (buttons.some((b) => b.index === component.index)) {
+        return { ok: false, error: `parameters.buttons: button ${component.index} is given twice` };
+      }
+      const [parameter] = component.parameters;
+      if (component.parameters.length > 1) {
+        return {
+          ok: false,
+          error: `parameters.buttons: button ${component.index} takes one parameter (got ${component.parameters.length})`,
+        };
+      }
+      buttons.push(
+        parameter?.type === 'payload'
+          ? { index: component.index, payload: parameter.payload }
+          : { index: component.index, text: parameter?.text },
+      );
+      continue;
+    }
+    if (parameters[component.type] !== undefined) {
+      return { ok: false, error: `parameters.${component.type}: given twice` };
+    }
+    const media = component.parameters.find(
+      (p): p is Exclude<typeof p, { type: 'text' }> => p.type !== 'text',
+    );
+    if (media) {
+      if (component.type === 'body' || component.parameters.length > 1) {
+        return {
+          ok: false,
+          error: `parameters.${component.type}: a media parameter goes alone, in the header`,
+        };
+      }
+      parameters.header =
+        media.type === 'image'
+          ? { image: media.image }
+          : media.type === 'video'
+            ? { video: media.video }
+            : { document: media.document };
+      continue;
+    }
+    parameters[component.type] = textValuesOf(component.parameters);
+  }
+  if (buttons.length > 0) parameters.buttons = buttons;
+  return { ok: true, parameters };
+}
+
+/**
+ * Null when a `template` message's parameters fit its stored template (count, names, format,
+ * buttons, media header); otherwise what is wrong, for a 400. Meta would refuse the send (132000,
+ * 132012, 132018) only after it was queued.
+ */
+export function templateMessageProblem(
+  template: TemplateRecord,
+  message: TemplateMessage,
+): string | null {
+  const given = parametersOf(message);
+  const built = given.ok ? buildTemplateMessage(template, given.parameters) : given;
+  if (built.ok) return null;
+  return `Template ${template.name} (${template.language}): ${built.error}`;
+}
+
 /** The template's header and body with the values filled in: what the customer will read. */
 export function renderTemplate(
   template: TemplateRecord,

@@ -1,5 +1,5 @@
 import type { Redis } from '@upstash/redis/cloudflare';
-import type { Logger } from '../lib/logger';
+import { type Logger, safeErrorFields } from '../lib/logger';
 
 /**
  * The Redis fast path in front of the database for webhook dedupe. Redis only ever *remembers*
@@ -50,7 +50,7 @@ export async function seenKeys(redis: Redis, keys: string[], logger: Logger): Pr
     return seen;
   } catch (err) {
     logger.warn('redis fast path unavailable; the database decides', {
-      error: err instanceof Error ? err.message : String(err),
+      ...safeErrorFields(err),
     });
     return new Set();
   }
@@ -67,7 +67,7 @@ export async function rememberKeys(redis: Redis, keys: string[], logger: Logger)
     }
   } catch (err) {
     logger.warn('could not remember webhook keys in redis', {
-      error: err instanceof Error ? err.message : String(err),
+      ...safeErrorFields(err),
     });
   }
 }

@@ -11,6 +11,7 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs } from '../lib/jobs';
+import { safeErrorFields } from '../lib/logger';
 import { createServices } from '../services';
 import { eventKey, rememberKeys, seenKeys } from './fast-path';
 import { BASE64_PREFIX, type ProcessResult, processStoredBody } from './process';
@@ -63,7 +64,11 @@ export function registerWebhooks(app: App) {
         recordWebhookEvent(tx, { id: eventId, object: objectOf(text), rawBody }),
       );
     } catch (err) {
-      log.error('webhook body could not be stored', { error: errorText(err) });
+      // The failed insert's message would carry the body (customers' words): size and cause only.
+      log.error('webhook body could not be stored', {
+        bytes: raw.byteLength,
+        ...safeErrorFields(err),
+      });
       throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
     }
 
@@ -79,7 +84,7 @@ export function registerWebhooks(app: App) {
       );
     } catch (err) {
       // Stored but not processed: the event stays `received`; Meta's retry processes it again.
-      log.error('webhook stored but not processed', { error: errorText(err) });
+      log.error('webhook stored but not processed', safeErrorFields(err));
       throw new ApiError(
         'SERVICE_UNAVAILABLE',
         'The webhook was stored but could not be processed; retry later.',
@@ -113,7 +118,7 @@ export function afterResponse(
     } finally {
       await close().catch(() => {});
     }
-  })().catch((err) => logger.error('after-response work failed', { error: errorText(err) }));
+  })().catch((err) => logger.error('after-response work failed', safeErrorFields(err)));
   try {
     c.executionCtx.waitUntil(task);
   } catch {
@@ -156,7 +161,7 @@ async function signerOf(
       }
     }
   } catch (err) {
-    services.logger.error('could not load account app secrets', { error: errorText(err) });
+    services.logger.error('could not load account app secrets', safeErrorFields(err));
     throw new ApiError('SERVICE_UNAVAILABLE', 'The signature could not be checked; retry later.');
   }
   return signedBy.size > 0 ? { channelAccountIds: signedBy } : null;
@@ -249,9 +254,4 @@ function toBase64(bytes: Uint8Array): string {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
   return btoa(binary);
-}
-
-function errorText(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return `${err instanceof Error ? err.message : String(err)}${cause}`.slice(0, 500);
 }

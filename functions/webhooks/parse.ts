@@ -226,6 +226,8 @@ const waStatus = z.object({
   recipient_id: z.string().max(256).optional(),
   recipient_user_id: z.string().max(256).optional(),
   errors: z.array(waError).optional(),
+  /** Echoed from the send (ours: our message id); any text an app on the number chose. */
+  biz_opaque_callback_data: z.string().max(512).optional().catch(undefined),
 });
 const waMedia = z.object({
   id: z.string().max(512).optional(),
@@ -523,6 +525,7 @@ function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string
           recipientId: s.data.recipient_user_id ?? s.data.recipient_id ?? null,
           error: error ? statusError(error) : null,
           payload: raw,
+          callbackData: s.data.biz_opaque_callback_data ?? null,
         },
       },
     });

@@ -15,6 +15,7 @@ import {
 } from '../../db/webhook-events';
 import type { Services } from '../context';
 import type { Env } from '../env';
+import { safeErrorFields } from '../lib/logger';
 import { itemKey, seenKeys } from './fast-path';
 import { type AccountGroup, type ParsedItem, parseWebhook, storable } from './parse';
 
@@ -238,7 +239,7 @@ async function ingestChunk(
     return { ...ingested, committed: chunk };
   } catch (err) {
     if (isTransient(err)) throw err;
-    services.logger.warn('a webhook chunk failed; isolating its items', { error: describe(err) });
+    services.logger.warn('a webhook chunk failed; isolating its items', safeErrorFields(err));
   }
   return retryConflicts(() =>
     asTenant(services.db, account.tenantId, async (tx) => {
@@ -313,9 +314,8 @@ export function isTransient(err: unknown): boolean {
   return /^(08|40|53|55P03|57|58|XX)/.test(code);
 }
 
+/** For the event's stored reason (also logged when the event is dead): never the query's parameters. */
 function describe(err: unknown): string {
-  const code = sqlState(err);
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : undefined;
-  const message = cause ?? (err instanceof Error ? err.message : String(err));
-  return `${code ? `${code} ` : ''}${message}`.slice(0, 300);
+  const { code, detail } = safeErrorFields(err);
+  return `${code ? `${code} ` : ''}${detail}`;
 }

@@ -418,6 +418,62 @@ describe('operator chats API', () => {
       expect(after!.unread_count).toBe(0);
     });
 
+    it('marks the latest WhatsApp message read on Meta (no typing), and nothing on Messenger', async () => {
+      const tenant = await createTenant(sql, 'Read on Meta');
+      h.registerTenant(tenant);
+      const phone = customerPhone();
+      const [older, latest] = [randomWamid(), randomWamid()];
+      for (const [id, at] of [
+        [older, secondsAgo(60)],
+        [latest, secondsAgo(30)],
+      ] as const) {
+        await postWebhook(
+          h,
+          whatsappMessageBody({
+            ...waNumber(tenant),
+            from: phone,
+            id,
+            timestamp: at,
+            message: { type: 'text', text: 'hola' },
+          }),
+        );
+      }
+      const mid = randomMid();
+      const psid = scopedUserId();
+      await postWebhook(
+        h,
+        messengerMessageBody({
+          pageId: tenant.accounts.messenger.externalId,
+          psid,
+          mid,
+          text: 'x',
+        }),
+      );
+      const conversationOf = async (providerId: string) =>
+        (
+          await sql`select conversation_id from messages where provider_message_id = ${providerId}`
+        )[0]!.conversation_id as string;
+      const before = h.graph!.requests.length;
+
+      const wa = await h.asUser(tenant.agent, `/admin/chats/${await conversationOf(latest)}/read`, {
+        method: 'POST',
+      });
+      expect(wa.status).toBe(200);
+      expect(h.graph!.requests.slice(before).map((r) => [r.method, r.path, r.body])).toEqual([
+        [
+          'POST',
+          `/v23.0/${tenant.accounts.whatsapp.externalId}/messages`,
+          { messaging_product: 'whatsapp', status: 'read', message_id: latest },
+        ],
+      ]);
+
+      const ms = await h.asUser(tenant.agent, `/admin/chats/${await conversationOf(mid)}/read`, {
+        method: 'POST',
+      });
+      expect(ms.status).toBe(200);
+      expect(h.graph!.requests.length).toBe(before + 1);
+    });
+
     it('answers 404 for a conversation that does not exist, and 400 for a foreign cursor', async () => {
       expect((await h.asUser(a.agent, `/admin/chats/${crypto.randomUUID()}/messages`)).status).toBe(
         404,
@@ -438,5 +494,39 @@ describe('operator chats API', () => {
         (await h.asUser(a.agent, `/admin/chats/${row!.conversation_id}/messages?after=abc`)).status,
       ).toBe(400);
     });
+  });
+});
+
+describe('POST /admin/chats/{id}/read with WHATSAPP_ALLOW_LIVE_SEND=false', () => {
+  it('marks the chat read here and sends nothing to Meta', async () => {
+    const h = await createHarness({ bindings: { WHATSAPP_ALLOW_LIVE_SEND: 'false' } });
+    const sql = adminSql();
+    try {
+      const tenant = await createTenant(sql, 'Read, not live');
+      h.registerTenant(tenant);
+      const wamid = randomWamid();
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(tenant),
+          from: customerPhone(),
+          id: wamid,
+          message: { type: 'text', text: 'hola' },
+        }),
+      );
+      const [row] =
+        await sql`select conversation_id from messages where provider_message_id = ${wamid}`;
+      const res = await h.asUser(tenant.agent, `/admin/chats/${row!.conversation_id}/read`, {
+        method: 'POST',
+      });
+      expect(res.status).toBe(200);
+      const [after] =
+        await sql`select unread_count from conversations where id = ${row!.conversation_id}`;
+      expect(after!.unread_count).toBe(0);
+      expect(h.graph!.requests).toEqual([]);
+    } finally {
+      await sql.end();
+      await h.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
+  latestInboundWhatsAppMessageId,
   listChatSummaries,
   listConversationMessages,
   markConversationRead,
 } from '../../../db/chats';
 import type { App } from '../../app';
 import { errorResponses, NotFoundError } from '../../errors';
+import { markReadInBackground } from '../../messaging/read-receipts';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import {
   chatMessage,
@@ -96,6 +98,9 @@ const readRoute = createRoute({
   tags: ['chats'],
   operationId: 'markChatRead',
   summary: 'Mark a conversation read (unread count back to 0)',
+  description:
+    "On WhatsApp the customer's latest message is also marked read on Meta (blue ticks), after the " +
+    'answer and best effort: a receipt Meta refuses is logged, never an error here.',
   security: [{ bearer: [] }],
   request: { params },
   responses: {
@@ -161,8 +166,19 @@ export function registerChats(app: App) {
 
   app.openapi(readRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const found = await asCurrentOperator(c, (ctx) => markConversationRead(ctx, id));
-    if (!found) throw new NotFoundError('Conversation', id);
+    const { env, services, logger, operator } = c.var;
+    const latest = await asCurrentOperator(c, async (ctx) =>
+      (await markConversationRead(ctx, id))
+        ? { messageId: await latestInboundWhatsAppMessageId(ctx, id) }
+        : null,
+    );
+    if (!latest) throw new NotFoundError('Conversation', id);
+    if (latest.messageId) {
+      markReadInBackground(
+        { env, clock: services.clock, logger, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+        { tenantId: operator.tenantId, channel: 'whatsapp', messageId: latest.messageId },
+      );
+    }
     return c.json({ id, unread_count: 0 as const }, 200);
   });
 }

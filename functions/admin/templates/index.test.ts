@@ -214,6 +214,60 @@ describe('templates: sync, list, send', () => {
     expect(sends()).toEqual([]);
   });
 
+  it('checks a whole template message sent through /admin/whatsapp/send the same way: 400, nothing queued', async () => {
+    const conv = await createConversation(sql, t);
+    const sendMessage = (message: Record<string, unknown>) =>
+      h.asUser(t.agent, '/admin/whatsapp/send', {
+        method: 'POST',
+        body: JSON.stringify({ conversation_id: conv.conversationId, message }),
+      });
+    const body = (...texts: string[]) => [
+      { type: 'body', parameters: texts.map((text) => ({ type: 'text', text })) },
+    ];
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [
+        { name: 'order_shipped', language: 'en_US', components: body('#1', '#2') },
+        "Template order_shipped (en_US): parameters.body: the template's body takes 1 parameter(s) ({{1}}), got 2",
+      ],
+      [{ name: 'order_shipped', language: 'en_US' }, 'body takes 1 parameter(s) ({{1}}), got none'],
+      [
+        { name: 'order_shipped', language: 'en_US', components: body('two\nlines') },
+        'must not contain new lines',
+      ],
+      [
+        { name: 'appointment_reminder', language: 'en_US', components: body('Maria', 'Monday') },
+        'uses named parameters',
+      ],
+    ];
+    for (const [message, expected] of cases) {
+      const res = await sendMessage({ type: 'template', ...message });
+      expect(res.status, JSON.stringify(message)).toBe(400);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe('BAD_REQUEST');
+      expect(error.message).toContain(expected);
+    }
+    const queued = async () =>
+      (
+        await sql`select count(*)::int as n from messages
+          where conversation_id = ${conv.conversationId} and direction = 'outbound'`
+      )[0]?.n;
+    expect(await queued()).toBe(0);
+    await h.settle();
+    expect(sends()).toEqual([]);
+
+    // The right count passes the same check and goes out.
+    const ok = await sendMessage({
+      type: 'template',
+      name: 'order_shipped',
+      language: 'en_US',
+      components: body('#4521'),
+    });
+    expect(ok.status).toBe(202);
+    await h.settle();
+    expect(await queued()).toBe(1);
+    expect(sends()).toHaveLength(1);
+  });
+
   it('refuses templates that are not APPROVED, with the reason', async () => {
     const conv = await createConversation(sql, t);
     const paused = await sendTemplate({
