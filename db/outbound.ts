@@ -20,6 +20,7 @@ import {
   type WindowState,
   windowPermission,
 } from '../functions/messaging/window';
+import { supersededBy } from './agent';
 import type { Tx } from './client';
 import {
   type ConversationForSend,
@@ -526,6 +527,31 @@ export async function prepareSend(
     return { action: 'done', detail: 'cancelled: the conversation is locked', jobs: [] };
   }
 
+  // The agent's last check (the turn checked when it started and before storing): a customer who
+  // wrote again after this reply was queued gets one answer to everything from the newer turn,
+  // not this one first. Replies an operator approved as drafts are theirs to send.
+  const triggerId = agentTurnTrigger(current.correlationId);
+  if (sender === 'agent' && triggerId && !approvedDraft(current.payload)) {
+    const newer = await supersededBy(ctx, {
+      id: triggerId,
+      conversationId: current.conversationId,
+      receivedAt: current.providerTimestamp,
+    });
+    if (newer) {
+      await ctx.tx
+        .update(messages)
+        .set({
+          status: 'cancelled',
+          errorCode: 'superseded',
+          errorReason:
+            'Not sent: the customer wrote again before it went out; the agent answers the newer messages together.',
+          updatedAt: sql`now()`,
+        })
+        .where(eq(messages.id, current.id));
+      return { action: 'done', detail: `cancelled: superseded by ${newer}`, jobs: [] };
+    }
+  }
+
   const parsed = messageSchemaFor(conv.account.channel).safeParse(current.payload.message);
   const sendable = parsed.success
     ? await checkSendable(ctx, conv, parsed.data, sender, input.now, { checkWindow: true })
@@ -957,4 +983,15 @@ export async function loadReadReceiptTarget(ctx: TenantCtx, messageId: string) {
     account: conv.account,
     recipientId: conv.contact.externalUserId,
   };
+}
+
+/** The customer message an agent reply answers, from the turn's correlation id (`turn-<id>`). */
+function agentTurnTrigger(correlationId: string | null): string | null {
+  const match = /^turn-([0-9a-f-]{36})$/.exec(correlationId ?? '');
+  return match?.[1] ?? null;
+}
+
+function approvedDraft(payload: Record<string, unknown>): boolean {
+  const agent = payload.agent;
+  return typeof agent === 'object' && agent !== null && 'draftId' in agent;
 }
