@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversationOf, customerWrites, runsOf, threadOf } from '../../test/agent';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
 import { createHarness, type Harness } from '../../test/harness';
 import { customerPhone } from '../../test/meta-webhooks';
-import { conversationOf, customerWrites, runsOf, threadOf } from '../agent/testing';
 import { JOB_RETRIES } from '../lib/jobs';
 import { agentTurnJob } from './agent-turn';
 

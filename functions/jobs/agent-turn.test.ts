@@ -2,11 +2,6 @@ import { SignJWT } from 'jose';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messengerMessageBody } from '../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
-import { customerPhone, postWebhook, scopedUserId } from '../../test/meta-webhooks';
-import { startR2Bucket } from '../../test/r2';
-import type { AgentModelResolver } from '../agent/models';
 import {
   callTool,
   conversationOf,
@@ -20,7 +15,12 @@ import {
   scriptedModels,
   systemPrompt,
   threadOf,
-} from '../agent/testing';
+} from '../../test/agent';
+import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
+import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
+import { customerPhone, postWebhook, scopedUserId } from '../../test/meta-webhooks';
+import { startR2Bucket } from '../../test/r2';
+import type { AgentModelResolver } from '../agent/models';
 import { agentTurnJob } from './agent-turn';
 
 /**

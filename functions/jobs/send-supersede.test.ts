@@ -2,16 +2,16 @@ import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asTenant } from '../../db/client';
 import { queueOutboundMessage } from '../../db/outbound';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness } from '../../test/harness';
-import { customerPhone } from '../../test/meta-webhooks';
 import {
   conversationOf,
   customerWrites,
   graphSends,
   replyWith,
   scriptedModels,
-} from '../agent/testing';
+} from '../../test/agent';
+import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
+import { createHarness, type Harness } from '../../test/harness';
+import { customerPhone } from '../../test/meta-webhooks';
 import { parseEnv } from '../env';
 import { publishJobs } from '../lib/jobs';
 import { createServices } from '../services';

@@ -15,6 +15,7 @@ import {
   type MetaGraphStandIn,
   startMetaGraph,
 } from '../../dev/stand-ins/meta-graph';
+import { createConversation, manualClock } from '../../test/conversations';
 import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../../test/fixtures';
 import {
   createHarness,
@@ -29,7 +30,6 @@ import { SEND_OUTCOME_UNKNOWN_REASON } from '../lib/graph';
 import { markCustomerMessageRead } from '../lib/graph-accounts';
 import { publishJobs } from '../lib/jobs';
 import { SendRefusedError } from '../messaging/refusals';
-import { createConversation, manualClock } from '../messaging/test-conversations';
 import { createServices } from '../services';
 import { createSendJob, MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
 

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConversation } from '../../../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
 import { describeOperatorSecurity } from '../../../test/operator-security';
-import { createConversation } from '../../messaging/test-conversations';
 
 const foreignConversation = async (sql: postgres.Sql, b: TenantFixture) =>
   (await createConversation(sql, b)).conversationId;

@@ -1,10 +1,5 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
-import { customerPhone } from '../../../test/meta-webhooks';
-import { describeOperatorSecurity } from '../../../test/operator-security';
-import type { AgentModelResolver } from '../../agent/models';
 import {
   callTool,
   conversationOf,
@@ -15,7 +10,12 @@ import {
   replyWith,
   scriptedModels,
   threadOf,
-} from '../../agent/testing';
+} from '../../../test/agent';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import { customerPhone } from '../../../test/meta-webhooks';
+import { describeOperatorSecurity } from '../../../test/operator-security';
+import type { AgentModelResolver } from '../../agent/models';
 import { agentTurnJob } from '../../jobs/agent-turn';
 
 /** A pending draft of tenant `t` (with the conversation and run it belongs to), made directly. */

@@ -1,9 +1,5 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
-import { customerPhone } from '../../../test/meta-webhooks';
-import { describeOperatorSecurity } from '../../../test/operator-security';
 import {
   callTool,
   conversationOf,
@@ -11,7 +7,11 @@ import {
   replyWith,
   runsOf,
   scriptedModels,
-} from '../../agent/testing';
+} from '../../../test/agent';
+import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createHarness, type Harness } from '../../../test/harness';
+import { customerPhone } from '../../../test/meta-webhooks';
+import { describeOperatorSecurity } from '../../../test/operator-security';
 import { agentTurnJob } from '../../jobs/agent-turn';
 
 /** A finished run of tenant `b`; its correlation id is the path parameter. */

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createConversation } from '../../../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
 import { describeOperatorSecurity } from '../../../test/operator-security';
-import { createConversation } from '../../messaging/test-conversations';
 
 /** A failed outbound message of tenant B, with one attempt. */
 async function foreignFailedMessage(sql: postgres.Sql, b: TenantFixture) {

@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ConversationFixture, createConversation } from '../../../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
 import { describeOperatorSecurity } from '../../../test/operator-security';
-import { type ConversationFixture, createConversation } from '../../messaging/test-conversations';
 
 describeOperatorSecurity({
   method: 'POST',

@@ -2,10 +2,10 @@ import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asTenant, connect, type Database } from '../../../db/client';
 import { handleOptOutKeywords } from '../../../db/opt-ins';
+import { createConversation } from '../../../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
 import { describeOperatorSecurity } from '../../../test/operator-security';
-import { createConversation } from '../../messaging/test-conversations';
 
 describeOperatorSecurity({ method: 'GET', path: '/admin/templates' });
 describeOperatorSecurity({ method: 'POST', path: '/admin/templates/sync' });

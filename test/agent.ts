@@ -1,11 +1,11 @@
 import type { LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from '@ai-sdk/provider';
 import { MockLanguageModelV4, MockTranscriptionModelV4 } from 'ai/test';
 import type postgres from 'postgres';
-import { type WhatsAppMessageInput, whatsappMessageBody } from '../../dev/meta-payloads';
-import type { TenantFixture } from '../../test/fixtures';
-import type { Harness } from '../../test/harness';
-import { postWebhook, waNumber } from '../../test/meta-webhooks';
-import type { AgentModelResolver, AgentModels } from './models';
+import { type WhatsAppMessageInput, whatsappMessageBody } from '../dev/meta-payloads';
+import type { AgentModelResolver, AgentModels } from '../functions/agent/models';
+import type { TenantFixture } from './fixtures';
+import type { Harness } from './harness';
+import { postWebhook, waNumber } from './meta-webhooks';
 
 /**
  * Test support for the agent: scripted AI SDK mock models (one result per model call, in order,

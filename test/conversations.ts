@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
-import type { TenantFixture } from '../../test/fixtures';
-import type { Clock } from '../context';
+import type { Clock } from '../functions/context';
+import type { TenantFixture } from './fixtures';
 
 /**
  * Test support for the outbound tests (not used by the app): a contact and a conversation of a
