@@ -11,6 +11,7 @@ import type {
   ContactIdentity,
   InboundItem,
   MessageItem,
+  ReactionItem,
   TemplateStatusUpdate,
 } from '../../db/inbound';
 import type { Attachment, Channel } from '../../db/schema';
@@ -85,6 +86,35 @@ function statusError(error: {
     title,
     details,
     reason: graphErrorMeaning({ code: error.code, message: words || undefined }).reason,
+  };
+}
+
+/**
+ * A WhatsApp reaction, the customer's or one the business sent from the app (an echo); a problem
+ * is recorded and nothing returned when it cannot be read.
+ */
+function whatsappReaction(
+  parsed: ParsedWebhook,
+  path: string,
+  reaction: unknown,
+  message: Pick<ReactionItem, 'timestamp' | 'contact' | 'from' | 'payload'> & { id: string },
+): ParsedItem | null {
+  const r = waReaction.safeParse(reaction);
+  if (!r.success) {
+    parsed.problems.push(`${path}.reaction: ${issues(r.error)}`);
+    return null;
+  }
+  const { id, ...rest } = message;
+  return {
+    path,
+    dedupeKey: `m:${id}`,
+    item: {
+      kind: 'reaction',
+      providerMessageId: id,
+      targetProviderMessageId: r.data.message_id,
+      emoji: r.data.emoji || null,
+      ...rest,
+    },
   };
 }
 
@@ -454,25 +484,14 @@ function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string
       username: profile?.profile?.username ?? null,
     };
     if (msg.type === 'reaction') {
-      const r = waReaction.safeParse(raw.reaction);
-      if (!r.success) {
-        parsed.problems.push(`${path}.reaction: ${issues(r.error)}`);
-        return;
-      }
-      target.items.push({
-        path,
-        dedupeKey: `m:${msg.id}`,
-        item: {
-          kind: 'reaction',
-          providerMessageId: msg.id,
-          targetProviderMessageId: r.data.message_id,
-          emoji: r.data.emoji || null,
-          timestamp: msg.timestamp,
-          contact,
-          from: 'customer',
-          payload: {},
-        },
+      const item = whatsappReaction(parsed, path, raw.reaction, {
+        id: msg.id,
+        timestamp: msg.timestamp,
+        contact,
+        from: 'customer',
+        payload: {},
       });
+      if (item) target.items.push(item);
       return;
     }
     const content = whatsappContent(msg.type, raw);
@@ -621,25 +640,14 @@ function parseWhatsAppEchoes(parsed: ParsedWebhook, value: unknown, at: string) 
       return;
     }
     if (echo.type === 'reaction') {
-      const r = waReaction.safeParse(raw.reaction);
-      if (!r.success) {
-        parsed.problems.push(`${path}.reaction: ${issues(r.error)}`);
-        return;
-      }
-      target.items.push({
-        path,
-        dedupeKey: `m:${echo.id}`,
-        item: {
-          kind: 'reaction',
-          providerMessageId: echo.id,
-          targetProviderMessageId: r.data.message_id,
-          emoji: r.data.emoji || null,
-          timestamp: echo.timestamp,
-          contact,
-          from: 'business',
-          payload: { echo: 'whatsapp_business_app' },
-        },
+      const item = whatsappReaction(parsed, path, raw.reaction, {
+        id: echo.id,
+        timestamp: echo.timestamp,
+        contact,
+        from: 'business',
+        payload: { echo: 'whatsapp_business_app' },
       });
+      if (item) target.items.push(item);
       return;
     }
     const content = whatsappContent(echo.type, raw);
