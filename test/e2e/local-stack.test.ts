@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -135,4 +136,31 @@ describe.skipIf(!haveChromium)('npm start: the whole product on this machine', (
     await page.screenshot({ path: 'test-results/inbox-operator-reply.png' });
     await page.close();
   }, 60_000);
+  it('stops every process it started on Ctrl-C', async () => {
+    await browser.close();
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+      stack.once('exit', (code, signal) => r({ code, signal })),
+    );
+    // What a terminal's Ctrl-C does: SIGINT to the whole foreground process group (npm itself
+    // then ends by that signal; dev/start.ts stops its children and exits 0).
+    process.kill(-(stack.pid as number), 'SIGINT');
+    const { code, signal } = await exited;
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    expect(output).toContain('[switchboard] stopping');
+    // Worker, embedded Postgres, Auth, Redis, QStash and Graph stand-ins: nothing listens any more.
+    for (const port of [8787, 54322, 54321, 8079, 8080, 8090].map((p) => p + offset)) {
+      expect(await listening(port)).toBe(false);
+    }
+  }, 30_000);
 });
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
