@@ -463,20 +463,26 @@ describe('send job (/jobs/send) against the Graph stand-in', () => {
     const slow = await createTenant(sql, 'Slow number');
     h.registerTenant(slow);
     await sql`update channel_accounts set throughput_per_second = 1 where id = ${slow.accounts.whatsapp.id}`;
-    const one = await createConversation(sql, slow, { now: clock.now() });
-    const two = await createConversation(sql, slow, { now: clock.now() });
-    const [a] = await queue(slow, one.conversationId, ['to one']);
-    const [b] = await queue(slow, two.conversationId, ['to two']);
+    // Four conversations' sends fall due together and are delivered concurrently: at 1 message
+    // per second, at least three of them must wait (the real limiter over the Redis stand-in
+    // counts wall-clock seconds, so the burst is made wide enough that a slow machine still
+    // cannot spread four sends over four seconds).
+    const names = ['to one', 'to two', 'to three', 'to four'];
+    const queued = [];
+    for (const name of names) {
+      const conversation = await createConversation(sql, slow, { now: clock.now() });
+      const [q] = await queue(slow, conversation.conversationId, [name]);
+      queued.push(q!);
+    }
     await h.settle();
-    expect(new Set(texts())).toEqual(new Set(['to one', 'to two']));
-    expect(texts()).toHaveLength(2);
-    const waited = [...(await attempts(a!.message.id)), ...(await attempts(b!.message.id))].filter(
-      (x) => x.error_code === 'throughput_cap',
-    );
+    expect(new Set(texts())).toEqual(new Set(names));
+    expect(texts()).toHaveLength(names.length);
+    const waited = (await Promise.all(queued.map((q) => attempts(q.message.id))))
+      .flat()
+      .filter((x) => x.error_code === 'throughput_cap');
     expect(waited.length).toBeGreaterThan(0);
     expect(waited.every((x) => x.outcome === 'retry')).toBe(true);
-    expect((await messageRow(a!.message.id))?.status).toBe('sent');
-    expect((await messageRow(b!.message.id))?.status).toBe('sent');
+    for (const q of queued) expect((await messageRow(q.message.id))?.status).toBe('sent');
   });
 });
 
