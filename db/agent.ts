@@ -437,7 +437,7 @@ export async function supersededBy(
     where t.id = ${trigger.id}
       and m.conversation_id = t.conversation_id
       and m.direction = 'inbound'
-      and m.type <> 'reaction'
+      and (m.type <> 'reaction' or (m.payload->'routing'->>'turn')::boolean is true)
       and m.id <> t.id
       and (m.provider_timestamp > t.provider_timestamp
         or (m.provider_timestamp = t.provider_timestamp and m.received_at > t.received_at))

@@ -406,16 +406,26 @@ async function ingestMessage(
     result.jobs.push(...agent.jobs);
   }
   if (fromCustomer && item.wantsReply) {
-    const seconds = await debounceSeconds(ctx, caches);
-    const job = await enqueueJob(ctx, {
-      kind: 'agent-turn',
-      payload: { conversationId, triggerMessageId: messageId },
-      // Our clock, not the provider's: a late-delivered message still waits the full debounce.
-      notBefore: new Date(now.getTime() + seconds * 1000),
-      dedupeKey: `agent-turn:${messageId}`,
-    });
-    if (job) result.jobs.push(job);
+    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, caches, result);
   }
+}
+
+/** The debounced agent turn for a customer message (or reaction) that wants an answer. */
+async function scheduleAgentTurn(
+  ctx: TenantTx,
+  trigger: { conversationId: string; messageId: string; now: Date },
+  caches: Caches,
+  result: IngestResult,
+) {
+  const seconds = await debounceSeconds(ctx, caches);
+  const job = await enqueueJob(ctx, {
+    kind: 'agent-turn',
+    payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
+    // Our clock, not the provider's: a late-delivered message still waits the full debounce.
+    notBefore: new Date(trigger.now.getTime() + seconds * 1000),
+    dedupeKey: `agent-turn:${trigger.messageId}`,
+  });
+  if (job) result.jobs.push(job);
 }
 
 /** Where a side's reaction lives on the reacted-to message: `payload.reactions.customer`. */
@@ -423,6 +433,7 @@ async function ingestReaction(
   ctx: TenantTx,
   account: Account,
   item: ReactionItem,
+  now: Date,
   caches: Caches,
   result: IngestResult,
 ) {
@@ -468,7 +479,26 @@ async function ingestReaction(
     result.notes.push(
       `reaction ${item.providerMessageId}: target ${item.targetProviderMessageId} is not stored (or has a newer reaction); kept as its own message`,
     );
+    return;
   }
+  // A customer's 👍 on something we said (a proposal, a question) is an answer: the agent gets a
+  // debounced turn, marked so it supersedes and is superseded like a message (db/agent.ts).
+  // Removing a reaction, or reacting to their own message, asks nothing.
+  if (fromCustomer && item.emoji && (await isOurMessage(ctx, updated[0]!.id))) {
+    await ctx.tx
+      .update(messages)
+      .set({ payload: sql`${messages.payload} || '{"routing":{"turn":true}}'::jsonb` })
+      .where(eq(messages.id, messageId));
+    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, caches, result);
+  }
+}
+
+async function isOurMessage({ tx }: TenantTx, messageId: string): Promise<boolean> {
+  const [row] = await tx
+    .select({ direction: messages.direction })
+    .from(messages)
+    .where(eq(messages.id, messageId));
+  return row?.direction === 'outbound';
 }
 
 async function ingestDeletion(ctx: TenantTx, account: Account, item: DeletionItem, caches: Caches) {
@@ -577,7 +607,7 @@ export async function ingestAccountItems(
         await ingestMessage(ctx, account, item, options.now, caches, result);
         break;
       case 'reaction':
-        await ingestReaction(ctx, account, item, caches, result);
+        await ingestReaction(ctx, account, item, options.now, caches, result);
         break;
       case 'deletion':
         await ingestDeletion(ctx, account, item, caches);

@@ -787,6 +787,47 @@ describe('media and reactions', () => {
   });
 });
 
+describe('a reaction on its own', () => {
+  it('gets an answer when the customer reacts to something we said, and nothing when a reaction is removed', async () => {
+    script = scriptedModels([
+      replyWith('¿Te reservo el martes a las 10?'),
+      replyWith('¡Reservado para el martes a las 10!'),
+    ]);
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, 'quiero cita');
+    await h.settle();
+    const conv = await conversationOf(sql, t, phone);
+    const [proposal] = await agentMessages(conv.id);
+    await customerWrites(
+      h,
+      t,
+      phone,
+      { type: 'reaction', messageId: proposal?.provider_message_id, emoji: '👍' },
+      { timestamp: providerSeconds(30) },
+    );
+    await h.settle();
+    expect(promptLines(script.chat, 1).at(-1)).toBe(
+      'user: [the customer reacted 👍 to: "¿Te reservo el martes a las 10?"]',
+    );
+    expect((await agentMessages(conv.id)).map((m) => m.content)).toEqual([
+      '¿Te reservo el martes a las 10?',
+      '¡Reservado para el martes a las 10!',
+    ]);
+    const runs = (await runsOf(sql, conv.id)).length;
+    // Taking the reaction back asks nothing: no new turn.
+    await customerWrites(
+      h,
+      t,
+      phone,
+      { type: 'reaction', messageId: proposal?.provider_message_id },
+      { timestamp: providerSeconds(40) },
+    );
+    await h.settle();
+    expect(await runsOf(sql, conv.id)).toHaveLength(runs);
+    expect(script.chat.doGenerateCalls).toHaveLength(2);
+  });
+});
+
 describe('models', () => {
   it('hands off when the model times out', async () => {
     const slow = await createHarness({
