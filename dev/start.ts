@@ -20,6 +20,7 @@ import {
   ports,
 } from './local-config';
 import { seedDemo } from './seed';
+import { freeLoopbackPort } from './stand-ins/http-server';
 import { startMetaGraph } from './stand-ins/meta-graph';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
@@ -29,7 +30,13 @@ import { copyWebVendorFiles } from './web-assets';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where the embedded database and generated config live; the end-to-end test points it elsewhere.
 const localDir = process.env.SWITCHBOARD_DATA_DIR ?? join(root, '.local');
-const workerUrl = `http://127.0.0.1:${ports.worker}`;
+/**
+ * `SWITCHBOARD_RANDOM_PORTS=1`: every server takes a free port the OS picks (the end-to-end test
+ * runs a second stack this way, beside anything else on the machine); the banner prints them.
+ */
+const randomPorts = process.env.SWITCHBOARD_RANDOM_PORTS === '1';
+const portFor = (fixed: number) => (randomPorts ? 0 : fixed);
+let workerUrl = `http://127.0.0.1:${ports.worker}`;
 
 type Closer = () => Promise<unknown> | unknown;
 const closers: Closer[] = [];
@@ -55,6 +62,10 @@ function readDotenv(path: string): Record<string, string> {
 
 async function main() {
   mkdirSync(localDir, { recursive: true });
+  // wrangler dev needs its ports up front: with random ports, ask the OS for two free ones.
+  const workerPort = randomPorts ? await freeLoopbackPort() : ports.worker;
+  const inspectorPort = randomPorts ? await freeLoopbackPort() : ports.inspector;
+  workerUrl = `http://127.0.0.1:${workerPort}`;
   const overrides = readDotenv(join(root, '.dev.vars'));
 
   // 1. Postgres: the machine's own when DATABASE_URL is set, else embedded with data in .local/.
@@ -64,7 +75,7 @@ async function main() {
   } else {
     const pg = await startEmbeddedPostgres({
       dataDir: join(localDir, 'pgdata'),
-      port: ports.postgres,
+      port: portFor(ports.postgres),
     });
     closers.push(() => pg.close());
     databaseUrl = pg.url;
@@ -78,24 +89,24 @@ async function main() {
 
   // 2. Stand-ins for the hosted services.
   const auth = await startSupabaseAuth({
-    port: ports.auth,
+    port: portFor(ports.auth),
     jwtSecret: localSecrets.jwtSecret,
     users: postgresUserStore(sql),
   });
   const redis = await startUpstashRedis({
-    port: ports.redis,
+    port: portFor(ports.redis),
     token: localSecrets.redisToken,
     redisUrl: process.env.REDIS_URL,
     keyPrefix: 'switchboard:',
   });
   const qstash = await startQStash({
-    port: ports.qstash,
+    port: portFor(ports.qstash),
     token: localSecrets.qstashToken,
     currentSigningKey: localSecrets.qstashCurrentSigningKey,
     nextSigningKey: localSecrets.qstashNextSigningKey,
   });
   const graph = await startMetaGraph({
-    port: ports.graph,
+    port: portFor(ports.graph),
     appSecret: localSecrets.metaAppSecret,
     accessToken: localSecrets.graphAccessToken,
     webhookUrl: `${workerUrl}/webhooks/meta`,
@@ -158,11 +169,11 @@ async function main() {
       '--ip',
       '127.0.0.1',
       '--port',
-      String(ports.worker),
+      String(workerPort),
       '--env-file',
       envFile,
       '--inspector-port',
-      String(ports.inspector),
+      String(inspectorPort),
       '--persist-to',
       join(localDir, 'wrangler-state'),
       '--show-interactive-dev-session=false',
@@ -196,7 +207,13 @@ async function main() {
   }, 30_000);
   closers.push(() => clearInterval(sweeper));
 
-  printBanner(auth.url);
+  printBanner({
+    auth: auth.url,
+    redis: redis.url,
+    qstash: qstash.url,
+    graph: graph.url,
+    postgres: databaseUrl,
+  });
 }
 
 async function waitForHealth() {
@@ -213,7 +230,14 @@ async function waitForHealth() {
   throw new Error('the Worker did not become healthy within 2 minutes');
 }
 
-function printBanner(authUrl: string) {
+function printBanner(urls: {
+  auth: string;
+  redis: string;
+  qstash: string;
+  graph: string;
+  postgres: string;
+}) {
+  const postgresHost = new URL(urls.postgres).host;
   const [a, b] = demoTenants;
   console.log(`
   Switchboard is running.
@@ -221,7 +245,8 @@ function printBanner(authUrl: string) {
   Operator inbox   ${workerUrl}/
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
-  Supabase Auth    ${authUrl}/auth/v1
+  Supabase Auth    ${urls.auth}/auth/v1
+  Stand-ins        Redis ${urls.redis}  QStash ${urls.qstash}  Graph ${urls.graph}  Postgres ${postgresHost}
 
   Demo logins (password: ${demoPassword})
     ${a?.name}: ${a?.users.map((u) => `${u.email} (${u.role})`).join(', ')}

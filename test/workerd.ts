@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { hyperdriveLocalConnectionString } from '../dev/local-config';
+import { freeLoopbackPort } from '../dev/stand-ins/http-server';
 import { testBindings } from './harness';
 
 /**
@@ -13,10 +13,10 @@ import { testBindings } from './harness';
  */
 export async function startWorkerd(bindings: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-workerd-'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   // Two workerd instances (smoke and browser tests run in parallel) must not share the default
   // inspector port.
-  const inspectorPort = await freePort();
+  const inspectorPort = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
   const { DATABASE_URL: _, ...vars } = testBindings({ PUBLIC_BASE_URL: url, ...bindings });
   const envFile = join(dir, 'worker.env');
@@ -82,16 +82,4 @@ export async function startWorkerd(bindings: Record<string, string> = {}) {
   }
   await stop();
   throw new Error(`wrangler dev did not start:\n${output}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }

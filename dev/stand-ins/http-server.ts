@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { serve } from '@hono/node-server';
 
 export interface LoopbackServer {
@@ -42,4 +42,16 @@ export function hasBearerToken(authorization: string | undefined, token: string)
   const expected = Buffer.from(`Bearer ${token}`);
   const actual = Buffer.from(authorization ?? '');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** A port that is free on 127.0.0.1 right now, for servers that must be told their port up front. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }

@@ -19,16 +19,21 @@ if (!haveChromium && process.env.CI === 'true') {
  * offline model's reply, and an operator answering from the inbox page in Chromium.
  */
 describe.skipIf(!haveChromium)('npm start: the whole product on this machine', () => {
-  // A random offset keeps this stack clear of a developer's `npm start` and of parallel runs.
-  const offset = 1000 + Math.floor(Math.random() * 9000);
-  const base = `http://127.0.0.1:${8787 + offset}`;
-  const authUrl = `http://127.0.0.1:${54321 + offset}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
+  // Against the Postgres server, the stack uses this run's database (the server keeps state between
+  // runs); otherwise `npm start`'s own default, the embedded database in the data folder. Ports are
+  // the OS's free ones, so this stack runs beside a developer's `npm start` and parallel runs.
+  const { DATABASE_URL: _, ...inherited } = process.env;
   const env = {
-    ...process.env,
-    SWITCHBOARD_PORT_OFFSET: String(offset),
+    ...inherited,
+    ...(inject('databaseKind') === 'server' ? { DATABASE_URL: inject('databaseUrl') } : {}),
+    SWITCHBOARD_RANDOM_PORTS: '1',
     SWITCHBOARD_DATA_DIR: dataDir,
   };
+  // Read from the banner once the stack is up.
+  let base = '';
+  let authUrl = '';
+  const ports: number[] = [];
   let stack: ChildProcess;
   let output = '';
   let browser: Browser;
@@ -38,11 +43,23 @@ describe.skipIf(!haveChromium)('npm start: the whole product on this machine', (
     stack.stdout?.on('data', (d) => (output += d));
     stack.stderr?.on('data', (d) => (output += d));
     const deadline = Date.now() + 150_000;
-    while (!output.includes('Switchboard is running')) {
+    while (!output.includes('Ctrl-C stops everything')) {
       if (stack.exitCode !== null || Date.now() > deadline)
         throw new Error(`npm start failed:\n${output}`);
       await new Promise((r) => setTimeout(r, 500));
     }
+    base = /Operator inbox\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1] ?? '';
+    authUrl = /Supabase Auth\s+(http:\/\/127\.0\.0\.1:\d+)\/auth\/v1/.exec(output)?.[1] ?? '';
+    // The machine's Postgres server (DATABASE_URL) is not the stack's to stop.
+    const standIns =
+      (/Stand-ins .*$/m.exec(output)?.[0] ?? '').split(
+        inject('databaseKind') === 'server' ? 'Postgres' : '\u0000',
+      )[0] ?? '';
+    ports.push(
+      ...[base, authUrl, standIns].flatMap((text) =>
+        [...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])),
+      ),
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
@@ -69,7 +86,9 @@ describe.skipIf(!haveChromium)('npm start: the whole product on this machine', (
   }
 
   it('prints the URLs and logins, and serves health and the page', async () => {
-    expect(output).toContain(`Operator inbox   ${base}/`);
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Worker, Auth, Redis, QStash, Graph, and (embedded run) Postgres.
+    expect(ports.length).toBeGreaterThanOrEqual(inject('databaseKind') === 'server' ? 5 : 6);
     expect(output).toContain('owner@sonrisa.test');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${base}/`)).text()).toContain('Switchboard inbox');
@@ -88,6 +107,8 @@ describe.skipIf(!haveChromium)('npm start: the whole product on this machine', (
         '34600999888',
         '--name',
         'Paula',
+        '--url',
+        base,
         'Hola, ¿a qué hora abrís?',
       ],
       { env },
@@ -148,7 +169,7 @@ describe.skipIf(!haveChromium)('npm start: the whole product on this machine', (
     expect(code === 0 || signal === 'SIGINT').toBe(true);
     expect(output).toContain('[switchboard] stopping');
     // Worker, embedded Postgres, Auth, Redis, QStash and Graph stand-ins: nothing listens any more.
-    for (const port of [8787, 54322, 54321, 8079, 8080, 8090].map((p) => p + offset)) {
+    for (const port of ports) {
       expect(await listening(port)).toBe(false);
     }
   }, 30_000);
