@@ -475,7 +475,8 @@ async function ingestReaction(
       ),
     )
     .returning({ id: messages.id });
-  if (updated.length === 0) {
+  const [target] = updated;
+  if (!target) {
     result.notes.push(
       `reaction ${item.providerMessageId}: target ${item.targetProviderMessageId} is not stored (or has a newer reaction); kept as its own message`,
     );
@@ -484,7 +485,7 @@ async function ingestReaction(
   // A customer's 👍 on something we said (a proposal, a question) is an answer: the agent gets a
   // debounced turn, marked so it supersedes and is superseded like a message (db/agent.ts).
   // Removing a reaction, or reacting to their own message, asks nothing.
-  if (fromCustomer && item.emoji && (await isOurMessage(ctx, updated[0]!.id))) {
+  if (fromCustomer && item.emoji && (await isOurMessage(ctx, target.id))) {
     await ctx.tx
       .update(messages)
       .set({ payload: sql`${messages.payload} || '{"routing":{"turn":true}}'::jsonb` })
