@@ -90,6 +90,44 @@ function statusError(error: {
 }
 
 /**
+ * A WhatsApp message, the customer's or one the business sent from the app (an echo), with its
+ * content read by type; a problem is recorded and nothing returned when the content is unreadable.
+ */
+function whatsappMessage(
+  parsed: ParsedWebhook,
+  path: string,
+  raw: Record<string, unknown>,
+  message: Pick<
+    MessageItem,
+    'timestamp' | 'contact' | 'from' | 'payload' | 'wantsReply' | 'lockReason'
+  > & {
+    id: string;
+    type: string;
+    replyTo: string | undefined;
+  },
+): ParsedItem | null {
+  const content = whatsappContent(message.type, raw);
+  if (typeof content === 'string') {
+    parsed.problems.push(`${path}.${content}`);
+    return null;
+  }
+  const { id, replyTo, payload, ...rest } = message;
+  return {
+    path,
+    dedupeKey: `m:${id}`,
+    item: {
+      kind: 'message',
+      providerMessageId: id,
+      content: content.content,
+      attachments: content.attachments,
+      payload: { ...content.extras, ...whatsappEnvelopeExtras(raw), ...payload },
+      replyToProviderMessageId: replyTo ?? null,
+      ...rest,
+    },
+  };
+}
+
+/**
  * A WhatsApp reaction, the customer's or one the business sent from the app (an echo); a problem
  * is recorded and nothing returned when it cannot be read.
  */
@@ -494,28 +532,17 @@ function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string
       if (item) target.items.push(item);
       return;
     }
-    const content = whatsappContent(msg.type, raw);
-    if (typeof content === 'string') {
-      parsed.problems.push(`${path}.${content}`);
-      return;
-    }
-    target.items.push({
-      path,
-      dedupeKey: `m:${msg.id}`,
-      item: {
-        kind: 'message',
-        providerMessageId: msg.id,
-        timestamp: msg.timestamp,
-        contact,
-        from: 'customer',
-        type: msg.type,
-        content: content.content,
-        attachments: content.attachments,
-        payload: { ...content.extras, ...whatsappEnvelopeExtras(raw) },
-        replyToProviderMessageId: msg.context?.id ?? null,
-        wantsReply: true,
-      },
+    const item = whatsappMessage(parsed, path, raw, {
+      id: msg.id,
+      type: msg.type,
+      timestamp: msg.timestamp,
+      replyTo: msg.context?.id,
+      contact,
+      from: 'customer',
+      payload: {},
+      wantsReply: true,
     });
+    if (item) target.items.push(item);
   });
 
   (arrayAt(value, 'statuses') ?? []).forEach((raw, k) => {
@@ -650,33 +677,18 @@ function parseWhatsAppEchoes(parsed: ParsedWebhook, value: unknown, at: string) 
       if (item) target.items.push(item);
       return;
     }
-    const content = whatsappContent(echo.type, raw);
-    if (typeof content === 'string') {
-      parsed.problems.push(`${path}.${content}`);
-      return;
-    }
-    target.items.push({
-      path,
-      dedupeKey: `m:${echo.id}`,
-      item: {
-        kind: 'message',
-        providerMessageId: echo.id,
-        timestamp: echo.timestamp,
-        contact,
-        from: 'business',
-        type: echo.type,
-        content: content.content,
-        attachments: content.attachments,
-        payload: {
-          ...content.extras,
-          ...whatsappEnvelopeExtras(raw),
-          echo: 'whatsapp_business_app',
-        },
-        replyToProviderMessageId: echo.context?.id ?? null,
-        wantsReply: false,
-        lockReason: 'A team member replied from the WhatsApp Business app.',
-      },
+    const item = whatsappMessage(parsed, path, raw, {
+      id: echo.id,
+      type: echo.type,
+      timestamp: echo.timestamp,
+      replyTo: echo.context?.id,
+      contact,
+      from: 'business',
+      payload: { echo: 'whatsapp_business_app' },
+      wantsReply: false,
+      lockReason: 'A team member replied from the WhatsApp Business app.',
     });
+    if (item) target.items.push(item);
   });
   if (target.items.length === 0)
     parsed.accounts.delete(`whatsapp:${metadata.data.phone_number_id}`);
