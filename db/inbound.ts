@@ -1,5 +1,6 @@
 import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
-import { agentIntake } from './agent-intake';
+import type { TenantContext } from './client';
+import { setConversationLock } from './conversations';
 import { handleOptOutKeywords } from './opt-ins';
 import { enqueueJob, type OutboxJob } from './outbox';
 import {
@@ -17,7 +18,6 @@ import {
   recordStatus,
   recordWatermark,
   type StatusReport,
-  type TenantTx,
   type WatermarkReport,
 } from './statuses';
 
@@ -156,12 +156,43 @@ type Caches = {
   debounceSeconds?: number;
 };
 
+/** A new customer message that wants a reply, as the customer-message hook sees it. */
+export type CustomerMessage = {
+  conversationId: string;
+  messageId: string;
+  channel: Channel;
+  type: string;
+  content: string | null;
+  payload: Record<string, unknown>;
+  contact: { externalUserId: string; phone?: string | null; name?: string | null };
+  now: Date;
+};
+
+/**
+ * Called in the ingest transaction for every new customer message that wants a reply, before its
+ * debounced turn is scheduled. The agent's intake (functions/agent/intake.ts) is passed in here by
+ * the webhook code, so db/ stays below the agent while intake still commits (or not) with the
+ * message. Returns the jobs to publish after commit.
+ */
+export type CustomerMessageHook = (
+  ctx: TenantContext,
+  message: CustomerMessage,
+) => Promise<{ jobs: OutboxJob[] }>;
+
+/** What one ingest call carries from item to item. */
+type IngestRun = {
+  now: Date;
+  caches: Caches;
+  result: IngestResult;
+  onCustomerMessage?: CustomerMessageHook;
+};
+
 /**
  * Finds the customer by any key Meta has used for them (BSUID, phone, or the key itself), so a
  * customer first seen by phone and later with a BSUID stays one contact; fills in what is new.
  */
 async function upsertContact(
-  { tx, tenantId }: TenantTx,
+  { tx, tenantId }: TenantContext,
   channel: Channel,
   who: ContactIdentity,
   caches: Caches,
@@ -230,7 +261,7 @@ async function upsertContact(
 
 /** The thread of this contact on this account, created on first contact (locks the row). */
 async function ensureConversation(
-  { tx, tenantId }: TenantTx,
+  { tx, tenantId }: TenantContext,
   channelAccountId: string,
   contactId: string,
   caches: Caches,
@@ -250,7 +281,7 @@ async function ensureConversation(
   return row.id;
 }
 
-async function debounceSeconds({ tx, tenantId }: TenantTx, caches: Caches): Promise<number> {
+async function debounceSeconds({ tx, tenantId }: TenantContext, caches: Caches): Promise<number> {
   if (caches.debounceSeconds === undefined) {
     const [row] = await tx
       .select({ seconds: tenantSettings.debounceSeconds })
@@ -265,7 +296,7 @@ type Account = { id: string; channel: Channel };
 
 /** Inserts unless (account, provider id) exists: the durable dedupe. Returns the new id or null. */
 async function insertMessage(
-  ctx: TenantTx,
+  ctx: TenantContext,
   account: Account,
   conversationId: string,
   row: {
@@ -304,13 +335,12 @@ async function insertMessage(
 }
 
 async function ingestMessage(
-  ctx: TenantTx,
+  ctx: TenantContext,
   account: Account,
   item: MessageItem,
-  now: Date,
-  caches: Caches,
-  result: IngestResult,
+  run: IngestRun,
 ) {
+  const { now, caches, result } = run;
   const fromCustomer = item.from === 'customer';
   if (!fromCustomer) {
     // An echo may be of our own send, whose provider id the send job is recording right now:
@@ -355,18 +385,23 @@ async function ingestMessage(
       })
       .where(eq(conversations.id, conversationId));
   } else {
-    // A person answered from Meta's app: the bot must stay quiet in this thread (an operator
-    // lock is kept as it is).
-    await ctx.tx
+    // A person answered from Meta's app: the bot must stay quiet in this thread. An existing lock
+    // (an operator's) is kept as it is; a new one goes through the lock function, so the lock
+    // history says who locked it and why, like every other lock.
+    const [conversation] = await ctx.tx
       .update(conversations)
-      .set({
-        ...latest,
-        isLocked: true,
-        lockedBy: sql`case when ${conversations.isLocked} then ${conversations.lockedBy} else 'echo'::lock_source end`,
-        lockedAt: sql`case when ${conversations.isLocked} then ${conversations.lockedAt} else now() end`,
-        lockReason: sql`case when ${conversations.isLocked} then ${conversations.lockReason} else ${item.lockReason ?? 'A team member replied outside Switchboard.'} end`,
-      })
-      .where(eq(conversations.id, conversationId));
+      .set(latest)
+      .where(eq(conversations.id, conversationId))
+      .returning({ isLocked: conversations.isLocked });
+    if (conversation && !conversation.isLocked) {
+      await setConversationLock(ctx, {
+        conversationId,
+        locked: true,
+        source: 'echo',
+        reason: item.lockReason ?? 'A team member replied outside Switchboard.',
+        now,
+      });
+    }
   }
   for (const [index, attachment] of item.attachments.entries()) {
     if (!isDownloadable(attachment)) continue;
@@ -389,11 +424,11 @@ async function ingestMessage(
     });
     result.jobs.push(...optOut.jobs);
   }
-  // AI agent (issue 5, db/agent-intake.ts): acts at once on what must not wait for the debounced
-  // turn — escalation words hand the conversation to a person, tapped `kind:{id}:action` ids are
-  // routed to their action — and marks the message (payload.routing) when its turn must not run.
-  if (fromCustomer && item.wantsReply) {
-    const agent = await agentIntake(ctx, {
+  // The agent's intake (the hook): acts at once on what must not wait for the debounced turn —
+  // escalation words hand the conversation to a person, tapped `kind:{id}:action` ids are routed
+  // to their action — and marks the message (payload.routing) when its turn must not run.
+  if (fromCustomer && item.wantsReply && run.onCustomerMessage) {
+    const agent = await run.onCustomerMessage(ctx, {
       conversationId,
       messageId,
       channel: account.channel,
@@ -406,16 +441,15 @@ async function ingestMessage(
     result.jobs.push(...agent.jobs);
   }
   if (fromCustomer && item.wantsReply) {
-    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, caches, result);
+    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, run);
   }
 }
 
 /** The debounced agent turn for a customer message (or reaction) that wants an answer. */
 async function scheduleAgentTurn(
-  ctx: TenantTx,
+  ctx: TenantContext,
   trigger: { conversationId: string; messageId: string; now: Date },
-  caches: Caches,
-  result: IngestResult,
+  { caches, result }: IngestRun,
 ) {
   const seconds = await debounceSeconds(ctx, caches);
   const job = await enqueueJob(ctx, {
@@ -430,13 +464,12 @@ async function scheduleAgentTurn(
 
 /** Where a side's reaction lives on the reacted-to message: `payload.reactions.customer`. */
 async function ingestReaction(
-  ctx: TenantTx,
+  ctx: TenantContext,
   account: Account,
   item: ReactionItem,
-  now: Date,
-  caches: Caches,
-  result: IngestResult,
+  run: IngestRun,
 ) {
+  const { now, caches, result } = run;
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
   const fromCustomer = item.from === 'customer';
@@ -490,11 +523,11 @@ async function ingestReaction(
       .update(messages)
       .set({ payload: sql`${messages.payload} || '{"routing":{"turn":true}}'::jsonb` })
       .where(eq(messages.id, messageId));
-    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, caches, result);
+    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, run);
   }
 }
 
-async function isOurMessage({ tx }: TenantTx, messageId: string): Promise<boolean> {
+async function isOurMessage({ tx }: TenantContext, messageId: string): Promise<boolean> {
   const [row] = await tx
     .select({ direction: messages.direction })
     .from(messages)
@@ -502,7 +535,12 @@ async function isOurMessage({ tx }: TenantTx, messageId: string): Promise<boolea
   return row?.direction === 'outbound';
 }
 
-async function ingestDeletion(ctx: TenantTx, account: Account, item: DeletionItem, caches: Caches) {
+async function ingestDeletion(
+  ctx: TenantContext,
+  account: Account,
+  item: DeletionItem,
+  caches: Caches,
+) {
   const marker = { by: item.by, at: item.timestamp.toISOString() };
   // A customer who deletes a message takes its words back: we drop the text and keep the fact.
   const updated = await ctx.tx
@@ -536,7 +574,12 @@ async function ingestDeletion(ctx: TenantTx, account: Account, item: DeletionIte
   });
 }
 
-async function ingestEdit(ctx: TenantTx, account: Account, item: EditItem, result: IngestResult) {
+async function ingestEdit(
+  ctx: TenantContext,
+  account: Account,
+  item: EditItem,
+  result: IngestResult,
+) {
   const edited = { by: item.by, at: item.timestamp.toISOString() };
   const updated = await ctx.tx
     .update(messages)
@@ -590,10 +633,10 @@ function lockOrderKey(item: InboundItem): string {
  * same order and do not deadlock each other.
  */
 export async function ingestAccountItems(
-  ctx: TenantTx,
+  ctx: TenantContext,
   account: Account,
   items: InboundItem[],
-  options: { now: Date },
+  options: { now: Date; onCustomerMessage?: CustomerMessageHook },
 ): Promise<IngestResult> {
   const result: IngestResult = {
     jobs: [],
@@ -601,14 +644,15 @@ export async function ingestAccountItems(
     counts: { stored: 0, duplicates: 0, statusesApplied: 0, statusesPending: 0 },
   };
   const caches: Caches = { contacts: new Map(), conversations: new Map() };
+  const run: IngestRun = { ...options, caches, result };
   const ordered = [...items].sort(ingestOrder);
   for (const item of ordered) {
     switch (item.kind) {
       case 'message':
-        await ingestMessage(ctx, account, item, options.now, caches, result);
+        await ingestMessage(ctx, account, item, run);
         break;
       case 'reaction':
-        await ingestReaction(ctx, account, item, options.now, caches, result);
+        await ingestReaction(ctx, account, item, run);
         break;
       case 'deletion':
         await ingestDeletion(ctx, account, item, caches);
@@ -673,7 +717,7 @@ export type TemplateStatusUpdate = {
  * template rows changed (0 when the template was never synced: the next sync brings it).
  */
 export async function applyTemplateStatus(
-  { tx }: TenantTx,
+  { tx }: TenantContext,
   update: TemplateStatusUpdate,
 ): Promise<number> {
   const status = update.event === 'REINSTATED' ? 'APPROVED' : update.event;

@@ -1,5 +1,5 @@
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
-import { NotFoundError } from '../functions/errors';
+import { NotFoundError } from '../core/errors';
 import type { TenantContext } from './client';
 import { knowledgeArticles } from './schema';
 

@@ -1,6 +1,6 @@
 import { desc, eq, sql } from 'drizzle-orm';
-import { NotFoundError } from '../functions/errors';
-import type { ConsentAction, ConsentFacts, ConsentScope } from '../functions/messaging/consent';
+import { NotFoundError } from '../core/errors';
+import type { ConsentAction, ConsentFacts, ConsentScope } from '../core/messaging/consent';
 import type { TenantContext } from './client';
 import { contactHasWritten } from './conversations';
 import { contacts, optIns } from './schema';

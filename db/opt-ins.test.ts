@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OPT_OUT_CONFIRMATION } from '../core/messaging/opt-out';
 import { parseEnv } from '../functions/env';
 import { publishJobs } from '../functions/lib/jobs';
-import { OPT_OUT_CONFIRMATION } from '../functions/messaging/opt-out';
 import { createServices } from '../functions/services';
 import { createConversation } from '../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { matchOptOutKeyword, OPT_OUT_CONFIRMATION } from '../functions/messaging/opt-out';
+import { matchOptOutKeyword, OPT_OUT_CONFIRMATION } from '../core/messaging/opt-out';
 import type { TenantContext } from './client';
 import { recordConsent } from './opt-ins-ledger';
 import { queueOutboundMessage } from './outbound';

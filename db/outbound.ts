@@ -1,27 +1,32 @@
 import { and, asc, desc, eq, lt, max, sql } from 'drizzle-orm';
-import { ApiError, NotFoundError } from '../functions/errors';
-import { templateConsent } from '../functions/messaging/consent';
+import {
+  ConflictError,
+  type DomainError,
+  InvalidInputError,
+  NotFoundError,
+  SendRefusedError,
+} from '../core/errors';
+import { templateConsent } from '../core/messaging/consent';
 import {
   messageSchemaFor,
   type OutboundMessage,
   parseOutboundMessage,
   previewOf,
-} from '../functions/messaging/kinds';
-import { SendRefusedError } from '../functions/messaging/refusals';
+} from '../core/messaging/kinds';
 import {
   templateMessagePreview,
   templateMessageProblem,
   templateRefusal,
-} from '../functions/messaging/templates';
+} from '../core/messaging/templates';
 import {
   conversationWindow,
   type OutboundSender,
   type SendPermission,
   type WindowState,
   windowPermission,
-} from '../functions/messaging/window';
+} from '../core/messaging/window';
 import { supersededBy } from './agent';
-import type { Tx } from './client';
+import type { TenantContext } from './client';
 import {
   type ConversationForSend,
   loadConversationForSend,
@@ -51,7 +56,6 @@ import { findTemplate, getTemplateOrNull, type TemplateRow } from './templates';
  * jobs they enqueue must be published by the caller after commit.
  */
 
-export type TenantCtx = { tx: Tx; tenantId: string };
 export type MessageRow = typeof messages.$inferSelect;
 export type SendAttemptRow = typeof sendAttempts.$inferSelect;
 
@@ -63,7 +67,7 @@ export function sendFlowControlKey(conversationId: string) {
 }
 
 async function enqueueSendJob(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: { messageId: string; conversationId: string; notBefore: Date },
 ): Promise<OutboxJob> {
   const job = await enqueueJob(ctx, {
@@ -86,14 +90,14 @@ export type Refusal = { code: string; reason: string };
 /** Refusals that mean the request itself is wrong (400), not that a rule forbids it now (422). */
 const INVALID_REQUEST_CODES = new Set(['template_parameters']);
 
-function refusalError(refusal: Refusal): ApiError {
+function refusalError(refusal: Refusal): DomainError {
   return INVALID_REQUEST_CODES.has(refusal.code)
-    ? new ApiError('BAD_REQUEST', refusal.reason)
+    ? new InvalidInputError(refusal.reason)
     : new SendRefusedError(refusal.code, refusal.reason);
 }
 
 async function resolveTemplate(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   conv: ConversationForSend,
   message: Extract<OutboundMessage, { type: 'template' }>,
 ): Promise<TemplateRow | Refusal> {
@@ -127,7 +131,7 @@ async function resolveTemplate(
  * Returns the refusal, or the Messenger / Instagram messaging type to use.
  */
 async function checkSendable(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   conv: ConversationForSend,
   message: OutboundMessage,
   sender: OutboundSender,
@@ -173,7 +177,7 @@ async function checkSendable(
 
 /** The provider id of a message of this conversation, to quote it or react to it. */
 async function targetProviderId(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   messageId: string,
   conversationId: string,
 ): Promise<string> {
@@ -181,10 +185,9 @@ async function targetProviderId(
     .select({ providerMessageId: messages.providerMessageId })
     .from(messages)
     .where(and(eq(messages.id, messageId), eq(messages.conversationId, conversationId)));
-  if (!row) throw new ApiError('BAD_REQUEST', `message ${messageId} is not in this conversation`);
+  if (!row) throw new InvalidInputError(`message ${messageId} is not in this conversation`);
   if (!row.providerMessageId) {
-    throw new ApiError(
-      'BAD_REQUEST',
+    throw new InvalidInputError(
       `message ${messageId} has not reached Meta yet, so it cannot be quoted or reacted to`,
     );
   }
@@ -251,26 +254,25 @@ export type QueuedOutbound = {
  * Stores an outbound message as `queued`, reserves its send slot in the conversation (spacing and
  * order), and enqueues its `send` job (QStash flow control per conversation) in the caller's
  * transaction. Refusals are thrown before anything is written: invalid message or broken limit →
- * ApiError BAD_REQUEST naming it; window, template or consent → SendRefusedError (422) with the
+ * InvalidInputError (400) naming it; window, template or consent → SendRefusedError (422) with the
  * reason; unknown conversation (or another tenant's) → NotFoundError.
  *
  * An operator's reply also takes over the conversation (the human-override lock) when the
  * tenant's `lock_on_operator_reply` setting is on.
  */
 export async function queueOutboundMessage(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: QueueOutboundInput,
 ): Promise<QueuedOutbound> {
   const conv = await loadConversationForSend(ctx, input.conversationId, { lock: true });
   const channel = conv.account.channel;
   if (input.expectedChannel && input.expectedChannel !== channel) {
-    throw new ApiError(
-      'BAD_REQUEST',
+    throw new InvalidInputError(
       `channel_source: the conversation is on ${channel}, not ${input.expectedChannel}`,
     );
   }
   const parsed = parseOutboundMessage(channel, input.message);
-  if (!parsed.ok) throw new ApiError('BAD_REQUEST', parsed.error);
+  if (!parsed.ok) throw new InvalidInputError(parsed.error);
   const message = parsed.message;
 
   const quoted =
@@ -350,7 +352,7 @@ export async function queueOutboundMessage(
  * window may have closed since).
  */
 export async function retryFailedMessage(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: { messageId: string; now: Date },
 ): Promise<QueuedOutbound> {
   const [found] = await ctx.tx
@@ -367,14 +369,11 @@ export async function retryFailedMessage(
   // biome-ignore lint/style/noNonNullAssertion: found above, in this transaction
   const current = row!;
   if (current.status !== 'failed') {
-    throw new ApiError(
-      'CONFLICT',
-      `Only failed messages can be retried; this one is ${current.status}.`,
-    );
+    throw new ConflictError(`Only failed messages can be retried; this one is ${current.status}.`);
   }
   const parsed = messageSchemaFor(conv.account.channel).safeParse(current.payload.message);
   if (!parsed.success) {
-    throw new ApiError('CONFLICT', 'This message was stored in a form that can no longer be sent.');
+    throw new ConflictError('This message was stored in a form that can no longer be sent.');
   }
   const sendable = await checkSendable(
     ctx,
@@ -447,7 +446,7 @@ const NOT_A_FAILURE = new Set(['throughput_cap']);
  * claims and rescheduling of one conversation take turns.
  */
 export async function prepareSend(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: { messageId: string; now: Date; staleClaimMs: number },
 ): Promise<SendPlan> {
   const [head] = await ctx.tx
@@ -637,7 +636,7 @@ export async function prepareSend(
 
 /** The channel's Graph access token, still encrypted (functions/lib/crypto.ts decrypts it). */
 export async function loadSealedAccessToken(
-  { tx }: TenantCtx,
+  { tx }: TenantContext,
   channelAccountId: string,
 ): Promise<string | null> {
   const [row] = await tx
@@ -655,7 +654,7 @@ export async function loadSealedAccessToken(
  * without the id (the attempt keeps it), so nothing retries the send.
  */
 export async function recordSent(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     messageId: string;
     attemptId: string;
@@ -707,7 +706,7 @@ export async function recordSent(
  * Returns false when the id is held by something that is not such an echo (left as it is).
  */
 async function releaseProviderId(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: { messageId: string; channelAccountId: string; providerMessageId: string; now: Date },
 ): Promise<boolean> {
   const [holder] = await ctx.tx
@@ -775,7 +774,7 @@ async function releaseProviderId(
  * recorded as sent instead. Returns which happened.
  */
 export async function recordOutcomeUnknown(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     messageId: string;
     attemptId: string;
@@ -824,7 +823,7 @@ export async function recordOutcomeUnknown(
  * database writes failed after Meta accepted the message). Safe to run more than once.
  */
 export async function recordAcceptedSend(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     messageId: string;
     attemptId: string;
@@ -844,7 +843,7 @@ export async function recordAcceptedSend(
 
 /** A permanent refusal or failure: the message is failed with the code and the operator's reason. */
 export async function failMessage(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     messageId: string;
     code: string;
@@ -895,7 +894,7 @@ export async function failMessage(
  * job at `earliest` or later (its next slot), keeping its place in the conversation's order.
  */
 export async function requeueAfterTransient(
-  ctx: TenantCtx,
+  ctx: TenantContext,
   input: {
     messageId: string;
     attemptId: string;
@@ -950,7 +949,7 @@ export async function requeueAfterTransient(
 }
 
 /** The send history of a message, newest first (operator "why" view). */
-export async function listSendAttempts({ tx }: TenantCtx, messageId: string) {
+export async function listSendAttempts({ tx }: TenantContext, messageId: string) {
   const [message] = await tx
     .select({ id: messages.id })
     .from(messages)
@@ -967,7 +966,7 @@ export async function listSendAttempts({ tx }: TenantCtx, messageId: string) {
  * What a read receipt for a customer's message needs: its provider id, the account it came in on
  * and the customer's id there (Messenger / Instagram address sender actions to the user).
  */
-export async function loadReadReceiptTarget(ctx: TenantCtx, messageId: string) {
+export async function loadReadReceiptTarget(ctx: TenantContext, messageId: string) {
   const [row] = await ctx.tx
     .select({
       providerMessageId: messages.providerMessageId,

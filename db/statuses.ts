@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, isNull, type SQL, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { TenantContext, Tx } from './client';
 import {
   contacts,
   conversations,
@@ -8,8 +8,6 @@ import {
   messages,
   sendAttempts,
 } from './schema';
-
-export type TenantTx = { tx: Tx; tenantId: string };
 
 /**
  * How far along a message is. A status only ever replaces a lower one, so a late `delivered`
@@ -153,7 +151,7 @@ async function moveForward(
  * sends twice is recorded once (`duplicate`).
  */
 export async function recordStatus(
-  { tx, tenantId }: TenantTx,
+  { tx, tenantId }: TenantContext,
   channelAccountId: string,
   report: StatusReport,
 ): Promise<StatusOutcome> {
@@ -213,7 +211,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Runs under the provider id's lock (taken by `recordStatus`). Returns whether it bound.
  */
 async function bindUnrecordedSend(
-  ctx: TenantTx,
+  ctx: TenantContext,
   channelAccountId: string,
   report: StatusReport,
 ): Promise<boolean> {
@@ -295,7 +293,7 @@ function watermarkApplies(status: 'delivered' | 'read'): SQL {
  * is recorded later, see `applyPendingStatuses`). Returns how many messages moved.
  */
 export async function recordWatermark(
-  { tx, tenantId }: TenantTx,
+  { tx, tenantId }: TenantContext,
   channelAccountId: string,
   report: WatermarkReport,
 ): Promise<number> {
@@ -342,7 +340,7 @@ export async function recordWatermark(
  * itself. Returns how many statuses were applied.
  */
 export async function applyPendingStatuses(
-  { tx }: TenantTx,
+  { tx }: TenantContext,
   channelAccountId: string,
   providerMessageId: string,
 ): Promise<number> {

@@ -1,6 +1,6 @@
 import { and, asc, eq, not, sql } from 'drizzle-orm';
-import { NotFoundError } from '../functions/errors';
-import type { GraphTemplate } from '../functions/lib/graph';
+import { NotFoundError } from '../core/errors';
+import type { GraphTemplate } from '../core/messaging/templates';
 import type { TenantContext } from './client';
 import { channelAccounts, templates } from './schema';
 import { isOneOf } from './sql';

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DomainError, type DomainErrorKind } from '../core/errors';
 import type { HonoEnv } from './context';
 import { safeErrorFields } from './lib/logger';
 
@@ -70,12 +71,13 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** Domain errors raised by db/ and services; mapped to HTTP here and nowhere else. */
-export class NotFoundError extends Error {
-  constructor(entity: string, id: string) {
-    super(`${entity} ${id} not found`);
-  }
-}
+/** Domain errors (core/errors.ts) become HTTP here and nowhere else; exhaustive by type. */
+const codeOfDomainError: Record<DomainErrorKind, ErrorCode> = {
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  invalid: 'BAD_REQUEST',
+  refused: 'UNPROCESSABLE',
+};
 
 export function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
@@ -89,8 +91,8 @@ export function handleError(err: Error, c: Context<HonoEnv>) {
   if (err instanceof ApiError) {
     code = err.code;
     message = err.message;
-  } else if (err instanceof NotFoundError) {
-    code = 'NOT_FOUND';
+  } else if (err instanceof DomainError) {
+    code = codeOfDomainError[err.kind];
     message = err.message;
   } else if (err instanceof z.ZodError) {
     code = 'BAD_REQUEST';

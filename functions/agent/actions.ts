@@ -1,31 +1,24 @@
+import type { InteractiveId } from '../../core/agent/ids';
+import { ConflictError } from '../../core/errors';
 import { insertSystemNote, loadTurnConversation, type MessageRouting } from '../../db/agent';
 import type { TenantContext } from '../../db/client';
 import { setConversationLock } from '../../db/conversations';
 import { getDraftOrNull, requestDraftEdit } from '../../db/drafts';
+import type { CustomerMessage } from '../../db/inbound';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
-import type { Channel, EscalationContact } from '../../db/schema';
+import type { EscalationContact } from '../../db/schema';
 import type { TenantSettings } from '../../db/settings';
-import { ApiError } from '../errors';
 import type { Logger } from '../lib/logger';
 import { decideDraft } from './approval';
-import type { InteractiveId } from './ids';
 
 /**
  * What a tapped id (`kind:{id}:action`, see ids.ts) does, by kind. Appointments add `appt` here;
  * a kind without an entry, an action a kind does not know, or a target that is gone or already
  * decided is "unknown"/"stale": logged, recorded on the message, nothing changes, nothing is sent.
  */
-export type IntakeMessage = {
-  conversationId: string;
-  messageId: string;
-  channel: Channel;
-  type: string;
-  content: string | null;
-  payload: Record<string, unknown>;
-  contact: { externalUserId: string; phone?: string | null; name?: string | null };
-  now: Date;
-};
+/** The customer message a tap arrived in (ingestion's hook input). */
+export type IntakeMessage = CustomerMessage;
 
 export type ActionContext = {
   ctx: TenantContext;
@@ -97,7 +90,7 @@ const draftAction: InteractiveAction = async ({ ctx, message, id, staff, logger 
       jobs: decided.jobs,
     };
   } catch (err) {
-    if (err instanceof ApiError && err.code === 'CONFLICT') {
+    if (err instanceof ConflictError) {
       logger.warn('agent intake: stale draft action', { draftId: draft.id, action: id.action });
       return ignored('stale', id, err.message);
     }

@@ -1,3 +1,6 @@
+import { formatInteractiveId } from '../../core/agent/ids';
+import { ConflictError } from '../../core/errors';
+import { type OutboundMessage, previewOf } from '../../core/messaging/kinds';
 import { loadTurnConversation, type TurnConversation, tagAgentMessage } from '../../db/agent';
 import type { TenantContext } from '../../db/client';
 import {
@@ -10,11 +13,8 @@ import {
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
-import { ApiError } from '../errors';
 import type { Logger } from '../lib/logger';
-import { type OutboundMessage, previewOf } from '../messaging/kinds';
 import { notifyStaff } from './handoff';
-import { formatInteractiveId } from './ids';
 
 const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
@@ -112,7 +112,7 @@ export async function decideDraft(
 ): Promise<{ draft: DraftRow; jobs: OutboxJob[] }> {
   const draft = await getDraft(ctx, input.draftId, { forUpdate: true });
   if (draft.status !== 'pending') {
-    throw new ApiError('CONFLICT', `This draft is already ${draft.status}; nothing was changed.`);
+    throw new ConflictError(`This draft is already ${draft.status}; nothing was changed.`);
   }
   if (input.decision.action === 'cancel') {
     const decided = await markDraftDecided(ctx, draft.id, {
@@ -125,8 +125,7 @@ export async function decideDraft(
   }
   const conversation = await loadTurnConversation(ctx, draft.conversationId);
   if (conversation?.isLocked) {
-    throw new ApiError(
-      'CONFLICT',
+    throw new ConflictError(
       'A person has taken over this conversation, so the agent’s draft is not sent; reply yourself or unlock it first.',
     );
   }

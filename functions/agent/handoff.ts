@@ -1,3 +1,6 @@
+import { formatInteractiveId } from '../../core/agent/ids';
+import { type AgentLanguage, HANDOFF_NOTICE } from '../../core/agent/language';
+import type { OutboundMessage } from '../../core/messaging/kinds';
 import { ensureStaffConversation, insertSystemNote, type TurnConversation } from '../../db/agent';
 import type { TenantContext } from '../../db/client';
 import { setConversationLock } from '../../db/conversations';
@@ -5,9 +8,6 @@ import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
 import { type Logger, safeErrorFields } from '../lib/logger';
-import type { OutboundMessage } from '../messaging/kinds';
-import { formatInteractiveId } from './ids';
-import { type AgentLanguage, HANDOFF_NOTICE } from './language';
 
 const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 

@@ -1,6 +1,6 @@
+import { type AgentLanguage, LANGUAGE_NAMES } from '../../core/agent/language';
 import type { BusinessHours } from '../../db/schema';
 import type { TenantSettings } from '../../db/settings';
-import { type AgentLanguage, LANGUAGE_NAMES } from './language';
 
 const DAYS: Array<[keyof BusinessHours, string]> = [
   ['mon', 'Monday'],

@@ -7,8 +7,8 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from '@ai-sdk/provider';
-import { matchEscalationWord } from './escalation-words';
-import { type AgentLanguage, detectLanguage } from './language';
+import { matchEscalationWord } from '../../core/agent/escalation-words';
+import { type AgentLanguage, detectLanguage } from '../../core/agent/language';
 
 /**
  * The offline demo model: a small deterministic stand-in for an LLM, used when no OpenAI key is

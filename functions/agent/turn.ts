@@ -1,4 +1,11 @@
 import { generateText, isStepCount, type StepResult, type ToolSet } from 'ai';
+import { conversationLanguage } from '../../core/agent/language';
+import { DomainError } from '../../core/errors';
+import {
+  type MessageChannel,
+  type OutboundMessage,
+  parseOutboundMessage,
+} from '../../core/messaging/kinds';
 import {
   type AgentRunRow,
   findRun,
@@ -24,23 +31,15 @@ import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
 import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '../../db/settings';
-import { ApiError } from '../errors';
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
-import {
-  type MessageChannel,
-  type OutboundMessage,
-  parseOutboundMessage,
-} from '../messaging/kinds';
 import { markReadInBackground } from '../messaging/read-receipts';
-import { SendRefusedError } from '../messaging/refusals';
 import { draftReplies } from './approval';
 import { handOff } from './handoff';
 import { buildHistory } from './history';
 import { buildInstructions } from './instructions';
-import { conversationLanguage } from './language';
 import { awaitingDownload, type MediaLoader, prepareMedia, r2MediaLoader } from './media';
 import { type AgentModelResolver, type AgentModels, defaultModelResolver } from './models';
 import { type AgentToolFactory, agentToolRegistry, buildTools, emptyEffects } from './tools';
@@ -469,7 +468,7 @@ export async function runAgentTurn(
         jobs.push(queued.job);
       } catch (err) {
         // Refusals (the window, a limit) are thrown before anything is written.
-        if (!(err instanceof SendRefusedError || err instanceof ApiError)) throw err;
+        if (!(err instanceof DomainError)) throw err;
         refused.push(err.message);
       }
     }

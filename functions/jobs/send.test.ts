@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SendRefusedError } from '../../core/errors';
 import { asTenant, connect, type Database } from '../../db/client';
 import { type QueueOutboundInput, queueOutboundMessage } from '../../db/outbound';
 import {
@@ -29,7 +30,6 @@ import { parseEnv } from '../env';
 import { SEND_OUTCOME_UNKNOWN_REASON } from '../lib/graph';
 import { markCustomerMessageRead } from '../lib/graph-accounts';
 import { publishJobs } from '../lib/jobs';
-import { SendRefusedError } from '../messaging/refusals';
 import { createServices } from '../services';
 import { createSendJob, MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
 

@@ -1,5 +1,7 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import { z } from 'zod';
+import type { GraphErrorMeaning } from '../../core/messaging/graph-errors';
+import type { MessagingMessage, WhatsAppMessage } from '../../core/messaging/kinds';
 import { asTenant, type Database, type Tx } from '../../db/client';
 import {
   failMessage,
@@ -19,11 +21,9 @@ import {
   graphClient,
   SEND_OUTCOME_UNKNOWN_REASON,
 } from '../lib/graph';
-import type { GraphErrorMeaning } from '../lib/graph-errors';
 import { type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
-import type { MessagingMessage, WhatsAppMessage } from '../messaging/kinds';
 import { defineJob, type JobContext, type JobOutcome } from './define';
 import { SEND_ACCEPTED_JOB_KIND, type SendAcceptedPayload } from './send-accepted';
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { graphErrorMeaning, graphErrorReason } from '../../core/messaging/graph-errors';
 import { listenOnLoopback } from '../../dev/stand-ins/http-server';
 import {
   type MetaGraphStandIn,
@@ -6,7 +7,6 @@ import {
   type TemplateFixture,
 } from '../../dev/stand-ins/meta-graph';
 import { type GraphAccount, GraphApiError, graphClient } from './graph';
-import { graphErrorMeaning, graphErrorReason } from './graph-errors';
 
 const TOKEN = 'graph-client-test-token';
 const wa = {

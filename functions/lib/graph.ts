@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { type GraphErrorMeaning, graphErrorMeaning } from '../../core/messaging/graph-errors';
+import { type GraphTemplate, graphTemplate } from '../../core/messaging/templates';
 import type { Env } from '../env';
-import { type GraphErrorMeaning, graphErrorMeaning } from './graph-errors';
 
 /**
  * The Graph API calls the send path makes: WhatsApp Cloud API sends and read receipts, the
@@ -149,18 +150,6 @@ const messagingSendResponse = z.object({
   message_id: z.string().min(1),
   recipient_id: z.string().optional(),
 });
-
-/** A template as `GET /{waba}/message_templates` returns it (fields we ask for). */
-export const graphTemplate = z.object({
-  id: z.string(),
-  name: z.string(),
-  language: z.string(),
-  status: z.string(),
-  category: z.string(),
-  parameter_format: z.enum(['POSITIONAL', 'NAMED']).default('POSITIONAL'),
-  components: z.array(z.record(z.string(), z.unknown())).default([]),
-});
-export type GraphTemplate = z.infer<typeof graphTemplate>;
 
 const templatePage = z.object({
   data: z.array(graphTemplate),

@@ -1,4 +1,4 @@
-import type { MessagingMessage, WhatsAppMessage } from './kinds';
+import type { MessagingMessage, WhatsAppMessage } from '../../core/messaging/kinds';
 
 /**
  * Graph request bodies for each message kind: WhatsApp Cloud API `POST /{phone_number_id}/messages`

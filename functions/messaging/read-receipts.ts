@@ -1,9 +1,9 @@
+import type { MessageChannel } from '../../core/messaging/kinds';
 import type { Clock } from '../context';
 import type { Env } from '../env';
 import { markCustomerMessageRead } from '../lib/graph-accounts';
 import { type Logger, safeErrorFields } from '../lib/logger';
 import { createServices } from '../services';
-import type { MessageChannel } from './kinds';
 
 export type BackgroundRuntime = {
   env: Env;

@@ -175,6 +175,16 @@ describe('Messenger and Instagram webhooks', () => {
       locked_by: 'echo',
       lock_reason: 'A team member replied from the Facebook Page inbox.',
     });
+    // The lock went through the lock function: its history says an echo locked it, and why.
+    const history =
+      await sql`select locked, source, reason from conversation_lock_events where conversation_id = ${echo!.conversation_id}`;
+    expect(history).toEqual([
+      {
+        locked: true,
+        source: 'echo',
+        reason: 'A team member replied from the Facebook Page inbox.',
+      },
+    ]);
 
     // Our own send, echoed back with our app id: the send job has it; nothing is stored.
     const ours = randomMid();

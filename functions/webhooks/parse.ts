@@ -7,6 +7,7 @@
  * then kept as dead with that reason (never dropped silently); everything understood is ingested.
  */
 import { z } from 'zod';
+import { graphErrorMeaning } from '../../core/messaging/graph-errors';
 import type {
   ContactIdentity,
   InboundItem,
@@ -16,7 +17,6 @@ import type {
 } from '../../db/inbound';
 import type { Attachment, Channel } from '../../db/schema';
 import { deliveryStatusOf } from '../../db/statuses';
-import { graphErrorMeaning } from '../lib/graph-errors';
 
 export type ParsedItem = {
   item: InboundItem;

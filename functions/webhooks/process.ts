@@ -13,6 +13,7 @@ import {
   resolveWhatsAppBusinessAccount,
   settleWebhookEvent,
 } from '../../db/webhook-events';
+import { agentIntake } from '../agent/intake';
 import type { Services } from '../context';
 import type { Env } from '../env';
 import { safeErrorFields } from '../lib/logger';
@@ -226,7 +227,10 @@ async function ingestChunk(
   const target = { id: account.channelAccountId, channel: account.channel };
   const now = services.clock.now();
   const ingest = (tx: Tx, items: InboundItem[]) =>
-    ingestAccountItems({ tx, tenantId: account.tenantId }, target, items, { now });
+    ingestAccountItems({ tx, tenantId: account.tenantId }, target, items, {
+      now,
+      onCustomerMessage: (ctx, message) => agentIntake(ctx, message),
+    });
   try {
     const ingested = await retryConflicts(() =>
       asTenant(services.db, account.tenantId, (tx) =>

@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphErrorReason } from '../../core/messaging/graph-errors';
 import { asTenant, connect, type Database } from '../../db/client';
 import { applyPendingStatuses } from '../../db/statuses';
 import { randomWamid, whatsappStatusBody } from '../../dev/meta-payloads';
@@ -13,7 +14,6 @@ import {
   statusOf,
   waNumber,
 } from '../../test/meta-webhooks';
-import { graphErrorReason } from '../lib/graph-errors';
 
 describe('WhatsApp delivery statuses', () => {
   let h: Harness;

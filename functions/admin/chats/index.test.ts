@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphErrorReason } from '../../../core/messaging/graph-errors';
 import {
   instagramMessageBody,
   messengerMessageBody,
@@ -19,7 +20,6 @@ import {
   waNumber,
 } from '../../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../../test/operator-security';
-import { graphErrorReason } from '../../lib/graph-errors';
 
 async function foreignConversation(sql: postgres.Sql, b: TenantFixture): Promise<string> {
   const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)

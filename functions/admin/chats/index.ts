@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { NotFoundError } from '../../../core/errors';
 import {
   latestInboundWhatsAppMessageId,
   listChatSummaries,
@@ -6,7 +7,7 @@ import {
   markConversationRead,
 } from '../../../db/chats';
 import type { App } from '../../app';
-import { errorResponses, NotFoundError } from '../../errors';
+import { errorResponses } from '../../errors';
 import { markReadInBackground } from '../../messaging/read-receipts';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import {

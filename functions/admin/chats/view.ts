@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { conversationWindow, windowView } from '../../../core/messaging/window';
 import type { ChatSummaryRow, MessageRow } from '../../../db/chats';
 import type { Attachment } from '../../../db/schema';
 import { ApiError } from '../../errors';
-import { conversationWindow, windowView } from '../../messaging/window';
 import { windowViewSchema } from '../messages/view';
 
 const channel = z.enum(['whatsapp', 'messenger', 'instagram']);

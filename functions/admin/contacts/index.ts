@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { consentSummary } from '../../../core/messaging/consent';
 import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../../db/opt-ins';
 import type { App } from '../../app';
 import { errorResponses } from '../../errors';
-import { consentSummary } from '../../messaging/consent';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 
 const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });

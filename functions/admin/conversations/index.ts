@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { conversationWindow, windowView } from '../../../core/messaging/window';
 import {
   type ConversationForSend,
   loadConversationForSend,
@@ -7,7 +8,6 @@ import {
 } from '../../../db/conversations';
 import type { App } from '../../app';
 import { errorResponses } from '../../errors';
-import { conversationWindow, windowView } from '../../messaging/window';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { windowViewSchema } from '../messages/view';
 

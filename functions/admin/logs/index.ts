@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { NotFoundError } from '../../../core/errors';
 import { type AgentRunRow, listRuns, runTrace } from '../../../db/agent';
 import { OFFLINE_MODEL_ID } from '../../agent/offline-model';
 import type { App } from '../../app';
-import { errorResponses, NotFoundError } from '../../errors';
+import { errorResponses } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 
 /**

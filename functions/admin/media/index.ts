@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { NotFoundError } from '../../../core/errors';
 import { getAttachment } from '../../../db/media';
 import type { App } from '../../app';
-import { ApiError, errorResponses, NotFoundError } from '../../errors';
+import { ApiError, errorResponses } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 
 const route = createRoute({

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { windowView } from '../../../core/messaging/window';
 import { listSendAttempts, retryFailedMessage } from '../../../db/outbound';
 import type { App } from '../../app';
 import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
-import { windowView } from '../../messaging/window';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponse, toOutboundMessageView } from './view';
 

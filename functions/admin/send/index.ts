@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { KINDS_BY_CHANNEL } from '../../../core/messaging/kinds';
+import { windowView } from '../../../core/messaging/window';
 import { queueOutboundMessage } from '../../../db/outbound';
 import type { App } from '../../app';
 import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
-import { KINDS_BY_CHANNEL } from '../../messaging/kinds';
-import { windowView } from '../../messaging/window';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponse, toOutboundMessageView } from '../messages/view';
 

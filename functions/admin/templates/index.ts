@@ -1,4 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { SendRefusedError } from '../../../core/errors';
+import {
+  buildTemplateMessage,
+  templateParametersInput,
+  templatePlaceholders,
+  templateRefusal,
+} from '../../../core/messaging/templates';
+import { windowView } from '../../../core/messaging/window';
 import { queueOutboundMessage } from '../../../db/outbound';
 import {
   getTemplate,
@@ -12,14 +20,6 @@ import { ApiError, errorResponses } from '../../errors';
 import { GraphApiError, graphClient } from '../../lib/graph';
 import { graphAccountFor } from '../../lib/graph-accounts';
 import { publishJobs } from '../../lib/jobs';
-import { SendRefusedError } from '../../messaging/refusals';
-import {
-  buildTemplateMessage,
-  templateParametersInput,
-  templatePlaceholders,
-  templateRefusal,
-} from '../../messaging/templates';
-import { windowView } from '../../messaging/window';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponse, toOutboundMessageView } from '../messages/view';
 

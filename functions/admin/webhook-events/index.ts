@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { NotFoundError } from '../../../core/errors';
 import {
   getWebhookEvent,
   getWebhookEventSummary,
@@ -6,7 +7,7 @@ import {
   type WebhookEventSummary,
 } from '../../../db/webhook-events';
 import type { App } from '../../app';
-import { errorResponses, NotFoundError } from '../../errors';
+import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { afterResponse } from '../../webhooks';

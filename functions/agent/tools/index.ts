@@ -1,8 +1,8 @@
 import type { Tool, ToolSet } from 'ai';
+import type { AgentLanguage } from '../../../core/agent/language';
+import type { MessageChannel, OutboundMessage } from '../../../core/messaging/kinds';
 import type { Database } from '../../../db/client';
 import type { Logger } from '../../lib/logger';
-import type { MessageChannel, OutboundMessage } from '../../messaging/kinds';
-import type { AgentLanguage } from '../language';
 import { escalateToHumanTool } from './escalate';
 import { sendButtonsTool, sendListTool } from './interactive';
 import { knowledgeSearchTool } from './knowledge-search';

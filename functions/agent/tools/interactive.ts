@@ -1,12 +1,12 @@
 import { tool } from 'ai';
 import { z } from 'zod';
+import { formatInteractiveId, optionSlug } from '../../../core/agent/ids';
 import {
   LIST_ROWS_MAX,
   type OutboundMessage,
   parseOutboundMessage,
   REPLY_BUTTONS_MAX,
-} from '../../messaging/kinds';
-import { formatInteractiveId, optionSlug } from '../ids';
+} from '../../../core/messaging/kinds';
 import type { AgentToolFactory, ToolContext } from './index';
 
 /**

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { charCount, type TemplateComponentParams, type WhatsAppMessage } from './kinds';
 
+/** A template as `GET /{waba}/message_templates` returns it (fields we ask for). */
+export const graphTemplate = z.object({
+  id: z.string(),
+  name: z.string(),
+  language: z.string(),
+  status: z.string(),
+  category: z.string(),
+  parameter_format: z.enum(['POSITIONAL', 'NAMED']).default('POSITIONAL'),
+  components: z.array(z.record(z.string(), z.unknown())).default([]),
+});
+export type GraphTemplate = z.infer<typeof graphTemplate>;
+
 /**
  * WhatsApp templates as synced from Meta: their placeholders (positional `{{1}}` or named
  * `{{first_name}}`), whether they may be sent, and turning an operator's parameters into the

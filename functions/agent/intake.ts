@@ -1,29 +1,24 @@
-import {
-  type ActionResult,
-  type IntakeMessage,
-  ignored,
-  interactiveActions,
-} from '../functions/agent/actions';
-import { decideDraft } from '../functions/agent/approval';
-import { matchEscalationWord } from '../functions/agent/escalation-words';
-import { handOff } from '../functions/agent/handoff';
-import { parseInteractiveId } from '../functions/agent/ids';
-import { conversationLanguage } from '../functions/agent/language';
-import { ApiError } from '../functions/errors';
-import { createLogger, type Logger } from '../functions/lib/logger';
-import { matchOptOutKeyword } from '../functions/messaging/opt-out';
+import { matchEscalationWord } from '../../core/agent/escalation-words';
+import { parseInteractiveId } from '../../core/agent/ids';
+import { conversationLanguage } from '../../core/agent/language';
+import { DomainError } from '../../core/errors';
+import { matchOptOutKeyword } from '../../core/messaging/opt-out';
 import {
   loadTurnConversation,
   type MessageRouting,
   markMessageRouting,
   phoneDigits,
   recordFinishedRun,
-} from './agent';
-import type { TenantContext } from './client';
-import { draftAwaitingEditIn } from './drafts';
-import type { OutboxJob } from './outbox';
-import type { EscalationContact } from './schema';
-import { getTenantSettings } from './settings';
+} from '../../db/agent';
+import type { TenantContext } from '../../db/client';
+import { draftAwaitingEditIn } from '../../db/drafts';
+import type { OutboxJob } from '../../db/outbox';
+import type { EscalationContact } from '../../db/schema';
+import { getTenantSettings } from '../../db/settings';
+import { createLogger, type Logger } from '../lib/logger';
+import { type ActionResult, type IntakeMessage, ignored, interactiveActions } from './actions';
+import { decideDraft } from './approval';
+import { handOff } from './handoff';
 
 export type { IntakeMessage };
 
@@ -134,7 +129,7 @@ export async function agentIntake(
           jobs: decided.jobs,
         });
       } catch (err) {
-        if (!(err instanceof ApiError)) throw err;
+        if (!(err instanceof DomainError)) throw err;
         return route({
           routing: { turn: false, outcome: 'stale', kind: 'msg', detail: err.message },
           jobs: [],
