@@ -1,5 +1,6 @@
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../core/errors';
+import { wordsOf } from '../core/text';
 import type { TenantContext } from './client';
 import { knowledgeArticles } from './schema';
 
@@ -155,16 +156,7 @@ export async function searchKnowledge(
 
 /** Lowercase, accent-free, Arabic-normalised words (the JS twin of app.search_normalize). */
 function searchWords(text: string): string[] {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/\u0640/g, '')
-    .replace(/[أإآٱ]/g, 'ا')
-    .replace(/ى/g, 'ي')
-    .replace(/ة/g, 'ه')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length >= 3);
+  return wordsOf(text).filter((w) => w.length >= 3);
 }
 
 /**

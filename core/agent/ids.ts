@@ -1,3 +1,4 @@
+import { stripAccents } from '../text';
 /**
  * The id grammar of everything a customer or staff member can tap (reply buttons, list rows,
  * Messenger/Instagram quick replies and postbacks): `kind:{id}:action`.
@@ -29,10 +30,7 @@ export function formatInteractiveId(kind: string, id: string, action: string): s
 
 /** A stable option slug from what the model called the option: lowercase ASCII, dashes. */
 export function optionSlug(value: string): string {
-  const slug = value
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
+  const slug = stripAccents(value)
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 60);

@@ -1,3 +1,4 @@
+import { wordsOf } from '../text';
 /**
  * Which of the agent's languages a customer writes in, so replies (including the canned ones sent
  * without a model: handoff notices, the offline demo model) mirror it. A cheap heuristic is enough
@@ -21,16 +22,6 @@ const ENGLISH_WORDS = new Set(
   human agent operator person someone somebody`.split(/\s+/),
 );
 
-/** Lowercase words with accents removed. */
-function words(text: string): string[] {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
-}
-
 /**
  * The language of a text, or null when it gives no signal (an emoji, "ok", a number). Arabic script
  * decides at once; Latin text is Spanish or English by its common words and Spanish-only
@@ -43,7 +34,7 @@ export function detectLanguage(text: string | null | undefined): AgentLanguage |
   if (arabic > 0 && arabic >= latin) return 'ar';
   let es = /[ñ¿¡áéíóú]/i.test(text) ? 2 : 0;
   let en = 0;
-  for (const word of words(text)) {
+  for (const word of wordsOf(text)) {
     if (SPANISH_WORDS.has(word)) es++;
     if (ENGLISH_WORDS.has(word)) en++;
   }

@@ -1,3 +1,4 @@
+import { stripAccents } from '../text';
 /**
  * Opt-out keywords: a customer message that is, as a whole, one of these words (any case, with or
  * without accents, surrounding spaces or final punctuation) is an opt-out. Whole-message matching
@@ -24,10 +25,7 @@ const KEYWORDS: Record<OptOutLanguage, string[]> = {
 
 /** Lowercase, accents and Arabic diacritics removed, whitespace collapsed, end punctuation dropped. */
 export function normalizeKeyword(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
+  return stripAccents(text)
     .replace(/[\s\u200c\u200f\u200e]+/g, ' ')
     .trim()
     .replace(/^[\p{P}\p{S}\s]+|[\p{P}\p{S}\s]+$/gu, '');
