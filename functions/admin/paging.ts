@@ -79,10 +79,14 @@ export function cursorParam(name: string, description: string) {
     .openapi({ param: { name, in: 'query' }, description, example: EXAMPLE_CURSOR });
 }
 
+/** A list answer: `{ items }`. */
+export function itemsOf<T extends z.ZodType>(item: T, items: string) {
+  return z.object({ items: z.array(item).openapi({ description: items }) });
+}
+
 /** A page of `items`, with the cursor of the next one. */
 export function pageOf<T extends z.ZodType>(item: T, items: string) {
-  return z.object({
-    items: z.array(item).openapi({ description: items }),
+  return itemsOf(item, items).extend({
     next_cursor: z.string().nullable().openapi({
       description: 'Pass as `cursor` for the next page; null on the last page',
       example: EXAMPLE_CURSOR,
@@ -91,19 +95,24 @@ export function pageOf<T extends z.ZodType>(item: T, items: string) {
 }
 
 /**
- * The page answer for rows fetched with `limit + 1`: the extra row only says there is a next page,
- * whose cursor is the position of the last row handed out.
+ * One page of a keyset listing: decodes the client's `cursor`, fetches `limit + 1` rows (the extra
+ * row only says there is a next page) and answers `{ items, next_cursor }`, the cursor being the
+ * position of the last row handed out.
  */
-export function keysetPage<Row, Item>(
-  rows: Row[],
-  limit: number,
-  toItem: (row: Row) => Item,
-  cursorOf: (row: Row) => Cursor,
-) {
-  const page = rows.slice(0, limit);
+export async function keysetPage<C extends Cursor, Row, Item>(options: {
+  query: { cursor?: string; limit: number };
+  cursor: z.ZodType<C>;
+  fetch: (page: { after: C | undefined; limit: number }) => Promise<Row[]>;
+  item: (row: Row) => Item;
+  positionOf: (row: Row) => Cursor;
+}) {
+  const { query } = options;
+  const after = query.cursor ? decodeCursor(query.cursor, 'cursor', options.cursor) : undefined;
+  const rows = await options.fetch({ after, limit: query.limit + 1 });
+  const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    items: page.map(toItem),
-    next_cursor: rows.length > limit && last ? encodeCursor(cursorOf(last)) : null,
+    items: page.map(options.item),
+    next_cursor: rows.length > query.limit && last ? encodeCursor(options.positionOf(last)) : null,
   };
 }

@@ -133,25 +133,23 @@ const readRoute = operatorRoute({
 export function registerChats(app: App) {
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, 'cursor', listCursor) : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listChatSummaries(ctx, {
-        humanFilter: query.human_filter,
-        channel: query.channel,
-        limit: query.limit + 1,
-        after: after ? { lastMessageAt: after.p, id: after.id } : undefined,
-      }),
-    );
     const now = c.var.services.clock.now();
-    return c.json(
-      keysetPage(
-        rows,
-        query.limit,
-        (row) => toChatSummary(row, now),
-        (row) => ({ p: row.position, id: row.id }),
-      ),
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: listCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listChatSummaries(ctx, {
+            humanFilter: query.human_filter,
+            channel: query.channel,
+            limit,
+            after: after && { lastMessageAt: after.p, id: after.id },
+          }),
+        ),
+      item: (row) => toChatSummary(row, now),
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(messagesRoute, async (c) => {

@@ -5,7 +5,7 @@ import type { App } from '../../app';
 import type { HonoEnv } from '../../context';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { decodeCursor, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
 import { EXAMPLE_ID, idField, idParams, operatorRoute, timeField } from '../route';
 
 /**
@@ -164,19 +164,22 @@ const editRoute = operatorRoute({
 export function registerDrafts(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, 'cursor', keysetCursor) : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listDrafts(ctx, {
-        status: query.status,
-        conversationId: query.conversation_id,
-        limit: query.limit + 1,
-        after: after ? { createdAt: after.p, id: after.id } : undefined,
-      }),
-    );
-    return c.json(
-      keysetPage(rows, query.limit, toDraft, (row) => ({ p: row.position_key, id: row.id })),
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listDrafts(ctx, {
+            status: query.status,
+            conversationId: query.conversation_id,
+            limit,
+            after: after && { createdAt: after.p, id: after.id },
+          }),
+        ),
+      item: toDraft,
+      positionOf: (row) => ({ p: row.position_key, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(getRoute, async (c) => {

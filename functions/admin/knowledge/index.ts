@@ -10,7 +10,7 @@ import {
 } from '../../../db/knowledge';
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { decodeCursor, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { itemsOf, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
 import { idField, idParams, operatorRoute, timeField } from '../route';
 
 /**
@@ -148,9 +148,7 @@ const searchRoute = operatorRoute({
       description: 'Best matches first, with the snippet the agent would quote',
       content: {
         'application/json': {
-          schema: z.object({
-            items: z.array(searchHit).openapi({ description: 'Matches, best first' }),
-          }),
+          schema: itemsOf(searchHit, 'Matches, best first'),
         },
       },
     },
@@ -216,18 +214,21 @@ const deleteRoute = operatorRoute({
 export function registerKnowledge(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, 'cursor', keysetCursor) : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listArticles(ctx, {
-        query: query.q,
-        limit: query.limit + 1,
-        after: after ? { position: after.p, id: after.id } : undefined,
-      }),
-    );
-    return c.json(
-      keysetPage(rows, query.limit, toArticle, (row) => ({ p: row.position, id: row.id })),
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listArticles(ctx, {
+            query: query.q,
+            limit,
+            after: after && { position: after.p, id: after.id },
+          }),
+        ),
+      item: toArticle,
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   // Registered before /knowledge/{id}, which would otherwise claim the path.

@@ -4,6 +4,7 @@ import { OFFLINE_MODEL_ID } from '../../agent/offline-model';
 import type { App } from '../../app';
 import { NotFoundError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { itemsOf } from '../paging';
 import { EXAMPLE_ID, idField, operatorRoute, timeField } from '../route';
 
 /**
@@ -214,9 +215,7 @@ const listRoute = operatorRoute({
       description: 'Newest first',
       content: {
         'application/json': {
-          schema: z.object({
-            items: z.array(runSummary).openapi({ description: 'Runs, newest first' }),
-          }),
+          schema: itemsOf(runSummary, 'Runs, newest first'),
         },
       },
     },

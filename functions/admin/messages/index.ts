@@ -3,6 +3,7 @@ import { listSendAttempts, retryFailedMessage } from '../../../db/outbound';
 import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { itemsOf } from '../paging';
 import { idParams, operatorRoute, timeField } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
@@ -74,9 +75,7 @@ const attemptsRoute = operatorRoute({
       description: 'Attempts, newest first',
       content: {
         'application/json': {
-          schema: z.object({
-            items: z.array(attempt).openapi({ description: 'The tries, newest first' }),
-          }),
+          schema: itemsOf(attempt, 'The tries, newest first'),
         },
       },
     },

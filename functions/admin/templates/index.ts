@@ -21,6 +21,7 @@ import {
 } from '../../messaging/templates';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
+import { itemsOf } from '../paging';
 import { idField, operatorRoute, timeField } from '../route';
 
 const placeholderNames = z.array(z.string()).openapi({
@@ -32,12 +33,10 @@ const templateView = z
   .object({
     id: idField('The template (our id)'),
     channel_account_id: idField('The WhatsApp account it belongs to'),
-    waba_id: z
-      .string()
-      .openapi({
-        description: 'The WhatsApp Business Account id at Meta',
-        example: '102290129340398',
-      }),
+    waba_id: z.string().openapi({
+      description: 'The WhatsApp Business Account id at Meta',
+      example: '102290129340398',
+    }),
     provider_template_id: z
       .string()
       .openapi({ description: "Meta's id of the template", example: '1520349735526421' }),
@@ -162,7 +161,7 @@ const listRoute = operatorRoute({
       description: 'Templates',
       content: {
         'application/json': {
-          schema: z.object({ items: z.array(templateView).openapi({ description: 'Templates' }) }),
+          schema: itemsOf(templateView, 'Templates'),
         },
       },
     },

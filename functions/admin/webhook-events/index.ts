@@ -10,7 +10,7 @@ import { NotFoundError } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
-import { decodeCursor, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
 import { afterResponse, idField, idParams, operatorRoute, timeField } from '../route';
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
@@ -99,22 +99,25 @@ const replayRoute = operatorRoute({
 export function registerWebhookEvents(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, 'cursor', keysetCursor) : undefined;
-    const rows = await asCurrentOperator(c, ({ tx, tenantId }) =>
-      listWebhookEvents(
-        { tx },
-        {
-          tenantId,
-          outcome: query.outcome,
-          limit: query.limit + 1,
-          after: after ? { receivedAt: after.p, id: after.id } : undefined,
-        },
-      ),
-    );
-    return c.json(
-      keysetPage(rows, query.limit, toView, (row) => ({ p: row.position, id: row.id })),
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, ({ tx, tenantId }) =>
+          listWebhookEvents(
+            { tx },
+            {
+              tenantId,
+              outcome: query.outcome,
+              limit,
+              after: after && { receivedAt: after.p, id: after.id },
+            },
+          ),
+        ),
+      item: toView,
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(replayRoute, async (c) => {
