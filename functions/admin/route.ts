@@ -62,6 +62,18 @@ type OwnRouteConfig = Omit<RouteConfig, 'security' | 'operationId' | 'summary' |
   tags: [string, ...string[]];
 };
 
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
+/** A JSON response. */
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
 /** `createRoute` for the operator API: bearer-secured, with the shared error responses. */
 export function operatorRoute<R extends OwnRouteConfig>(config: R) {
   return createRoute({

@@ -19,7 +19,7 @@ import {
   pageOf,
   pageQuery,
 } from '../paging';
-import { afterResponse, idField, idParams, operatorRoute } from '../route';
+import { afterResponse, idField, idParams, jsonResponse, operatorRoute } from '../route';
 import { chatSummary, toChatSummary } from './view';
 
 /** Conversations without messages sort last, with no position. */
@@ -48,12 +48,10 @@ const summaryRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'One page of conversations',
-      content: {
-        'application/json': { schema: pageOf(chatSummary, 'Conversations, most recent first') },
-      },
-    },
+    200: jsonResponse(
+      'One page of conversations',
+      pageOf(chatSummary, 'Conversations, most recent first'),
+    ),
   },
 });
 
@@ -85,23 +83,19 @@ const messagesRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'Messages',
-      content: {
-        'application/json': {
-          schema: pageOf(chatMessage, 'Messages, oldest first; upserts keyed by id').extend({
-            next_cursor: z.string().openapi({
-              description: 'Pass as `after` to get only what changes from now on',
-              example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
-            }),
-            has_more: z.boolean().openapi({
-              description: 'More changes are waiting: call again with `next_cursor` at once',
-              example: false,
-            }),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(
+      'Messages',
+      pageOf(chatMessage, 'Messages, oldest first; upserts keyed by id').extend({
+        next_cursor: z.string().openapi({
+          description: 'Pass as `after` to get only what changes from now on',
+          example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
+        }),
+        has_more: z.boolean().openapi({
+          description: 'More changes are waiting: call again with `next_cursor` at once',
+          example: false,
+        }),
+      }),
+    ),
   },
 });
 
@@ -116,17 +110,13 @@ const readRoute = operatorRoute({
     'answer and best effort: a receipt Meta refuses is logged, never an error here.',
   request: { params: idParams },
   responses: {
-    200: {
-      description: 'Marked read',
-      content: {
-        'application/json': {
-          schema: z.object({
-            id: idField('The conversation id'),
-            unread_count: z.literal(0).openapi({ description: 'Always 0 now', example: 0 }),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(
+      'Marked read',
+      z.object({
+        id: idField('The conversation id'),
+        unread_count: z.literal(0).openapi({ description: 'Always 0 now', example: 0 }),
+      }),
+    ),
   },
 });
 

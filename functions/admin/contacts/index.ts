@@ -4,7 +4,7 @@ import type { App } from '../../app';
 import { consentSummary } from '../../messaging/consent';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
-import { idField, idParams, operatorRoute, timeField } from '../route';
+import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
 const action = z.enum(['opt_in', 'opt_out']);
 const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
@@ -98,7 +98,7 @@ const getRoute = operatorRoute({
   summary: "A contact's consent: the ledger (who, channel, scope, source, when) and what it allows",
   request: { params: idParams },
   responses: {
-    200: { description: 'Consent', content: { 'application/json': { schema: consentView } } },
+    200: jsonResponse('Consent', consentView),
   },
 });
 
@@ -110,38 +110,33 @@ const postRoute = operatorRoute({
   summary: 'Record an explicit opt-in or opt-out (MARKETING templates need an opt-in)',
   request: {
     params: idParams,
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              action: action.openapi({
-                description: 'Record an opt-in or an opt-out',
-                example: 'opt_in',
-              }),
-              scope: z.enum(['marketing', 'utility', 'all']).openapi({
-                description: 'What it covers',
-                example: 'marketing',
-              }),
-              source: z.string().trim().min(1).max(100).openapi({
-                description: 'How it was given: web_form, paper_form, phone_call, …',
-                example: 'web_form',
-              }),
-              note: z
-                .string()
-                .trim()
-                .max(500)
-                .optional()
-                .openapi({ description: 'A note for the ledger', example: 'Signed at the desk' }),
-            })
-            .openapi('OptInRequest', { description: 'An explicit opt-in or opt-out to record' }),
-        },
-      },
-      required: true,
-    },
+    body: jsonBody(
+      z
+        .object({
+          action: action.openapi({
+            description: 'Record an opt-in or an opt-out',
+            example: 'opt_in',
+          }),
+          scope: z.enum(['marketing', 'utility', 'all']).openapi({
+            description: 'What it covers',
+            example: 'marketing',
+          }),
+          source: z.string().trim().min(1).max(100).openapi({
+            description: 'How it was given: web_form, paper_form, phone_call, …',
+            example: 'web_form',
+          }),
+          note: z
+            .string()
+            .trim()
+            .max(500)
+            .optional()
+            .openapi({ description: 'A note for the ledger', example: 'Signed at the desk' }),
+        })
+        .openapi('OptInRequest', { description: 'An explicit opt-in or opt-out to record' }),
+    ),
   },
   responses: {
-    201: { description: 'Recorded', content: { 'application/json': { schema: consentView } } },
+    201: jsonResponse('Recorded', consentView),
   },
 });
 

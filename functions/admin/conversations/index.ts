@@ -9,7 +9,15 @@ import type { App } from '../../app';
 import { conversationWindow, windowView } from '../../messaging/window';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import { EXAMPLE_TIME, idField, idParams, operatorRoute, timeField } from '../route';
+import {
+  EXAMPLE_TIME,
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  operatorRoute,
+  timeField,
+} from '../route';
 
 const lockSource = lockSourceSchema.openapi({
   description:
@@ -132,10 +140,7 @@ const getRoute = operatorRoute({
   summary: 'A conversation: its human-override lock (and history) and its messaging window',
   request: { params: idParams },
   responses: {
-    200: {
-      description: 'The conversation',
-      content: { 'application/json': { schema: conversationState } },
-    },
+    200: jsonResponse('The conversation', conversationState),
   },
 });
 
@@ -150,31 +155,23 @@ const overrideRoute = operatorRoute({
     'cancelled at send time). Unlocking does not make the bot answer messages that arrived meanwhile.',
   request: {
     params: idParams,
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              locked: z.boolean().openapi({
-                description: 'true: take over from the bot; false: hand it back',
-                example: true,
-              }),
-              reason: z.string().trim().min(1).max(500).optional().openapi({
-                description: 'Why (kept in the lock history)',
-                example: 'Customer asked for a refund',
-              }),
-            })
-            .openapi('HumanOverride', { description: 'Take over a conversation, or hand it back' }),
-        },
-      },
-      required: true,
-    },
+    body: jsonBody(
+      z
+        .object({
+          locked: z.boolean().openapi({
+            description: 'true: take over from the bot; false: hand it back',
+            example: true,
+          }),
+          reason: z.string().trim().min(1).max(500).optional().openapi({
+            description: 'Why (kept in the lock history)',
+            example: 'Customer asked for a refund',
+          }),
+        })
+        .openapi('HumanOverride', { description: 'Take over a conversation, or hand it back' }),
+    ),
   },
   responses: {
-    200: {
-      description: 'The conversation',
-      content: { 'application/json': { schema: conversationState } },
-    },
+    200: jsonResponse('The conversation', conversationState),
   },
 });
 

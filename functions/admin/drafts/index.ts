@@ -6,7 +6,15 @@ import type { HonoEnv } from '../../context';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import { EXAMPLE_ID, idField, idParams, operatorRoute, timeField } from '../route';
+import {
+  EXAMPLE_ID,
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  operatorRoute,
+  timeField,
+} from '../route';
 
 /**
  * `/admin/drafts`: approval reply mode. The agent's replies wait here until an operator approves
@@ -91,10 +99,7 @@ const listRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'A page of drafts',
-      content: { 'application/json': { schema: pageOf(draft, 'Drafts, newest first') } },
-    },
+    200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')),
   },
 });
 
@@ -106,7 +111,7 @@ const getRoute = operatorRoute({
   summary: 'One draft',
   request: { params: idParams },
   responses: {
-    200: { description: 'The draft', content: { 'application/json': { schema: draft } } },
+    200: jsonResponse('The draft', draft),
   },
 });
 
@@ -117,7 +122,7 @@ const decisionSummaries = {
 };
 
 const decidedResponses = {
-  200: { description: 'The decided draft', content: { 'application/json': { schema: draft } } },
+  200: jsonResponse('The decided draft', draft),
 };
 
 function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
@@ -142,21 +147,16 @@ const editRoute = operatorRoute({
     'For a draft with buttons or a list, the text replaces the message body and the options stay.',
   request: {
     params: idParams,
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              text: z.string().trim().min(1).max(4096).openapi({
-                description: 'The corrected text to send',
-                example: 'We are open until 21:00 today.',
-              }),
-            })
-            .openapi('DraftEdit', { description: "An operator's correction of a draft" }),
-        },
-      },
-      required: true,
-    },
+    body: jsonBody(
+      z
+        .object({
+          text: z.string().trim().min(1).max(4096).openapi({
+            description: 'The corrected text to send',
+            example: 'We are open until 21:00 today.',
+          }),
+        })
+        .openapi('DraftEdit', { description: "An operator's correction of a draft" }),
+    ),
   },
   responses: decidedResponses,
 });

@@ -11,7 +11,7 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { itemsOf, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import { idField, idParams, operatorRoute, timeField } from '../route';
+import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -98,12 +98,10 @@ const listRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'A page of articles',
-      content: {
-        'application/json': { schema: pageOf(article, 'Articles, most recently updated first') },
-      },
-    },
+    200: jsonResponse(
+      'A page of articles',
+      pageOf(article, 'Articles, most recently updated first'),
+    ),
   },
 });
 
@@ -144,14 +142,10 @@ const searchRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'Best matches first, with the snippet the agent would quote',
-      content: {
-        'application/json': {
-          schema: itemsOf(searchHit, 'Matches, best first'),
-        },
-      },
-    },
+    200: jsonResponse(
+      'Best matches first, with the snippet the agent would quote',
+      itemsOf(searchHit, 'Matches, best first'),
+    ),
   },
 });
 
@@ -163,7 +157,7 @@ const getRoute = operatorRoute({
   summary: 'One knowledge article',
   request: { params: idParams },
   responses: {
-    200: { description: 'The article', content: { 'application/json': { schema: article } } },
+    200: jsonResponse('The article', article),
   },
 });
 
@@ -175,10 +169,10 @@ const createArticleRoute = operatorRoute({
   summary: 'Add a knowledge article (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
-    body: { content: { 'application/json': { schema: articleInput } }, required: true },
+    body: jsonBody(articleInput),
   },
   responses: {
-    201: { description: 'The new article', content: { 'application/json': { schema: article } } },
+    201: jsonResponse('The new article', article),
   },
 });
 
@@ -191,10 +185,10 @@ const updateRoute = operatorRoute({
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
     params: idParams,
-    body: { content: { 'application/json': { schema: articlePatch } }, required: true },
+    body: jsonBody(articlePatch),
   },
   responses: {
-    200: { description: 'The article', content: { 'application/json': { schema: article } } },
+    200: jsonResponse('The article', article),
   },
 });
 

@@ -5,7 +5,7 @@ import type { App } from '../../app';
 import { NotFoundError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, idField, operatorRoute, timeField } from '../route';
+import { EXAMPLE_ID, idField, jsonResponse, operatorRoute, timeField } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
@@ -188,7 +188,7 @@ const getRoute = operatorRoute({
     }),
   },
   responses: {
-    200: { description: 'The run', content: { 'application/json': { schema: runDetail } } },
+    200: jsonResponse('The run', runDetail),
   },
 });
 
@@ -211,14 +211,7 @@ const listRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'Newest first',
-      content: {
-        'application/json': {
-          schema: itemsOf(runSummary, 'Runs, newest first'),
-        },
-      },
-    },
+    200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')),
   },
 });
 

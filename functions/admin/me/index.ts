@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { idField, operatorRoute } from '../route';
+import { idField, jsonResponse, operatorRoute } from '../route';
 
 const role = z.enum(['owner', 'admin', 'agent']);
 
@@ -46,7 +46,7 @@ const route = operatorRoute({
   operationId: 'getMe',
   summary: 'The signed-in operator, the business they act on, and all their memberships',
   responses: {
-    200: { description: 'The operator', content: { 'application/json': { schema: me } } },
+    200: jsonResponse('The operator', me),
   },
 });
 

@@ -4,7 +4,7 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { idParams, operatorRoute, timeField } from '../route';
+import { idParams, jsonResponse, operatorRoute, timeField } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
 const retryRoute = operatorRoute({
@@ -71,14 +71,7 @@ const attemptsRoute = operatorRoute({
   summary: 'Every try at sending a message: what was sent, what Meta answered, why it was retried',
   request: { params: idParams },
   responses: {
-    200: {
-      description: 'Attempts, newest first',
-      content: {
-        'application/json': {
-          schema: itemsOf(attempt, 'The tries, newest first'),
-        },
-      },
-    },
+    200: jsonResponse('Attempts, newest first', itemsOf(attempt, 'The tries, newest first')),
   },
 });
 

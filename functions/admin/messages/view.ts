@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { MessageRow, QueuedOutbound } from '../../../db/outbound';
 import type { Attachment } from '../../../db/schema';
 import { windowView } from '../../messaging/window';
-import { EXAMPLE_TIME, idField, timeField } from '../route';
+import { EXAMPLE_TIME, idField, jsonResponse, timeField } from '../route';
 
 /**
  * The views the messaging routes share: the one message shape (the chat thread, the send answers
@@ -261,7 +261,7 @@ const queuedMessage = z
 
 /** The 202 answer of every route that queues a send. */
 export const queuedResponses = {
-  202: { description: 'Queued', content: { 'application/json': { schema: queuedMessage } } },
+  202: jsonResponse('Queued', queuedMessage),
 } as const;
 
 export function toQueuedView(queued: QueuedOutbound): z.infer<typeof queuedMessage> {

@@ -5,7 +5,7 @@ import { publishJobs } from '../../lib/jobs';
 import { KINDS_BY_CHANNEL } from '../../messaging/kinds';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, queuedResponses, toQueuedView } from '../messages/view';
-import { idField, operatorRoute } from '../route';
+import { idField, jsonBody, operatorRoute } from '../route';
 
 const kinds = [...new Set(Object.values(KINDS_BY_CHANNEL).flat())];
 
@@ -50,7 +50,7 @@ const route = operatorRoute({
     "Routes by the conversation's channel account (WhatsApp, Messenger or Instagram). An operator reply " +
     'takes over the conversation when the tenant setting lock_on_operator_reply is on. 400: a limit is ' +
     'broken; 422: the window or consent does not allow it (the message says why and what to do).',
-  request: { body: { content: { 'application/json': { schema: sendBody } }, required: true } },
+  request: { body: jsonBody(sendBody) },
   responses: queuedResponses,
 });
 

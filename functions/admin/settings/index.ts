@@ -11,7 +11,7 @@ import { safeTimeZone } from '../../agent/instructions';
 import type { App } from '../../app';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { operatorRoute } from '../route';
+import { jsonBody, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/settings`: how the agent and the send path behave for this business. Every member reads;
@@ -190,7 +190,7 @@ const getRoute = operatorRoute({
   operationId: 'getSettings',
   summary: 'The business settings: agent persona and instructions, hours, reply mode, …',
   responses: {
-    200: { description: 'The settings', content: { 'application/json': { schema: settings } } },
+    200: jsonResponse('The settings', settings),
   },
 });
 
@@ -202,10 +202,10 @@ const patchRoute = operatorRoute({
   summary: 'Change some settings (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
-    body: { content: { 'application/json': { schema: settingsPatch } }, required: true },
+    body: jsonBody(settingsPatch),
   },
   responses: {
-    200: { description: 'The settings', content: { 'application/json': { schema: settings } } },
+    200: jsonResponse('The settings', settings),
   },
 });
 

@@ -22,7 +22,7 @@ import {
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import { idField, operatorRoute, timeField } from '../route';
+import { idField, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
 const placeholderNames = z.array(z.string()).openapi({
   description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
@@ -157,14 +157,7 @@ const listRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'Templates',
-      content: {
-        'application/json': {
-          schema: itemsOf(templateView, 'Templates'),
-        },
-      },
-    },
+    200: jsonResponse('Templates', itemsOf(templateView, 'Templates')),
   },
 });
 
@@ -175,44 +168,37 @@ const syncRoute = operatorRoute({
   operationId: 'syncTemplates',
   summary: "Fetch every template of the business's WhatsApp accounts from Meta (all pages)",
   responses: {
-    200: {
-      description: 'What was synced',
-      content: {
-        'application/json': {
-          schema: z.object({
-            synced: z
-              .number()
-              .int()
-              .openapi({ description: 'Templates fetched in all', example: 12 }),
-            accounts: z
-              .array(
-                z.object({
-                  channel_account_id: idField('The WhatsApp account'),
-                  waba_id: z.string().openapi({
-                    description: 'Its WhatsApp Business Account id at Meta',
-                    example: '102290129340398',
-                  }),
-                  templates: z
-                    .number()
-                    .int()
-                    .openapi({ description: 'Templates fetched for it', example: 12 }),
-                }),
-              )
-              .openapi({
-                description: 'Per WhatsApp account',
-                example: [
-                  {
-                    channel_account_id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
-                    waba_id: '102290129340398',
-                    templates: 12,
-                  },
-                ],
+    200: jsonResponse(
+      'What was synced',
+      z.object({
+        synced: z.number().int().openapi({ description: 'Templates fetched in all', example: 12 }),
+        accounts: z
+          .array(
+            z.object({
+              channel_account_id: idField('The WhatsApp account'),
+              waba_id: z.string().openapi({
+                description: 'Its WhatsApp Business Account id at Meta',
+                example: '102290129340398',
               }),
-            items: z.array(templateView).openapi({ description: 'Every template, after the sync' }),
+              templates: z
+                .number()
+                .int()
+                .openapi({ description: 'Templates fetched for it', example: 12 }),
+            }),
+          )
+          .openapi({
+            description: 'Per WhatsApp account',
+            example: [
+              {
+                channel_account_id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+                waba_id: '102290129340398',
+                templates: 12,
+              },
+            ],
           }),
-        },
-      },
-    },
+        items: z.array(templateView).openapi({ description: 'Every template, after the sync' }),
+      }),
+    ),
   },
 });
 
@@ -293,20 +279,15 @@ const sendRoute = operatorRoute({
     '(named templates) and a media header is { "image": { "id" | "link" } }. 400: wrong count or format; ' +
     '422: not APPROVED, or no consent (MARKETING needs an opt-in).',
   request: {
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              conversation_id: idField('The conversation to send on'),
-              template_id: idField('The template (our id, from GET /admin/templates)'),
-              parameters: templateParametersInput.openapi(parametersDoc),
-            })
-            .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),
-        },
-      },
-      required: true,
-    },
+    body: jsonBody(
+      z
+        .object({
+          conversation_id: idField('The conversation to send on'),
+          template_id: idField('The template (our id, from GET /admin/templates)'),
+          parameters: templateParametersInput.openapi(parametersDoc),
+        })
+        .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),
+    ),
   },
   responses: queuedResponses,
 });

@@ -11,7 +11,7 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
 import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import { afterResponse, idField, idParams, operatorRoute, timeField } from '../route';
+import { afterResponse, idField, idParams, jsonResponse, operatorRoute, timeField } from '../route';
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
@@ -71,10 +71,7 @@ const listRoute = operatorRoute({
     }),
   },
   responses: {
-    200: {
-      description: 'One page of events',
-      content: { 'application/json': { schema: pageOf(webhookEvent, 'Events, newest first') } },
-    },
+    200: jsonResponse('One page of events', pageOf(webhookEvent, 'Events, newest first')),
   },
 });
 
@@ -89,10 +86,7 @@ const replayRoute = operatorRoute({
   middleware: [requireRole('owner', 'admin')] as const,
   request: { params: idParams },
   responses: {
-    200: {
-      description: 'The event after the replay',
-      content: { 'application/json': { schema: webhookEvent } },
-    },
+    200: jsonResponse('The event after the replay', webhookEvent),
   },
 });
 
