@@ -36,33 +36,6 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   INTERNAL_SERVER_ERROR: 500,
 };
 
-export const errorEnvelope = z
-  .object({
-    error: z.object({
-      code: errorCode,
-      message: z.string().openapi({ example: 'conversation_id: Invalid UUID' }),
-      requestId: z.string(),
-    }),
-  })
-  .openapi('Error');
-
-/** Error responses every operation may return, for the OpenAPI document. */
-export const errorResponses = Object.fromEntries(
-  ([400, 401, 403, 404, 409, 413, 422, 429, 500, 503] as const).map((status) => [
-    status,
-    {
-      description: `Error (${status})`,
-      content: { 'application/json': { schema: errorEnvelope } },
-    },
-  ]),
-) as Record<
-  400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503,
-  {
-    description: string;
-    content: { 'application/json': { schema: typeof errorEnvelope } };
-  }
->;
-
 export class ApiError extends HTTPException {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string) {

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
 import {
   latestInboundWhatsAppMessageId,
@@ -7,22 +7,28 @@ import {
   markConversationRead,
 } from '../../../db/chats';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
+
 import { markReadInBackground } from '../../messaging/read-receipts';
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { channelSchema, chatMessage, toChatMessage } from '../messages/view';
 import {
-  chatMessage,
-  chatSummary,
+  cursorParam,
   decodeCursor,
   encodeCursor,
-  toChatMessage,
-  toChatSummary,
-} from './view';
+  keysetCursor,
+  keysetPage,
+  pageOf,
+  pageQuery,
+} from '../paging';
+import { afterResponse, idField, idParams, jsonResponse, operatorRoute } from '../route';
+import { chatSummary, toChatSummary } from './view';
 
-const listCursor = z.object({ t: z.string().max(64).nullable(), id: z.uuid() });
-const deltaCursor = z.object({ t: z.string().max(64), id: z.uuid().nullable() });
+/** Conversations without messages sort last, with no position. */
+const listCursor = keysetCursor.extend({ p: z.string().max(64).nullable() });
+/** A delta horizon over an empty conversation has no message id yet. */
+const deltaCursor = keysetCursor.extend({ id: z.uuid().nullable() });
 
-const summaryRoute = createRoute({
+const summaryRoute = operatorRoute({
   method: 'get',
   path: '/chats/summary',
   tags: ['chats'],
@@ -30,31 +36,27 @@ const summaryRoute = createRoute({
   summary: 'The inbox: every conversation, most recent first',
   description:
     'Keyset-paged: pass `next_cursor` as `cursor` for the next page. `human_only`: conversations under human override (locked); `bot_only`: the bot answers.',
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      human_filter: z.enum(['all', 'human_only', 'bot_only']).default('all'),
-      channel: z.enum(['whatsapp', 'messenger', 'instagram']).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(30),
-      cursor: z.string().max(512).optional(),
+      human_filter: z.enum(['all', 'human_only', 'bot_only']).default('all').openapi({
+        description: 'human_only: under human override (locked); bot_only: the bot answers',
+        example: 'human_only',
+      }),
+      channel: channelSchema
+        .optional()
+        .openapi({ description: 'Only conversations on this channel', example: 'whatsapp' }),
+      ...pageQuery({ default: 30, max: 100 }),
     }),
   },
   responses: {
-    200: {
-      description: 'One page of conversations',
-      content: {
-        'application/json': {
-          schema: z.object({ items: z.array(chatSummary), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse(
+      'One page of conversations',
+      pageOf(chatSummary, 'Conversations, most recent first'),
+    ),
   },
 });
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
-
-const messagesRoute = createRoute({
+const messagesRoute = operatorRoute({
   method: 'get',
   path: '/chats/{id}/messages',
   tags: ['chats'],
@@ -68,32 +70,37 @@ const messagesRoute = createRoute({
     'nothing changed the answer is an empty list (one index lookup). `has_more`: call again with',
     '`next_cursor` straight away.',
   ].join(' '),
-  security: [{ bearer: [] }],
   request: {
-    params,
+    params: idParams,
     query: z.object({
-      after: z.string().max(512).optional(),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
+      after: cursorParam(
+        'after',
+        'The `next_cursor` of an earlier call: only what was created or changed since',
+      ),
+      limit: z.coerce.number().int().min(1).max(200).default(50).openapi({
+        description: 'How many messages at most (1–200)',
+        example: 50,
+      }),
     }),
   },
   responses: {
-    200: {
-      description: 'Messages',
-      content: {
-        'application/json': {
-          schema: z.object({
-            items: z.array(chatMessage),
-            next_cursor: z.string(),
-            has_more: z.boolean(),
-          }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse(
+      'Messages',
+      pageOf(chatMessage, 'Messages, oldest first; upserts keyed by id').extend({
+        next_cursor: z.string().openapi({
+          description: 'Pass as `after` to get only what changes from now on',
+          example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
+        }),
+        has_more: z.boolean().openapi({
+          description: 'More changes are waiting: call again with `next_cursor` at once',
+          example: false,
+        }),
+      }),
+    ),
   },
 });
 
-const readRoute = createRoute({
+const readRoute = operatorRoute({
   method: 'post',
   path: '/chats/{id}/read',
   tags: ['chats'],
@@ -102,63 +109,55 @@ const readRoute = createRoute({
   description:
     "On WhatsApp the customer's latest message is also marked read on Meta (blue ticks), after the " +
     'answer and best effort: a receipt Meta refuses is logged, never an error here.',
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: {
-      description: 'Marked read',
-      content: {
-        'application/json': {
-          schema: z.object({ id: z.uuid(), unread_count: z.literal(0) }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse(
+      'Marked read',
+      z.object({
+        id: idField('The conversation id'),
+        unread_count: z.literal(0).openapi({ description: 'Always 0 now', example: 0 }),
+      }),
+    ),
   },
 });
 
 export function registerChats(app: App) {
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, listCursor, 'cursor') : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listChatSummaries(ctx, {
-        humanFilter: query.human_filter,
-        channel: query.channel,
-        limit: query.limit + 1,
-        after: after ? { lastMessageAt: after.t, id: after.id } : undefined,
-      }),
-    );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
     const now = c.var.services.clock.now();
-    return c.json(
-      {
-        items: page.map((row) => toChatSummary(row, now)),
-        next_cursor:
-          rows.length > query.limit && last
-            ? encodeCursor({ t: last.position, id: last.id })
-            : null,
-      },
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: listCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listChatSummaries(ctx, {
+            humanFilter: query.human_filter,
+            channel: query.channel,
+            limit,
+            after: after && { lastMessageAt: after.p, id: after.id },
+          }),
+        ),
+      item: (row) => toChatSummary(row, now),
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(messagesRoute, async (c) => {
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
-    const after = query.after ? decodeCursor(query.after, deltaCursor, 'after') : undefined;
+    const after = query.after ? decodeCursor(query.after, 'after', deltaCursor) : undefined;
     const result = await asCurrentOperator(c, (ctx) =>
       listConversationMessages(ctx, id, {
         limit: query.limit,
-        after: after ? { changedAt: after.t, id: after.id } : undefined,
+        after: after ? { changedAt: after.p, id: after.id } : undefined,
       }),
     );
     if (!result) throw new NotFoundError('Conversation', id);
     return c.json(
       {
         items: result.rows.map(toChatMessage),
-        next_cursor: encodeCursor({ t: result.nextCursor.changedAt, id: result.nextCursor.id }),
+        next_cursor: encodeCursor({ p: result.nextCursor.changedAt, id: result.nextCursor.id }),
         has_more: result.hasMore,
       },
       200,
@@ -176,7 +175,12 @@ export function registerChats(app: App) {
     if (!latest) throw new NotFoundError('Conversation', id);
     if (latest.messageId) {
       markReadInBackground(
-        { env, clock: services.clock, logger, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+        {
+          env,
+          clock: services.clock,
+          logger,
+          waitUntil: (receipt) => afterResponse(c, 'read receipt', () => receipt),
+        },
         { tenantId: operator.tenantId, channel: 'whatsapp', messageId: latest.messageId },
       );
     }

@@ -1,35 +1,73 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { consentSummary } from '../../../core/messaging/consent';
 import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../../db/opt-ins';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { channelSchema } from '../messages/view';
+import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+const action = z.enum(['opt_in', 'opt_out']);
+const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
 
 const entryView = z.object({
-  id: z.uuid(),
-  action: z.enum(['opt_in', 'opt_out']),
-  scope: z.string(),
-  channel: z.enum(['whatsapp', 'messenger', 'instagram']),
-  source: z.string(),
-  recorded_by_user_id: z.uuid().nullable(),
-  note: z.string().nullable(),
-  recorded_at: z.string(),
+  id: idField('The ledger entry'),
+  action: action.openapi({ description: 'An opt-in or an opt-out', example: 'opt_in' }),
+  scope: z
+    .string()
+    .openapi({ description: 'What it covers: marketing, utility or all', example: 'marketing' }),
+  channel: channelSchema.openapi({
+    description: 'The channel it was given on',
+    example: 'whatsapp',
+  }),
+  source: z.string().openapi({
+    description: 'How it was given: web_form, paper_form, phone_call, a keyword, …',
+    example: 'web_form',
+  }),
+  recorded_by_user_id: idField('The operator who recorded it; null when automatic').nullable(),
+  note: z.string().nullable().openapi({ description: 'A note', example: 'Signed at the desk' }),
+  recorded_at: timeField('When it was recorded'),
 });
 
 const consentView = z
   .object({
-    contact_id: z.uuid(),
-    consent: z.object({
-      opted_out_at: z.string().nullable(),
-      has_written: z.boolean(),
-      marketing: z.enum(['opted_in', 'opted_out', 'none']),
-      utility: z.enum(['opted_in', 'opted_out', 'none']),
+    contact_id: idField('The contact'),
+    consent: z
+      .object({
+        opted_out_at: z.string().nullable().openapi({
+          description: 'When they opted out of everything (ISO 8601); null if they did not',
+          example: null,
+        }),
+        has_written: z.boolean().openapi({
+          description: 'They have written to us (an implicit opt-in to replies)',
+          example: true,
+        }),
+        marketing: scopeState.openapi({
+          description: 'Marketing templates: opted_in is needed to send them',
+          example: 'opted_in',
+        }),
+        utility: scopeState.openapi({ description: 'Utility messages', example: 'none' }),
+      })
+      .openapi({
+        description: 'What the ledger allows now',
+        example: { opted_out_at: null, has_written: true, marketing: 'opted_in', utility: 'none' },
+      }),
+    entries: z.array(entryView).openapi({
+      description: 'The ledger, newest first',
+      example: [
+        {
+          id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+          action: 'opt_in',
+          scope: 'marketing',
+          channel: 'whatsapp',
+          source: 'web_form',
+          recorded_by_user_id: null,
+          note: null,
+          recorded_at: '2025-03-14T09:26:53.589Z',
+        },
+      ],
     }),
-    entries: z.array(entryView),
   })
-  .openapi('ContactConsent');
+  .openapi('ContactConsent', { description: "A contact's consent and its ledger" });
 
 const toEntry = (row: OptInRow): z.infer<typeof entryView> => ({
   id: row.id,
@@ -42,65 +80,70 @@ const toEntry = (row: OptInRow): z.infer<typeof entryView> => ({
   recorded_at: row.recordedAt.toISOString(),
 });
 
-const getRoute = createRoute({
+/** What the ledger allows now, and the ledger itself. */
+async function consentOf(ctx: Parameters<typeof consentFacts>[0], contactId: string) {
+  const facts = await consentFacts(ctx, contactId);
+  return {
+    contact_id: contactId,
+    consent: consentSummary(facts),
+    entries: (await listOptIns(ctx, contactId)).map(toEntry),
+  };
+}
+
+const getRoute = operatorRoute({
   method: 'get',
   path: '/contacts/{id}/opt-ins',
   tags: ['contacts'],
   operationId: 'getContactOptIns',
   summary: "A contact's consent: the ledger (who, channel, scope, source, when) and what it allows",
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: { description: 'Consent', content: { 'application/json': { schema: consentView } } },
-    ...errorResponses,
+    200: jsonResponse('Consent', consentView),
   },
 });
 
-const postRoute = createRoute({
+const postRoute = operatorRoute({
   method: 'post',
   path: '/contacts/{id}/opt-ins',
   tags: ['contacts'],
   operationId: 'recordContactOptIn',
   summary: 'Record an explicit opt-in or opt-out (MARKETING templates need an opt-in)',
-  security: [{ bearer: [] }],
   request: {
-    params,
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              action: z.enum(['opt_in', 'opt_out']),
-              scope: z.enum(['marketing', 'utility', 'all']),
-              source: z.string().trim().min(1).max(100).openapi({
-                description: 'How it was given: web_form, paper_form, phone_call, …',
-                example: 'web_form',
-              }),
-              note: z.string().trim().max(500).optional(),
-            })
-            .openapi('OptInRequest'),
-        },
-      },
-      required: true,
-    },
+    params: idParams,
+    body: jsonBody(
+      z
+        .object({
+          action: action.openapi({
+            description: 'Record an opt-in or an opt-out',
+            example: 'opt_in',
+          }),
+          scope: z.enum(['marketing', 'utility', 'all']).openapi({
+            description: 'What it covers',
+            example: 'marketing',
+          }),
+          source: z.string().trim().min(1).max(100).openapi({
+            description: 'How it was given: web_form, paper_form, phone_call, …',
+            example: 'web_form',
+          }),
+          note: z
+            .string()
+            .trim()
+            .max(500)
+            .optional()
+            .openapi({ description: 'A note for the ledger', example: 'Signed at the desk' }),
+        })
+        .openapi('OptInRequest', { description: 'An explicit opt-in or opt-out to record' }),
+    ),
   },
   responses: {
-    201: { description: 'Recorded', content: { 'application/json': { schema: consentView } } },
-    ...errorResponses,
+    201: jsonResponse('Recorded', consentView),
   },
 });
 
 export function registerContacts(app: App) {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const view = await asCurrentOperator(c, async (ctx) => {
-      const facts = await consentFacts(ctx, id);
-      return {
-        contact_id: id,
-        consent: consentSummary(facts),
-        entries: (await listOptIns(ctx, id)).map(toEntry),
-      };
-    });
+    const view = await asCurrentOperator(c, (ctx) => consentOf(ctx, id));
     return c.json(view, 200);
   });
 
@@ -119,12 +162,7 @@ export function registerContacts(app: App) {
         recordedByUserId: userId,
         now,
       });
-      const facts = await consentFacts(ctx, id);
-      return {
-        contact_id: id,
-        consent: consentSummary(facts),
-        entries: (await listOptIns(ctx, id)).map(toEntry),
-      };
+      return consentOf(ctx, id);
     });
     return c.json(view, 201);
   });

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { conversationWindow, windowView } from '../../../core/messaging/window';
 import {
   type ConversationForSend,
@@ -7,36 +7,104 @@ import {
   setConversationLock,
 } from '../../../db/conversations';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { windowViewSchema } from '../messages/view';
+import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
+import {
+  EXAMPLE_TIME,
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  operatorRoute,
+  timeField,
+} from '../route';
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+const lockSource = lockSourceSchema.openapi({
+  description:
+    'operator; echo: a reply sent from the business app; escalation: the agent handed off; ' +
+    'keyword: the customer asked for a person',
+  example: 'operator',
+});
 
 const lockEvent = z.object({
-  locked: z.boolean(),
-  source: z.enum(['operator', 'echo', 'escalation', 'keyword']),
-  user_id: z.uuid().nullable(),
-  reason: z.string().nullable(),
-  at: z.string(),
+  locked: z.boolean().openapi({ description: 'Locked (true) or unlocked (false)', example: true }),
+  source: lockSource,
+  user_id: idField('The operator who did it; null when not an operator').nullable(),
+  reason: z
+    .string()
+    .nullable()
+    .openapi({ description: 'Why', example: 'Taken over by an operator' }),
+  at: timeField('When'),
 });
 
 const conversationState = z
   .object({
-    id: z.uuid(),
-    channel_source: z.enum(['whatsapp', 'messenger', 'instagram']),
-    contact: z.object({ id: z.uuid(), name: z.string().nullable(), phone: z.string().nullable() }),
-    is_locked: z.boolean(),
-    locked_by: z.enum(['operator', 'echo', 'escalation', 'keyword']).nullable(),
-    locked_by_user_id: z.uuid().nullable(),
-    locked_at: z.string().nullable(),
-    lock_reason: z.string().nullable(),
-    bot_enabled: z.boolean(),
+    id: idField('The conversation id'),
+    channel_source: channelSchema.openapi({
+      description: 'The channel the conversation is on',
+      example: 'whatsapp',
+    }),
+    contact: z
+      .object({
+        id: idField('The contact (the customer)'),
+        name: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Their profile name', example: 'Lucía Fernández' }),
+        phone: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Their phone number: WhatsApp only', example: '34600000000' }),
+      })
+      .openapi({
+        description: 'The customer',
+        example: {
+          id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+          name: 'Lucía Fernández',
+          phone: '34600000000',
+        },
+      }),
+    is_locked: z.boolean().openapi({
+      description: 'Human override: the bot neither answers nor sends',
+      example: true,
+    }),
+    locked_by: lockSource
+      .nullable()
+      .openapi({ description: 'What locked it', example: 'operator' }),
+    locked_by_user_id: idField('The operator who locked it').nullable(),
+    locked_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When it was locked (ISO 8601)', example: EXAMPLE_TIME }),
+    lock_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why it is locked', example: 'Taken over by an operator' }),
+    bot_enabled: z.boolean().openapi({
+      description: 'Whether the agent may answer in this conversation at all',
+      example: true,
+    }),
     window: windowViewSchema,
-    next_send_at: z.string().nullable(),
-    lock_history: z.array(lockEvent),
+    next_send_at: z.string().nullable().openapi({
+      description: 'The next free send slot (messages are spaced; ISO 8601)',
+      example: null,
+    }),
+    lock_history: z.array(lockEvent).openapi({
+      description: 'Every lock and unlock, newest first',
+      example: [
+        {
+          locked: true,
+          source: 'operator',
+          user_id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+          reason: 'Taken over by an operator',
+          at: EXAMPLE_TIME,
+        },
+      ],
+    }),
   })
-  .openapi('ConversationState');
+  .openapi('ConversationState', {
+    description: "A conversation's human-override lock and messaging window",
+  });
 
 type History = Awaited<ReturnType<typeof lockHistory>>;
 
@@ -64,24 +132,19 @@ function toState(conv: ConversationForSend, history: History, now: Date) {
   };
 }
 
-const getRoute = createRoute({
+const getRoute = operatorRoute({
   method: 'get',
   path: '/conversations/{id}',
   tags: ['conversations'],
   operationId: 'getConversation',
   summary: 'A conversation: its human-override lock (and history) and its messaging window',
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: {
-      description: 'The conversation',
-      content: { 'application/json': { schema: conversationState } },
-    },
-    ...errorResponses,
+    200: jsonResponse('The conversation', conversationState),
   },
 });
 
-const overrideRoute = createRoute({
+const overrideRoute = operatorRoute({
   method: 'post',
   path: '/conversations/{id}/human-override',
   tags: ['conversations'],
@@ -90,26 +153,25 @@ const overrideRoute = createRoute({
   description:
     'Records who, when and why. While locked, the bot neither answers nor sends (queued bot messages are ' +
     'cancelled at send time). Unlocking does not make the bot answer messages that arrived meanwhile.',
-  security: [{ bearer: [] }],
   request: {
-    params,
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({ locked: z.boolean(), reason: z.string().trim().min(1).max(500).optional() })
-            .openapi('HumanOverride'),
-        },
-      },
-      required: true,
-    },
+    params: idParams,
+    body: jsonBody(
+      z
+        .object({
+          locked: z.boolean().openapi({
+            description: 'true: take over from the bot; false: hand it back',
+            example: true,
+          }),
+          reason: z.string().trim().min(1).max(500).optional().openapi({
+            description: 'Why (kept in the lock history)',
+            example: 'Customer asked for a refund',
+          }),
+        })
+        .openapi('HumanOverride', { description: 'Take over a conversation, or hand it back' }),
+    ),
   },
   responses: {
-    200: {
-      description: 'The conversation',
-      content: { 'application/json': { schema: conversationState } },
-    },
-    ...errorResponses,
+    200: jsonResponse('The conversation', conversationState),
   },
 });
 

@@ -1,12 +1,20 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { type DraftRow, getDraft, listDrafts } from '../../../db/drafts';
 import { type DraftDecision, decideDraft } from '../../agent/approval';
 import type { App } from '../../app';
 import type { HonoEnv } from '../../context';
-import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { decodeCursor, encodeCursor } from '../chats/view';
+import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import {
+  EXAMPLE_ID,
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  operatorRoute,
+  timeField,
+} from '../route';
 
 /**
  * `/admin/drafts`: approval reply mode. The agent's replies wait here until an operator approves
@@ -15,25 +23,50 @@ import { decodeCursor, encodeCursor } from '../chats/view';
  * contact — answers 409 and changes nothing.
  */
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
-const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded']);
+const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded']).openapi({
+  description:
+    'pending: waiting for an operator; approved / edited: sent; cancelled: not sent; ' +
+    'superseded: a newer turn replaced it',
+  example: 'pending',
+});
 
 const draft = z
   .object({
-    id: z.uuid(),
-    conversation_id: z.uuid(),
-    correlation_id: z.string(),
-    position: z.number().int(),
+    id: idField('The draft'),
+    conversation_id: idField('The conversation'),
+    correlation_id: z.string().openapi({
+      description: 'The agent run that wrote it',
+      example: `turn-${EXAMPLE_ID}`,
+    }),
+    position: z
+      .number()
+      .int()
+      .openapi({ description: "Its place among the run's replies, from 0", example: 0 }),
     status,
-    message: z.record(z.string(), z.unknown()),
-    preview: z.string(),
-    created_at: z.string(),
-    decided_at: z.string().nullable(),
-    decided_by_user_id: z.uuid().nullable(),
-    decided_via: z.string().nullable(),
-    sent_message_id: z.uuid().nullable(),
+    message: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'The message that will be sent (a message kind, as in POST /admin/whatsapp/send)',
+      example: { type: 'text', text: 'We are open until 20:00 today.' },
+    }),
+    preview: z.string().openapi({
+      description: 'Its text, for a list',
+      example: 'We are open until 20:00 today.',
+    }),
+    created_at: timeField('When the agent wrote it'),
+    decided_at: z.string().nullable().openapi({
+      description: 'When it was decided (ISO 8601); null while pending',
+      example: null,
+    }),
+    decided_by_user_id: idField('The operator who decided').nullable(),
+    decided_via: z.string().nullable().openapi({
+      description: 'operator_api, or whatsapp (an escalation contact answered)',
+      example: null,
+    }),
+    sent_message_id: idField('The message it became, once sent').nullable(),
   })
-  .openapi('AgentDraft');
+  .openapi('AgentDraft', {
+    description: "A reply of the agent waiting for an operator's decision",
+  });
 
 function toDraft(row: DraftRow): z.infer<typeof draft> {
   return {
@@ -52,47 +85,33 @@ function toDraft(row: DraftRow): z.infer<typeof draft> {
   };
 }
 
-const cursorSchema = z.object({ p: z.string(), id: z.uuid() });
-
-const listRoute = createRoute({
+const listRoute = operatorRoute({
   method: 'get',
   path: '/drafts',
   tags: ['drafts'],
   operationId: 'listDrafts',
   summary: "The agent's drafts (approval reply mode), newest first",
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      status: status.optional().openapi({ example: 'pending' }),
-      conversation_id: z.uuid().optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      cursor: z.string().max(500).optional(),
+      status: status.optional().openapi({ description: 'Only drafts in this state' }),
+      conversation_id: idField('Only drafts of this conversation').optional(),
+      ...pageQuery({ default: 50, max: 100 }),
     }),
   },
   responses: {
-    200: {
-      description: 'A page of drafts',
-      content: {
-        'application/json': {
-          schema: z.object({ items: z.array(draft), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')),
   },
 });
 
-const getRoute = createRoute({
+const getRoute = operatorRoute({
   method: 'get',
   path: '/drafts/{id}',
   tags: ['drafts'],
   operationId: 'getDraft',
   summary: 'One draft',
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: { description: 'The draft', content: { 'application/json': { schema: draft } } },
-    ...errorResponses,
+    200: jsonResponse('The draft', draft),
   },
 });
 
@@ -102,23 +121,23 @@ const decisionSummaries = {
   cancel: 'Cancel a draft: nothing is sent',
 };
 
+const decidedResponses = {
+  200: jsonResponse('The decided draft', draft),
+};
+
 function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
-  return createRoute({
+  return operatorRoute({
     method: 'post',
     path: `/drafts/{id}/${action}`,
     tags: ['drafts'],
     operationId: `${action}Draft`,
     summary: decisionSummaries[action],
-    security: [{ bearer: [] }],
-    request: { params },
-    responses: {
-      200: { description: 'The decided draft', content: { 'application/json': { schema: draft } } },
-      ...errorResponses,
-    },
+    request: { params: idParams },
+    responses: decidedResponses,
   });
 }
 
-const editRoute = createRoute({
+const editRoute = operatorRoute({
   method: 'post',
   path: '/drafts/{id}/edit',
   tags: ['drafts'],
@@ -126,48 +145,41 @@ const editRoute = createRoute({
   summary: decisionSummaries.edit,
   description:
     'For a draft with buttons or a list, the text replaces the message body and the options stay.',
-  security: [{ bearer: [] }],
   request: {
-    params,
-    body: {
-      content: {
-        'application/json': {
-          schema: z.object({ text: z.string().trim().min(1).max(4096) }).openapi('DraftEdit'),
-        },
-      },
-      required: true,
-    },
+    params: idParams,
+    body: jsonBody(
+      z
+        .object({
+          text: z.string().trim().min(1).max(4096).openapi({
+            description: 'The corrected text to send',
+            example: 'We are open until 21:00 today.',
+          }),
+        })
+        .openapi('DraftEdit', { description: "An operator's correction of a draft" }),
+    ),
   },
-  responses: {
-    200: { description: 'The decided draft', content: { 'application/json': { schema: draft } } },
-    ...errorResponses,
-  },
+  responses: decidedResponses,
 });
 
 export function registerDrafts(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, cursorSchema, 'cursor') : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listDrafts(ctx, {
-        status: query.status,
-        conversationId: query.conversation_id,
-        limit: query.limit + 1,
-        after: after ? { createdAt: after.p, id: after.id } : undefined,
-      }),
-    );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return c.json(
-      {
-        items: page.map(toDraft),
-        next_cursor:
-          rows.length > query.limit && last
-            ? encodeCursor({ p: last.position_key, id: last.id })
-            : null,
-      },
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listDrafts(ctx, {
+            status: query.status,
+            conversationId: query.conversation_id,
+            limit,
+            after: after && { createdAt: after.p, id: after.id },
+          }),
+        ),
+      item: toDraft,
+      positionOf: (row) => ({ p: row.position_key, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(getRoute, async (c) => {

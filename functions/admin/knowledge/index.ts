@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import {
   createArticle,
   deleteArticle,
@@ -9,9 +9,9 @@ import {
   updateArticle,
 } from '../../../db/knowledge';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { decodeCursor, encodeCursor } from '../chats/view';
+import { itemsOf, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -19,48 +19,54 @@ import { decodeCursor, encodeCursor } from '../chats/view';
  * what the AI tells customers.
  */
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+const doc = {
+  title: { description: 'The title', example: 'Opening hours' },
+  body: {
+    description: 'The text the agent answers from',
+    example: 'We are open Monday to Friday, 9:00 to 20:00.',
+  },
+  language: { description: 'Two-letter ISO 639-1 language code', example: 'es' },
+  tags: { description: 'Free labels', example: ['hours'] },
+  published: { description: 'Only published articles are searched by the agent', example: true },
+};
 
+const title = z.string().trim().min(1).max(200).openapi(doc.title);
+const body = z.string().trim().min(1).max(20_000).openapi(doc.body);
 const language = z
   .string()
   .regex(/^[a-z]{2}$/, 'must be a two-letter ISO 639-1 code, e.g. es, en, ar')
-  .openapi({ example: 'es' });
-const tags = z.array(z.string().trim().min(1).max(60)).max(30);
+  .openapi(doc.language);
+const tags = z.array(z.string().trim().min(1).max(60)).max(30).openapi(doc.tags);
+const published = z.boolean().openapi(doc.published);
 
 const articleInput = z
   .object({
-    title: z.string().trim().min(1).max(200),
-    body: z.string().trim().min(1).max(20_000),
+    title,
+    body,
     language: language.default('en'),
     tags: tags.default([]),
-    published: z.boolean().default(true),
+    published: published.default(true),
   })
-  .openapi('KnowledgeArticleInput');
+  .openapi('KnowledgeArticleInput', { description: 'A new knowledge article' });
 
 const articlePatch = z
-  .object({
-    title: z.string().trim().min(1).max(200),
-    body: z.string().trim().min(1).max(20_000),
-    language,
-    tags,
-    published: z.boolean(),
-  })
+  .object({ title, body, language, tags, published })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'give at least one field to change')
-  .openapi('KnowledgeArticlePatch');
+  .openapi('KnowledgeArticlePatch', { description: 'The fields to change; the others stay' });
 
 const article = z
   .object({
-    id: z.uuid(),
-    title: z.string(),
-    body: z.string(),
-    language: z.string(),
-    tags: z.array(z.string()),
-    published: z.boolean(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    id: idField('The article'),
+    title: z.string().openapi(doc.title),
+    body: z.string().openapi(doc.body),
+    language: z.string().openapi(doc.language),
+    tags: z.array(z.string()).openapi(doc.tags),
+    published: z.boolean().openapi(doc.published),
+    created_at: timeField('When it was written'),
+    updated_at: timeField('When it last changed'),
   })
-  .openapi('KnowledgeArticle');
+  .openapi('KnowledgeArticle', { description: 'A knowledge article the agent answers from' });
 
 function toArticle(row: KnowledgeArticle): z.infer<typeof article> {
   return {
@@ -75,154 +81,148 @@ function toArticle(row: KnowledgeArticle): z.infer<typeof article> {
   };
 }
 
-const cursorSchema = z.object({ p: z.string(), id: z.uuid() });
-
-const listRoute = createRoute({
+const listRoute = operatorRoute({
   method: 'get',
   path: '/knowledge',
   tags: ['knowledge'],
   operationId: 'listKnowledgeArticles',
   summary: 'Knowledge articles, most recently updated first (optionally matching a search)',
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      q: z.string().max(300).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      cursor: z.string().max(500).optional(),
+      q: z
+        .string()
+        .max(300)
+        .optional()
+        .openapi({ description: 'Only articles matching these words', example: 'hours' }),
+      ...pageQuery({ default: 50, max: 100 }),
     }),
   },
   responses: {
-    200: {
-      description: 'A page of articles',
-      content: {
-        'application/json': {
-          schema: z.object({ items: z.array(article), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse(
+      'A page of articles',
+      pageOf(article, 'Articles, most recently updated first'),
+    ),
   },
 });
 
 const searchHit = z
   .object({
-    article_id: z.uuid(),
-    title: z.string(),
-    language: z.string(),
-    snippet: z.string(),
-    score: z.number(),
+    article_id: idField('The article'),
+    title: z.string().openapi(doc.title),
+    language: z.string().openapi(doc.language),
+    snippet: z.string().openapi({
+      description: 'The passage the agent would quote',
+      example: 'We are open Monday to Friday, 9:00 to 20:00.',
+    }),
+    score: z.number().openapi({ description: 'Relevance; higher is better', example: 0.42 }),
   })
-  .openapi('KnowledgeSearchHit');
+  .openapi('KnowledgeSearchHit', { description: 'An article matching a question' });
 
-const searchRoute = createRoute({
+const searchRoute = operatorRoute({
   method: 'get',
   path: '/knowledge/search',
   tags: ['knowledge'],
   operationId: 'searchKnowledge',
   summary: "What the agent's knowledge_search tool finds for a question (published articles only)",
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      q: z.string().trim().min(1).max(300),
-      limit: z.coerce.number().int().min(1).max(10).default(3),
+      q: z
+        .string()
+        .trim()
+        .min(1)
+        .max(300)
+        .openapi({ description: 'The question', example: 'When are you open?' }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .default(3)
+        .openapi({ description: 'How many matches at most (1–10)', example: 3 }),
     }),
   },
   responses: {
-    200: {
-      description: 'Best matches first, with the snippet the agent would quote',
-      content: { 'application/json': { schema: z.object({ items: z.array(searchHit) }) } },
-    },
-    ...errorResponses,
+    200: jsonResponse(
+      'Best matches first, with the snippet the agent would quote',
+      itemsOf(searchHit, 'Matches, best first'),
+    ),
   },
 });
 
-const getRoute = createRoute({
+const getRoute = operatorRoute({
   method: 'get',
   path: '/knowledge/{id}',
   tags: ['knowledge'],
   operationId: 'getKnowledgeArticle',
   summary: 'One knowledge article',
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: { description: 'The article', content: { 'application/json': { schema: article } } },
-    ...errorResponses,
+    200: jsonResponse('The article', article),
   },
 });
 
-const createArticleRoute = createRoute({
+const createArticleRoute = operatorRoute({
   method: 'post',
   path: '/knowledge',
   tags: ['knowledge'],
   operationId: 'createKnowledgeArticle',
   summary: 'Add a knowledge article (owners and admins)',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
-    body: { content: { 'application/json': { schema: articleInput } }, required: true },
+    body: jsonBody(articleInput),
   },
   responses: {
-    201: { description: 'The new article', content: { 'application/json': { schema: article } } },
-    ...errorResponses,
+    201: jsonResponse('The new article', article),
   },
 });
 
-const updateRoute = createRoute({
+const updateRoute = operatorRoute({
   method: 'patch',
   path: '/knowledge/{id}',
   tags: ['knowledge'],
   operationId: 'updateKnowledgeArticle',
   summary: 'Change a knowledge article (owners and admins)',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
-    params,
-    body: { content: { 'application/json': { schema: articlePatch } }, required: true },
+    params: idParams,
+    body: jsonBody(articlePatch),
   },
   responses: {
-    200: { description: 'The article', content: { 'application/json': { schema: article } } },
-    ...errorResponses,
+    200: jsonResponse('The article', article),
   },
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = operatorRoute({
   method: 'delete',
   path: '/knowledge/{id}',
   tags: ['knowledge'],
   operationId: 'deleteKnowledgeArticle',
   summary: 'Delete a knowledge article (owners and admins)',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
-  request: { params },
+  request: { params: idParams },
   responses: {
     204: { description: 'Deleted' },
-    ...errorResponses,
   },
 });
 
 export function registerKnowledge(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, cursorSchema, 'cursor') : undefined;
-    const rows = await asCurrentOperator(c, (ctx) =>
-      listArticles(ctx, {
-        query: query.q,
-        limit: query.limit + 1,
-        after: after ? { position: after.p, id: after.id } : undefined,
-      }),
-    );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return c.json(
-      {
-        items: page.map(toArticle),
-        next_cursor:
-          rows.length > query.limit && last
-            ? encodeCursor({ p: last.position, id: last.id })
-            : null,
-      },
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, (ctx) =>
+          listArticles(ctx, {
+            query: query.q,
+            limit,
+            after: after && { position: after.p, id: after.id },
+          }),
+        ),
+      item: toArticle,
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   // Registered before /knowledge/{id}, which would otherwise claim the path.

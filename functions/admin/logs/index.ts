@@ -1,10 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
 import { type AgentRunRow, listRuns, runTrace } from '../../../db/agent';
 import { OFFLINE_MODEL_ID } from '../../agent/offline-model';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
+
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { itemsOf } from '../paging';
+import { EXAMPLE_ID, idField, jsonResponse, operatorRoute, timeField } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
@@ -12,59 +14,144 @@ import { asCurrentOperator } from '../../middleware/operator-auth';
  * (`correlation_id` in the chat API).
  */
 
+const EXAMPLE_CORRELATION_ID = `turn-${EXAMPLE_ID}`;
+
 const step = z
   .object({
-    text: z.string().optional(),
-    tool_calls: z.array(z.object({ tool_name: z.string(), input: z.unknown() })).optional(),
-    tool_results: z.array(z.object({ tool_name: z.string(), output: z.unknown() })).optional(),
+    text: z.string().optional().openapi({
+      description: 'What the model wrote in this step',
+      example: 'We are open until 20:00 today.',
+    }),
+    tool_calls: z
+      .array(
+        z.object({
+          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          input: z.unknown().openapi({
+            description: 'What the model passed it',
+            example: { query: 'opening hours' },
+          }),
+        }),
+      )
+      .optional()
+      .openapi({
+        description: 'Tools the model called in this step',
+        example: [{ tool_name: 'knowledge_search', input: { query: 'opening hours' } }],
+      }),
+    tool_results: z
+      .array(
+        z.object({
+          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          output: z.unknown().openapi({
+            description: 'What the tool answered',
+            example: [{ title: 'Opening hours', snippet: 'Mon–Fri 9:00–20:00' }],
+          }),
+        }),
+      )
+      .optional()
+      .openapi({
+        description: 'What the tools answered',
+        example: [{ tool_name: 'knowledge_search', output: [] }],
+      }),
   })
-  .openapi('AgentStep');
+  .openapi('AgentStep', { description: 'One step of an agent run: text and tool calls' });
 
 const runSummary = z
   .object({
-    correlation_id: z.string(),
-    conversation_id: z.uuid(),
-    trigger_message_id: z.uuid().nullable(),
-    model: z.string(),
-    offline_demo: z
-      .boolean()
-      .openapi({ description: 'The deterministic offline demo model answered, not an AI' }),
-    outcome: z.enum(['running', 'replied', 'superseded', 'locked', 'handed_off', 'failed']),
-    error: z
-      .string()
+    correlation_id: z.string().openapi({
+      description: 'The run; the messages it caused carry it too',
+      example: EXAMPLE_CORRELATION_ID,
+    }),
+    conversation_id: idField('The conversation'),
+    trigger_message_id: idField('The customer message that started it').nullable(),
+    model: z.string().openapi({ description: 'The model that answered', example: 'gpt-4.1-mini' }),
+    offline_demo: z.boolean().openapi({
+      description: 'The deterministic offline demo model answered, not an AI',
+      example: false,
+    }),
+    outcome: z
+      .enum(['running', 'replied', 'superseded', 'locked', 'handed_off', 'failed'])
+      .openapi({
+        description:
+          'running; replied; superseded: newer customer messages started another run; locked: ' +
+          'under human override; handed_off: escalated to a person; failed',
+        example: 'replied',
+      }),
+    error: z.string().nullable().openapi({
+      description: 'The failure, or why the run did not reply (superseded, locked)',
+      example: null,
+    }),
+    usage: z.record(z.string(), z.number().nullable()).openapi({
+      description: 'Token usage as the model reported it',
+      example: { inputTokens: 1830, outputTokens: 64, totalTokens: 1894 },
+    }),
+    latency_ms: z
+      .number()
+      .int()
       .nullable()
-      .openapi({ description: 'The failure, or why the run did not reply (superseded, locked)' }),
-    usage: z.record(z.string(), z.number().nullable()),
-    latency_ms: z.number().int().nullable(),
-    started_at: z.string(),
-    finished_at: z.string().nullable(),
+      .openapi({ description: 'How long the run took', example: 2140 }),
+    started_at: timeField('When it started'),
+    finished_at: z.string().nullable().openapi({
+      description: 'When it finished (ISO 8601); null while running',
+      example: '2025-03-14T09:26:55.729Z',
+    }),
   })
-  .openapi('AgentRunSummary');
+  .openapi('AgentRunSummary', { description: 'An agent run: one debounced turn, or a handoff' });
 
 const runDetail = runSummary
   .extend({
-    steps: z.array(step),
-    messages: z.array(
-      z.object({
-        id: z.uuid(),
-        sender: z.string(),
-        type: z.string(),
-        content: z.string().nullable(),
-        status: z.string(),
-        error_reason: z.string().nullable(),
-        timestamp: z.string(),
+    steps: z.array(step).openapi({ description: 'What the model did, in order' }),
+    messages: z
+      .array(
+        z.object({
+          id: idField('The message'),
+          sender: z.string().openapi({ description: 'agent or system', example: 'agent' }),
+          type: z.string().openapi({ description: 'The message kind', example: 'text' }),
+          content: z.string().nullable().openapi({
+            description: 'Its text',
+            example: 'We are open until 20:00 today.',
+          }),
+          status: z.string().openapi({ description: 'Its delivery status', example: 'delivered' }),
+          error_reason: z
+            .string()
+            .nullable()
+            .openapi({ description: 'Why sending failed', example: null }),
+          timestamp: timeField('Its send slot'),
+        }),
+      )
+      .openapi({
+        description: 'The messages the run sent',
+        example: [
+          {
+            id: EXAMPLE_ID,
+            sender: 'agent',
+            type: 'text',
+            content: 'We are open until 20:00 today.',
+            status: 'delivered',
+            error_reason: null,
+            timestamp: '2025-03-14T09:26:55.729Z',
+          },
+        ],
       }),
-    ),
-    drafts: z.array(
-      z.object({
-        id: z.uuid(),
-        status: z.string(),
-        preview: z.string(),
-        sent_message_id: z.uuid().nullable(),
+    drafts: z
+      .array(
+        z.object({
+          id: idField('The draft'),
+          status: z.string().openapi({ description: 'The draft status', example: 'pending' }),
+          preview: z.string().openapi({
+            description: 'Its text, shortened',
+            example: 'We are open until 20:00 today.',
+          }),
+          sent_message_id: idField('The message it became, once sent').nullable(),
+        }),
+      )
+      .openapi({
+        description: 'The drafts it left (approval reply mode)',
+        example: [
+          { id: EXAMPLE_ID, status: 'pending', preview: 'We are open…', sent_message_id: null },
+        ],
       }),
-    ),
   })
-  .openapi('AgentRun');
+  .openapi('AgentRun', { description: 'An agent run with its steps, messages and drafts' });
 
 function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
   return {
@@ -82,47 +169,50 @@ function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
   };
 }
 
-const getRoute = createRoute({
+const getRoute = operatorRoute({
   method: 'get',
   path: '/logs/ai/{correlation_id}',
   tags: ['logs'],
   operationId: 'getAgentRun',
   summary: 'An agent run: model, steps (tool calls with input and output, text), usage, outcome',
-  security: [{ bearer: [] }],
   request: {
     params: z.object({
       correlation_id: z
         .string()
         .min(1)
         .max(200)
-        .openapi({ param: { name: 'correlation_id', in: 'path' }, example: 'turn-…' }),
+        .openapi({
+          param: { name: 'correlation_id', in: 'path' },
+          description: 'The run (`correlation_id` of its messages)',
+          example: EXAMPLE_CORRELATION_ID,
+        }),
     }),
   },
   responses: {
-    200: { description: 'The run', content: { 'application/json': { schema: runDetail } } },
-    ...errorResponses,
+    200: jsonResponse('The run', runDetail),
   },
 });
 
-const listRoute = createRoute({
+const listRoute = operatorRoute({
   method: 'get',
   path: '/logs/ai',
   tags: ['logs'],
   operationId: 'listAgentRuns',
   summary: 'The latest agent runs, of one conversation or of the business',
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      conversation_id: z.uuid().optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
+      conversation_id: idField('Only runs of this conversation').optional(),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(20)
+        .openapi({ description: 'How many runs at most (1–100)', example: 20 }),
     }),
   },
   responses: {
-    200: {
-      description: 'Newest first',
-      content: { 'application/json': { schema: z.object({ items: z.array(runSummary) }) } },
-    },
-    ...errorResponses,
+    200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')),
   },
 });
 

@@ -1,33 +1,52 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
+import { idField, jsonResponse, operatorRoute } from '../route';
+
+const role = z.enum(['owner', 'admin', 'agent']);
 
 const me = z
   .object({
-    user_id: z.uuid(),
-    email: z.string().nullable(),
-    tenant_id: z.uuid().openapi({ description: 'The business this session acts on' }),
-    role: z.enum(['owner', 'admin', 'agent']),
-    memberships: z.array(
-      z.object({
-        tenant_id: z.uuid(),
-        tenant_name: z.string(),
-        role: z.enum(['owner', 'admin', 'agent']),
+    user_id: idField("The operator's user id (Supabase Auth)"),
+    email: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The sign-in email, when there is one', example: 'ana@example.com' }),
+    tenant_id: idField('The business this session acts on'),
+    role: role.openapi({
+      description: 'Their role in that business: owners and admins change settings',
+      example: 'admin',
+    }),
+    memberships: z
+      .array(
+        z.object({
+          tenant_id: idField('A business they belong to'),
+          tenant_name: z
+            .string()
+            .openapi({ description: "The business's name", example: 'Clínica Sol' }),
+          role: role.openapi({ description: 'Their role there', example: 'agent' }),
+        }),
+      )
+      .openapi({
+        description: 'Every business they may act on (choose with the X-Tenant-Id header)',
+        example: [
+          {
+            tenant_id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+            tenant_name: 'Clínica Sol',
+            role: 'admin',
+          },
+        ],
       }),
-    ),
   })
-  .openapi('Me');
+  .openapi('Me', { description: 'The signed-in operator and the businesses they act on' });
 
-const route = createRoute({
+const route = operatorRoute({
   method: 'get',
   path: '/me',
   tags: ['operators'],
   operationId: 'getMe',
   summary: 'The signed-in operator, the business they act on, and all their memberships',
-  security: [{ bearer: [] }],
   responses: {
-    200: { description: 'The operator', content: { 'application/json': { schema: me } } },
-    ...errorResponses,
+    200: jsonResponse('The operator', me),
   },
 });
 

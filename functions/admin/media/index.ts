@@ -1,11 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
 import { getAttachment } from '../../../db/media';
 import type { App } from '../../app';
-import { ApiError, errorResponses } from '../../errors';
+import { ApiError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
+import { idField, operatorRoute } from '../route';
 
-const route = createRoute({
+const route = operatorRoute({
   method: 'get',
   path: '/media/{message_id}/{index}',
   tags: ['chats'],
@@ -13,22 +14,34 @@ const route = createRoute({
   summary: 'A file a customer sent (image, voice note, document, …), once downloaded',
   description:
     'The bytes with their content type. 404 for an unknown message or attachment; 409 while the download is pending or when it failed (the reason is in the message).',
-  security: [{ bearer: [] }],
   request: {
     params: z.object({
-      message_id: z.uuid().openapi({ param: { name: 'message_id', in: 'path' } }),
+      message_id: idField('The message the file came with').openapi({
+        param: { name: 'message_id', in: 'path' },
+      }),
       index: z
         .string()
         .regex(/^(?:[0-9]|[1-4][0-9]|50)$/, 'an attachment index (0–50)')
-        .openapi({ param: { name: 'index', in: 'path' }, example: '0' }),
+        .openapi({
+          param: { name: 'index', in: 'path' },
+          description: "The attachment's position in the message's attachments (0–50)",
+          example: '0',
+        }),
     }),
   },
   responses: {
     200: {
       description: 'The file',
-      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+      content: {
+        'application/octet-stream': {
+          schema: z.string().openapi({
+            format: 'binary',
+            description: 'The file as it was received',
+            example: '(bytes)',
+          }),
+        },
+      },
     },
-    ...errorResponses,
   },
 });
 

@@ -1,15 +1,13 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { windowView } from '../../../core/messaging/window';
+import { z } from '@hono/zod-openapi';
 import { listSendAttempts, retryFailedMessage } from '../../../db/outbound';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { queuedResponse, toOutboundMessageView } from './view';
+import { itemsOf } from '../paging';
+import { idParams, jsonResponse, operatorRoute, timeField } from '../route';
+import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
-const params = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
-
-const retryRoute = createRoute({
+const retryRoute = operatorRoute({
   method: 'post',
   path: '/messages/{id}/retry',
   tags: ['messages'],
@@ -17,46 +15,63 @@ const retryRoute = createRoute({
   summary: 'Send a failed message again (a new attempt of the same message)',
   description:
     '409 when the message is not failed; 422 when the window or consent no longer allows it.',
-  security: [{ bearer: [] }],
-  request: { params },
-  responses: {
-    202: {
-      description: 'Queued again',
-      content: { 'application/json': { schema: queuedResponse } },
-    },
-    ...errorResponses,
-  },
+  request: { params: idParams },
+  responses: queuedResponses,
 });
 
 const attempt = z
   .object({
-    attempt: z.number().int(),
-    outcome: z.enum(['sending', 'sent', 'simulated', 'retry', 'failed', 'abandoned']),
-    started_at: z.string(),
-    finished_at: z.string().nullable(),
-    error: z.object({ code: z.string().nullable(), reason: z.string().nullable() }).nullable(),
-    http_status: z.number().int().nullable(),
-    provider_message_id: z.string().nullable(),
-    messaging_type: z.string().nullable(),
-    retry_at: z.string().nullable(),
-    request: z.record(z.string(), z.unknown()).nullable(),
+    attempt: z.number().int().openapi({ description: 'The try number, from 1', example: 1 }),
+    outcome: z.enum(['sending', 'sent', 'simulated', 'retry', 'failed', 'abandoned']).openapi({
+      description:
+        'sending: under way; sent: Meta accepted it; simulated: live sending is off; retry: ' +
+        'failed for now, tried again at retry_at; failed: Meta refused it; abandoned: given up',
+      example: 'sent',
+    }),
+    started_at: timeField('When the try began'),
+    finished_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When it ended (ISO 8601); null while sending', example: null }),
+    error: sendErrorSchema
+      .nullable()
+      .openapi({ description: 'Why the try did not succeed; null when it did', example: null }),
+    http_status: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Meta's HTTP status; null without an answer", example: 200 }),
+    provider_message_id: z.string().nullable().openapi({
+      description: "Meta's id of the sent message",
+      example: 'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
+    }),
+    messaging_type: z.string().nullable().openapi({
+      description: 'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
+      example: null,
+    }),
+    retry_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When a `retry` is due again (ISO 8601)', example: null }),
+    request: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({
+        description: 'The body sent to Meta (credentials left out)',
+        example: { messaging_product: 'whatsapp', to: '34600000000', type: 'text' },
+      }),
   })
-  .openapi('SendAttempt');
+  .openapi('SendAttempt', { description: 'One try at sending a message to Meta' });
 
-const attemptsRoute = createRoute({
+const attemptsRoute = operatorRoute({
   method: 'get',
   path: '/messages/{id}/attempts',
   tags: ['messages'],
   operationId: 'listSendAttempts',
   summary: 'Every try at sending a message: what was sent, what Meta answered, why it was retried',
-  security: [{ bearer: [] }],
-  request: { params },
+  request: { params: idParams },
   responses: {
-    200: {
-      description: 'Attempts, newest first',
-      content: { 'application/json': { schema: z.object({ items: z.array(attempt) }) } },
-    },
-    ...errorResponses,
+    200: jsonResponse('Attempts, newest first', itemsOf(attempt, 'The tries, newest first')),
   },
 });
 
@@ -68,14 +83,7 @@ export function registerMessages(app: App) {
       retryFailedMessage({ tx, tenantId }, { messageId: id, now: services.clock.now() }),
     );
     await publishJobs(services, env, [queued.job]);
-    return c.json(
-      {
-        message: toOutboundMessageView(queued.message),
-        not_before: queued.notBefore.toISOString(),
-        window: windowView(queued.window),
-      },
-      202,
-    );
+    return c.json(toQueuedView(queued), 202);
   });
 
   app.openapi(attemptsRoute, async (c) => {

@@ -1,25 +1,218 @@
 import { z } from '@hono/zod-openapi';
-import type { MessageRow } from '../../../db/outbound';
+import { windowView } from '../../../core/messaging/window';
+import type { MessageRow, QueuedOutbound } from '../../../db/outbound';
+import type { Attachment } from '../../../db/schema';
+import { EXAMPLE_TIME, idField, jsonResponse, timeField } from '../route';
 
-/** An outbound message as the operator API returns it (the chat message shape + send state). */
-export const outboundMessageView = z
+/**
+ * The views the messaging routes share: the one message shape (the chat thread, the send answers
+ * and the retries all return it), the messaging window, and the 202 answer of every send.
+ */
+
+export const channelSchema = z.enum(['whatsapp', 'messenger', 'instagram']);
+
+export const lockSourceSchema = z.enum(['operator', 'echo', 'escalation', 'keyword']);
+
+export const windowViewSchema = z
   .object({
-    id: z.uuid(),
-    conversation_id: z.uuid(),
-    direction: z.enum(['inbound', 'outbound']),
-    sender: z.enum(['user', 'agent', 'operator', 'system']),
-    type: z.string(),
-    content: z.string().nullable(),
-    timestamp: z.string().openapi({ description: 'Send slot (ordering key), ISO 8601' }),
-    attachments: z.array(z.record(z.string(), z.unknown())),
-    correlation_id: z.string().nullable(),
-    status: z.string(),
-    error: z.object({ code: z.string().nullable(), reason: z.string().nullable() }).nullable(),
-    simulated: z.boolean(),
+    open: z.boolean().openapi({
+      description: 'Whether free-form messages may be sent now',
+      example: true,
+    }),
+    closes_at: z.string().nullable().openapi({
+      description: 'When the window closes (ISO 8601); null when the customer never wrote',
+      example: EXAMPLE_TIME,
+    }),
+    human_agent_until: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'Messenger / Instagram: until when an operator may still reply with the Human Agent tag ' +
+          '(ISO 8601); null on WhatsApp or when it has passed',
+        example: null,
+      }),
   })
-  .openapi('OutboundMessage');
+  .openapi('MessagingWindow', {
+    description:
+      "The customer-service window: free-form messages only while open (24 h after the customer's last message); Messenger / Instagram operators may reply with the Human Agent tag until human_agent_until.",
+  });
 
-export function toOutboundMessageView(row: MessageRow): z.infer<typeof outboundMessageView> {
+const attachmentView = z
+  .object({
+    kind: z.string().openapi({
+      description:
+        'image, audio, video, document, sticker, file, location, contacts or other (a link preview, …)',
+      example: 'image',
+    }),
+    mime_type: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The file type, when known', example: 'image/jpeg' }),
+    caption: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The caption sent with it', example: 'Our menu' }),
+    filename: z
+      .string()
+      .nullable()
+      .openapi({ description: 'A document’s file name', example: 'invoice-4521.pdf' }),
+    provider_media_id: z.string().nullable().openapi({
+      description: "Meta's id of the media, when it was sent or received by id",
+      example: '1234567890123456',
+    }),
+    download: z
+      .object({
+        status: z.enum(['pending', 'stored', 'failed', 'none']).openapi({
+          description:
+            'pending: not downloaded yet; stored: see url; failed: see reason; ' +
+            'none: nothing to download (a location, a contact card, a link)',
+          example: 'stored',
+        }),
+        reason: z.string().nullable().openapi({
+          description: 'Why the download failed',
+          example: null,
+        }),
+        size: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: 'Size of the stored file in bytes', example: 48213 }),
+      })
+      .openapi({
+        description: 'Whether we hold a copy of the file',
+        example: { status: 'stored', reason: null, size: 48213 },
+      }),
+    url: z.string().nullable().openapi({
+      description: 'Operator API path of the stored file, once downloaded',
+      example: '/admin/media/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60/0',
+    }),
+    data: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({
+        description: 'Kind-specific details: a location’s coordinates, a contact card, …',
+        example: { latitude: 40.4168, longitude: -3.7038, name: 'Puerta del Sol' },
+      }),
+  })
+  .openapi('ChatAttachment', { description: 'A file or other attachment of a message' });
+
+/** What Meta (or our own checks) answered when a send did not succeed. */
+export const sendErrorSchema = z.object({
+  code: z
+    .string()
+    .nullable()
+    .openapi({ description: "Meta's error code, or ours", example: '131047' }),
+  reason: z.string().nullable().openapi({
+    description: 'What went wrong, in words an operator can act on',
+    example: 'More than 24 hours have passed since the customer last replied',
+  }),
+});
+
+export const chatMessage = z
+  .object({
+    id: idField('The message id'),
+    conversation_id: idField('The conversation it belongs to'),
+    direction: z.enum(['inbound', 'outbound']).openapi({
+      description: 'inbound: from the customer; outbound: from the business',
+      example: 'outbound',
+    }),
+    sender: z.enum(['user', 'agent', 'operator', 'system']).openapi({
+      description: 'Who wrote it: user (the customer), agent (the AI), operator or system',
+      example: 'operator',
+    }),
+    type: z.string().openapi({
+      description: 'The message kind: text, image, buttons, list, template, reaction, …',
+      example: 'text',
+    }),
+    content: z.string().nullable().openapi({
+      description: 'The text (or a summary of a non-text message); null when there is none',
+      example: 'Hello! Your appointment is confirmed.',
+    }),
+    timestamp: timeField(
+      'Provider time; for a message we send, its send slot. The ordering key of a thread',
+    ),
+    attachments: z
+      .array(attachmentView)
+      .openapi({ description: 'Files and other attachments, in order' }),
+    correlation_id: z.string().nullable().openapi({
+      description: 'The agent run that caused it (see GET /admin/logs/ai/{correlation_id})',
+      example: 'turn-0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+    }),
+    status: z.string().openapi({
+      description:
+        'received (inbound); queued, sending, sent, delivered, read, failed or cancelled (outbound)',
+      example: 'delivered',
+    }),
+    error: sendErrorSchema.nullable().openapi({
+      description: 'Why sending failed (status failed); null otherwise',
+      example: null,
+    }),
+    reply_to: z.string().nullable().openapi({
+      description: 'Provider id of the quoted message',
+      example: 'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
+    }),
+    reactions: z
+      .object({
+        customer: z
+          .string()
+          .nullable()
+          .openapi({ description: "The customer's reaction (an emoji)", example: '👍' }),
+        business: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Our reaction (an emoji)', example: null }),
+      })
+      .openapi({
+        description: 'Current reaction of each side (null: none or removed)',
+        example: { customer: '👍', business: null },
+      }),
+    deleted: z
+      .boolean()
+      .openapi({ description: 'The customer deleted it (content is kept)', example: false }),
+    edited: z
+      .boolean()
+      .openapi({ description: 'The customer edited it (content is the latest)', example: false }),
+    simulated: z.boolean().openapi({
+      description: 'Sent with live sending off: it never reached Meta',
+      example: false,
+    }),
+  })
+  .openapi('ChatMessage', {
+    description: 'A message of a conversation, either way, with its delivery state',
+  });
+
+function downloadOf(attachment: Attachment) {
+  const download = attachment.data?.download;
+  const state = typeof download === 'object' && download !== null ? download : {};
+  const status = Reflect.get(state, 'status');
+  const reason = Reflect.get(state, 'reason');
+  const size = Reflect.get(state, 'size');
+  const downloadable =
+    ['image', 'audio', 'video', 'document', 'sticker', 'file'].includes(attachment.kind) &&
+    Boolean(attachment.providerMediaId || attachment.url);
+  return {
+    status: attachment.storageKey
+      ? ('stored' as const)
+      : status === 'failed'
+        ? ('failed' as const)
+        : downloadable
+          ? ('pending' as const)
+          : ('none' as const),
+    reason: typeof reason === 'string' ? reason : null,
+    size: typeof size === 'number' ? size : null,
+  };
+}
+
+function reactionOf(payload: Record<string, unknown>, side: 'customer' | 'business') {
+  const reactions = payload.reactions;
+  if (typeof reactions !== 'object' || reactions === null) return null;
+  const value = Reflect.get(reactions, side);
+  const emoji = typeof value === 'object' && value !== null ? Reflect.get(value, 'emoji') : null;
+  return typeof emoji === 'string' ? emoji : null;
+}
+
+export function toChatMessage(row: MessageRow): z.infer<typeof chatMessage> {
   return {
     id: row.id,
     conversation_id: row.conversationId,
@@ -28,30 +221,53 @@ export function toOutboundMessageView(row: MessageRow): z.infer<typeof outboundM
     type: row.type,
     content: row.content,
     timestamp: row.providerTimestamp.toISOString(),
-    attachments: row.attachments as Array<Record<string, unknown>>,
+    attachments: row.attachments.map((a, index) => {
+      const { download: _download, ...data } = a.data ?? {};
+      return {
+        kind: a.kind,
+        mime_type: a.mimeType ?? null,
+        caption: a.caption ?? null,
+        filename: a.filename ?? null,
+        provider_media_id: a.providerMediaId ?? null,
+        download: downloadOf(a),
+        url: a.storageKey ? `/admin/media/${row.id}/${index}` : null,
+        data: Object.keys(data).length > 0 ? data : null,
+      };
+    }),
     correlation_id: row.correlationId,
     status: row.status,
     error:
-      row.errorCode || row.errorReason ? { code: row.errorCode, reason: row.errorReason } : null,
+      row.status === 'failed' && (row.errorCode || row.errorReason)
+        ? { code: row.errorCode, reason: row.errorReason }
+        : null,
+    reply_to: row.replyToProviderMessageId,
+    reactions: {
+      customer: reactionOf(row.payload, 'customer'),
+      business: reactionOf(row.payload, 'business'),
+    },
+    deleted: row.payload.deleted !== undefined,
+    edited: row.payload.edited !== undefined,
     simulated: row.payload.simulated === true,
   };
 }
 
-export const windowViewSchema = z
+const queuedMessage = z
   .object({
-    open: z.boolean(),
-    closes_at: z.string().nullable(),
-    human_agent_until: z.string().nullable(),
-  })
-  .openapi('MessagingWindow', {
-    description:
-      "The customer-service window: free-form messages only while open (24 h after the customer's last message); Messenger / Instagram operators may reply with the Human Agent tag until human_agent_until.",
-  });
-
-export const queuedResponse = z
-  .object({
-    message: outboundMessageView,
-    not_before: z.string().openapi({ description: 'Earliest send time (spacing)' }),
+    message: chatMessage,
+    not_before: timeField('Earliest send time (messages to one customer are spaced)'),
     window: windowViewSchema,
   })
-  .openapi('QueuedMessage');
+  .openapi('QueuedMessage', { description: 'A message queued for sending, and when it may go' });
+
+/** The 202 answer of every route that queues a send. */
+export const queuedResponses = {
+  202: jsonResponse('Queued', queuedMessage),
+} as const;
+
+export function toQueuedView(queued: QueuedOutbound): z.infer<typeof queuedMessage> {
+  return {
+    message: toChatMessage(queued.message),
+    not_before: queued.notBefore.toISOString(),
+    window: windowView(queued.window),
+  };
+}

@@ -1,37 +1,46 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { KINDS_BY_CHANNEL } from '../../../core/messaging/kinds';
-import { windowView } from '../../../core/messaging/window';
 import { queueOutboundMessage } from '../../../db/outbound';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { queuedResponse, toOutboundMessageView } from '../messages/view';
+import { channelSchema, queuedResponses, toQueuedView } from '../messages/view';
+import { idField, jsonBody, operatorRoute } from '../route';
 
 const kinds = [...new Set(Object.values(KINDS_BY_CHANNEL).flat())];
 
 const sendBody = z
   .object({
-    conversation_id: z.uuid(),
-    message: z.union([z.string(), z.object({ type: z.enum(kinds) }).loose()]).openapi({
-      description:
-        'Text, or a message kind: text, image, video, audio, document, sticker (by id or link, with caption), ' +
-        'buttons (≤3, titles ≤20), list (≤10 rows), reaction, template (WhatsApp); text, quick_replies (≤13), ' +
-        "buttons, attachments (Messenger / Instagram). Meta's limits are checked before anything is queued.",
-      example: 'Hello! Your appointment is confirmed.',
-    }),
-    channel_source: z.enum(['whatsapp', 'messenger', 'instagram']).optional().openapi({
+    conversation_id: idField('The conversation to send on'),
+    message: z
+      .union([
+        z.string(),
+        z
+          .object({
+            type: z.enum(kinds).openapi({
+              description: 'The message kind; its other fields depend on it (see docs/sending.md)',
+              example: 'image',
+            }),
+          })
+          .loose(),
+      ])
+      .openapi({
+        description:
+          'Text, or a message kind: text, image, video, audio, document, sticker (by id or link, with caption), ' +
+          'buttons (≤3, titles ≤20), list (≤10 rows), reaction, template (WhatsApp); text, quick_replies (≤13), ' +
+          "buttons, attachments (Messenger / Instagram). Meta's limits are checked before anything is queued.",
+        example: 'Hello! Your appointment is confirmed.',
+      }),
+    channel_source: channelSchema.optional().openapi({
       description:
         "Checked against the conversation's channel; every channel is routed by its account.",
+      example: 'whatsapp',
     }),
-    reply_to_message_id: z
-      .uuid()
-      .optional()
-      .openapi({ description: 'Quote this message (WhatsApp)' }),
+    reply_to_message_id: idField('Quote this message (WhatsApp): its id').optional(),
   })
-  .openapi('SendRequest');
+  .openapi('SendRequest', { description: "An operator's message to a conversation" });
 
-const route = createRoute({
+const route = operatorRoute({
   method: 'post',
   path: '/whatsapp/send',
   tags: ['messages'],
@@ -41,12 +50,8 @@ const route = createRoute({
     "Routes by the conversation's channel account (WhatsApp, Messenger or Instagram). An operator reply " +
     'takes over the conversation when the tenant setting lock_on_operator_reply is on. 400: a limit is ' +
     'broken; 422: the window or consent does not allow it (the message says why and what to do).',
-  security: [{ bearer: [] }],
-  request: { body: { content: { 'application/json': { schema: sendBody } }, required: true } },
-  responses: {
-    202: { description: 'Queued', content: { 'application/json': { schema: queuedResponse } } },
-    ...errorResponses,
-  },
+  request: { body: jsonBody(sendBody) },
+  responses: queuedResponses,
 });
 
 export function registerSend(app: App) {
@@ -68,13 +73,6 @@ export function registerSend(app: App) {
       ),
     );
     await publishJobs(services, env, [queued.job]);
-    return c.json(
-      {
-        message: toOutboundMessageView(queued.message),
-        not_before: queued.notBefore.toISOString(),
-        window: windowView(queued.window),
-      },
-      202,
-    );
+    return c.json(toQueuedView(queued), 202);
   });
 }

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { asTenant } from '../../../db/client';
 import {
   getTenantSettings,
@@ -9,9 +9,9 @@ import {
 } from '../../../db/settings';
 import { safeTimeZone } from '../../agent/instructions';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { jsonBody, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/settings`: how the agent and the send path behave for this business. Every member reads;
@@ -28,7 +28,11 @@ const businessHours = z
       .array(
         z.tuple([hhmm, hhmm]).refine(([from, to]) => from < to, 'a range must end after it starts'),
       )
-      .max(4),
+      .max(4)
+      .openapi({
+        description: "That day's opening ranges [from, to] (HH:MM, at most 4); [] = closed",
+        example: [['09:00', '14:00']],
+      }),
   )
   .openapi({
     description: 'Per day, opening ranges in the business time zone; [] = closed that day',
@@ -42,41 +46,99 @@ const businessHours = z
   });
 
 const escalationContact = z.object({
-  name: z.string().trim().min(1).max(80),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(80)
+    .openapi({ description: 'Who to hand conversations to', example: 'Ana (front desk)' }),
   whatsapp: z
     .string()
     .trim()
     .regex(/^\+?\d{8,15}$/, 'must be a phone number in international format, digits only')
-    .optional(),
-  email: z.email().optional(),
+    .optional()
+    .openapi({
+      description: 'Their WhatsApp number, international format',
+      example: '34600000001',
+    }),
+  email: z
+    .email()
+    .optional()
+    .openapi({ description: 'Their email address', example: 'ana@example.com' }),
 });
+
+const escalationContactsDoc = {
+  description: 'Who is told when the agent hands a conversation to a person',
+  example: [{ name: 'Ana (front desk)', whatsapp: '34600000001' }],
+};
+const replyMode = z.enum(['auto', 'approval', 'off']);
+const replyModeDoc = {
+  description: 'auto: the agent answers; approval: its replies wait as drafts; off: no agent',
+  example: 'approval' as const,
+};
+const personaDoc = {
+  description: 'Who the agent is and how it speaks',
+  example: 'You are Sol, the friendly assistant of Clínica Sol.',
+};
+const instructionsDoc = {
+  description: "Policies and rules for the agent's answers",
+  example: 'Never quote prices for treatments; offer an appointment instead.',
+};
+const businessDescriptionDoc = {
+  description: 'What the business does, for the agent',
+  example: 'A dental clinic in Madrid.',
+};
+const timeZoneDoc = { description: 'IANA time zone of the business', example: 'Europe/Madrid' };
+const debounceDoc = {
+  description: 'Seconds the agent waits for more customer messages before answering',
+  example: 8,
+};
+const spacingDoc = { description: 'Seconds between messages we send one customer', example: 2 };
+const lockOnReplyDoc = {
+  description: "An operator's reply takes the conversation over from the bot",
+  example: true,
+};
+const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
 
 const settings = z
   .object({
-    persona: z.string(),
-    instructions: z.string().openapi({ description: "Policies and rules for the agent's answers" }),
-    business_description: z.string(),
+    persona: z.string().openapi(personaDoc),
+    instructions: z.string().openapi(instructionsDoc),
+    business_description: z.string().openapi(businessDescriptionDoc),
     business_hours: businessHours,
-    time_zone: z.string(),
-    debounce_seconds: z.number().int(),
-    reply_mode: z.enum(['auto', 'approval', 'off']),
-    send_spacing_seconds: z.number().int(),
-    lock_on_operator_reply: z.boolean(),
-    escalation_contacts: z.array(escalationContact),
-    model: z.string().nullable().openapi({ description: 'null: the deployment default' }),
-    api_key: z.object({
-      set: z.boolean(),
-      hint: z.string().nullable().openapi({ description: 'Last four characters, when set' }),
+    time_zone: z.string().openapi(timeZoneDoc),
+    debounce_seconds: z.number().int().openapi(debounceDoc),
+    reply_mode: replyMode.openapi(replyModeDoc),
+    send_spacing_seconds: z.number().int().openapi(spacingDoc),
+    lock_on_operator_reply: z.boolean().openapi(lockOnReplyDoc),
+    escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
+    model: z.string().nullable().openapi(modelDoc),
+    api_key: z
+      .object({
+        set: z
+          .boolean()
+          .openapi({ description: 'Whether the business set its own key', example: true }),
+        hint: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Last four characters, when set', example: 'x9Qa' }),
+      })
+      .openapi({
+        description: "The business's own model API key: never returned, only whether it is set",
+        example: { set: true, hint: 'x9Qa' },
+      }),
+    updated_at: z.string().nullable().openapi({
+      description: 'When the settings last changed (ISO 8601); null: never',
+      example: '2025-03-14T09:26:53.589Z',
     }),
-    updated_at: z.string().nullable(),
   })
-  .openapi('TenantSettings');
+  .openapi('TenantSettings', { description: 'How the agent and the send path behave' });
 
 const settingsPatch = z
   .object({
-    persona: z.string().max(2000),
-    instructions: z.string().max(10_000),
-    business_description: z.string().max(4000),
+    persona: z.string().max(2000).openapi(personaDoc),
+    instructions: z.string().max(10_000).openapi(instructionsDoc),
+    business_description: z.string().max(4000).openapi(businessDescriptionDoc),
     business_hours: businessHours,
     time_zone: z
       .string()
@@ -85,25 +147,23 @@ const settingsPatch = z
       .refine(
         (zone) => safeTimeZone(zone) === zone,
         'must be an IANA time zone, e.g. Europe/Madrid',
-      ),
-    debounce_seconds: z.number().int().min(0).max(300),
-    reply_mode: z.enum(['auto', 'approval', 'off']),
-    send_spacing_seconds: z.number().int().min(0).max(60),
-    lock_on_operator_reply: z.boolean(),
-    escalation_contacts: z.array(escalationContact).max(10),
-    model: z.string().trim().min(1).max(100).nullable(),
-    api_key: z
-      .string()
-      .trim()
-      .min(20)
-      .max(400)
-      .nullable()
-      .openapi({ description: 'Your own OpenAI (or compatible) key; null removes it' }),
+      )
+      .openapi(timeZoneDoc),
+    debounce_seconds: z.number().int().min(0).max(300).openapi(debounceDoc),
+    reply_mode: replyMode.openapi(replyModeDoc),
+    send_spacing_seconds: z.number().int().min(0).max(60).openapi(spacingDoc),
+    lock_on_operator_reply: z.boolean().openapi(lockOnReplyDoc),
+    escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
+    model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
+    api_key: z.string().trim().min(20).max(400).nullable().openapi({
+      description: 'Your own OpenAI (or compatible) key; null removes it',
+      example: 'sk-proj-0123456789abcdefghijx9Qa',
+    }),
   })
   .partial()
   .strict()
   .refine((v) => Object.keys(v).length > 0, 'give at least one setting to change')
-  .openapi('TenantSettingsPatch');
+  .openapi('TenantSettingsPatch', { description: 'The settings to change; the others stay' });
 
 function toView(s: TenantSettings): z.infer<typeof settings> {
   return {
@@ -123,33 +183,29 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
   };
 }
 
-const getRoute = createRoute({
+const getRoute = operatorRoute({
   method: 'get',
   path: '/settings',
   tags: ['settings'],
   operationId: 'getSettings',
   summary: 'The business settings: agent persona and instructions, hours, reply mode, …',
-  security: [{ bearer: [] }],
   responses: {
-    200: { description: 'The settings', content: { 'application/json': { schema: settings } } },
-    ...errorResponses,
+    200: jsonResponse('The settings', settings),
   },
 });
 
-const patchRoute = createRoute({
+const patchRoute = operatorRoute({
   method: 'patch',
   path: '/settings',
   tags: ['settings'],
   operationId: 'updateSettings',
   summary: 'Change some settings (owners and admins)',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
-    body: { content: { 'application/json': { schema: settingsPatch } }, required: true },
+    body: jsonBody(settingsPatch),
   },
   responses: {
-    200: { description: 'The settings', content: { 'application/json': { schema: settings } } },
-    ...errorResponses,
+    200: jsonResponse('The settings', settings),
   },
 });
 

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { SendRefusedError } from '../../../core/errors';
 import {
   buildTemplateMessage,
@@ -6,7 +6,6 @@ import {
   templatePlaceholders,
   templateRefusal,
 } from '../../../core/messaging/templates';
-import { windowView } from '../../../core/messaging/window';
 import { queueOutboundMessage } from '../../../db/outbound';
 import {
   getTemplate,
@@ -16,47 +15,97 @@ import {
   whatsappAccountsWithWaba,
 } from '../../../db/templates';
 import type { App } from '../../app';
-import { ApiError, errorResponses } from '../../errors';
+import { ApiError } from '../../errors';
 import { GraphApiError, graphClient } from '../../lib/graph';
 import { graphAccountFor } from '../../lib/graph-accounts';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { queuedResponse, toOutboundMessageView } from '../messages/view';
+import { queuedResponses, toQueuedView } from '../messages/view';
+import { itemsOf } from '../paging';
+import { idField, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+
+const placeholderNames = z.array(z.string()).openapi({
+  description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
+  example: ['1'],
+});
 
 const templateView = z
   .object({
-    id: z.uuid(),
-    channel_account_id: z.uuid(),
-    waba_id: z.string(),
-    provider_template_id: z.string(),
-    name: z.string(),
-    language: z.string(),
-    status: z.string(),
-    status_reason: z.string().nullable(),
-    category: z.string(),
-    parameter_format: z.enum(['POSITIONAL', 'NAMED']),
-    components: z.array(z.unknown()),
-    sendable: z.boolean(),
-    refusal: z
-      .string()
-      .nullable()
-      .openapi({ description: 'Why it cannot be sent, when it cannot' }),
-    placeholders: z.object({
-      header: z.object({ format: z.string(), names: z.array(z.string()) }).nullable(),
-      body: z.array(z.string()),
-      buttons: z.array(
-        z.object({
-          index: z.number(),
-          type: z.string(),
-          text: z.string(),
-          names: z.array(z.string()),
-        }),
-      ),
+    id: idField('The template (our id)'),
+    channel_account_id: idField('The WhatsApp account it belongs to'),
+    waba_id: z.string().openapi({
+      description: 'The WhatsApp Business Account id at Meta',
+      example: '102290129340398',
     }),
-    parameter_count: z.number().int(),
-    updated_at: z.string(),
+    provider_template_id: z
+      .string()
+      .openapi({ description: "Meta's id of the template", example: '1520349735526421' }),
+    name: z.string().openapi({ description: 'The template name', example: 'order_shipped' }),
+    language: z.string().openapi({ description: 'Its language code', example: 'en_US' }),
+    status: z.string().openapi({
+      description: "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
+      example: 'APPROVED',
+    }),
+    status_reason: z.string().nullable().openapi({
+      description: "Meta's reason for a rejection or pause",
+      example: null,
+    }),
+    category: z
+      .string()
+      .openapi({ description: 'MARKETING, UTILITY or AUTHENTICATION', example: 'UTILITY' }),
+    parameter_format: z.enum(['POSITIONAL', 'NAMED']).openapi({
+      description: 'POSITIONAL: {{1}}, {{2}}, …; NAMED: {{first_name}}, …',
+      example: 'POSITIONAL',
+    }),
+    components: z.array(z.unknown()).openapi({
+      description: "The template's components as Meta returns them (header, body, footer, buttons)",
+      example: [{ type: 'BODY', text: 'Your order {{1}} has shipped.' }],
+    }),
+    sendable: z.boolean().openapi({ description: 'Whether it can be sent now', example: true }),
+    refusal: z.string().nullable().openapi({
+      description: 'Why it cannot be sent, when it cannot',
+      example: null,
+    }),
+    placeholders: z
+      .object({
+        header: z
+          .object({
+            format: z
+              .string()
+              .openapi({ description: 'TEXT, IMAGE, VIDEO or DOCUMENT', example: 'TEXT' }),
+            names: placeholderNames,
+          })
+          .nullable()
+          .openapi({
+            description: 'The header and its placeholders; null without one',
+            example: null,
+          }),
+        body: placeholderNames,
+        buttons: z
+          .array(
+            z.object({
+              index: z.number().openapi({ description: "The button's position", example: 0 }),
+              type: z.string().openapi({ description: 'URL, QUICK_REPLY, …', example: 'URL' }),
+              text: z.string().openapi({ description: "The button's label", example: 'Track' }),
+              names: placeholderNames,
+            }),
+          )
+          .openapi({
+            description: 'Buttons that take a value',
+            example: [{ index: 0, type: 'URL', text: 'Track', names: ['1'] }],
+          }),
+      })
+      .openapi({
+        description: 'What must be filled in when sending it',
+        example: { header: null, body: ['1'], buttons: [] },
+      }),
+    parameter_count: z
+      .number()
+      .int()
+      .openapi({ description: 'How many values it takes in all', example: 1 }),
+    updated_at: timeField('When it was last synced from Meta'),
   })
-  .openapi('Template');
+  .openapi('Template', { description: 'A WhatsApp message template and whether it can be sent' });
 
 function toTemplateView(row: TemplateRow): z.infer<typeof templateView> {
   const record = { ...row, parameterFormat: row.parameterFormat };
@@ -93,58 +142,132 @@ function toTemplateView(row: TemplateRow): z.infer<typeof templateView> {
   };
 }
 
-const listRoute = createRoute({
+const listRoute = operatorRoute({
   method: 'get',
   path: '/templates',
   tags: ['templates'],
   operationId: 'listTemplates',
   summary: 'WhatsApp templates with their components, placeholders and whether they can be sent',
-  security: [{ bearer: [] }],
   request: {
     query: z.object({
-      status: z.string().optional().openapi({ description: 'e.g. APPROVED' }),
+      status: z
+        .string()
+        .optional()
+        .openapi({ description: 'Only templates with this status', example: 'APPROVED' }),
     }),
   },
   responses: {
-    200: {
-      description: 'Templates',
-      content: { 'application/json': { schema: z.object({ items: z.array(templateView) }) } },
-    },
-    ...errorResponses,
+    200: jsonResponse('Templates', itemsOf(templateView, 'Templates')),
   },
 });
 
-const syncRoute = createRoute({
+const syncRoute = operatorRoute({
   method: 'post',
   path: '/templates/sync',
   tags: ['templates'],
   operationId: 'syncTemplates',
   summary: "Fetch every template of the business's WhatsApp accounts from Meta (all pages)",
-  security: [{ bearer: [] }],
   responses: {
-    200: {
-      description: 'What was synced',
-      content: {
-        'application/json': {
-          schema: z.object({
-            synced: z.number().int(),
-            accounts: z.array(
-              z.object({
-                channel_account_id: z.uuid(),
-                waba_id: z.string(),
-                templates: z.number().int(),
+    200: jsonResponse(
+      'What was synced',
+      z.object({
+        synced: z.number().int().openapi({ description: 'Templates fetched in all', example: 12 }),
+        accounts: z
+          .array(
+            z.object({
+              channel_account_id: idField('The WhatsApp account'),
+              waba_id: z.string().openapi({
+                description: 'Its WhatsApp Business Account id at Meta',
+                example: '102290129340398',
               }),
-            ),
-            items: z.array(templateView),
+              templates: z
+                .number()
+                .int()
+                .openapi({ description: 'Templates fetched for it', example: 12 }),
+            }),
+          )
+          .openapi({
+            description: 'Per WhatsApp account',
+            example: [
+              {
+                channel_account_id: '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+                waba_id: '102290129340398',
+                templates: 12,
+              },
+            ],
           }),
-        },
-      },
-    },
-    ...errorResponses,
+        items: z.array(templateView).openapi({ description: 'Every template, after the sync' }),
+      }),
+    ),
   },
 });
 
-const sendRoute = createRoute({
+/**
+ * The documented shape of the `parameters` that `templateParametersInput` (messaging/templates.ts)
+ * validates; written out here because that schema carries no descriptions of its own.
+ */
+const textValuesDoc = {
+  anyOf: [
+    { type: 'array' as const, items: { type: 'string' as const } },
+    { type: 'object' as const, additionalProperties: { type: 'string' as const } },
+  ],
+};
+const parametersDoc = {
+  description:
+    'The values: a list (the body, positional) or { header, body, buttons }; checked against the template',
+  example: ['#4521'],
+  anyOf: [
+    { type: 'array' as const, items: { type: 'string' as const } },
+    {
+      type: 'object' as const,
+      additionalProperties: false,
+      properties: {
+        header: {
+          description:
+            'Header values (a list or name → value), or a media header { "image" | "video" | "document": { "id" | "link" } }',
+          example: { image: { link: 'https://example.com/menu.jpg' } },
+          anyOf: [...textValuesDoc.anyOf, { type: 'object' as const }],
+        },
+        body: {
+          ...textValuesDoc,
+          description: 'Body values: a list (positional) or name → value (named templates)',
+          example: { first_name: 'Maria' },
+        },
+        buttons: {
+          type: 'array' as const,
+          description: 'Values of buttons that take one',
+          example: [{ index: 0, text: '4521' }],
+          items: {
+            type: 'object' as const,
+            additionalProperties: false,
+            required: ['index'],
+            properties: {
+              index: {
+                type: 'integer' as const,
+                minimum: 0,
+                maximum: 9,
+                description: "The button's position",
+                example: 0,
+              },
+              payload: {
+                type: 'string' as const,
+                description: 'A quick-reply button’s payload',
+                example: 'CONFIRM',
+              },
+              text: {
+                type: 'string' as const,
+                description: 'A URL button’s value',
+                example: '4521',
+              },
+            },
+          },
+        },
+      },
+    },
+  ],
+};
+
+const sendRoute = operatorRoute({
   method: 'post',
   path: '/templates/send',
   tags: ['templates'],
@@ -155,27 +278,18 @@ const sendRoute = createRoute({
     '"buttons": [{ "index", "payload" | "text" }] } where body / header are lists or name → value objects ' +
     '(named templates) and a media header is { "image": { "id" | "link" } }. 400: wrong count or format; ' +
     '422: not APPROVED, or no consent (MARKETING needs an opt-in).',
-  security: [{ bearer: [] }],
   request: {
-    body: {
-      content: {
-        'application/json': {
-          schema: z
-            .object({
-              conversation_id: z.uuid(),
-              template_id: z.uuid(),
-              parameters: templateParametersInput.openapi({ example: ['#4521'] }),
-            })
-            .openapi('SendTemplateRequest'),
-        },
-      },
-      required: true,
-    },
+    body: jsonBody(
+      z
+        .object({
+          conversation_id: idField('The conversation to send on'),
+          template_id: idField('The template (our id, from GET /admin/templates)'),
+          parameters: templateParametersInput.openapi(parametersDoc),
+        })
+        .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),
+    ),
   },
-  responses: {
-    202: { description: 'Queued', content: { 'application/json': { schema: queuedResponse } } },
-    ...errorResponses,
-  },
+  responses: queuedResponses,
 });
 
 export function registerTemplates(app: App) {
@@ -254,13 +368,6 @@ export function registerTemplates(app: App) {
       });
     });
     await publishJobs(services, env, [queued.job]);
-    return c.json(
-      {
-        message: toOutboundMessageView(queued.message),
-        not_before: queued.notBefore.toISOString(),
-        window: windowView(queued.window),
-      },
-      202,
-    );
+    return c.json(toQueuedView(queued), 202);
   });
 }

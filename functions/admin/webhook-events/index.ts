@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
 import {
   getWebhookEvent,
@@ -7,27 +7,41 @@ import {
   type WebhookEventSummary,
 } from '../../../db/webhook-events';
 import type { App } from '../../app';
-import { errorResponses } from '../../errors';
+
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { afterResponse } from '../../webhooks';
 import { processStoredBody } from '../../webhooks/process';
-import { decodeCursor, encodeCursor } from '../chats/view';
+import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { afterResponse, idField, idParams, jsonResponse, operatorRoute, timeField } from '../route';
 
-const outcome = z.enum(['received', 'processed', 'dead']);
+const outcome = z.enum(['received', 'processed', 'dead']).openapi({
+  description:
+    'received: stored, not processed yet; processed: done; dead: kept, but it could not be ' +
+    'fully understood or placed (see reason)',
+  example: 'processed',
+});
 
 const webhookEvent = z
   .object({
-    id: z.uuid(),
-    object: z.string().nullable().openapi({ description: 'whatsapp_business_account, page, …' }),
+    id: idField('The stored webhook event'),
+    object: z.string().nullable().openapi({
+      description: "Meta's `object`: whatsapp_business_account, page, instagram, …",
+      example: 'whatsapp_business_account',
+    }),
     outcome,
-    reason: z.string().nullable().openapi({ description: 'Why it is dead, and other notes' }),
-    attempts: z.number().int().openapi({ description: 'How often it was processed' }),
-    received_at: z.string(),
-    processed_at: z.string().nullable(),
-    size_bytes: z.number().int(),
+    reason: z.string().nullable().openapi({
+      description: 'Why it is dead, and other notes',
+      example: null,
+    }),
+    attempts: z.number().int().openapi({ description: 'How often it was processed', example: 1 }),
+    received_at: timeField('When Meta delivered it'),
+    processed_at: z.string().nullable().openapi({
+      description: 'When it was last processed (ISO 8601); null before that',
+      example: '2025-03-14T09:26:53.912Z',
+    }),
+    size_bytes: z.number().int().openapi({ description: 'Size of the raw body', example: 1432 }),
   })
-  .openapi('WebhookEvent');
+  .openapi('WebhookEvent', { description: 'One webhook delivery from Meta, as we stored it' });
 
 function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webhookEvent> {
   return {
@@ -42,9 +56,7 @@ function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webh
   };
 }
 
-const cursorSchema = z.object({ t: z.string().max(64), id: z.uuid() });
-
-const listRoute = createRoute({
+const listRoute = operatorRoute({
   method: 'get',
   path: '/webhook-events',
   tags: ['webhooks'],
@@ -52,29 +64,19 @@ const listRoute = createRoute({
   summary: "This business's webhook deliveries, newest first (owners and admins)",
   description:
     'Dead events are bodies we kept but could not fully understand or place (unknown account, unknown shape); the reason says which part. Bodies for accounts no business owns cannot be attributed to a tenant and are not listed here.',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
     query: z.object({
-      outcome: outcome.optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(50),
-      cursor: z.string().max(512).optional(),
+      outcome: outcome.optional().openapi({ description: 'Only events with this outcome' }),
+      ...pageQuery({ default: 50, max: 100 }),
     }),
   },
   responses: {
-    200: {
-      description: 'One page of events',
-      content: {
-        'application/json': {
-          schema: z.object({ items: z.array(webhookEvent), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses,
+    200: jsonResponse('One page of events', pageOf(webhookEvent, 'Events, newest first')),
   },
 });
 
-const replayRoute = createRoute({
+const replayRoute = operatorRoute({
   method: 'post',
   path: '/webhook-events/{id}/replay',
   tags: ['webhooks'],
@@ -82,47 +84,35 @@ const replayRoute = createRoute({
   summary: 'Process a stored webhook body again (owners and admins)',
   description:
     'Runs the stored raw body through processing again, e.g. after the missing channel account was added. Idempotent: what was already stored stays stored once.',
-  security: [{ bearer: [] }],
   middleware: [requireRole('owner', 'admin')] as const,
-  request: {
-    params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) }),
-  },
+  request: { params: idParams },
   responses: {
-    200: {
-      description: 'The event after the replay',
-      content: { 'application/json': { schema: webhookEvent } },
-    },
-    ...errorResponses,
+    200: jsonResponse('The event after the replay', webhookEvent),
   },
 });
 
 export function registerWebhookEvents(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const after = query.cursor ? decodeCursor(query.cursor, cursorSchema, 'cursor') : undefined;
-    const rows = await asCurrentOperator(c, ({ tx, tenantId }) =>
-      listWebhookEvents(
-        { tx },
-        {
-          tenantId,
-          outcome: query.outcome,
-          limit: query.limit + 1,
-          after: after ? { receivedAt: after.t, id: after.id } : undefined,
-        },
-      ),
-    );
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return c.json(
-      {
-        items: page.map(toView),
-        next_cursor:
-          rows.length > query.limit && last
-            ? encodeCursor({ t: last.position, id: last.id })
-            : null,
-      },
-      200,
-    );
+    const page = await keysetPage({
+      query,
+      cursor: keysetCursor,
+      fetch: ({ after, limit }) =>
+        asCurrentOperator(c, ({ tx, tenantId }) =>
+          listWebhookEvents(
+            { tx },
+            {
+              tenantId,
+              outcome: query.outcome,
+              limit,
+              after: after && { receivedAt: after.p, id: after.id },
+            },
+          ),
+        ),
+      item: toView,
+      positionOf: (row) => ({ p: row.position, id: row.id }),
+    });
+    return c.json(page, 200);
   });
 
   app.openapi(replayRoute, async (c) => {
@@ -137,7 +127,9 @@ export function registerWebhookEvents(app: App) {
       fastPath: false,
       scope: { tenantId: c.var.operator.tenantId },
     });
-    afterResponse(c, env, (fresh) => publishJobs(fresh, env, result.jobs));
+    afterResponse(c, 'publishing the replayed jobs', (fresh) =>
+      publishJobs(fresh, env, result.jobs),
+    );
     const updated = await asCurrentOperator(c, ({ tx }) => getWebhookEventSummary({ tx }, id));
     if (!updated) throw new NotFoundError('Webhook event', id);
     c.var.logger.info('webhook event replayed', { eventId: id, outcome: updated.outcome });

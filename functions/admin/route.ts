@@ -1,0 +1,135 @@
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { HonoEnv, Services } from '../context';
+import { errorCode } from '../errors';
+import { safeErrorFields } from '../lib/logger';
+import { createServices } from '../services';
+
+/**
+ * What every operator route shares, so each route file states only what is its own: the bearer
+ * security and error responses (`operatorRoute`), the `{id}` path parameter, and background work
+ * after the response (`afterResponse`). Paging lives beside it in `paging.ts`.
+ */
+
+export const errorEnvelope = z
+  .object({
+    error: z
+      .object({
+        code: errorCode.openapi({
+          description: 'Machine-readable error class; the HTTP status follows from it',
+          example: 'BAD_REQUEST',
+        }),
+        message: z.string().openapi({
+          description: 'What went wrong and, where it helps, what to do; safe to show an operator',
+          example: 'conversation_id: Invalid UUID',
+        }),
+        requestId: z.string().openapi({
+          description: 'This request’s id, also in our logs: quote it when reporting a problem',
+          example: '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
+        }),
+      })
+      .openapi({
+        description: 'The error',
+        example: {
+          code: 'BAD_REQUEST',
+          message: 'conversation_id: Invalid UUID',
+          requestId: '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
+        },
+      }),
+  })
+  .openapi('Error', { description: 'Every error the API answers, whatever the route' });
+
+const ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 422, 429, 500, 503] as const;
+
+/** Error responses every operation may return, for the OpenAPI document. */
+export const errorResponses = Object.fromEntries(
+  ERROR_STATUSES.map((status) => [
+    status,
+    {
+      description: `Error (${status})`,
+      content: { 'application/json': { schema: errorEnvelope } },
+    },
+  ]),
+) as Record<
+  (typeof ERROR_STATUSES)[number],
+  { description: string; content: { 'application/json': { schema: typeof errorEnvelope } } }
+>;
+
+/** A route's own part: the shared security and error responses are added by `operatorRoute`. */
+type OwnRouteConfig = Omit<RouteConfig, 'security' | 'operationId' | 'summary' | 'tags'> & {
+  operationId: string;
+  summary: string;
+  tags: [string, ...string[]];
+};
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
+/** A JSON response. */
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** `createRoute` for the operator API: bearer-secured, with the shared error responses. */
+export function operatorRoute<R extends OwnRouteConfig>(config: R) {
+  return createRoute({
+    ...config,
+    security: [{ bearer: [] }],
+    responses: { ...config.responses, ...errorResponses },
+  });
+}
+
+export const EXAMPLE_ID = '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60';
+export const EXAMPLE_TIME = '2025-03-14T09:26:53.589Z';
+
+/** A documented id field (a UUID). */
+export const idField = (description: string) =>
+  z.uuid().openapi({ description, example: EXAMPLE_ID });
+
+/** A documented point in time: ISO 8601 in UTC, as `Date.toISOString` prints it. */
+export const timeField = (description: string) =>
+  z.string().openapi({ description: `${description} (ISO 8601)`, example: EXAMPLE_TIME });
+
+/** The `{id}` path parameter of every route that addresses one thing by its id. */
+export const idParams = z.object({
+  id: z.uuid().openapi({
+    param: { name: 'id', in: 'path' },
+    description: 'The id (a UUID) of the thing the path names, as listed by the API',
+    example: EXAMPLE_ID,
+  }),
+});
+
+/**
+ * Work that must not delay the answer (publishing jobs, read receipts), handed to `waitUntil`.
+ * It gets its own services: the request's database client is closed once the response is sent.
+ * A failure is logged with the request's logger under `label`, never thrown: the answer is gone.
+ */
+export function afterResponse(
+  c: Context<HonoEnv>,
+  label: string,
+  work: (services: Services) => Promise<unknown>,
+): void {
+  const { env, services: requestServices, logger, requestId } = c.var;
+  const task = (async () => {
+    const { services, close } = createServices(env, {
+      clock: requestServices.clock,
+      logFields: { requestId, phase: 'after-response', work: label },
+    });
+    try {
+      await work(services);
+    } finally {
+      await close().catch(() => {});
+    }
+  })().catch((err) =>
+    logger.error('after-response work failed', { work: label, ...safeErrorFields(err) }),
+  );
+  try {
+    c.executionCtx.waitUntil(task);
+  } catch {
+    // No execution context (a bare app.request): the task still runs, unawaited.
+  }
+}
