@@ -61,7 +61,7 @@ describe('conversation history: 50 latest of 2,000 messages (another tenant hold
     await latest(db);
   });
   bench('tenant handle (asTenant: switchboard_worker + app.tenant_id)', async () => {
-    await asTenant(db, tenant.tenantId, (tx) => latest(tx));
+    await asTenant(db, tenant.tenantId, (ctx) => latest(ctx.tx));
   });
   bench('operator handle (asOperator: authenticated + JWT claims)', async () => {
     await asOperator(db, { sub: tenant.agent.id, role: 'authenticated' }, (tx) => latest(tx));

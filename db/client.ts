@@ -7,10 +7,18 @@ export type Database = PostgresJsDatabase<typeof schema>;
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /**
- * What tenant-scoped queries take: the caller's transaction (tenant or operator handle, so RLS
- * already limits it to the tenant) and the tenant id, for inserts and explicit filters.
+ * What every tenant-scoped db/ function takes first: the caller's transaction (tenant or operator
+ * handle, so RLS already limits it to the tenant) and the tenant id, for inserts and explicit
+ * filters. Built only by `asTenant` and `asCurrentOperator`, never by hand.
  */
 export type TenantContext = { tx: Tx; tenantId: string };
+
+/**
+ * What the few cross-tenant functions take (resolving an account by its Meta id, recording raw
+ * webhook events, the outbox sweeper): the worker role with no tenant bound, so RLS lets it call
+ * only those SECURITY DEFINER functions.
+ */
+export type IntakeContext = { tx: Tx };
 
 /**
  * A postgres.js client + drizzle for one request (Workers must not share sockets across requests).
@@ -54,20 +62,24 @@ export function asOperator<T>(db: Database, claims: OperatorClaims, fn: (tx: Tx)
  * tenant. Policies give that role exactly this tenant's rows, so a bug in a query cannot leak or
  * write across tenants.
  */
-export function asTenant<T>(db: Database, tenantId: string, fn: (tx: Tx) => Promise<T>) {
+export function asTenant<T>(
+  db: Database,
+  tenantId: string,
+  fn: (ctx: TenantContext) => Promise<T>,
+) {
   return db.transaction(async (tx) => {
     await tx.execute(
       sql`select set_config('role', 'switchboard_worker', true), set_config('app.tenant_id', ${tenantId}, true)`,
     );
-    return fn(tx);
+    return fn({ tx, tenantId });
   });
 }
 
 /** The worker role with no tenant bound: can only call the intake/routing functions. */
-export function asIntake<T>(db: Database, fn: (tx: Tx) => Promise<T>) {
+export function asIntake<T>(db: Database, fn: (ctx: IntakeContext) => Promise<T>) {
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local role switchboard_worker`);
-    return fn(tx);
+    return fn({ tx });
   });
 }
 

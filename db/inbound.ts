@@ -347,7 +347,10 @@ async function ingestMessage(
     // under the same lock as `recordSent`, one of the two sees the other's row (and recordSent
     // merges this echo into our message instead of failing on the unique provider id). Taken
     // before any row lock, as recordSent does.
-    await lockProviderMessage(ctx.tx, account.id, item.providerMessageId);
+    await lockProviderMessage(ctx, {
+      channelAccountId: account.id,
+      providerMessageId: item.providerMessageId,
+    });
   }
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);

@@ -18,8 +18,8 @@ describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', (
     a = await createTenant(sql, 'Knowledge A');
     b = await createTenant(sql, 'Knowledge B');
     const add = (t: TenantFixture, key: string, input: Parameters<typeof createArticle>[1]) =>
-      asTenant(db, t.tenantId, async (tx) => {
-        ids[key] = (await createArticle({ tx, tenantId: t.tenantId }, input)).id;
+      asTenant(db, t.tenantId, async (ctx) => {
+        ids[key] = (await createArticle(ctx, input)).id;
       });
     await add(a, 'hours', {
       title: 'Horario de apertura',
@@ -63,7 +63,7 @@ describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', (
   });
 
   const search = (t: TenantFixture, q: string) =>
-    asTenant(db, t.tenantId, (tx) => searchKnowledge({ tx, tenantId: t.tenantId }, q, 3));
+    asTenant(db, t.tenantId, (ctx) => searchKnowledge(ctx, q, 3));
 
   it.each([
     ['Hola, ¿a qué hora abrís?', 'hours'],

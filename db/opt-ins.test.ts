@@ -33,8 +33,8 @@ describe('handleOptOutKeywords', () => {
 
   /** As inbound ingestion will call it: in the tenant transaction, jobs published after commit. */
   async function inbound(conv: { contactId: string; conversationId: string }, text: string) {
-    const handled = await asTenant(db, t.tenantId, (tx) =>
-      handleOptOutKeywords({ tx, tenantId: t.tenantId }, { ...conv, text }),
+    const handled = await asTenant(db, t.tenantId, (ctx) =>
+      handleOptOutKeywords(ctx, { ...conv, text }),
     );
     const env = parseEnv(h.bindings);
     const { services, close } = createServices(env);

@@ -668,7 +668,7 @@ export async function recordSent(
   let idTaken = false;
   if (!input.simulated) {
     // The lock echoes and status webhooks of this id take: whoever comes second sees the other.
-    await lockProviderMessage(ctx.tx, input.channelAccountId, input.providerMessageId);
+    await lockProviderMessage(ctx, input);
     idTaken = !(await releaseProviderId(ctx, input));
   }
   await ctx.tx

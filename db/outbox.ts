@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { TenantContext, Tx } from './client';
+import type { IntakeContext, TenantContext } from './client';
 import { jobOutbox } from './schema';
 import { isOneOf } from './sql';
 
@@ -34,7 +34,7 @@ export async function enqueueJob(ctx: TenantContext, job: JobRequest): Promise<O
   return row ?? null;
 }
 
-export async function markJobPublished(ctx: { tx: Tx }, id: string, qstashMessageId: string) {
+export async function markJobPublished(ctx: IntakeContext, id: string, qstashMessageId: string) {
   await ctx.tx
     .update(jobOutbox)
     .set({
@@ -46,14 +46,14 @@ export async function markJobPublished(ctx: { tx: Tx }, id: string, qstashMessag
     .where(eq(jobOutbox.id, id));
 }
 
-export async function markJobPublishFailed(ctx: { tx: Tx }, id: string, error: string) {
+export async function markJobPublishFailed(ctx: IntakeContext, id: string, error: string) {
   await ctx.tx
     .update(jobOutbox)
     .set({ lastError: error.slice(0, 500), attempts: sql`${jobOutbox.attempts} + 1` })
     .where(and(eq(jobOutbox.id, id), eq(jobOutbox.status, 'pending')));
 }
 
-export async function pendingJobs(ctx: { tx: Tx }, ids: string[]): Promise<OutboxJob[]> {
+export async function pendingJobs(ctx: IntakeContext, ids: string[]): Promise<OutboxJob[]> {
   if (ids.length === 0) return [];
   return ctx.tx
     .select()
@@ -66,9 +66,8 @@ export async function pendingJobs(ctx: { tx: Tx }, ids: string[]): Promise<Outbo
  * `app.stale_outbox_jobs` function (the sweeper then loads each under its tenant handle).
  */
 export async function staleJobRefs(
-  tx: Tx,
-  olderThanSeconds: number,
-  limit: number,
+  { tx }: IntakeContext,
+  { olderThanSeconds, limit }: { olderThanSeconds: number; limit: number },
 ): Promise<Array<{ id: string; tenantId: string }>> {
   const rows = await tx.execute<{ id: string; tenant_id: string }>(
     sql`select id, tenant_id from app.stale_outbox_jobs(${olderThanSeconds}, ${limit})`,

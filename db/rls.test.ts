@@ -210,20 +210,22 @@ describe('row-level security', () => {
   });
 
   it('binds the tenant handle to exactly one tenant, credentials included', async () => {
-    const seen = await asTenant(db, a.tenantId, async (tx) => ({
+    const seen = await asTenant(db, a.tenantId, async (ctx) => ({
       messages: [
-        ...(await tx.execute<{ tenant_id: string }>(dsql`select distinct tenant_id from messages`)),
+        ...(await ctx.tx.execute<{ tenant_id: string }>(
+          dsql`select distinct tenant_id from messages`,
+        )),
       ].map((r) => r.tenant_id),
       credentials: [
-        ...(await tx.execute<{ tenant_id: string }>(
+        ...(await ctx.tx.execute<{ tenant_id: string }>(
           dsql`select distinct tenant_id from private.channel_credentials`,
         )),
       ].map((r) => r.tenant_id),
     }));
     expect(seen).toEqual({ messages: [a.tenantId], credentials: [a.tenantId] });
     await expect(
-      asTenant(db, a.tenantId, (tx) =>
-        tx.execute(
+      asTenant(db, a.tenantId, (ctx) =>
+        ctx.tx.execute(
           dsql`insert into contacts (tenant_id, channel, external_user_id) values (${b.tenantId}, 'whatsapp', 'x')`,
         ),
       ),

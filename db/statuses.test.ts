@@ -35,7 +35,7 @@ describe('recordStatus: binding a provider id we never recorded (biz_opaque_call
   }
 
   const record = (r: StatusReport, account = whatsapp()) =>
-    asTenant(db, t.tenantId, (tx) => recordStatus({ tx, tenantId: t.tenantId }, account, r));
+    asTenant(db, t.tenantId, (ctx) => recordStatus(ctx, account, r));
 
   /** An outbound message of ours with no provider id, in the given state. */
   async function unrecorded(status: string, errorCode: string | null = null) {

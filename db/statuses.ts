@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, isNull, type SQL, sql } from 'drizzle-orm';
-import type { TenantContext, Tx } from './client';
+import type { IntakeContext, TenantContext, Tx } from './client';
 import {
   contacts,
   conversations,
@@ -88,9 +88,8 @@ export type StatusOutcome = 'applied' | 'pending' | 'duplicate';
  * cannot both miss each other (each sees the other's committed row once it holds the lock).
  */
 export async function lockProviderMessage(
-  tx: Tx,
-  channelAccountId: string,
-  providerMessageId: string,
+  { tx }: IntakeContext,
+  { channelAccountId, providerMessageId }: { channelAccountId: string; providerMessageId: string },
 ) {
   await tx.execute(
     sql`select pg_advisory_xact_lock(hashtextextended(${`${channelAccountId}:${providerMessageId}`}, 0))`,
@@ -155,7 +154,10 @@ export async function recordStatus(
   channelAccountId: string,
   report: StatusReport,
 ): Promise<StatusOutcome> {
-  await lockProviderMessage(tx, channelAccountId, report.providerMessageId);
+  await lockProviderMessage(
+    { tx },
+    { channelAccountId: channelAccountId, providerMessageId: report.providerMessageId },
+  );
   const errorReason = report.status === 'failed' ? (report.error?.reason ?? UNKNOWN_FAILURE) : null;
   const [event] = await tx
     .insert(messageStatusEvents)
@@ -344,7 +346,10 @@ export async function applyPendingStatuses(
   channelAccountId: string,
   providerMessageId: string,
 ): Promise<number> {
-  await lockProviderMessage(tx, channelAccountId, providerMessageId);
+  await lockProviderMessage(
+    { tx },
+    { channelAccountId: channelAccountId, providerMessageId: providerMessageId },
+  );
   const message = await findOutbound(tx, channelAccountId, providerMessageId);
   if (!message) return 0;
   const pending = await tx

@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import type { Tx } from './client';
+import type { IntakeContext, TenantContext } from './client';
 import { type Channel, channelCredentials, webhookEvents } from './schema';
 
 export type WebhookOutcome = 'received' | 'processed' | 'dead';
@@ -10,7 +10,7 @@ export type WebhookOutcome = 'received' | 'processed' | 'dead';
 
 /** Stores a webhook body as received. The id is derived from the body, so a resend is a no-op. */
 export async function recordWebhookEvent(
-  tx: Tx,
+  { tx }: IntakeContext,
   event: { id: string; object: string | null; rawBody: string },
 ): Promise<void> {
   await tx.execute(
@@ -20,7 +20,7 @@ export async function recordWebhookEvent(
 
 /** Marks what became of a stored body (and which tenant it was for, when one was found). */
 export async function settleWebhookEvent(
-  tx: Tx,
+  { tx }: IntakeContext,
   settled: {
     id: string;
     outcome: 'processed' | 'dead';
@@ -42,9 +42,8 @@ export type ResolvedAccount = {
 
 /** The channel account (hence tenant) a webhook is for: phone_number_id, page id or IG id. */
 export async function resolveChannelAccount(
-  tx: Tx,
-  channel: Channel,
-  externalId: string,
+  { tx }: IntakeContext,
+  { channel, externalId }: { channel: Channel; externalId: string },
 ): Promise<ResolvedAccount | null> {
   const rows = await tx.execute<{ channel_account_id: string; tenant_id: string }>(
     sql`select channel_account_id, tenant_id from app.resolve_channel_account(${channel}::public.channel, ${externalId})`,
@@ -57,7 +56,7 @@ export async function resolveChannelAccount(
 
 /** Every WhatsApp number of a WhatsApp Business Account (template webhooks name only the WABA). */
 export async function resolveWhatsAppBusinessAccount(
-  tx: Tx,
+  { tx }: IntakeContext,
   wabaId: string,
 ): Promise<ResolvedAccount[]> {
   const rows = await tx.execute<{
@@ -77,7 +76,7 @@ export async function resolveWhatsAppBusinessAccount(
 
 /** The account's own app secret (sealed), when its webhooks are not signed with the global one. */
 export async function accountAppSecret(
-  { tx }: { tx: Tx },
+  { tx }: IntakeContext,
   channelAccountId: string,
 ): Promise<string | null> {
   const [row] = await tx
@@ -106,9 +105,8 @@ export type WebhookEventSummary = {
 
 /** Newest first, keyset-paged on (received_at, id). */
 export async function listWebhookEvents(
-  { tx }: { tx: Tx },
+  { tx, tenantId }: TenantContext,
   options: {
-    tenantId: string;
     outcome?: WebhookOutcome;
     limit: number;
     after?: { receivedAt: string; id: string };
@@ -131,7 +129,7 @@ export async function listWebhookEvents(
     .from(webhookEvents)
     .where(
       and(
-        eq(webhookEvents.tenantId, options.tenantId),
+        eq(webhookEvents.tenantId, tenantId),
         options.outcome ? eq(webhookEvents.outcome, options.outcome) : undefined,
         after
           ? or(
@@ -151,9 +149,8 @@ export async function listWebhookEvents(
 
 /** One event with its raw body, if the operator's tenant may see it. */
 export async function getWebhookEvent(
-  { tx }: { tx: Tx },
+  { tx, tenantId }: TenantContext,
   id: string,
-  tenantId: string,
 ): Promise<{ id: string; rawBody: string; outcome: WebhookOutcome } | null> {
   const [row] = await tx
     .select({
@@ -168,7 +165,7 @@ export async function getWebhookEvent(
 
 /** After a replay: the event as it now stands. */
 export async function getWebhookEventSummary(
-  { tx }: { tx: Tx },
+  { tx }: TenantContext,
   id: string,
 ): Promise<Omit<WebhookEventSummary, 'position'> | null> {
   const [row] = await tx

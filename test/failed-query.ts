@@ -15,9 +15,10 @@ export const PERSONAL = { name: 'Lucía', phone: '+34600123456', text: 'Llámame
 export async function failedQuery(kind: 'rls' | 'invalid-uuid'): Promise<Error> {
   const { db, close } = connect(inject('databaseUrl'), { max: 1 });
   try {
-    await asTenant(db, crypto.randomUUID(), (tx) =>
+    await asTenant(db, crypto.randomUUID(), (ctx) =>
       createArticle(
-        { tx, tenantId: kind === 'rls' ? crypto.randomUUID() : PERSONAL.phone },
+        // Built by hand on purpose: a context whose tenant is not the one bound.
+        { tx: ctx.tx, tenantId: kind === 'rls' ? crypto.randomUUID() : PERSONAL.phone },
         { title: PERSONAL.name, body: PERSONAL.text, language: 'es', tags: [], published: true },
       ),
     );

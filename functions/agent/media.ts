@@ -145,11 +145,15 @@ export async function prepareMedia(input: {
       model?: string | null,
     ) => {
       texts.set(key, text);
-      await asTenant(input.db, input.tenantId, (tx) =>
-        saveMediaNote(
-          { tx, tenantId: input.tenantId },
-          { messageId: item.row.id, attachmentIndex: item.index, kind, text, error, model },
-        ),
+      await asTenant(input.db, input.tenantId, (ctx) =>
+        saveMediaNote(ctx, {
+          messageId: item.row.id,
+          attachmentIndex: item.index,
+          kind,
+          text,
+          error,
+          model,
+        }),
       );
     };
     if (!item.attachment.storageKey) {

@@ -214,8 +214,7 @@ export async function runAgentTurn(
   const log = logger.child({ correlationId, conversationId: payload.conversationId });
 
   // 1. Decide, start the run, read what the model needs.
-  const start = await asTenant<TurnStart>(db, tenantId, async (tx) => {
-    const ctx = { tx, tenantId };
+  const start = await asTenant<TurnStart>(db, tenantId, async (ctx) => {
     const now = services.clock.now();
     const existing = await findRun(ctx, correlationId);
     if (existing && existing.outcome !== 'running') {
@@ -386,8 +385,7 @@ export async function runAgentTurn(
 
   // 3. Store.
   const jobs: OutboxJob[] = [];
-  const finished = await asTenant(db, tenantId, async (tx) => {
-    const ctx = { tx, tenantId };
+  const finished = await asTenant(db, tenantId, async (ctx) => {
     const storeNow = services.clock.now();
     // Another delivery of this job finished the run meanwhile: it answered, this one must not.
     if (!(await lockRunningRun(ctx, run.id))) return 'duplicate delivery';
@@ -503,8 +501,7 @@ export async function failTurn(
     correlationId,
     ...failure,
   });
-  const jobs = await asTenant(services.db, tenantId, async (tx) => {
-    const ctx = { tx, tenantId };
+  const jobs = await asTenant(services.db, tenantId, async (ctx) => {
     const now = services.clock.now();
     const conversation = await loadTurnConversation(ctx, payload.conversationId);
     if (!conversation) return [];

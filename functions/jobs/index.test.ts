@@ -45,9 +45,9 @@ const leakyJob = defineJob({
   kind: 'test-leak',
   payload: z.object({}),
   async handle(ctx) {
-    await asTenant(ctx.services.db, ctx.tenantId, (tx) =>
+    await asTenant(ctx.services.db, ctx.tenantId, (scoped) =>
       createArticle(
-        { tx, tenantId: crypto.randomUUID() },
+        { tx: scoped.tx, tenantId: crypto.randomUUID() },
         { title: PERSONAL.name, body: PERSONAL.text, language: 'es', tags: [], published: true },
       ),
     );
@@ -93,8 +93,8 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
   async function enqueueAndPublish(value: string, bindings = h.bindings) {
     const env = parseEnv(bindings);
     const { services, close } = createServices(env);
-    const job = await asTenant(db, t.tenantId, (tx) =>
-      enqueueJob({ tx, tenantId: t.tenantId }, { kind: 'test-echo', payload: { value } }),
+    const job = await asTenant(db, t.tenantId, (ctx) =>
+      enqueueJob(ctx, { kind: 'test-echo', payload: { value } }),
     );
     await publishJobs(services, env, [job!]);
     await close();

@@ -193,16 +193,16 @@ export const mediaDownloadJob = defineJob({
   payload: z.object({ messageId: z.uuid(), index: z.number().int().min(0).max(50) }),
   async handle(ctx: JobContext, { messageId, index }): Promise<JobOutcome> {
     const { services, env, tenantId } = ctx;
-    const target = await asTenant(services.db, tenantId, (tx) =>
-      loadMediaDownloadTarget({ tx, tenantId }, messageId, index),
+    const target = await asTenant(services.db, tenantId, (ctx) =>
+      loadMediaDownloadTarget(ctx, messageId, index),
     );
     if (!target) return { status: 'done', detail: 'the message or attachment no longer exists' };
     if (target.attachment.storageKey) return { status: 'done', detail: 'already stored' };
     const bucket = env.MEDIA;
     if (!bucket) return { status: 'retry', detail: 'the MEDIA bucket is not bound' };
     const fail = async (reason: string): Promise<JobOutcome> => {
-      await asTenant(services.db, tenantId, (tx) =>
-        markAttachmentFailed({ tx, tenantId }, messageId, index, reason),
+      await asTenant(services.db, tenantId, (ctx) =>
+        markAttachmentFailed(ctx, messageId, index, reason),
       );
       return { status: 'dead', detail: reason };
     };
@@ -232,8 +232,8 @@ export const mediaDownloadJob = defineJob({
       },
       customMetadata: { tenantId, messageId, index: String(index), sha256 },
     });
-    await asTenant(services.db, tenantId, (tx) =>
-      markAttachmentStored({ tx, tenantId }, messageId, index, {
+    await asTenant(services.db, tenantId, (ctx) =>
+      markAttachmentStored(ctx, messageId, index, {
         storageKey,
         size: file.bytes.byteLength,
         mimeType: file.mimeType,

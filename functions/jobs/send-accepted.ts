@@ -25,8 +25,8 @@ export const sendAcceptedJob = defineJob({
   kind: SEND_ACCEPTED_JOB_KIND,
   payload: sendAcceptedPayload,
   async handle({ services, tenantId }, payload) {
-    const outcome = await asTenant(services.db, tenantId, (tx) =>
-      recordAcceptedSend({ tx, tenantId }, { ...payload, now: services.clock.now() }),
+    const outcome = await asTenant(services.db, tenantId, (ctx) =>
+      recordAcceptedSend(ctx, { ...payload, now: services.clock.now() }),
     );
     return { status: 'done', detail: `${payload.providerMessageId}: ${outcome}` };
   },

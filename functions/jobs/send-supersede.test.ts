@@ -48,17 +48,14 @@ describe('send job: agent replies superseded by a newer customer message', () =>
   ) {
     const env = parseEnv(h.bindings);
     const { services, close } = createServices(env);
-    const queued = await asTenant(services.db, t.tenantId, async (tx) => {
-      const q = await queueOutboundMessage(
-        { tx, tenantId: t.tenantId },
-        {
-          conversationId,
-          sender: 'agent',
-          message: text,
-          now: new Date(),
-          correlationId: `turn-${triggerId}`,
-        },
-      );
+    const queued = await asTenant(services.db, t.tenantId, async (ctx) => {
+      const q = await queueOutboundMessage(ctx, {
+        conversationId,
+        sender: 'agent',
+        message: text,
+        now: new Date(),
+        correlationId: `turn-${triggerId}`,
+      });
       return q;
     });
     if (draft) {

@@ -45,14 +45,17 @@ async function queueAndPublish(
   messages: unknown[],
   options: Partial<QueueOutboundInput> = {},
 ) {
-  const queued = await asTenant(db, tenant.tenantId, async (tx) => {
+  const queued = await asTenant(db, tenant.tenantId, async (ctx) => {
     const out = [];
     for (const message of messages) {
       out.push(
-        await queueOutboundMessage(
-          { tx, tenantId: tenant.tenantId },
-          { conversationId, sender: 'agent', message, now: clock.now(), ...options },
-        ),
+        await queueOutboundMessage(ctx, {
+          conversationId,
+          sender: 'agent',
+          message,
+          now: clock.now(),
+          ...options,
+        }),
       );
     }
     return out;

@@ -2,7 +2,7 @@ import { Ratelimit } from '@upstash/ratelimit';
 import { z } from 'zod';
 import type { GraphErrorMeaning } from '../../core/messaging/graph-errors';
 import type { MessagingMessage, WhatsAppMessage } from '../../core/messaging/kinds';
-import { asTenant, type Database, type Tx } from '../../db/client';
+import { asTenant, type Database, type TenantContext } from '../../db/client';
 import {
   failMessage,
   loadSealedAccessToken,
@@ -121,12 +121,12 @@ function requestFor(plan: Claimed): Record<string, unknown> {
  * must not end in a QStash redelivery, whose takeover of the claim would send it again.
  */
 async function writeWithRetries<T>(
-  ctx: JobContext,
+  job: JobContext,
   options: SendJobOptions,
   what: string,
-  write: (tx: Tx) => Promise<T>,
+  write: (ctx: TenantContext) => Promise<T>,
 ): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  const { services, tenantId } = ctx;
+  const { services, tenantId } = job;
   const delays = options.recordRetryDelaysMs ?? RECORD_RETRY_DELAYS_MS;
   let error: unknown;
   for (let attempt = 0; attempt <= delays.length; attempt++) {
@@ -151,14 +151,14 @@ async function writeWithRetries<T>(
  * send job still finishes, so QStash does not redeliver it.
  */
 async function recordAccepted(
-  ctx: JobContext,
+  job: JobContext,
   options: SendJobOptions,
   accepted: SendAcceptedPayload & { channelAccountId: string },
 ): Promise<JobOutcome> {
-  const { services, env, tenantId } = ctx;
+  const { services, env, tenantId } = job;
   const { providerMessageId } = accepted;
-  const written = await writeWithRetries(ctx, options, 'recording an accepted send', (tx) =>
-    recordSent({ tx, tenantId }, { ...accepted, simulated: false, now: services.clock.now() }),
+  const written = await writeWithRetries(job, options, 'recording an accepted send', (ctx) =>
+    recordSent(ctx, { ...accepted, simulated: false, now: services.clock.now() }),
   );
   if (written.ok) return { status: 'done', detail: `sent ${providerMessageId}` };
 
@@ -208,29 +208,26 @@ async function recordAccepted(
   };
 }
 
-async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
-  const { services, env, tenantId } = ctx;
+async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
+  const { services, env, tenantId } = job;
   const db = services.db;
-  const tenant = <T>(fn: (tx: Tx) => Promise<T>) => asTenant(db, tenantId, fn);
+  const tenant = <T>(fn: (ctx: TenantContext) => Promise<T>) => asTenant(db, tenantId, fn);
   const { conv, row, attemptId } = plan;
   const now = () => services.clock.now();
   const request = requestFor(plan);
 
   if (!env.WHATSAPP_ALLOW_LIVE_SEND) {
     // Documented in docs/sending.md: sent, flagged simulated, with an id that cannot be Meta's.
-    await tenant((tx) =>
-      recordSent(
-        { tx, tenantId },
-        {
-          messageId: row.id,
-          attemptId,
-          channelAccountId: conv.account.id,
-          providerMessageId: `simulated:${row.id}:${plan.attempt}`,
-          simulated: true,
-          request,
-          now: now(),
-        },
-      ),
+    await tenant((ctx) =>
+      recordSent(ctx, {
+        messageId: row.id,
+        attemptId,
+        channelAccountId: conv.account.id,
+        providerMessageId: `simulated:${row.id}:${plan.attempt}`,
+        simulated: true,
+        request,
+        now: now(),
+      }),
     );
     return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
   }
@@ -238,37 +235,31 @@ async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Pr
   const throughput = await withinThroughput(services, conv.account);
   if (!throughput.allowed) {
     const earliest = new Date(Math.max(throughput.retryAt ?? 0, now().getTime() + 1000));
-    const { job } = await tenant((tx) =>
-      requeueAfterTransient(
-        { tx, tenantId },
-        {
-          messageId: row.id,
-          attemptId,
-          earliest,
-          code: 'throughput_cap',
-          reason: 'This number is at its messages-per-second limit; it goes out in a moment.',
-          now: now(),
-        },
-      ),
+    const { job } = await tenant((ctx) =>
+      requeueAfterTransient(ctx, {
+        messageId: row.id,
+        attemptId,
+        earliest,
+        code: 'throughput_cap',
+        reason: 'This number is at its messages-per-second limit; it goes out in a moment.',
+        now: now(),
+      }),
     );
     await publishJobs(services, env, [job]);
     return { status: 'done', detail: 'over the throughput cap; requeued' };
   }
 
-  const sealed = await tenant((tx) => loadSealedAccessToken({ tx, tenantId }, conv.account.id));
+  const sealed = await tenant((ctx) => loadSealedAccessToken(ctx, conv.account.id));
   if (!sealed) {
-    await tenant((tx) =>
-      failMessage(
-        { tx, tenantId },
-        {
-          messageId: row.id,
-          attemptId,
-          code: 'not_connected',
-          reason: 'This channel has no access token. Reconnect it in the settings.',
-          now: now(),
-          request,
-        },
-      ),
+    await tenant((ctx) =>
+      failMessage(ctx, {
+        messageId: row.id,
+        attemptId,
+        code: 'not_connected',
+        reason: 'This channel has no access token. Reconnect it in the settings.',
+        now: now(),
+        request,
+      }),
     );
     return { status: 'done', detail: 'failed: no credentials' };
   }
@@ -277,19 +268,16 @@ async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Pr
     accessToken = await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY);
   } catch {
     // Retrying cannot fix a token sealed with another key: stop here rather than loop.
-    await tenant((tx) =>
-      failMessage(
-        { tx, tenantId },
-        {
-          messageId: row.id,
-          attemptId,
-          code: 'credentials_unreadable',
-          reason:
-            "This channel's access token cannot be decrypted (was the encryption key changed?). Reconnect the channel.",
-          now: now(),
-          request,
-        },
-      ),
+    await tenant((ctx) =>
+      failMessage(ctx, {
+        messageId: row.id,
+        attemptId,
+        code: 'credentials_unreadable',
+        reason:
+          "This channel's access token cannot be decrypted (was the encryption key changed?). Reconnect the channel.",
+        now: now(),
+        request,
+      }),
     );
     return { status: 'done', detail: 'failed: credentials unreadable' };
   }
@@ -319,8 +307,8 @@ async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Pr
         request,
         now: now(),
       };
-      const written = await writeWithRetries(ctx, options, 'recording an unknown outcome', (tx) =>
-        recordOutcomeUnknown({ tx, tenantId }, input),
+      const written = await writeWithRetries(job, options, 'recording an unknown outcome', (ctx) =>
+        recordOutcomeUnknown(ctx, input),
       );
       if (!written.ok) {
         return {
@@ -349,11 +337,12 @@ async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Pr
         transient: plan.transientFailures,
         pairRate: plan.pairRateFailures,
       });
-      const { job, notBefore } = await tenant((tx) =>
-        requeueAfterTransient(
-          { tx, tenantId },
-          { ...failure, reason: err.meaning.reason, earliest: new Date(now().getTime() + delay) },
-        ),
+      const { job, notBefore } = await tenant((ctx) =>
+        requeueAfterTransient(ctx, {
+          ...failure,
+          reason: err.meaning.reason,
+          earliest: new Date(now().getTime() + delay),
+        }),
       );
       await publishJobs(services, env, [job]);
       return {
@@ -364,11 +353,11 @@ async function send(ctx: JobContext, plan: Claimed, options: SendJobOptions): Pr
     const reason = err.transient
       ? `Gave up after ${MAX_TRANSIENT_FAILURES} attempts. Last error: ${err.meaning.reason}`
       : err.meaning.reason;
-    await tenant((tx) => failMessage({ tx, tenantId }, { ...failure, reason }));
+    await tenant((ctx) => failMessage(ctx, { ...failure, reason }));
     return { status: 'done', detail: `failed ${err.info.code}` };
   }
 
-  return recordAccepted(ctx, options, {
+  return recordAccepted(job, options, {
     messageId: row.id,
     attemptId,
     channelAccountId: conv.account.id,
@@ -382,18 +371,15 @@ export function createSendJob(options: SendJobOptions = {}) {
   return defineJob({
     kind: SEND_JOB_KIND,
     payload: z.object({ messageId: z.uuid() }),
-    async handle(ctx, { messageId }) {
-      const { services, env, tenantId } = ctx;
-      const plan = await asTenant(services.db, tenantId, (tx) =>
-        prepareSend(
-          { tx, tenantId },
-          { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS },
-        ),
+    async handle(job, { messageId }) {
+      const { services, env, tenantId } = job;
+      const plan = await asTenant(services.db, tenantId, (ctx) =>
+        prepareSend(ctx, { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS }),
       );
       await publishJobs(services, env, plan.jobs);
       if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
       if (plan.action === 'done') return { status: 'done', detail: plan.detail };
-      return send(ctx, plan, options);
+      return send(job, plan, options);
     },
   });
 }

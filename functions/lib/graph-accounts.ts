@@ -17,8 +17,8 @@ export async function graphAccountFor(
   tenantId: string,
   account: { id: string; channel: GraphChannel; externalId: string; wabaId: string | null },
 ): Promise<GraphAccount | null> {
-  const sealed = await asTenant(services.db, tenantId, (tx) =>
-    loadSealedAccessToken({ tx, tenantId }, account.id),
+  const sealed = await asTenant(services.db, tenantId, (ctx) =>
+    loadSealedAccessToken(ctx, account.id),
   );
   if (!sealed) return null;
   return {
@@ -41,8 +41,8 @@ export async function markCustomerMessageRead(
   input: { tenantId: string; messageId: string; typing?: boolean },
 ): Promise<'marked' | 'skipped' | 'failed'> {
   if (!env.WHATSAPP_ALLOW_LIVE_SEND) return 'skipped';
-  const target = await asTenant(services.db, input.tenantId, (tx) =>
-    loadReadReceiptTarget({ tx, tenantId: input.tenantId }, input.messageId),
+  const target = await asTenant(services.db, input.tenantId, (ctx) =>
+    loadReadReceiptTarget(ctx, input.messageId),
   );
   if (!target.providerMessageId) return 'skipped';
   const account = await graphAccountFor(services, env, input.tenantId, target.account);

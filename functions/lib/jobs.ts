@@ -49,8 +49,8 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
             ? { key: job.flowControlKey, parallelism: job.flowControlParallelism ?? 1 }
             : undefined,
         });
-        await asTenant(services.db, job.tenantId, (tx) =>
-          markJobPublished({ tx }, job.id, messageId),
+        await asTenant(services.db, job.tenantId, (ctx) =>
+          markJobPublished(ctx, job.id, messageId),
         );
       } catch (err) {
         const failure = safeErrorFields(err);
@@ -59,8 +59,8 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
           outboxId: job.id,
           ...failure,
         });
-        await asTenant(services.db, job.tenantId, (tx) =>
-          markJobPublishFailed({ tx }, job.id, `${failure.error}: ${failure.detail}`),
+        await asTenant(services.db, job.tenantId, (ctx) =>
+          markJobPublishFailed(ctx, job.id, `${failure.error}: ${failure.detail}`),
         ).catch(() => {});
       }
     }),
@@ -73,15 +73,18 @@ export async function sweepOutbox(
   env: Env,
   options: { olderThanSeconds?: number; limit?: number } = {},
 ): Promise<number> {
-  const refs = await asIntake(services.db, (tx) =>
-    staleJobRefs(tx, options.olderThanSeconds ?? 15, options.limit ?? 200),
+  const refs = await asIntake(services.db, (ctx) =>
+    staleJobRefs(ctx, {
+      olderThanSeconds: options.olderThanSeconds ?? 15,
+      limit: options.limit ?? 200,
+    }),
   );
   const byTenant = Map.groupBy(refs, (r) => r.tenantId);
   let published = 0;
   for (const [tenantId, group] of byTenant) {
-    const jobs = await asTenant(services.db, tenantId, (tx) =>
+    const jobs = await asTenant(services.db, tenantId, (ctx) =>
       pendingJobs(
-        { tx },
+        ctx,
         group.map((r) => r.id),
       ),
     );

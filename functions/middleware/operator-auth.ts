@@ -6,7 +6,7 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { asOperator, type OperatorClaims, type Tx } from '../../db/client';
+import { asOperator, type OperatorClaims, type TenantContext } from '../../db/client';
 import { listMemberships } from '../../db/members';
 import type { HonoEnv, Operator } from '../context';
 import type { Env } from '../env';
@@ -100,14 +100,17 @@ export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAut
   await next();
 });
 
-/** Runs db work for the current operator under RLS: `{ tx, tenantId }` is what db/ functions take. */
+/**
+ * Runs db work for the current operator under RLS: the tenant context every db/ function takes,
+ * plus who the operator is (for "decided by" and "locked by" columns).
+ */
 export function asCurrentOperator<T>(
   c: { var: HonoEnv['Variables'] },
-  fn: (ctx: { tx: Tx; tenantId: string; userId: string }) => Promise<T>,
+  fn: (scope: { ctx: TenantContext; userId: string }) => Promise<T>,
 ): Promise<T> {
   const { operator, services } = c.var;
   return asOperator(services.db, operator.claims, (tx) =>
-    fn({ tx, tenantId: operator.tenantId, userId: operator.userId }),
+    fn({ ctx: { tx, tenantId: operator.tenantId }, userId: operator.userId }),
   );
 }
 

@@ -142,17 +142,17 @@ async function signerOf(
   if (candidates.length === 0) return null;
   const signedBy = new Set<string>();
   try {
-    const accounts = await asIntake(services.db, async (tx) => {
+    const accounts = await asIntake(services.db, async (ctx) => {
       const found = [];
       for (const candidate of candidates) {
-        const account = await resolveChannelAccount(tx, candidate.channel, candidate.externalId);
+        const account = await resolveChannelAccount(ctx, candidate);
         if (account) found.push(account);
       }
       return found;
     });
     for (const account of accounts) {
-      const sealed = await asTenant(services.db, account.tenantId, (tx) =>
-        accountAppSecret({ tx }, account.channelAccountId),
+      const sealed = await asTenant(services.db, account.tenantId, (ctx) =>
+        accountAppSecret(ctx, account.channelAccountId),
       );
       if (!sealed) continue;
       const secret = await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY);

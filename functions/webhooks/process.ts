@@ -1,4 +1,4 @@
-import { asIntake, asTenant, type Tx } from '../../db/client';
+import { asIntake, asTenant, type TenantContext } from '../../db/client';
 import {
   applyTemplateStatus,
   type InboundItem,
@@ -91,10 +91,10 @@ export async function processStoredBody(
     problems.push(...parsed.problems);
     notes.push(...parsed.notes);
 
-    const { accounts, wabas } = await asIntake(services.db, async (tx) => {
+    const { accounts, wabas } = await asIntake(services.db, async (ctx) => {
       const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
       for (const group of parsed.accounts.values()) {
-        const account = await resolveChannelAccount(tx, group.channel, group.externalId);
+        const account = await resolveChannelAccount(ctx, group);
         if (account) accounts.push({ group, account });
         else
           problems.push(
@@ -103,7 +103,7 @@ export async function processStoredBody(
       }
       const wabas = new Map<string, ResolvedAccount[]>();
       for (const wabaId of parsed.templates.keys()) {
-        const numbers = await resolveWhatsAppBusinessAccount(tx, wabaId);
+        const numbers = await resolveWhatsAppBusinessAccount(ctx, wabaId);
         if (numbers.length > 0) wabas.set(wabaId, numbers);
         else problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
       }
@@ -173,10 +173,9 @@ export async function processStoredBody(
       for (const tenantId of tenants) {
         tenantsSeen.add(tenantId);
         const changed = await retryConflicts(() =>
-          asTenant(services.db, tenantId, async (tx) => {
+          asTenant(services.db, tenantId, async (ctx) => {
             let total = 0;
-            for (const { update } of updates)
-              total += await applyTemplateStatus({ tx, tenantId }, update);
+            for (const { update } of updates) total += await applyTemplateStatus(ctx, update);
             return total;
           }),
         );
@@ -197,8 +196,8 @@ export async function processStoredBody(
   result.outcome = problems.length > 0 ? 'dead' : 'processed';
   const reason = [...problems, ...notes].join('\n');
   result.reason = reason ? reason.slice(0, REASON_LIMIT) : null;
-  await asIntake(services.db, (tx) =>
-    settleWebhookEvent(tx, {
+  await asIntake(services.db, (ctx) =>
+    settleWebhookEvent(ctx, {
       id: event.id,
       outcome: result.outcome,
       reason: result.reason,
@@ -226,16 +225,16 @@ async function ingestChunk(
 ): Promise<ChunkResult> {
   const target = { id: account.channelAccountId, channel: account.channel };
   const now = services.clock.now();
-  const ingest = (tx: Tx, items: InboundItem[]) =>
-    ingestAccountItems({ tx, tenantId: account.tenantId }, target, items, {
+  const ingest = (ctx: TenantContext, items: InboundItem[]) =>
+    ingestAccountItems(ctx, target, items, {
       now,
       onCustomerMessage: (ctx, message) => agentIntake(ctx, message),
     });
   try {
     const ingested = await retryConflicts(() =>
-      asTenant(services.db, account.tenantId, (tx) =>
+      asTenant(services.db, account.tenantId, (ctx) =>
         ingest(
-          tx,
+          ctx,
           chunk.map((p) => p.item),
         ),
       ),
@@ -246,7 +245,7 @@ async function ingestChunk(
     services.logger.warn('a webhook chunk failed; isolating its items', safeErrorFields(err));
   }
   return retryConflicts(() =>
-    asTenant(services.db, account.tenantId, async (tx) => {
+    asTenant(services.db, account.tenantId, async (ctx) => {
       const merged: ChunkResult = {
         jobs: [],
         notes: [],
@@ -255,7 +254,9 @@ async function ingestChunk(
       };
       for (const p of [...chunk].sort((x, y) => ingestOrder(x.item, y.item))) {
         try {
-          const one = await tx.transaction((savepoint) => ingest(savepoint, [p.item]));
+          const one = await ctx.tx.transaction((savepoint) =>
+            ingest({ ...ctx, tx: savepoint }, [p.item]),
+          );
           merged.jobs.push(...one.jobs);
           merged.notes.push(...one.notes);
           merged.counts.stored += one.counts.stored;

@@ -171,8 +171,8 @@ describe('WhatsApp delivery statuses', () => {
       status: 'sending',
     });
     await sql`update messages set provider_message_id = ${wamid}, status = 'sent' where id = ${message.id}`;
-    const applied = await asTenant(db, t.tenantId, (tx) =>
-      applyPendingStatuses({ tx, tenantId: t.tenantId }, t.accounts.whatsapp.id, wamid),
+    const applied = await asTenant(db, t.tenantId, (ctx) =>
+      applyPendingStatuses(ctx, t.accounts.whatsapp.id, wamid),
     );
     expect(applied).toBe(2);
     expect((await statusOf(sql, message.id))!.status).toBe('read');
@@ -206,8 +206,8 @@ describe('WhatsApp delivery statuses', () => {
     ).toEqual([200, 200, 200]);
     expect((await statusOf(sql, message.id))!.status).toBe('sending');
     await sql`update messages set provider_message_id = ${wamid}, status = 'sent' where id = ${message.id}`;
-    await asTenant(db, t.tenantId, (tx) =>
-      applyPendingStatuses({ tx, tenantId: t.tenantId }, t.accounts.whatsapp.id, wamid),
+    await asTenant(db, t.tenantId, (ctx) =>
+      applyPendingStatuses(ctx, t.accounts.whatsapp.id, wamid),
     );
     expect((await statusOf(sql, message.id))!.status).toBe('read');
   });

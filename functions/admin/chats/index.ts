@@ -129,7 +129,7 @@ export function registerChats(app: App) {
       query,
       cursor: listCursor,
       fetch: ({ after, limit }) =>
-        asCurrentOperator(c, (ctx) =>
+        asCurrentOperator(c, ({ ctx }) =>
           listChatSummaries(ctx, {
             humanFilter: query.human_filter,
             channel: query.channel,
@@ -147,7 +147,7 @@ export function registerChats(app: App) {
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const after = query.after ? decodeCursor(query.after, 'after', deltaCursor) : undefined;
-    const result = await asCurrentOperator(c, (ctx) =>
+    const result = await asCurrentOperator(c, ({ ctx }) =>
       listConversationMessages(ctx, id, {
         limit: query.limit,
         after: after ? { changedAt: after.p, id: after.id } : undefined,
@@ -167,7 +167,7 @@ export function registerChats(app: App) {
   app.openapi(readRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { env, services, logger, operator } = c.var;
-    const latest = await asCurrentOperator(c, async (ctx) =>
+    const latest = await asCurrentOperator(c, async ({ ctx }) =>
       (await markConversationRead(ctx, id))
         ? { messageId: await latestInboundWhatsAppMessageId(ctx, id) }
         : null,

@@ -143,7 +143,7 @@ const postRoute = operatorRoute({
 export function registerContacts(app: App) {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const view = await asCurrentOperator(c, (ctx) => consentOf(ctx, id));
+    const view = await asCurrentOperator(c, ({ ctx }) => consentOf(ctx, id));
     return c.json(view, 200);
   });
 
@@ -151,8 +151,7 @@ export function registerContacts(app: App) {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const now = c.var.services.clock.now();
-    const view = await asCurrentOperator(c, async ({ tx, tenantId, userId }) => {
-      const ctx = { tx, tenantId };
+    const view = await asCurrentOperator(c, async ({ ctx, userId }) => {
       await recordConsent(ctx, {
         contactId: id,
         action: body.action,

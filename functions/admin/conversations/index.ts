@@ -179,7 +179,7 @@ export function registerConversations(app: App) {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
     const now = c.var.services.clock.now();
-    const state = await asCurrentOperator(c, async (ctx) =>
+    const state = await asCurrentOperator(c, async ({ ctx }) =>
       toState(await loadConversationForSend(ctx, id), await lockHistory(ctx, id), now),
     );
     return c.json(state, 200);
@@ -189,8 +189,7 @@ export function registerConversations(app: App) {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const now = c.var.services.clock.now();
-    const state = await asCurrentOperator(c, async ({ tx, tenantId, userId }) => {
-      const ctx = { tx, tenantId };
+    const state = await asCurrentOperator(c, async ({ ctx, userId }) => {
       await setConversationLock(ctx, {
         conversationId: id,
         locked: body.locked,

@@ -168,7 +168,7 @@ export function registerDrafts(app: App) {
       query,
       cursor: keysetCursor,
       fetch: ({ after, limit }) =>
-        asCurrentOperator(c, (ctx) =>
+        asCurrentOperator(c, ({ ctx }) =>
           listDrafts(ctx, {
             status: query.status,
             conversationId: query.conversation_id,
@@ -184,17 +184,20 @@ export function registerDrafts(app: App) {
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await asCurrentOperator(c, (ctx) => getDraft(ctx, id));
+    const row = await asCurrentOperator(c, ({ ctx }) => getDraft(ctx, id));
     return c.json(toDraft(row), 200);
   });
 
   const decide = async (c: { var: HonoEnv['Variables'] }, id: string, decision: DraftDecision) => {
     const { services, env } = c.var;
-    const decided = await asCurrentOperator(c, ({ tx, tenantId, userId }) =>
-      decideDraft(
-        { tx, tenantId },
-        { draftId: id, decision, userId, via: 'operator_api', now: services.clock.now() },
-      ),
+    const decided = await asCurrentOperator(c, ({ ctx, userId }) =>
+      decideDraft(ctx, {
+        draftId: id,
+        decision,
+        userId,
+        via: 'operator_api',
+        now: services.clock.now(),
+      }),
     );
     await publishJobs(services, env, decided.jobs);
     return toDraft(decided.draft);

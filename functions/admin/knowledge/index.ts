@@ -212,7 +212,7 @@ export function registerKnowledge(app: App) {
       query,
       cursor: keysetCursor,
       fetch: ({ after, limit }) =>
-        asCurrentOperator(c, (ctx) =>
+        asCurrentOperator(c, ({ ctx }) =>
           listArticles(ctx, {
             query: query.q,
             limit,
@@ -228,7 +228,7 @@ export function registerKnowledge(app: App) {
   // Registered before /knowledge/{id}, which would otherwise claim the path.
   app.openapi(searchRoute, async (c) => {
     const { q, limit } = c.req.valid('query');
-    const hits = await asCurrentOperator(c, (ctx) => searchKnowledge(ctx, q, limit));
+    const hits = await asCurrentOperator(c, ({ ctx }) => searchKnowledge(ctx, q, limit));
     return c.json(
       {
         items: hits.map((h) => ({
@@ -245,26 +245,26 @@ export function registerKnowledge(app: App) {
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const row = await asCurrentOperator(c, (ctx) => getArticle(ctx, id));
+    const row = await asCurrentOperator(c, ({ ctx }) => getArticle(ctx, id));
     return c.json(toArticle(row), 200);
   });
 
   app.openapi(createArticleRoute, async (c) => {
     const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, (ctx) => createArticle(ctx, body));
+    const row = await asCurrentOperator(c, ({ ctx }) => createArticle(ctx, body));
     return c.json(toArticle(row), 201);
   });
 
   app.openapi(updateRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, (ctx) => updateArticle(ctx, id, body));
+    const row = await asCurrentOperator(c, ({ ctx }) => updateArticle(ctx, id, body));
     return c.json(toArticle(row), 200);
   });
 
   app.openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
-    await asCurrentOperator(c, (ctx) => deleteArticle(ctx, id));
+    await asCurrentOperator(c, ({ ctx }) => deleteArticle(ctx, id));
     return c.body(null, 204);
   });
 }

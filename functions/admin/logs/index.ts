@@ -219,7 +219,7 @@ const listRoute = operatorRoute({
 export function registerLogs(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const runs = await asCurrentOperator(c, (ctx) =>
+    const runs = await asCurrentOperator(c, ({ ctx }) =>
       listRuns(ctx, { conversationId: query.conversation_id, limit: query.limit }),
     );
     return c.json({ items: runs.map(toSummary) }, 200);
@@ -227,7 +227,7 @@ export function registerLogs(app: App) {
 
   app.openapi(getRoute, async (c) => {
     const { correlation_id: correlationId } = c.req.valid('param');
-    const trace = await asCurrentOperator(c, (ctx) => runTrace(ctx, correlationId));
+    const trace = await asCurrentOperator(c, ({ ctx }) => runTrace(ctx, correlationId));
     if (!trace) throw new NotFoundError('Agent run', correlationId);
     return c.json(
       {

@@ -50,8 +50,8 @@ export function registerMedia(app: App) {
     const { message_id: messageId } = c.req.valid('param');
     const index = Number(c.req.valid('param').index);
     // RLS decides visibility: another business's message is simply not found.
-    const attachment = await asCurrentOperator(c, ({ tx, tenantId }) =>
-      getAttachment({ tx, tenantId }, messageId, index),
+    const attachment = await asCurrentOperator(c, ({ ctx }) =>
+      getAttachment(ctx, messageId, index),
     );
     if (!attachment) throw new NotFoundError('Attachment', `${messageId}/${index}`);
     if (!attachment.storageKey) {

@@ -79,8 +79,8 @@ export function registerMessages(app: App) {
   app.openapi(retryRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { services, env } = c.var;
-    const queued = await asCurrentOperator(c, ({ tx, tenantId }) =>
-      retryFailedMessage({ tx, tenantId }, { messageId: id, now: services.clock.now() }),
+    const queued = await asCurrentOperator(c, ({ ctx }) =>
+      retryFailedMessage(ctx, { messageId: id, now: services.clock.now() }),
     );
     await publishJobs(services, env, [queued.job]);
     return c.json(toQueuedView(queued), 202);
@@ -88,7 +88,7 @@ export function registerMessages(app: App) {
 
   app.openapi(attemptsRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const rows = await asCurrentOperator(c, (ctx) => listSendAttempts(ctx, id));
+    const rows = await asCurrentOperator(c, ({ ctx }) => listSendAttempts(ctx, id));
     return c.json(
       {
         items: rows.map((a) => ({

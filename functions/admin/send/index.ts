@@ -58,19 +58,16 @@ export function registerSend(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const { services, env } = c.var;
-    const queued = await asCurrentOperator(c, ({ tx, tenantId, userId }) =>
-      queueOutboundMessage(
-        { tx, tenantId },
-        {
-          conversationId: body.conversation_id,
-          sender: 'operator',
-          message: body.message,
-          now: services.clock.now(),
-          requestedByUserId: userId,
-          replyToMessageId: body.reply_to_message_id,
-          expectedChannel: body.channel_source,
-        },
-      ),
+    const queued = await asCurrentOperator(c, ({ ctx, userId }) =>
+      queueOutboundMessage(ctx, {
+        conversationId: body.conversation_id,
+        sender: 'operator',
+        message: body.message,
+        now: services.clock.now(),
+        requestedByUserId: userId,
+        replyToMessageId: body.reply_to_message_id,
+        expectedChannel: body.channel_source,
+      }),
     );
     await publishJobs(services, env, [queued.job]);
     return c.json(toQueuedView(queued), 202);

@@ -211,7 +211,7 @@ const patchRoute = operatorRoute({
 
 export function registerSettings(app: App) {
   app.openapi(getRoute, async (c) => {
-    const current = await asCurrentOperator(c, (ctx) => getTenantSettings(ctx));
+    const current = await asCurrentOperator(c, ({ ctx }) => getTenantSettings(ctx));
     return c.json(toView(current), 200);
   });
 
@@ -228,9 +228,7 @@ export function registerSettings(app: App) {
         : null;
       // Operators cannot reach `private` at all; the tenant handle writes the key, for the tenant
       // the verified operator acts on (owner/admin, checked above).
-      await asTenant(services.db, operator.tenantId, (tx) =>
-        setModelApiKey({ tx, tenantId: operator.tenantId }, sealed),
-      );
+      await asTenant(services.db, operator.tenantId, (ctx) => setModelApiKey(ctx, sealed));
     }
     const patch: SettingsPatch = {
       ...(rest.persona !== undefined ? { persona: rest.persona } : {}),
@@ -253,7 +251,7 @@ export function registerSettings(app: App) {
         : {}),
       ...(rest.model !== undefined ? { model: rest.model } : {}),
     };
-    const updated = await asCurrentOperator(c, (ctx) => updateTenantSettings(ctx, patch));
+    const updated = await asCurrentOperator(c, ({ ctx }) => updateTenantSettings(ctx, patch));
     return c.json(toView(updated), 200);
   });
 }

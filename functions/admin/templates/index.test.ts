@@ -323,11 +323,12 @@ describe('templates: sync, list, send', () => {
     expect(sends()).toHaveLength(1);
 
     // The customer writes STOP: the opt-out is recorded and marketing is refused from then on.
-    const handled = await asTenant(db, t.tenantId, (tx) =>
-      handleOptOutKeywords(
-        { tx, tenantId: t.tenantId },
-        { contactId: conv.contactId, conversationId: conv.conversationId, text: 'STOP' },
-      ),
+    const handled = await asTenant(db, t.tenantId, (ctx) =>
+      handleOptOutKeywords(ctx, {
+        contactId: conv.contactId,
+        conversationId: conv.conversationId,
+        text: 'STOP',
+      }),
     );
     expect(handled.matched).toBe(true);
     const after = await send();

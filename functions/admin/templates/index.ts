@@ -295,13 +295,13 @@ const sendRoute = operatorRoute({
 export function registerTemplates(app: App) {
   app.openapi(listRoute, async (c) => {
     const { status } = c.req.valid('query');
-    const rows = await asCurrentOperator(c, (ctx) => listTemplates(ctx, { status }));
+    const rows = await asCurrentOperator(c, ({ ctx }) => listTemplates(ctx, { status }));
     return c.json({ items: rows.map(toTemplateView) }, 200);
   });
 
   app.openapi(syncRoute, async (c) => {
     const { services, env, operator } = c.var;
-    const accounts = await asCurrentOperator(c, (ctx) => whatsappAccountsWithWaba(ctx));
+    const accounts = await asCurrentOperator(c, ({ ctx }) => whatsappAccountsWithWaba(ctx));
     const graph = graphClient(env);
     const summary: Array<{ channel_account_id: string; waba_id: string; templates: number }> = [];
     for (const account of accounts) {
@@ -325,7 +325,7 @@ export function registerTemplates(app: App) {
           `Meta did not list the templates of WhatsApp account ${account.wabaId}: ${err.meaning.reason}`,
         );
       }
-      await asCurrentOperator(c, (ctx) =>
+      await asCurrentOperator(c, ({ ctx }) =>
         upsertSyncedTemplates(ctx, {
           channelAccountId: account.id,
           wabaId: account.wabaId,
@@ -338,7 +338,7 @@ export function registerTemplates(app: App) {
         templates: fetched.length,
       });
     }
-    const rows = await asCurrentOperator(c, (ctx) => listTemplates(ctx));
+    const rows = await asCurrentOperator(c, ({ ctx }) => listTemplates(ctx));
     return c.json(
       {
         synced: summary.reduce((n, a) => n + a.templates, 0),
@@ -352,8 +352,7 @@ export function registerTemplates(app: App) {
   app.openapi(sendRoute, async (c) => {
     const body = c.req.valid('json');
     const { services, env } = c.var;
-    const queued = await asCurrentOperator(c, async ({ tx, tenantId, userId }) => {
-      const ctx = { tx, tenantId };
+    const queued = await asCurrentOperator(c, async ({ ctx, userId }) => {
       const template = await getTemplate(ctx, body.template_id);
       const refusal = templateRefusal(template);
       if (refusal) throw new SendRefusedError('template_not_approved', refusal);

@@ -98,16 +98,12 @@ export function registerWebhookEvents(app: App) {
       query,
       cursor: keysetCursor,
       fetch: ({ after, limit }) =>
-        asCurrentOperator(c, ({ tx, tenantId }) =>
-          listWebhookEvents(
-            { tx },
-            {
-              tenantId,
-              outcome: query.outcome,
-              limit,
-              after: after && { receivedAt: after.p, id: after.id },
-            },
-          ),
+        asCurrentOperator(c, ({ ctx }) =>
+          listWebhookEvents(ctx, {
+            outcome: query.outcome,
+            limit,
+            after: after && { receivedAt: after.p, id: after.id },
+          }),
         ),
       item: toView,
       positionOf: (row) => ({ p: row.position, id: row.id }),
@@ -119,9 +115,7 @@ export function registerWebhookEvents(app: App) {
     const { id } = c.req.valid('param');
     const { services, env } = c.var;
     // Read under the operator's RLS: another business's event is not found, like a missing one.
-    const event = await asCurrentOperator(c, ({ tx, tenantId }) =>
-      getWebhookEvent({ tx }, id, tenantId),
-    );
+    const event = await asCurrentOperator(c, ({ ctx }) => getWebhookEvent(ctx, id));
     if (!event) throw new NotFoundError('Webhook event', id);
     const result = await processStoredBody({ services, env }, event, {
       fastPath: false,
@@ -130,7 +124,7 @@ export function registerWebhookEvents(app: App) {
     afterResponse(c, 'publishing the replayed jobs', (fresh) =>
       publishJobs(fresh, env, result.jobs),
     );
-    const updated = await asCurrentOperator(c, ({ tx }) => getWebhookEventSummary({ tx }, id));
+    const updated = await asCurrentOperator(c, ({ ctx }) => getWebhookEventSummary(ctx, id));
     if (!updated) throw new NotFoundError('Webhook event', id);
     c.var.logger.info('webhook event replayed', { eventId: id, outcome: updated.outcome });
     return c.json(toView(updated), 200);

@@ -29,9 +29,7 @@ export const knowledgeSearchTool: AgentToolFactory = (ctx) =>
         .describe("The customer's question or its key words, in any language"),
     }),
     execute: async ({ query }): Promise<KnowledgeSearchOutput> => {
-      const hits = await asTenant(ctx.db, ctx.tenantId, (tx) =>
-        searchKnowledge({ tx, tenantId: ctx.tenantId }, query, 3),
-      );
+      const hits = await asTenant(ctx.db, ctx.tenantId, (ctx) => searchKnowledge(ctx, query, 3));
       return {
         results: hits.map((hit) => ({
           article_id: hit.articleId,
