@@ -151,7 +151,12 @@ export async function listConversationMessages(
           ),
         );
   const changed = await tx
-    .select(columns)
+    .select({
+      ...columns,
+      // Conversation order as the first load has it (provider time, then arrival, then id), ranked
+      // by Postgres: received_at has microseconds, which a JS Date would round to milliseconds.
+      position: sql<number>`(row_number() over (order by ${messages.providerTimestamp}, ${messages.receivedAt}, ${messages.id}))::int`,
+    })
     .from(messages)
     .where(and(eq(messages.conversationId, conversationId), since))
     .orderBy(asc(messages.updatedAt), asc(messages.id))
@@ -161,11 +166,8 @@ export async function listConversationMessages(
   const last = page.at(-1);
   const nextCursor = hasMore && last ? { changedAt: last.changedAt, id: last.id } : horizon;
   // Paged in change order, shown in conversation order.
-  page.sort(
-    (a, b) =>
-      a.providerTimestamp.getTime() - b.providerTimestamp.getTime() || a.id.localeCompare(b.id),
-  );
-  return { rows: page, nextCursor, hasMore };
+  page.sort((a, b) => a.position - b.position);
+  return { rows: page.map(({ position: _position, ...row }) => row), nextCursor, hasMore };
 }
 
 function messageColumns() {

@@ -1,5 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
@@ -8,7 +9,12 @@ import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
+import {
+  canListen,
+  choosePort,
+  type EmbeddedPostgres,
+  startEmbeddedPostgres,
+} from './embedded-postgres';
 
 // Generous: PGlite boots a WASM Postgres, and a hung queue should fail the test, not the run.
 const TIMEOUT = 60_000;
@@ -376,6 +382,105 @@ describe('startEmbeddedPostgres with a dataDir', () => {
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+/**
+ * Makes a port busy the way that breaks `npm start`: one of the machine's outgoing connections
+ * took it as its (ephemeral) local port, while nothing listens on it. The port is the one the
+ * kernel picked, as for any outgoing connection: asking for a local port would bind it with
+ * SO_REUSEADDR, which a listener may share.
+ */
+async function holdPortWithOutgoingConnection() {
+  const peers: Socket[] = [];
+  const target = createServer((socket) => peers.push(socket));
+  target.listen(0, '127.0.0.1');
+  await once(target, 'listening');
+  const outgoing = connect({ host: '127.0.0.1', port: (target.address() as AddressInfo).port });
+  await once(outgoing, 'connect');
+  const port = outgoing.localPort;
+  if (port === undefined) throw new Error('the outgoing connection has no local port');
+  return {
+    port,
+    async release() {
+      outgoing.destroy();
+      for (const peer of peers) peer.destroy();
+      await new Promise((r) => target.close(r));
+    },
+  };
+}
+
+describe('choosePort', () => {
+  it('keeps the preferred port when it frees up during the short retries', async () => {
+    const asked: number[] = [];
+    const choice = await choosePort(54322, {
+      retryDelayMs: 0,
+      isFree: async (port) => {
+        asked.push(port);
+        return asked.length > 2;
+      },
+    });
+    expect(choice).toEqual({ port: 54322 });
+    expect(asked).toEqual([54322, 54322, 54322]);
+  });
+
+  it('takes the next free port above a busy one, and says which one was busy', async () => {
+    const busy = new Set([54322, 54323]);
+    const asked: number[] = [];
+    const choice = await choosePort(54322, {
+      retries: 2,
+      retryDelayMs: 0,
+      isFree: async (port) => {
+        asked.push(port);
+        return !busy.has(port);
+      },
+    });
+    expect(choice).toEqual({ port: 54324, busyPort: 54322 });
+    expect(asked).toEqual([54322, 54322, 54322, 54323, 54324]);
+  });
+
+  it('fails with a way out when every port it may take is busy', async () => {
+    await expect(
+      choosePort(54322, { retries: 0, scan: 3, isFree: async () => false }),
+    ).rejects.toThrow(/port 54322 and the 3 ports above it are busy.*SWITCHBOARD_PORT_OFFSET/);
+  });
+
+  it('moves off a port an outgoing connection holds while nothing listens on it', async () => {
+    const held = await holdPortWithOutgoingConnection();
+    try {
+      expect(await canListen(held.port)).toBe(false);
+      const choice = await choosePort(held.port, { retries: 1, retryDelayMs: 0 });
+      expect(choice.busyPort).toBe(held.port);
+      expect(choice.port).toBeGreaterThan(held.port);
+      expect(await canListen(choice.port)).toBe(true);
+    } finally {
+      await held.release();
+    }
+  });
+});
+
+describe('startEmbeddedPostgres on a busy fixed port', () => {
+  it(
+    'starts on the next free port and reports the busy one (nextFreePortIfBusy)',
+    async () => {
+      const held = await holdPortWithOutgoingConnection();
+      try {
+        const moved = await startEmbeddedPostgres({ port: held.port, nextFreePortIfBusy: true });
+        const sql = postgres(moved.url, { max: 1, onnotice: () => {} });
+        try {
+          expect(moved.busyPort).toBe(held.port);
+          expect(moved.port).not.toBe(held.port);
+          expect(moved.url).toBe(`postgres://postgres:postgres@127.0.0.1:${moved.port}/postgres`);
+          expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
+        } finally {
+          await sql.end();
+          await moved.close();
+        }
+      } finally {
+        await held.release();
       }
     },
     TIMEOUT,

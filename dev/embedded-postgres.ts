@@ -11,6 +11,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
@@ -23,6 +24,11 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * When `port` cannot be listened on, retry briefly and then take the next free port above it
+   * (see choosePort) instead of failing. Default false.
+   */
+  nextFreePortIfBusy?: boolean;
   host?: string;
   maxConnections?: number;
 }
@@ -31,6 +37,8 @@ export interface EmbeddedPostgres {
   /** postgres://postgres:postgres@HOST:PORT/postgres */
   url: string;
   port: number;
+  /** The port asked for, when it was busy and `port` is the one taken instead. */
+  busyPort?: number;
   /**
    * The backend itself. Its query()/exec()/transaction() calls wait while a socket connection owns
    * the backend, so they never run inside a client's transaction (and vice versa).
@@ -339,10 +347,61 @@ function installSyncAwareQueue(server: PGLiteSocketServer, queue: SyncAwareQuery
   Reflect.set(server, 'queryQueue', queue);
 }
 
+/** Whether a server can listen on host:port right now (the probe closes at once). */
+export function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+export interface PortChoiceOptions {
+  host?: string;
+  /** Further attempts at the preferred port before moving on; default 3. */
+  retries?: number;
+  retryDelayMs?: number;
+  /** How many ports above the preferred one are tried; default 20. */
+  scan?: number;
+  /** Injectable for tests; default canListen. */
+  isFree?: (port: number, host: string) => Promise<boolean>;
+}
+
+/**
+ * The preferred port, or the next free one above it. A fixed port in Linux's ephemeral range
+ * (32768–60999, e.g. 54322) can be held for a while by one of the machine's own outgoing
+ * connections while nothing listens on it: a few short retries ride out a connection that is just
+ * closing, then the next free port keeps `npm start` from failing with EADDRINUSE.
+ */
+export async function choosePort(
+  preferred: number,
+  options: PortChoiceOptions = {},
+): Promise<{ port: number; busyPort?: number }> {
+  const host = options.host ?? '127.0.0.1';
+  const isFree = options.isFree ?? canListen;
+  const retries = options.retries ?? 3;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (await isFree(preferred, host)) return { port: preferred };
+    if (attempt < retries) await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 250));
+  }
+  const scan = options.scan ?? 20;
+  for (let port = preferred + 1; port <= Math.min(preferred + scan, 65_535); port++) {
+    if (await isFree(port, host)) return { port, busyPort: preferred };
+  }
+  throw new Error(
+    `port ${preferred} and the ${scan} ports above it are busy; set SWITCHBOARD_PORT_OFFSET or SWITCHBOARD_RANDOM_PORTS=1`,
+  );
+}
+
 export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions = {},
 ): Promise<EmbeddedPostgres> {
   const host = opts.host ?? '127.0.0.1';
+  // Chosen before PGlite loads the data directory, which is the slow part of starting.
+  const choice =
+    opts.nextFreePortIfBusy && opts.port
+      ? await choosePort(opts.port, { host })
+      : { port: opts.port ?? 0 };
   if (opts.dataDir !== undefined) {
     // PGlite's NodeFS only creates the last path segment.
     mkdirSync(opts.dataDir, { recursive: true });
@@ -354,7 +413,7 @@ export async function startEmbeddedPostgres(
   const server = new PGLiteSocketServer({
     db,
     host,
-    port: opts.port ?? 0,
+    port: choice.port,
     maxConnections: opts.maxConnections ?? 64,
   });
   try {
@@ -375,6 +434,7 @@ export async function startEmbeddedPostgres(
     // PGlite accepts any password; Hyperdrive's localConnectionString insists on having one.
     url: `postgres://postgres:postgres@${urlHost}:${port}/postgres`,
     port,
+    ...(choice.busyPort !== undefined ? { busyPort: choice.busyPort } : {}),
     db,
     close() {
       closing ??= (async () => {

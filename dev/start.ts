@@ -5,8 +5,8 @@
  * Redis REST and QStash, and the Meta Graph API. Ctrl-C stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { migrateDatabase } from '../db/migrate';
@@ -68,19 +68,27 @@ async function main() {
   workerUrl = `http://127.0.0.1:${workerPort}`;
   const overrides = readDotenv(join(root, '.dev.vars'));
 
-  // 1. Postgres: the machine's own when DATABASE_URL is set, else embedded with data in .local/.
+  // 1. Postgres: the machine's own when DATABASE_URL is set, else embedded with data in localDir.
   let databaseUrl = process.env.DATABASE_URL ?? overrides.DATABASE_URL;
+  let database: DatabaseInfo;
   if (databaseUrl) {
-    log(`using Postgres at ${new URL(databaseUrl).host} (DATABASE_URL)`);
+    database = { kind: 'server', url: databaseUrl };
   } else {
     const pg = await startEmbeddedPostgres({
       dataDir: join(localDir, 'pgdata'),
       port: portFor(ports.postgres),
+      nextFreePortIfBusy: true,
     });
     closers.push(() => pg.close());
     databaseUrl = pg.url;
-    log(`embedded Postgres (PGlite) on ${databaseUrl} — data in .local/pgdata`);
+    database = {
+      kind: 'embedded',
+      url: pg.url,
+      dataDir: join(localDir, 'pgdata'),
+      ...(pg.busyPort !== undefined ? { busyPort: pg.busyPort } : {}),
+    };
   }
+  for (const line of databaseLogLines(database, root)) log(line);
   await migrateDatabase(databaseUrl);
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   closers.push(() => sql.end({ timeout: 1 }));
@@ -207,13 +215,17 @@ async function main() {
   }, 30_000);
   closers.push(() => clearInterval(sweeper));
 
-  printBanner({
-    auth: auth.url,
-    redis: redis.url,
-    qstash: qstash.url,
-    graph: graph.url,
-    postgres: databaseUrl,
-  });
+  console.log(
+    startupBanner({
+      workerUrl,
+      authUrl: auth.url,
+      redisUrl: redis.url,
+      qstashUrl: qstash.url,
+      graphUrl: graph.url,
+      database,
+      root,
+    }),
+  );
 }
 
 async function waitForHealth() {
@@ -230,23 +242,70 @@ async function waitForHealth() {
   throw new Error('the Worker did not become healthy within 2 minutes');
 }
 
-function printBanner(urls: {
-  auth: string;
-  redis: string;
-  qstash: string;
-  graph: string;
-  postgres: string;
-}) {
-  const postgresHost = new URL(urls.postgres).host;
+/** Where the stack's database is: the machine's server, or the embedded one and its files. */
+export type DatabaseInfo =
+  | { kind: 'server'; url: string }
+  | {
+      kind: 'embedded';
+      url: string;
+      /** The data directory actually used (under SWITCHBOARD_DATA_DIR when that is set). */
+      dataDir: string;
+      /** The fixed port that was busy, when the embedded database listens on another one. */
+      busyPort?: number;
+    };
+
+/** A path as a developer would type it: relative inside the project, absolute elsewhere. */
+export function displayPath(path: string, root: string): string {
+  const inside = relative(root, path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
+}
+
+/** The log lines saying which database the stack uses (never its password). */
+export function databaseLogLines(database: DatabaseInfo, root: string): string[] {
+  const host = new URL(database.url).host;
+  if (database.kind === 'server') return [`using Postgres at ${host} (DATABASE_URL)`];
+  const port = new URL(database.url).port;
+  return [
+    ...(database.busyPort !== undefined
+      ? [`port ${database.busyPort} was busy; embedded Postgres is on ${port}`]
+      : []),
+    `embedded Postgres (PGlite) on ${host} — data in ${displayPath(database.dataDir, root)}`,
+  ];
+}
+
+export interface BannerInfo {
+  workerUrl: string;
+  authUrl: string;
+  redisUrl: string;
+  qstashUrl: string;
+  graphUrl: string;
+  database: DatabaseInfo;
+  /** The project folder, for showing paths inside it relatively. */
+  root: string;
+}
+
+/** What `npm start` prints once everything is up (pure, so it is tested). */
+export function startupBanner(info: BannerInfo): string {
+  const { workerUrl, database } = info;
+  const postgresHost = new URL(database.url).host;
+  const busy =
+    database.kind === 'embedded' && database.busyPort !== undefined
+      ? ` (${database.busyPort} was busy)`
+      : '';
+  const data =
+    database.kind === 'embedded'
+      ? `embedded Postgres, data in ${displayPath(database.dataDir, info.root)}`
+      : `Postgres at ${postgresHost} (DATABASE_URL)`;
   const [a, b] = demoTenants;
-  console.log(`
+  return `
   Switchboard is running.
 
   Operator inbox   ${workerUrl}/
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
-  Supabase Auth    ${urls.auth}/auth/v1
-  Stand-ins        Redis ${urls.redis}  QStash ${urls.qstash}  Graph ${urls.graph}  Postgres ${postgresHost}
+  Supabase Auth    ${info.authUrl}/auth/v1
+  Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}  Postgres ${postgresHost}${busy}
+  Database         ${data}
 
   Demo logins (password: ${demoPassword})
     ${a?.name}: ${a?.users.map((u) => `${u.email} (${u.role})`).join(', ')}
@@ -257,7 +316,7 @@ function printBanner(urls: {
     npm run simulate -- --channel messenger --to ${b?.messengerPageId} --from 7001 "Hi! Are you open Sunday?"
 
   Ctrl-C stops everything.
-`);
+`;
 }
 
 async function stop(code = 0) {
@@ -285,10 +344,14 @@ async function stop(code = 0) {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
+// Run only as `npm start` (tsx dev/start.ts): tests import the banner functions above.
+const entryPoint = process.argv[1] ? realpathSync(resolve(process.argv[1])) : '';
+if (entryPoint === realpathSync(fileURLToPath(import.meta.url))) {
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
 
-main().catch(async (err) => {
-  console.error(`[switchboard] could not start: ${err instanceof Error ? err.message : err}`);
-  await stop(1);
-});
+  main().catch(async (err) => {
+    console.error(`[switchboard] could not start: ${err instanceof Error ? err.message : err}`);
+    await stop(1);
+  });
+}

@@ -4,29 +4,69 @@ import { formatInteractiveId, optionSlug, parseInteractiveId } from './ids';
 import { conversationLanguage, detectLanguage } from './language';
 
 describe('escalation words', () => {
+  // Requests for a person, in es/en/ar, and messages that are essentially just the word.
   it.each([
     ['Quiero hablar con un HUMANO', 'humano'],
+    ['quiero hablar con una persona', 'persona'],
     ['¿Me pasas con un asesor?', 'asesor'],
+    ['pásame con un humano', 'humano'],
+    ['¿Me puedes pasar con alguien del equipo?', 'alguien'],
+    ['necesito un asesor', 'asesor'],
+    ['un asesor por favor', 'asesor'],
     ['agente por favor', 'agente'],
     ['Una persona, por favor', 'persona'],
+    ['humano', 'humano'],
+    ['¿Un asesor?', 'asesor'],
+    ['Prefiero que me atienda una persona', 'persona'],
+    ['¿Hay algún humano ahí?', 'humano'],
+    ['talk to a human', 'human'],
     ['I want a human', 'human'],
     ['Can I talk to an agent?', 'agent'],
+    ['can I speak to someone?', 'someone'],
+    ['Can I speak to a real person please', 'person'],
+    ['agent please', 'agent'],
+    ['human', 'human'],
     ['operator!', 'operator'],
+    ['Please connect me with a representative', 'representative'],
     ['أريد التحدث مع موظف', 'موظف'],
+    ['ممكن أكلم شخص', 'شخص'],
+    ['موظف من فضلك', 'موظف'],
+    ['موظف', 'موظف'],
     ['أريد الموظف', 'موظف'],
     ['هل يوجد إنسان؟', 'انسان'],
     ['أريد شخصاً حقيقياً', 'شخص'],
     ['بدي شخص', 'شخص'],
-  ])('"%s" → %s', (text, word) => {
+    ['حوّلني إلى موظف لو سمحت', 'موظف'],
+  ])('"%s" asks for a person (%s)', (text, word) => {
     expect(matchEscalationWord(text)).toBe(word);
   });
 
-  it.each(['personal data', 'mi agenda de mañana', 'humanitarian', 'Hola, ¿a qué hora abrís?', ''])(
-    'ignores "%s"',
-    (text) => {
-      expect(matchEscalationWord(text)).toBeNull();
-    },
-  );
+  // Ordinary questions that mention people or agents: the agent answers them.
+  it.each([
+    '¿Puedo ir con dos personas a la cita?',
+    '¿Atendéis a personas mayores?',
+    '¿Atendéis a personas con discapacidad?',
+    'Quiero reservar para una persona',
+    '¿Cuánto cuesta por persona?',
+    '¿Hay alguien disponible el martes por la tarde?',
+    'Mi agente de seguros me recomendó este sitio',
+    'Is your agent booking system online?',
+    'How many people can come?',
+    'my travel agent booked it',
+    'Is the price per person?',
+    'Can I bring a person with me?',
+    'هل تقبلون الأشخاص كبار السن؟',
+    'أريد حجز موعد لشخص واحد',
+    'كم السعر للشخص الواحد؟',
+    'الموظف كان لطيفاً جداً',
+    'personal data',
+    'mi agenda de mañana',
+    'humanitarian',
+    'Hola, ¿a qué hora abrís?',
+    '',
+  ])('does not escalate "%s"', (text) => {
+    expect(matchEscalationWord(text)).toBeNull();
+  });
 });
 
 describe('id grammar', () => {

@@ -867,3 +867,161 @@ describe('reset', () => {
     await expectGraphError(await call(`/${V}/${id}`), 100);
   });
 });
+
+describe('control over HTTP (/_control)', () => {
+  type Listed = {
+    requests: Array<{
+      seq: number;
+      method: string;
+      path: string;
+      body: unknown;
+      injected?: { delayMs?: number; failure?: { code: number; status: number; via: string } };
+    }>;
+    lastSeq: number;
+  };
+  type ControlError = { error: { message: string; issues?: Array<{ path: string }> } };
+
+  const control = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${graph.url}/_control${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const listed = async (since?: number) => {
+    const response = await control(`/requests${since === undefined ? '' : `?since=${since}`}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as Listed;
+  };
+  const failNext = async (body: unknown) => {
+    const response = await control('/fail-next', body);
+    expect(response.status).toBe(200);
+  };
+  const sendsPath = `/${V}/${wa.phoneNumberId}/messages`;
+
+  it('lists the recorded requests, only newer ones with ?since=, and not its own calls', async () => {
+    await sendWhatsApp({ type: 'text', text: { body: 'first' } });
+    await call(`/${V}/${wa.phoneNumberId}`);
+    const all = await listed();
+    expect(all.requests.map((r) => [r.method, r.path])).toEqual([
+      ['POST', sendsPath],
+      ['GET', `/${V}/${wa.phoneNumberId}`],
+    ]);
+    expect(all.requests[0]?.body).toMatchObject({ type: 'text', text: { body: 'first' } });
+    expect(all.requests[1]!.seq).toBe(all.requests[0]!.seq + 1);
+    expect(all.lastSeq).toBe(all.requests[1]!.seq);
+
+    await sendWhatsApp({ type: 'text', text: { body: 'second' } });
+    const newer = await listed(all.lastSeq);
+    expect(newer.requests.map((r) => r.body)).toEqual([
+      expect.objectContaining({ text: { body: 'second' } }),
+    ]);
+    // The control calls above are not Graph traffic.
+    expect(graph.requests.map((r) => r.path)).toEqual([
+      sendsPath,
+      `/${V}/${wa.phoneNumberId}`,
+      sendsPath,
+    ]);
+  });
+
+  it('fails the next send with an injected 500, then sends succeed again', async () => {
+    await failNext({ code: 2, status: 500 });
+    // Only sends: a lookup in between is answered normally.
+    expect((await call(`/${V}/${wa.phoneNumberId}`)).status).toBe(200);
+    const error = await expectGraphError(await sendWhatsApp({ text: { body: 'x' } }), 2, 500);
+    expect(error.message).toBe('Service temporarily unavailable');
+    expect((await sendWhatsApp({ text: { body: 'x' } })).status).toBe(200);
+    expect((await sendWhatsApp({ text: { body: 'x' } })).status).toBe(200);
+    const { requests } = await listed();
+    expect(requests.map((r) => r.injected ?? null)).toEqual([
+      null,
+      { failure: { code: 2, status: 500, via: 'response' } },
+      null,
+      null,
+    ]);
+  });
+
+  it('fails `count` sends with a Graph error, named as Meta names it', async () => {
+    await failNext({ code: 131047, count: 2, details: 'More than 24 hours' });
+    for (let i = 0; i < 2; i++) {
+      const error = await expectGraphError(await sendWhatsApp({ text: { body: 'x' } }), 131047);
+      expect(error).toMatchObject({
+        message: '(#131047) Re-engagement message',
+        error_data: { messaging_product: 'whatsapp', details: 'More than 24 hours' },
+      });
+    }
+    expect((await sendWhatsApp({ text: { body: 'x' } })).status).toBe(200);
+  });
+
+  it('delays the next send (handled, answered late) and records the delay', async () => {
+    await failNext({ delayMs: 1 });
+    expect((await sendWhatsApp({ text: { body: 'late' } })).status).toBe(200);
+    expect((await sendWhatsApp({ text: { body: 'on time' } })).status).toBe(200);
+    const { requests } = await listed();
+    expect(requests.map((r) => r.injected ?? null)).toEqual([{ delayMs: 1 }, null]);
+  });
+
+  it('holds a delayed answer until POST /_control/reset, which also forgets everything', async () => {
+    await failNext({ delayMs: 600_000, code: 131047, count: 5 });
+    let answered = false;
+    const answer = sendWhatsApp({ text: { body: 'held' } }).then((response) => {
+      answered = true;
+      return response;
+    });
+    await vi.waitFor(async () =>
+      expect((await listed()).requests.map((r) => r.injected?.delayMs)).toEqual([600_000]),
+    );
+    expect(answered).toBe(false);
+    const reset = await control('/reset', {});
+    expect(await reset.json()).toEqual({ reset: true });
+    await expectGraphError(await answer, 131047);
+    // The remaining injected failures and the record are gone.
+    expect((await sendWhatsApp({ text: { body: 'x' } })).status).toBe(200);
+    expect((await listed()).requests.map((r) => r.body)).toEqual([
+      expect.objectContaining({ text: { body: 'x' } }),
+    ]);
+  });
+
+  it.each([
+    [{}, '', 'give "code"'],
+    [{ code: '131047' }, 'code', 'code: '],
+    [{ code: 131047, status: 200 }, 'status', 'status: '],
+    [{ code: 131047, count: 0 }, 'count', 'count: '],
+    [{ delayMs: -1 }, 'delayMs', 'delayMs: '],
+    [{ code: 131047, via: 'carrier pigeon' }, 'via', 'via: '],
+    [{ status: 500 }, '', 'give "code" too'],
+    [{ code: 131047, typo: true }, '', 'typo'],
+  ])('refuses fail-next %j with 400 naming the problem', async (body, path, text) => {
+    const response = await control('/fail-next', body);
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as ControlError;
+    expect(error.message).toMatch(/^Invalid fail-next body: /);
+    expect(error.message).toContain(text);
+    expect(error.issues?.map((i) => i.path)).toContain(path);
+    // Nothing was injected.
+    expect((await sendWhatsApp({ text: { body: 'x' } })).status).toBe(200);
+  });
+
+  it('refuses a body that is not JSON, a bad ?since= and unknown control paths', async () => {
+    const notJson = await control('/fail-next', '{code:', {});
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as ControlError).error.message).toBe(
+      'The body is not valid JSON.',
+    );
+    const noType = await fetch(`${graph.url}/_control/fail-next`, {
+      method: 'POST',
+      body: '{"code":2}',
+    });
+    expect(noType.status).toBe(400);
+    expect(((await noType.json()) as ControlError).error.message).toContain('application/json');
+    const badSince = await control('/requests?since=yesterday');
+    expect(badSince.status).toBe(400);
+    expect(((await badSince.json()) as ControlError).error.message).toMatch(
+      /^Invalid query: since/,
+    );
+    const unknown = await control('/fail-everything', {});
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as ControlError).error.message).toContain(
+      'POST /_control/fail-next',
+    );
+  });
+});

@@ -7,13 +7,16 @@
  * Tests steer it with `failNext` (inject Graph errors such as 131047 or 130429, in the response
  * or as a `failed` status webhook), `delayNext` (handle a request but answer late, as when Meta
  * has a message and the app times out), `requests` (what the app sent) and `flushWebhooks` (wait
- * for the status webhooks before asserting).
+ * for the status webhooks before asserting). The same record and injections are reachable over HTTP
+ * on the stand-in's own port under `/_control/` (see `registerControl`), for the local stack, where
+ * the stand-in runs in another process than whoever steers it.
  *
  * Deliberate simplifications: no 24-hour window or rate limits (inject those with `failNext`),
  * webhooks are not retried when the app rejects them, and every valid send is accepted.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { type Context, Hono } from 'hono';
+import { type Context, type Env, Hono } from 'hono';
+import { z } from 'zod';
 import {
   encodeMetaBody,
   instagramMessageBody,
@@ -72,6 +75,11 @@ export interface RecordedRequest {
   body: unknown;
   /** Milliseconds, from the stand-in's clock. */
   time: number;
+  /** What failNext / delayNext did to this request; absent when nothing was injected. */
+  injected?: {
+    delayMs?: number;
+    failure?: { code: number; status: number; via: 'response' | 'webhook' };
+  };
 }
 
 export interface DeliveredWebhook {
@@ -351,12 +359,167 @@ interface PendingDelay extends DelayNextOptions {
   remaining: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Control over HTTP (/_control/…)
+// ---------------------------------------------------------------------------------------------
+
+/** Titles Meta gives the errors one most often injects; others get a generic one. */
+const KNOWN_ERROR_MESSAGES: Record<number, string> = {
+  2: 'Service temporarily unavailable',
+  4: 'Application request limit reached',
+  100: '(#100) Invalid parameter',
+  130429: '(#130429) Rate limit hit',
+  131000: '(#131000) Something went wrong',
+  131026: '(#131026) Message undeliverable',
+  131047: '(#131047) Re-engagement message',
+  131048: '(#131048) Spam rate limit hit',
+  131056: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
+};
+
+const controlFailNextBody = z
+  .strictObject({
+    /** The Graph error code to answer with (131047, 130429, 2, …). */
+    code: z.number().int().positive().optional(),
+    status: z.number().int().min(400).max(599).optional(),
+    subcode: z.number().int().positive().optional(),
+    message: z.string().min(1).max(500).optional(),
+    details: z.string().min(1).max(1000).optional(),
+    /** How many matching requests it applies to. */
+    count: z.number().int().min(1).max(1000).default(1),
+    /** Answer this much later (with the failure, or with the normal answer when there is none). */
+    delayMs: z.number().int().min(0).max(600_000).optional(),
+    via: z.enum(['response', 'webhook']).default('response'),
+    /** `send`: message sends only (not mark-read or typing); `any`: any Graph request. */
+    on: z.enum(['send', 'any']).default('send'),
+  })
+  .refine((body) => body.code !== undefined || body.delayMs !== undefined, {
+    message: 'give "code" (a Graph error to answer with), "delayMs" (a delay), or both',
+  })
+  .refine(
+    (body) =>
+      body.code !== undefined ||
+      [body.status, body.subcode, body.message, body.details].every((v) => v === undefined),
+    { message: '"status", "subcode", "message" and "details" describe an error: give "code" too' },
+  );
+
+const controlRequestsQuery = z.strictObject({
+  /** Only requests recorded after this `seq` (the `lastSeq` of an earlier answer). */
+  since: z.coerce.number().int().min(0).optional(),
+});
+
+function controlError(message: string, issues?: z.core.$ZodIssue[]): Response {
+  return Response.json(
+    {
+      error: {
+        message,
+        ...(issues
+          ? { issues: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) }
+          : {}),
+      },
+    },
+    { status: 400 },
+  );
+}
+
+function invalid(what: string, error: z.ZodError): Response {
+  const summary = error.issues
+    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  return controlError(`Invalid ${what}: ${summary}`, error.issues);
+}
+
+/** A message send, not a read receipt / typing indicator / sender action on the same endpoint. */
+function isSend(request: RecordedRequest): boolean {
+  if (request.method !== 'POST' || !/\/messages$/.test(request.path)) return false;
+  const body = request.body as { status?: unknown; sender_action?: unknown } | null;
+  return body?.status === undefined && body?.sender_action === undefined;
+}
+
+/**
+ * `/_control/…` on the stand-in's own port: the record of requests and the error/delay injection
+ * that tests use in-process, for a stand-in running in another process (`npm start`). Kept apart
+ * from Graph's paths, never recorded, never failed or delayed, and answered in its own error shape
+ * (`{ error: { message, issues? } }`, 400) rather than Graph's.
+ */
+function registerControl<E extends Env>(
+  app: Hono<E>,
+  control: {
+    requests: () => Array<RecordedRequest & { seq: number }>;
+    lastSeq: () => number;
+    failNext: (failure: FailNextOptions) => void;
+    delayNext: (ms: number, options: DelayNextOptions) => void;
+    reset: () => void;
+  },
+) {
+  app.get('/_control/requests', (c) => {
+    const query = controlRequestsQuery.safeParse(c.req.query());
+    if (!query.success) return invalid('query', query.error);
+    const since = query.data.since ?? 0;
+    return c.json({
+      requests: control.requests().filter((r) => r.seq > since),
+      lastSeq: control.lastSeq(),
+    });
+  });
+
+  app.post('/_control/fail-next', async (c) => {
+    if (!(c.req.header('content-type') ?? '').includes('application/json')) {
+      return controlError('Send a JSON body with content-type: application/json.');
+    }
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      return controlError('The body is not valid JSON.');
+    }
+    const parsed = controlFailNextBody.safeParse(json);
+    if (!parsed.success) return invalid('fail-next body', parsed.error);
+    const body = parsed.data;
+    const match = body.on === 'send' ? isSend : undefined;
+    if (body.code !== undefined) {
+      control.failNext({
+        code: body.code,
+        status: body.status,
+        subcode: body.subcode,
+        message:
+          body.message ?? KNOWN_ERROR_MESSAGES[body.code] ?? `(#${body.code}) Injected failure`,
+        details: body.details,
+        times: body.count,
+        via: body.via,
+        match,
+      });
+    }
+    if (body.delayMs !== undefined) {
+      control.delayNext(body.delayMs, { times: body.count, match });
+    }
+    return c.json({ injected: body });
+  });
+
+  app.post('/_control/reset', (c) => {
+    control.reset();
+    return c.json({ reset: true });
+  });
+
+  app.all('/_control/*', (c) =>
+    c.json(
+      {
+        error: {
+          message: `No control endpoint ${c.req.method} ${c.req.path}. There are GET /_control/requests[?since=], POST /_control/fail-next and POST /_control/reset.`,
+        },
+      },
+      404,
+    ),
+  );
+}
+
 export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGraphStandIn> {
   const now = options.now ?? Date.now;
   const requests: RecordedRequest[] = [];
   const webhooks: DeliveredWebhook[] = [];
   const failures: PendingFailure[] = [];
   const delays: PendingDelay[] = [];
+  /** Position of each recorded request in the stand-in's lifetime (kept across reset()). */
+  const sequence = new WeakMap<RecordedRequest, number>();
+  let recordedCount = 0;
   /** Answers held back by delayNext, released early by reset() / close(). */
   const heldAnswers = new Set<() => void>();
   const releaseHeldAnswers = () => {
@@ -480,6 +643,30 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     Variables: { recorded: RecordedRequest; webhookFailure: GraphErrorSpec | undefined };
   }>();
 
+  const failNext = (failure: FailNextOptions) => {
+    failures.push({ ...failure, remaining: failure.times ?? 1 });
+  };
+  const delayNext = (ms: number, delayOptions: DelayNextOptions = {}) => {
+    delays.push({ ...delayOptions, ms, remaining: delayOptions.times ?? 1 });
+  };
+  const reset = () => {
+    generation += 1;
+    requests.length = 0;
+    webhooks.length = 0;
+    failures.length = 0;
+    delays.length = 0;
+    releaseHeldAnswers();
+    media.clear();
+  };
+  // Before the recording middleware below, so control calls are neither recorded nor failed.
+  registerControl(app, {
+    requests: () => requests.map((r) => ({ seq: sequence.get(r) ?? 0, ...r })),
+    lastSeq: () => recordedCount,
+    failNext,
+    delayNext,
+    reset,
+  });
+
   const touchesWhatsApp = (c: Context) => {
     const id = c.req.path.split('/')[2] ?? '';
     return (
@@ -576,11 +763,14 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
       time: now(),
     };
     requests.push(recorded);
+    recordedCount += 1;
+    sequence.set(recorded, recordedCount);
     c.set('recorded', recorded);
     recorded.body = await recordBody(c);
 
     const delay = takeDelay(recorded);
     const failure = takeFailure(recorded);
+    if (delay !== undefined) recorded.injected = { delayMs: delay };
     c.set('webhookFailure', undefined);
     if (failure) {
       const isWhatsAppSend =
@@ -588,7 +778,12 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
         /\/messages$/.test(c.req.path) &&
         whatsappNumber(c.req.path.split('/')[2] ?? '') !== undefined &&
         (recorded.body as { status?: unknown } | null)?.status === undefined;
-      if (failure.via !== 'webhook' || !isWhatsAppSend) {
+      const via = failure.via === 'webhook' && isWhatsAppSend ? 'webhook' : 'response';
+      recorded.injected = {
+        ...recorded.injected,
+        failure: { code: failure.code, status: failure.status ?? 400, via },
+      };
+      if (via === 'response') {
         if (delay !== undefined) await holdAnswer(delay);
         throw new GraphError(failure);
       }
@@ -820,25 +1015,13 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
       releaseHeldAnswers();
       await server.close();
     },
-    failNext(failure) {
-      failures.push({ ...failure, remaining: failure.times ?? 1 });
-    },
-    delayNext(ms, delayOptions = {}) {
-      delays.push({ ...delayOptions, ms, remaining: delayOptions.times ?? 1 });
-    },
+    failNext,
+    delayNext,
     addMedia: storeMedia,
     async flushWebhooks() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
-    reset() {
-      generation += 1;
-      requests.length = 0;
-      webhooks.length = 0;
-      failures.length = 0;
-      delays.length = 0;
-      releaseHeldAnswers();
-      media.clear();
-    },
+    reset,
     sendCustomerMessage(message) {
       const configured = webhookUrlFor(options.webhookUrl, message.channel);
       if (!configured && !options.deliverWebhook) {

@@ -1,4 +1,4 @@
-import { api, auth, post } from './api.js';
+import { api, apiBlob, post } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 3000;
@@ -147,15 +147,11 @@ function messageItem(m) {
 
 async function openAttachment(event, path) {
   event.preventDefault();
-  const { data } = await (await auth()).auth.getSession();
-  const res = await fetch(path, {
-    headers: { authorization: `Bearer ${data.session?.access_token}` },
-  });
-  if (!res.ok) {
-    $('thread-error').textContent = 'The file could not be opened.';
-    return;
+  try {
+    window.open(URL.createObjectURL(await apiBlob(path)), '_blank');
+  } catch (error) {
+    $('thread-error').textContent = `The file could not be opened: ${error.message}`;
   }
-  window.open(URL.createObjectURL(await res.blob()), '_blank');
 }
 
 async function retryMessage(id) {

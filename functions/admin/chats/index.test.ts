@@ -361,6 +361,42 @@ describe('operator chats API', () => {
       );
     });
 
+    it('orders same-second messages by arrival, on the first load and on an ?after= page alike', async () => {
+      const phone = customerPhone();
+      // WhatsApp timestamps are whole seconds: six messages sent within one second arrive in order.
+      const sameSecond = secondsAgo(30);
+      const texts = ['#1', '#2', '#3', '#4', '#5', '#6'];
+      for (const text of texts) {
+        const res = await postWebhook(
+          h,
+          whatsappMessageBody({
+            ...waNumber(a),
+            from: phone,
+            timestamp: sameSecond,
+            message: { type: 'text', text },
+          }),
+        );
+        expect(res.status).toBe(200);
+      }
+      const rows = await sql`select conversation_id, received_at::text as received_at from messages
+        where content = any(${texts}) and conversation_id in (
+          select c.id from conversations c join contacts k on k.id = c.contact_id
+          where k.external_user_id = ${phone})
+        order by received_at`;
+      expect(rows).toHaveLength(texts.length);
+      // Each webhook is its own transaction, so arrival times differ.
+      expect(new Set(rows.map((r) => r.received_at as string)).size).toBe(texts.length);
+      const conversationId = rows[0]!.conversation_id as string;
+
+      const initial = await get<MessagePage>(`/admin/chats/${conversationId}/messages`);
+      expect(initial.items.map((m) => m.content)).toEqual(texts);
+      // The messages changed inside the cursor's safety margin, so the delta page has all six.
+      const delta = await get<MessagePage>(
+        `/admin/chats/${conversationId}/messages?after=${initial.next_cursor}`,
+      );
+      expect(delta.items.map((m) => m.content)).toEqual(texts);
+    });
+
     it('shows attachments with their download state and where to open them once stored', async () => {
       const id = randomWamid();
       await postWebhook(
