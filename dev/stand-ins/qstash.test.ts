@@ -164,6 +164,18 @@ describe('QStash stand-in: publishing and delivery', () => {
     expect(destination.received.every((r) => r.signature === true)).toBe(true);
   });
 
+  it('advanceClock moves the stand-in clock without delivering', async () => {
+    const clock = fakeClock();
+    const destination = await startDestination();
+    const { standIn, client } = await setup({ now: clock.now });
+    await client.publishJSON({ url: `${destination.url}/delayed`, body: {}, delay: '30s' });
+    standIn.advanceClock(29_999);
+    expect(await standIn.deliverDue()).toBe(0);
+    standIn.advanceClock(1);
+    expect(destination.received).toHaveLength(0);
+    expect(await standIn.deliverDue()).toBe(1);
+  });
+
   it('notBefore (unix seconds) overrides delay', async () => {
     const clock = fakeClock();
     const destination = await startDestination();

@@ -110,6 +110,11 @@ export interface QStashStandIn {
    * and flow-control periods instead of sleeping. Throws after `maxRounds` (default 1000).
    */
   runUntilIdle(opts?: { maxRounds?: number }): Promise<void>;
+  /**
+   * Moves the stand-in clock forward by `ms` without delivering anything, for tests that drive
+   * time themselves (one delivery round per step of the app's clock).
+   */
+  advanceClock(ms: number): void;
   messages(): MessageState[];
   dlq(): MessageState[];
 }
@@ -518,6 +523,9 @@ export async function startQStash(opts: QStashOptions): Promise<QStashStandIn> {
     },
     deliverDue,
     runUntilIdle,
+    advanceClock: (ms) => {
+      clockOffsetMs += ms;
+    },
     messages: () => [...store.values()].sort((a, b) => a.seq - b.seq).map(snapshot),
     dlq: () =>
       [...store.values()]
