@@ -111,10 +111,10 @@ export interface QStashStandIn {
    */
   runUntilIdle(opts?: { maxRounds?: number }): Promise<void>;
   /**
-   * Moves the stand-in clock forward by `ms` without delivering anything, for tests that drive
-   * time themselves (one delivery round per step of the app's clock).
+   * Moves the stand-in clock forward to `time` (unix ms; never back) without delivering anything,
+   * for tests that drive time themselves (one delivery round per step of the app's clock).
    */
-  advanceClock(ms: number): void;
+  advanceClockTo(time: number): void;
   messages(): MessageState[];
   dlq(): MessageState[];
 }
@@ -523,8 +523,8 @@ export async function startQStash(opts: QStashOptions): Promise<QStashStandIn> {
     },
     deliverDue,
     runUntilIdle,
-    advanceClock: (ms) => {
-      clockOffsetMs += ms;
+    advanceClockTo: (time) => {
+      clockOffsetMs += Math.max(0, time - clock());
     },
     messages: () => [...store.values()].sort((a, b) => a.seq - b.seq).map(snapshot),
     dlq: () =>
