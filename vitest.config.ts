@@ -1,10 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The `unit` project: tests that need neither the run's database nor local servers started by
+ * the global setup, so `npm run test:unit` is done in seconds. A new test file lands in
+ * `integration` (always safe) until it is listed here; list it when it imports nothing from
+ * `test/harness`, `test/fixtures` or `inject('databaseUrl')`. Everything under `core/` (pure
+ * domain rules) is unit by definition.
+ */
+const unitTests = [
+  'core/**/*.test.ts',
+  'functions/messaging/rules.test.ts',
+  'functions/agent/history.test.ts',
+  'functions/agent/offline-model.test.ts',
+  'functions/agent/words.test.ts',
+  'functions/lib/crypto.test.ts',
+  'functions/lib/graph.test.ts',
+  'functions/lib/sliding-window.test.ts',
+  'functions/webhooks/parse.test.ts',
+  'dev/meta-payloads.test.ts',
+  'dev/stand-ins/meta-graph.test.ts',
+  'dev/stand-ins/qstash.test.ts',
+];
+/** The product as a whole: `npm start`, the bundled Worker in workerd, the page in Chromium. */
+const e2eTests = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/smoke/**/*.test.ts'];
+const exclude = ['node_modules/**', 'dist/**', '.local/**', '.wrangler/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', '.local/**', '.wrangler/**'],
-    globalSetup: ['test/global-setup.ts'],
+    exclude,
     // Integration tests talk to a real Postgres and local servers; the first import of the AI SDK
     // and drizzle takes seconds on a 2-core machine.
     testTimeout: 30_000,
@@ -12,5 +35,22 @@ export default defineConfig({
     // The embedded Postgres serialises statements; a few files at a time keeps waits short.
     maxWorkers: 2,
     benchmark: { include: ['bench/**/*.bench.ts'] },
+    projects: [
+      { extends: true, test: { name: 'unit', include: unitTests } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['**/*.test.ts'],
+          exclude: [...exclude, ...unitTests, ...e2eTests],
+          // One migrated database per run (embedded, or a fresh one on DATABASE_URL's server).
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: e2eTests, globalSetup: ['test/global-setup.ts'] },
+      },
+    ],
   },
 });

@@ -164,6 +164,20 @@ describe('QStash stand-in: publishing and delivery', () => {
     expect(destination.received.every((r) => r.signature === true)).toBe(true);
   });
 
+  it('advanceClockTo moves the stand-in clock forward (never back) without delivering', async () => {
+    const clock = fakeClock();
+    const destination = await startDestination();
+    const { standIn, client } = await setup({ now: clock.now });
+    await client.publishJSON({ url: `${destination.url}/delayed`, body: {}, delay: '30s' });
+    standIn.advanceClockTo(clock.now() + 29_999);
+    expect(await standIn.deliverDue()).toBe(0);
+    standIn.advanceClockTo(clock.now());
+    expect(await standIn.deliverDue()).toBe(0);
+    standIn.advanceClockTo(clock.now() + 30_000);
+    expect(destination.received).toHaveLength(0);
+    expect(await standIn.deliverDue()).toBe(1);
+  });
+
   it('notBefore (unix seconds) overrides delay', async () => {
     const clock = fakeClock();
     const destination = await startDestination();

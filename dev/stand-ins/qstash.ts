@@ -110,6 +110,11 @@ export interface QStashStandIn {
    * and flow-control periods instead of sleeping. Throws after `maxRounds` (default 1000).
    */
   runUntilIdle(opts?: { maxRounds?: number }): Promise<void>;
+  /**
+   * Moves the stand-in clock forward to `time` (unix ms; never back) without delivering anything,
+   * for tests that drive time themselves (one delivery round per step of the app's clock).
+   */
+  advanceClockTo(time: number): void;
   messages(): MessageState[];
   dlq(): MessageState[];
 }
@@ -518,6 +523,9 @@ export async function startQStash(opts: QStashOptions): Promise<QStashStandIn> {
     },
     deliverDue,
     runUntilIdle,
+    advanceClockTo: (time) => {
+      clockOffsetMs += Math.max(0, time - clock());
+    },
     messages: () => [...store.values()].sort((a, b) => a.seq - b.seq).map(snapshot),
     dlq: () =>
       [...store.values()]

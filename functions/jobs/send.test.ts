@@ -25,6 +25,7 @@ import {
   TEST_PUBLIC_BASE_URL,
 } from '../../test/harness';
 import { postWebhook, waNumber } from '../../test/meta-webhooks';
+import { must } from '../../test/must';
 import type { Clock } from '../context';
 import { parseEnv } from '../env';
 import { SEND_OUTCOME_UNKNOWN_REASON } from '../lib/graph';
@@ -462,29 +463,46 @@ describe('send job (/jobs/send) against the Graph stand-in', () => {
     ]);
   });
 
-  it('holds a number to its throughput cap: over it, the send waits instead of being dropped', async () => {
+  it('holds a number to its throughput cap, on the app clock: over it, the send waits instead of being dropped', async () => {
     const slow = await createTenant(sql, 'Slow number');
     h.registerTenant(slow);
     await sql`update channel_accounts set throughput_per_second = 1 where id = ${slow.accounts.whatsapp.id}`;
-    // Four conversations' sends fall due together and are delivered concurrently: at 1 message
-    // per second, at least three of them must wait (the real limiter over the Redis stand-in
-    // counts wall-clock seconds, so the burst is made wide enough that a slow machine still
-    // cannot spread four sends over four seconds).
+    // Half-way through a second of the app clock, so one second later the previous second's send
+    // no longer counts (the sliding window weighs it by the half still overlapping: floor(0.5)).
+    clock.set(new Date(Math.floor(clock.now().getTime() / 1000) * 1000 + 500));
     const names = ['to one', 'to two', 'to three', 'to four'];
-    const queued = [];
+    const queued: Array<Awaited<ReturnType<typeof queue>>[number]> = [];
     for (const name of names) {
       const conversation = await createConversation(sql, slow, { now: clock.now() });
       const [q] = await queue(slow, conversation.conversationId, [name]);
-      queued.push(q!);
+      queued.push(must(q, `the queued message ${name}`));
     }
-    await h.settle();
+    const qstash = must(h.qstash, 'the QStash stand-in');
+    // Four sends due together, delivered concurrently; then, every second of the app clock, QStash
+    // delivers each waiting send once more (its clock moved to their not-before, which the
+    // conversation's send spacing pushes on per requeue). At 1 message per second, exactly one
+    // goes out per second of the app clock, however fast or slow this machine is.
+    const sentPerRound: number[] = [];
+    for (let round = 0; round < names.length + 1; round++) {
+      const waiting = qstash.messages().filter((m) => m.state === 'pending');
+      qstash.advanceClockTo(Math.max(0, ...waiting.map((m) => m.notBefore)));
+      await qstash.deliverDue();
+      sentPerRound.push(texts().length);
+      clock.advance(1_000);
+    }
+    expect(sentPerRound).toEqual([1, 2, 3, 4, 4]);
     expect(new Set(texts())).toEqual(new Set(names));
-    expect(texts()).toHaveLength(names.length);
-    const waited = (await Promise.all(queued.map((q) => attempts(q.message.id))))
-      .flat()
-      .filter((x) => x.error_code === 'throughput_cap');
-    expect(waited.length).toBeGreaterThan(0);
-    expect(waited.every((x) => x.outcome === 'retry')).toBe(true);
+    // The one sent in the k-th second was refused and requeued at least k times (more when QStash
+    // already counts a requeue as due within the same second), the first not at all.
+    const waits = await Promise.all(
+      texts().map(async (text) => {
+        const q = must(queued[names.indexOf(text ?? '')], `the queued message ${text}`);
+        return (await attempts(q.message.id)).filter((x) => x.error_code === 'throughput_cap');
+      }),
+    );
+    expect(waits[0]).toEqual([]);
+    for (const [k, w] of waits.entries()) expect(w.length).toBeGreaterThanOrEqual(k);
+    expect(waits.flat().every((x) => x.outcome === 'retry')).toBe(true);
     for (const q of queued) expect((await messageRow(q.message.id))?.status).toBe('sent');
   });
 });

@@ -1,4 +1,3 @@
-import { Ratelimit } from '@upstash/ratelimit';
 import { z } from 'zod';
 import type { GraphErrorMeaning } from '../../core/messaging/graph-errors';
 import type { MessagingMessage, WhatsAppMessage } from '../../core/messaging/kinds';
@@ -23,6 +22,7 @@ import {
 } from '../lib/graph';
 import { type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
+import { slidingWindowLimit } from '../lib/sliding-window';
 import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
 import { defineJob, type JobContext, type JobOutcome } from './define';
 import { SEND_ACCEPTED_JOB_KIND, type SendAcceptedPayload } from './send-accepted';
@@ -71,30 +71,43 @@ export function retryDelayMs(
   return Math.min(5_000 * 2 ** failures.transient, 10 * 60_000);
 }
 
+/** How long the throughput check may take before the send goes ahead without it. */
+const THROUGHPUT_CHECK_TIMEOUT_MS = 2_000;
+
 /**
  * The number's throughput cap (channel_accounts.throughput_per_second, Meta's default 80/s) as a
- * sliding window in Redis. Redis is an accelerator: when it cannot answer, the send goes ahead
- * (Meta's own 130429 is the backstop, and it is retried).
+ * sliding window in Redis, on the app's clock. Redis is an accelerator: when it cannot answer in
+ * time, the send goes ahead (Meta's own 130429 is the backstop, and it is retried).
  */
 async function withinThroughput(
   services: Services,
   account: { id: string; throughputPerSecond: number },
 ): Promise<{ allowed: boolean; retryAt?: number }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const limiter = new Ratelimit({
-      redis: services.redis,
-      limiter: Ratelimit.slidingWindow(Math.max(1, account.throughputPerSecond), '1 s'),
-      prefix: 'switchboard:throughput',
-      ephemeralCache: false,
-      timeout: 2_000,
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${THROUGHPUT_CHECK_TIMEOUT_MS} ms`)),
+        THROUGHPUT_CHECK_TIMEOUT_MS,
+      );
     });
-    const { success, reset } = await limiter.limit(account.id);
-    return success ? { allowed: true } : { allowed: false, retryAt: reset };
+    const { allowed, reset } = await Promise.race([
+      slidingWindowLimit(services.redis, {
+        key: `switchboard:throughput:${account.id}`,
+        limit: Math.max(1, account.throughputPerSecond),
+        windowMs: 1_000,
+        now: services.clock.now(),
+      }),
+      timeout,
+    ]);
+    return allowed ? { allowed: true } : { allowed: false, retryAt: reset };
   } catch (err) {
     services.logger.warn('throughput check unavailable; sending anyway', {
       error: err instanceof Error ? err.message : String(err),
     });
     return { allowed: true };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

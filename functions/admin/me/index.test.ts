@@ -1,28 +1,14 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import { describe, expect } from 'vitest';
+import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 describeOperatorSecurity({ method: 'GET', path: '/admin/me' });
 
 describe('GET /admin/me', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let a: TenantFixture;
-  let b: TenantFixture;
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    a = await createTenant(sql, 'Clinic A');
-    b = await createTenant(sql, 'Clinic B');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  it('returns the operator, their role and tenant (HS256 token)', async () => {
+  it('returns the operator, their role and tenant (HS256 token)', async ({
+    harness: h,
+    tenant: a,
+  }) => {
     const res = await h.asUser(a.agent, '/admin/me');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
@@ -30,18 +16,26 @@ describe('GET /admin/me', () => {
       email: a.agent.email,
       tenant_id: a.tenantId,
       role: 'agent',
-      memberships: [{ tenant_id: a.tenantId, tenant_name: 'Clinic A', role: 'agent' }],
+      memberships: [{ tenant_id: a.tenantId, tenant_name: a.name, role: 'agent' }],
     });
   });
 
-  it('accepts asymmetric (RS256) tokens verified through the project JWKS', async () => {
+  it('accepts asymmetric (RS256) tokens verified through the project JWKS', async ({
+    harness: h,
+    tenant: a,
+  }) => {
     const token = await h.issuer.rs256Token({ sub: a.owner.id, email: a.owner.email });
     const res = await h.request('/admin/me', { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { role: string }).role).toBe('owner');
   });
 
-  it('lets a member of two tenants pick one with X-Tenant-Id', async () => {
+  it('lets a member of two tenants pick one with X-Tenant-Id', async ({
+    harness: h,
+    sql,
+    tenant: a,
+    otherTenant: b,
+  }) => {
     await sql`insert into tenant_members (tenant_id, user_id, role) values (${b.tenantId}, ${a.owner.id}, 'admin')`;
     const token = await h.tokenFor(a.owner);
     const res = await h.request('/admin/me', {

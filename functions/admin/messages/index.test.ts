@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createConversation } from '../../../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import type { Harness } from '../../../test/harness';
+import { it, must } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 /** A failed outbound message of tenant B, with one attempt. */
@@ -27,28 +28,19 @@ describeOperatorSecurity({
   foreignId: foreignFailedMessage,
 });
 
+it.override('harnessOptions', { statusProgression: false });
+
+const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
+
 describe('POST /admin/messages/{id}/retry', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  beforeAll(async () => {
-    h = await createHarness({ statusProgression: false });
-    sql = adminSql();
-    t = await createTenant(sql, 'Retry');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-  beforeEach(() => h.graph!.reset());
+  it.beforeEach(({ harness }) => graph(harness).reset());
 
-  const sends = () =>
-    h.graph!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+  const sends = (h: Harness) =>
+    graph(h).requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
 
-  async function failedMessage() {
+  async function failedMessage(h: Harness, sql: postgres.Sql, t: TenantFixture) {
     const conv = await createConversation(sql, t);
-    h.graph!.failNext({
+    graph(h).failNext({
       code: 131026,
       message: '(#131026) Message undeliverable',
       details: 'Message undeliverable.',
@@ -64,15 +56,20 @@ describe('POST /admin/messages/{id}/retry', () => {
     return { id, conv };
   }
 
-  it('really sends a failed message again, as a new attempt of the same message', async () => {
-    const { id } = await failedMessage();
+  it('really sends a failed message again, as a new attempt of the same message', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { id } = await failedMessage(h, sql, t);
     const res = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { message: { id: string; status: string; error: unknown } };
     expect(body.message).toMatchObject({ id, status: 'queued', error: null });
     await h.settle();
-    expect(sends()).toHaveLength(2);
-    expect(sends()[1]!.body).toEqual(sends()[0]!.body);
+    const [first, second] = sends(h);
+    expect(sends(h)).toHaveLength(2);
+    expect(must(second, 'the second send').body).toEqual(must(first, 'the first send').body);
     const [row] =
       await sql`select status, error_code, provider_message_id from messages where id = ${id}`;
     expect(row?.status).toBe('sent');
@@ -88,12 +85,16 @@ describe('POST /admin/messages/{id}/retry', () => {
     expect(items[1]).toMatchObject({
       error: { code: '131026', reason: expect.stringContaining('could not deliver') },
       http_status: 400,
-      request: sends()[0]!.body,
+      request: first?.body,
     });
   });
 
-  it('refuses to retry a message that is not failed (409), or when the window has closed (422)', async () => {
-    const { id, conv } = await failedMessage();
+  it('refuses to retry a message that is not failed (409), or when the window has closed (422)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { id, conv } = await failedMessage(h, sql, t);
     await sql`update conversations set last_inbound_at = now() - interval '2 days' where id = ${conv.conversationId}`;
     const closed = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
     expect(closed.status).toBe(422);

@@ -1,7 +1,6 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { describe, expect } from 'vitest';
 import { createHarness, type Harness } from '../../../test/harness';
+import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 describeOperatorSecurity({ method: 'GET', path: '/admin/settings' });
@@ -10,24 +9,14 @@ describeOperatorSecurity({ method: 'PATCH', path: '/admin/settings', body: { per
 type Settings = Record<string, unknown> & { api_key: { set: boolean; hint: string | null } };
 
 describe('/admin/settings', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let a: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    a = await createTenant(sql, 'Settings A');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const patch = (user: { id: string; email: string }, body: unknown) =>
+  const patch = (h: Harness, user: { id: string; email: string }, body: unknown) =>
     h.asUser(user, '/admin/settings', { method: 'PATCH', body: JSON.stringify(body) });
 
-  it('reads the defaults, and changes what owners patch', async () => {
+  it('reads the defaults, and changes what owners patch', async ({
+    harness: h,
+    sql,
+    tenant: a,
+  }) => {
     const initial = (await (await h.asUser(a.agent, '/admin/settings')).json()) as Settings;
     expect(initial).toMatchObject({
       reply_mode: 'auto',
@@ -37,7 +26,7 @@ describe('/admin/settings', () => {
       model: null,
       api_key: { set: false, hint: null },
     });
-    const res = await patch(a.owner, {
+    const res = await patch(h, a.owner, {
       persona: 'Lucía',
       instructions: 'No des precios por WhatsApp.',
       business_description: 'Clínica dental',
@@ -82,8 +71,12 @@ describe('/admin/settings', () => {
     });
   });
 
-  it('keeps the API key encrypted where operators cannot read it, showing only a hint', async () => {
-    const res = await patch(a.owner, { api_key: 'sk-live-abcdefghijklmnopqrstuvwxyz1234' });
+  it('keeps the API key encrypted where operators cannot read it, showing only a hint', async ({
+    harness: h,
+    sql,
+    tenant: a,
+  }) => {
+    const res = await patch(h, a.owner, { api_key: 'sk-live-abcdefghijklmnopqrstuvwxyz1234' });
     expect(((await res.json()) as Settings).api_key).toEqual({ set: true, hint: '1234' });
     const [stored] =
       await sql`select api_key from private.agent_model_keys where tenant_id = ${a.tenantId}`;
@@ -96,21 +89,21 @@ describe('/admin/settings', () => {
       return tx`select api_key from private.agent_model_keys`;
     });
     await expect(attempt).rejects.toThrow(/permission denied for schema private/);
-    const removed = await patch(a.owner, { api_key: null });
+    const removed = await patch(h, a.owner, { api_key: null });
     expect(((await removed.json()) as Settings).api_key).toEqual({ set: false, hint: null });
     expect(
       await sql`select 1 from private.agent_model_keys where tenant_id = ${a.tenantId}`,
     ).toHaveLength(0);
   });
 
-  it('lets only owners and admins change settings', async () => {
-    const res = await patch(a.agent, { reply_mode: 'off' });
+  it('lets only owners and admins change settings', async ({ harness: h, sql, tenant: a }) => {
+    const res = await patch(h, a.agent, { reply_mode: 'off' });
     expect(res.status).toBe(403);
     const [row] = await sql`select reply_mode from tenant_settings where tenant_id = ${a.tenantId}`;
     expect(row?.reply_mode).not.toBe('off');
   });
 
-  it.each([
+  it.for([
     [{ time_zone: 'Mars/Olympus' }, 'time_zone: must be an IANA time zone'],
     [{ business_hours: { mon: [['18:00', '09:00']] } }, 'a range must end after it starts'],
     [{ business_hours: { funday: [] } }, 'business_hours'],
@@ -119,11 +112,16 @@ describe('/admin/settings', () => {
     [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
     [{ unknown: true }, 'unknown'],
     [{}, 'give at least one setting to change'],
-  ])('refuses %j naming the problem', async (body, message) => {
-    const res = await patch(a.owner, body);
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(message);
-  });
+  ] as Array<[unknown, string]>)(
+    'refuses %j naming the problem',
+    async ([body, message], { harness: h, tenant: a }) => {
+      const res = await patch(h, a.owner, body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+        message,
+      );
+    },
+  );
 });
 
 describe('OpenAPI document', () => {

@@ -1,0 +1,46 @@
+import { test } from 'vitest';
+import { adminSql, createTenant } from './fixtures';
+import { createHarness, type HarnessOptions } from './harness';
+
+export { must } from './must';
+
+/**
+ * Vitest's `it` with this project's fixtures. Each is set up once per test file, on the first
+ * test (or `it.beforeAll`) that names it, and torn down after the file's last test, so a file
+ * asks for what it uses instead of repeating the setup:
+ *
+ *   it('…', async ({ harness, tenant }) => { … })
+ *
+ * - `harness`: the app wired to the stand-ins (test/harness.ts), built from `harnessOptions`;
+ *   a file needing other options says so once, at its top level:
+ *   `it.override('harnessOptions', { statusProgression: false })`.
+ * - `sql`: a superuser connection for arranging and asserting.
+ * - `tenant`, `otherTenant`: two fresh tenants (another tenant's rows must stay invisible),
+ *   registered with the Graph stand-in.
+ * - `newTenant(name)`: one more tenant, registered the same way, for tests that need their own.
+ *
+ * Suite hooks get the same fixtures: `it.beforeAll(async ({ sql, tenant }) => { … })`, and
+ * `it.beforeEach(({ harness }) => …)`.
+ */
+export const it = test
+  .extend('harnessOptions', { scope: 'file' }, {} as HarnessOptions)
+  .extend('harness', { scope: 'file' }, async ({ harnessOptions }, { onCleanup }) => {
+    const harness = await createHarness(harnessOptions);
+    onCleanup(() => harness.close());
+    return harness;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  .extend('sql', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const sql = adminSql();
+    onCleanup(() => sql.end());
+    return sql;
+  })
+  .extend('newTenant', { scope: 'file' }, async ({ harness, sql }) => {
+    return async (name: string) => {
+      const tenant = await createTenant(sql, name);
+      harness.registerTenant(tenant);
+      return tenant;
+    };
+  })
+  .extend('tenant', { scope: 'file' }, ({ newTenant }) => newTenant('Tenant'))
+  .extend('otherTenant', { scope: 'file' }, ({ newTenant }) => newTenant('Other tenant'));
