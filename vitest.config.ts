@@ -9,10 +9,8 @@ import { defineConfig } from 'vitest/config';
  */
 const unitTests = [
   'core/**/*.test.ts',
-  'functions/messaging/rules.test.ts',
   'functions/agent/history.test.ts',
   'functions/agent/offline-model.test.ts',
-  'functions/agent/words.test.ts',
   'functions/lib/crypto.test.ts',
   'functions/lib/graph.test.ts',
   'functions/lib/sliding-window.test.ts',
