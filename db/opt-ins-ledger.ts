@@ -22,7 +22,7 @@ async function contactRow({ tx }: TenantContext, contactId: string) {
   return contact;
 }
 
-/** What the consent rules (functions/messaging/consent.ts) decide on, for one contact. */
+/** What the consent rules (core/messaging/consent.ts) decide on, for one contact. */
 export async function consentFacts(ctx: TenantContext, contactId: string): Promise<ConsentFacts> {
   const contact = await contactRow(ctx, contactId);
   const ledger = await ctx.tx

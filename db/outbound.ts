@@ -222,7 +222,7 @@ function attachmentsOf(message: OutboundMessage): Attachment[] {
 export type QueueOutboundInput = {
   conversationId: string;
   sender: OutboundSender;
-  /** A message kind (functions/messaging/kinds.ts) or a bare string for text; validated here. */
+  /** A message kind (core/messaging/kinds.ts) or a bare string for text; validated here. */
   message: unknown;
   /** The caller's clock (services.clock.now()). */
   now: Date;

@@ -68,7 +68,7 @@ export type StatusReport = {
   recipientId?: string | null;
   /**
    * `reason` is the plain-language explanation for operators, worked out by the caller from
-   * Meta's error table (functions/lib/graph-errors.ts) so webhooks and sends say the same thing.
+   * Meta's error table (core/messaging/graph-errors.ts) so webhooks and sends say the same thing.
    */
   error?: { code: string; title?: string | null; details?: string | null; reason: string } | null;
   payload?: Record<string, unknown>;

@@ -72,7 +72,7 @@ export type DraftStatus = (typeof draftStatus.enumValues)[number];
 /**
  * Approval reply mode: what the agent would have sent, waiting for a person. Approving queues it
  * as the agent's message (same correlation id as the run); editing queues the corrected text;
- * cancelling sends nothing. `message` is an outbound message as functions/messaging/kinds.ts
+ * cancelling sends nothing. `message` is an outbound message as core/messaging/kinds.ts
  * defines it (text, buttons, list).
  */
 export const agentDrafts = pgTable(

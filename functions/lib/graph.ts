@@ -7,7 +7,7 @@ import type { Env } from '../env';
  * The Graph API calls the send path makes: WhatsApp Cloud API sends and read receipts, the
  * Messenger / Instagram Send API, and template listing with cursor paging. Every call carries the
  * account's own access token as a Bearer header; errors come back as `GraphApiError`, classified
- * transient / permanent by functions/lib/graph-errors.ts.
+ * transient / permanent by core/messaging/graph-errors.ts.
  */
 
 export type GraphChannel = 'whatsapp' | 'messenger' | 'instagram';

@@ -13,7 +13,7 @@ import type { AgentToolFactory, ToolContext } from './index';
  * `send_buttons` / `send_list`: offer the customer choices. Each option gets a stable id of the id
  * grammar, `opt:{slug}:pick` (the same option always has the same id), so a tap comes back to the
  * agent as a choice. The message is validated against Meta's limits for the conversation's channel
- * (functions/messaging/kinds.ts) before it is accepted; a violation goes back to the model as the
+ * (core/messaging/kinds.ts) before it is accepted; a violation goes back to the model as the
  * tool's result, naming the limit, so it can shorten and try again.
  */
 
