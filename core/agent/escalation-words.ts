@@ -13,6 +13,7 @@
  * Text is compared after lowercasing and removing accents; Arabic person-words also match with the
  * usual attached prefixes (ال, و, ب, ل, ف: "الموظف", "بموظف") and any alef/ta marbuta spelling.
  */
+import { foldText, wordsOf } from '../text';
 
 /** Words naming a person on the business's side: alone or after any request they escalate. */
 const PEOPLE = [
@@ -100,7 +101,7 @@ const FILLERS = new Set(
     'حقيقي',
     'مرحبا',
     'الان',
-  ].map(normalize),
+  ].map(foldText),
 );
 
 // Person-words are replaced by a marker before the request patterns run: `§<n>` for PEOPLE and
@@ -134,20 +135,8 @@ const REQUESTS = [
   `(?:يوجد|هل في|هل فيه) ${PERSON}`,
 ].map((pattern) => new RegExp(`(?:^| )${pattern}(?= |$)`, 'u'));
 
-/** Lowercase, no accents or Arabic diacritics/tatweel, one spelling of alef, ya and ta marbuta. */
-function normalize(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/\u0640/g, '')
-    .replace(/[أإآٱ]/g, 'ا')
-    .replace(/ى/g, 'ي')
-    .replace(/ة/g, 'ه')
-    .toLowerCase();
-}
-
-const PEOPLE_LOOKUP = new Set(PEOPLE.map(normalize));
-const ANYONE_LOOKUP = new Set(ANYONE.map(normalize));
+const PEOPLE_LOOKUP = new Set(PEOPLE.map(foldText));
+const ANYONE_LOOKUP = new Set(ANYONE.map(foldText));
 const ARABIC_PREFIXES = ['وال', 'بال', 'فال', 'لل', 'ال', 'و', 'ب', 'ل', 'ف'];
 
 function candidates(word: string): string[] {
@@ -180,10 +169,7 @@ function classify(word: string): Token {
  */
 export function matchEscalationWord(text: string | null | undefined): string | null {
   if (!text) return null;
-  const tokens = normalize(text)
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word !== '')
-    .map(classify);
+  const tokens = wordsOf(text).map(classify);
 
   // Just the word: nothing but person-words (not "someone") and politeness around them.
   const meaningful = tokens.filter((token) => !FILLERS.has(token.text));
