@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { whatsappMessagesChange, whatsappStatus, whatsappWebhook } from '../../dev/meta-payloads';
-import { parseWebhook } from './parse';
+import {
+  whatsappMessagesChange,
+  whatsappStatus,
+  whatsappWebhook,
+} from '../../../dev/meta-payloads';
+import { parseWebhook } from '.';
 
 const number = { phoneNumberId: '106540352242922', displayPhoneNumber: '15550783881' };
 
