@@ -14,7 +14,7 @@ const unitTests = [
   'functions/lib/crypto.test.ts',
   'functions/lib/graph.test.ts',
   'functions/lib/sliding-window.test.ts',
-  'functions/webhooks/parse.test.ts',
+  'functions/webhooks/parse/**/*.test.ts',
   'dev/meta-payloads.test.ts',
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',

@@ -145,26 +145,31 @@ const textValues = z.union([z.array(z.string()), z.record(z.string(), z.string()
 
 /**
  * What an operator (or the agent) gives when sending a template: the body's values as a list
- * (positional) or by name, or an object with `header`, `body` and `buttons`.
+ * (positional) or by name, or an object with `header`, `body` and `buttons`. A factory as well as
+ * a value: the operator API documents its own copy, made after the OpenAPI extension of zod is
+ * loaded (a schema made before it has no `.openapi()`).
  */
-export const templateParametersInput = z
-  .union([
-    z.array(z.string()),
-    z.strictObject({
-      header: z.union([textValues, mediaParameter]).optional(),
-      body: textValues.optional(),
-      buttons: z
-        .array(
-          z.strictObject({
-            index: z.number().int().min(0).max(9),
-            payload: z.string().min(1).max(1000).optional(),
-            text: z.string().min(1).optional(),
-          }),
-        )
-        .optional(),
-    }),
-  ])
-  .default([]);
+export function templateParametersSchema() {
+  return z
+    .union([
+      z.array(z.string()),
+      z.strictObject({
+        header: z.union([textValues, mediaParameter]).optional(),
+        body: textValues.optional(),
+        buttons: z
+          .array(
+            z.strictObject({
+              index: z.number().int().min(0).max(9),
+              payload: z.string().min(1).max(1000).optional(),
+              text: z.string().min(1).optional(),
+            }),
+          )
+          .optional(),
+      }),
+    ])
+    .default([]);
+}
+export const templateParametersInput = templateParametersSchema();
 export type TemplateParametersInput = z.infer<typeof templateParametersInput>;
 
 /** Meta refuses parameter text with newlines, tabs or more than 4 consecutive spaces (132012/132018). */

@@ -271,7 +271,9 @@ describe('POST /webhooks/meta under fuzzing', () => {
     );
     // The generator is meant to reach storage, not only the parser.
     expect(await tenantMessages()).toBeGreaterThan(0);
-  });
+    // 120 requests through the app and the database: seconds alone, longer on a loaded 2-core
+    // machine; the default 30 s would fail it for the machine's load, not the code.
+  }, 120_000);
 
   it('without a valid signature, nothing is stored and the answer is 401 (never 5xx)', async () => {
     const before = await tenantMessages();
@@ -304,5 +306,7 @@ describe('POST /webhooks/meta under fuzzing', () => {
       { numRuns: 120 },
     );
     expect(await tenantMessages()).toBe(before);
-  });
+    // 120 requests through the app and the database: seconds alone, longer on a loaded 2-core
+    // machine; the default 30 s would fail it for the machine's load, not the code.
+  }, 120_000);
 });

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { SendRefusedError } from '../../../core/errors';
 import {
   buildTemplateMessage,
-  templateParametersInput,
+  templateParametersSchema,
   templatePlaceholders,
   templateRefusal,
 } from '../../../core/messaging/templates';
@@ -284,7 +284,7 @@ const sendRoute = operatorRoute({
         .object({
           conversation_id: idField('The conversation to send on'),
           template_id: idField('The template (our id, from GET /admin/templates)'),
-          parameters: templateParametersInput.openapi(parametersDoc),
+          parameters: templateParametersSchema().openapi(parametersDoc),
         })
         .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),
     ),
