@@ -340,7 +340,57 @@ async function ingestMessage(
   item: MessageItem,
   run: IngestRun,
 ) {
-  const { now, caches, result } = run;
+  const stored = await storeMessage(ctx, account, item, run);
+  if (!stored) {
+    run.result.counts.duplicates++;
+    return;
+  }
+  run.result.counts.stored++;
+  const { contactId, conversationId, messageId } = stored;
+  if (item.from === 'customer') await advanceForCustomer(ctx, item, stored);
+  else await advanceForEcho(ctx, item, stored, run.now);
+  await enqueueDownloads(ctx, messageId, item.attachments, run.result);
+  if (item.from !== 'customer') return;
+  // Opt-out keywords (STOP, BAJA, PARAR, إيقاف, …), owned by Outbound (db/opt-ins.ts): the first
+  // one is recorded in the ledger, stops outreach and queues one confirmation.
+  if (item.type === 'text') {
+    const optOut = await handleOptOutKeywords(ctx, {
+      contactId,
+      conversationId,
+      text: item.content,
+      now: run.now,
+    });
+    run.result.jobs.push(...optOut.jobs);
+  }
+  if (!item.wantsReply) return;
+  // The agent's intake (the hook): acts at once on what must not wait for the debounced turn —
+  // escalation words hand the conversation to a person, tapped `kind:{id}:action` ids are routed
+  // to their action — and marks the message (payload.routing) when its turn must not run.
+  if (run.onCustomerMessage) {
+    const agent = await run.onCustomerMessage(ctx, {
+      conversationId,
+      messageId,
+      channel: account.channel,
+      type: item.type,
+      content: item.content,
+      payload: item.payload,
+      contact: item.contact,
+      now: run.now,
+    });
+    run.result.jobs.push(...agent.jobs);
+  }
+  await scheduleAgentTurn(ctx, { conversationId, messageId, now: run.now }, run);
+}
+
+type StoredMessage = { contactId: string; conversationId: string; messageId: string };
+
+/** Contact, conversation and the message row; null when the message is a duplicate. */
+async function storeMessage(
+  ctx: TenantContext,
+  account: Account,
+  item: MessageItem,
+  { caches }: IngestRun,
+): Promise<StoredMessage | null> {
   const fromCustomer = item.from === 'customer';
   if (!fromCustomer) {
     // An echo may be of our own send, whose provider id the send job is recording right now:
@@ -365,48 +415,71 @@ async function ingestMessage(
     payload: item.payload,
     replyToProviderMessageId: item.replyToProviderMessageId,
   });
-  if (!messageId) {
-    result.counts.duplicates++;
-    return;
-  }
-  result.counts.stored++;
+  return messageId ? { contactId, conversationId, messageId } : null;
+}
+
+/** Every "latest" field moves only forward in provider time: Meta does not deliver in order. */
+function latestFields(item: MessageItem) {
   const ts = timestampParam(item.timestamp);
-  // Every "latest" field moves only forward in provider time: Meta does not deliver in order.
-  const latest = {
-    lastMessagePreview: sql`case when ${conversations.lastMessageAt} is null or ${conversations.lastMessageAt} <= ${ts} then ${previewOf(item)} else ${conversations.lastMessagePreview} end`,
-    lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${ts})`,
-    updatedAt: sql`now()`,
+  return {
+    ts,
+    latest: {
+      lastMessagePreview: sql`case when ${conversations.lastMessageAt} is null or ${conversations.lastMessageAt} <= ${ts} then ${previewOf(item)} else ${conversations.lastMessagePreview} end`,
+      lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${ts})`,
+      updatedAt: sql`now()`,
+    },
   };
-  if (fromCustomer) {
-    await ctx.tx
-      .update(conversations)
-      .set({
-        ...latest,
-        lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
-        latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${messageId}::uuid else ${conversations.latestInboundMessageId} end`,
-        unreadCount: sql`${conversations.unreadCount} + 1`,
-      })
-      .where(eq(conversations.id, conversationId));
-  } else {
-    // A person answered from Meta's app: the bot must stay quiet in this thread. An existing lock
-    // (an operator's) is kept as it is; a new one goes through the lock function, so the lock
-    // history says who locked it and why, like every other lock.
-    const [conversation] = await ctx.tx
-      .update(conversations)
-      .set(latest)
-      .where(eq(conversations.id, conversationId))
-      .returning({ isLocked: conversations.isLocked });
-    if (conversation && !conversation.isLocked) {
-      await setConversationLock(ctx, {
-        conversationId,
-        locked: true,
-        source: 'echo',
-        reason: item.lockReason ?? 'A team member replied outside Switchboard.',
-        now,
-      });
-    }
+}
+
+/** A customer wrote: preview, the 24 h window, the debounce's latest message, unread. */
+async function advanceForCustomer(ctx: TenantContext, item: MessageItem, stored: StoredMessage) {
+  const { ts, latest } = latestFields(item);
+  await ctx.tx
+    .update(conversations)
+    .set({
+      ...latest,
+      lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
+      latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${stored.messageId}::uuid else ${conversations.latestInboundMessageId} end`,
+      unreadCount: sql`${conversations.unreadCount} + 1`,
+    })
+    .where(eq(conversations.id, stored.conversationId));
+}
+
+/**
+ * A person answered from Meta's app: the bot must stay quiet in this thread. An existing lock (an
+ * operator's) is kept as it is; a new one goes through the lock function, so the lock history
+ * says who locked it and why, like every other lock.
+ */
+async function advanceForEcho(
+  ctx: TenantContext,
+  item: MessageItem,
+  { conversationId }: StoredMessage,
+  now: Date,
+) {
+  const [conversation] = await ctx.tx
+    .update(conversations)
+    .set(latestFields(item).latest)
+    .where(eq(conversations.id, conversationId))
+    .returning({ isLocked: conversations.isLocked });
+  if (conversation && !conversation.isLocked) {
+    await setConversationLock(ctx, {
+      conversationId,
+      locked: true,
+      source: 'echo',
+      reason: item.lockReason ?? 'A team member replied outside Switchboard.',
+      now,
+    });
   }
-  for (const [index, attachment] of item.attachments.entries()) {
+}
+
+/** A media-download job per attachment the job can fetch (the webhook never downloads). */
+async function enqueueDownloads(
+  ctx: TenantContext,
+  messageId: string,
+  attachments: Attachment[],
+  result: IngestResult,
+) {
+  for (const [index, attachment] of attachments.entries()) {
     if (!isDownloadable(attachment)) continue;
     const job = await enqueueJob(ctx, {
       kind: 'media-download',
@@ -414,37 +487,6 @@ async function ingestMessage(
       dedupeKey: `media-download:${messageId}:${index}`,
     });
     if (job) result.jobs.push(job);
-  }
-  // Opt-out keywords (STOP, BAJA, PARAR, إيقاف, …), owned by Outbound (db/opt-ins.ts): the first
-  // one is recorded in the ledger, stops outreach and queues one confirmation; `matched` says the
-  // message was an opt-out (the agent turn could be skipped for it).
-  if (fromCustomer && item.type === 'text') {
-    const optOut = await handleOptOutKeywords(ctx, {
-      contactId,
-      conversationId,
-      text: item.content,
-      now,
-    });
-    result.jobs.push(...optOut.jobs);
-  }
-  // The agent's intake (the hook): acts at once on what must not wait for the debounced turn —
-  // escalation words hand the conversation to a person, tapped `kind:{id}:action` ids are routed
-  // to their action — and marks the message (payload.routing) when its turn must not run.
-  if (fromCustomer && item.wantsReply && run.onCustomerMessage) {
-    const agent = await run.onCustomerMessage(ctx, {
-      conversationId,
-      messageId,
-      channel: account.channel,
-      type: item.type,
-      content: item.content,
-      payload: item.payload,
-      contact: item.contact,
-      now,
-    });
-    result.jobs.push(...agent.jobs);
-  }
-  if (fromCustomer && item.wantsReply) {
-    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, run);
   }
 }
 

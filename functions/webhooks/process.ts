@@ -63,151 +63,197 @@ export async function processStoredBody(
   options: { fastPath: boolean; scope?: ProcessScope },
 ): Promise<ProcessResult> {
   const { services, env } = deps;
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const result: ProcessResult = {
-    outcome: 'processed',
-    reason: null,
-    tenantId: null,
-    jobs: [],
-    committedKeys: [],
-    counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
+  const run: Processing = {
+    services,
+    options,
+    problems: [],
+    notes: [],
+    tenantsSeen: new Set(),
+    result: {
+      outcome: 'processed',
+      reason: null,
+      tenantId: null,
+      jobs: [],
+      committedKeys: [],
+      counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
+    },
   };
-
-  const tenantsSeen = new Set<string>();
-  let body: unknown;
-  if (event.rawBody.startsWith(BASE64_PREFIX)) {
-    problems.push('the body is not UTF-8 text (kept as base64)');
-  } else {
-    try {
-      body = storable(JSON.parse(event.rawBody));
-    } catch {
-      problems.push('the body is not JSON');
-    }
-  }
-
+  const body = readBody(event.rawBody, run.problems);
   if (body !== undefined) {
     const parsed = parseWebhook(body, { appId: env.META_APP_ID });
-    problems.push(...parsed.problems);
-    notes.push(...parsed.notes);
-
-    const { accounts, wabas } = await asIntake(services.db, async (ctx) => {
-      const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
-      for (const group of parsed.accounts.values()) {
-        const account = await resolveChannelAccount(ctx, group);
-        if (account) accounts.push({ group, account });
-        else
-          problems.push(
-            `no ${group.channel} channel account ${group.externalId} (${group.items.length} item(s) not stored)`,
-          );
-      }
-      const wabas = new Map<string, ResolvedAccount[]>();
-      for (const wabaId of parsed.templates.keys()) {
-        const numbers = await resolveWhatsAppBusinessAccount(ctx, wabaId);
-        if (numbers.length > 0) wabas.set(wabaId, numbers);
-        else problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
-      }
-      return { accounts, wabas };
-    });
-
-    const scope = options.scope;
+    run.problems.push(...parsed.problems);
+    run.notes.push(...parsed.notes);
+    const { accounts, wabas } = await resolveAccounts(run, parsed);
     for (const { group, account } of accounts) {
-      if (scope?.channelAccountIds && !scope.channelAccountIds.has(account.channelAccountId)) {
-        problems.push(
-          `${group.channel} account ${group.externalId}: not signed with its app secret (${group.items.length} item(s) refused)`,
-        );
-        continue;
-      }
-      if (scope?.tenantId && scope.tenantId !== account.tenantId) {
-        notes.push(
-          `${group.channel} account ${group.externalId}: another business's part, not replayed`,
-        );
-        continue;
-      }
-      tenantsSeen.add(account.tenantId);
-      let items = group.items;
-      if (options.fastPath) {
-        const keyOf = (p: ParsedItem) =>
-          p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
-        const seen = await seenKeys(
-          services.redis,
-          items.map(keyOf).filter((k): k is string => k !== null),
-          services.logger,
-        );
-        items = items.filter((p) => {
-          const key = keyOf(p);
-          return key === null || !seen.has(key);
-        });
-        result.counts.skippedByFastPath += group.items.length - items.length;
-      }
-      for (let i = 0; i < items.length; i += CHUNK_SIZE) {
-        const chunk = items.slice(i, i + CHUNK_SIZE);
-        const ingested = await ingestChunk(services, account, chunk, problems);
-        result.jobs.push(...ingested.jobs);
-        notes.push(...ingested.notes);
-        result.counts.stored += ingested.counts.stored;
-        result.counts.duplicates += ingested.counts.duplicates;
-        for (const p of ingested.committed) {
-          if (p.dedupeKey)
-            result.committedKeys.push(itemKey(group.channel, group.externalId, p.dedupeKey));
-        }
-      }
+      if (mayWrite(run, group, account)) await ingestAccount(run, group, account);
     }
-
     for (const [wabaId, updates] of parsed.templates) {
-      const numbers = wabas.get(wabaId);
-      if (!numbers) continue;
-      const allowed = numbers.filter(
-        (n) =>
-          (!options.scope?.channelAccountIds ||
-            options.scope.channelAccountIds.has(n.channelAccountId)) &&
-          (!options.scope?.tenantId || options.scope.tenantId === n.tenantId),
-      );
-      if (allowed.length === 0) {
-        if (options.scope?.channelAccountIds) {
-          problems.push(`template update for WABA ${wabaId}: not signed with its app secret`);
-        }
-        continue;
-      }
-      const tenants = [...new Set(allowed.map((n) => n.tenantId))];
-      for (const tenantId of tenants) {
-        tenantsSeen.add(tenantId);
-        const changed = await retryConflicts(() =>
-          asTenant(services.db, tenantId, async (ctx) => {
-            let total = 0;
-            for (const { update } of updates) total += await applyTemplateStatus(ctx, update);
-            return total;
-          }),
-        );
-        if (changed === 0) {
-          notes.push(
-            `template status for WABA ${wabaId}: template not synced yet (the next sync brings it)`,
-          );
-        }
-      }
+      await applyTemplateUpdates(run, wabaId, wabas.get(wabaId), updates);
     }
   }
+  await settle(run, event.id);
+  return run.result;
+}
 
+/** What one processing of a body accumulates as it goes. */
+type Processing = {
+  services: Services;
+  options: { fastPath: boolean; scope?: ProcessScope };
+  problems: string[];
+  notes: string[];
+  tenantsSeen: Set<string>;
+  result: ProcessResult;
+};
+
+type Parsed = ReturnType<typeof parseWebhook>;
+
+/** The JSON of a stored body, or undefined with the reason recorded. */
+function readBody(rawBody: string, problems: string[]): unknown {
+  if (rawBody.startsWith(BASE64_PREFIX)) {
+    problems.push('the body is not UTF-8 text (kept as base64)');
+    return undefined;
+  }
+  try {
+    return storable(JSON.parse(rawBody));
+  } catch {
+    problems.push('the body is not JSON');
+    return undefined;
+  }
+}
+
+/** The channel account (hence tenant) of every group, and the numbers of every WABA named. */
+async function resolveAccounts(run: Processing, parsed: Parsed) {
+  return asIntake(run.services.db, async (ctx) => {
+    const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
+    for (const group of parsed.accounts.values()) {
+      const account = await resolveChannelAccount(ctx, group);
+      if (account) accounts.push({ group, account });
+      else
+        run.problems.push(
+          `no ${group.channel} channel account ${group.externalId} (${group.items.length} item(s) not stored)`,
+        );
+    }
+    const wabas = new Map<string, ResolvedAccount[]>();
+    for (const wabaId of parsed.templates.keys()) {
+      const numbers = await resolveWhatsAppBusinessAccount(ctx, wabaId);
+      if (numbers.length > 0) wabas.set(wabaId, numbers);
+      else
+        run.problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
+    }
+    return { accounts, wabas };
+  });
+}
+
+/** Whether the body's signature (or the replaying operator) may write to this account. */
+function mayWrite(run: Processing, group: AccountGroup, account: ResolvedAccount): boolean {
+  const scope = run.options.scope;
+  if (scope?.channelAccountIds && !scope.channelAccountIds.has(account.channelAccountId)) {
+    run.problems.push(
+      `${group.channel} account ${group.externalId}: not signed with its app secret (${group.items.length} item(s) refused)`,
+    );
+    return false;
+  }
+  if (scope?.tenantId && scope.tenantId !== account.tenantId) {
+    run.notes.push(
+      `${group.channel} account ${group.externalId}: another business's part, not replayed`,
+    );
+    return false;
+  }
+  return true;
+}
+
+/** One account's items, minus what the Redis fast path has seen, in chunks of CHUNK_SIZE. */
+async function ingestAccount(run: Processing, group: AccountGroup, account: ResolvedAccount) {
+  const { services, result } = run;
+  run.tenantsSeen.add(account.tenantId);
+  const keyOf = (p: ParsedItem) =>
+    p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
+  let items = group.items;
+  if (run.options.fastPath) {
+    const seen = await seenKeys(
+      services.redis,
+      items.map(keyOf).filter((k): k is string => k !== null),
+      services.logger,
+    );
+    items = items.filter((p) => {
+      const key = keyOf(p);
+      return key === null || !seen.has(key);
+    });
+    result.counts.skippedByFastPath += group.items.length - items.length;
+  }
+  for (let i = 0; i < items.length; i += CHUNK_SIZE) {
+    const chunk = items.slice(i, i + CHUNK_SIZE);
+    const ingested = await ingestChunk(services, account, chunk, run.problems);
+    result.jobs.push(...ingested.jobs);
+    run.notes.push(...ingested.notes);
+    result.counts.stored += ingested.counts.stored;
+    result.counts.duplicates += ingested.counts.duplicates;
+    for (const p of ingested.committed) {
+      const key = keyOf(p);
+      if (key) result.committedKeys.push(key);
+    }
+  }
+}
+
+/** A WABA's template status updates, for each business (in scope) that has one of its numbers. */
+async function applyTemplateUpdates(
+  run: Processing,
+  wabaId: string,
+  numbers: ResolvedAccount[] | undefined,
+  updates: Parsed['templates'] extends Map<string, infer U> ? U : never,
+) {
+  if (!numbers) return;
+  const scope = run.options.scope;
+  const allowed = numbers.filter(
+    (n) =>
+      (!scope?.channelAccountIds || scope.channelAccountIds.has(n.channelAccountId)) &&
+      (!scope?.tenantId || scope.tenantId === n.tenantId),
+  );
+  if (allowed.length === 0) {
+    if (scope?.channelAccountIds) {
+      run.problems.push(`template update for WABA ${wabaId}: not signed with its app secret`);
+    }
+    return;
+  }
+  for (const tenantId of new Set(allowed.map((n) => n.tenantId))) {
+    run.tenantsSeen.add(tenantId);
+    const changed = await retryConflicts(() =>
+      asTenant(run.services.db, tenantId, async (ctx) => {
+        let total = 0;
+        for (const { update } of updates) total += await applyTemplateStatus(ctx, update);
+        return total;
+      }),
+    );
+    if (changed === 0) {
+      run.notes.push(
+        `template status for WABA ${wabaId}: template not synced yet (the next sync brings it)`,
+      );
+    }
+  }
+}
+
+/** Records the outcome on the stored event: processed, or dead with every reason. */
+async function settle(run: Processing, eventId: string) {
+  const { result, services } = run;
   // The stored body is readable by the members of its tenant: a body that speaks for several
   // businesses (Meta may batch them) belongs to none of them.
-  if (tenantsSeen.size === 1) result.tenantId = [...tenantsSeen][0] ?? null;
-  else if (tenantsSeen.size > 1)
-    notes.push('the body concerns several businesses: not attributed to one');
-  result.outcome = problems.length > 0 ? 'dead' : 'processed';
-  const reason = [...problems, ...notes].join('\n');
+  if (run.tenantsSeen.size === 1) result.tenantId = [...run.tenantsSeen][0] ?? null;
+  else if (run.tenantsSeen.size > 1)
+    run.notes.push('the body concerns several businesses: not attributed to one');
+  result.outcome = run.problems.length > 0 ? 'dead' : 'processed';
+  const reason = [...run.problems, ...run.notes].join('\n');
   result.reason = reason ? reason.slice(0, REASON_LIMIT) : null;
   await asIntake(services.db, (ctx) =>
     settleWebhookEvent(ctx, {
-      id: event.id,
+      id: eventId,
       outcome: result.outcome,
       reason: result.reason,
       tenantId: result.tenantId,
     }),
   );
   if (result.outcome === 'dead') {
-    services.logger.warn('webhook event dead', { eventId: event.id, reason: result.reason });
+    services.logger.warn('webhook event dead', { eventId, reason: result.reason });
   }
-  return result;
 }
 
 type ChunkResult = Pick<IngestResult, 'jobs' | 'notes' | 'counts'> & { committed: ParsedItem[] };
