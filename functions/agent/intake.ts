@@ -1,5 +1,5 @@
 import { matchEscalationWord } from '../../core/agent/escalation-words';
-import { parseInteractiveId } from '../../core/agent/ids';
+import { type InteractiveId, parseInteractiveId } from '../../core/agent/ids';
 import { conversationLanguage } from '../../core/agent/language';
 import { DomainError } from '../../core/errors';
 import { matchOptOutKeyword } from '../../core/messaging/opt-out';
@@ -14,7 +14,7 @@ import type { TenantContext } from '../../db/client';
 import { draftAwaitingEditIn } from '../../db/drafts';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
-import { getTenantSettings } from '../../db/settings';
+import { getTenantSettings, type TenantSettings } from '../../db/settings';
 import { createLogger, type Logger } from '../lib/logger';
 import { type ActionResult, type IntakeMessage, ignored, interactiveActions } from './actions';
 import { decideDraft } from './approval';
@@ -84,78 +84,102 @@ export async function agentIntake(
 ): Promise<{ jobs: OutboxJob[] }> {
   const settings = await getTenantSettings(ctx);
   const staff = staffContact(message, settings.escalationContacts);
-  const route = async (result: ActionResult) => {
-    await markMessageRouting(ctx, message.messageId, result.routing);
-    if (result.routing.outcome === 'unknown' || result.routing.outcome === 'stale') {
-      logger.warn('agent intake: tapped id ignored', {
-        messageId: message.messageId,
-        outcome: result.routing.outcome,
-        kind: result.routing.kind,
-        detail: result.routing.detail,
-      });
-    }
-    return { jobs: result.jobs };
-  };
-
+  const intake: Intake = { ctx, message, settings, staff, logger };
   const raw = tappedId(message.type, message.payload);
-  if (raw !== null) {
-    const id = parseInteractiveId(raw);
-    // Not our grammar (a template's quick reply, a page's own postback): a plain answer the
-    // agent reads as the tapped title, unless a staff member tapped it.
-    if (id) {
-      const action = interactiveActions[id.kind];
-      const result = action
-        ? await action({ ctx, message, id, staff, settings, logger })
-        : ignored('unknown', id, `no action for ids of kind "${id.kind}"`);
-      return route(result);
-    }
+  // Not our grammar (a template's quick reply, a page's own postback): a plain answer the agent
+  // reads as the tapped title, unless a staff member tapped it.
+  const id = raw === null ? null : parseInteractiveId(raw);
+  if (id) return route(intake, await routeTap(intake, id));
+  if (staff) return route(intake, await staffMessage(intake, staff));
+  if (raw !== null) return { jobs: [] };
+  // An opt-out ("STOP", "BAJA", …) gets its one confirmation from the send path (db/opt-ins.ts);
+  // the agent must not chat on top of it.
+  if (matchOptOutKeyword(message.content)) {
+    return route(intake, { routing: { turn: false, outcome: 'opt_out' }, jobs: [] });
   }
+  const word = matchEscalationWord(message.content);
+  return word ? escalate(intake, word) : { jobs: [] };
+}
 
-  if (staff) {
-    const awaiting = message.content?.trim()
-      ? await draftAwaitingEditIn(ctx, message.conversationId)
-      : null;
-    if (awaiting && message.content) {
-      try {
-        const decided = await decideDraft(ctx, {
-          draftId: awaiting.id,
-          decision: { action: 'edit', text: message.content.trim() },
-          userId: null,
-          via: `whatsapp:${staff.whatsapp ?? message.contact.externalUserId}`,
-          now: message.now,
-        });
-        return route({
-          routing: { turn: false, outcome: 'draft_edited', kind: 'msg', detail: awaiting.id },
-          jobs: decided.jobs,
-        });
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        return route({
-          routing: { turn: false, outcome: 'stale', kind: 'msg', detail: err.message },
-          jobs: [],
-        });
-      }
-    }
-    return route({
+/** One intake: the message and what every step reads. */
+type Intake = {
+  ctx: TenantContext;
+  message: IntakeMessage;
+  settings: TenantSettings;
+  staff: EscalationContact | null;
+  logger: Logger;
+};
+
+/** Records on the message whether a turn still runs; unknown and stale taps are logged. */
+async function route({ ctx, message, logger }: Intake, result: ActionResult) {
+  await markMessageRouting(ctx, message.messageId, result.routing);
+  if (result.routing.outcome === 'unknown' || result.routing.outcome === 'stale') {
+    logger.warn('agent intake: tapped id ignored', {
+      messageId: message.messageId,
+      outcome: result.routing.outcome,
+      kind: result.routing.kind,
+      detail: result.routing.detail,
+    });
+  }
+  return { jobs: result.jobs };
+}
+
+/** A tapped `kind:{id}:action`: its kind's action, or "unknown" when no action has that kind. */
+async function routeTap(intake: Intake, id: InteractiveId): Promise<ActionResult> {
+  const action = interactiveActions[id.kind];
+  return action
+    ? action({ ...intake, id })
+    : ignored('unknown', id, `no action for ids of kind "${id.kind}"`);
+}
+
+/**
+ * A staff member (escalation contact) wrote: never answered by the agent. After "Edit" on a draft
+ * card, their next text replaces that draft.
+ */
+async function staffMessage(
+  { ctx, message }: Intake,
+  staff: EscalationContact,
+): Promise<ActionResult> {
+  const text = message.content?.trim();
+  const awaiting = text ? await draftAwaitingEditIn(ctx, message.conversationId) : null;
+  if (!awaiting || !text) {
+    return {
       routing: {
         turn: false,
         outcome: 'staff',
         detail: 'escalation contacts are not answered by the agent',
       },
       jobs: [],
+    };
+  }
+  try {
+    const decided = await decideDraft(ctx, {
+      draftId: awaiting.id,
+      decision: { action: 'edit', text },
+      userId: null,
+      via: `whatsapp:${staff.whatsapp ?? message.contact.externalUserId}`,
+      now: message.now,
     });
+    return {
+      routing: { turn: false, outcome: 'draft_edited', kind: 'msg', detail: awaiting.id },
+      jobs: decided.jobs,
+    };
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    return {
+      routing: { turn: false, outcome: 'stale', kind: 'msg', detail: err.message },
+      jobs: [],
+    };
   }
+}
 
-  // An opt-out ("STOP", "BAJA", …) gets its one confirmation from the send path (db/opt-ins.ts);
-  // the agent must not chat on top of it.
-  if (raw === null && matchOptOutKeyword(message.content)) {
-    return route({ routing: { turn: false, outcome: 'opt_out' }, jobs: [] });
-  }
-
-  const word = raw === null ? matchEscalationWord(message.content) : null;
-  if (!word) return { jobs: [] };
+/**
+ * The customer asked for a person: hand off at once, without the model, unless a person already
+ * has the conversation or the bot is not in play.
+ */
+async function escalate(intake: Intake, word: string): Promise<{ jobs: OutboxJob[] }> {
+  const { ctx, message, settings, logger } = intake;
   const conversation = await loadTurnConversation(ctx, message.conversationId);
-  // A person already has it, or the bot is not in play: the escalation word changes nothing.
   if (
     !conversation ||
     conversation.isLocked ||
@@ -165,10 +189,9 @@ export async function agentIntake(
     return { jobs: [] };
   }
   const correlationId = `keyword-${message.messageId}`;
-  const reason = `The customer asked for a person ("${word}")`;
   const jobs = await handOff(ctx, {
     conversation,
-    reason,
+    reason: `The customer asked for a person ("${word}")`,
     source: 'keyword',
     language: conversationLanguage([message.content], 'es'),
     escalationContacts: settings.escalationContacts,
