@@ -199,144 +199,16 @@ export function buildTemplateMessage(template: TemplateRecord, raw: unknown): Bu
   }
   const given = Array.isArray(input.data) ? { body: input.data } : input.data;
   const expected = templatePlaceholders(template);
-  const named = expected.format === 'NAMED';
-  const problems: string[] = [];
-  const components: TemplateComponentParams[] = [];
-  const values: Record<'header' | 'body', Record<string, string>> = { header: {}, body: {} };
-
-  const textPart = (part: 'header' | 'body', names: string[], supplied: unknown, max: number) => {
-    const path = `parameters.${part}`;
-    if (names.length === 0) {
-      const count = Array.isArray(supplied)
-        ? supplied.length
-        : supplied
-          ? Object.keys(supplied).length
-          : 0;
-      if (count > 0)
-        problems.push(`${path}: the template's ${part} takes no parameters (got ${count})`);
-      return;
-    }
-    let byName: Record<string, string>;
-    if (Array.isArray(supplied)) {
-      if (named) {
-        problems.push(
-          `${path}: this template uses named parameters; give an object with ${names.join(', ')}`,
-        );
-        return;
-      }
-      if (supplied.length !== names.length) {
-        problems.push(
-          `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got ${supplied.length}`,
-        );
-        return;
-      }
-      byName = Object.fromEntries(names.map((name, i) => [name, supplied[i] as string]));
-    } else if (supplied && typeof supplied === 'object') {
-      byName = supplied as Record<string, string>;
-      const missing = names.filter((n) => !(n in byName));
-      const unknown = Object.keys(byName).filter((n) => !names.includes(n));
-      if (missing.length > 0 || unknown.length > 0) {
-        problems.push(
-          `${path}: expected ${names.map((n) => `{{${n}}}`).join(', ')}` +
-            (missing.length ? `; missing ${missing.join(', ')}` : '') +
-            (unknown.length ? `; not in the template: ${unknown.join(', ')}` : ''),
-        );
-        return;
-      }
-    } else {
-      problems.push(
-        `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got none`,
-      );
-      return;
-    }
-    for (const name of names) {
-      const problem = formatProblem(byName[name] ?? '', max);
-      if (problem) problems.push(`${path}.${name}: ${problem}`);
-    }
-    values[part] = byName;
-    components.push({
-      type: part,
-      parameters: names.map((name) => ({
-        type: 'text' as const,
-        text: byName[name] ?? '',
-        ...(named ? { parameter_name: name } : {}),
-      })),
-    });
+  const build: Building = {
+    named: expected.format === 'NAMED',
+    problems: [],
+    components: [],
+    values: { header: {}, body: {} },
   };
-
-  // Header: text placeholders, or one media parameter for an IMAGE / VIDEO / DOCUMENT header.
-  if (
-    expected.header &&
-    expected.header.format !== 'TEXT' &&
-    expected.header.format !== 'LOCATION'
-  ) {
-    const kind = expected.header.format.toLowerCase() as 'image' | 'video' | 'document';
-    const media = given.header as Record<string, { id?: string; link?: string }> | undefined;
-    const source = media && !Array.isArray(media) ? media[kind] : undefined;
-    if (!source || (source.id === undefined) === (source.link === undefined)) {
-      problems.push(
-        `parameters.header: the template's header is ${kind === 'image' ? 'an' : 'a'} ${kind}; give { "${kind}": { "id" or "link" } }`,
-      );
-    } else {
-      const ref = source.id !== undefined ? { id: source.id } : { link: source.link as string };
-      const parameter =
-        kind === 'image'
-          ? { type: 'image' as const, image: ref }
-          : kind === 'video'
-            ? { type: 'video' as const, video: ref }
-            : { type: 'document' as const, document: ref };
-      components.push({ type: 'header', parameters: [parameter] });
-    }
-  } else {
-    const header = given.header;
-    if (
-      header &&
-      !Array.isArray(header) &&
-      Object.values(header).some((v) => typeof v === 'object')
-    ) {
-      problems.push('parameters.header: the template has no media header');
-    } else {
-      textPart('header', expected.header?.placeholders ?? [], header, 60);
-    }
-  }
-  textPart('body', expected.body, given.body, 1024);
-
-  // Buttons: URL buttons with a placeholder need their text; quick replies may carry a payload.
-  const suppliedButtons = new Map((given.buttons ?? []).map((b) => [b.index, b]));
-  for (const button of expected.buttons) {
-    const supplied = suppliedButtons.get(button.index);
-    suppliedButtons.delete(button.index);
-    if (button.type === 'URL' && button.placeholders.length > 0) {
-      if (!supplied?.text) {
-        problems.push(
-          `parameters.buttons: button ${button.index} ("${button.text}") is a link that needs its text parameter`,
-        );
-        continue;
-      }
-      components.push({
-        type: 'button',
-        sub_type: 'url',
-        index: button.index,
-        parameters: [{ type: 'text', text: supplied.text }],
-      });
-    } else if (button.type === 'QUICK_REPLY' && supplied?.payload) {
-      components.push({
-        type: 'button',
-        sub_type: 'quick_reply',
-        index: button.index,
-        parameters: [{ type: 'payload', payload: supplied.payload }],
-      });
-    } else if (supplied) {
-      problems.push(
-        `parameters.buttons: button ${button.index} ("${button.text}") takes no parameter`,
-      );
-    }
-  }
-  for (const index of suppliedButtons.keys()) {
-    problems.push(`parameters.buttons: the template has no button ${index}`);
-  }
-
-  if (problems.length > 0) return { ok: false, error: problems.join('; ') };
+  headerParameters(build, expected.header, given.header);
+  textParameters(build, 'body', expected.body, given.body, 1024);
+  buttonParameters(build, expected.buttons, given.buttons ?? []);
+  if (build.problems.length > 0) return { ok: false, error: build.problems.join('; ') };
   return {
     ok: true,
     message: {
@@ -344,10 +216,168 @@ export function buildTemplateMessage(template: TemplateRecord, raw: unknown): Bu
       template_id: template.id,
       name: template.name,
       language: template.language,
-      ...(components.length > 0 ? { components } : {}),
+      ...(build.components.length > 0 ? { components: build.components } : {}),
     },
-    preview: renderTemplate(template, values),
+    preview: renderTemplate(template, build.values),
   };
+}
+
+/** What building a template message gathers: Graph's components, the values, the problems. */
+type Building = {
+  named: boolean;
+  problems: string[];
+  components: TemplateComponentParams[];
+  values: Record<'header' | 'body', Record<string, string>>;
+};
+
+type Expected = ReturnType<typeof templatePlaceholders>;
+type Given = Exclude<TemplateParametersInput, string[]>;
+
+/** The supplied values by placeholder name, or a problem (wrong count, names or form). */
+function valuesByName(
+  build: Building,
+  part: 'header' | 'body',
+  names: string[],
+  supplied: unknown,
+): Record<string, string> | null {
+  const path = `parameters.${part}`;
+  if (Array.isArray(supplied)) {
+    if (build.named) {
+      build.problems.push(
+        `${path}: this template uses named parameters; give an object with ${names.join(', ')}`,
+      );
+      return null;
+    }
+    if (supplied.length !== names.length) {
+      build.problems.push(
+        `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got ${supplied.length}`,
+      );
+      return null;
+    }
+    return Object.fromEntries(names.map((name, i) => [name, supplied[i] as string]));
+  }
+  if (supplied && typeof supplied === 'object') {
+    const byName = supplied as Record<string, string>;
+    const missing = names.filter((n) => !(n in byName));
+    const unknown = Object.keys(byName).filter((n) => !names.includes(n));
+    if (missing.length === 0 && unknown.length === 0) return byName;
+    build.problems.push(
+      `${path}: expected ${names.map((n) => `{{${n}}}`).join(', ')}` +
+        (missing.length ? `; missing ${missing.join(', ')}` : '') +
+        (unknown.length ? `; not in the template: ${unknown.join(', ')}` : ''),
+    );
+    return null;
+  }
+  build.problems.push(
+    `${path}: the template's ${part} takes ${names.length} parameter(s) ({{${names.join('}}, {{')}}}), got none`,
+  );
+  return null;
+}
+
+/** A text header's or the body's placeholders: each value checked against Meta's format rules. */
+function textParameters(
+  build: Building,
+  part: 'header' | 'body',
+  names: string[],
+  supplied: unknown,
+  max: number,
+) {
+  const path = `parameters.${part}`;
+  if (names.length === 0) {
+    const count = Array.isArray(supplied)
+      ? supplied.length
+      : supplied
+        ? Object.keys(supplied).length
+        : 0;
+    if (count > 0)
+      build.problems.push(`${path}: the template's ${part} takes no parameters (got ${count})`);
+    return;
+  }
+  const byName = valuesByName(build, part, names, supplied);
+  if (!byName) return;
+  for (const name of names) {
+    const problem = formatProblem(byName[name] ?? '', max);
+    if (problem) build.problems.push(`${path}.${name}: ${problem}`);
+  }
+  build.values[part] = byName;
+  build.components.push({
+    type: part,
+    parameters: names.map((name) => ({
+      type: 'text' as const,
+      text: byName[name] ?? '',
+      ...(build.named ? { parameter_name: name } : {}),
+    })),
+  });
+}
+
+/** Header: text placeholders, or one media parameter for an IMAGE / VIDEO / DOCUMENT header. */
+function headerParameters(build: Building, expected: Expected['header'], given: Given['header']) {
+  if (!expected || expected.format === 'TEXT' || expected.format === 'LOCATION') {
+    if (given && !Array.isArray(given) && Object.values(given).some((v) => typeof v === 'object')) {
+      build.problems.push('parameters.header: the template has no media header');
+    } else {
+      textParameters(build, 'header', expected?.placeholders ?? [], given, 60);
+    }
+    return;
+  }
+  const kind = expected.format.toLowerCase() as 'image' | 'video' | 'document';
+  const media = given as Record<string, { id?: string; link?: string }> | undefined;
+  const source = media && !Array.isArray(media) ? media[kind] : undefined;
+  if (!source || (source.id === undefined) === (source.link === undefined)) {
+    build.problems.push(
+      `parameters.header: the template's header is ${kind === 'image' ? 'an' : 'a'} ${kind}; give { "${kind}": { "id" or "link" } }`,
+    );
+    return;
+  }
+  const ref = source.id !== undefined ? { id: source.id } : { link: source.link as string };
+  const parameter =
+    kind === 'image'
+      ? { type: 'image' as const, image: ref }
+      : kind === 'video'
+        ? { type: 'video' as const, video: ref }
+        : { type: 'document' as const, document: ref };
+  build.components.push({ type: 'header', parameters: [parameter] });
+}
+
+/** Buttons: URL buttons with a placeholder need their text; quick replies may carry a payload. */
+function buttonParameters(
+  build: Building,
+  expected: Expected['buttons'],
+  given: NonNullable<Given['buttons']>,
+) {
+  const suppliedButtons = new Map(given.map((b) => [b.index, b]));
+  for (const button of expected) {
+    const supplied = suppliedButtons.get(button.index);
+    suppliedButtons.delete(button.index);
+    if (button.type === 'URL' && button.placeholders.length > 0) {
+      if (!supplied?.text) {
+        build.problems.push(
+          `parameters.buttons: button ${button.index} ("${button.text}") is a link that needs its text parameter`,
+        );
+        continue;
+      }
+      build.components.push({
+        type: 'button',
+        sub_type: 'url',
+        index: button.index,
+        parameters: [{ type: 'text', text: supplied.text }],
+      });
+    } else if (button.type === 'QUICK_REPLY' && supplied?.payload) {
+      build.components.push({
+        type: 'button',
+        sub_type: 'quick_reply',
+        index: button.index,
+        parameters: [{ type: 'payload', payload: supplied.payload }],
+      });
+    } else if (supplied) {
+      build.problems.push(
+        `parameters.buttons: button ${button.index} ("${button.text}") takes no parameter`,
+      );
+    }
+  }
+  for (const index of suppliedButtons.keys()) {
+    build.problems.push(`parameters.buttons: the template has no button ${index}`);
+  }
 }
 
 type TemplateMessage = Extract<WhatsAppMessage, { type: 'template' }>;
