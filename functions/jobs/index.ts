@@ -27,24 +27,7 @@ export function registerJobs(app: App, extra: JobHandler[] = []) {
     const { env, services, logger } = c.var;
     const kind = c.req.param('kind');
     const raw = await c.req.text();
-    const signature = c.req.header('upstash-signature');
-    if (!signature)
-      throw new ApiError(
-        'UNAUTHORIZED',
-        'Jobs are accepted from QStash only (Upstash-Signature missing).',
-      );
-    const receiver = new Receiver({
-      currentSigningKey: env.QSTASH_CURRENT_SIGNING_KEY,
-      nextSigningKey: env.QSTASH_NEXT_SIGNING_KEY,
-    });
-    try {
-      await receiver.verify({ signature, body: raw, url: jobUrl(env, kind) });
-    } catch {
-      throw new ApiError(
-        'UNAUTHORIZED',
-        'The Upstash-Signature does not verify for this body and URL.',
-      );
-    }
+    await verifyQStashSignature(env, c.req.header('upstash-signature'), raw, jobUrl(env, kind));
     const handler = byKind.get(kind);
     if (!handler) return nonRetryable(c, `unknown job kind ${kind}`);
     let parsed: z.infer<typeof envelope>;
@@ -103,6 +86,33 @@ export function registerJobs(app: App, extra: JobHandler[] = []) {
     }
     return c.json({ status: 'done', detail: outcome.detail ?? null }, 200);
   });
+}
+
+/** The official Receiver, against the raw body and this job's exact public URL. */
+async function verifyQStashSignature(
+  env: HonoEnv['Variables']['env'],
+  signature: string | undefined,
+  body: string,
+  url: string,
+) {
+  if (!signature) {
+    throw new ApiError(
+      'UNAUTHORIZED',
+      'Jobs are accepted from QStash only (Upstash-Signature missing).',
+    );
+  }
+  const receiver = new Receiver({
+    currentSigningKey: env.QSTASH_CURRENT_SIGNING_KEY,
+    nextSigningKey: env.QSTASH_NEXT_SIGNING_KEY,
+  });
+  try {
+    await receiver.verify({ signature, body, url });
+  } catch {
+    throw new ApiError(
+      'UNAUTHORIZED',
+      'The Upstash-Signature does not verify for this body and URL.',
+    );
+  }
 }
 
 /** 489 is QStash's own status (not in HTTP's registry, hence a plain Response) for "do not retry". */
