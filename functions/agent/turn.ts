@@ -1,5 +1,5 @@
 import { generateText, isStepCount, type StepResult, type ToolSet } from 'ai';
-import { conversationLanguage } from '../../core/agent/language';
+import { type AgentLanguage, conversationLanguage } from '../../core/agent/language';
 import { DomainError } from '../../core/errors';
 import {
   type MessageChannel,
@@ -34,7 +34,7 @@ import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '.
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs } from '../lib/jobs';
-import { safeErrorFields } from '../lib/logger';
+import { type Logger, safeErrorFields } from '../lib/logger';
 import { markReadInBackground } from '../messaging/read-receipts';
 import { draftReplies } from './approval';
 import { handOff } from './handoff';
@@ -42,7 +42,13 @@ import { buildHistory } from './history';
 import { buildInstructions } from './instructions';
 import { awaitingDownload, type MediaLoader, prepareMedia, r2MediaLoader } from './media';
 import { type AgentModelResolver, type AgentModels, defaultModelResolver } from './models';
-import { type AgentToolFactory, agentToolRegistry, buildTools, emptyEffects } from './tools';
+import {
+  type AgentToolFactory,
+  agentToolRegistry,
+  buildTools,
+  emptyEffects,
+  type TurnEffects,
+} from './tools';
 
 /**
  * The agent's turn (`/jobs/agent-turn`, delayed by the tenant's debounce). Three steps, only the
@@ -203,105 +209,156 @@ function errorText(err: unknown): string {
   return String(err).slice(0, 500);
 }
 
+type TurnRun = Extract<TurnStart, { kind: 'run' }>;
+
+/** What one turn knows about itself, handed from step to step. */
+type TurnScope = {
+  job: JobContext;
+  payload: TurnPayload;
+  deps: TurnDeps;
+  correlationId: string;
+  log: Logger;
+};
+
+/** What the model produced: the run's trace and the replies, or why there is none. */
+type Thought = {
+  replies: OutboundMessage[];
+  effects: TurnEffects;
+  language: AgentLanguage;
+  customerText: string | null;
+  failure: string | null;
+  record: { steps: AgentStep[]; usage: Record<string, number | undefined>; latencyMs: number };
+};
+
 export async function runAgentTurn(
   job: JobContext,
   payload: TurnPayload,
   deps: TurnDeps = DEFAULT_TURN_DEPS,
 ): Promise<JobOutcome> {
   const { services, env, tenantId, logger } = job;
-  const { db } = services;
   const correlationId = turnCorrelationId(payload.triggerMessageId);
   const log = logger.child({ correlationId, conversationId: payload.conversationId });
+  const scope: TurnScope = { job, payload, deps, correlationId, log };
 
-  // 1. Decide, start the run, read what the model needs.
-  const start = await asTenant<TurnStart>(db, tenantId, async (ctx) => {
-    const now = services.clock.now();
-    const existing = await findRun(ctx, correlationId);
-    if (existing && existing.outcome !== 'running') {
-      return { kind: 'done', detail: `already ran: ${existing.outcome}` };
-    }
-    const trigger = await loadTriggerMessage(ctx, payload.triggerMessageId);
-    if (!trigger || trigger.conversationId !== payload.conversationId) {
-      return { kind: 'done', detail: 'trigger message not found' };
-    }
-    if (trigger.routing?.turn === false) {
-      return { kind: 'done', detail: `handled at intake: ${trigger.routing.outcome}` };
-    }
-    const conversation = await loadTurnConversation(ctx, payload.conversationId);
-    if (!conversation) return { kind: 'done', detail: 'conversation not found' };
-    const settings = await getTenantSettings(ctx);
-    const skip = await skipReason(ctx, conversation, settings, trigger);
-    if (skip) {
-      // Through startRun, so a run a crash left `running` is closed too (and a live one is left
-      // to its delivery).
-      const skipped = await startRun(ctx, {
-        conversationId: conversation.id,
-        correlationId,
-        triggerMessageId: trigger.id,
-        model: 'none (not run)',
-        staleAfterMs: deps.staleRunMs,
-      });
-      if (!skipped) return { kind: 'busy' };
-      await finishRun(ctx, skipped.id, {
-        outcome: skip.outcome,
-        steps: [],
-        usage: {},
-        latencyMs: 0,
-        error: skip.reason,
-        now,
-      });
-      return { kind: 'done', detail: `${skip.outcome}: ${skip.reason}` };
-    }
-    const rows = await recentMessages(ctx, conversation.id, deps.historyRows);
-    // A voice note or image still downloading: come back shortly rather than answer without it
-    // (a few times; then the agent answers with a marker in its place).
-    if (job.retried < deps.mediaWaitRetries && awaitingDownload(rows)) {
-      return { kind: 'wait' };
-    }
-    const sealedKey = await modelApiKeyCiphertext(ctx);
-    const tenantApiKey = sealedKey
-      ? await decryptSecret(sealedKey, env.CREDENTIALS_ENCRYPTION_KEY)
-      : null;
-    const models = deps.models({ env, tenantModel: settings.model, tenantApiKey });
-    const run = await startRun(ctx, {
-      conversationId: conversation.id,
-      correlationId,
-      triggerMessageId: trigger.id,
-      model: models.label,
-      staleAfterMs: deps.staleRunMs,
-    });
-    if (!run) return { kind: 'busy' };
-    const notes = await mediaNotesFor(
-      ctx,
-      rows.filter((r) => r.attachments.length > 0).map((r) => r.id),
-    );
-    const reactionTargets = rows.flatMap((r) => {
-      const target = (r.payload.reaction as { target?: unknown } | undefined)?.target;
-      return r.type === 'reaction' && typeof target === 'string' ? [target] : [];
-    });
-    const targets = await messagesByProviderId(ctx, conversation.id, reactionTargets);
-    return {
-      kind: 'run',
-      run,
-      trigger,
-      conversation,
-      settings,
-      models,
-      rows,
-      notes,
-      targets,
-    };
-  });
+  const start = await asTenant(services.db, tenantId, (ctx) => decide(ctx, scope));
   if (start.kind === 'done') return { status: 'done', detail: start.detail };
   if (start.kind === 'busy')
     return { status: 'retry', detail: 'another delivery is running this turn' };
   if (start.kind === 'wait') return { status: 'retry', detail: 'waiting for a media download' };
 
-  // 2. Think. The customer sees their message read and the agent typing meanwhile.
-  const { run, trigger, conversation, settings, models, rows } = start;
+  const thought = await think(scope, start);
+  const stored = await asTenant(services.db, tenantId, (ctx) => store(ctx, scope, start, thought));
+  await publishJobs(services, env, stored.jobs);
+  return { status: 'done', detail: stored.outcome };
+}
+
+/**
+ * Step 1 (transaction): whether this turn may speak; if so, start its run and read what the model
+ * needs. A skip is recorded as a finished run, so every turn leaves a trace.
+ */
+async function decide(ctx: TenantContext, scope: TurnScope): Promise<TurnStart> {
+  const { job, payload, deps, correlationId } = scope;
+  const existing = await findRun(ctx, correlationId);
+  if (existing && existing.outcome !== 'running') {
+    return { kind: 'done', detail: `already ran: ${existing.outcome}` };
+  }
+  const trigger = await loadTriggerMessage(ctx, payload.triggerMessageId);
+  if (!trigger || trigger.conversationId !== payload.conversationId) {
+    return { kind: 'done', detail: 'trigger message not found' };
+  }
+  if (trigger.routing?.turn === false) {
+    return { kind: 'done', detail: `handled at intake: ${trigger.routing.outcome}` };
+  }
+  const conversation = await loadTurnConversation(ctx, payload.conversationId);
+  if (!conversation) return { kind: 'done', detail: 'conversation not found' };
+  const settings = await getTenantSettings(ctx);
+  const skip = await skipReason(ctx, conversation, settings, trigger);
+  if (skip) return recordSkip(ctx, scope, { conversationId: conversation.id, trigger, skip });
+  const rows = await recentMessages(ctx, conversation.id, deps.historyRows);
+  // A voice note or image still downloading: come back shortly rather than answer without it
+  // (a few times; then the agent answers with a marker in its place).
+  if (job.retried < deps.mediaWaitRetries && awaitingDownload(rows)) return { kind: 'wait' };
+  const models = await modelsFor(ctx, scope, settings);
+  const run = await startRun(ctx, {
+    conversationId: conversation.id,
+    correlationId,
+    triggerMessageId: trigger.id,
+    model: models.label,
+    staleAfterMs: deps.staleRunMs,
+  });
+  if (!run) return { kind: 'busy' };
+  const { notes, targets } = await historyContext(ctx, conversation.id, rows);
+  return { kind: 'run', run, trigger, conversation, settings, models, rows, notes, targets };
+}
+
+/**
+ * A skipped turn's run, through startRun so a run a crash left `running` is closed too (and a
+ * live one is left to its delivery).
+ */
+async function recordSkip(
+  ctx: TenantContext,
+  { correlationId, deps, job }: TurnScope,
+  input: { conversationId: string; trigger: { id: string }; skip: Skip },
+): Promise<TurnStart> {
+  const { skip } = input;
+  const skipped = await startRun(ctx, {
+    conversationId: input.conversationId,
+    correlationId,
+    triggerMessageId: input.trigger.id,
+    model: 'none (not run)',
+    staleAfterMs: deps.staleRunMs,
+  });
+  if (!skipped) return { kind: 'busy' };
+  await finishRun(ctx, skipped.id, {
+    outcome: skip.outcome,
+    steps: [],
+    usage: {},
+    latencyMs: 0,
+    error: skip.reason,
+    now: job.services.clock.now(),
+  });
+  return { kind: 'done', detail: `${skip.outcome}: ${skip.reason}` };
+}
+
+/** The models for this tenant: its own API key (decrypted here, never stored in clear) or ours. */
+async function modelsFor(
+  ctx: TenantContext,
+  { job, deps }: TurnScope,
+  settings: TenantSettings,
+): Promise<AgentModels> {
+  const sealedKey = await modelApiKeyCiphertext(ctx);
+  const tenantApiKey = sealedKey
+    ? await decryptSecret(sealedKey, job.env.CREDENTIALS_ENCRYPTION_KEY)
+    : null;
+  return deps.models({ env: job.env, tenantModel: settings.model, tenantApiKey });
+}
+
+/** What the history refers to: earlier media transcriptions, and the messages reacted to. */
+async function historyContext(ctx: TenantContext, conversationId: string, rows: HistoryRow[]) {
+  const notes = await mediaNotesFor(
+    ctx,
+    rows.filter((r) => r.attachments.length > 0).map((r) => r.id),
+  );
+  const reactionTargets = rows.flatMap((r) => {
+    const target = (r.payload.reaction as { target?: unknown } | undefined)?.target;
+    return r.type === 'reaction' && typeof target === 'string' ? [target] : [];
+  });
+  const targets = await messagesByProviderId(ctx, conversationId, reactionTargets);
+  return { notes, targets };
+}
+
+/**
+ * Step 2 (no transaction open): media to text, the history, then the model with the tools. The
+ * customer sees their message read and the agent typing meanwhile. A model error or timeout is
+ * not thrown: it becomes `failure`, which step 3 turns into a handoff.
+ */
+async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
+  const { job, deps, log } = scope;
+  const { services, env, tenantId } = job;
+  const { conversation, settings, models, rows } = start;
   markReadInBackground(
     { env, clock: services.clock, logger: log, waitUntil: job.waitUntil },
-    { tenantId, channel: conversation.channel, messageId: trigger.id, typing: true },
+    { tenantId, channel: conversation.channel, messageId: start.trigger.id, typing: true },
   );
   const started = Date.now();
   const mediaTexts = await prepareMedia({
@@ -310,7 +367,7 @@ export async function runAgentTurn(
     models,
     loadMedia: deps.loadMedia,
     env,
-    db,
+    db: services.db,
     tenantId,
     logger: log,
     timeoutMs: deps.mediaTimeoutMs,
@@ -324,7 +381,7 @@ export async function runAgentTurn(
   const effects = emptyEffects();
   const tools = buildTools(
     {
-      db,
+      db: services.db,
       tenantId,
       conversationId: conversation.id,
       channel: conversation.channel,
@@ -335,153 +392,205 @@ export async function runAgentTurn(
     },
     deps.tools,
   );
-  let result: Awaited<ReturnType<typeof generateText>> | null = null;
-  let failure: string | null = null;
+  const instructions = buildInstructions({
+    tenantName: conversation.tenantName,
+    settings,
+    channel: conversation.channel,
+    language,
+    now,
+    customerName: conversation.contact.name,
+  });
+  const answer = await callModel(scope, { models, instructions, history, tools });
+  const result = answer.ok ? answer.result : null;
+  return {
+    replies: result ? repliesOf(result, effects, conversation.channel) : [],
+    effects,
+    language,
+    customerText: history.customerTexts[0] ?? null,
+    failure: answer.ok ? null : answer.failure,
+    record: {
+      steps: result ? traceSteps(result.steps) : [],
+      usage: {
+        ...(result
+          ? {
+              inputTokens: result.usage.inputTokens,
+              outputTokens: result.usage.outputTokens,
+              totalTokens: result.usage.totalTokens,
+            }
+          : {}),
+        estimatedHistoryTokens: history.estimatedTokens,
+      },
+      latencyMs: Date.now() - started,
+    },
+  };
+}
+
+type ModelAnswer =
+  | { ok: true; result: Awaited<ReturnType<typeof generateText>> }
+  | { ok: false; failure: string };
+
+async function callModel(
+  { deps, log }: TurnScope,
+  input: {
+    models: AgentModels;
+    instructions: string;
+    history: ReturnType<typeof buildHistory>;
+    tools: ToolSet;
+  },
+): Promise<ModelAnswer> {
   try {
-    result = await generateText({
-      model: models.chat,
-      instructions: buildInstructions({
-        tenantName: conversation.tenantName,
-        settings,
-        channel: conversation.channel,
-        language,
-        now,
-        customerName: conversation.contact.name,
-      }),
-      messages: history.messages,
-      tools,
+    const result = await generateText({
+      model: input.models.chat,
+      instructions: input.instructions,
+      messages: input.history.messages,
+      tools: input.tools,
       stopWhen: isStepCount(deps.maxSteps),
       abortSignal: AbortSignal.timeout(deps.timeoutMs),
       maxRetries: 1,
     });
+    return { ok: true, result };
   } catch (err) {
-    failure = errorText(err);
     log.warn('agent turn: model failed', safeErrorFields(err));
+    return { ok: false, failure: errorText(err) };
   }
-  const latencyMs = Date.now() - started;
-  const steps = result ? traceSteps(result.steps) : [];
-  const usage = result
-    ? {
-        inputTokens: result.usage.inputTokens,
-        outputTokens: result.usage.outputTokens,
-        totalTokens: result.usage.totalTokens,
-        estimatedHistoryTokens: history.estimatedTokens,
-      }
-    : { estimatedHistoryTokens: history.estimatedTokens };
-
-  // The replies in the order the model produced them: each step's text, then the messages its
-  // tool calls asked for.
-  const replies: OutboundMessage[] = [];
-  if (result) {
-    for (const step of result.steps) {
-      for (const text of splitText(step.text, conversation.channel))
-        replies.push({ type: 'text', text });
-      for (const call of step.toolCalls) {
-        for (const effect of effects.messages)
-          if (effect.toolCallId === call.toolCallId) replies.push(effect.message);
-      }
-    }
-  }
-
-  // 3. Store.
-  const jobs: OutboxJob[] = [];
-  const finished = await asTenant(db, tenantId, async (ctx) => {
-    const storeNow = services.clock.now();
-    // Another delivery of this job finished the run meanwhile: it answered, this one must not.
-    if (!(await lockRunningRun(ctx, run.id))) return 'duplicate delivery';
-    const current = await loadTurnConversation(ctx, conversation.id, { forUpdate: true });
-    const currentSettings = await getTenantSettings(ctx);
-    const finish = (outcome: RunOutcome, error: string | null) =>
-      finishRun(ctx, run.id, { outcome, steps, usage, latencyMs, error, now: storeNow });
-    const skip: Skip | null = current
-      ? await skipReason(ctx, current, currentSettings, trigger)
-      : { outcome: 'superseded', reason: 'conversation deleted' };
-    if (skip || !current) {
-      const outcome = skip?.outcome ?? 'superseded';
-      const reason = skip?.reason ?? 'conversation deleted';
-      await finish(outcome, failure ? `${reason}; model error: ${failure}` : reason);
-      return outcome;
-    }
-    const customerText = history.customerTexts[0] ?? null;
-    const handoff = async (reason: string) =>
-      jobs.push(
-        ...(await handOff(ctx, {
-          conversation: current,
-          reason,
-          source: 'escalation',
-          language,
-          escalationContacts: currentSettings.escalationContacts,
-          customerText,
-          correlationId,
-          now: storeNow,
-          logger: log,
-        })),
-      );
-    if (failure) {
-      await handoff(`The AI could not answer (${failure.split(':')[0]}); a person should reply.`);
-      await finish('handed_off', failure);
-      return 'handed_off';
-    }
-    if (effects.escalation) {
-      await handoff(effects.escalation.reason);
-      await finish('handed_off', null);
-      return 'handed_off';
-    }
-    // Only what the channel accepts is stored; a reply that breaks a limit is left out, not fatal.
-    const valid = replies.filter((r) => parseOutboundMessage(current.channel, r).ok);
-    if (valid.length === 0) {
-      await handoff('The AI produced no reply it could send; a person should answer.');
-      await finish('handed_off', 'no sendable reply');
-      return 'handed_off';
-    }
-    if (currentSettings.replyMode === 'approval') {
-      const drafted = await draftReplies(ctx, {
-        conversation: current,
-        runId: run.id,
-        correlationId,
-        replies: valid,
-        escalationContacts: currentSettings.escalationContacts,
-        now: storeNow,
-        logger: log,
-      });
-      jobs.push(...drafted.jobs);
-      await finish('replied', null);
-      return 'replied';
-    }
-    const refused: string[] = [];
-    for (const reply of valid) {
-      try {
-        const queued = await queueOutboundMessage(ctx, {
-          conversationId: current.id,
-          sender: 'agent',
-          message: reply,
-          now: storeNow,
-          correlationId,
-        });
-        await tagAgentMessage(ctx, queued.message.id, {
-          model: models.label,
-          offline: models.offline,
-          correlationId,
-        });
-        jobs.push(queued.job);
-      } catch (err) {
-        // Refusals (the window, a limit) are thrown before anything is written.
-        if (!(err instanceof DomainError)) throw err;
-        refused.push(err.message);
-      }
-    }
-    if (refused.length === valid.length) {
-      await handoff(`The AI's reply could not be sent (${refused[0]}); a person should answer.`);
-      await finish('handed_off', refused.join('; '));
-      return 'handed_off';
-    }
-    await finish('replied', refused.length > 0 ? `not sent: ${refused.join('; ')}` : null);
-    return 'replied';
-  });
-  await publishJobs(services, env, jobs);
-  return { status: 'done', detail: finished };
 }
 
+/** The replies in the order the model produced them: each step's text, then its tools' messages. */
+function repliesOf(
+  result: Awaited<ReturnType<typeof generateText>>,
+  effects: TurnEffects,
+  channel: MessageChannel,
+): OutboundMessage[] {
+  const replies: OutboundMessage[] = [];
+  for (const step of result.steps) {
+    for (const text of splitText(step.text, channel)) replies.push({ type: 'text', text });
+    for (const call of step.toolCalls) {
+      for (const effect of effects.messages)
+        if (effect.toolCallId === call.toolCallId) replies.push(effect.message);
+    }
+  }
+  return replies;
+}
+
+/**
+ * Step 3 (transaction, holding the conversation's row lock so no new inbound message commits
+ * meanwhile): check step 1 again, then apply the effects — a handoff, drafts, or queued replies —
+ * and close the run. Returns the outcome and the jobs to publish after commit.
+ */
+async function store(
+  ctx: TenantContext,
+  scope: TurnScope,
+  start: TurnRun,
+  thought: Thought,
+): Promise<{ outcome: string; jobs: OutboxJob[] }> {
+  const { job, correlationId, log } = scope;
+  const { run } = start;
+  const now = job.services.clock.now();
+  const jobs: OutboxJob[] = [];
+  // Another delivery of this job finished the run meanwhile: it answered, this one must not.
+  if (!(await lockRunningRun(ctx, run.id))) return { outcome: 'duplicate delivery', jobs };
+  const current = await loadTurnConversation(ctx, start.conversation.id, { forUpdate: true });
+  const settings = await getTenantSettings(ctx);
+  const finish = async (outcome: RunOutcome, error: string | null) => {
+    await finishRun(ctx, run.id, { outcome, ...thought.record, error, now });
+    return { outcome, jobs };
+  };
+  const skip: Skip | null = current
+    ? await skipReason(ctx, current, settings, start.trigger)
+    : { outcome: 'superseded', reason: 'conversation deleted' };
+  if (skip || !current) {
+    const outcome = skip?.outcome ?? 'superseded';
+    const reason = skip?.reason ?? 'conversation deleted';
+    const failure = thought.failure;
+    return finish(outcome, failure ? `${reason}; model error: ${failure}` : reason);
+  }
+  const handoff = async (reason: string, error: string | null) => {
+    jobs.push(
+      ...(await handOff(ctx, {
+        conversation: current,
+        reason,
+        source: 'escalation',
+        language: thought.language,
+        escalationContacts: settings.escalationContacts,
+        customerText: thought.customerText,
+        correlationId,
+        now,
+        logger: log,
+      })),
+    );
+    return finish('handed_off', error);
+  };
+  if (thought.failure) {
+    const kind = thought.failure.split(':')[0];
+    return handoff(`The AI could not answer (${kind}); a person should reply.`, thought.failure);
+  }
+  if (thought.effects.escalation) return handoff(thought.effects.escalation.reason, null);
+  // Only what the channel accepts is stored; a reply that breaks a limit is left out, not fatal.
+  const valid = thought.replies.filter((r) => parseOutboundMessage(current.channel, r).ok);
+  if (valid.length === 0) {
+    return handoff(
+      'The AI produced no reply it could send; a person should answer.',
+      'no sendable reply',
+    );
+  }
+  if (settings.replyMode === 'approval') {
+    const drafted = await draftReplies(ctx, {
+      conversation: current,
+      runId: run.id,
+      correlationId,
+      replies: valid,
+      escalationContacts: settings.escalationContacts,
+      now,
+      logger: log,
+    });
+    jobs.push(...drafted.jobs);
+    return finish('replied', null);
+  }
+  const queued = await queueReplies(ctx, scope, {
+    conversationId: current.id,
+    replies: valid,
+    models: start.models,
+    now,
+  });
+  jobs.push(...queued.jobs);
+  if (queued.refused.length === valid.length) {
+    return handoff(
+      `The AI's reply could not be sent (${queued.refused[0]}); a person should answer.`,
+      queued.refused.join('; '),
+    );
+  }
+  const notSent = queued.refused.length > 0 ? `not sent: ${queued.refused.join('; ')}` : null;
+  return finish('replied', notSent);
+}
+
+/** Auto mode: each reply queued as the agent's message, labelled with the run that wrote it. */
+async function queueReplies(
+  ctx: TenantContext,
+  { correlationId }: TurnScope,
+  input: { conversationId: string; replies: OutboundMessage[]; models: AgentModels; now: Date },
+): Promise<{ jobs: OutboxJob[]; refused: string[] }> {
+  const jobs: OutboxJob[] = [];
+  const refused: string[] = [];
+  const label = { model: input.models.label, offline: input.models.offline, correlationId };
+  for (const reply of input.replies) {
+    try {
+      const queued = await queueOutboundMessage(ctx, {
+        conversationId: input.conversationId,
+        sender: 'agent',
+        message: reply,
+        now: input.now,
+        correlationId,
+      });
+      await tagAgentMessage(ctx, queued.message.id, label);
+      jobs.push(queued.job);
+    } catch (err) {
+      // Refusals (the window, a limit) are thrown before anything is written.
+      if (!(err instanceof DomainError)) throw err;
+      refused.push(err.message);
+    }
+  }
+  return { jobs, refused };
+}
 /**
  * The last delivery of a turn that kept failing (a database or configuration error, not the
  * model's: those hand off inside the turn). Without this the run would stay `running` and the
