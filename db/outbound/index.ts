@@ -8,6 +8,8 @@ export { OUTCOME_UNKNOWN } from '../statuses';
 export { prepareSend, type SendPlan } from './claim';
 export { loadReadReceiptTarget, loadSealedAccessToken } from './graph-targets';
 export {
+  type CancelCode,
+  cancelMessage,
   failMessage,
   listSendAttempts,
   recordAcceptedSend,

@@ -1,5 +1,6 @@
 import { and, desc, eq, max, sql } from 'drizzle-orm';
 import { NotFoundError } from '../../core/errors';
+import { SEND_REASONS, type SendReasonCode } from '../../core/messaging/send-reasons';
 import type { TenantContext } from '../client';
 import { loadConversationForSend, reserveSendSlot, setConversationLock } from '../conversations';
 import type { OutboxJob } from '../outbox';
@@ -206,6 +207,28 @@ export async function recordAcceptedSend(
   if (!row) return 'message gone';
   await recordSent(ctx, { ...input, channelAccountId: row.channelAccountId, simulated: false });
   return 'recorded';
+}
+
+/** Why a message is cancelled: only ever an agent reply that is no longer wanted. */
+export type CancelCode = Extract<SendReasonCode, 'conversation_locked' | 'superseded'>;
+
+/**
+ * Not sent, on purpose: the message is `cancelled` with the code and its reason from SEND_REASONS.
+ * No attempt is recorded (nothing was tried); the message's code and reason say why.
+ */
+export async function cancelMessage(
+  ctx: TenantContext,
+  input: { messageId: string; code: CancelCode },
+): Promise<void> {
+  await ctx.tx
+    .update(messages)
+    .set({
+      status: 'cancelled',
+      errorCode: input.code,
+      errorReason: SEND_REASONS[input.code],
+      updatedAt: sql`now()`,
+    })
+    .where(eq(messages.id, input.messageId));
 }
 
 /** A permanent refusal or failure: the message is failed with the code and the operator's reason. */
