@@ -13,6 +13,7 @@ import {
   parseOutboundMessage,
   previewOf,
 } from '../../core/messaging/kinds';
+import { SEND_REASONS, templateNotSyncedReason } from '../../core/messaging/send-reasons';
 import {
   templateMessagePreview,
   templateMessageProblem,
@@ -90,10 +91,7 @@ async function resolveTemplate(
 ): Promise<TemplateRow | Refusal> {
   const wabaId = conv.account.wabaId;
   if (!wabaId) {
-    return {
-      code: 'template_unknown',
-      reason: 'This WhatsApp number has no WhatsApp Business Account id, so it has no templates.',
-    };
+    return { code: 'template_unknown', reason: SEND_REASONS.no_waba_id };
   }
   const template = message.template_id
     ? await getTemplateOrNull(ctx, message.template_id)
@@ -104,10 +102,7 @@ async function resolveTemplate(
     template.name !== message.name ||
     template.language !== message.language
   ) {
-    return {
-      code: 'template_unknown',
-      reason: `Template ${message.name} (${message.language}) is not among the synced templates of this number. Sync the templates and pick one from the list.`,
-    };
+    return { code: 'template_unknown', reason: templateNotSyncedReason(message) };
   }
   return template;
 }
@@ -252,74 +247,23 @@ export async function queueOutboundMessage(
   input: QueueOutboundInput,
 ): Promise<QueuedOutbound> {
   const conv = await loadConversationForSend(ctx, input.conversationId, { lock: true });
-  const channel = conv.account.channel;
-  if (input.expectedChannel && input.expectedChannel !== channel) {
-    throw new InvalidInputError(
-      `channel_source: the conversation is on ${channel}, not ${input.expectedChannel}`,
-    );
-  }
-  const parsed = parseOutboundMessage(channel, input.message);
-  if (!parsed.ok) throw new InvalidInputError(parsed.error);
-  const message = parsed.message;
-
+  const message = parseForConversation(conv, input);
   const quoted =
     message.type === 'reaction' ? message.message_id : (input.replyToMessageId ?? undefined);
   const replyTo = quoted ? await targetProviderId(ctx, quoted, conv.conversation.id) : null;
-
-  const sendable = await checkSendable(ctx, conv, message, input.sender, input.now, {
-    checkWindow: input.checkWindow ?? true,
-  });
-  if (!sendable.ok) throw refusalError(sendable.refusal);
-  const preview =
-    message.type === 'template' && sendable.template
-      ? templateMessagePreview(sendable.template, message)
-      : previewOf(message);
+  const preview = await sendablePreview(ctx, { conv, message, input });
 
   const notBefore = await reserveSendSlot(ctx, conv.conversation, input.now, conv.spacingSeconds);
-  if (input.sender === 'operator' && conv.lockOnOperatorReply && !conv.conversation.isLocked) {
-    await setConversationLock(ctx, {
-      conversationId: conv.conversation.id,
-      locked: true,
-      source: 'operator',
-      userId: input.requestedByUserId ?? null,
-      reason: 'An operator replied',
-      now: input.now,
-    });
-  }
-  await ctx.tx
-    .update(conversations)
-    .set({
-      lastMessagePreview: preview.slice(0, 200),
-      // Raw SQL parameters are not serialised by column type: pass the time as ISO text.
-      lastMessageAt: sql`greatest(coalesce(${conversations.lastMessageAt}, ${input.now.toISOString()}::timestamptz), ${input.now.toISOString()}::timestamptz)`,
-    })
-    .where(eq(conversations.id, conv.conversation.id));
-
-  const [row] = await ctx.tx
-    .insert(messages)
-    .values({
-      tenantId: ctx.tenantId,
-      conversationId: conv.conversation.id,
-      channelAccountId: conv.account.id,
-      direction: 'outbound',
-      sender: input.sender,
-      type: message.type,
-      content: preview,
-      attachments: attachmentsOf(message),
-      payload: {
-        message,
-        ...(input.requestedByUserId ? { requested_by_user_id: input.requestedByUserId } : {}),
-      },
-      // The reserved slot is the ordering key: strictly increasing per conversation, and the
-      // earliest moment the customer can see it.
-      providerTimestamp: notBefore,
-      status: 'queued',
-      correlationId: input.correlationId ?? null,
-      replyToProviderMessageId: replyTo,
-    })
-    .returning();
-  // biome-ignore lint/style/noNonNullAssertion: insert … returning yields the row
-  const stored = row!;
+  await lockOnOperatorReply(ctx, { conv, input });
+  await showAsLastMessage(ctx, { conv, preview, now: input.now });
+  const stored = await insertQueuedMessage(ctx, {
+    conv,
+    message,
+    preview,
+    notBefore,
+    replyTo,
+    input,
+  });
   const job = await enqueueSendJob(ctx, {
     messageId: stored.id,
     conversationId: conv.conversation.id,
@@ -329,8 +273,112 @@ export async function queueOutboundMessage(
     message: stored,
     job,
     notBefore,
-    window: conversationWindow(channel, conv.conversation.lastInboundAt, input.now),
+    window: conversationWindow(conv.account.channel, conv.conversation.lastInboundAt, input.now),
   };
+}
+
+/** The caller's message validated for the conversation's channel (and the channel it expects). */
+function parseForConversation(conv: ConversationForSend, input: QueueOutboundInput) {
+  const channel = conv.account.channel;
+  if (input.expectedChannel && input.expectedChannel !== channel) {
+    throw new InvalidInputError(
+      `channel_source: the conversation is on ${channel}, not ${input.expectedChannel}`,
+    );
+  }
+  const parsed = parseOutboundMessage(channel, input.message);
+  if (!parsed.ok) throw new InvalidInputError(parsed.error);
+  return parsed.message;
+}
+
+/** Throws the refusal when the message may not be sent; else the preview the inbox shows. */
+async function sendablePreview(
+  ctx: TenantContext,
+  {
+    conv,
+    message,
+    input,
+  }: { conv: ConversationForSend; message: OutboundMessage; input: QueueOutboundInput },
+): Promise<string> {
+  const sendable = await checkSendable(ctx, conv, message, input.sender, input.now, {
+    checkWindow: input.checkWindow ?? true,
+  });
+  if (!sendable.ok) throw refusalError(sendable.refusal);
+  return message.type === 'template' && sendable.template
+    ? templateMessagePreview(sendable.template, message)
+    : previewOf(message);
+}
+
+/** An operator's reply takes over the conversation when the tenant's setting says so. */
+async function lockOnOperatorReply(
+  ctx: TenantContext,
+  { conv, input }: { conv: ConversationForSend; input: QueueOutboundInput },
+): Promise<void> {
+  if (input.sender !== 'operator' || !conv.lockOnOperatorReply || conv.conversation.isLocked) {
+    return;
+  }
+  await setConversationLock(ctx, {
+    conversationId: conv.conversation.id,
+    locked: true,
+    source: 'operator',
+    userId: input.requestedByUserId ?? null,
+    reason: 'An operator replied',
+    now: input.now,
+  });
+}
+
+/** The conversation list shows the newest message's preview and time. */
+async function showAsLastMessage(
+  ctx: TenantContext,
+  input: { conv: ConversationForSend; preview: string; now: Date },
+): Promise<void> {
+  const now = input.now.toISOString();
+  await ctx.tx
+    .update(conversations)
+    .set({
+      lastMessagePreview: input.preview.slice(0, 200),
+      // Raw SQL parameters are not serialised by column type: pass the time as ISO text.
+      lastMessageAt: sql`greatest(coalesce(${conversations.lastMessageAt}, ${now}::timestamptz), ${now}::timestamptz)`,
+    })
+    .where(eq(conversations.id, input.conv.conversation.id));
+}
+
+async function insertQueuedMessage(
+  ctx: TenantContext,
+  input: {
+    conv: ConversationForSend;
+    message: OutboundMessage;
+    preview: string;
+    notBefore: Date;
+    replyTo: string | null;
+    input: QueueOutboundInput;
+  },
+): Promise<MessageRow> {
+  const { conv, message, input: queued } = input;
+  const [row] = await ctx.tx
+    .insert(messages)
+    .values({
+      tenantId: ctx.tenantId,
+      conversationId: conv.conversation.id,
+      channelAccountId: conv.account.id,
+      direction: 'outbound',
+      sender: queued.sender,
+      type: message.type,
+      content: input.preview,
+      attachments: attachmentsOf(message),
+      payload: {
+        message,
+        ...(queued.requestedByUserId ? { requested_by_user_id: queued.requestedByUserId } : {}),
+      },
+      // The reserved slot is the ordering key: strictly increasing per conversation, and the
+      // earliest moment the customer can see it.
+      providerTimestamp: input.notBefore,
+      status: 'queued',
+      correlationId: queued.correlationId ?? null,
+      replyToProviderMessageId: input.replyTo,
+    })
+    .returning();
+  if (!row) throw new Error('insertQueuedMessage: insert … returning yielded no row');
+  return row;
 }
 
 /**
