@@ -77,8 +77,8 @@ export async function prepareSend(
   const sendable = await sendableNow(ctx, { target, now });
   if ('action' in sendable) return sendable;
 
-  const taken = await claimMessage(ctx, { row, staleAttempt: claim.staleAttempt, now });
-  if (taken) return busy(taken);
+  const notTaken = await claimMessage(ctx, { row, staleAttempt: claim.staleAttempt, now });
+  if (notTaken) return busy(notTaken);
   const { permission } = sendable;
   const numbered = await numberAttempt(ctx, { messageId: row.id, permission, now });
   return {
