@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEND_REASONS } from '../../core/messaging/send-reasons';
 import { asTenant } from '../../db/client';
 import { queueOutboundMessage } from '../../db/outbound';
 import {
@@ -76,8 +77,13 @@ describe('send job: agent replies superseded by a newer customer message', () =>
     await customerWrites(h, t, phone, 'Y también quería saber el precio');
     await h.settle();
 
-    const [row] = await sql`select status, error_code from messages where id = ${stale}`;
-    expect(row).toEqual({ status: 'cancelled', error_code: 'superseded' });
+    const [row] =
+      await sql`select status, error_code, error_reason from messages where id = ${stale}`;
+    expect(row).toEqual({
+      status: 'cancelled',
+      error_code: 'superseded',
+      error_reason: SEND_REASONS.superseded,
+    });
     const texts = graphSends(h).map((b) => (b.text as { body?: string } | undefined)?.body);
     expect(texts).not.toContain('Sí, abrimos el sábado.');
     expect(texts).toContain('Contesto a los dos mensajes.');

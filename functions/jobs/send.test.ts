@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SendRefusedError } from '../../core/errors';
+import { SEND_REASONS } from '../../core/messaging/send-reasons';
 import { asTenant, connect, type Database } from '../../db/client';
 import { type QueueOutboundInput, queueOutboundMessage } from '../../db/outbound';
 import {
@@ -330,6 +331,7 @@ describe('send job (/jobs/send) against the Graph stand-in', () => {
     expect(await messageRow(q!.message.id)).toMatchObject({
       status: 'cancelled',
       error_code: 'conversation_locked',
+      error_reason: SEND_REASONS.conversation_locked,
     });
   });
 

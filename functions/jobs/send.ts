@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GraphErrorMeaning } from '../../core/messaging/graph-errors';
 import type { MessagingMessage, WhatsAppMessage } from '../../core/messaging/kinds';
+import { gaveUpReason, SEND_REASONS, type SendReasonCode } from '../../core/messaging/send-reasons';
 import { asTenant, type Database, type TenantContext } from '../../db/client';
 import {
   failMessage,
@@ -14,12 +15,7 @@ import {
 } from '../../db/outbound';
 import type { Services } from '../context';
 import { decryptSecret } from '../lib/crypto';
-import {
-  type GraphAccount,
-  GraphApiError,
-  graphClient,
-  SEND_OUTCOME_UNKNOWN_REASON,
-} from '../lib/graph';
+import { type GraphAccount, GraphApiError, graphClient } from '../lib/graph';
 import { type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { slidingWindowLimit } from '../lib/sliding-window';
@@ -221,162 +217,224 @@ async function recordAccepted(
   };
 }
 
+/** What every step of a claimed send works with. */
+type SendStep = {
+  job: JobContext;
+  plan: Claimed;
+  options: SendJobOptions;
+  /** The Graph request body, also kept in the attempt's history. */
+  request: Record<string, unknown>;
+};
+
+/** The send after the claim: each step either ends the job with an outcome or hands on. */
 async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
-  const { services, env, tenantId } = job;
-  const db = services.db;
-  const tenant = <T>(fn: (ctx: TenantContext) => Promise<T>) => asTenant(db, tenantId, fn);
-  const { conv, row, attemptId } = plan;
-  const now = () => services.clock.now();
-  const request = requestFor(plan);
-
-  if (!env.WHATSAPP_ALLOW_LIVE_SEND) {
-    // Documented in docs/sending.md: sent, flagged simulated, with an id that cannot be Meta's.
-    await tenant((ctx) =>
-      recordSent(ctx, {
-        messageId: row.id,
-        attemptId,
-        channelAccountId: conv.account.id,
-        providerMessageId: `simulated:${row.id}:${plan.attempt}`,
-        simulated: true,
-        request,
-        now: now(),
-      }),
-    );
-    return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
+  const step: SendStep = { job, plan, options, request: requestFor(plan) };
+  if (!job.env.WHATSAPP_ALLOW_LIVE_SEND) return simulateSend(step);
+  const overCap = await waitForThroughput(step);
+  if (overCap) return overCap;
+  const token = await accessToken(step);
+  if (!token.ok) return token.outcome;
+  const answer = await callGraph(step, token.accessToken);
+  if (answer.ok) {
+    const { plan, request } = step;
+    return recordAccepted(job, options, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      channelAccountId: plan.conv.account.id,
+      providerMessageId: answer.providerMessageId,
+      request,
+    });
   }
-
-  const throughput = await withinThroughput(services, conv.account);
-  if (!throughput.allowed) {
-    const earliest = new Date(Math.max(throughput.retryAt ?? 0, now().getTime() + 1000));
-    const { job } = await tenant((ctx) =>
-      requeueAfterTransient(ctx, {
-        messageId: row.id,
-        attemptId,
-        earliest,
-        code: 'throughput_cap',
-        reason: 'This number is at its messages-per-second limit; it goes out in a moment.',
-        now: now(),
-      }),
-    );
-    await publishJobs(services, env, [job]);
-    return { status: 'done', detail: 'over the throughput cap; requeued' };
+  const { error } = answer;
+  if (error.outcomeUnknown) return recordUnknownOutcome(step);
+  if (error.transient && plan.transientFailures + 1 < MAX_TRANSIENT_FAILURES) {
+    return retryLater(step, error);
   }
+  return failPermanently(step, error);
+}
 
-  const sealed = await tenant((ctx) => loadSealedAccessToken(ctx, conv.account.id));
+function inTenant<T>(step: SendStep, fn: (ctx: TenantContext) => Promise<T>): Promise<T> {
+  return asTenant(step.job.services.db, step.job.tenantId, fn);
+}
+
+/** Live sending is off: sent, flagged simulated, with an id that cannot be Meta's (docs/sending.md). */
+async function simulateSend(step: SendStep): Promise<JobOutcome> {
+  const { job, plan, request } = step;
+  await inTenant(step, (ctx) =>
+    recordSent(ctx, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      channelAccountId: plan.conv.account.id,
+      providerMessageId: `simulated:${plan.row.id}:${plan.attempt}`,
+      simulated: true,
+      request,
+      now: job.services.clock.now(),
+    }),
+  );
+  return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
+}
+
+/** Over the number's throughput cap: back in the queue for when the window has room. */
+async function waitForThroughput(step: SendStep): Promise<JobOutcome | null> {
+  const { services, env } = step.job;
+  const throughput = await withinThroughput(services, step.plan.conv.account);
+  if (throughput.allowed) return null;
+  const now = services.clock.now();
+  const earliest = new Date(Math.max(throughput.retryAt ?? 0, now.getTime() + 1000));
+  const { job } = await inTenant(step, (ctx) =>
+    requeueAfterTransient(ctx, {
+      messageId: step.plan.row.id,
+      attemptId: step.plan.attemptId,
+      earliest,
+      code: 'throughput_cap',
+      reason: SEND_REASONS.throughput_cap,
+      now,
+    }),
+  );
+  await publishJobs(services, env, [job]);
+  return { status: 'done', detail: 'over the throughput cap; requeued' };
+}
+
+/**
+ * The channel's access token, decrypted. Without one, or with one sealed under another key,
+ * retrying cannot help: the message fails with the reason, rather than loop.
+ */
+async function accessToken(
+  step: SendStep,
+): Promise<{ ok: true; accessToken: string } | { ok: false; outcome: JobOutcome }> {
+  const { env } = step.job;
+  const sealed = await inTenant(step, (ctx) =>
+    loadSealedAccessToken(ctx, step.plan.conv.account.id),
+  );
   if (!sealed) {
-    await tenant((ctx) =>
-      failMessage(ctx, {
-        messageId: row.id,
-        attemptId,
-        code: 'not_connected',
-        reason: 'This channel has no access token. Reconnect it in the settings.',
-        now: now(),
-        request,
-      }),
-    );
-    return { status: 'done', detail: 'failed: no credentials' };
+    await failWithOwnReason(step, 'not_connected');
+    return { ok: false, outcome: { status: 'done', detail: 'failed: no credentials' } };
   }
-  let accessToken: string;
   try {
-    accessToken = await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY);
+    return { ok: true, accessToken: await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY) };
   } catch {
-    // Retrying cannot fix a token sealed with another key: stop here rather than loop.
-    await tenant((ctx) =>
-      failMessage(ctx, {
-        messageId: row.id,
-        attemptId,
-        code: 'credentials_unreadable',
-        reason:
-          "This channel's access token cannot be decrypted (was the encryption key changed?). Reconnect the channel.",
-        now: now(),
-        request,
-      }),
-    );
-    return { status: 'done', detail: 'failed: credentials unreadable' };
+    await failWithOwnReason(step, 'credentials_unreadable');
+    return { ok: false, outcome: { status: 'done', detail: 'failed: credentials unreadable' } };
   }
+}
+
+/** Fails the claimed message with one of our own codes and its reason from SEND_REASONS. */
+async function failWithOwnReason(
+  step: SendStep,
+  code: Extract<SendReasonCode, 'not_connected' | 'credentials_unreadable'>,
+): Promise<void> {
+  const { job, plan, request } = step;
+  await inTenant(step, (ctx) =>
+    failMessage(ctx, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      code,
+      reason: SEND_REASONS[code],
+      now: job.services.clock.now(),
+      request,
+    }),
+  );
+}
+
+/** The Graph call: Meta's id for the message, or the Graph error (anything else is thrown). */
+async function callGraph(
+  step: SendStep,
+  accessToken: string,
+): Promise<{ ok: true; providerMessageId: string } | { ok: false; error: GraphApiError }> {
+  const { account: channel } = step.plan.conv;
   const account: GraphAccount = {
-    channel: conv.account.channel,
-    externalId: conv.account.externalId,
-    wabaId: conv.account.wabaId,
+    channel: channel.channel,
+    externalId: channel.externalId,
+    wabaId: channel.wabaId,
     accessToken,
   };
-
-  const graph = graphClient(env, undefined, { timeoutMs: options.graphTimeoutMs });
-  let providerMessageId: string;
+  const graph = graphClient(step.job.env, undefined, { timeoutMs: step.options.graphTimeoutMs });
   try {
-    ({ providerMessageId } =
+    const { providerMessageId } =
       account.channel === 'whatsapp'
-        ? await graph.sendWhatsApp(account, request)
-        : await graph.sendMessaging(account, request));
+        ? await graph.sendWhatsApp(account, step.request)
+        : await graph.sendMessaging(account, step.request);
+    return { ok: true, providerMessageId };
   } catch (err) {
     if (!(err instanceof GraphApiError)) throw err;
-    if (err.outcomeUnknown) {
-      // Meta may have it: never sent again on our own. A WhatsApp status carrying our message id
-      // can still bind the provider id later (db/statuses.ts); an operator may retry.
-      const input = {
-        messageId: row.id,
-        attemptId,
-        reason: SEND_OUTCOME_UNKNOWN_REASON,
-        request,
-        now: now(),
-      };
-      const written = await writeWithRetries(job, options, 'recording an unknown outcome', (ctx) =>
-        recordOutcomeUnknown(ctx, input),
-      );
-      if (!written.ok) {
-        return {
-          status: 'dead',
-          detail: `no answer from Meta for message ${row.id} and the database is failing; not sent again`,
-        };
-      }
-      return {
-        status: 'done',
-        detail:
-          written.value === 'already-sent'
-            ? 'no answer from Meta, but a status webhook showed it was sent'
-            : 'no answer from Meta: outcome unknown, not sent again',
-      };
-    }
-    const failure = {
-      messageId: row.id,
-      attemptId,
-      code: err.info.code,
-      httpStatus: err.info.httpStatus,
-      request,
-      now: now(),
-    };
-    if (err.transient && plan.transientFailures + 1 < MAX_TRANSIENT_FAILURES) {
-      const delay = retryDelayMs(err.meaning, {
-        transient: plan.transientFailures,
-        pairRate: plan.pairRateFailures,
-      });
-      const { job, notBefore } = await tenant((ctx) =>
-        requeueAfterTransient(ctx, {
-          ...failure,
-          reason: err.meaning.reason,
-          earliest: new Date(now().getTime() + delay),
-        }),
-      );
-      await publishJobs(services, env, [job]);
-      return {
-        status: 'done',
-        detail: `transient ${err.info.code}; next try ${notBefore.toISOString()}`,
-      };
-    }
-    const reason = err.transient
-      ? `Gave up after ${MAX_TRANSIENT_FAILURES} attempts. Last error: ${err.meaning.reason}`
-      : err.meaning.reason;
-    await tenant((ctx) => failMessage(ctx, { ...failure, reason }));
-    return { status: 'done', detail: `failed ${err.info.code}` };
+    return { ok: false, error: err };
   }
+}
 
-  return recordAccepted(job, options, {
-    messageId: row.id,
-    attemptId,
-    channelAccountId: conv.account.id,
-    providerMessageId,
+/**
+ * No answer from Meta: it may have the message, so it is never sent again on our own. A WhatsApp
+ * status carrying our message id can still bind the provider id later (db/statuses.ts); an
+ * operator may retry.
+ */
+async function recordUnknownOutcome(step: SendStep): Promise<JobOutcome> {
+  const { job, plan, options, request } = step;
+  const input = {
+    messageId: plan.row.id,
+    attemptId: plan.attemptId,
+    reason: SEND_REASONS.outcome_unknown,
     request,
+    now: job.services.clock.now(),
+  };
+  const written = await writeWithRetries(job, options, 'recording an unknown outcome', (ctx) =>
+    recordOutcomeUnknown(ctx, input),
+  );
+  if (!written.ok) {
+    return {
+      status: 'dead',
+      detail: `no answer from Meta for message ${plan.row.id} and the database is failing; not sent again`,
+    };
+  }
+  return {
+    status: 'done',
+    detail:
+      written.value === 'already-sent'
+        ? 'no answer from Meta, but a status webhook showed it was sent'
+        : 'no answer from Meta: outcome unknown, not sent again',
+  };
+}
+
+/** What Meta refused, for the attempt's history. */
+function failureOf(step: SendStep, error: GraphApiError) {
+  return {
+    messageId: step.plan.row.id,
+    attemptId: step.plan.attemptId,
+    code: error.info.code,
+    httpStatus: error.info.httpStatus,
+    request: step.request,
+    now: step.job.services.clock.now(),
+  };
+}
+
+/** A transient error with tries left: back in the queue after the backoff. */
+async function retryLater(step: SendStep, error: GraphApiError): Promise<JobOutcome> {
+  const { job, plan } = step;
+  const failure = failureOf(step, error);
+  const delay = retryDelayMs(error.meaning, {
+    transient: plan.transientFailures,
+    pairRate: plan.pairRateFailures,
   });
+  const { job: next, notBefore } = await inTenant(step, (ctx) =>
+    requeueAfterTransient(ctx, {
+      ...failure,
+      reason: error.meaning.reason,
+      earliest: new Date(failure.now.getTime() + delay),
+    }),
+  );
+  await publishJobs(job.services, job.env, [next]);
+  return {
+    status: 'done',
+    detail: `transient ${error.info.code}; next try ${notBefore.toISOString()}`,
+  };
+}
+
+/** A permanent error, or a transient one that kept coming back: the message fails with Meta's reason. */
+async function failPermanently(step: SendStep, error: GraphApiError): Promise<JobOutcome> {
+  const reason = error.transient
+    ? gaveUpReason(MAX_TRANSIENT_FAILURES, error.meaning.reason)
+    : error.meaning.reason;
+  const failure = failureOf(step, error);
+  await inTenant(step, (ctx) => failMessage(ctx, { ...failure, reason }));
+  return { status: 'done', detail: `failed ${error.info.code}` };
 }
 
 /** The send job; options exist for tests (short Graph timeout, a failing database for the record). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type GraphErrorMeaning, graphErrorMeaning } from '../../core/messaging/graph-errors';
+import { SEND_REASONS } from '../../core/messaging/send-reasons';
 import { type GraphTemplate, graphTemplate } from '../../core/messaging/templates';
 import type { Env } from '../env';
 
@@ -42,9 +43,7 @@ export const NETWORK_ERROR = 'network';
 export const NO_ANSWER_ERROR = 'no_answer';
 
 /** Shown to operators for a send Meta may or may not have: never resent on our own. */
-export const SEND_OUTCOME_UNKNOWN_REASON =
-  'Meta did not answer in time, so we cannot tell whether it went out; it was not sent again ' +
-  'to avoid a duplicate — check the conversation before retrying.';
+export const SEND_OUTCOME_UNKNOWN_REASON = SEND_REASONS.outcome_unknown;
 
 export class GraphApiError extends Error {
   readonly meaning: GraphErrorMeaning;
