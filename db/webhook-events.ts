@@ -109,7 +109,8 @@ export async function listWebhookEvents(
   options: {
     outcome?: WebhookOutcome;
     limit: number;
-    after?: { receivedAt: string; id: string };
+    /** position and id of the last event of the previous page. */
+    after?: { position: string; id: string };
   },
 ): Promise<WebhookEventSummary[]> {
   const after = options.after;
@@ -133,9 +134,9 @@ export async function listWebhookEvents(
         options.outcome ? eq(webhookEvents.outcome, options.outcome) : undefined,
         after
           ? or(
-              lt(webhookEvents.receivedAt, sql`${after.receivedAt}::timestamptz`),
+              lt(webhookEvents.receivedAt, sql`${after.position}::timestamptz`),
               and(
-                eq(webhookEvents.receivedAt, sql`${after.receivedAt}::timestamptz`),
+                eq(webhookEvents.receivedAt, sql`${after.position}::timestamptz`),
                 lt(webhookEvents.id, after.id),
               ),
             )
