@@ -103,6 +103,18 @@ export type WebhookEventSummary = {
   position: string;
 };
 
+/** What an operator sees of a stored event (the body only by its size). */
+const summaryColumns = {
+  id: webhookEvents.id,
+  object: webhookEvents.object,
+  outcome: webhookEvents.outcome,
+  reason: webhookEvents.reason,
+  attempts: webhookEvents.attempts,
+  receivedAt: webhookEvents.receivedAt,
+  processedAt: webhookEvents.processedAt,
+  sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
+};
+
 /** Newest first, keyset-paged on (received_at, id). */
 export async function listWebhookEvents(
   { tx, tenantId }: TenantContext,
@@ -116,14 +128,7 @@ export async function listWebhookEvents(
   const after = options.after;
   const rows = await tx
     .select({
-      id: webhookEvents.id,
-      object: webhookEvents.object,
-      outcome: webhookEvents.outcome,
-      reason: webhookEvents.reason,
-      attempts: webhookEvents.attempts,
-      receivedAt: webhookEvents.receivedAt,
-      processedAt: webhookEvents.processedAt,
-      sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
+      ...summaryColumns,
       // Full-precision text: a JS Date would drop the microseconds the keyset compares on.
       position: sql<string>`${webhookEvents.receivedAt}::text`,
     })
@@ -169,18 +174,6 @@ export async function getWebhookEventSummary(
   { tx }: TenantContext,
   id: string,
 ): Promise<Omit<WebhookEventSummary, 'position'> | null> {
-  const [row] = await tx
-    .select({
-      id: webhookEvents.id,
-      object: webhookEvents.object,
-      outcome: webhookEvents.outcome,
-      reason: webhookEvents.reason,
-      attempts: webhookEvents.attempts,
-      receivedAt: webhookEvents.receivedAt,
-      processedAt: webhookEvents.processedAt,
-      sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
-    })
-    .from(webhookEvents)
-    .where(eq(webhookEvents.id, id));
+  const [row] = await tx.select(summaryColumns).from(webhookEvents).where(eq(webhookEvents.id, id));
   return row ?? null;
 }
