@@ -314,18 +314,28 @@ export async function finishRun(
   return updated.length > 0;
 }
 
-/** Marks what intake did with a customer message, so its debounced turn knows (payload.routing). */
-export async function markMessageRouting(
+/** Sets one key of a message's payload, keeping the others. */
+async function setPayloadKey(
   { tx }: TenantContext,
   messageId: string,
-  routing: MessageRouting,
+  key: 'routing' | 'agent',
+  value: unknown,
 ): Promise<void> {
   await tx
     .update(messages)
     .set({
-      payload: sql`${messages.payload} || jsonb_build_object('routing', ${JSON.stringify(routing)}::jsonb)`,
+      payload: sql`${messages.payload} || jsonb_build_object(${key}::text, ${JSON.stringify(value)}::jsonb)`,
     })
     .where(eq(messages.id, messageId));
+}
+
+/** Marks what intake did with a customer message, so its debounced turn knows (payload.routing). */
+export async function markMessageRouting(
+  ctx: TenantContext,
+  messageId: string,
+  routing: MessageRouting,
+): Promise<void> {
+  await setPayloadKey(ctx, messageId, 'routing', routing);
 }
 
 /**
@@ -333,16 +343,11 @@ export async function markMessageRouting(
  * model says so here), the draft it came from, who approved it.
  */
 export async function tagAgentMessage(
-  { tx }: TenantContext,
+  ctx: TenantContext,
   messageId: string,
   meta: Record<string, unknown>,
 ): Promise<void> {
-  await tx
-    .update(messages)
-    .set({
-      payload: sql`${messages.payload} || jsonb_build_object('agent', ${JSON.stringify(meta)}::jsonb)`,
-    })
-    .where(eq(messages.id, messageId));
+  await setPayloadKey(ctx, messageId, 'agent', meta);
 }
 
 /**

@@ -22,7 +22,8 @@ export type ChatSummaryRow = {
   position: string | null;
 };
 
-export type ChatListCursor = { lastMessageAt: string | null; id: string };
+/** position and id of the last conversation of the previous page. */
+export type ChatListCursor = { position: string | null; id: string };
 
 /**
  * The inbox list, most recent first: keyset-paged on (last_message_at desc nulls last, id desc),
@@ -42,12 +43,12 @@ export async function listChatSummaries(
   let keyset: SQL | undefined;
   if (after) {
     keyset =
-      after.lastMessageAt === null
+      after.position === null
         ? and(isNull(conversations.lastMessageAt), lt(conversations.id, after.id))
         : or(
-            lt(conversations.lastMessageAt, sql`${after.lastMessageAt}::timestamptz`),
+            lt(conversations.lastMessageAt, sql`${after.position}::timestamptz`),
             and(
-              eq(conversations.lastMessageAt, sql`${after.lastMessageAt}::timestamptz`),
+              eq(conversations.lastMessageAt, sql`${after.position}::timestamptz`),
               lt(conversations.id, after.id),
             ),
             isNull(conversations.lastMessageAt),

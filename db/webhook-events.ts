@@ -103,26 +103,32 @@ export type WebhookEventSummary = {
   position: string;
 };
 
+/** What an operator sees of a stored event (the body only by its size). */
+const summaryColumns = {
+  id: webhookEvents.id,
+  object: webhookEvents.object,
+  outcome: webhookEvents.outcome,
+  reason: webhookEvents.reason,
+  attempts: webhookEvents.attempts,
+  receivedAt: webhookEvents.receivedAt,
+  processedAt: webhookEvents.processedAt,
+  sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
+};
+
 /** Newest first, keyset-paged on (received_at, id). */
 export async function listWebhookEvents(
   { tx, tenantId }: TenantContext,
   options: {
     outcome?: WebhookOutcome;
     limit: number;
-    after?: { receivedAt: string; id: string };
+    /** position and id of the last event of the previous page. */
+    after?: { position: string; id: string };
   },
 ): Promise<WebhookEventSummary[]> {
   const after = options.after;
   const rows = await tx
     .select({
-      id: webhookEvents.id,
-      object: webhookEvents.object,
-      outcome: webhookEvents.outcome,
-      reason: webhookEvents.reason,
-      attempts: webhookEvents.attempts,
-      receivedAt: webhookEvents.receivedAt,
-      processedAt: webhookEvents.processedAt,
-      sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
+      ...summaryColumns,
       // Full-precision text: a JS Date would drop the microseconds the keyset compares on.
       position: sql<string>`${webhookEvents.receivedAt}::text`,
     })
@@ -133,9 +139,9 @@ export async function listWebhookEvents(
         options.outcome ? eq(webhookEvents.outcome, options.outcome) : undefined,
         after
           ? or(
-              lt(webhookEvents.receivedAt, sql`${after.receivedAt}::timestamptz`),
+              lt(webhookEvents.receivedAt, sql`${after.position}::timestamptz`),
               and(
-                eq(webhookEvents.receivedAt, sql`${after.receivedAt}::timestamptz`),
+                eq(webhookEvents.receivedAt, sql`${after.position}::timestamptz`),
                 lt(webhookEvents.id, after.id),
               ),
             )
@@ -168,18 +174,6 @@ export async function getWebhookEventSummary(
   { tx }: TenantContext,
   id: string,
 ): Promise<Omit<WebhookEventSummary, 'position'> | null> {
-  const [row] = await tx
-    .select({
-      id: webhookEvents.id,
-      object: webhookEvents.object,
-      outcome: webhookEvents.outcome,
-      reason: webhookEvents.reason,
-      attempts: webhookEvents.attempts,
-      receivedAt: webhookEvents.receivedAt,
-      processedAt: webhookEvents.processedAt,
-      sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
-    })
-    .from(webhookEvents)
-    .where(eq(webhookEvents.id, id));
+  const [row] = await tx.select(summaryColumns).from(webhookEvents).where(eq(webhookEvents.id, id));
   return row ?? null;
 }

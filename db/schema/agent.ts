@@ -1,21 +1,10 @@
-import { sql } from 'drizzle-orm';
-import {
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgPolicy,
-  pgTable,
-  text,
-  unique,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { privateSchema } from './channels';
-import { at, createdAt, id, updatedAt } from './columns';
+import { at, createdAt, id, parentRef, timestamps, updatedAt } from './columns';
 import { conversations, messages } from './conversations';
 import { agentRuns } from './events';
-import { tenantPolicies, workerRole } from './roles';
-import { tenantRef, tenants } from './tenants';
+import { tenantPolicies, workerOfTenant } from './roles';
+import { tenantKey, tenantRef } from './tenants';
 
 /**
  * The agent's model choice per tenant, readable by every member (the settings page shows it).
@@ -26,9 +15,7 @@ import { tenantRef, tenants } from './tenants';
 export const agentSettings = pgTable(
   'agent_settings',
   {
-    tenantId: uuid('tenant_id')
-      .primaryKey()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantKey(),
     /** Overrides OPENAI_MODEL for this tenant; null = the deployment's default. */
     model: text('model'),
     apiKeyHint: text('api_key_hint'),
@@ -42,20 +29,11 @@ export const agentModelKeys = privateSchema
   .table(
     'agent_model_keys',
     {
-      tenantId: uuid('tenant_id')
-        .primaryKey()
-        .references(() => tenants.id, { onDelete: 'cascade' }),
+      tenantId: tenantKey(),
       apiKey: text('api_key').notNull(),
       updatedAt: updatedAt(),
     },
-    (t) => [
-      pgPolicy('agent_model_keys: worker of tenant', {
-        for: 'all',
-        to: workerRole,
-        using: sql`${t.tenantId} = app.current_tenant_id()`,
-        withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
-      }),
-    ],
+    (t) => [workerOfTenant('agent_model_keys', t.tenantId)],
   )
   .enableRLS();
 
@@ -80,9 +58,7 @@ export const agentDrafts = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: parentRef('conversation_id', () => conversations.id),
     runId: uuid('run_id').references(() => agentRuns.id, { onDelete: 'set null' }),
     correlationId: text('correlation_id').notNull(),
     /** Order of the draft among its run's replies. */
@@ -101,8 +77,7 @@ export const agentDrafts = pgTable(
     sentMessageId: uuid('sent_message_id').references(() => messages.id, {
       onDelete: 'set null',
     }),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     index('agent_drafts_conversation').on(t.conversationId, t.status, t.createdAt),
@@ -120,9 +95,7 @@ export const agentMediaNotes = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: parentRef('message_id', () => messages.id),
     attachmentIndex: integer('attachment_index').notNull(),
     /** transcript | description | unavailable */
     kind: text('kind').notNull(),

@@ -1,16 +1,6 @@
-import { sql } from 'drizzle-orm';
-import {
-  integer,
-  pgEnum,
-  pgPolicy,
-  pgSchema,
-  pgTable,
-  text,
-  unique,
-  uuid,
-} from 'drizzle-orm/pg-core';
-import { createdAt, id, updatedAt } from './columns';
-import { tenantPolicies, workerRole } from './roles';
+import { integer, pgEnum, pgSchema, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { createdAt, id, parentKey, updatedAt } from './columns';
+import { tenantPolicies, workerOfTenant } from './roles';
 import { tenantRef } from './tenants';
 
 export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram']);
@@ -52,9 +42,7 @@ export const channelCredentials = privateSchema
   .table(
     'channel_credentials',
     {
-      channelAccountId: uuid('channel_account_id')
-        .primaryKey()
-        .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+      channelAccountId: parentKey('channel_account_id', () => channelAccounts.id),
       tenantId: tenantRef(),
       /** Graph API access token, `v1:<iv>:<ciphertext>` (see functions/lib/crypto.ts). */
       accessToken: text('access_token').notNull(),
@@ -62,13 +50,6 @@ export const channelCredentials = privateSchema
       appSecret: text('app_secret'),
       updatedAt: updatedAt(),
     },
-    (t) => [
-      pgPolicy('channel_credentials: worker of tenant', {
-        for: 'all',
-        to: workerRole,
-        using: sql`${t.tenantId} = app.current_tenant_id()`,
-        withCheck: sql`${t.tenantId} = app.current_tenant_id()`,
-      }),
-    ],
+    (t) => [workerOfTenant('channel_credentials', t.tenantId)],
   )
   .enableRLS();

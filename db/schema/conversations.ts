@@ -10,7 +10,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { channel, channelAccounts } from './channels';
-import { at, createdAt, id, updatedAt } from './columns';
+import { at, id, parentRef, timestamps, updatedAt } from './columns';
 import { tenantPolicies } from './roles';
 import { tenantRef } from './tenants';
 
@@ -32,8 +32,7 @@ export const contacts = pgTable(
     username: text('username'),
     /** Set when the customer opted out of outreach; the full history is in opt_ins. */
     optedOutAt: at('opted_out_at'),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     unique('contacts_external').on(t.tenantId, t.channel, t.externalUserId),
@@ -49,12 +48,8 @@ export const conversations = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    contactId: uuid('contact_id')
-      .notNull()
-      .references(() => contacts.id, { onDelete: 'cascade' }),
-    channelAccountId: uuid('channel_account_id')
-      .notNull()
-      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    contactId: parentRef('contact_id', () => contacts.id),
+    channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     /** The human-override lock: while set, the bot neither answers nor sends. */
     isLocked: boolean('is_locked').notNull().default(false),
     lockedBy: lockSource('locked_by'),
@@ -71,8 +66,7 @@ export const conversations = pgTable(
     /** Earliest time the next outbound message may go out (send spacing). */
     nextSendAt: at('next_send_at'),
     botEnabled: boolean('bot_enabled').notNull().default(true),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     unique('conversations_thread').on(t.channelAccountId, t.contactId),
@@ -122,12 +116,8 @@ export const messages = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
-    channelAccountId: uuid('channel_account_id')
-      .notNull()
-      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    conversationId: parentRef('conversation_id', () => conversations.id),
+    channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     direction: messageDirection('direction').notNull(),
     sender: messageSender('sender').notNull(),
     /** text, image, audio, interactive, template, reaction, … as the provider names it. */

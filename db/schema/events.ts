@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgPolicy, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { at, id } from './columns';
+import { at, id, parentRef } from './columns';
 import { conversations, messages } from './conversations';
 import { authenticatedRole, tenantPolicies, workerRole } from './roles';
 import { tenantRef, tenants } from './tenants';
@@ -64,9 +64,7 @@ export const agentRuns = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: parentRef('conversation_id', () => conversations.id),
     correlationId: text('correlation_id').notNull().unique(),
     triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
       onDelete: 'set null',

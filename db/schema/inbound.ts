@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelAccounts } from './channels';
-import { at, createdAt, id } from './columns';
+import { at, createdAt, id, parentRef } from './columns';
 import { messageStatus, messages } from './conversations';
 import { tenantPolicies } from './roles';
 import { tenantRef } from './tenants';
@@ -22,9 +22,7 @@ export const messageStatusEvents = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    channelAccountId: uuid('channel_account_id')
-      .notNull()
-      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     /** wamid / mid of the message the status is about; null for watermark events. */
     providerMessageId: text('provider_message_id'),
     /** The customer: wa_id or BSUID on WhatsApp, PSID / IGSID on Messenger and Instagram. */

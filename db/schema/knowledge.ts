@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, customType, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
-import { createdAt, id, updatedAt } from './columns';
+import { id, timestamps } from './columns';
 import { tenantPolicies } from './roles';
 import { tenantRef } from './tenants';
 
@@ -29,8 +29,7 @@ export const knowledgeArticles = pgTable(
     searchVector: tsvector('search_vector')
       .notNull()
       .generatedAlwaysAs(sql`app.knowledge_search_vector("language", "title", "body", "tags")`),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     index('knowledge_articles_search').using('gin', t.searchVector),

@@ -9,7 +9,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { at, id } from './columns';
+import { at, id, parentRef } from './columns';
 import { conversations, lockSource, messages } from './conversations';
 import { tenantPolicies } from './roles';
 import { tenantRef } from './tenants';
@@ -38,9 +38,7 @@ export const sendAttempts = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: parentRef('message_id', () => messages.id),
     /** 1, 2, … per message: the claim takes the next number, so two claims cannot share one. */
     attempt: integer('attempt').notNull(),
     outcome: sendAttemptOutcome('outcome').notNull().default('sending'),
@@ -74,9 +72,7 @@ export const conversationLockEvents = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: parentRef('conversation_id', () => conversations.id),
     locked: boolean('locked').notNull(),
     source: lockSource('source').notNull(),
     userId: uuid('user_id'),

@@ -28,6 +28,18 @@ const isAdmin = (tenantId: AnyPgColumn) =>
   sql`${tenantId} in (select app.tenant_ids_with_role(array['owner', 'admin']))`;
 
 /**
+ * Webhook/job code (`switchboard_worker`) reaches rows of exactly the tenant bound by the tenant
+ * handle, and nothing when no tenant is bound. Alone, it is the whole policy of a `private` table.
+ */
+export const workerOfTenant = (name: string, tenantId: AnyPgColumn) =>
+  pgPolicy(`${name}: worker of tenant`, {
+    for: 'all',
+    to: workerRole,
+    using: sql`${tenantId} = app.current_tenant_id()`,
+    withCheck: sql`${tenantId} = app.current_tenant_id()`,
+  });
+
+/**
  * The policies every tenant-owned table carries, declared beside it (drizzle-kit turns them into
  * CREATE POLICY statements):
  * - operators reach rows of tenants they are members of (`app.member_tenant_ids()` reads
@@ -40,12 +52,7 @@ export function tenantPolicies(
   tenantId: AnyPgColumn,
   operators: OperatorAccess = 'read-write',
 ) {
-  const worker = pgPolicy(`${name}: worker of tenant`, {
-    for: 'all',
-    to: workerRole,
-    using: sql`${tenantId} = app.current_tenant_id()`,
-    withCheck: sql`${tenantId} = app.current_tenant_id()`,
-  });
+  const worker = workerOfTenant(name, tenantId);
   if (operators === 'read-write') {
     return [
       pgPolicy(`${name}: members`, {

@@ -1,6 +1,6 @@
 import { jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { channel, channelAccounts } from './channels';
-import { at, createdAt, id, updatedAt } from './columns';
+import { at, id, parentRef, timestamps } from './columns';
 import { contacts } from './conversations';
 import { tenantPolicies } from './roles';
 import { tenantRef } from './tenants';
@@ -11,9 +11,7 @@ export const templates = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    channelAccountId: uuid('channel_account_id')
-      .notNull()
-      .references(() => channelAccounts.id, { onDelete: 'cascade' }),
+    channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     wabaId: text('waba_id').notNull(),
     providerTemplateId: text('provider_template_id').notNull(),
     name: text('name').notNull(),
@@ -24,8 +22,7 @@ export const templates = pgTable(
     parameterFormat: text('parameter_format').notNull().default('POSITIONAL'),
     components: jsonb('components').$type<unknown[]>().notNull().default([]),
     statusReason: text('status_reason'),
-    createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    ...timestamps(),
   },
   (t) => [
     unique('templates_provider').on(t.tenantId, t.wabaId, t.name, t.language),
@@ -41,9 +38,7 @@ export const optIns = pgTable(
   {
     id: id(),
     tenantId: tenantRef(),
-    contactId: uuid('contact_id')
-      .notNull()
-      .references(() => contacts.id, { onDelete: 'cascade' }),
+    contactId: parentRef('contact_id', () => contacts.id),
     channel: channel('channel').notNull(),
     /** marketing | utility | all */
     scope: text('scope').notNull(),

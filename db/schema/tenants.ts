@@ -8,10 +8,9 @@ import {
   pgTable,
   primaryKey,
   text,
-  uuid,
 } from 'drizzle-orm/pg-core';
 import { authUsers } from 'drizzle-orm/supabase';
-import { createdAt, id, updatedAt } from './columns';
+import { createdAt, id, parentKey, parentRef, updatedAt } from './columns';
 import { authenticatedRole, tenantPolicies, workerRole } from './roles';
 
 export const memberRole = pgEnum('member_role', ['owner', 'admin', 'agent']);
@@ -46,18 +45,16 @@ export const tenants = pgTable(
 ).enableRLS();
 
 /** The owning tenant: every tenant-owned row has one, and goes when its tenant is deleted. */
-export const tenantRef = () =>
-  uuid('tenant_id')
-    .notNull()
-    .references(() => tenants.id, { onDelete: 'cascade' });
+export const tenantRef = () => parentRef('tenant_id', () => tenants.id);
+
+/** The key of a one-row-per-tenant table: the tenant's id. */
+export const tenantKey = () => parentKey('tenant_id', () => tenants.id);
 
 export const tenantMembers = pgTable(
   'tenant_members',
   {
     tenantId: tenantRef(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => authUsers.id, { onDelete: 'cascade' }),
+    userId: parentRef('user_id', () => authUsers.id),
     role: memberRole('role').notNull().default('agent'),
     displayName: text('display_name'),
     createdAt: createdAt(),
@@ -88,9 +85,7 @@ export const tenantMembers = pgTable(
 export const tenantSettings = pgTable(
   'tenant_settings',
   {
-    tenantId: uuid('tenant_id')
-      .primaryKey()
-      .references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: tenantKey(),
     timeZone: text('time_zone').notNull().default('UTC'),
     businessDescription: text('business_description').notNull().default(''),
     persona: text('persona').notNull().default(''),

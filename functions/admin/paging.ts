@@ -1,5 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import type { TenantContext } from '../../db/client';
+import type { HonoEnv } from '../context';
 import { ApiError } from '../errors';
+import { asCurrentOperator } from '../middleware/operator-auth';
 
 /**
  * Keyset paging for every operator listing: one cursor format, one query shape, one page shape.
@@ -115,4 +118,32 @@ export async function keysetPage<C extends Cursor, Row, Item>(options: {
     items: page.map(options.item),
     next_cursor: rows.length > query.limit && last ? encodeCursor(options.positionOf(last)) : null,
   };
+}
+
+/**
+ * `keysetPage` of a listing the operator reads under RLS, whose rows carry their own `position`
+ * (sort key as Postgres prints it): `list` gets the position and id of the last row handed out.
+ */
+export function operatorPage<P extends string | null, Row extends { id: string }, Item>(
+  c: { var: HonoEnv['Variables'] },
+  query: { cursor?: string; limit: number },
+  options: {
+    cursor: z.ZodType<{ p: P; id: string }>;
+    list: (
+      ctx: TenantContext,
+      page: { after?: { position: P; id: string }; limit: number },
+    ) => Promise<Array<Row & { position: P }>>;
+    item: (row: Row) => Item;
+  },
+) {
+  return keysetPage({
+    query,
+    cursor: options.cursor,
+    fetch: ({ after, limit }) =>
+      asCurrentOperator(c, ({ ctx }) =>
+        options.list(ctx, { after: after && { position: after.p, id: after.id }, limit }),
+      ),
+    item: options.item,
+    positionOf: (row) => ({ p: row.position, id: row.id }),
+  });
 }

@@ -16,7 +16,7 @@ import {
   decodeCursor,
   encodeCursor,
   keysetCursor,
-  keysetPage,
+  operatorPage,
   pageOf,
   pageQuery,
 } from '../paging';
@@ -125,20 +125,15 @@ export function registerChats(app: App) {
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid('query');
     const now = c.var.services.clock.now();
-    const page = await keysetPage({
-      query,
+    const page = await operatorPage(c, query, {
       cursor: listCursor,
-      fetch: ({ after, limit }) =>
-        asCurrentOperator(c, ({ ctx }) =>
-          listChatSummaries(ctx, {
-            humanFilter: query.human_filter,
-            channel: query.channel,
-            limit,
-            after: after && { lastMessageAt: after.p, id: after.id },
-          }),
-        ),
+      list: (ctx, page) =>
+        listChatSummaries(ctx, {
+          humanFilter: query.human_filter,
+          channel: query.channel,
+          ...page,
+        }),
       item: (row) => toChatSummary(row, now),
-      positionOf: (row) => ({ p: row.position, id: row.id }),
     });
     return c.json(page, 200);
   });

@@ -10,7 +10,7 @@ import {
 } from '../../../db/knowledge';
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { itemsOf, keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
 import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
 
 /**
@@ -208,19 +208,10 @@ const deleteRoute = operatorRoute({
 export function registerKnowledge(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const page = await keysetPage({
-      query,
+    const page = await operatorPage(c, query, {
       cursor: keysetCursor,
-      fetch: ({ after, limit }) =>
-        asCurrentOperator(c, ({ ctx }) =>
-          listArticles(ctx, {
-            query: query.q,
-            limit,
-            after: after && { position: after.p, id: after.id },
-          }),
-        ),
+      list: (ctx, page) => listArticles(ctx, { query: query.q, ...page }),
       item: toArticle,
-      positionOf: (row) => ({ p: row.position, id: row.id }),
     });
     return c.json(page, 200);
   });

@@ -11,7 +11,7 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
-import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
+import { keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
 import { afterResponse, idField, idParams, jsonResponse, operatorRoute, timeField } from '../route';
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
@@ -94,19 +94,10 @@ const replayRoute = operatorRoute({
 export function registerWebhookEvents(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
-    const page = await keysetPage({
-      query,
+    const page = await operatorPage(c, query, {
       cursor: keysetCursor,
-      fetch: ({ after, limit }) =>
-        asCurrentOperator(c, ({ ctx }) =>
-          listWebhookEvents(ctx, {
-            outcome: query.outcome,
-            limit,
-            after: after && { receivedAt: after.p, id: after.id },
-          }),
-        ),
+      list: (ctx, page) => listWebhookEvents(ctx, { outcome: query.outcome, ...page }),
       item: toView,
-      positionOf: (row) => ({ p: row.position, id: row.id }),
     });
     return c.json(page, 200);
   });
