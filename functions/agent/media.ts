@@ -105,12 +105,7 @@ export function awaitingDownload(rows: HistoryRow[]): boolean {
     );
 }
 
-/**
- * Returns, for each inbound voice note / image in `rows` (key `messageId:index`), the text the
- * agent reads. Results worth keeping are stored; transient states (still downloading, no model
- * configured) are not, so a later turn tries again.
- */
-export async function prepareMedia(input: {
+type MediaInput = {
   rows: HistoryRow[];
   existing: Map<string, MediaNote>;
   models: AgentModels;
@@ -120,123 +115,153 @@ export async function prepareMedia(input: {
   tenantId: string;
   logger: Logger;
   timeoutMs: number;
-}): Promise<Map<string, string>> {
+};
+
+type MediaItem = { row: HistoryRow; index: number; attachment: Attachment; kind: Kind };
+
+/** What the agent reads for one file, and whether it is worth keeping for later turns. */
+type MediaText =
+  | { keep: false; text: string }
+  | {
+      keep: true;
+      kind: 'transcript' | 'description' | 'unavailable';
+      text: string;
+      error?: string;
+      model?: string | null;
+    };
+
+/**
+ * Returns, for each inbound voice note / image in `rows` (key `messageId:index`), the text the
+ * agent reads. Results worth keeping are stored; transient states (still downloading, no model
+ * configured) are not, so a later turn tries again.
+ */
+export async function prepareMedia(input: MediaInput): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
-  const todo: Array<{ row: HistoryRow; index: number; attachment: Attachment; kind: Kind }> = [];
+  const todo: MediaItem[] = [];
   for (const row of input.rows) {
     if (row.direction !== 'inbound') continue;
     row.attachments.forEach((attachment, index) => {
       const kind = kindOf(attachment);
       if (!kind) return;
-      const key = `${row.id}:${index}`;
-      const note = input.existing.get(key);
-      if (note) texts.set(key, note.text);
+      const note = input.existing.get(`${row.id}:${index}`);
+      if (note) texts.set(`${row.id}:${index}`, note.text);
       else todo.push({ row, index, attachment, kind });
     });
   }
   // Newest first: those are what the customer is talking about now.
   for (const item of todo.reverse().slice(0, MEDIA_PER_TURN)) {
-    const key = `${item.row.id}:${item.index}`;
-    const markers = MARKERS[item.kind];
-    const save = async (
-      kind: 'transcript' | 'description' | 'unavailable',
-      text: string,
-      error?: string,
-      model?: string | null,
-    ) => {
-      texts.set(key, text);
+    const result = await mediaText(input, item);
+    texts.set(`${item.row.id}:${item.index}`, result.text);
+    if (result.keep) {
       await asTenant(input.db, input.tenantId, (ctx) =>
         saveMediaNote(ctx, {
           messageId: item.row.id,
           attachmentIndex: item.index,
-          kind,
-          text,
-          error,
-          model,
+          kind: result.kind,
+          text: result.text,
+          error: result.error,
+          model: result.model,
         }),
       );
-    };
-    if (!item.attachment.storageKey) {
-      if (downloadFailed(item.attachment)) await save('unavailable', markers.failedDownload);
-      else texts.set(key, markers.pending);
-      continue;
-    }
-    const available =
-      item.kind === 'audio' ? input.models.transcription !== null : input.models.vision;
-    if (!available) {
-      texts.set(key, markers.noModel);
-      continue;
-    }
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await input.loadMedia(input.env, item.attachment);
-    } catch (err) {
-      input.logger.warn('agent media: load failed', {
-        messageId: item.row.id,
-        error: errorText(err),
-      });
-      texts.set(key, markers.pending);
-      continue;
-    }
-    if (!bytes) {
-      texts.set(key, markers.pending);
-      continue;
-    }
-    const max = item.kind === 'audio' ? AUDIO_MAX_BYTES : IMAGE_MAX_BYTES;
-    if (bytes.byteLength > max) {
-      await save('unavailable', markers.tooLarge, `${bytes.byteLength} bytes > ${max}`);
-      continue;
-    }
-    try {
-      if (item.kind === 'audio' && input.models.transcription) {
-        const result = await transcribe({
-          model: input.models.transcription,
-          audio: bytes,
-          abortSignal: AbortSignal.timeout(input.timeoutMs),
-          maxRetries: 1,
-        });
-        const text = result.text.trim();
-        await save(
-          text ? 'transcript' : 'unavailable',
-          text ? markers.ok(text) : markers.failed,
-          text ? undefined : 'empty transcript',
-          input.models.transcriptionLabel,
-        );
-      } else {
-        const result = await generateText({
-          model: input.models.chat,
-          messages: [
-            {
-              role: 'user',
-              content: [
-                { type: 'text', text: DESCRIBE_PROMPT },
-                {
-                  type: 'file',
-                  mediaType: baseMediaType(item.attachment.mimeType, item.kind),
-                  data: bytes,
-                },
-              ],
-            },
-          ],
-          abortSignal: AbortSignal.timeout(input.timeoutMs),
-          maxRetries: 1,
-        });
-        const text = result.text.trim();
-        await save(
-          text ? 'description' : 'unavailable',
-          text ? markers.ok(text) : markers.failed,
-          text ? undefined : 'empty description',
-          input.models.label,
-        );
-      }
-    } catch (err) {
-      input.logger.warn('agent media: model failed', {
-        messageId: item.row.id,
-        kind: item.kind,
-        error: errorText(err),
-      });
-      await save('unavailable', markers.failed, errorText(err), input.models.label);
     }
   }
   return texts;
+}
+
+/** One file to text: a marker while it cannot be read yet, else the model's transcript or description. */
+async function mediaText(input: MediaInput, item: MediaItem): Promise<MediaText> {
+  const markers = MARKERS[item.kind];
+  if (!item.attachment.storageKey) {
+    return downloadFailed(item.attachment)
+      ? { keep: true, kind: 'unavailable', text: markers.failedDownload }
+      : { keep: false, text: markers.pending };
+  }
+  const available =
+    item.kind === 'audio' ? input.models.transcription !== null : input.models.vision;
+  if (!available) return { keep: false, text: markers.noModel };
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await input.loadMedia(input.env, item.attachment);
+  } catch (err) {
+    input.logger.warn('agent media: load failed', {
+      messageId: item.row.id,
+      error: errorText(err),
+    });
+    return { keep: false, text: markers.pending };
+  }
+  if (!bytes) return { keep: false, text: markers.pending };
+  const max = item.kind === 'audio' ? AUDIO_MAX_BYTES : IMAGE_MAX_BYTES;
+  if (bytes.byteLength > max) {
+    const error = `${bytes.byteLength} bytes > ${max}`;
+    return { keep: true, kind: 'unavailable', text: markers.tooLarge, error };
+  }
+  try {
+    return item.kind === 'audio' && input.models.transcription
+      ? await transcribed(input, input.models.transcription, bytes, markers)
+      : await described(input, item, bytes, markers);
+  } catch (err) {
+    input.logger.warn('agent media: model failed', {
+      messageId: item.row.id,
+      kind: item.kind,
+      error: errorText(err),
+    });
+    const error = errorText(err);
+    return {
+      keep: true,
+      kind: 'unavailable',
+      text: markers.failed,
+      error,
+      model: input.models.label,
+    };
+  }
+}
+
+/** A model's text for a file, or the "could not" marker when it came back empty. */
+function modelText(
+  text: string,
+  kind: 'transcript' | 'description',
+  markers: (typeof MARKERS)[Kind],
+  model: string | null,
+): MediaText {
+  return text
+    ? { keep: true, kind, text: markers.ok(text), model }
+    : { keep: true, kind: 'unavailable', text: markers.failed, error: `empty ${kind}`, model };
+}
+
+async function transcribed(
+  input: MediaInput,
+  model: NonNullable<AgentModels['transcription']>,
+  audio: Uint8Array,
+  markers: (typeof MARKERS)[Kind],
+): Promise<MediaText> {
+  const result = await transcribe({
+    model,
+    audio,
+    abortSignal: AbortSignal.timeout(input.timeoutMs),
+    maxRetries: 1,
+  });
+  return modelText(result.text.trim(), 'transcript', markers, input.models.transcriptionLabel);
+}
+
+async function described(
+  input: MediaInput,
+  item: MediaItem,
+  data: Uint8Array,
+  markers: (typeof MARKERS)[Kind],
+): Promise<MediaText> {
+  const result = await generateText({
+    model: input.models.chat,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: DESCRIBE_PROMPT },
+          { type: 'file', mediaType: baseMediaType(item.attachment.mimeType, item.kind), data },
+        ],
+      },
+    ],
+    abortSignal: AbortSignal.timeout(input.timeoutMs),
+    maxRetries: 1,
+  });
+  return modelText(result.text.trim(), 'description', markers, input.models.label);
 }
