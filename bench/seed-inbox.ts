@@ -63,7 +63,7 @@ async function createTenant(sql: postgres.Sql, key: string, name: string): Promi
 /**
  * Fills the inbox. Conversation `g` (1…conversations-1) belongs to the other tenant when g % 5 = 0;
  * it is on WhatsApp for g % 10 < 7, Messenger for 7–8, Instagram for 9; locked (human override)
- * when g % 20 = 3; without any message (last_message_at null, the list's tail) when g % 50 = 25.
+ * when g % 20 = 3; without any message (last_message_at null, the list's tail) when g % 50 = 26.
  * Pairs of conversations share a last_message_at, so the keyset's id tie-break is exercised.
  *
  * Runs as a superuser: the generated rows skip triggers (`session_replication_role = replica`),
@@ -116,7 +116,7 @@ export async function seedInbox(
       join (select * from json_to_recordset(${JSON.stringify(accountRows)}::text::json)
               as x(tenant uuid, channel channel, id uuid)) a
         on a.tenant = c.tenant_id and a.channel = c.channel
-      cross join lateral (select case when g % 50 <> 25
+      cross join lateral (select case when g % 50 <> 26
         then ${base}::timestamptz - (g / 2) * interval '30 seconds' end as at) t`;
     // Outer loop over the message number: a thread's messages are spread over the table as they
     // are in production (written over weeks), not packed into one page.
