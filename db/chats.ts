@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
 import { type Channel, channelAccounts, contacts, conversations, messages } from './schema';
 
@@ -27,8 +27,14 @@ export type ChatListCursor = { position: string | null; id: string };
 
 /**
  * The inbox list, most recent first: keyset-paged on (last_message_at desc nulls last, id desc),
- * which the conversations_tenant_recent index serves. RLS limits rows to the operator's tenants;
- * the tenant filter picks the one this request acts on.
+ * the order of the conversations_tenant_recent index (conversations_tenant_recent_locked for
+ * `human_only`). RLS limits rows to the operator's tenants; the tenant filter picks the one this
+ * request acts on.
+ *
+ * After a cursor, conversations with messages come first, then those without any (null
+ * last_message_at): two index ranges, read one after the other, because a single predicate
+ * "before the cursor, or null" would make the index scan from the top and filter every row above
+ * the cursor (a deep page cost as much as reading the whole list up to it).
  */
 export async function listChatSummaries(
   { tx, tenantId }: TenantContext,
@@ -39,54 +45,59 @@ export async function listChatSummaries(
     after?: ChatListCursor;
   },
 ): Promise<ChatSummaryRow[]> {
+  const page = (range: SQL | undefined, limit: number) =>
+    tx
+      .select({
+        id: conversations.id,
+        phone: contacts.phone,
+        name: contacts.name,
+        username: contacts.username,
+        externalUserId: contacts.externalUserId,
+        lastMessagePreview: conversations.lastMessagePreview,
+        lastMessageAt: conversations.lastMessageAt,
+        lastInboundAt: conversations.lastInboundAt,
+        channel: channelAccounts.channel,
+        channelAccountId: channelAccounts.id,
+        accountName: channelAccounts.displayName,
+        unreadCount: conversations.unreadCount,
+        isLocked: conversations.isLocked,
+        lockedBy: conversations.lockedBy,
+        lockReason: conversations.lockReason,
+        position: sql<string | null>`${conversations.lastMessageAt}::text`,
+      })
+      .from(conversations)
+      .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+      .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
+      .where(
+        and(
+          eq(conversations.tenantId, tenantId),
+          // Literal, not a bound boolean: a generic plan must still see it matches the partial
+          // index conversations_tenant_recent_locked.
+          options.humanFilter === 'human_only' ? sql`${conversations.isLocked}` : undefined,
+          options.humanFilter === 'bot_only' ? sql`not ${conversations.isLocked}` : undefined,
+          options.channel ? eq(channelAccounts.channel, options.channel) : undefined,
+          range,
+        ),
+      )
+      .orderBy(sql`${conversations.lastMessageAt} desc nulls last`, desc(conversations.id))
+      .limit(limit);
+
   const after = options.after;
-  let keyset: SQL | undefined;
-  if (after) {
-    keyset =
-      after.position === null
-        ? and(isNull(conversations.lastMessageAt), lt(conversations.id, after.id))
-        : or(
-            lt(conversations.lastMessageAt, sql`${after.position}::timestamptz`),
-            and(
-              eq(conversations.lastMessageAt, sql`${after.position}::timestamptz`),
-              lt(conversations.id, after.id),
-            ),
-            isNull(conversations.lastMessageAt),
-          );
+  if (!after) return page(undefined, options.limit);
+  const withoutMessages = isNull(conversations.lastMessageAt);
+  if (after.position === null) {
+    return page(and(withoutMessages, lt(conversations.id, after.id)), options.limit);
   }
-  return tx
-    .select({
-      id: conversations.id,
-      phone: contacts.phone,
-      name: contacts.name,
-      username: contacts.username,
-      externalUserId: contacts.externalUserId,
-      lastMessagePreview: conversations.lastMessagePreview,
-      lastMessageAt: conversations.lastMessageAt,
-      lastInboundAt: conversations.lastInboundAt,
-      channel: channelAccounts.channel,
-      channelAccountId: channelAccounts.id,
-      accountName: channelAccounts.displayName,
-      unreadCount: conversations.unreadCount,
-      isLocked: conversations.isLocked,
-      lockedBy: conversations.lockedBy,
-      lockReason: conversations.lockReason,
-      position: sql<string | null>`${conversations.lastMessageAt}::text`,
-    })
-    .from(conversations)
-    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
-    .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
-    .where(
-      and(
-        eq(conversations.tenantId, tenantId),
-        options.humanFilter === 'human_only' ? eq(conversations.isLocked, true) : undefined,
-        options.humanFilter === 'bot_only' ? eq(conversations.isLocked, false) : undefined,
-        options.channel ? eq(channelAccounts.channel, options.channel) : undefined,
-        keyset,
-      ),
-    )
-    .orderBy(sql`${conversations.lastMessageAt} desc nulls last`, desc(conversations.id))
-    .limit(options.limit);
+  // A row comparison, which the index takes as the start of its range.
+  const rows = await page(
+    sql`(${conversations.lastMessageAt}, ${conversations.id}) < (${after.position}::timestamptz, ${after.id}::uuid)`,
+    options.limit,
+  );
+  // Only the page where the dated conversations run out goes on into the undated tail.
+  if (rows.length < options.limit) {
+    rows.push(...(await page(withoutMessages, options.limit - rows.length)));
+  }
+  return rows;
 }
 
 export type MessageRow = typeof messages.$inferSelect & {
@@ -130,7 +141,10 @@ export async function listConversationMessages(
   );
   if (!clock) throw new Error('clock query returned nothing');
   const horizon: MessageDeltaCursor = { changedAt: clock.horizon, id: null };
-  const columns = { ...messageColumns(), changedAt: sql<string>`${messages.updatedAt}::text` };
+  const columns = {
+    ...messageColumns(),
+    changedAt: sql<string>`${messages.updatedAt}::text`.as('changed_at'),
+  };
   if (!after) {
     const newest = await tx
       .select(columns)
@@ -141,27 +155,34 @@ export async function listConversationMessages(
       .limit(options.limit);
     return { rows: newest.reverse(), nextCursor: horizon, hasMore: false };
   }
+  // A row comparison, so the cursor is where the messages_conversation_changes range starts: a
+  // poll when nothing changed reads one index entry, however long the thread.
   const since =
     after.id === null
       ? gt(messages.updatedAt, sql`${after.changedAt}::timestamptz`)
-      : or(
-          gt(messages.updatedAt, sql`${after.changedAt}::timestamptz`),
-          and(
-            eq(messages.updatedAt, sql`${after.changedAt}::timestamptz`),
-            gt(messages.id, after.id),
-          ),
-        );
-  const changed = await tx
-    .select({
-      ...columns,
-      // Conversation order as the first load has it (provider time, then arrival, then id), ranked
-      // by Postgres: received_at has microseconds, which a JS Date would round to milliseconds.
-      position: sql<number>`(row_number() over (order by ${messages.providerTimestamp}, ${messages.receivedAt}, ${messages.id}))::int`,
-    })
+      : sql`(${messages.updatedAt}, ${messages.id}) > (${after.changedAt}::timestamptz, ${after.id}::uuid)`;
+  const changedPage = tx
+    .select(columns)
     .from(messages)
     .where(and(eq(messages.conversationId, conversationId), since))
     .orderBy(asc(messages.updatedAt), asc(messages.id))
-    .limit(options.limit + 1);
+    .limit(options.limit + 1)
+    .as('changed_page');
+  // The page's columns as the outer query sees them ("changed_page"."id", …).
+  const pageColumns = Object.fromEntries(
+    Object.keys(columns).map((key) => [key, changedPage[key as keyof typeof columns]]),
+  ) as { [K in keyof typeof columns]: (typeof changedPage)[K] };
+  const changed = await tx
+    .select({
+      ...pageColumns,
+      // Conversation order as the first load has it (provider time, then arrival, then id), ranked
+      // by Postgres: received_at has microseconds, which a JS Date would round to milliseconds.
+      // Ranked within the page only, after the limit: ranking the whole change set first would
+      // read every changed message.
+      position: sql<number>`(row_number() over (order by ${changedPage.providerTimestamp}, ${changedPage.receivedAt}, ${changedPage.id}))::int`,
+    })
+    .from(changedPage)
+    .orderBy(asc(changedPage.updatedAt), asc(changedPage.id));
   const hasMore = changed.length > options.limit;
   const page = hasMore ? changed.slice(0, options.limit) : changed;
   const last = page.at(-1);

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import {
   boolean,
   index,
@@ -35,7 +36,16 @@ export const contacts = pgTable(
     ...timestamps(),
   },
   (t) => [
-    unique('contacts_external').on(t.tenantId, t.channel, t.externalUserId),
+    // Ingest finds a customer by any key Meta has used for them (db/inbound.ts upsertContact):
+    // one index per key, so each arm of that lookup is an index probe, not a scan of the tenant's
+    // customers. The key leads and the channel trails: under RLS the planner may not use the
+    // channel comparison in an index condition (enum equality is not leakproof), and with the
+    // channel second it would scan every index entry of the tenant. Many customers have no phone
+    // (Messenger, Instagram) or no BSUID yet. ON CONFLICT finds contacts_external by its columns,
+    // whatever their order.
+    unique('contacts_external').on(t.tenantId, t.externalUserId, t.channel),
+    index('contacts_phone').on(t.tenantId, t.phone, t.channel).where(sql`${t.phone} is not null`),
+    index('contacts_bsuid').on(t.tenantId, t.bsuid, t.channel).where(sql`${t.bsuid} is not null`),
     ...tenantPolicies('contacts', t.tenantId),
   ],
 ).enableRLS();
@@ -70,7 +80,19 @@ export const conversations = pgTable(
   },
   (t) => [
     unique('conversations_thread').on(t.channelAccountId, t.contactId),
-    index('conversations_tenant_recent').on(t.tenantId, t.lastMessageAt.desc()),
+    // The inbox list's order (db/chats.ts listChatSummaries), id included so a keyset cursor is
+    // an index condition, not a filter over every row before it. `id desc` in a query means nulls
+    // first: the index says the same, or the planner would not take the order from it (ids are
+    // never null, but the planner does not reason about that).
+    index('conversations_tenant_recent').on(
+      t.tenantId,
+      t.lastMessageAt.desc().nullsLast(),
+      t.id.desc().nullsFirst(),
+    ),
+    // `human_only`: the few conversations under human override, in the same order.
+    index('conversations_tenant_recent_locked')
+      .on(t.tenantId, t.lastMessageAt.desc().nullsLast(), t.id.desc().nullsFirst())
+      .where(sql`${t.isLocked}`),
     ...tenantPolicies('conversations', t.tenantId),
   ],
 ).enableRLS();
@@ -140,7 +162,16 @@ export const messages = pgTable(
   },
   (t) => [
     unique('messages_provider_id').on(t.channelAccountId, t.providerMessageId),
-    index('messages_conversation_time').on(t.conversationId, t.providerTimestamp, t.id),
+    // A thread in conversation order (provider time, then arrival, then id): its newest page.
+    index('messages_conversation_time').on(
+      t.conversationId,
+      t.providerTimestamp,
+      t.receivedAt,
+      t.id,
+    ),
+    // A thread in change order: the inbox's delta sync (`?after=`), an empty range when idle.
+    // Created by hand in migration 0006; declared here so the schema says what exists.
+    index('messages_conversation_changes').on(t.conversationId, t.updatedAt, t.id),
     index('messages_correlation').on(t.tenantId, t.correlationId),
     ...tenantPolicies('messages', t.tenantId),
   ],

@@ -1,0 +1,96 @@
+import { afterAll, bench, describe, inject } from 'vitest';
+import { encodeCursor } from '../functions/admin/paging';
+import { adminSql } from '../test/fixtures';
+import { createHarness } from '../test/harness';
+import { FULL_SCALE, type InboxScale, seedInbox } from './seed-inbox';
+
+/**
+ * The operator inbox at scale, through the real routes (in-process app, signed operator token,
+ * operator handle with RLS): the chat list with each filter, a page deep in it, the first page of a
+ * 20k-message thread and an idle delta poll of it. Full size (100k conversations, 1M messages) on
+ * a Postgres server (DATABASE_URL=… npm run bench); smaller on the embedded database, where loading
+ * a million rows takes minutes.
+ *
+ * Vitest reports percentiles p75/p99 but not p95, so each call is also timed here and p50/p95 are
+ * printed after each task (warm-up calls excluded). Run it alone and in one project:
+ * `DATABASE_URL=… npx vitest bench --run --project integration bench/inbox.bench.ts`.
+ */
+// Vitest runs no hooks before benchmarks, so the data is arranged at module load.
+const embedded = inject('databaseKind') === 'embedded';
+const scale: InboxScale = embedded ? { ...FULL_SCALE, conversations: 10_000 } : FULL_SCALE;
+const sql = adminSql();
+const seeded = await seedInbox(sql, scale);
+console.info(
+  `[bench] inbox seeded on the ${embedded ? 'embedded database (smaller than full size)' : 'Postgres server'}: ` +
+    `${seeded.counts.conversations} conversations, ${seeded.counts.messages} messages, ` +
+    `a ${scale.threadMessages}-message thread`,
+);
+const h = await createHarness({ standIns: false });
+const operator = seeded.tenant.agent;
+const thread = `/admin/chats/${seeded.thread.conversationId}/messages`;
+
+async function get(path: string): Promise<unknown> {
+  const res = await h.asUser(operator, path);
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+// Half-way down the tenant's list (50,000 conversations deep at full size).
+const [middle] = await sql<{ p: string; id: string }[]>`
+  select last_message_at::text as p, id from conversations where tenant_id = ${seeded.tenant.tenantId}
+  order by last_message_at desc nulls last, id desc
+  offset ${Math.floor(scale.conversations / 2)} limit 1`;
+if (!middle) throw new Error('the seeded list is shorter than expected');
+const deepCursor = encodeCursor(middle);
+// A route that refuses its input fails here, loudly, rather than as a NaN in vitest's table.
+await get(`/admin/chats/summary?cursor=${deepCursor}`);
+// The cursor a client holds after loading the thread: nothing has changed since.
+const { next_cursor: idleCursor } = (await get(`${thread}?limit=50`)) as { next_cursor: string };
+
+/** Vitest's bench reports no p95: every call is timed here too, and p50/p95 printed per task. */
+function timed(name: string, path: string) {
+  let samples: number[] = [];
+  bench(
+    name,
+    async () => {
+      const started = performance.now();
+      await get(path);
+      samples.push(performance.now() - started);
+    },
+    {
+      time: 2_000,
+      iterations: 30,
+      teardown: (_task, mode) => {
+        // Warm-up calls are not counted.
+        if (mode === 'warmup') {
+          samples = [];
+          return;
+        }
+        const sorted = [...samples].sort((a, b) => a - b);
+        console.info(
+          `[bench] ${name}: n=${sorted.length} p50 ${percentile(sorted, 50)} p95 ${percentile(sorted, 95)}`,
+        );
+      },
+    },
+  );
+}
+
+function percentile(sorted: number[], p: number): string {
+  const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return value === undefined ? '–' : `${value.toFixed(1)} ms`;
+}
+
+describe(`operator inbox at ${seeded.counts.conversations} conversations / ${seeded.counts.messages} messages`, () => {
+  afterAll(async () => {
+    await h.close();
+    await sql.end();
+  });
+
+  timed('summary, first page (all)', '/admin/chats/summary');
+  timed('summary, human_only', '/admin/chats/summary?human_filter=human_only');
+  timed('summary, bot_only', '/admin/chats/summary?human_filter=bot_only');
+  timed('summary, channel=instagram', '/admin/chats/summary?channel=instagram');
+  timed('summary, deep cursor page (half-way down)', `/admin/chats/summary?cursor=${deepCursor}`);
+  timed('20k-message thread, first page of 50', `${thread}?limit=50`);
+  timed('20k-message thread, idle delta poll', `${thread}?after=${idleCursor}`);
+});
