@@ -34,7 +34,8 @@ export default defineConfig({
     maxWorkers: 2,
     benchmark: { include: ['bench/**/*.bench.ts'] },
     projects: [
-      { extends: true, test: { name: 'unit', include: unitTests } },
+      // Benchmarks need the database: they run in the integration project only.
+      { extends: true, test: { name: 'unit', include: unitTests, benchmark: { include: [] } } },
       {
         extends: true,
         test: {
@@ -47,7 +48,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'e2e', include: e2eTests, globalSetup: ['test/global-setup.ts'] },
+        test: {
+          name: 'e2e',
+          include: e2eTests,
+          globalSetup: ['test/global-setup.ts'],
+          benchmark: { include: [] },
+        },
       },
     ],
   },
