@@ -1,4 +1,5 @@
-import { test } from 'vitest';
+import { inject, test } from 'vitest';
+import { connect } from '../db/client';
 import { adminSql, createTenant } from './fixtures';
 import { createHarness, type HarnessOptions } from './harness';
 
@@ -15,6 +16,8 @@ export { must } from './must';
  *   a file needing other options says so once, at its top level:
  *   `it.override('harnessOptions', { statusProgression: false })`.
  * - `sql`: a superuser connection for arranging and asserting.
+ * - `db`: the app's own database client (drizzle, as the Worker connects), for calling `db/`
+ *   functions directly through `asTenant`.
  * - `tenant`, `otherTenant`: two fresh tenants (another tenant's rows must stay invisible),
  *   registered with the Graph stand-in.
  * - `newTenant(name)`: one more tenant, registered the same way, for tests that need their own.
@@ -34,6 +37,12 @@ export const it = test
     const sql = adminSql();
     onCleanup(() => sql.end());
     return sql;
+  })
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern
+  .extend('db', { scope: 'file' }, async ({}, { onCleanup }) => {
+    const { db, close } = connect(inject('databaseUrl'));
+    onCleanup(close);
+    return db;
   })
   .extend('newTenant', { scope: 'file' }, async ({ harness, sql }) => {
     return async (name: string) => {
