@@ -1,22 +1,13 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';
-import { asTenant, connect, type Database } from './client';
+import { describe, expect } from 'vitest';
+import type { TenantFixture } from '../test/fixtures';
+import { it } from '../test/it';
+import { asTenant, type Database } from './client';
 import { bestSnippet, createArticle, searchKnowledge } from './knowledge';
 
 describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', () => {
-  let sql: postgres.Sql;
-  let db: Database;
-  let close: () => Promise<void>;
-  let a: TenantFixture;
-  let b: TenantFixture;
   const ids: Record<string, string> = {};
 
-  beforeAll(async () => {
-    sql = adminSql();
-    ({ db, close } = connect(inject('databaseUrl')));
-    a = await createTenant(sql, 'Knowledge A');
-    b = await createTenant(sql, 'Knowledge B');
+  it.beforeAll(async ({ db, tenant: a, otherTenant: b }) => {
     const add = (t: TenantFixture, key: string, input: Parameters<typeof createArticle>[1]) =>
       asTenant(db, t.tenantId, async (ctx) => {
         ids[key] = (await createArticle(ctx, input)).id;
@@ -57,42 +48,41 @@ describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', (
       published: true,
     });
   });
-  afterAll(async () => {
-    await close();
-    await sql.end();
-  });
-
-  const search = (t: TenantFixture, q: string) =>
+  const search = (db: Database, t: TenantFixture, q: string) =>
     asTenant(db, t.tenantId, (ctx) => searchKnowledge(ctx, q, 3));
 
-  it.each([
+  it.for<[query: string, key: string]>([
     ['Hola, ¿a qué hora abrís?', 'hours'],
     ['a que hora ABRIS', 'hours'],
     ['horarios del sábado', 'hours'],
     ['Is there parking?', 'parking'],
     ['ما هي مواعيد العمل؟', 'arabic'],
     ['مواعيد', 'arabic'],
-  ])('"%s" finds the %s article first', async (query, key) => {
-    const hits = await search(a, query);
+  ])('"%s" finds the %s article first', async ([query, key], { db, tenant: a }) => {
+    const hits = await search(db, a, query);
     expect(hits[0]?.articleId).toBe(ids[key]);
   });
 
-  it("never returns another tenant's articles, nor unpublished ones", async () => {
-    const hits = await search(a, 'horario apertura abrimos');
+  it("never returns another tenant's articles, nor unpublished ones", async ({
+    db,
+    tenant: a,
+    otherTenant: b,
+  }) => {
+    const hits = await search(db, a, 'horario apertura abrimos');
     expect(hits.map((h) => h.articleId)).not.toContain(ids.foreign);
-    expect(await search(a, 'ortodoncia invisible')).toEqual([]);
-    const fromB = await search(b, 'horario apertura abrimos');
+    expect(await search(db, a, 'ortodoncia invisible')).toEqual([]);
+    const fromB = await search(db, b, 'horario apertura abrimos');
     expect(fromB.map((h) => h.articleId)).toEqual([ids.foreign]);
   });
 
-  it('finds nothing for stop words alone or noise', async () => {
-    expect(await search(a, '¿que?')).toEqual([]);
-    expect(await search(a, 'the and of')).toEqual([]);
-    expect(await search(a, '🙂')).toEqual([]);
+  it('finds nothing for stop words alone or noise', async ({ db, tenant: a }) => {
+    expect(await search(db, a, '¿que?')).toEqual([]);
+    expect(await search(db, a, 'the and of')).toEqual([]);
+    expect(await search(db, a, '🙂')).toEqual([]);
   });
 
-  it('cites the sentences that match, in the article’s own words', async () => {
-    const [hit] = await search(a, '¿abrís los sábados?');
+  it('cites the sentences that match, in the article’s own words', async ({ db, tenant: a }) => {
+    const [hit] = await search(db, a, '¿abrís los sábados?');
     expect(hit?.snippet).toContain('Los sábados, de 10:00 a 14:00.');
     expect(hit?.title).toBe('Horario de apertura');
     expect(bestSnippet('Uno. Dos tres. Cuatro.', 'tres')).toBe('Dos tres.');

@@ -1,57 +1,49 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { OPT_OUT_CONFIRMATION } from '../core/messaging/opt-out';
 import { parseEnv } from '../functions/env';
 import { publishJobs } from '../functions/lib/jobs';
 import { createServices } from '../functions/services';
 import { createConversation } from '../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';
-import { createHarness, type Harness } from '../test/harness';
-import { asTenant, connect, type Database } from './client';
+import type { Harness } from '../test/harness';
+import { it as base, must } from '../test/it';
+import { asTenant } from './client';
 import { handleOptOutKeywords } from './opt-ins';
 
-describe('handleOptOutKeywords', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness({ statusProgression: false });
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-    t = await createTenant(sql, 'Opt out');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-    await h.close();
-  });
-  beforeEach(() => h.graph!.reset());
-
+const it = base
   /** As inbound ingestion will call it: in the tenant transaction, jobs published after commit. */
-  async function inbound(conv: { contactId: string; conversationId: string }, text: string) {
-    const handled = await asTenant(db, t.tenantId, (ctx) =>
-      handleOptOutKeywords(ctx, { ...conv, text }),
-    );
-    const env = parseEnv(h.bindings);
-    const { services, close } = createServices(env);
-    await publishJobs(services, env, handled.jobs);
-    await close();
-    await h.settle();
-    return handled;
-  }
-  const sentTexts = () =>
-    h.graph!.requests.map((r) => (r.body as { text?: { body: string } }).text?.body);
+  .extend('inbound', { scope: 'file' }, ({ harness: h, db, tenant: t }) => {
+    return async (conv: { contactId: string; conversationId: string }, text: string) => {
+      const handled = await asTenant(db, t.tenantId, (ctx) =>
+        handleOptOutKeywords(ctx, { ...conv, text }),
+      );
+      const env = parseEnv(h.bindings);
+      const { services, close } = createServices(env);
+      await publishJobs(services, env, handled.jobs);
+      await close();
+      await h.settle();
+      return handled;
+    };
+  });
+it.override('harnessOptions', { statusProgression: false });
 
-  it('records the first STOP, stops outreach and confirms once, however often STOP is repeated', async () => {
+const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
+const sentTexts = (h: Harness) =>
+  graph(h).requests.map((r) => (r.body as { text?: { body: string } }).text?.body);
+
+describe('handleOptOutKeywords', () => {
+  it.beforeEach(({ harness }) => graph(harness).reset());
+
+  it('records the first STOP, stops outreach and confirms once, however often STOP is repeated', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    inbound,
+  }) => {
     const conv = await createConversation(sql, t);
     const first = await inbound(conv, 'STOP');
     expect(first.matched).toBe(true);
     expect(first.jobs).toHaveLength(1);
-    expect(sentTexts()).toEqual([OPT_OUT_CONFIRMATION.en]);
+    expect(sentTexts(h)).toEqual([OPT_OUT_CONFIRMATION.en]);
     const [contact] = await sql`select opted_out_at from contacts where id = ${conv.contactId}`;
     expect(contact?.opted_out_at).toBeInstanceOf(Date);
     const ledger =
@@ -69,16 +61,20 @@ describe('handleOptOutKeywords', () => {
 
     const again = await inbound(conv, 'stop');
     expect(again).toEqual({ matched: true, jobs: [] });
-    expect(sentTexts()).toEqual([OPT_OUT_CONFIRMATION.en]);
+    expect(sentTexts(h)).toEqual([OPT_OUT_CONFIRMATION.en]);
     const [n] =
       await sql`select count(*)::int as n from opt_ins where contact_id = ${conv.contactId}`;
     expect(n?.n).toBe(1);
   });
 
-  it('runs on a real inbound webhook: the customer writes STOP, one confirmation goes back', async () => {
+  it('runs on a real inbound webhook: the customer writes STOP, one confirmation goes back', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const phone = `34${String(Date.now()).slice(-9)}`;
     for (const text of ['Hola', 'STOP', 'STOP']) {
-      const res = await h.graph!.sendCustomerMessage({
+      const res = await graph(h).sendCustomerMessage({
         channel: 'whatsapp',
         to: t.accounts.whatsapp.externalId,
         from: phone,
@@ -91,33 +87,36 @@ describe('handleOptOutKeywords', () => {
     const [contact] =
       await sql`select id, opted_out_at from contacts where tenant_id = ${t.tenantId} and phone = ${phone}`;
     expect(contact?.opted_out_at).toBeInstanceOf(Date);
-    const confirmations = h.graph!.requests.filter(
+    const confirmations = graph(h).requests.filter(
       (r) => (r.body as { text?: { body: string } } | null)?.text?.body === OPT_OUT_CONFIRMATION.en,
     );
     expect(confirmations).toHaveLength(1);
-    expect((confirmations[0]!.body as { to: string }).to).toBe(phone);
+    expect((must(confirmations[0], 'the confirmation').body as { to: string }).to).toBe(phone);
   });
 
-  it.each([
+  it.for([
     ['  Baja. ', 'es'],
     ['CANCELAR SUSCRIPCIÓN', 'es'],
     ['Parar', 'es'],
     ['إيقاف', 'ar'],
     ['Unsubscribe!', 'en'],
-  ] as const)('understands %j and confirms in its language', async (text, language) => {
-    const conv = await createConversation(sql, t);
-    expect((await inbound(conv, text)).matched).toBe(true);
-    expect(sentTexts()).toEqual([OPT_OUT_CONFIRMATION[language]]);
-  });
+  ] as const)(
+    'understands %j and confirms in its language',
+    async ([text, language], { harness: h, sql, tenant: t, inbound }) => {
+      const conv = await createConversation(sql, t);
+      expect((await inbound(conv, text)).matched).toBe(true);
+      expect(sentTexts(h)).toEqual([OPT_OUT_CONFIRMATION[language]]);
+    },
+  );
 
-  it.each(['stop sending me the old address', 'cancel', '¿puedo parar la cita?', 'Hola'])(
+  it.for(['stop sending me the old address', 'cancel', '¿puedo parar la cita?', 'Hola'])(
     'leaves %j alone',
-    async (text) => {
+    async (text, { harness: h, sql, tenant: t, inbound }) => {
       const conv = await createConversation(sql, t);
       expect(await inbound(conv, text)).toEqual({ matched: false, jobs: [] });
       const [contact] = await sql`select opted_out_at from contacts where id = ${conv.contactId}`;
       expect(contact?.opted_out_at).toBeNull();
-      expect(h.graph!.requests).toEqual([]);
+      expect(graph(h).requests).toEqual([]);
     },
   );
 });

@@ -1,8 +1,7 @@
 import { sql as dsql } from 'drizzle-orm';
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';
-import { asOperator, asTenant, connect, type Database } from './client';
+import { describe, expect } from 'vitest';
+import { it, must } from '../test/it';
+import { asOperator, asTenant } from './client';
 import { listMemberships } from './members';
 
 /**
@@ -10,22 +9,13 @@ import { listMemberships } from './members';
  * the application on purpose: through the handles, and by raw SQL as the roles Supabase exposes.
  */
 describe('row-level security', () => {
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let a: TenantFixture;
-  let b: TenantFixture;
   const claimsOf = (user: { id: string; email: string }) => ({
     sub: user.id,
     role: 'authenticated' as const,
     email: user.email,
   });
 
-  beforeAll(async () => {
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(inject('databaseUrl')));
-    a = await createTenant(sql, 'RLS A');
-    b = await createTenant(sql, 'RLS B');
+  it.beforeAll(async ({ sql, tenant: a, otherTenant: b }) => {
     for (const t of [a, b]) {
       const contact = crypto.randomUUID();
       const conv = crypto.randomUUID();
@@ -35,12 +25,8 @@ describe('row-level security', () => {
         values (${t.tenantId}, ${conv}, ${t.accounts.whatsapp.id}, 'inbound', 'user', 'text', 'hola', ${`wamid.${conv}`}, now(), 'received')`;
     }
   });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-  });
 
-  it('is enabled on every table in exposed schemas and in private', async () => {
+  it('is enabled on every table in exposed schemas and in private', async ({ sql }) => {
     const rows = await sql<{ schema: string; table: string; rls: boolean }[]>`
       select n.nspname as schema, c.relname as table, c.relrowsecurity as rls
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -55,7 +41,10 @@ describe('row-level security', () => {
     expect(withoutPolicy).toEqual([]);
   });
 
-  it("lets an operator read only their tenant's rows through the operator handle", async () => {
+  it("lets an operator read only their tenant's rows through the operator handle", async ({
+    db,
+    tenant: a,
+  }) => {
     const seen = await asOperator(db, claimsOf(a.owner), async (tx) => {
       const r = await tx.execute<{ tenant_id: string }>(
         dsql`select distinct tenant_id from messages`,
@@ -67,7 +56,11 @@ describe('row-level security', () => {
     expect(memberships.map((m) => m.tenantId)).toEqual([a.tenantId]);
   });
 
-  it('refuses an operator writing into another tenant through the operator handle', async () => {
+  it('refuses an operator writing into another tenant through the operator handle', async ({
+    db,
+    tenant: a,
+    otherTenant: b,
+  }) => {
     const attempt = asOperator(db, claimsOf(a.owner), (tx) =>
       tx.execute(
         dsql`insert into contacts (tenant_id, channel, external_user_id) values (${b.tenantId}, 'whatsapp', 'intruder')`,
@@ -98,7 +91,11 @@ describe('row-level security', () => {
     expect(deleted).toBe(0);
   });
 
-  it("hides another tenant's rows from raw SQL as authenticated with A's claims", async () => {
+  it("hides another tenant's rows from raw SQL as authenticated with A's claims", async ({
+    sql,
+    tenant: a,
+    otherTenant: b,
+  }) => {
     const rows = await sql.begin(async (tx) => {
       await tx`select set_config('request.jwt.claims', ${JSON.stringify(claimsOf(a.agent))}, true)`;
       await tx`set local role authenticated`;
@@ -107,7 +104,7 @@ describe('row-level security', () => {
     expect(rows).toEqual([]);
   });
 
-  it('gives anon nothing from any table, and lets anon write nothing', async () => {
+  it('gives anon nothing from any table, and lets anon write nothing', async ({ sql }) => {
     // Every table in the exposed schema, from the catalog, so new tables are covered too. Supabase
     // grants anon SELECT on them (so do our migrations): only row-level security stands between.
     const tables = (
@@ -135,7 +132,10 @@ describe('row-level security', () => {
     ).rejects.toMatchObject({ code: '42501' });
   });
 
-  it('lets only owners and admins change configuration, and nobody rewrite system records, by direct SQL', async () => {
+  it('lets only owners and admins change configuration, and nobody rewrite system records, by direct SQL', async ({
+    sql,
+    tenant: a,
+  }) => {
     const asRole = (user: { id: string; email: string }, statement: string) =>
       sql.begin(async (tx) => {
         await tx`select set_config('request.jwt.claims', ${JSON.stringify(claimsOf(user))}, true)`;
@@ -146,11 +146,12 @@ describe('row-level security', () => {
     // Rows to try to rewrite (arranged as the table owner), so a 0 below means refused, not absent.
     const [conv] =
       await sql`select id, contact_id from conversations where tenant_id = ${a.tenantId} limit 1`;
+    const { id: conversationId, contact_id: contactId } = must(conv, "A's conversation");
     await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model)
-      values (${a.tenantId}, ${conv!.id}, ${`rls-${crypto.randomUUID()}`}, 'mock')`;
+      values (${a.tenantId}, ${conversationId}, ${`rls-${crypto.randomUUID()}`}, 'mock')`;
     await sql`insert into job_outbox (tenant_id, kind, payload) values (${a.tenantId}, 'test', '{}')`;
     await sql`insert into opt_ins (tenant_id, contact_id, channel, scope, action, source)
-      values (${a.tenantId}, ${conv!.contact_id}, 'whatsapp', 'marketing', 'opt_in', 'test')`;
+      values (${a.tenantId}, ${contactId}, 'whatsapp', 'marketing', 'opt_in', 'test')`;
     await sql`insert into knowledge_articles (tenant_id, title, body) values (${a.tenantId}, 'Hours', 'Open 9-18')`;
     // An agent reads configuration but cannot change it (e.g. make themselves the escalation contact).
     expect(await asRole(a.agent, `select 1 from tenant_settings where ${mine}`)).toBe(1);
@@ -190,7 +191,10 @@ describe('row-level security', () => {
     ).rejects.toMatchObject({ code: '42501' });
   });
 
-  it('keeps every secret (the private schema) unreadable to anon and authenticated', async () => {
+  it('keeps every secret (the private schema) unreadable to anon and authenticated', async ({
+    sql,
+    tenant: a,
+  }) => {
     const secrets = (
       await sql<{ name: string }[]>`select c.relname as name from pg_class c
         join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname = 'private'`
@@ -209,7 +213,11 @@ describe('row-level security', () => {
     }
   });
 
-  it('binds the tenant handle to exactly one tenant, credentials included', async () => {
+  it('binds the tenant handle to exactly one tenant, credentials included', async ({
+    db,
+    tenant: a,
+    otherTenant: b,
+  }) => {
     const seen = await asTenant(db, a.tenantId, async (ctx) => ({
       messages: [
         ...(await ctx.tx.execute<{ tenant_id: string }>(
@@ -232,7 +240,10 @@ describe('row-level security', () => {
     ).rejects.toMatchObject({ cause: { code: '42501' } });
   });
 
-  it('resolves a channel account by external id without a tenant, and exposes nothing else', async () => {
+  it('resolves a channel account by external id without a tenant, and exposes nothing else', async ({
+    sql,
+    otherTenant: b,
+  }) => {
     const rows = await sql.begin(async (tx) => {
       await tx`set local role switchboard_worker`;
       const resolved =

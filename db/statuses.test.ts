@@ -1,72 +1,65 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { randomWamid } from '../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../test/fixtures';
+import { it as base, must } from '../test/it';
 import { customerPhone, insertOutbound } from '../test/meta-webhooks';
-import { asTenant, connect, type Database } from './client';
+import { asTenant } from './client';
 import { OUTCOME_UNKNOWN, recordStatus, type StatusReport } from './statuses';
 
-describe('recordStatus: binding a provider id we never recorded (biz_opaque_callback_data)', () => {
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let t: TenantFixture;
+function report(providerMessageId: string, extra: Partial<StatusReport> = {}): StatusReport {
+  return {
+    providerMessageId,
+    providerStatus: extra.status ?? 'delivered',
+    status: 'delivered',
+    timestamp: new Date(),
+    ...extra,
+  };
+}
 
-  beforeAll(async () => {
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(inject('databaseUrl')));
-    t = await createTenant(sql, 'Binding');
-  });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-  });
-
-  const whatsapp = () => t.accounts.whatsapp.id;
-
-  function report(providerMessageId: string, extra: Partial<StatusReport> = {}): StatusReport {
-    return {
-      providerMessageId,
-      providerStatus: extra.status ?? 'delivered',
-      status: 'delivered',
-      timestamp: new Date(),
-      ...extra,
-    };
-  }
-
-  const record = (r: StatusReport, account = whatsapp()) =>
-    asTenant(db, t.tenantId, (ctx) => recordStatus(ctx, account, r));
-
+const it = base
+  /** Records a status for the tenant, on its WhatsApp account unless told otherwise. */
+  .extend('record', { scope: 'file' }, ({ db, tenant: t }) => {
+    return (r: StatusReport, account = t.accounts.whatsapp.id) =>
+      asTenant(db, t.tenantId, (ctx) => recordStatus(ctx, account, r));
+  })
   /** An outbound message of ours with no provider id, in the given state. */
-  async function unrecorded(status: string, errorCode: string | null = null) {
-    const { message } = await insertOutbound(sql, t, {
-      channel: 'whatsapp',
-      customer: customerPhone(),
-      providerMessageId: null,
-      status,
-    });
-    await sql`update messages set error_code = ${errorCode}, error_reason = ${errorCode ? 'why' : null}
-      where id = ${message.id}`;
-    await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at, error_code)
-      values (${t.tenantId}, ${message.id}, 1, ${status === 'failed' ? 'failed' : 'sending'}, now(), ${errorCode})`;
-    return message.id as string;
-  }
+  .extend('unrecorded', { scope: 'file' }, ({ sql, tenant: t }) => {
+    return async (status: string, errorCode: string | null = null) => {
+      const { message } = await insertOutbound(sql, t, {
+        channel: 'whatsapp',
+        customer: customerPhone(),
+        providerMessageId: null,
+        status,
+      });
+      await sql`update messages set error_code = ${errorCode}, error_reason = ${errorCode ? 'why' : null}
+        where id = ${message.id}`;
+      await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at, error_code)
+        values (${t.tenantId}, ${message.id}, 1, ${status === 'failed' ? 'failed' : 'sending'}, now(), ${errorCode})`;
+      return message.id as string;
+    };
+  })
+  /** A message's status, error and provider id, with its send attempts. */
+  .extend('stored', { scope: 'file' }, ({ sql }) => {
+    return async (id: string) => {
+      const [row] = await sql<
+        {
+          status: string;
+          error_code: string | null;
+          error_reason: string | null;
+          provider_message_id: string | null;
+        }[]
+      >`select status, error_code, error_reason, provider_message_id from messages where id = ${id}`;
+      const attempts =
+        await sql`select outcome, provider_message_id from send_attempts where message_id = ${id}`;
+      return { ...must(row, `message ${id}`), attempts };
+    };
+  });
 
-  async function stored(id: string) {
-    const [row] = await sql<
-      {
-        status: string;
-        error_code: string | null;
-        error_reason: string | null;
-        provider_message_id: string | null;
-      }[]
-    >`select status, error_code, error_reason, provider_message_id from messages where id = ${id}`;
-    const attempts =
-      await sql`select outcome, provider_message_id from send_attempts where message_id = ${id}`;
-    return { ...row!, attempts };
-  }
-
-  it('binds a message still sending: provider id stored, sent, and the status applied', async () => {
+describe('recordStatus: binding a provider id we never recorded (biz_opaque_callback_data)', () => {
+  it('binds a message still sending: provider id stored, sent, and the status applied', async ({
+    record,
+    unrecorded,
+    stored,
+  }) => {
     const id = await unrecorded('sending');
     const wamid = randomWamid();
     expect(await record(report(wamid, { callbackData: id }))).toBe('applied');
@@ -82,7 +75,11 @@ describe('recordStatus: binding a provider id we never recorded (biz_opaque_call
     expect((await stored(id)).status).toBe('read');
   });
 
-  it('binds a message failed with an unknown outcome: it did go out, so the error is cleared', async () => {
+  it('binds a message failed with an unknown outcome: it did go out, so the error is cleared', async ({
+    record,
+    unrecorded,
+    stored,
+  }) => {
     const id = await unrecorded('failed', OUTCOME_UNKNOWN);
     const wamid = randomWamid();
     const sent = report(wamid, { status: 'sent', providerStatus: 'sent', callbackData: id });
@@ -96,7 +93,11 @@ describe('recordStatus: binding a provider id we never recorded (biz_opaque_call
     });
   });
 
-  it("applies Meta's own failure after binding (accepted, then undeliverable)", async () => {
+  it("applies Meta's own failure after binding (accepted, then undeliverable)", async ({
+    record,
+    unrecorded,
+    stored,
+  }) => {
     const id = await unrecorded('sending');
     const wamid = randomWamid();
     const failed = report(wamid, {
@@ -114,7 +115,13 @@ describe('recordStatus: binding a provider id we never recorded (biz_opaque_call
     });
   });
 
-  it('binds nothing else: other failures, queued messages, ids already held, other accounts, junk', async () => {
+  it('binds nothing else: other failures, queued messages, ids already held, other accounts, junk', async ({
+    sql,
+    tenant: t,
+    record,
+    unrecorded,
+    stored,
+  }) => {
     const refusedByMeta = await unrecorded('failed', '131047');
     const queued = await unrecorded('queued');
     const sending = await unrecorded('sending');

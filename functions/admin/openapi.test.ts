@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../../test/harness';
+import { describe, expect } from 'vitest';
+import { it } from '../../test/it';
 
 /**
  * The operator API's OpenAPI document is its client documentation: every field a client sends or
@@ -149,18 +149,15 @@ function audit(doc: Document) {
   return problems;
 }
 
+it.override('harnessOptions', { standIns: false });
+
 describe('GET /openapi.json (the operator API)', () => {
-  let h: Harness;
   let doc: Document;
 
-  beforeAll(async () => {
-    h = await createHarness({ standIns: false });
-    const res = await h.request('/openapi.json');
+  it.beforeAll(async ({ harness }) => {
+    const res = await harness.request('/openapi.json');
     expect(res.status).toBe(200);
     doc = (await res.json()) as Document;
-  });
-  afterAll(async () => {
-    await h.close();
   });
 
   it('describes every field of every request and response, with an example', () => {

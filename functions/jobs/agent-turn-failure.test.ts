@@ -1,8 +1,6 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { conversationOf, customerWrites, runsOf, threadOf } from '../../test/agent';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness } from '../../test/harness';
+import { it } from '../../test/it';
 import { customerPhone } from '../../test/meta-webhooks';
 import { JOB_RETRIES } from '../lib/jobs';
 import { agentTurnJob } from './agent-turn';
@@ -12,33 +10,24 @@ import { agentTurnJob } from './agent-turn';
  * even be chosen). QStash retries it; its last delivery must close the run as `failed` and hand
  * the conversation to a person, so the customer is never left waiting in silence.
  */
+let deliveries = 0;
+it.override('harnessOptions', {
+  jobs: [
+    agentTurnJob({
+      models: () => {
+        deliveries++;
+        throw new Error('model configuration unreadable');
+      },
+    }),
+  ],
+});
+
 describe('agent turn failing on every delivery', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  let deliveries = 0;
-
-  beforeAll(async () => {
-    h = await createHarness({
-      jobs: [
-        agentTurnJob({
-          models: () => {
-            deliveries++;
-            throw new Error('model configuration unreadable');
-          },
-        }),
-      ],
-    });
-    sql = adminSql();
-    t = await createTenant(sql, 'Failing Turns');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  it('is retried, then recorded as failed and handed off with the reason on its last delivery', async () => {
+  it('is retried, then recorded as failed and handed off with the reason on its last delivery', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const phone = customerPhone();
     await customerWrites(h, t, phone, 'Hola, ¿tenéis cita mañana?');
     await h.settle();
@@ -47,7 +36,7 @@ describe('agent turn failing on every delivery', () => {
     const conversation = await conversationOf(sql, t, phone);
     const [run] = await runsOf(sql, conversation.id);
     expect(run).toMatchObject({ outcome: 'failed', model: 'none (failed before the model)' });
-    expect(run!.error).toContain('model configuration unreadable');
+    expect(run?.error).toContain('model configuration unreadable');
     expect(conversation).toMatchObject({ is_locked: true, locked_by: 'escalation' });
     expect(conversation.lock_reason).toContain('could not answer');
     // The customer is told a person will follow up (in Spanish, their language), and it is sent.
@@ -58,6 +47,6 @@ describe('agent turn failing on every delivery', () => {
     ]);
     const notices = system.filter((m) => m.type !== 'note');
     expect(notices).toHaveLength(1);
-    expect(notices[0]!.status).toMatch(/sent|delivered|read/);
+    expect(notices[0]?.status).toMatch(/sent|delivered|read/);
   });
 });

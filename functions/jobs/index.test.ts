@@ -1,18 +1,12 @@
 import { SignJWT } from 'jose';
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { z } from 'zod';
-import { asTenant, connect, type Database } from '../../db/client';
+import { asTenant } from '../../db/client';
 import { createArticle } from '../../db/knowledge';
 import { enqueueJob } from '../../db/outbox';
 import { PERSONAL } from '../../test/failed-query';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import {
-  createHarness,
-  type Harness,
-  TEST_PUBLIC_BASE_URL,
-  testBindings,
-} from '../../test/harness';
+import { TEST_PUBLIC_BASE_URL, testBindings } from '../../test/harness';
+import { it as base, must } from '../../test/it';
 import { parseEnv } from '../env';
 import { publishJobs, sweepOutbox } from '../lib/jobs';
 import { createServices } from '../services';
@@ -55,6 +49,8 @@ const leakyJob = defineJob({
   },
 });
 
+const signingKey = () => must(testBindings().QSTASH_CURRENT_SIGNING_KEY, 'the QStash signing key');
+
 /** An Upstash-Signature for this body and job URL, as QStash signs it. */
 async function qstashSignature(body: string, kind: string) {
   const now = Math.floor(Date.now() / 1000);
@@ -68,40 +64,35 @@ async function qstashSignature(body: string, kind: string) {
     .setIssuedAt(now)
     .setNotBefore(now)
     .setExpirationTime(now + 300)
-    .sign(new TextEncoder().encode(testBindings().QSTASH_CURRENT_SIGNING_KEY!));
+    .sign(new TextEncoder().encode(signingKey()));
 }
 
+const it = base
+  /** Enqueues a test-echo job for the tenant and publishes it, with the harness's bindings or others. */
+  .extend('enqueueAndPublish', { scope: 'file' }, ({ harness: h, db, tenant: t }) => {
+    return async (value: string, bindings = h.bindings) => {
+      const env = parseEnv(bindings);
+      const { services, close } = createServices(env);
+      const job = must(
+        await asTenant(db, t.tenantId, (ctx) =>
+          enqueueJob(ctx, { kind: 'test-echo', payload: { value } }),
+        ),
+        'the enqueued job',
+      );
+      await publishJobs(services, env, [job]);
+      await close();
+      return job;
+    };
+  });
+it.override('harnessOptions', { jobs: [echoJob, leakyJob] });
+
 describe('jobs: outbox → QStash → /jobs/:kind', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness({ jobs: [echoJob, leakyJob] });
-    sql = adminSql();
-    t = await createTenant(sql, 'Jobs');
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-  });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-    await h.close();
-  });
-
-  async function enqueueAndPublish(value: string, bindings = h.bindings) {
-    const env = parseEnv(bindings);
-    const { services, close } = createServices(env);
-    const job = await asTenant(db, t.tenantId, (ctx) =>
-      enqueueJob(ctx, { kind: 'test-echo', payload: { value } }),
-    );
-    await publishJobs(services, env, [job!]);
-    await close();
-    return job!;
-  }
-
-  it('delivers a published job once, signed, with its tenant and payload', async () => {
+  it('delivers a published job once, signed, with its tenant and payload', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    enqueueAndPublish,
+  }) => {
     seen.length = 0;
     const job = await enqueueAndPublish('hello');
     await h.settle();
@@ -112,7 +103,11 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     expect(row?.provider_message_id).toMatch(/^msg_/);
   });
 
-  it('retries a job whose handler failed, with Upstash-Retried counting', async () => {
+  it('retries a job whose handler failed, with Upstash-Retried counting', async ({
+    harness: h,
+    tenant: t,
+    enqueueAndPublish,
+  }) => {
     seen.length = 0;
     failuresLeft = 1;
     await enqueueAndPublish('again');
@@ -120,15 +115,26 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     expect(seen).toEqual([{ tenantId: t.tenantId, value: 'again', retried: 1 }]);
   });
 
-  it('answers 489 non-retryable for a permanent failure, so QStash dead-letters it without retrying', async () => {
+  it('answers 489 non-retryable for a permanent failure, so QStash dead-letters it without retrying', async ({
+    harness: h,
+    enqueueAndPublish,
+  }) => {
     seen.length = 0;
     await enqueueAndPublish('poison');
     await h.settle();
     expect(seen).toHaveLength(1);
-    expect(h.qstash!.dlq().some((m) => m.body.includes('poison'))).toBe(true);
+    expect(
+      must(h.qstash, 'the QStash stand-in')
+        .dlq()
+        .some((m) => m.body.includes('poison')),
+    ).toBe(true);
   });
 
-  it('keeps a job pending when QStash is down, and the sweeper publishes it exactly once later', async () => {
+  it('keeps a job pending when QStash is down, and the sweeper publishes it exactly once later', async ({
+    harness: h,
+    sql,
+    enqueueAndPublish,
+  }) => {
     seen.length = 0;
     const down = { ...h.bindings, QSTASH_URL: 'http://127.0.0.1:9' };
     const job = await enqueueAndPublish('while-down', down);
@@ -146,7 +152,10 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     expect(seen.filter((s) => s.value === 'while-down')).toHaveLength(1);
   });
 
-  it('refuses deliveries without a valid Upstash-Signature (401), running nothing', async () => {
+  it('refuses deliveries without a valid Upstash-Signature (401), running nothing', async ({
+    harness: h,
+    tenant: t,
+  }) => {
     seen.length = 0;
     const body = JSON.stringify({
       outboxId: crypto.randomUUID(),
@@ -169,10 +178,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
         .setExpirationTime(now + 300)
         .sign(new TextEncoder().encode(key));
     const wrongKey = await sign('not-the-key', `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`);
-    const wrongUrl = await sign(
-      testBindings().QSTASH_CURRENT_SIGNING_KEY!,
-      `${TEST_PUBLIC_BASE_URL}/jobs/other`,
-    );
+    const wrongUrl = await sign(signingKey(), `${TEST_PUBLIC_BASE_URL}/jobs/other`);
     for (const signature of [wrongKey, wrongUrl]) {
       const res = await h.request('/jobs/test-echo', {
         method: 'POST',
@@ -182,10 +188,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
     }
-    const valid = await sign(
-      testBindings().QSTASH_CURRENT_SIGNING_KEY!,
-      `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`,
-    );
+    const valid = await sign(signingKey(), `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`);
     const ok = await h.request('/jobs/test-echo', {
       method: 'POST',
       body,
@@ -196,7 +199,10 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     expect(seen.map((s) => s.value)).toEqual(['forged']);
   });
 
-  it('answers 489 for a signed body that does not match the job schema', async () => {
+  it('answers 489 for a signed body that does not match the job schema', async ({
+    harness: h,
+    tenant: t,
+  }) => {
     const body = JSON.stringify({
       outboxId: crypto.randomUUID(),
       tenantId: t.tenantId,
@@ -213,7 +219,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
       .setIssuedAt(now)
       .setNotBefore(now)
       .setExpirationTime(now + 300)
-      .sign(new TextEncoder().encode(testBindings().QSTASH_CURRENT_SIGNING_KEY!));
+      .sign(new TextEncoder().encode(signingKey()));
     const res = await h.request('/jobs/test-echo', {
       method: 'POST',
       body,
@@ -226,7 +232,10 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     );
   });
 
-  it('answers a failed query with 503 and a generic message: no parameters in the body or the logs', async () => {
+  it('answers a failed query with 503 and a generic message: no parameters in the body or the logs', async ({
+    harness: h,
+    tenant: t,
+  }) => {
     const body = JSON.stringify({
       outboxId: crypto.randomUUID(),
       tenantId: t.tenantId,

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   encodeMetaBody,
   randomWamid,
@@ -10,8 +10,9 @@ import {
   whatsappMessagesChange,
   whatsappWebhook,
 } from '../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_APP_SECRET } from '../../test/harness';
+import type { TenantFixture } from '../../test/fixtures';
+import { createHarness, TEST_APP_SECRET } from '../../test/harness';
+import { it, must } from '../../test/it';
 import {
   customerPhone,
   eventOf,
@@ -27,32 +28,22 @@ const CLOSED_PORT_URL = 'http://127.0.0.1:9';
 
 /** Meta retries, duplicates, batches and never orders: exactly once, nothing lost. */
 describe('POST /webhooks/meta: exactly once, nothing lost', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Delivery');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const text = (body: string, from = customerPhone(), id = randomWamid()) =>
+  const text = (t: TenantFixture, body: string, from = customerPhone(), id = randomWamid()) =>
     whatsappMessageBody({ ...waNumber(t), from, id, message: { type: 'text', text: body } });
 
-  async function countByProviderId(id: string) {
+  async function countByProviderId(sql: postgres.Sql, id: string) {
     const [row] =
       await sql`select count(*)::int as n from messages where provider_message_id = ${id}`;
-    return row!.n as number;
+    return must(row, 'the count').n as number;
   }
 
-  it('the same body 3 times in sequence: one message, one agent turn, one stored event', async () => {
+  it('the same body 3 times in sequence: one message, one agent turn, one stored event', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const id = randomWamid();
-    const body = text('three times', customerPhone(), id);
+    const body = text(t, 'three times', customerPhone(), id);
     const answers = [];
     for (let i = 0; i < 3; i++) {
       const res = await postWebhook(h, body);
@@ -60,40 +51,48 @@ describe('POST /webhooks/meta: exactly once, nothing lost', () => {
       answers.push(((await res.json()) as { status: string }).status);
     }
     expect(answers).toEqual(['processed', 'duplicate', 'duplicate']);
-    expect(await countByProviderId(id)).toBe(1);
+    expect(await countByProviderId(sql, id)).toBe(1);
     const [message] =
       await sql`select id, conversation_id from messages where provider_message_id = ${id}`;
     const jobs =
-      await sql`select status from job_outbox where dedupe_key = ${`agent-turn:${message!.id}`}`;
+      await sql`select status from job_outbox where dedupe_key = ${`agent-turn:${must(message, 'the stored message').id}`}`;
     expect(jobs).toEqual([{ status: 'published' }]);
     const [conversation] =
-      await sql`select unread_count from conversations where id = ${message!.conversation_id}`;
-    expect(conversation!.unread_count).toBe(1);
+      await sql`select unread_count from conversations where id = ${must(message, 'the stored message').conversation_id}`;
+    expect(conversation?.unread_count).toBe(1);
   });
 
-  it('the same body 20 times concurrently: one message, one agent turn, unread 1', async () => {
+  it('the same body 20 times concurrently: one message, one agent turn, unread 1', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const id = randomWamid();
-    const body = text('twenty at once', customerPhone(), id);
+    const body = text(t, 'twenty at once', customerPhone(), id);
     const answers = await Promise.all(Array.from({ length: 20 }, () => postWebhook(h, body)));
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(await countByProviderId(id)).toBe(1);
+    expect(await countByProviderId(sql, id)).toBe(1);
     const [message] =
       await sql`select id, conversation_id from messages where provider_message_id = ${id}`;
     const jobs =
-      await sql`select id from job_outbox where dedupe_key = ${`agent-turn:${message!.id}`}`;
+      await sql`select id from job_outbox where dedupe_key = ${`agent-turn:${must(message, 'the stored message').id}`}`;
     expect(jobs).toHaveLength(1);
     const [conversation] =
-      await sql`select unread_count from conversations where id = ${message!.conversation_id}`;
-    expect(conversation!.unread_count).toBe(1);
+      await sql`select unread_count from conversations where id = ${must(message, 'the stored message').conversation_id}`;
+    expect(conversation?.unread_count).toBe(1);
     const eventId = await eventIdOf(new TextEncoder().encode(encodeMetaBody(body)));
     const events = await sql`select outcome from webhook_events where id = ${eventId}`;
     expect(events).toEqual([{ outcome: 'processed' }]);
   });
 
-  it('a message re-batched into a different body is stored once (the database key decides)', async () => {
+  it('a message re-batched into a different body is stored once (the database key decides)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const phone = customerPhone();
     const [first, second] = [randomWamid(), randomWamid()];
-    await postWebhook(h, text('first', phone, first));
+    await postWebhook(h, text(t, 'first', phone, first));
     // Without Redis there is no fast path at all: only Postgres can tell it is a duplicate.
     const noRedis = await createHarness({ bindings: { UPSTASH_REDIS_REST_URL: CLOSED_PORT_URL } });
     const rebatched = whatsappWebhook(
@@ -118,30 +117,16 @@ describe('POST /webhooks/meta: exactly once, nothing lost', () => {
     const res = await postWebhook(noRedis, rebatched);
     await noRedis.close();
     expect(res.status).toBe(200);
-    expect(await countByProviderId(first)).toBe(1);
-    expect(await countByProviderId(second)).toBe(1);
+    expect(await countByProviderId(sql, first)).toBe(1);
+    expect(await countByProviderId(sql, second)).toBe(1);
     const [conversation] =
       await sql`select v.unread_count from conversations v join messages m on m.conversation_id = v.id where m.provider_message_id = ${first}`;
-    expect(conversation!.unread_count).toBe(2);
+    expect(conversation?.unread_count).toBe(2);
   });
 });
 
 describe('POST /webhooks/meta: when the services around it fail', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Failures');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const text = (body: string, id = randomWamid()) =>
+  const text = (t: TenantFixture, body: string, id = randomWamid()) =>
     whatsappMessageBody({
       ...waNumber(t),
       from: customerPhone(),
@@ -149,25 +134,28 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       message: { type: 'text', text: body },
     });
 
-  it('Redis stopped: still 200, still exactly one message (the database decides)', async () => {
+  it('Redis stopped: still 200, still exactly one message (the database decides)', async ({
+    sql,
+    tenant: t,
+  }) => {
     const own = await createHarness();
     try {
       const id = randomWamid();
-      const body = text('redis goes down', id);
+      const body = text(t, 'redis goes down', id);
       expect((await postWebhook(own, body)).status).toBe(200);
-      await own.redis!.close();
+      await must(own.redis, 'the Redis stand-in').close();
       // Without Redis the resend is not recognised early: it is processed again, and is a no-op.
       const again = await postWebhook(own, body);
       expect(again.status).toBe(200);
       expect(((await again.json()) as { status: string }).status).toBe('processed');
       const other = randomWamid();
-      expect((await postWebhook(own, text('while redis is down', other))).status).toBe(200);
+      expect((await postWebhook(own, text(t, 'while redis is down', other))).status).toBe(200);
       expect(
         await sql`select content from messages where provider_message_id in ${sql([id, other])} order by content`,
       ).toEqual([{ content: 'redis goes down' }, { content: 'while redis is down' }]);
       const [message] = await sql`select id from messages where provider_message_id = ${id}`;
       const turns =
-        await sql`select id from job_outbox where dedupe_key = ${`agent-turn:${message!.id}`}`;
+        await sql`select id from job_outbox where dedupe_key = ${`agent-turn:${must(message, 'the stored message').id}`}`;
       expect(turns).toHaveLength(1);
     } finally {
       // The Redis stand-in is already stopped; closing it again is expected to complain.
@@ -175,13 +163,17 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     }
   });
 
-  it('the database down: 503 so Meta retries, and Redis remembers nothing, so the retry is stored', async () => {
+  it('the database down: 503 so Meta retries, and Redis remembers nothing, so the retry is stored', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const id = randomWamid();
-    const body = text('database was down', id);
+    const body = text(t, 'database was down', id);
     const down = await createHarness({
       bindings: {
         DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:9/postgres',
-        UPSTASH_REDIS_REST_URL: h.redis!.url,
+        UPSTASH_REDIS_REST_URL: must(h.redis, 'the Redis stand-in').url,
       },
     });
     try {
@@ -202,25 +194,32 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     ]);
   });
 
-  it('QStash down: 200, the message is stored and its agent turn stays pending for the sweeper', async () => {
+  it('QStash down: 200, the message is stored and its agent turn stays pending for the sweeper', async ({
+    sql,
+    tenant: t,
+  }) => {
     const down = await createHarness({ bindings: { QSTASH_URL: CLOSED_PORT_URL } });
     try {
       const id = randomWamid();
-      const res = await postWebhook(down, text('qstash is down', id));
+      const res = await postWebhook(down, text(t, 'qstash is down', id));
       expect(res.status).toBe(200);
       const [message] = await sql`select id from messages where provider_message_id = ${id}`;
       expect(message).toBeDefined();
       const [job] =
-        await sql`select status, last_error, attempts from job_outbox where dedupe_key = ${`agent-turn:${message!.id}`}`;
+        await sql`select status, last_error, attempts from job_outbox where dedupe_key = ${`agent-turn:${must(message, 'the stored message').id}`}`;
       expect(job).toMatchObject({ status: 'pending', attempts: 1 });
-      expect(job!.last_error).toBeTruthy();
+      expect(job?.last_error).toBeTruthy();
     } finally {
       await down.close();
     }
   });
 
-  it('a body over 1 MiB is refused with 413 and not stored', async () => {
-    const body = text('x'.repeat(1024 * 1024));
+  it('a body over 1 MiB is refused with 413 and not stored', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const body = text(t, 'x'.repeat(1024 * 1024));
     const res = await postWebhook(h, body);
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
@@ -228,10 +227,13 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     );
     const [row] =
       await sql`select count(*)::int as n from webhook_events where octet_length(raw_body) > 1048576`;
-    expect(row!.n).toBe(0);
+    expect(row?.n).toBe(0);
   });
 
-  it('signed but not JSON: kept as a dead event with its reason, 200', async () => {
+  it('signed but not JSON: kept as a dead event with its reason, 200', async ({
+    harness: h,
+    sql,
+  }) => {
     const raw = '{"object":"whatsapp_business_account","entry":[ truncated';
     const res = await postWebhook(h, null, { raw });
     expect(res.status).toBe(200);
@@ -244,7 +246,10 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     });
   });
 
-  it('signed bytes that are not UTF-8 text: kept (base64) as a dead event, 200', async () => {
+  it('signed bytes that are not UTF-8 text: kept (base64) as a dead event, 200', async ({
+    harness: h,
+    sql,
+  }) => {
     const raw = new Uint8Array([0x7b, 0xff, 0xfe, 0x00, 0x7d]);
     const res = await postWebhook(h, null, {
       raw,
@@ -258,7 +263,11 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     });
   });
 
-  it('an unknown account: dead with the reason, nothing stored; known parts of the same body are stored', async () => {
+  it('an unknown account: dead with the reason, nothing stored; known parts of the same body are stored', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const stranger = whatsappMessageBody({
       wabaId: '999000111',
       phoneNumberId: '999000111222',
@@ -272,12 +281,12 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     expect(status).toBe('dead');
     const event = await eventOf(sql, event_id);
     expect(event).toMatchObject({ outcome: 'dead', tenant_id: null });
-    expect(event!.reason).toContain('no whatsapp channel account 999000111222');
+    expect(event?.reason).toContain('no whatsapp channel account 999000111222');
 
     const knownId = randomWamid();
     const mixed = {
       object: 'whatsapp_business_account',
-      entry: [...text('known part', knownId).entry, ...stranger.entry],
+      entry: [...text(t, 'known part', knownId).entry, ...stranger.entry],
     };
     const mixedRes = await postWebhook(h, mixed);
     const mixedEvent = await eventOf(
@@ -290,13 +299,17 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     ]);
   });
 
-  it('a body for several businesses stores each part and is attributed to none of them', async () => {
-    const other = await createTenant(sql, 'Failures other');
+  it('a body for several businesses stores each part and is attributed to none of them', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    otherTenant: other,
+  }) => {
     const [mine, theirs] = [randomWamid(), randomWamid()];
     const body = {
       object: 'whatsapp_business_account',
       entry: [
-        ...text('for the first business', mine).entry,
+        ...text(t, 'for the first business', mine).entry,
         ...whatsappMessageBody({
           ...waNumber(other),
           from: customerPhone(),
@@ -314,7 +327,11 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     expect(stored.map((r) => r.tenant_id).sort()).toEqual([t.tenantId, other.tenantId].sort());
   });
 
-  it('shapes we do not understand are dead with the path and reason, never silent', async () => {
+  it('shapes we do not understand are dead with the path and reason, never silent', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const cases: Array<[unknown, string]> = [
       [{ object: 'user', entry: [{ id: '1', changes: [] }] }, 'object "user" is not handled'],
       [
@@ -361,12 +378,16 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       const res = await postWebhook(h, body);
       expect(res.status).toBe(200);
       const event = await eventOf(sql, ((await res.json()) as { event_id: string }).event_id);
-      expect(event!.outcome).toBe('dead');
-      expect(event!.reason).toContain(reason);
+      expect(event?.outcome).toBe('dead');
+      expect(event?.reason).toContain(reason);
     }
   });
 
-  it('an item the database refuses is reported dead on its own; the rest of the batch is stored', async () => {
+  it('an item the database refuses is reported dead on its own; the rest of the batch is stored', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const poison = `poison-${crypto.randomUUID()}`;
     const constraint = `test_refuse_${poison.slice(7, 15)}`;
     // Stands in for any refusal validation could not foresee.
@@ -395,7 +416,7 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       const { event_id, status } = (await res.json()) as { event_id: string; status: string };
       expect(status).toBe('dead');
       const event = await eventOf(sql, event_id);
-      expect(event!.reason).toMatch(
+      expect(event?.reason).toMatch(
         /^entry\[0\]\.changes\[0\]\.value\.messages\[1\]: could not be stored \(23514 /,
       );
       const stored =
@@ -406,7 +427,11 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     }
   });
 
-  it('a batch of 50 messages from 10 customers, in both layouts, each stored once in provider order', async () => {
+  it('a batch of 50 messages from 10 customers, in both layouts, each stored once in provider order', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     for (const layout of ['one change', 'one entry per message'] as const) {
       const customers = Array.from({ length: 10 }, () => customerPhone());
       const messages = Array.from({ length: 50 }, (_, i) =>
@@ -461,7 +486,7 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       }
       const turns =
         await sql`select count(*)::int as n from job_outbox where kind = 'agent-turn' and payload->>'triggerMessageId' in ${sql(stored.map((s) => s.id as string))}`;
-      expect(turns[0]!.n).toBe(50);
+      expect(turns[0]?.n).toBe(50);
     }
   });
 });

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { encodeMetaBody, signMetaBody } from '../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_APP_SECRET } from '../../test/harness';
+import type { TenantFixture } from '../../test/fixtures';
+import { TEST_APP_SECRET } from '../../test/harness';
+import { it, must } from '../../test/it';
 import { WEBHOOK_URL } from '../../test/meta-webhooks';
 import { eventIdOf } from '.';
 
@@ -13,34 +14,20 @@ import { eventIdOf } from '.';
  * kept, and nothing is ever stored without a valid signature.
  */
 describe('POST /webhooks/meta under fuzzing', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Fuzz');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
   /** Events the signed property stored: the unsigned one may generate the same bytes. */
   const signedEventIds = new Set<string>();
 
-  async function tenantMessages(): Promise<number> {
+  async function tenantMessages(sql: postgres.Sql, t: TenantFixture): Promise<number> {
     const [row] =
       await sql`select count(*)::int as n from messages where tenant_id = ${t.tenantId}`;
-    return row!.n as number;
+    return must(row, 'the count').n as number;
   }
 
   /**
    * Meta-shaped bodies: every field is usually valid (so bodies reach deep into ingestion and the
    * database) and sometimes anything at all (wrong types, NUL, huge or absurd values).
    */
-  function metaLikeBody() {
+  function metaLikeBody(t: TenantFixture) {
     const wild = fc.oneof(
       fc.string(),
       fc.integer(),
@@ -238,17 +225,21 @@ describe('POST /webhooks/meta under fuzzing', () => {
   }
 
   /** Raw bodies: Meta-shaped JSON (escaped the way Meta escapes it, or not), any JSON, any bytes. */
-  const rawBody = () =>
+  const rawBody = (t: TenantFixture) =>
     fc.oneof(
-      metaLikeBody().map((b) => encodeMetaBody(b)),
-      metaLikeBody().map((b) => JSON.stringify(b) ?? 'null'),
+      metaLikeBody(t).map((b) => encodeMetaBody(b)),
+      metaLikeBody(t).map((b) => JSON.stringify(b) ?? 'null'),
       fc.string({ unit: 'binary' }),
       fc.uint8Array({ maxLength: 300 }),
     );
 
-  it('a correctly signed body, whatever it holds: 200 and kept', async () => {
+  it('a correctly signed body, whatever it holds: 200 and kept', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     await fc.assert(
-      fc.asyncProperty(rawBody(), async (raw) => {
+      fc.asyncProperty(rawBody(t), async (raw) => {
         const res = await h.request(WEBHOOK_URL, {
           method: 'POST',
           headers: {
@@ -270,13 +261,17 @@ describe('POST /webhooks/meta under fuzzing', () => {
       { numRuns: 120 },
     );
     // The generator is meant to reach storage, not only the parser.
-    expect(await tenantMessages()).toBeGreaterThan(0);
+    expect(await tenantMessages(sql, t)).toBeGreaterThan(0);
     // 120 requests through the app and the database: seconds alone, longer on a loaded 2-core
     // machine; the default 30 s would fail it for the machine's load, not the code.
   }, 120_000);
 
-  it('without a valid signature, nothing is stored and the answer is 401 (never 5xx)', async () => {
-    const before = await tenantMessages();
+  it('without a valid signature, nothing is stored and the answer is 401 (never 5xx)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const before = await tenantMessages(sql, t);
     const header = fc.oneof(
       fc.constant(undefined),
       fc.string(),
@@ -292,7 +287,7 @@ describe('POST /webhooks/meta under fuzzing', () => {
       { maxKeys: 3 },
     );
     await fc.assert(
-      fc.asyncProperty(rawBody(), header, otherHeaders, async (raw, signature, extra) => {
+      fc.asyncProperty(rawBody(t), header, otherHeaders, async (raw, signature, extra) => {
         const headers: Record<string, string> = { 'content-type': 'application/json', ...extra };
         if (signature !== undefined) headers['x-hub-signature-256'] = signature;
         const res = await h.request(WEBHOOK_URL, { method: 'POST', headers, body: raw });
@@ -305,7 +300,7 @@ describe('POST /webhooks/meta under fuzzing', () => {
       }),
       { numRuns: 120 },
     );
-    expect(await tenantMessages()).toBe(before);
+    expect(await tenantMessages(sql, t)).toBe(before);
     // 120 requests through the app and the database: seconds alone, longer on a loaded 2-core
     // machine; the default 30 s would fail it for the machine's load, not the code.
   }, 120_000);

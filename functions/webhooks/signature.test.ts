@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   encodeMetaBody,
   randomWamid,
@@ -7,18 +7,9 @@ import {
   whatsappMessageBody,
 } from '../../dev/meta-payloads';
 import { verifyWebhookSubscription } from '../../dev/stand-ins/meta-graph';
-import {
-  adminSql,
-  createTenant,
-  TEST_ENCRYPTION_KEY,
-  type TenantFixture,
-} from '../../test/fixtures';
-import {
-  createHarness,
-  type Harness,
-  TEST_APP_SECRET,
-  TEST_VERIFY_TOKEN,
-} from '../../test/harness';
+import { TEST_ENCRYPTION_KEY, type TenantFixture } from '../../test/fixtures';
+import { TEST_APP_SECRET, TEST_VERIFY_TOKEN } from '../../test/harness';
+import { it, must } from '../../test/it';
 import {
   customerPhone,
   eventOf,
@@ -51,7 +42,8 @@ describe('signature primitives', () => {
   it('accepts the raw-byte HMAC and the HMAC of the unicode-escaped body, nothing else', async () => {
     const text = '{"text":"cañón"}';
     const raw = encoder.encode(text);
-    const sig = async (s: string) => parseSignatureHeader(await signMetaBody(s, 'secret-1'))!;
+    const sig = async (s: string) =>
+      must(parseSignatureHeader(await signMetaBody(s, 'secret-1')), 'the parsed signature');
     expect(await signatureMatches(await sig(text), raw, text, ['secret-1'])).toBe(true);
     expect(await signatureMatches(await sig(escapeNonAscii(text)), raw, text, ['secret-1'])).toBe(
       true,
@@ -62,28 +54,14 @@ describe('signature primitives', () => {
 });
 
 describe('POST /webhooks/meta: signatures', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Signatures');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const textBody = (text: string) =>
+  const textBody = (t: TenantFixture, text: string) =>
     whatsappMessageBody({ ...waNumber(t), from: customerPhone(), message: { type: 'text', text } });
 
-  async function storedTexts() {
+  async function storedTexts(sql: postgres.Sql, t: TenantFixture) {
     return (await messagesOf(sql, t.accounts.whatsapp.id)).map((m) => m.content);
   }
 
-  async function expectRefused(res: Response, raw: string | Uint8Array) {
+  async function expectRefused(sql: postgres.Sql, res: Response, raw: string | Uint8Array) {
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: { code: string } };
     expect(body.error.code).toBe('UNAUTHORIZED');
@@ -91,46 +69,75 @@ describe('POST /webhooks/meta: signatures', () => {
     expect(await eventOf(sql, id)).toBeUndefined();
   }
 
-  it('accepts a body signed with the app secret (Meta-escaped JSON)', async () => {
-    const res = await postWebhook(h, textBody('valid signature'));
+  it('accepts a body signed with the app secret (Meta-escaped JSON)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const res = await postWebhook(h, textBody(t, 'valid signature'));
     expect(res.status).toBe(200);
-    expect(await storedTexts()).toContain('valid signature');
+    expect(await storedTexts(sql, t)).toContain('valid signature');
   });
 
-  it('refuses a wrong secret, a changed byte and a missing header, storing nothing', async () => {
-    const body = textBody('should never be stored, a/b ñ');
+  it('refuses a wrong secret, a changed byte and a missing header, storing nothing', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const body = textBody(t, 'should never be stored, a/b ñ');
     const raw = encodeMetaBody(body);
-    await expectRefused(await postWebhook(h, body, { secret: 'not-the-app-secret' }), raw);
-    await expectRefused(await postWebhook(h, body, { signature: null }), raw);
-    await expectRefused(await postWebhook(h, body, { signature: `sha1=${'0'.repeat(40)}` }), raw);
+    await expectRefused(sql, await postWebhook(h, body, { secret: 'not-the-app-secret' }), raw);
+    await expectRefused(sql, await postWebhook(h, body, { signature: null }), raw);
+    await expectRefused(
+      sql,
+      await postWebhook(h, body, { signature: `sha1=${'0'.repeat(40)}` }),
+      raw,
+    );
     // Signed, then one byte changed in transit.
     const signature = await signMetaBody(raw, TEST_APP_SECRET);
     const tampered = raw.replace('should never', 'should NEVER');
-    await expectRefused(await postWebhook(h, null, { raw: tampered, signature }), tampered);
+    await expectRefused(sql, await postWebhook(h, null, { raw: tampered, signature }), tampered);
     // A re-serialised body (what a JSON body parser would hand over) no longer matches.
     const reserialised = JSON.stringify(JSON.parse(raw));
     expect(reserialised).not.toBe(raw);
-    await expectRefused(await postWebhook(h, null, { raw: reserialised, signature }), reserialised);
-    expect(await storedTexts()).not.toContain('should never be stored, a/b ñ');
+    await expectRefused(
+      sql,
+      await postWebhook(h, null, { raw: reserialised, signature }),
+      reserialised,
+    );
+    expect(await storedTexts(sql, t)).not.toContain('should never be stored, a/b ñ');
   });
 
-  it('checks the raw bytes of a non-ASCII body sent unescaped', async () => {
-    const raw = JSON.stringify(textBody('¿Mañana a las 10? مرحبا 😀'));
+  it('checks the raw bytes of a non-ASCII body sent unescaped', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const raw = JSON.stringify(textBody(t, '¿Mañana a las 10? مرحبا 😀'));
     const res = await postWebhook(h, null, { raw });
     expect(res.status).toBe(200);
-    expect(await storedTexts()).toContain('¿Mañana a las 10? مرحبا 😀');
+    expect(await storedTexts(sql, t)).toContain('¿Mañana a las 10? مرحبا 😀');
   });
 
-  it('accepts the unicode-escaped variant: raw UTF-8 on the wire, signature over the escaped form', async () => {
-    const raw = JSON.stringify(textBody('Größe äöå'));
+  it('accepts the unicode-escaped variant: raw UTF-8 on the wire, signature over the escaped form', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const raw = JSON.stringify(textBody(t, 'Größe äöå'));
     const signature = await signMetaBody(escapeNonAscii(raw), TEST_APP_SECRET);
     const res = await postWebhook(h, null, { raw, signature });
     expect(res.status).toBe(200);
-    expect(await storedTexts()).toContain('Größe äöå');
+    expect(await storedTexts(sql, t)).toContain('Größe äöå');
   });
 
-  it("accepts an account's own app secret (encrypted at rest) for that account only", async () => {
-    const own = await createTenant(sql, 'Own app');
+  it("accepts an account's own app secret (encrypted at rest) for that account only", async ({
+    harness: h,
+    sql,
+    tenant: t,
+    newTenant,
+  }) => {
+    const own = await newTenant('Own app');
     const sealed = await encryptSecret('account-own-app-secret', TEST_ENCRYPTION_KEY);
     await sql`update private.channel_credentials set app_secret = ${sealed}
       where channel_account_id = ${own.accounts.whatsapp.id}`;
@@ -144,8 +151,9 @@ describe('POST /webhooks/meta: signatures', () => {
       'signed by the account app',
     ]);
     // The same secret does not sign for another account.
-    const other = textBody('other account, wrong app');
+    const other = textBody(t, 'other account, wrong app');
     await expectRefused(
+      sql,
       await postWebhook(h, other, { secret: 'account-own-app-secret' }),
       encodeMetaBody(other),
     );
@@ -174,7 +182,7 @@ describe('POST /webhooks/meta: signatures', () => {
     const { event_id } = (await res.json()) as { event_id: string };
     const event = await eventOf(sql, event_id);
     expect(event).toMatchObject({ outcome: 'dead', tenant_id: own.tenantId });
-    expect(event!.reason).toContain(
+    expect(event?.reason).toContain(
       `whatsapp account ${t.accounts.whatsapp.externalId}: not signed with its app secret`,
     );
     const replay = await h.asUser(own.owner, `/admin/webhook-events/${event_id}/replay`, {
@@ -188,7 +196,9 @@ describe('POST /webhooks/meta: signatures', () => {
     ]);
   });
 
-  it('answers the subscription handshake with the bare challenge, and 403 for a wrong token', async () => {
+  it('answers the subscription handshake with the bare challenge, and 403 for a wrong token', async ({
+    harness: h,
+  }) => {
     const ok = await verifyWebhookSubscription({
       webhookUrl: WEBHOOK_URL,
       verifyToken: TEST_VERIFY_TOKEN,

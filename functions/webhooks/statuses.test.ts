@@ -1,11 +1,11 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { graphErrorReason } from '../../core/messaging/graph-errors';
-import { asTenant, connect, type Database } from '../../db/client';
+import { asTenant } from '../../db/client';
 import { applyPendingStatuses } from '../../db/statuses';
 import { randomWamid, whatsappStatusBody } from '../../dev/meta-payloads';
-import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness } from '../../test/harness';
+import { TEST_GRAPH_TOKEN, type TenantFixture } from '../../test/fixtures';
+import type { Harness } from '../../test/harness';
+import { it, must } from '../../test/it';
 import {
   customerPhone,
   insertOutbound,
@@ -16,26 +16,9 @@ import {
 } from '../../test/meta-webhooks';
 
 describe('WhatsApp delivery statuses', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Statuses');
-    h.registerTenant(t);
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-  });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-    await h.close();
-  });
-
   const status = (
+    h: Harness,
+    t: TenantFixture,
     messageId: string,
     value: 'sent' | 'delivered' | 'read' | 'failed' | 'played',
     extra: Partial<Parameters<typeof whatsappStatusBody>[0]> = {},
@@ -52,16 +35,20 @@ describe('WhatsApp delivery statuses', () => {
       }),
     );
 
-  it('only move forward: read is never overwritten by a late delivered or sent', async () => {
+  it('only move forward: read is never overwritten by a late delivered or sent', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const wamid = randomWamid();
     const { message } = await insertOutbound(sql, t, {
       channel: 'whatsapp',
       customer: customerPhone(),
       providerMessageId: wamid,
     });
-    expect((await status(wamid, 'read')).status).toBe(200);
-    expect((await status(wamid, 'delivered')).status).toBe(200);
-    expect((await status(wamid, 'sent')).status).toBe(200);
+    expect((await status(h, t, wamid, 'read')).status).toBe(200);
+    expect((await status(h, t, wamid, 'delivered')).status).toBe(200);
+    expect((await status(h, t, wamid, 'sent')).status).toBe(200);
     expect(await statusOf(sql, message.id)).toEqual({
       status: 'read',
       error_code: null,
@@ -77,17 +64,21 @@ describe('WhatsApp delivery statuses', () => {
     ]);
   });
 
-  it('played (a voice note was listened to) counts as read; a repeated status is recorded once', async () => {
+  it('played (a voice note was listened to) counts as read; a repeated status is recorded once', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const wamid = randomWamid();
     const { message } = await insertOutbound(sql, t, {
       channel: 'whatsapp',
       customer: customerPhone(),
       providerMessageId: wamid,
     });
-    await status(wamid, 'delivered');
-    await status(wamid, 'played');
-    await status(wamid, 'played', { timestamp: secondsAgo(5) });
-    expect((await statusOf(sql, message.id))!.status).toBe('read');
+    await status(h, t, wamid, 'delivered');
+    await status(h, t, wamid, 'played');
+    await status(h, t, wamid, 'played', { timestamp: secondsAgo(5) });
+    expect((await statusOf(sql, message.id))?.status).toBe('read');
     const rows =
       await sql`select provider_status, status from message_status_events where provider_message_id = ${wamid} order by provider_status`;
     expect(rows).toEqual([
@@ -96,19 +87,23 @@ describe('WhatsApp delivery statuses', () => {
     ]);
   });
 
-  it('failed carries the code and a plain-language reason, and beats sent but not delivered or read', async () => {
+  it('failed carries the code and a plain-language reason, and beats sent but not delivered or read', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const wamid = randomWamid();
     const { message } = await insertOutbound(sql, t, {
       channel: 'whatsapp',
       customer: customerPhone(),
       providerMessageId: wamid,
     });
-    await status(wamid, 'failed', {
+    await status(h, t, wamid, 'failed', {
       errors: [
         { code: 131047, title: 'Re-engagement message', details: 'More than 24 hours have passed' },
       ],
     });
-    await status(wamid, 'sent');
+    await status(h, t, wamid, 'sent');
     expect(await statusOf(sql, message.id)).toEqual({
       status: 'failed',
       error_code: '131047',
@@ -130,8 +125,10 @@ describe('WhatsApp delivery statuses', () => {
       customer: customerPhone(),
       providerMessageId: late,
     });
-    await status(late, 'delivered');
-    await status(late, 'failed', { errors: [{ code: 131026, title: 'Message undeliverable' }] });
+    await status(h, t, late, 'delivered');
+    await status(h, t, late, 'failed', {
+      errors: [{ code: 131026, title: 'Message undeliverable' }],
+    });
     expect(await statusOf(sql, other.message.id)).toEqual({
       status: 'delivered',
       error_code: null,
@@ -139,14 +136,18 @@ describe('WhatsApp delivery statuses', () => {
     });
   });
 
-  it('a failure with a code Meta did not document falls back to Meta’s own words', async () => {
+  it('a failure with a code Meta did not document falls back to Meta’s own words', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const wamid = randomWamid();
     const { message } = await insertOutbound(sql, t, {
       channel: 'whatsapp',
       customer: customerPhone(),
       providerMessageId: wamid,
     });
-    await status(wamid, 'failed', {
+    await status(h, t, wamid, 'failed', {
       errors: [{ code: 999999, title: 'Something odd', details: 'details here' }],
     });
     expect(await statusOf(sql, message.id)).toEqual({
@@ -156,10 +157,15 @@ describe('WhatsApp delivery statuses', () => {
     });
   });
 
-  it('a status for a message nobody has recorded yet waits, and applyPendingStatuses applies it', async () => {
+  it('a status for a message nobody has recorded yet waits, and applyPendingStatuses applies it', async ({
+    harness: h,
+    sql,
+    db,
+    tenant: t,
+  }) => {
     const wamid = randomWamid();
-    await status(wamid, 'delivered');
-    await status(wamid, 'read');
+    await status(h, t, wamid, 'delivered');
+    await status(h, t, wamid, 'read');
     const pending = await sql`select provider_status from message_status_events
       where provider_message_id = ${wamid} and applied_at is null order by provider_status`;
     expect(pending.map((p) => p.provider_status)).toEqual(['delivered', 'read']);
@@ -175,13 +181,18 @@ describe('WhatsApp delivery statuses', () => {
       applyPendingStatuses(ctx, t.accounts.whatsapp.id, wamid),
     );
     expect(applied).toBe(2);
-    expect((await statusOf(sql, message.id))!.status).toBe('read');
+    expect((await statusOf(sql, message.id))?.status).toBe('read');
     const left =
       await sql`select count(*)::int as n from message_status_events where provider_message_id = ${wamid} and applied_at is null`;
-    expect(left[0]!.n).toBe(0);
+    expect(left[0]?.n).toBe(0);
   });
 
-  it('end to end with the Graph stand-in: its statuses arrive before the id is recorded and still land', async () => {
+  it('end to end with the Graph stand-in: its statuses arrive before the id is recorded and still land', async ({
+    harness: h,
+    sql,
+    db,
+    tenant: t,
+  }) => {
     const phone = customerPhone();
     const { message } = await insertOutbound(sql, t, {
       channel: 'whatsapp',
@@ -189,7 +200,8 @@ describe('WhatsApp delivery statuses', () => {
       providerMessageId: null,
       status: 'sending',
     });
-    const res = await fetch(`${h.graph!.url}/v23.0/${t.accounts.whatsapp.externalId}/messages`, {
+    const graph = must(h.graph, 'the Graph stand-in');
+    const res = await fetch(`${graph.url}/v23.0/${t.accounts.whatsapp.externalId}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEST_GRAPH_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -199,16 +211,17 @@ describe('WhatsApp delivery statuses', () => {
         text: { body: 'hi' },
       }),
     });
-    const wamid = ((await res.json()) as { messages: Array<{ id: string }> }).messages[0]!.id;
-    await h.graph!.flushWebhooks();
+    const { messages } = (await res.json()) as { messages: Array<{ id: string }> };
+    const wamid = must(messages[0], 'the message the Graph stand-in accepted').id;
+    await graph.flushWebhooks();
     expect(
-      h.graph!.webhooks.filter((w) => JSON.stringify(w.body).includes(wamid)).map((w) => w.status),
+      graph.webhooks.filter((w) => JSON.stringify(w.body).includes(wamid)).map((w) => w.status),
     ).toEqual([200, 200, 200]);
-    expect((await statusOf(sql, message.id))!.status).toBe('sending');
+    expect((await statusOf(sql, message.id))?.status).toBe('sending');
     await sql`update messages set provider_message_id = ${wamid}, status = 'sent' where id = ${message.id}`;
     await asTenant(db, t.tenantId, (ctx) =>
       applyPendingStatuses(ctx, t.accounts.whatsapp.id, wamid),
     );
-    expect((await statusOf(sql, message.id))!.status).toBe('read');
+    expect((await statusOf(sql, message.id))?.status).toBe('read');
   });
 });

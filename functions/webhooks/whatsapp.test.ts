@@ -1,5 +1,4 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   randomWamid,
   type WhatsAppMessageInput,
@@ -9,8 +8,7 @@ import {
   whatsappMessagesChange,
   whatsappWebhook,
 } from '../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness } from '../../test/harness';
+import { it as base, must } from '../../test/it';
 import {
   customerPhone,
   eventOf,
@@ -24,45 +22,39 @@ import {
  * One fixture per WhatsApp Cloud API webhook shape (meta-platform reference §2), each asserted on
  * the rows it leaves: messages, contacts, conversations, outbox jobs, templates.
  */
+const it = base
+  /** Sends one inbound message from a fresh customer to the tenant; returns its stored row. */
+  .extend('receive', { scope: 'file' }, ({ harness: h, sql, tenant: t }) => {
+    return async (
+      message: WhatsAppMessageInput,
+      extra: Partial<Parameters<typeof whatsappMessageBody>[0]> = {},
+    ) => {
+      const id = randomWamid();
+      const from = extra.from ?? customerPhone();
+      const res = await postWebhook(
+        h,
+        whatsappMessageBody({ ...waNumber(t), from, name: 'Customer', id, message, ...extra }),
+      );
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { status: string }).status).toBe('processed');
+      const [row] = await sql`select * from messages where provider_message_id = ${id}`;
+      return must(row, `stored message ${id}`);
+    };
+  })
+  /** The tenant's outbox jobs that name a message. */
+  .extend('jobsFor', { scope: 'file' }, ({ sql, tenant: t }) => {
+    return async (messageId: string) =>
+      sql`select kind, payload, dedupe_key, not_before, created_at from job_outbox
+        where tenant_id = ${t.tenantId} and payload::text like ${`%${messageId}%`} order by kind`;
+  });
+
 describe('WhatsApp webhooks: every message shape', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'WhatsApp shapes');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  /** Sends one inbound message from a fresh customer; returns its stored row. */
-  async function receive(
-    message: WhatsAppMessageInput,
-    extra: Partial<Parameters<typeof whatsappMessageBody>[0]> = {},
-  ) {
-    const id = randomWamid();
-    const from = extra.from ?? customerPhone();
-    const res = await postWebhook(
-      h,
-      whatsappMessageBody({ ...waNumber(t), from, name: 'Customer', id, message, ...extra }),
-    );
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { status: string }).status).toBe('processed');
-    const [row] = await sql`select * from messages where provider_message_id = ${id}`;
-    expect(row).toBeDefined();
-    return row!;
-  }
-
-  async function jobsFor(messageId: string) {
-    return sql`select kind, payload, dedupe_key, not_before, created_at from job_outbox
-      where tenant_id = ${t.tenantId} and payload::text like ${`%${messageId}%`} order by kind`;
-  }
-
-  it('text: stored with the contact, the conversation upkeep and a debounced agent turn', async () => {
+  it('text: stored with the contact, the conversation upkeep and a debounced agent turn', async ({
+    sql,
+    tenant: t,
+    receive,
+    jobsFor,
+  }) => {
     const phone = customerPhone();
     const ts = secondsAgo(30);
     const row = await receive(
@@ -99,8 +91,8 @@ describe('WhatsApp webhooks: every message shape', () => {
       is_locked: false,
       channel_account_id: t.accounts.whatsapp.id,
     });
-    expect(conversation!.last_inbound_at.getTime()).toBe(ts * 1000);
-    expect(conversation!.last_message_at.getTime()).toBe(ts * 1000);
+    expect(conversation?.last_inbound_at.getTime()).toBe(ts * 1000);
+    expect(conversation?.last_message_at.getTime()).toBe(ts * 1000);
     const jobs = await jobsFor(row.id);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({
@@ -109,12 +101,16 @@ describe('WhatsApp webhooks: every message shape', () => {
       dedupe_key: `agent-turn:${row.id}`,
     });
     // Debounce from our clock (tenant default 10 s), not from the provider timestamp.
-    const delay = jobs[0]!.not_before.getTime() - jobs[0]!.created_at.getTime();
+    const job = must(jobs[0], 'the agent-turn job');
+    const delay = job.not_before.getTime() - job.created_at.getTime();
     expect(delay).toBeGreaterThanOrEqual(9_000);
     expect(delay).toBeLessThanOrEqual(11_000);
   });
 
-  it('image: the attachment is recorded at once and a media download is queued', async () => {
+  it('image: the attachment is recorded at once and a media download is queued', async ({
+    receive,
+    jobsFor,
+  }) => {
     const row = await receive({
       type: 'image',
       mediaId: '1200000000001',
@@ -140,7 +136,10 @@ describe('WhatsApp webhooks: every message shape', () => {
     });
   });
 
-  it('audio (voice note), video, document and sticker keep their media details', async () => {
+  it('audio (voice note), video, document and sticker keep their media details', async ({
+    sql,
+    receive,
+  }) => {
     const voice = await receive({
       type: 'audio',
       mediaId: '1200000000002',
@@ -157,7 +156,7 @@ describe('WhatsApp webhooks: every message shape', () => {
     ]);
     const [conversation] =
       await sql`select last_message_preview from conversations where id = ${voice.conversation_id}`;
-    expect(conversation!.last_message_preview).toBe('Voice message');
+    expect(conversation?.last_message_preview).toBe('Voice message');
 
     const video = await receive({ type: 'video', mediaId: '1200000000003', mimeType: 'video/mp4' });
     expect(video.attachments[0]).toMatchObject({ kind: 'video', providerMediaId: '1200000000003' });
@@ -190,7 +189,10 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(sticker.content).toBeNull();
   });
 
-  it('location and shared contact cards are kept as data attachments (nothing to download)', async () => {
+  it('location and shared contact cards are kept as data attachments (nothing to download)', async ({
+    receive,
+    jobsFor,
+  }) => {
     const location = await receive({
       type: 'location',
       latitude: 40.4168,
@@ -223,7 +225,9 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect((await jobsFor(contacts.id)).map((j) => j.kind)).toEqual(['agent-turn']);
   });
 
-  it('interactive button and list replies, and template quick-reply buttons', async () => {
+  it('interactive button and list replies, and template quick-reply buttons', async ({
+    receive,
+  }) => {
     const button = await receive({
       type: 'interactive',
       buttonReply: { id: 'appt:42:confirm', title: 'Confirmar' },
@@ -260,7 +264,11 @@ describe('WhatsApp webhooks: every message shape', () => {
     });
   });
 
-  it('reactions attach to their target; a reaction without emoji removes it', async () => {
+  it('reactions attach to their target; a reaction without emoji removes it', async ({
+    sql,
+    receive,
+    jobsFor,
+  }) => {
     const phone = customerPhone();
     const target = await receive({ type: 'text', text: 'original' }, { from: phone });
     const add = await receive(
@@ -273,13 +281,13 @@ describe('WhatsApp webhooks: every message shape', () => {
       reply_to_provider_message_id: target.provider_message_id,
     });
     let [reacted] = await sql`select payload from messages where id = ${target.id}`;
-    expect(reacted!.payload.reactions.customer.emoji).toBe('👍');
+    expect(reacted?.payload.reactions.customer.emoji).toBe('👍');
     await receive(
       { type: 'reaction', messageId: target.provider_message_id },
       { from: phone, timestamp: secondsAgo(2) },
     );
     [reacted] = await sql`select payload from messages where id = ${target.id}`;
-    expect(reacted!.payload.reactions.customer.emoji).toBeNull();
+    expect(reacted?.payload.reactions.customer.emoji).toBeNull();
     // A reaction is not a question: no agent turn, no unread bump.
     expect(await jobsFor(add.id)).toHaveLength(0);
     const [conversation] =
@@ -287,7 +295,7 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(conversation).toMatchObject({ unread_count: 1, last_message_preview: 'original' });
   });
 
-  it('unsupported messages keep their type and error', async () => {
+  it('unsupported messages keep their type and error', async ({ receive }) => {
     const row = await receive({
       type: 'unsupported',
       unsupportedType: 'poll_update',
@@ -308,7 +316,10 @@ describe('WhatsApp webhooks: every message shape', () => {
     });
   });
 
-  it('reply context, forwards and click-to-WhatsApp referrals are kept', async () => {
+  it('reply context, forwards and click-to-WhatsApp referrals are kept', async ({
+    tenant: t,
+    receive,
+  }) => {
     const reply = await receive(
       { type: 'text', text: 'yes, that one' },
       { context: { from: t.accounts.whatsapp.phone, id: 'wamid.quoted-business-message' } },
@@ -330,7 +341,10 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(fromAd.payload.referral).toEqual(referral);
   });
 
-  it('keys users by BSUID, falls back to the phone, and merges a phone-only contact when the BSUID appears', async () => {
+  it('keys users by BSUID, falls back to the phone, and merges a phone-only contact when the BSUID appears', async ({
+    sql,
+    receive,
+  }) => {
     const phone = customerPhone();
     const first = await receive({ type: 'text', text: 'phone only' }, { from: phone });
     const second = await receive(
@@ -354,7 +368,11 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(anonymous).toMatchObject({ external_user_id: 'US.only-bsuid-7', phone: null });
   });
 
-  it('types Meta adds later are kept as sent, never dropped', async () => {
+  it('types Meta adds later are kept as sent, never dropped', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const id = randomWamid();
     const message = {
       ...whatsappInboundMessage({
@@ -378,7 +396,11 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(row).toMatchObject({ type: 'order', payload: { order: message.order } });
   });
 
-  it('account-level value.errors are recorded on the event, which is processed', async () => {
+  it('account-level value.errors are recorded on the event, which is processed', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const body = whatsappWebhook(
       t.accounts.whatsapp.wabaId,
       whatsappMessagesChange({
@@ -390,10 +412,16 @@ describe('WhatsApp webhooks: every message shape', () => {
     const { event_id } = (await res.json()) as { event_id: string };
     const event = await eventOf(sql, event_id);
     expect(event).toMatchObject({ outcome: 'processed' });
-    expect(event!.reason).toContain('130429 Rate limit hit');
+    expect(event?.reason).toContain('130429 Rate limit hit');
   });
 
-  it('smb_message_echoes: a reply from the Business app is stored as outbound and locks the conversation', async () => {
+  it('smb_message_echoes: a reply from the Business app is stored as outbound and locks the conversation', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    receive,
+    jobsFor,
+  }) => {
     const phone = customerPhone();
     const inbound = await receive(
       { type: 'text', text: 'hola' },
@@ -448,7 +476,7 @@ describe('WhatsApp webhooks: every message shape', () => {
       last_message_preview: 'Le atiendo yo, Marta',
       unread_count: 1,
     });
-    expect(await jobsFor(stored!.id)).toHaveLength(0);
+    expect(await jobsFor(must(stored, 'the stored echo').id)).toHaveLength(0);
 
     // Edited in the app: the text changes; revoked: it is marked deleted (the business's own text stays).
     await postWebhook(
@@ -462,17 +490,22 @@ describe('WhatsApp webhooks: every message shape', () => {
     );
     let [edited] = await sql`select * from messages where provider_message_id = ${echoId}`;
     expect(edited).toMatchObject({ content: 'Le atiendo yo, Marta (recepción)' });
-    expect(edited!.payload.edited.by).toBe('business');
+    expect(edited?.payload.edited.by).toBe('business');
     await postWebhook(h, echo('revoke', { revoke: { original_message_id: echoId } }));
     [edited] = await sql`select * from messages where provider_message_id = ${echoId}`;
-    expect(edited!.payload.deleted.by).toBe('business');
+    expect(edited?.payload.deleted.by).toBe('business');
   });
 
-  it('message_template_status_update keeps the synced template status current', async () => {
+  it('message_template_status_update keeps the synced template status current', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const [template] = await sql`insert into templates
       (tenant_id, channel_account_id, waba_id, provider_template_id, name, language, status, category)
       values (${t.tenantId}, ${t.accounts.whatsapp.id}, ${t.accounts.whatsapp.wabaId}, '987654321',
               'appointment_reminder', 'es', 'APPROVED', 'UTILITY') returning id`;
+    const templateId = must(template, 'the synced template').id;
     const update = (event: string, reason: string | null) =>
       postWebhook(h, {
         object: 'whatsapp_business_account',
@@ -496,17 +529,21 @@ describe('WhatsApp webhooks: every message shape', () => {
         ],
       });
     expect((await update('PAUSED', 'NONE')).status).toBe(200);
-    let [row] = await sql`select status, status_reason from templates where id = ${template!.id}`;
+    let [row] = await sql`select status, status_reason from templates where id = ${templateId}`;
     expect(row).toEqual({ status: 'PAUSED', status_reason: null });
     await update('REJECTED', 'PROMOTIONAL');
-    [row] = await sql`select status, status_reason from templates where id = ${template!.id}`;
+    [row] = await sql`select status, status_reason from templates where id = ${templateId}`;
     expect(row).toEqual({ status: 'REJECTED', status_reason: 'PROMOTIONAL' });
     await update('REINSTATED', null);
-    [row] = await sql`select status, status_reason from templates where id = ${template!.id}`;
+    [row] = await sql`select status, status_reason from templates where id = ${templateId}`;
     expect(row).toEqual({ status: 'APPROVED', status_reason: null });
   });
 
-  it('one body with several changes and messages, and contacts matched to their messages', async () => {
+  it('one body with several changes and messages, and contacts matched to their messages', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const [p1, p2] = [customerPhone(), customerPhone()];
     const [id1, id2, id3] = [randomWamid(), randomWamid(), randomWamid()];
     const body = whatsappWebhook(

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { graphErrorReason } from '../../../core/messaging/graph-errors';
 import {
   instagramMessageBody,
@@ -9,8 +9,9 @@ import {
   whatsappMessageBody,
   whatsappStatusBody,
 } from '../../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
+import { it, must } from '../../../test/it';
 import {
   customerPhone,
   insertOutbound,
@@ -26,8 +27,8 @@ async function foreignConversation(sql: postgres.Sql, b: TenantFixture): Promise
     values (${b.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
   const [conversation] =
     await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
-    values (${b.tenantId}, ${contact!.id}, ${b.accounts.whatsapp.id}) returning id`;
-  return conversation!.id as string;
+    values (${b.tenantId}, ${must(contact, 'the contact').id}, ${b.accounts.whatsapp.id}) returning id`;
+  return must(conversation, 'the conversation').id as string;
 }
 
 describeOperatorSecurity({ method: 'GET', path: '/admin/chats/summary' });
@@ -71,31 +72,17 @@ type ChatMessage = {
 };
 type MessagePage = { items: ChatMessage[]; next_cursor: string; has_more: boolean };
 
+const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
+
 describe('operator chats API', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let a: TenantFixture;
-  let b: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    a = await createTenant(sql, 'Chats A');
-    b = await createTenant(sql, 'Chats B');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  async function get<T>(path: string, user = a.agent): Promise<T> {
+  async function get<T>(h: Harness, path: string, user: { id: string; email: string }): Promise<T> {
     const res = await h.asUser(user, path);
     expect(res.status).toBe(200);
     return (await res.json()) as T;
   }
 
   /** Stamps a conversation's messages as changed a minute ago (the trigger is bypassed for this). */
-  async function settleChanges(conversationId: string) {
+  async function settleChanges(sql: postgres.Sql, conversationId: string) {
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
       await tx`update messages set updated_at = now() - interval '1 minute' where conversation_id = ${conversationId}`;
@@ -103,16 +90,16 @@ describe('operator chats API', () => {
   }
 
   describe('GET /admin/chats/summary', () => {
-    let tenant: TenantFixture;
+    let summary: TenantFixture;
     const phones = [customerPhone(), customerPhone()];
     const oldestAt = secondsAgo(400);
 
-    beforeAll(async () => {
-      tenant = await createTenant(sql, 'Summary');
+    it.beforeAll(async ({ harness: h, newTenant, otherTenant: b }) => {
+      summary = await newTenant('Summary');
       await postWebhook(
         h,
         whatsappMessageBody({
-          ...waNumber(tenant),
+          ...waNumber(summary),
           from: phones[0],
           name: 'Ana',
           timestamp: oldestAt,
@@ -122,7 +109,7 @@ describe('operator chats API', () => {
       await postWebhook(
         h,
         whatsappMessageBody({
-          ...waNumber(tenant),
+          ...waNumber(summary),
           from: phones[1],
           timestamp: secondsAgo(300),
           message: { type: 'text', text: 'second' },
@@ -131,7 +118,7 @@ describe('operator chats API', () => {
       await postWebhook(
         h,
         messengerMessageBody({
-          pageId: tenant.accounts.messenger.externalId,
+          pageId: summary.accounts.messenger.externalId,
           psid: scopedUserId(),
           text: 'from messenger',
           timestamp: Date.now() - 200_000,
@@ -141,7 +128,7 @@ describe('operator chats API', () => {
       await postWebhook(
         h,
         instagramMessageBody({
-          igId: tenant.accounts.instagram.externalId,
+          igId: summary.accounts.instagram.externalId,
           igsid,
           text: 'from instagram',
           timestamp: Date.now() - 100_000,
@@ -151,7 +138,7 @@ describe('operator chats API', () => {
       await postWebhook(
         h,
         instagramMessageBody({
-          igId: tenant.accounts.instagram.externalId,
+          igId: summary.accounts.instagram.externalId,
           igsid,
           text: 'human here',
           isEcho: true,
@@ -169,8 +156,10 @@ describe('operator chats API', () => {
       );
     });
 
-    it('lists the tenant’s chats, newest first, with window and lock state', async () => {
-      const page = await get<Page<Summary>>('/admin/chats/summary', tenant.owner);
+    it('lists the tenant’s chats, newest first, with window and lock state', async ({
+      harness: h,
+    }) => {
+      const page = await get<Page<Summary>>(h, '/admin/chats/summary', summary.owner);
       expect(page.items.map((i) => i.last_message)).toEqual([
         'human here',
         'from messenger',
@@ -188,18 +177,20 @@ describe('operator chats API', () => {
         lock_reason: null,
         platform_origin: 'Summary WhatsApp',
       });
-      expect(oldest!.timestamp).toBe(new Date(oldestAt * 1000).toISOString());
-      expect(oldest!.window.open).toBe(true);
+      const oldestChat = must(oldest, 'the oldest chat');
+      expect(oldestChat.timestamp).toBe(new Date(oldestAt * 1000).toISOString());
+      expect(oldestChat.window.open).toBe(true);
       expect(
-        new Date(oldest!.window.closes_at!).getTime() - new Date(oldest!.timestamp!).getTime(),
+        new Date(must(oldestChat.window.closes_at, 'closes_at')).getTime() -
+          new Date(must(oldestChat.timestamp, 'timestamp')).getTime(),
       ).toBe(24 * 3600 * 1000);
-      expect(second!.display_name).toBe(phones[1]);
+      expect(second?.display_name).toBe(phones[1]);
       expect(messenger).toMatchObject({
         channel_source: 'messenger',
         customer_phone: null,
         platform_origin: 'Summary Page',
       });
-      expect(messenger!.window.human_agent_until).not.toBeNull();
+      expect(must(messenger, 'the Messenger chat').window.human_agent_until).not.toBeNull();
       expect(ig).toMatchObject({
         channel_source: 'instagram',
         is_locked: true,
@@ -207,32 +198,36 @@ describe('operator chats API', () => {
       });
     });
 
-    it('filters by human override and by channel', async () => {
+    it('filters by human override and by channel', async ({ harness: h }) => {
       const human = await get<Page<Summary>>(
+        h,
         '/admin/chats/summary?human_filter=human_only',
-        tenant.owner,
+        summary.owner,
       );
       expect(human.items.map((i) => i.last_message)).toEqual(['human here']);
       const bot = await get<Page<Summary>>(
+        h,
         '/admin/chats/summary?human_filter=bot_only',
-        tenant.owner,
+        summary.owner,
       );
       expect(bot.items.map((i) => i.last_message)).toEqual(['from messenger', 'second', 'oldest']);
       const whatsapp = await get<Page<Summary>>(
+        h,
         '/admin/chats/summary?channel=whatsapp',
-        tenant.owner,
+        summary.owner,
       );
       expect(whatsapp.items.map((i) => i.last_message)).toEqual(['second', 'oldest']);
     });
 
-    it('pages with a cursor, every chat exactly once', async () => {
+    it('pages with a cursor, every chat exactly once', async ({ harness: h }) => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
         const query: string = cursor ? `&cursor=${cursor}` : '';
         const page: Page<Summary> = await get<Page<Summary>>(
+          h,
           `/admin/chats/summary?limit=1${query}`,
-          tenant.owner,
+          summary.owner,
         );
         expect(page.items.length).toBeLessThanOrEqual(1);
         seen.push(...page.items.map((i) => i.last_message ?? ''));
@@ -241,21 +236,27 @@ describe('operator chats API', () => {
       expect(seen).toEqual(['human here', 'from messenger', 'second', 'oldest']);
     });
 
-    it('refuses a cursor it did not hand out, and bad filters, with 400', async () => {
+    it('refuses a cursor it did not hand out, and bad filters, with 400', async ({
+      harness: h,
+    }) => {
       for (const query of [
         'cursor=not-a-cursor',
         'human_filter=everyone',
         'limit=0',
         'channel=sms',
       ]) {
-        const res = await h.asUser(tenant.owner, `/admin/chats/summary?${query}`);
+        const res = await h.asUser(summary.owner, `/admin/chats/summary?${query}`);
         expect(res.status).toBe(400);
       }
     });
   });
 
   describe('GET /admin/chats/{id}/messages and POST /admin/chats/{id}/read', () => {
-    it('returns messages in provider order, then only what changed since the cursor', async () => {
+    it('returns messages in provider order, then only what changed since the cursor', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
       const phone = customerPhone();
       const [m1, m2] = [randomWamid(), randomWamid()];
       // Arrival order is the reverse of provider order.
@@ -281,7 +282,7 @@ describe('operator chats API', () => {
       );
       const [row] =
         await sql`select conversation_id from messages where provider_message_id = ${m1}`;
-      const conversationId = row!.conversation_id as string;
+      const conversationId = must(row, 'the stored message').conversation_id as string;
       const sent = randomWamid();
       const outbound = await insertOutbound(sql, a, {
         channel: 'whatsapp',
@@ -290,9 +291,9 @@ describe('operator chats API', () => {
         providerTimestamp: new Date(Date.now() - 50_000),
       });
       expect(outbound.conversationId).toBe(conversationId);
-      await settleChanges(conversationId);
+      await settleChanges(sql, conversationId);
 
-      const initial = await get<MessagePage>(`/admin/chats/${conversationId}/messages`);
+      const initial = await get<MessagePage>(h, `/admin/chats/${conversationId}/messages`, a.agent);
       expect(initial.items.map((m) => m.content)).toEqual(['first', 'second', 'our reply']);
       expect(initial.items[0]).toMatchObject({
         conversation_id: conversationId,
@@ -306,7 +307,9 @@ describe('operator chats API', () => {
 
       // Nothing changed: an empty answer.
       const quiet = await get<MessagePage>(
+        h,
         `/admin/chats/${conversationId}/messages?after=${initial.next_cursor}`,
+        a.agent,
       );
       expect(quiet.items).toEqual([]);
 
@@ -330,14 +333,16 @@ describe('operator chats API', () => {
         }),
       );
       const delta = await get<MessagePage>(
+        h,
         `/admin/chats/${conversationId}/messages?after=${quiet.next_cursor}`,
+        a.agent,
       );
       expect(delta.items.map((m) => [m.type, m.content])).toEqual([
         ['text', 'first'],
         ['text', 'our reply'],
         ['reaction', '🙏'],
       ]);
-      expect(delta.items[0]!.reactions).toEqual({ customer: '🙏', business: null });
+      expect(delta.items[0]?.reactions).toEqual({ customer: '🙏', business: null });
       expect(delta.items[1]).toMatchObject({
         status: 'failed',
         error: {
@@ -348,12 +353,16 @@ describe('operator chats API', () => {
 
       // Paging through changes: has_more, then the rest.
       const first = await get<MessagePage>(
+        h,
         `/admin/chats/${conversationId}/messages?after=${quiet.next_cursor}&limit=2`,
+        a.agent,
       );
       expect(first.has_more).toBe(true);
       expect(first.items).toHaveLength(2);
       const rest = await get<MessagePage>(
+        h,
         `/admin/chats/${conversationId}/messages?after=${first.next_cursor}&limit=2`,
+        a.agent,
       );
       expect(rest.has_more).toBe(false);
       expect([...first.items, ...rest.items].map((m) => m.id).sort()).toEqual(
@@ -361,7 +370,11 @@ describe('operator chats API', () => {
       );
     });
 
-    it('orders same-second messages by arrival, on the first load and on an ?after= page alike', async () => {
+    it('orders same-second messages by arrival, on the first load and on an ?after= page alike', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
       const phone = customerPhone();
       // WhatsApp timestamps are whole seconds: six messages sent within one second arrive in order.
       const sameSecond = secondsAgo(30);
@@ -386,18 +399,24 @@ describe('operator chats API', () => {
       expect(rows).toHaveLength(texts.length);
       // Each webhook is its own transaction, so arrival times differ.
       expect(new Set(rows.map((r) => r.received_at as string)).size).toBe(texts.length);
-      const conversationId = rows[0]!.conversation_id as string;
+      const conversationId = must(rows[0], 'a stored message').conversation_id as string;
 
-      const initial = await get<MessagePage>(`/admin/chats/${conversationId}/messages`);
+      const initial = await get<MessagePage>(h, `/admin/chats/${conversationId}/messages`, a.agent);
       expect(initial.items.map((m) => m.content)).toEqual(texts);
       // The messages changed inside the cursor's safety margin, so the delta page has all six.
       const delta = await get<MessagePage>(
+        h,
         `/admin/chats/${conversationId}/messages?after=${initial.next_cursor}`,
+        a.agent,
       );
       expect(delta.items.map((m) => m.content)).toEqual(texts);
     });
 
-    it('shows attachments with their download state and where to open them once stored', async () => {
+    it('shows attachments with their download state and where to open them once stored', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
       const id = randomWamid();
       await postWebhook(
         h,
@@ -410,23 +429,24 @@ describe('operator chats API', () => {
       );
       const [row] =
         await sql`select id, conversation_id from messages where provider_message_id = ${id}`;
-      const page = await get<MessagePage>(`/admin/chats/${row!.conversation_id}/messages`);
-      expect(page.items[0]!.attachments).toEqual([
+      const { id: messageId, conversation_id: conversationId } = must(row, 'the image message');
+      const page = await get<MessagePage>(h, `/admin/chats/${conversationId}/messages`, a.agent);
+      expect(page.items[0]?.attachments).toEqual([
         expect.objectContaining({
           kind: 'image',
           download: { status: 'pending', reason: null, size: null },
           url: null,
         }),
       ]);
-      await sql`update messages set attachments = jsonb_set(attachments, '{0,storageKey}', '"tenants/x"') where id = ${row!.id}`;
-      const stored = await get<MessagePage>(`/admin/chats/${row!.conversation_id}/messages`);
-      expect(stored.items[0]!.attachments[0]).toMatchObject({
+      await sql`update messages set attachments = jsonb_set(attachments, '{0,storageKey}', '"tenants/x"') where id = ${messageId}`;
+      const stored = await get<MessagePage>(h, `/admin/chats/${conversationId}/messages`, a.agent);
+      expect(stored.items[0]?.attachments[0]).toMatchObject({
         download: { status: 'stored' },
-        url: `/admin/media/${row!.id}/0`,
+        url: `/admin/media/${messageId}/0`,
       });
     });
 
-    it('marks a chat read', async () => {
+    it('marks a chat read', async ({ harness: h, sql, tenant: a }) => {
       const phone = customerPhone();
       await postWebhook(
         h,
@@ -446,17 +466,21 @@ describe('operator chats API', () => {
       );
       const [row] =
         await sql`select v.id, v.unread_count from conversations v join contacts c on c.id = v.contact_id where c.phone = ${phone}`;
-      expect(row!.unread_count).toBe(2);
-      const res = await h.asUser(a.agent, `/admin/chats/${row!.id}/read`, { method: 'POST' });
+      expect(row?.unread_count).toBe(2);
+      const { id } = must(row, 'the conversation');
+      const res = await h.asUser(a.agent, `/admin/chats/${id}/read`, { method: 'POST' });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ id: row!.id, unread_count: 0 });
-      const [after] = await sql`select unread_count from conversations where id = ${row!.id}`;
-      expect(after!.unread_count).toBe(0);
+      expect(await res.json()).toEqual({ id, unread_count: 0 });
+      const [after] = await sql`select unread_count from conversations where id = ${id}`;
+      expect(after?.unread_count).toBe(0);
     });
 
-    it('marks the latest WhatsApp message read on Meta (no typing), and nothing on Messenger', async () => {
-      const tenant = await createTenant(sql, 'Read on Meta');
-      h.registerTenant(tenant);
+    it('marks the latest WhatsApp message read on Meta (no typing), and nothing on Messenger', async ({
+      harness: h,
+      sql,
+      newTenant,
+    }) => {
+      const tenant = await newTenant('Read on Meta');
       const phone = customerPhone();
       const [older, latest] = [randomWamid(), randomWamid()];
       for (const [id, at] of [
@@ -485,17 +509,22 @@ describe('operator chats API', () => {
           text: 'x',
         }),
       );
-      const conversationOf = async (providerId: string) =>
-        (
-          await sql`select conversation_id from messages where provider_message_id = ${providerId}`
-        )[0]!.conversation_id as string;
-      const before = h.graph!.requests.length;
+      const conversationOf = async (providerId: string) => {
+        const [row] =
+          await sql`select conversation_id from messages where provider_message_id = ${providerId}`;
+        return must(row, `message ${providerId}`).conversation_id as string;
+      };
+      const before = graph(h).requests.length;
 
       const wa = await h.asUser(tenant.agent, `/admin/chats/${await conversationOf(latest)}/read`, {
         method: 'POST',
       });
       expect(wa.status).toBe(200);
-      expect(h.graph!.requests.slice(before).map((r) => [r.method, r.path, r.body])).toEqual([
+      expect(
+        graph(h)
+          .requests.slice(before)
+          .map((r) => [r.method, r.path, r.body]),
+      ).toEqual([
         [
           'POST',
           `/v23.0/${tenant.accounts.whatsapp.externalId}/messages`,
@@ -507,10 +536,14 @@ describe('operator chats API', () => {
         method: 'POST',
       });
       expect(ms.status).toBe(200);
-      expect(h.graph!.requests.length).toBe(before + 1);
+      expect(graph(h).requests.length).toBe(before + 1);
     });
 
-    it('answers 404 for a conversation that does not exist, and 400 for a foreign cursor', async () => {
+    it('answers 404 for a conversation that does not exist, and 400 for a foreign cursor', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
       expect((await h.asUser(a.agent, `/admin/chats/${crypto.randomUUID()}/messages`)).status).toBe(
         404,
       );
@@ -527,16 +560,21 @@ describe('operator chats API', () => {
       const [row] =
         await sql`select conversation_id from messages where provider_message_id = ${mid}`;
       expect(
-        (await h.asUser(a.agent, `/admin/chats/${row!.conversation_id}/messages?after=abc`)).status,
+        (
+          await h.asUser(
+            a.agent,
+            `/admin/chats/${must(row, 'the Messenger message').conversation_id}/messages?after=abc`,
+          )
+        ).status,
       ).toBe(400);
     });
   });
 });
 
 describe('POST /admin/chats/{id}/read with WHATSAPP_ALLOW_LIVE_SEND=false', () => {
-  it('marks the chat read here and sends nothing to Meta', async () => {
+  // Other bindings than the file's harness: this test keeps its own.
+  it('marks the chat read here and sends nothing to Meta', async ({ sql }) => {
     const h = await createHarness({ bindings: { WHATSAPP_ALLOW_LIVE_SEND: 'false' } });
-    const sql = adminSql();
     try {
       const tenant = await createTenant(sql, 'Read, not live');
       h.registerTenant(tenant);
@@ -552,16 +590,16 @@ describe('POST /admin/chats/{id}/read with WHATSAPP_ALLOW_LIVE_SEND=false', () =
       );
       const [row] =
         await sql`select conversation_id from messages where provider_message_id = ${wamid}`;
-      const res = await h.asUser(tenant.agent, `/admin/chats/${row!.conversation_id}/read`, {
+      const conversationId = must(row, 'the stored message').conversation_id;
+      const res = await h.asUser(tenant.agent, `/admin/chats/${conversationId}/read`, {
         method: 'POST',
       });
       expect(res.status).toBe(200);
       const [after] =
-        await sql`select unread_count from conversations where id = ${row!.conversation_id}`;
-      expect(after!.unread_count).toBe(0);
-      expect(h.graph!.requests).toEqual([]);
+        await sql`select unread_count from conversations where id = ${conversationId}`;
+      expect(after?.unread_count).toBe(0);
+      expect(graph(h).requests).toEqual([]);
     } finally {
-      await sql.end();
       await h.close();
     }
   });

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createConversation } from '../../../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import type { Harness } from '../../../test/harness';
+import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 const foreignContact = async (sql: postgres.Sql, b: TenantFixture) =>
@@ -32,26 +33,17 @@ type Consent = {
 };
 
 describe('contacts: the opt-in ledger', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Consent');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const record = (contactId: string, body: unknown) =>
+  const record = (h: Harness, t: TenantFixture, contactId: string, body: unknown) =>
     h.asUser(t.agent, `/admin/contacts/${contactId}/opt-ins`, {
       method: 'POST',
       body: JSON.stringify(body),
     });
 
-  it('records who, channel, scope, source and when; an opt-out of everything sets opted_out_at', async () => {
+  it('records who, channel, scope, source and when; an opt-out of everything sets opted_out_at', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
     const initial = (await (
       await h.asUser(t.agent, `/admin/contacts/${conv.contactId}/opt-ins`)
@@ -62,7 +54,7 @@ describe('contacts: the opt-in ledger', () => {
       entries: [],
     });
 
-    const optIn = await record(conv.contactId, {
+    const optIn = await record(h, t, conv.contactId, {
       action: 'opt_in',
       scope: 'marketing',
       source: 'web_form',
@@ -85,7 +77,7 @@ describe('contacts: the opt-in ledger', () => {
     ]);
 
     const optOut = (await (
-      await record(conv.contactId, { action: 'opt_out', scope: 'all', source: 'phone_call' })
+      await record(h, t, conv.contactId, { action: 'opt_out', scope: 'all', source: 'phone_call' })
     ).json()) as Consent;
     expect(optOut.consent.marketing).toBe('opted_out');
     expect(optOut.consent.opted_out_at).toBeTruthy();
@@ -96,11 +88,14 @@ describe('contacts: the opt-in ledger', () => {
     expect(count?.n).toBe(2);
   });
 
-  it('rejects an unknown scope or a missing source', async () => {
+  it('rejects an unknown scope or a missing source', async ({ harness: h, sql, tenant: t }) => {
     const conv = await createConversation(sql, t);
     expect(
-      (await record(conv.contactId, { action: 'opt_in', scope: 'everything', source: 'x' })).status,
+      (await record(h, t, conv.contactId, { action: 'opt_in', scope: 'everything', source: 'x' }))
+        .status,
     ).toBe(400);
-    expect((await record(conv.contactId, { action: 'opt_in', scope: 'all' })).status).toBe(400);
+    expect((await record(h, t, conv.contactId, { action: 'opt_in', scope: 'all' })).status).toBe(
+      400,
+    );
   });
 });

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createConversation } from '../../../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import type { Harness } from '../../../test/harness';
+import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 const foreignConversation = async (sql: postgres.Sql, b: TenantFixture) =>
@@ -36,28 +37,22 @@ type State = {
 };
 
 describe('conversations: human override and window', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    t = await createTenant(sql, 'Override');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  const override = (id: string, body: unknown) =>
+  const override = (h: Harness, t: TenantFixture, id: string, body: unknown) =>
     h.asUser(t.agent, `/admin/conversations/${id}/human-override`, {
       method: 'POST',
       body: JSON.stringify(body),
     });
 
-  it('locks with who, when and why, and unlocks without replaying anything to the bot', async () => {
+  it('locks with who, when and why, and unlocks without replaying anything to the bot', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
-    const locked = await override(conv.conversationId, { locked: true, reason: 'VIP customer' });
+    const locked = await override(h, t, conv.conversationId, {
+      locked: true,
+      reason: 'VIP customer',
+    });
     expect(locked.status).toBe(200);
     const state = (await locked.json()) as State;
     expect(state).toMatchObject({
@@ -78,7 +73,7 @@ describe('conversations: human override and window', () => {
 
     const [jobsBefore] =
       await sql`select count(*)::int as n from job_outbox where tenant_id = ${t.tenantId}`;
-    const unlocked = await override(conv.conversationId, { locked: false });
+    const unlocked = await override(h, t, conv.conversationId, { locked: false });
     expect(unlocked.status).toBe(200);
     const after = (await unlocked.json()) as State;
     expect(after).toMatchObject({ is_locked: false, locked_by: null, lock_reason: null });
@@ -103,7 +98,7 @@ describe('conversations: human override and window', () => {
     expect(jobsAfter?.n).toBe(jobsBefore?.n);
   });
 
-  it('shows the window state and closing time', async () => {
+  it('shows the window state and closing time', async ({ harness: h, sql, tenant: t }) => {
     const lastInboundAt = new Date(Date.now() - 2 * 60 * 60 * 1000);
     const wa = await createConversation(sql, t, { lastInboundAt });
     const res = await h.asUser(t.agent, `/admin/conversations/${wa.conversationId}`);
@@ -125,9 +120,9 @@ describe('conversations: human override and window', () => {
     });
   });
 
-  it('validates the body', async () => {
+  it('validates the body', async ({ harness: h, sql, tenant: t }) => {
     const conv = await createConversation(sql, t);
-    const res = await override(conv.conversationId, { locked: 'yes' });
+    const res = await override(h, t, conv.conversationId, { locked: 'yes' });
     expect(res.status).toBe(400);
   });
 });

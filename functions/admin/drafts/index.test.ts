@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   callTool,
   conversationOf,
@@ -11,8 +11,9 @@ import {
   scriptedModels,
   threadOf,
 } from '../../../test/agent';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import type { Harness } from '../../../test/harness';
+import { it } from '../../../test/it';
 import { customerPhone } from '../../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 import type { AgentModelResolver } from '../../agent/models';
@@ -69,19 +70,14 @@ type Draft = {
   decided_by_user_id: string | null;
 };
 
+let script = scriptedModels([]);
+const models: AgentModelResolver = (choice) => script.resolver(choice);
+it.override('harnessOptions', { jobs: [agentTurnJob({ models })] });
+
 describe('approval reply mode', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  let script = scriptedModels([]);
-  const models: AgentModelResolver = (choice) => script.resolver(choice);
   const staffPhone = '34622000222';
 
-  beforeAll(async () => {
-    h = await createHarness({ jobs: [agentTurnJob({ models })] });
-    sql = adminSql();
-    t = await createTenant(sql, 'Approvals');
-    h.registerTenant(t);
+  it.beforeAll(async ({ harness: h, sql, tenant: t }) => {
     await sql`update tenant_settings set reply_mode = 'approval',
       escalation_contacts = ${sql.json([{ name: 'Jefa', whatsapp: staffPhone }])}
       where tenant_id = ${t.tenantId}`;
@@ -89,13 +85,9 @@ describe('approval reply mode', () => {
     await customerWrites(h, t, staffPhone, 'hola');
     await h.settle();
   });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
 
   /** A customer question answered by the model with `reply`, drafted; returns the pending draft. */
-  async function draftFor(reply: string) {
+  async function draftFor(h: Harness, sql: postgres.Sql, t: TenantFixture, reply: string) {
     script = scriptedModels([replyWith(reply)]);
     const phone = customerPhone();
     await customerWrites(h, t, phone, '¿Hacéis blanqueamientos?');
@@ -108,8 +100,8 @@ describe('approval reply mode', () => {
     return { phone, conv, draft: items[0] as Draft };
   }
 
-  const customerSends = (phone: string) => graphSends(h).filter((b) => b.to === phone);
-  const staffButtonsFor = (draftId: string) =>
+  const customerSends = (h: Harness, phone: string) => graphSends(h).filter((b) => b.to === phone);
+  const staffButtonsFor = (h: Harness, draftId: string) =>
     graphSends(h)
       .filter((b) => b.to === staffPhone && b.type === 'interactive')
       .map(
@@ -121,10 +113,14 @@ describe('approval reply mode', () => {
       )
       .filter((i) => i.action.buttons.some((b) => b.reply.id.includes(draftId)));
 
-  it('drafts instead of sending, and sends the escalation contact Approve / Edit / Cancel', async () => {
-    const { phone, draft } = await draftFor('Sí, hacemos blanqueamientos desde 150 €.');
-    expect(customerSends(phone)).toEqual([]);
-    const [alert] = staffButtonsFor(draft.id);
+  it('drafts instead of sending, and sends the escalation contact Approve / Edit / Cancel', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { phone, draft } = await draftFor(h, sql, t, 'Sí, hacemos blanqueamientos desde 150 €.');
+    expect(customerSends(h, phone)).toEqual([]);
+    const [alert] = staffButtonsFor(h, draft.id);
     expect(alert?.body.text).toContain(
       'Draft reply to Ana on WhatsApp:\n\nSí, hacemos blanqueamientos desde 150 €.',
     );
@@ -135,8 +131,12 @@ describe('approval reply mode', () => {
     ]);
   });
 
-  it('approve by API sends the draft as the agent, with the run’s correlation id; twice is a 409', async () => {
-    const { phone, conv, draft } = await draftFor('Sí, desde 150 €.');
+  it('approve by API sends the draft as the agent, with the run’s correlation id; twice is a 409', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { phone, conv, draft } = await draftFor(h, sql, t, 'Sí, desde 150 €.');
     const res = await h.asUser(t.agent, `/admin/drafts/${draft.id}/approve`, { method: 'POST' });
     expect(res.status).toBe(200);
     const decided = (await res.json()) as Draft;
@@ -150,14 +150,14 @@ describe('approval reply mode', () => {
     expect(sent.map((m) => [m.id, m.content, m.correlation_id])).toEqual([
       [decided.sent_message_id, 'Sí, desde 150 €.', draft.correlation_id],
     ]);
-    expect(customerSends(phone).map((b) => b.text)).toEqual([{ body: 'Sí, desde 150 €.' }]);
+    expect(customerSends(h, phone).map((b) => b.text)).toEqual([{ body: 'Sí, desde 150 €.' }]);
     const again = await h.asUser(t.agent, `/admin/drafts/${draft.id}/approve`, { method: 'POST' });
     expect(again.status).toBe(409);
-    expect(customerSends(phone)).toHaveLength(1);
+    expect(customerSends(h, phone)).toHaveLength(1);
   });
 
-  it('edit by API sends the corrected text instead', async () => {
-    const { phone, draft } = await draftFor('Sí, desde 100 €.');
+  it('edit by API sends the corrected text instead', async ({ harness: h, sql, tenant: t }) => {
+    const { phone, draft } = await draftFor(h, sql, t, 'Sí, desde 100 €.');
     const res = await h.asUser(t.owner, `/admin/drafts/${draft.id}/edit`, {
       method: 'POST',
       body: JSON.stringify({ text: 'Sí, desde 150 € (consulta incluida).' }),
@@ -165,22 +165,26 @@ describe('approval reply mode', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as Draft).status).toBe('edited');
     await h.settle();
-    expect(customerSends(phone).map((b) => b.text)).toEqual([
+    expect(customerSends(h, phone).map((b) => b.text)).toEqual([
       { body: 'Sí, desde 150 € (consulta incluida).' },
     ]);
   });
 
-  it('cancel by API sends nothing', async () => {
-    const { phone, conv, draft } = await draftFor('Quizá.');
+  it('cancel by API sends nothing', async ({ harness: h, sql, tenant: t }) => {
+    const { phone, conv, draft } = await draftFor(h, sql, t, 'Quizá.');
     const res = await h.asUser(t.agent, `/admin/drafts/${draft.id}/cancel`, { method: 'POST' });
     expect(((await res.json()) as Draft).status).toBe('cancelled');
     await h.settle();
-    expect(customerSends(phone)).toEqual([]);
+    expect(customerSends(h, phone)).toEqual([]);
     expect((await threadOf(sql, conv.id)).filter((m) => m.sender === 'agent')).toEqual([]);
   });
 
-  it('refuses to send a draft once a person has taken the conversation (409)', async () => {
-    const { conv, draft } = await draftFor('Claro.');
+  it('refuses to send a draft once a person has taken the conversation (409)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { conv, draft } = await draftFor(h, sql, t, 'Claro.');
     await sql`update conversations set is_locked = true, locked_by = 'operator' where id = ${conv.id}`;
     const res = await h.asUser(t.agent, `/admin/drafts/${draft.id}/approve`, { method: 'POST' });
     expect(res.status).toBe(409);
@@ -188,27 +192,31 @@ describe('approval reply mode', () => {
     expect(row?.status).toBe('pending');
   });
 
-  it('approve and cancel from WhatsApp buttons; a stale tap changes nothing', async () => {
-    const first = await draftFor('Sí, el sábado abrimos.');
+  it('approve and cancel from WhatsApp buttons; a stale tap changes nothing', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const first = await draftFor(h, sql, t, 'Sí, el sábado abrimos.');
     await customerWrites(h, t, staffPhone, {
       type: 'interactive',
       buttonReply: { id: `msg:${first.draft.id}:approve`, title: 'Approve' },
     });
     await h.settle();
-    expect(customerSends(first.phone).map((b) => b.text)).toEqual([
+    expect(customerSends(h, first.phone).map((b) => b.text)).toEqual([
       { body: 'Sí, el sábado abrimos.' },
     ]);
     const [approved] =
       await sql`select status, decided_via from agent_drafts where id = ${first.draft.id}`;
     expect(approved).toEqual({ status: 'approved', decided_via: `whatsapp:${staffPhone}` });
 
-    const second = await draftFor('No, el domingo cerramos.');
+    const second = await draftFor(h, sql, t, 'No, el domingo cerramos.');
     await customerWrites(h, t, staffPhone, {
       type: 'interactive',
       buttonReply: { id: `msg:${second.draft.id}:cancel`, title: 'Cancel' },
     });
     await h.settle();
-    expect(customerSends(second.phone)).toEqual([]);
+    expect(customerSends(h, second.phone)).toEqual([]);
 
     // Tapping Approve on the cancelled draft later: stale, nothing is sent.
     const stale = await customerWrites(h, t, staffPhone, {
@@ -216,7 +224,7 @@ describe('approval reply mode', () => {
       buttonReply: { id: `msg:${second.draft.id}:approve`, title: 'Approve' },
     });
     await h.settle();
-    expect(customerSends(second.phone)).toEqual([]);
+    expect(customerSends(h, second.phone)).toEqual([]);
     expect((await messageByProviderId(sql, stale)).payload.routing).toEqual({
       turn: false,
       outcome: 'stale',
@@ -227,8 +235,12 @@ describe('approval reply mode', () => {
     expect(script.chat.doGenerateCalls).toHaveLength(1);
   });
 
-  it('edit from WhatsApp: the escalation contact’s next message replaces the draft', async () => {
-    const { phone, draft } = await draftFor('Cuesta 90 €.');
+  it('edit from WhatsApp: the escalation contact’s next message replaces the draft', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { phone, draft } = await draftFor(h, sql, t, 'Cuesta 90 €.');
     await customerWrites(h, t, staffPhone, {
       type: 'interactive',
       buttonReply: { id: `msg:${draft.id}:edit`, title: 'Edit' },
@@ -244,15 +256,19 @@ describe('approval reply mode', () => {
       timestamp: providerSeconds(30),
     });
     await h.settle();
-    expect(customerSends(phone).map((b) => b.text)).toEqual([
+    expect(customerSends(h, phone).map((b) => b.text)).toEqual([
       { body: 'Cuesta 95 €, IVA incluido.' },
     ]);
     const [row] = await sql`select status, preview from agent_drafts where id = ${draft.id}`;
     expect(row).toEqual({ status: 'edited', preview: 'Cuesta 95 €, IVA incluido.' });
   });
 
-  it('a newer turn supersedes older pending drafts of the conversation', async () => {
-    const { phone, conv, draft } = await draftFor('Primera versión.');
+  it('a newer turn supersedes older pending drafts of the conversation', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const { phone, conv, draft } = await draftFor(h, sql, t, 'Primera versión.');
     script = scriptedModels([
       callTool('send_buttons', {
         body: '¿Qué día?',

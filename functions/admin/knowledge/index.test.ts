@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import { describe, expect } from 'vitest';
+import type { TenantFixture } from '../../../test/fixtures';
+import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 async function foreignArticle(sql: postgres.Sql, b: TenantFixture): Promise<string> {
@@ -44,25 +44,13 @@ type Article = {
 };
 
 describe('/admin/knowledge', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let a: TenantFixture;
-  let b: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    a = await createTenant(sql, 'Knowledge Admin A');
-    b = await createTenant(sql, 'Knowledge Admin B');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
   const json = (body: unknown) => ({ body: JSON.stringify(body) });
 
-  it('creates, reads, updates, lists, searches and deletes articles', async () => {
+  it('creates, reads, updates, lists, searches and deletes articles', async ({
+    harness: h,
+    sql,
+    tenant: a,
+  }) => {
     const created = await h.asUser(a.owner, '/admin/knowledge', {
       method: 'POST',
       ...json({
@@ -118,8 +106,8 @@ describe('/admin/knowledge', () => {
     expect(gone.status).toBe(404);
   });
 
-  it('pages the list with an opaque cursor', async () => {
-    const tenant = await createTenant(sql, 'Paging');
+  it('pages the list with an opaque cursor', async ({ harness: h, newTenant }) => {
+    const tenant = await newTenant('Paging');
     for (let i = 0; i < 5; i++) {
       await h.asUser(tenant.owner, '/admin/knowledge', {
         method: 'POST',
@@ -140,7 +128,7 @@ describe('/admin/knowledge', () => {
     expect(seen).toEqual(['Article 4', 'Article 3', 'Article 2', 'Article 1', 'Article 0']);
   });
 
-  it('lets agents read but only owners and admins write', async () => {
+  it('lets agents read but only owners and admins write', async ({ harness: h, tenant: a }) => {
     const res = await h.asUser(a.agent, '/admin/knowledge', {
       method: 'POST',
       ...json({ title: 'x', body: 'y' }),
@@ -148,7 +136,12 @@ describe('/admin/knowledge', () => {
     expect(res.status).toBe(403);
   });
 
-  it("never lists or finds another tenant's articles", async () => {
+  it("never lists or finds another tenant's articles", async ({
+    harness: h,
+    sql,
+    tenant: a,
+    otherTenant: b,
+  }) => {
     await foreignArticle(sql, b);
     const list = await h.asUser(a.owner, '/admin/knowledge?q=secret');
     expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
@@ -156,7 +149,7 @@ describe('/admin/knowledge', () => {
     expect(((await search.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
-  it('names the field and the rule when input is invalid', async () => {
+  it('names the field and the rule when input is invalid', async ({ harness: h, tenant: a }) => {
     const res = await h.asUser(a.owner, '/admin/knowledge', {
       method: 'POST',
       ...json({ title: '', body: 'y', language: 'spanish' }),

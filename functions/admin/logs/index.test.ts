@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   callTool,
   conversationOf,
@@ -8,8 +8,8 @@ import {
   runsOf,
   scriptedModels,
 } from '../../../test/agent';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import { it } from '../../../test/it';
 import { customerPhone } from '../../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 import { agentTurnJob } from '../../jobs/agent-turn';
@@ -33,29 +33,18 @@ describeOperatorSecurity({
   foreignId: foreignRun,
 });
 
+const script = scriptedModels([
+  callTool('knowledge_search', { query: 'precio limpieza' }, 'call-1'),
+  replyWith('La limpieza cuesta 60 €.'),
+]);
+it.override('harnessOptions', { jobs: [agentTurnJob({ models: script.resolver })] });
+
 describe('GET /admin/logs/ai/{correlation_id}', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  let b: TenantFixture;
-  const script = scriptedModels([
-    callTool('knowledge_search', { query: 'precio limpieza' }, 'call-1'),
-    replyWith('La limpieza cuesta 60 €.'),
-  ]);
-
-  beforeAll(async () => {
-    h = await createHarness({ jobs: [agentTurnJob({ models: script.resolver })] });
-    sql = adminSql();
-    t = await createTenant(sql, 'Traces');
-    b = await createTenant(sql, 'Traces B');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
-  it('shows the run: model, steps with tool input and output, text, usage, latency, outcome, messages', async () => {
+  it('shows the run: model, steps with tool input and output, text, usage, latency, outcome, messages', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const [article] = await sql`insert into knowledge_articles (tenant_id, title, body, language)
       values (${t.tenantId}, 'Precios', 'La limpieza dental cuesta 60 €.', 'es') returning id`;
     const phone = customerPhone();
@@ -110,7 +99,12 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
     expect(items.map((i) => i.correlation_id)).toEqual([run?.correlation_id]);
   });
 
-  it('answers 404 to an operator of another tenant, like a run that does not exist', async () => {
+  it('answers 404 to an operator of another tenant, like a run that does not exist', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    otherTenant: b,
+  }) => {
     const [run] =
       await sql`select correlation_id from agent_runs where tenant_id = ${t.tenantId} limit 1`;
     expect(run?.correlation_id).toBeTruthy();

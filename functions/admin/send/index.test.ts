@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { type ConversationFixture, createConversation } from '../../../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
+import { createTenant, type TenantFixture } from '../../../test/fixtures';
 import { createHarness, type Harness } from '../../../test/harness';
+import { it, must } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 describeOperatorSecurity({
@@ -15,49 +16,44 @@ const HOUR = 60 * 60 * 1000;
 
 type Json = Record<string, unknown>;
 
+it.override('harnessOptions', { statusProgression: false });
+
+const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
+
 describe('POST /admin/whatsapp/send', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let t: TenantFixture;
-  let other: TenantFixture;
+  it.beforeEach(({ harness }) => graph(harness).reset());
 
-  beforeAll(async () => {
-    h = await createHarness({ statusProgression: false });
-    sql = adminSql();
-    t = await createTenant(sql, 'Send');
-    other = await createTenant(sql, 'Send other');
-    h.registerTenant(t);
-    h.registerTenant(other);
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-  beforeEach(() => h.graph!.reset());
-
-  const send = (body: Json) =>
+  const send = (h: Harness, t: TenantFixture, body: Json) =>
     h.asUser(t.agent, '/admin/whatsapp/send', { method: 'POST', body: JSON.stringify(body) });
 
   /** Sends one message through the whole path and returns the Graph request body it produced. */
-  async function sentBody(conv: ConversationFixture, message: unknown, extra: Json = {}) {
-    const res = await send({ conversation_id: conv.conversationId, message, ...extra });
+  async function sentBody(
+    h: Harness,
+    sql: postgres.Sql,
+    t: TenantFixture,
+    conv: ConversationFixture,
+    message: unknown,
+    extra: Json = {},
+  ) {
+    const res = await send(h, t, { conversation_id: conv.conversationId, message, ...extra });
     expect(res.status, await res.clone().text()).toBe(202);
     await h.settle();
-    const sends = h.graph!.requests.filter(
+    const sends = graph(h).requests.filter(
       (r) => r.method === 'POST' && r.path.endsWith('/messages'),
     );
     expect(sends).toHaveLength(1);
+    const sent = must(sends[0], 'the Graph send');
     const { id } = ((await res.json()) as { message: { id: string } }).message;
     const [row] = await sql`select status, provider_message_id from messages where id = ${id}`;
     expect(row?.status).toBe('sent');
     expect(row?.provider_message_id).toBeTruthy();
-    return { body: sends[0]!.body as Json, path: sends[0]!.path, headers: sends[0]!.headers, id };
+    return { body: sent.body as Json, path: sent.path, headers: sent.headers, id };
   }
 
   describe('exact WhatsApp request bodies', () => {
     let conv: ConversationFixture;
-    beforeAll(async () => {
-      conv = await createConversation(sql, t);
+    it.beforeAll(async ({ sql, tenant }) => {
+      conv = await createConversation(sql, tenant);
     });
     const base = () => ({
       messaging_product: 'whatsapp',
@@ -65,8 +61,12 @@ describe('POST /admin/whatsapp/send', () => {
       to: conv.externalUserId,
     });
 
-    it('text (a bare string), to the number’s messages endpoint with the account token', async () => {
-      const { body, path, headers, id } = await sentBody(conv, 'Hola, ¿qué tal? 😀');
+    it('text (a bare string), to the number’s messages endpoint with the account token', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
+      const { body, path, headers, id } = await sentBody(h, sql, t, conv, 'Hola, ¿qué tal? 😀');
       expect(path).toBe(`/v23.0/${t.accounts.whatsapp.externalId}/messages`);
       expect(headers.authorization).toBe('Bearer test-graph-access-token');
       expect(body).toEqual({
@@ -77,8 +77,15 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('text with preview_url, quoting a customer message (reply context)', async () => {
+    it('text with preview_url, quoting a customer message (reply context)', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const { body, id } = await sentBody(
+        h,
+        sql,
+        t,
         conv,
         { type: 'text', text: 'See https://example.test', preview_url: true },
         { reply_to_message_id: conv.inbound.id },
@@ -92,8 +99,8 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('image by link with caption, and by id', async () => {
-      const link = await sentBody(conv, {
+    it('image by link with caption, and by id', async ({ harness: h, sql, tenant: t }) => {
+      const link = await sentBody(h, sql, t, conv, {
         type: 'image',
         link: 'https://cdn.example.test/a.png',
         caption: 'Our menu',
@@ -104,8 +111,8 @@ describe('POST /admin/whatsapp/send', () => {
         image: { link: 'https://cdn.example.test/a.png', caption: 'Our menu' },
         biz_opaque_callback_data: link.id,
       });
-      h.graph!.reset();
-      const byId = await sentBody(conv, { type: 'image', id: '1234567890' });
+      graph(h).reset();
+      const byId = await sentBody(h, sql, t, conv, { type: 'image', id: '1234567890' });
       expect(byId.body).toEqual({
         ...base(),
         type: 'image',
@@ -114,7 +121,11 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('video, audio, sticker and document with filename', async () => {
+    it('video, audio, sticker and document with filename', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const cases: Array<[unknown, Json]> = [
         [
           { type: 'video', link: 'https://cdn.example.test/v.mp4', caption: 'How to' },
@@ -146,14 +157,14 @@ describe('POST /admin/whatsapp/send', () => {
         ],
       ];
       for (const [message, expected] of cases) {
-        h.graph!.reset();
-        const { body, id } = await sentBody(conv, message);
+        graph(h).reset();
+        const { body, id } = await sentBody(h, sql, t, conv, message);
         expect(body).toEqual({ ...base(), ...expected, biz_opaque_callback_data: id });
       }
     });
 
-    it('reply buttons with header and footer', async () => {
-      const { body, id } = await sentBody(conv, {
+    it('reply buttons with header and footer', async ({ harness: h, sql, tenant: t }) => {
+      const { body, id } = await sentBody(h, sql, t, conv, {
         type: 'buttons',
         header: { type: 'text', text: 'Your appointment' },
         body: 'Tomorrow at 10:00 with Ana. Can you make it?',
@@ -184,8 +195,8 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('list', async () => {
-      const { body, id } = await sentBody(conv, {
+    it('list', async ({ harness: h, sql, tenant: t }) => {
+      const { body, id } = await sentBody(h, sql, t, conv, {
         type: 'list',
         header: 'Free slots',
         body: 'Pick a time',
@@ -226,8 +237,8 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('reaction to a customer message (no context)', async () => {
-      const { body, id } = await sentBody(conv, {
+    it('reaction to a customer message (no context)', async ({ harness: h, sql, tenant: t }) => {
+      const { body, id } = await sentBody(h, sql, t, conv, {
         type: 'reaction',
         message_id: conv.inbound.id,
         emoji: '👍',
@@ -242,7 +253,11 @@ describe('POST /admin/whatsapp/send', () => {
   });
 
   describe('exact Messenger and Instagram request bodies', () => {
-    it('Messenger text, quick replies, buttons (as quick replies) and an attachment', async () => {
+    it('Messenger text, quick replies, buttons (as quick replies) and an attachment', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const conv = await createConversation(sql, t, { channel: 'messenger' });
       const recipient = { id: conv.externalUserId };
       const cases: Array<[unknown, Json]> = [
@@ -282,16 +297,16 @@ describe('POST /admin/whatsapp/send', () => {
         ],
       ];
       for (const [message, expected] of cases) {
-        h.graph!.reset();
-        const { body, path } = await sentBody(conv, message);
+        graph(h).reset();
+        const { body, path } = await sentBody(h, sql, t, conv, message);
         expect(path).toBe(`/v23.0/${t.accounts.messenger.externalId}/messages`);
         expect(body).toEqual({ recipient, messaging_type: 'RESPONSE', message: expected });
       }
     });
 
-    it('Instagram text', async () => {
+    it('Instagram text', async ({ harness: h, sql, tenant: t }) => {
       const conv = await createConversation(sql, t, { channel: 'instagram' });
-      const { body, path } = await sentBody(conv, 'Hi from Instagram', {
+      const { body, path } = await sentBody(h, sql, t, conv, 'Hi from Instagram', {
         channel_source: 'instagram',
       });
       expect(path).toBe(`/v23.0/${t.accounts.instagram.externalId}/messages`);
@@ -307,10 +322,10 @@ describe('POST /admin/whatsapp/send', () => {
     let wa: ConversationFixture;
     let ms: ConversationFixture;
     let ig: ConversationFixture;
-    beforeAll(async () => {
-      wa = await createConversation(sql, t);
-      ms = await createConversation(sql, t, { channel: 'messenger' });
-      ig = await createConversation(sql, t, { channel: 'instagram' });
+    it.beforeAll(async ({ sql, tenant }) => {
+      wa = await createConversation(sql, tenant);
+      ms = await createConversation(sql, tenant, { channel: 'messenger' });
+      ig = await createConversation(sql, tenant, { channel: 'instagram' });
     });
 
     const x = (n: number) => 'x'.repeat(n);
@@ -471,22 +486,25 @@ describe('POST /admin/whatsapp/send', () => {
     ];
 
     for (const [name, conv, message, expected] of cases) {
-      it(`refuses ${name}`, async () => {
-        const res = await send({ conversation_id: conv().conversationId, message });
+      it(`refuses ${name}`, async ({ harness: h, sql, tenant: t }) => {
+        const res = await send(h, t, { conversation_id: conv().conversationId, message });
         expect(res.status).toBe(400);
         const body = (await res.json()) as { error: { code: string; message: string } };
         expect(body.error.code).toBe('BAD_REQUEST');
         expect(body.error.message).toContain(expected);
         await h.settle();
-        expect(h.graph!.requests).toEqual([]);
+        expect(graph(h).requests).toEqual([]);
         const [queued] =
           await sql`select count(*)::int as n from messages where conversation_id = ${conv().conversationId} and direction = 'outbound'`;
         expect(queued?.n).toBe(0);
       });
     }
 
-    it('refuses a channel_source that is not the conversation’s channel', async () => {
-      const res = await send({
+    it('refuses a channel_source that is not the conversation’s channel', async ({
+      harness: h,
+      tenant: t,
+    }) => {
+      const res = await send(h, t, {
         conversation_id: wa.conversationId,
         message: 'hi',
         channel_source: 'messenger',
@@ -499,11 +517,18 @@ describe('POST /admin/whatsapp/send', () => {
   });
 
   describe('the messaging window', () => {
-    it('WhatsApp, window closed: 422 with the reason and the way out, nothing queued or sent', async () => {
+    it('WhatsApp, window closed: 422 with the reason and the way out, nothing queued or sent', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const conv = await createConversation(sql, t, {
         lastInboundAt: new Date(Date.now() - 25 * HOUR),
       });
-      const res = await send({ conversation_id: conv.conversationId, message: 'Are you there?' });
+      const res = await send(h, t, {
+        conversation_id: conv.conversationId,
+        message: 'Are you there?',
+      });
       expect(res.status).toBe(422);
       const error = ((await res.json()) as { error: { code: string; message: string } }).error;
       expect(error.code).toBe('UNPROCESSABLE');
@@ -511,24 +536,28 @@ describe('POST /admin/whatsapp/send', () => {
         /24-hour WhatsApp window closed at .*Send an approved template/,
       );
       await h.settle();
-      expect(h.graph!.requests).toEqual([]);
+      expect(graph(h).requests).toEqual([]);
     });
 
-    it('WhatsApp, customer never wrote: 422', async () => {
+    it('WhatsApp, customer never wrote: 422', async ({ harness: h, sql, tenant: t }) => {
       const conv = await createConversation(sql, t, { lastInboundAt: null });
-      const res = await send({ conversation_id: conv.conversationId, message: 'Hi' });
+      const res = await send(h, t, { conversation_id: conv.conversationId, message: 'Hi' });
       expect(res.status).toBe(422);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
         'never written',
       );
     });
 
-    it('Messenger, 2 days after the customer wrote: an operator reply goes out with HUMAN_AGENT', async () => {
+    it('Messenger, 2 days after the customer wrote: an operator reply goes out with HUMAN_AGENT', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const conv = await createConversation(sql, t, {
         channel: 'messenger',
         lastInboundAt: new Date(Date.now() - 48 * HOUR),
       });
-      const { body } = await sentBody(conv, 'Sorry for the delay!');
+      const { body } = await sentBody(h, sql, t, conv, 'Sorry for the delay!');
       expect(body).toEqual({
         recipient: { id: conv.externalUserId },
         messaging_type: 'MESSAGE_TAG',
@@ -537,12 +566,16 @@ describe('POST /admin/whatsapp/send', () => {
       });
     });
 
-    it('Instagram, 8 days after: refused even for an operator', async () => {
+    it('Instagram, 8 days after: refused even for an operator', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const conv = await createConversation(sql, t, {
         channel: 'instagram',
         lastInboundAt: new Date(Date.now() - 8 * 24 * HOUR),
       });
-      const res = await send({ conversation_id: conv.conversationId, message: 'Hello?' });
+      const res = await send(h, t, { conversation_id: conv.conversationId, message: 'Hello?' });
       expect(res.status).toBe(422);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
         '7 days',
@@ -550,7 +583,7 @@ describe('POST /admin/whatsapp/send', () => {
     });
   });
 
-  it('documents the outbound routes in the OpenAPI document', async () => {
+  it('documents the outbound routes in the OpenAPI document', async ({ harness: h }) => {
     const doc = (await (await h.request('/openapi.json')).json()) as {
       paths: Record<string, unknown>;
     };
@@ -570,10 +603,15 @@ describe('POST /admin/whatsapp/send', () => {
   });
 
   describe('routing and ownership', () => {
-    it("answers 404 for another tenant's conversation, exactly like a missing one", async () => {
+    it("answers 404 for another tenant's conversation, exactly like a missing one", async ({
+      harness: h,
+      sql,
+      tenant: t,
+      otherTenant: other,
+    }) => {
       const foreign = await createConversation(sql, other);
-      const a = await send({ conversation_id: foreign.conversationId, message: 'x' });
-      const b = await send({ conversation_id: crypto.randomUUID(), message: 'x' });
+      const a = await send(h, t, { conversation_id: foreign.conversationId, message: 'x' });
+      const b = await send(h, t, { conversation_id: crypto.randomUUID(), message: 'x' });
       expect(a.status).toBe(404);
       expect(b.status).toBe(404);
       expect(((await a.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
@@ -582,9 +620,13 @@ describe('POST /admin/whatsapp/send', () => {
       expect(n?.n).toBe(0);
     });
 
-    it('an operator reply locks the conversation (lock_on_operator_reply on) and says who', async () => {
+    it('an operator reply locks the conversation (lock_on_operator_reply on) and says who', async ({
+      harness: h,
+      sql,
+      tenant: t,
+    }) => {
       const conv = await createConversation(sql, t);
-      const res = await send({
+      const res = await send(h, t, {
         conversation_id: conv.conversationId,
         message: 'I will take it from here',
       });
@@ -603,9 +645,12 @@ describe('POST /admin/whatsapp/send', () => {
       await h.settle();
     });
 
-    it('does not lock when the tenant turned lock_on_operator_reply off', async () => {
-      const quiet = await createTenant(sql, 'No lock');
-      h.registerTenant(quiet);
+    it('does not lock when the tenant turned lock_on_operator_reply off', async ({
+      harness: h,
+      sql,
+      newTenant,
+    }) => {
+      const quiet = await newTenant('No lock');
       await sql`update tenant_settings set lock_on_operator_reply = false where tenant_id = ${quiet.tenantId}`;
       const conv = await createConversation(sql, quiet);
       const res = await h.asUser(quiet.agent, '/admin/whatsapp/send', {
@@ -620,22 +665,18 @@ describe('POST /admin/whatsapp/send', () => {
   });
 });
 
+// Other bindings than the file's harness: this describe keeps its own.
 describe('WHATSAPP_ALLOW_LIVE_SEND=false', () => {
   let h: Harness;
-  let sql: postgres.Sql;
   let t: TenantFixture;
-  beforeAll(async () => {
+  it.beforeAll(async ({ sql }) => {
     h = await createHarness({ bindings: { WHATSAPP_ALLOW_LIVE_SEND: 'false' } });
-    sql = adminSql();
     t = await createTenant(sql, 'Simulated');
     h.registerTenant(t);
   });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
+  afterAll(() => h.close());
 
-  it('sends nothing to Meta and marks the message sent and simulated', async () => {
+  it('sends nothing to Meta and marks the message sent and simulated', async ({ sql }) => {
     const conv = await createConversation(sql, t);
     const res = await h.asUser(t.agent, '/admin/whatsapp/send', {
       method: 'POST',
@@ -644,7 +685,7 @@ describe('WHATSAPP_ALLOW_LIVE_SEND=false', () => {
     expect(res.status).toBe(202);
     const { id } = ((await res.json()) as { message: { id: string } }).message;
     await h.settle();
-    expect(h.graph!.requests).toEqual([]);
+    expect(graph(h).requests).toEqual([]);
     const [m] =
       await sql`select status, provider_message_id, payload->'simulated' as simulated from messages where id = ${id}`;
     expect(m?.status).toBe('sent');

@@ -1,10 +1,10 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asTenant, connect, type Database } from '../../../db/client';
+import { describe, expect } from 'vitest';
+import { asTenant } from '../../../db/client';
 import { handleOptOutKeywords } from '../../../db/opt-ins';
 import { createConversation } from '../../../test/conversations';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import type { Harness } from '../../../test/harness';
+import { it, must } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 describeOperatorSecurity({ method: 'GET', path: '/admin/templates' });
@@ -30,43 +30,34 @@ type TemplateItem = {
   parameter_count: number;
 };
 
+it.override('harnessOptions', { statusProgression: false });
+
+const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
+
 describe('templates: sync, list, send', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let db: Database;
-  let closeDb: () => Promise<void>;
-  let t: TenantFixture;
-  let other: TenantFixture;
   let byName: Map<string, TemplateItem>;
 
-  beforeAll(async () => {
-    h = await createHarness({ statusProgression: false });
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-    t = await createTenant(sql, 'Templates');
-    other = await createTenant(sql, 'Templates other');
-    h.registerTenant(t);
-    h.registerTenant(other);
-  });
-  afterAll(async () => {
-    await closeDb();
-    await sql.end();
-    await h.close();
-  });
-  beforeEach(() => h.graph!.reset());
+  it.beforeEach(({ harness }) => graph(harness).reset());
 
-  const sync = (tenant = t) => h.asUser(tenant.owner, '/admin/templates/sync', { method: 'POST' });
-  const sendTemplate = (body: Record<string, unknown>) =>
+  const sync = (h: Harness, tenant: TenantFixture) =>
+    h.asUser(tenant.owner, '/admin/templates/sync', { method: 'POST' });
+  const sendTemplate = (h: Harness, t: TenantFixture, body: Record<string, unknown>) =>
     h.asUser(t.agent, '/admin/templates/send', { method: 'POST', body: JSON.stringify(body) });
-  const sends = () =>
-    h.graph!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
-  const id = (name: string, language = 'en_US') => byName.get(`${name}:${language}`)!.id;
+  const sends = (h: Harness) =>
+    graph(h).requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+  const id = (name: string, language = 'en_US') =>
+    must(byName.get(`${name}:${language}`), `synced template ${name}:${language}`).id;
 
-  it('syncs every template of the WABA from Meta and shows placeholders and sendability', async () => {
+  it('syncs every template of the WABA from Meta and shows placeholders and sendability', async ({
+    harness: h,
+    sql,
+    tenant: t,
+    otherTenant: other,
+  }) => {
     // A template Meta no longer lists must stop being sendable.
     await sql`insert into templates (tenant_id, channel_account_id, waba_id, provider_template_id, name, language, status, category)
       values (${t.tenantId}, ${t.accounts.whatsapp.id}, ${t.accounts.whatsapp.wabaId}, '999', 'retired', 'en_US', 'APPROVED', 'UTILITY')`;
-    const res = await sync();
+    const res = await sync(h, t);
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       synced: number;
@@ -81,12 +72,12 @@ describe('templates: sync, list, send', () => {
         templates: 5,
       },
     ]);
-    expect(h.graph!.requests[0]!.path).toBe(
+    expect(graph(h).requests[0]?.path).toBe(
       `/v23.0/${t.accounts.whatsapp.wabaId}/message_templates`,
     );
 
     // Idempotent: a second sync updates in place.
-    expect((await sync()).status).toBe(200);
+    expect((await sync(h, t)).status).toBe(200);
     const list = await h.asUser(t.agent, '/admin/templates');
     const items = ((await list.json()) as { items: TemplateItem[] }).items;
     byName = new Map(items.map((i) => [`${i.name}:${i.language}`, i]));
@@ -126,11 +117,15 @@ describe('templates: sync, list, send', () => {
     expect(((await theirs.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
-  it('sends an approved positional template with its parameter, outside the 24 h window', async () => {
+  it('sends an approved positional template with its parameter, outside the 24 h window', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t, {
       lastInboundAt: new Date(Date.now() - 3 * DAY),
     });
-    const res = await sendTemplate({
+    const res = await sendTemplate(h, t, {
       conversation_id: conv.conversationId,
       template_id: id('order_shipped'),
       parameters: ['#4521'],
@@ -142,8 +137,8 @@ describe('templates: sync, list, send', () => {
     expect(message.type).toBe('template');
     expect(message.content).toBe('Good news: your order #4521 has shipped and is on its way.');
     await h.settle();
-    expect(sends()).toHaveLength(1);
-    expect(sends()[0]!.body).toEqual({
+    expect(sends(h)).toHaveLength(1);
+    expect(sends(h)[0]?.body).toEqual({
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
       to: conv.externalUserId,
@@ -159,31 +154,41 @@ describe('templates: sync, list, send', () => {
     expect(row?.status).toBe('sent');
   });
 
-  it('sends a named template with parameter_name on each value', async () => {
+  it('sends a named template with parameter_name on each value', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
-    const res = await sendTemplate({
+    const res = await sendTemplate(h, t, {
       conversation_id: conv.conversationId,
       template_id: id('appointment_reminder'),
       parameters: { body: { first_name: 'Maria', date: 'Monday 3 March at 10:00' } },
     });
     expect(res.status).toBe(202);
     await h.settle();
-    expect((sends()[0]!.body as { template: unknown }).template).toEqual({
-      name: 'appointment_reminder',
-      language: { code: 'en_US' },
-      components: [
-        {
-          type: 'body',
-          parameters: [
-            { type: 'text', text: 'Maria', parameter_name: 'first_name' },
-            { type: 'text', text: 'Monday 3 March at 10:00', parameter_name: 'date' },
-          ],
-        },
-      ],
-    });
+    expect((must(sends(h)[0], 'the template send').body as { template: unknown }).template).toEqual(
+      {
+        name: 'appointment_reminder',
+        language: { code: 'en_US' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'Maria', parameter_name: 'first_name' },
+              { type: 'text', text: 'Monday 3 March at 10:00', parameter_name: 'date' },
+            ],
+          },
+        ],
+      },
+    );
   });
 
-  it('refuses parameters that do not match the template (count, names, format) with a 400', async () => {
+  it('refuses parameters that do not match the template (count, names, format) with a 400', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
     const cases: Array<[string, unknown, string]> = [
       ['order_shipped', [], 'body takes 1 parameter(s) ({{1}}), got 0'],
@@ -200,7 +205,7 @@ describe('templates: sync, list, send', () => {
       ['spring_sale', { buttons: [{ index: 5, payload: 'x' }] }, 'has no button 5'],
     ];
     for (const [name, parameters, expected] of cases) {
-      const res = await sendTemplate({
+      const res = await sendTemplate(h, t, {
         conversation_id: conv.conversationId,
         template_id: id(name),
         parameters,
@@ -211,10 +216,14 @@ describe('templates: sync, list, send', () => {
       );
     }
     await h.settle();
-    expect(sends()).toEqual([]);
+    expect(sends(h)).toEqual([]);
   });
 
-  it('checks a whole template message sent through /admin/whatsapp/send the same way: 400, nothing queued', async () => {
+  it('checks a whole template message sent through /admin/whatsapp/send the same way: 400, nothing queued', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
     const sendMessage = (message: Record<string, unknown>) =>
       h.asUser(t.agent, '/admin/whatsapp/send', {
@@ -253,7 +262,7 @@ describe('templates: sync, list, send', () => {
       )[0]?.n;
     expect(await queued()).toBe(0);
     await h.settle();
-    expect(sends()).toEqual([]);
+    expect(sends(h)).toEqual([]);
 
     // The right count passes the same check and goes out.
     const ok = await sendMessage({
@@ -265,12 +274,16 @@ describe('templates: sync, list, send', () => {
     expect(ok.status).toBe(202);
     await h.settle();
     expect(await queued()).toBe(1);
-    expect(sends()).toHaveLength(1);
+    expect(sends(h)).toHaveLength(1);
   });
 
-  it('refuses templates that are not APPROVED, with the reason', async () => {
+  it('refuses templates that are not APPROVED, with the reason', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
-    const paused = await sendTemplate({
+    const paused = await sendTemplate(h, t, {
       conversation_id: conv.conversationId,
       template_id: id('feedback_request'),
       parameters: [],
@@ -285,7 +298,7 @@ describe('templates: sync, list, send', () => {
       ['REJECTED', 'rejected by Meta'],
     ] as const) {
       await sql`update templates set status = ${status} where id = ${id('order_shipped', 'es')}`;
-      const res = await sendTemplate({
+      const res = await sendTemplate(h, t, {
         conversation_id: conv.conversationId,
         template_id: id('order_shipped', 'es'),
         parameters: ['#1'],
@@ -296,13 +309,18 @@ describe('templates: sync, list, send', () => {
       );
     }
     await h.settle();
-    expect(sends()).toEqual([]);
+    expect(sends(h)).toEqual([]);
   });
 
-  it('needs an explicit opt-in for a MARKETING template; an opt-out stops it again', async () => {
+  it('needs an explicit opt-in for a MARKETING template; an opt-out stops it again', async ({
+    harness: h,
+    sql,
+    db,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t);
     const send = () =>
-      sendTemplate({
+      sendTemplate(h, t, {
         conversation_id: conv.conversationId,
         template_id: id('spring_sale'),
         parameters: [],
@@ -320,7 +338,7 @@ describe('templates: sync, list, send', () => {
     expect(optIn.status).toBe(201);
     expect((await send()).status).toBe(202);
     await h.settle();
-    expect(sends()).toHaveLength(1);
+    expect(sends(h)).toHaveLength(1);
 
     // The customer writes STOP: the opt-out is recorded and marketing is refused from then on.
     const handled = await asTenant(db, t.tenantId, (ctx) =>
@@ -338,9 +356,13 @@ describe('templates: sync, list, send', () => {
     );
   });
 
-  it('sends no template to a contact who never wrote and never opted in (no outreach)', async () => {
+  it('sends no template to a contact who never wrote and never opted in (no outreach)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
     const conv = await createConversation(sql, t, { lastInboundAt: null });
-    const res = await sendTemplate({
+    const res = await sendTemplate(h, t, {
       conversation_id: conv.conversationId,
       template_id: id('order_shipped'),
       parameters: ['#1'],
@@ -351,19 +373,24 @@ describe('templates: sync, list, send', () => {
     );
   });
 
-  it("answers 404 for another tenant's template or conversation", async () => {
-    expect((await sync(other)).status).toBe(200);
+  it("answers 404 for another tenant's template or conversation", async ({
+    harness: h,
+    sql,
+    tenant: t,
+    otherTenant: other,
+  }) => {
+    expect((await sync(h, other)).status).toBe(200);
     const [theirs] =
       await sql`select id from templates where tenant_id = ${other.tenantId} and name = 'order_shipped' and language = 'en_US'`;
     const conv = await createConversation(sql, t);
-    const foreignTemplate = await sendTemplate({
+    const foreignTemplate = await sendTemplate(h, t, {
       conversation_id: conv.conversationId,
-      template_id: theirs!.id,
+      template_id: must(theirs, "the other tenant's template").id,
       parameters: ['#1'],
     });
     expect(foreignTemplate.status).toBe(404);
     const foreignConv = await createConversation(sql, other);
-    const res = await sendTemplate({
+    const res = await sendTemplate(h, t, {
       conversation_id: foreignConv.conversationId,
       template_id: id('order_shipped'),
       parameters: ['#1'],

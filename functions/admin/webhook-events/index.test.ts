@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { randomWamid, whatsappMessageBody } from '../../../dev/meta-payloads';
-import { adminSql, createTenant, type TenantFixture } from '../../../test/fixtures';
-import { createHarness, type Harness } from '../../../test/harness';
+import type { TenantFixture } from '../../../test/fixtures';
+import { it, must } from '../../../test/it';
 import { customerPhone, postWebhook, waNumber } from '../../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
@@ -32,22 +32,8 @@ type EventView = {
 };
 
 describe('operator webhook events: list and replay', () => {
-  let h: Harness;
-  let sql: postgres.Sql;
-  let a: TenantFixture;
-
-  beforeAll(async () => {
-    h = await createHarness();
-    sql = adminSql();
-    a = await createTenant(sql, 'Events A');
-  });
-  afterAll(async () => {
-    await sql.end();
-    await h.close();
-  });
-
   /** A body for two numbers: one of A's, one nobody has connected yet. */
-  function mixedBody(newNumber: string, ids: [string, string]) {
+  function mixedBody(a: TenantFixture, newNumber: string, ids: [string, string]) {
     const known = whatsappMessageBody({
       ...waNumber(a),
       from: customerPhone(),
@@ -65,11 +51,14 @@ describe('operator webhook events: list and replay', () => {
     return { object: 'whatsapp_business_account', entry: [...known.entry, ...unknown.entry] };
   }
 
-  it('lists dead events of this business only, for owners and admins, and pages them', async () => {
+  it('lists dead events of this business only, for owners and admins, and pages them', async ({
+    harness: h,
+    tenant: a,
+    otherTenant: other,
+  }) => {
     const newNumber = `19${Date.now()}`;
-    const res = await postWebhook(h, mixedBody(newNumber, [randomWamid(), randomWamid()]));
+    const res = await postWebhook(h, mixedBody(a, newNumber, [randomWamid(), randomWamid()]));
     const { event_id } = (await res.json()) as { event_id: string };
-    const other = await createTenant(sql, 'Events other');
     await postWebhook(h, {
       object: 'page',
       entry: [
@@ -93,7 +82,7 @@ describe('operator webhook events: list and replay', () => {
       attempts: 1,
       reason: expect.stringContaining(`no whatsapp channel account ${newNumber}`),
     });
-    expect(page.items[0]!.size_bytes).toBeGreaterThan(100);
+    expect(must(page.items[0], 'the dead event').size_bytes).toBeGreaterThan(100);
 
     const all = (await (await h.asUser(a.owner, '/admin/webhook-events?limit=1')).json()) as {
       items: EventView[];
@@ -106,10 +95,14 @@ describe('operator webhook events: list and replay', () => {
     expect(agent.status).toBe(403);
   });
 
-  it('replays a dead event once its account exists: stores what was missing, nothing twice', async () => {
+  it('replays a dead event once its account exists: stores what was missing, nothing twice', async ({
+    harness: h,
+    sql,
+    tenant: a,
+  }) => {
     const newNumber = `18${Date.now()}`;
     const ids: [string, string] = [randomWamid(), randomWamid()];
-    const res = await postWebhook(h, mixedBody(newNumber, ids));
+    const res = await postWebhook(h, mixedBody(a, newNumber, ids));
     const { event_id } = (await res.json()) as { event_id: string };
     expect(
       await sql`select provider_message_id from messages where provider_message_id in ${sql(ids)}`,
@@ -148,10 +141,10 @@ describe('operator webhook events: list and replay', () => {
     const turns =
       await sql`select count(*)::int as n from job_outbox j join messages m on m.id::text = j.payload->>'triggerMessageId'
       where j.kind = 'agent-turn' and m.provider_message_id in ${sql(ids)}`;
-    expect(turns[0]!.n).toBe(2);
+    expect(turns[0]?.n).toBe(2);
   });
 
-  it('answers 404 for an unknown event', async () => {
+  it('answers 404 for an unknown event', async ({ harness: h, tenant: a }) => {
     const res = await h.asUser(a.owner, `/admin/webhook-events/${crypto.randomUUID()}/replay`, {
       method: 'POST',
     });
