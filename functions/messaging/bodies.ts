@@ -25,108 +25,110 @@ export function whatsappRecipient(contact: {
 const mediaObject = (m: { id?: string; link?: string }) =>
   m.id !== undefined ? { id: m.id } : { link: m.link };
 
+/** `{ [key]: value }` when the value is given, else nothing: Graph refuses explicit nulls. */
+function given<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: V });
+}
+
+type ButtonsMessage = Extract<WhatsAppMessage, { type: 'buttons' }>;
+type ListMessage = Extract<WhatsAppMessage, { type: 'list' }>;
+type TemplateMessage = Extract<WhatsAppMessage, { type: 'template' }>;
+
 function whatsappContent(message: WhatsAppMessage, targetProviderMessageId: string | null) {
   switch (message.type) {
     case 'text':
       return {
         type: 'text',
-        text: {
-          body: message.text,
-          ...(message.preview_url === undefined ? {} : { preview_url: message.preview_url }),
-        },
+        text: { body: message.text, ...given('preview_url', message.preview_url) },
       };
     case 'image':
     case 'video':
       return {
         type: message.type,
-        [message.type]: {
-          ...mediaObject(message),
-          ...(message.caption === undefined ? {} : { caption: message.caption }),
-        },
+        [message.type]: { ...mediaObject(message), ...given('caption', message.caption) },
       };
     case 'document':
       return {
         type: 'document',
         document: {
           ...mediaObject(message),
-          ...(message.caption === undefined ? {} : { caption: message.caption }),
-          ...(message.filename === undefined ? {} : { filename: message.filename }),
+          ...given('caption', message.caption),
+          ...given('filename', message.filename),
         },
       };
     case 'audio':
     case 'sticker':
       return { type: message.type, [message.type]: mediaObject(message) };
     case 'buttons':
-      return {
-        type: 'interactive',
-        interactive: {
-          type: 'button',
-          ...(message.header === undefined
-            ? {}
-            : {
-                header:
-                  message.header.type === 'text'
-                    ? { type: 'text', text: message.header.text }
-                    : {
-                        type: message.header.type,
-                        [message.header.type]: mediaObject(message.header),
-                      },
-              }),
-          body: { text: message.body },
-          ...(message.footer === undefined ? {} : { footer: { text: message.footer } }),
-          action: {
-            buttons: message.buttons.map((b) => ({
-              type: 'reply',
-              reply: { id: b.id, title: b.title },
-            })),
-          },
-        },
-      };
+      return { type: 'interactive', interactive: replyButtons(message) };
     case 'list':
-      return {
-        type: 'interactive',
-        interactive: {
-          type: 'list',
-          ...(message.header === undefined
-            ? {}
-            : { header: { type: 'text', text: message.header } }),
-          body: { text: message.body },
-          ...(message.footer === undefined ? {} : { footer: { text: message.footer } }),
-          action: {
-            button: message.button,
-            sections: message.sections.map((s) => ({
-              ...(s.title === undefined ? {} : { title: s.title }),
-              rows: s.rows.map((r) => ({
-                id: r.id,
-                title: r.title,
-                ...(r.description === undefined ? {} : { description: r.description }),
-              })),
-            })),
-          },
-        },
-      };
+      return { type: 'interactive', interactive: listMenu(message) };
     case 'template':
-      return {
-        type: 'template',
-        template: {
-          name: message.name,
-          language: { code: message.language },
-          ...(message.components && message.components.length > 0
-            ? {
-                components: message.components.map((c) =>
-                  // Graph takes the button index as a string.
-                  c.type === 'button' ? { ...c, index: String(c.index) } : c,
-                ),
-              }
-            : {}),
-        },
-      };
+      return { type: 'template', template: templateContent(message) };
     case 'reaction':
       return {
         type: 'reaction',
         reaction: { message_id: targetProviderMessageId, emoji: message.emoji },
       };
   }
+}
+
+function replyButtons(message: ButtonsMessage) {
+  const header = message.header;
+  return {
+    type: 'button',
+    ...given(
+      'header',
+      header &&
+        (header.type === 'text'
+          ? { type: 'text', text: header.text }
+          : { type: header.type, [header.type]: mediaObject(header) }),
+    ),
+    body: { text: message.body },
+    ...given('footer', message.footer === undefined ? undefined : { text: message.footer }),
+    action: {
+      buttons: message.buttons.map((b) => ({ type: 'reply', reply: { id: b.id, title: b.title } })),
+    },
+  };
+}
+
+function listMenu(message: ListMessage) {
+  return {
+    type: 'list',
+    ...given(
+      'header',
+      message.header === undefined ? undefined : { type: 'text', text: message.header },
+    ),
+    body: { text: message.body },
+    ...given('footer', message.footer === undefined ? undefined : { text: message.footer }),
+    action: {
+      button: message.button,
+      sections: message.sections.map((s) => ({
+        ...given('title', s.title),
+        rows: s.rows.map((r) => ({
+          id: r.id,
+          title: r.title,
+          ...given('description', r.description),
+        })),
+      })),
+    },
+  };
+}
+
+function templateContent(message: TemplateMessage) {
+  const components = message.components ?? [];
+  return {
+    name: message.name,
+    language: { code: message.language },
+    ...(components.length > 0
+      ? {
+          // Graph takes the button index as a string.
+          components: components.map((c) =>
+            c.type === 'button' ? { ...c, index: String(c.index) } : c,
+          ),
+        }
+      : {}),
+  };
 }
 
 /**
