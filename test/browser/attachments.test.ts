@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMetaBody, signMetaBody, whatsappMessageBody } from '../../dev/meta-payloads';
@@ -10,21 +9,14 @@ import { type QStashStandIn, startQStash } from '../../dev/stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { startUpstashRedis, type UpstashRedisStandIn } from '../../dev/stand-ins/upstash-redis';
 import { copyWebVendorFiles } from '../../dev/web-assets';
+import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../fixtures';
 import { TEST_APP_SECRET, testBindings } from '../harness';
 import { customerPhone, waNumber } from '../meta-webhooks';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true')
-    throw new Error(`browser tests must run in CI: ${CHROMIUM} is missing`);
-  console.warn(
-    `\n*** SKIPPING browser tests: ${CHROMIUM} not found (apt-get install chromium) ***\n`,
-  );
-}
+const haveChromium = chromiumAvailable('browser tests');
 
 /** A valid 2×2 PNG (red), so the browser has a picture to decode, not just bytes. */
 function tinyPng(): Uint8Array {
@@ -114,17 +106,7 @@ describe.skipIf(!haveChromium)('attachments on the operator page in Chromium', (
       QSTASH_URL: qstash.url,
       GRAPH_API_BASE_URL: graph.url,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

@@ -1,23 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { copyWebVendorFiles } from '../../dev/web-assets';
+import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true')
-    throw new Error(`browser tests must run in CI: ${CHROMIUM} is missing`);
-  console.warn(
-    `\n*** SKIPPING browser tests: ${CHROMIUM} not found (apt-get install chromium) ***\n`,
-  );
-}
+const haveChromium = chromiumAvailable('browser tests');
 
 /**
  * The operator page in a real browser against the real Worker (workerd) and the Supabase Auth
@@ -38,17 +31,7 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
     await sql`update auth.users set encrypted_password = ${await bcrypt.hash(password, 4)} where id = ${tenant.owner.id}`;
     auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
     worker = await startWorkerd({ SUPABASE_URL: auth.url });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {

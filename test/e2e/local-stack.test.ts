@@ -1,23 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === 'true') {
-  throw new Error(`the end-to-end test must run in CI: ${CHROMIUM} is missing`);
-}
-if (!haveChromium) {
-  console.warn(
-    `\n*** SKIPPING the end-to-end test's browser step: ${CHROMIUM} not found (apt-get install ` +
-      'chromium). npm start, the simulated customer and the offline reply still run. ***\n',
-  );
-}
+const haveChromium = chromiumAvailable(
+  "the end-to-end test's browser step (npm start, the simulated customer and the offline reply still run)",
+);
 
 /**
  * The README's first command, for real: `npm start` on a fresh data folder (embedded Postgres,
@@ -144,15 +137,7 @@ describe('npm start: the whole product on this machine', () => {
   it.skipIf(!haveChromium)(
     'lets an operator open the chat and reply from the inbox page',
     async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
       await page.goto(base);
       await page.fill('input[name=email]', 'owner@sonrisa.test');
