@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import type { Database } from '../db/client';
+
+/** A database handle shared by requests (see `DATABASE_POOL`). */
+export type DatabasePool = { db: Database };
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -20,6 +24,16 @@ export const envSchema = z
     /** Direct connection string; when absent the Hyperdrive binding's is used. */
     DATABASE_URL: z.string().startsWith('postgres').optional(),
     HYPERDRIVE: z.object({ connectionString: z.string().min(1) }).optional(),
+    /**
+     * Served on Node rather than as a Worker (the throughput benchmarks): one pool shared by every
+     * request, as Hyperdrive is to a Worker, instead of a client per request. Never set on Workers.
+     */
+    DATABASE_POOL: z
+      .custom<DatabasePool>(
+        (v) => typeof v === 'object' && v !== null && 'db' in v,
+        'must be a shared database pool ({ db })',
+      )
+      .optional(),
 
     META_APP_ID: z.string().min(1),
     META_APP_SECRET: z.string().min(8),
@@ -65,7 +79,7 @@ export const envSchema = z
       )
       .optional(),
   })
-  .refine((e) => e.DATABASE_URL || e.HYPERDRIVE, {
+  .refine((e) => e.DATABASE_URL || e.HYPERDRIVE || e.DATABASE_POOL, {
     message: 'set DATABASE_URL or bind HYPERDRIVE',
     path: ['DATABASE_URL'],
   });

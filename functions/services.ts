@@ -15,7 +15,9 @@ export function createServices(
   options: { clock?: Clock; logFields?: LogFields } = {},
 ): { services: Services; close: () => Promise<void> } {
   const logger = createLogger({ version: env.APP_VERSION, ...options.logFields }, env.LOG_LEVEL);
-  const { db, close } = connect(env.DATABASE_URL ?? env.HYPERDRIVE?.connectionString ?? '');
+  const { db, close } = env.DATABASE_POOL
+    ? { db: env.DATABASE_POOL.db, close: async () => {} }
+    : connect(env.DATABASE_URL ?? env.HYPERDRIVE?.connectionString ?? '');
   return {
     services: {
       db,
