@@ -102,12 +102,17 @@ export type Load = {
 export async function loadWebhooks(
   url: string,
   next: () => { body: string; headers: Record<string, string> },
-  options: { connections: number; seconds: number },
+  options: { connections: number } & (
+    | { seconds: number }
+    | { amount: number; overallRate: number }
+  ),
 ): Promise<Load> {
   const result = await autocannon({
     url: `${url}/webhooks/meta`,
     connections: options.connections,
-    duration: options.seconds,
+    ...('seconds' in options
+      ? { duration: options.seconds }
+      : { amount: options.amount, overallRate: options.overallRate }),
     requests: [
       {
         method: 'POST',
