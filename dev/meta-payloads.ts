@@ -564,17 +564,26 @@ function messagingMessage(options: MessagingMessageOptions): MessagingWireMessag
   };
 }
 
+/** A webhook carrying one event, as Meta sends most of them. */
+function oneEventWebhook(
+  object: MessagingObject,
+  from: Parameters<typeof messagingEvent>[0],
+  payload: MessagingPayload,
+): MessagingWebhookBody {
+  return messagingWebhook(object, from.accountId, [messagingEvent(from, payload)]);
+}
+
 function messageBody(
   object: MessagingObject,
   accountId: string,
   userId: string,
   options: MessagingMessageOptions,
 ): MessagingWebhookBody {
-  const event = messagingEvent(
+  return oneEventWebhook(
+    object,
     { accountId, userId, timestamp: options.timestamp, fromAccount: options.isEcho },
     { message: messagingMessage(options) },
   );
-  return messagingWebhook(object, accountId, [event]);
 }
 
 /** A Messenger message from a customer (PSID) to a Page, or an echo when `isEcho`. */
@@ -603,11 +612,8 @@ export function messengerDeliveryBody(options: {
     ...(options.mids === undefined ? {} : { mids: options.mids }),
     watermark: options.watermark,
   };
-  const event = messagingEvent(
-    { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp },
-    { delivery },
-  );
-  return messagingWebhook('page', options.pageId, [event]);
+  const from = { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp };
+  return oneEventWebhook('page', from, { delivery });
 }
 
 /** Messenger `message_reads`: everything the Page sent up to `watermark` (ms) was seen. */
@@ -617,11 +623,8 @@ export function messengerReadBody(options: {
   watermark: number;
   timestamp?: number;
 }): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp },
-    { read: { watermark: options.watermark } },
-  );
-  return messagingWebhook('page', options.pageId, [event]);
+  const from = { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp };
+  return oneEventWebhook('page', from, { read: { watermark: options.watermark } });
 }
 
 /** Instagram `messaging_seen`: unlike Messenger it names the message (`mid`), not a watermark. */
@@ -631,11 +634,8 @@ export function instagramReadBody(options: {
   mid: string;
   timestamp?: number;
 }): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.igId, userId: options.igsid, timestamp: options.timestamp },
-    { read: { mid: options.mid } },
-  );
-  return messagingWebhook('instagram', options.igId, [event]);
+  const from = { accountId: options.igId, userId: options.igsid, timestamp: options.timestamp };
+  return oneEventWebhook('instagram', from, { read: { mid: options.mid } });
 }
 
 /** A button / Get Started / icebreaker tap (`messaging_postbacks`). */
@@ -648,13 +648,9 @@ export function postbackBody(options: {
   mid?: string;
   timestamp?: number;
 }): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.accountId, userId: options.userId, timestamp: options.timestamp },
-    {
-      postback: { mid: options.mid ?? randomMid(), title: options.title, payload: options.payload },
-    },
-  );
-  return messagingWebhook(options.object, options.accountId, [event]);
+  return oneEventWebhook(options.object, options, {
+    postback: { mid: options.mid ?? randomMid(), title: options.title, payload: options.payload },
+  });
 }
 
 /** Several webhook bodies of one object type batched into one POST, as Meta may deliver them. */
