@@ -22,6 +22,7 @@ import {
   instagramMessageBody,
   instagramReadBody,
   type MessagingWebhookBody,
+  messagingMessageBody,
   messengerDeliveryBody,
   messengerMessageBody,
   messengerReadBody,
@@ -228,23 +229,10 @@ function findAccount(accounts: MetaAccount[], channel: MetaChannel, to: string) 
 }
 
 function customerMessageBody(accounts: MetaAccount[], message: CustomerMessage) {
-  if (message.channel === 'messenger') {
-    return messengerMessageBody({
-      pageId: message.to,
-      psid: message.from,
-      mid: message.id,
-      text: message.text,
-      timestamp: message.timestamp,
-    });
-  }
-  if (message.channel === 'instagram') {
-    return instagramMessageBody({
-      igId: message.to,
-      igsid: message.from,
-      mid: message.id,
-      text: message.text,
-      timestamp: message.timestamp,
-    });
+  if (message.channel !== 'whatsapp') {
+    const object = message.channel === 'messenger' ? 'page' : 'instagram';
+    const { id: mid, text, timestamp } = message;
+    return messagingMessageBody(object, message.to, message.from, { mid, text, timestamp });
   }
   const account = findAccount(accounts, 'whatsapp', message.to);
   if (account?.channel !== 'whatsapp') {
