@@ -119,25 +119,15 @@ export type LockChange = {
 export async function setConversationLock({ tx, tenantId }: TenantContext, change: LockChange) {
   const [updated] = await tx
     .update(conversations)
-    .set(
-      change.locked
-        ? {
-            isLocked: true,
-            lockedBy: change.source,
-            lockedByUserId: change.userId ?? null,
-            lockedAt: change.now,
-            lockReason: change.reason ?? null,
-            updatedAt: sql`now()`,
-          }
-        : {
-            isLocked: false,
-            lockedBy: null,
-            lockedByUserId: null,
-            lockedAt: null,
-            lockReason: null,
-            updatedAt: sql`now()`,
-          },
-    )
+    .set({
+      isLocked: change.locked,
+      // Unlocking forgets who locked and why (the lock history keeps it).
+      lockedBy: change.locked ? change.source : null,
+      lockedByUserId: change.locked ? (change.userId ?? null) : null,
+      lockedAt: change.locked ? change.now : null,
+      lockReason: change.locked ? (change.reason ?? null) : null,
+      updatedAt: sql`now()`,
+    })
     .where(eq(conversations.id, change.conversationId))
     .returning();
   if (!updated) throw new NotFoundError('Conversation', change.conversationId);
