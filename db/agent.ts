@@ -190,7 +190,10 @@ export async function recordFinishedRun(
   return insertRunOnce(ctx, { ...run, latencyMs: 0, finishedAt: run.now });
 }
 
-/** Inserts the run of a correlation id; null when that correlation id already has one. */
+/**
+ * Inserts the run of a correlation id; null when that correlation id already has one. Drizzle
+ * writes only the table's columns, so callers may pass their input whole (`now`, `staleAfterMs`).
+ */
 async function insertRunOnce(
   { tx, tenantId }: TenantContext,
   run: Omit<typeof agentRuns.$inferInsert, 'tenantId'>,
