@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
+import { lockConversation } from './conversations';
 import {
   type AgentStep,
   agentDrafts,
@@ -51,19 +52,12 @@ export type TurnConversation = {
  * the storing of replies happen while no new inbound message (which updates this row) can commit.
  */
 export async function loadTurnConversation(
-  { tx }: TenantContext,
+  ctx: TenantContext,
   conversationId: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<TurnConversation | null> {
-  if (options.forUpdate) {
-    const locked = await tx
-      .select({ id: conversations.id })
-      .from(conversations)
-      .where(eq(conversations.id, conversationId))
-      .for('update');
-    if (locked.length === 0) return null;
-  }
-  const [row] = await tx
+  if (options.forUpdate && !(await lockConversation(ctx, conversationId))) return null;
+  const [row] = await ctx.tx
     .select({
       id: conversations.id,
       tenantName: tenants.name,
@@ -74,34 +68,19 @@ export async function loadTurnConversation(
       lockReason: conversations.lockReason,
       botEnabled: conversations.botEnabled,
       latestInboundMessageId: conversations.latestInboundMessageId,
-      contactId: contacts.id,
-      contactName: contacts.name,
-      contactPhone: contacts.phone,
-      contactExternalUserId: contacts.externalUserId,
+      contact: {
+        id: contacts.id,
+        name: contacts.name,
+        phone: contacts.phone,
+        externalUserId: contacts.externalUserId,
+      },
     })
     .from(conversations)
     .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
     .innerJoin(tenants, eq(tenants.id, conversations.tenantId))
     .where(eq(conversations.id, conversationId));
-  if (!row) return null;
-  return {
-    id: row.id,
-    tenantName: row.tenantName,
-    channel: row.channel,
-    channelAccountId: row.channelAccountId,
-    isLocked: row.isLocked,
-    lockedBy: row.lockedBy,
-    lockReason: row.lockReason,
-    botEnabled: row.botEnabled,
-    latestInboundMessageId: row.latestInboundMessageId,
-    contact: {
-      id: row.contactId,
-      name: row.contactName,
-      phone: row.contactPhone,
-      externalUserId: row.contactExternalUserId,
-    },
-  };
+  return row ?? null;
 }
 
 /** The trigger message: when it arrived and what intake decided about it. */
@@ -196,7 +175,7 @@ export async function findRun({ tx }: TenantContext, correlationId: string) {
 
 /** A run that ended without calling a model (superseded, locked, escalation word). */
 export async function recordFinishedRun(
-  { tx, tenantId }: TenantContext,
+  ctx: TenantContext,
   run: {
     conversationId: string;
     correlationId: string;
@@ -208,20 +187,20 @@ export async function recordFinishedRun(
     now: Date;
   },
 ): Promise<AgentRunRow | null> {
+  return insertRunOnce(ctx, { ...run, latencyMs: 0, finishedAt: run.now });
+}
+
+/**
+ * Inserts the run of a correlation id; null when that correlation id already has one. Drizzle
+ * writes only the table's columns, so callers may pass their input whole (`now`, `staleAfterMs`).
+ */
+async function insertRunOnce(
+  { tx, tenantId }: TenantContext,
+  run: Omit<typeof agentRuns.$inferInsert, 'tenantId'>,
+): Promise<AgentRunRow | null> {
   const [row] = await tx
     .insert(agentRuns)
-    .values({
-      tenantId,
-      conversationId: run.conversationId,
-      correlationId: run.correlationId,
-      triggerMessageId: run.triggerMessageId,
-      model: run.model,
-      outcome: run.outcome,
-      error: run.error ?? null,
-      steps: run.steps ?? [],
-      latencyMs: 0,
-      finishedAt: run.now,
-    })
+    .values({ ...run, tenantId })
     .onConflictDoNothing({ target: agentRuns.correlationId })
     .returning();
   return row ?? null;
@@ -233,7 +212,7 @@ export async function recordFinishedRun(
  * QStash delivers at least once, and a turn must answer once.
  */
 export async function startRun(
-  { tx, tenantId }: TenantContext,
+  ctx: TenantContext,
   run: {
     conversationId: string;
     correlationId: string;
@@ -242,22 +221,11 @@ export async function startRun(
     staleAfterMs: number;
   },
 ): Promise<AgentRunRow | null> {
-  const [inserted] = await tx
-    .insert(agentRuns)
-    .values({
-      tenantId,
-      conversationId: run.conversationId,
-      correlationId: run.correlationId,
-      triggerMessageId: run.triggerMessageId,
-      model: run.model,
-      outcome: 'running',
-    })
-    .onConflictDoNothing({ target: agentRuns.correlationId })
-    .returning();
+  const inserted = await insertRunOnce(ctx, { ...run, outcome: 'running' });
   if (inserted) return inserted;
   // started_at is the database's clock (the column default), like messages.received_at, which
   // supersededBy compares it with.
-  const [takenOver] = await tx
+  const [takenOver] = await ctx.tx
     .update(agentRuns)
     .set({ startedAt: sql`now()`, model: run.model, steps: [], usage: {}, error: null })
     .where(
@@ -413,15 +381,7 @@ export async function saveMediaNote(
 ): Promise<void> {
   await tx
     .insert(agentMediaNotes)
-    .values({
-      tenantId,
-      messageId: note.messageId,
-      attachmentIndex: note.attachmentIndex,
-      kind: note.kind,
-      text: note.text,
-      error: note.error ?? null,
-      model: note.model ?? null,
-    })
+    .values({ ...note, tenantId })
     .onConflictDoNothing();
 }
 

@@ -19,19 +19,14 @@ const DEFAULT_SPACING_SECONDS = 4;
  * one conversation reserves send slots one after the other.
  */
 export async function loadConversationForSend(
-  { tx }: TenantContext,
+  ctx: TenantContext,
   conversationId: string,
   options: { lock?: boolean } = {},
 ) {
-  if (options.lock) {
-    const locked = await tx
-      .select({ id: conversations.id })
-      .from(conversations)
-      .where(eq(conversations.id, conversationId))
-      .for('update');
-    if (locked.length === 0) throw new NotFoundError('Conversation', conversationId);
+  if (options.lock && !(await lockConversation(ctx, conversationId))) {
+    throw new NotFoundError('Conversation', conversationId);
   }
-  const [row] = await tx
+  const [row] = await ctx.tx
     .select({
       conversation: conversations,
       account: {
@@ -66,6 +61,22 @@ export async function loadConversationForSend(
 }
 
 export type ConversationForSend = Awaited<ReturnType<typeof loadConversationForSend>>;
+
+/**
+ * Takes the conversation's row lock (an inbound message updates the row, so it waits until the
+ * lock holder commits). False when there is no such conversation.
+ */
+export async function lockConversation(
+  { tx }: TenantContext,
+  conversationId: string,
+): Promise<boolean> {
+  const locked = await tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(eq(conversations.id, conversationId))
+    .for('update');
+  return locked.length > 0;
+}
 
 /**
  * Reserves the next send slot of a conversation: not before `earliest`, nor before the slot after
@@ -108,37 +119,19 @@ export type LockChange = {
 export async function setConversationLock({ tx, tenantId }: TenantContext, change: LockChange) {
   const [updated] = await tx
     .update(conversations)
-    .set(
-      change.locked
-        ? {
-            isLocked: true,
-            lockedBy: change.source,
-            lockedByUserId: change.userId ?? null,
-            lockedAt: change.now,
-            lockReason: change.reason ?? null,
-            updatedAt: sql`now()`,
-          }
-        : {
-            isLocked: false,
-            lockedBy: null,
-            lockedByUserId: null,
-            lockedAt: null,
-            lockReason: null,
-            updatedAt: sql`now()`,
-          },
-    )
+    .set({
+      isLocked: change.locked,
+      // Unlocking forgets who locked and why (the lock history keeps it).
+      lockedBy: change.locked ? change.source : null,
+      lockedByUserId: change.locked ? (change.userId ?? null) : null,
+      lockedAt: change.locked ? change.now : null,
+      lockReason: change.locked ? (change.reason ?? null) : null,
+      updatedAt: sql`now()`,
+    })
     .where(eq(conversations.id, change.conversationId))
     .returning();
   if (!updated) throw new NotFoundError('Conversation', change.conversationId);
-  await tx.insert(conversationLockEvents).values({
-    tenantId,
-    conversationId: change.conversationId,
-    locked: change.locked,
-    source: change.source,
-    userId: change.userId ?? null,
-    reason: change.reason ?? null,
-    at: change.now,
-  });
+  await tx.insert(conversationLockEvents).values({ ...change, tenantId, at: change.now });
   return updated;
 }
 

@@ -8,17 +8,16 @@ import type postgres from 'postgres';
  */
 type DemoArticle = { id: string; title: string; body: string; language: string; tags: string[] };
 
-const DEMO: Record<
-  string,
-  { hours: Record<string, Array<[string, string]>>; articles: DemoArticle[] }
-> = {
+type OpeningHours = Record<string, Array<[string, string]>>;
+
+/** One opening time range on each of `days`. */
+const sameHours = (days: string[], range: [string, string]): OpeningHours =>
+  Object.fromEntries(days.map((day) => [day, [range]]));
+
+const DEMO: Record<string, { hours: OpeningHours; articles: DemoArticle[] }> = {
   'clinica-sonrisa': {
     hours: {
-      mon: [['09:00', '20:00']],
-      tue: [['09:00', '20:00']],
-      wed: [['09:00', '20:00']],
-      thu: [['09:00', '20:00']],
-      fri: [['09:00', '20:00']],
+      ...sameHours(['mon', 'tue', 'wed', 'thu', 'fri'], ['09:00', '20:00']),
       sat: [['10:00', '14:00']],
       sun: [],
     },
@@ -63,11 +62,7 @@ const DEMO: Record<
   'glow-salon': {
     hours: {
       mon: [],
-      tue: [['10:00', '19:00']],
-      wed: [['10:00', '19:00']],
-      thu: [['10:00', '19:00']],
-      fri: [['10:00', '19:00']],
-      sat: [['10:00', '19:00']],
+      ...sameHours(['tue', 'wed', 'thu', 'fri', 'sat'], ['10:00', '19:00']),
       sun: [],
     },
     articles: [

@@ -1,4 +1,4 @@
-import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../core/errors';
 import { wordsOf } from '../core/text';
 import type { TenantContext } from './client';
@@ -15,17 +15,7 @@ export type KnowledgeInput = {
 };
 
 /** Every column but the search vector (internal; never returned). */
-const articleColumns = {
-  id: knowledgeArticles.id,
-  tenantId: knowledgeArticles.tenantId,
-  title: knowledgeArticles.title,
-  body: knowledgeArticles.body,
-  language: knowledgeArticles.language,
-  tags: knowledgeArticles.tags,
-  published: knowledgeArticles.published,
-  createdAt: knowledgeArticles.createdAt,
-  updatedAt: knowledgeArticles.updatedAt,
-};
+const { searchVector: _internal, ...articleColumns } = getTableColumns(knowledgeArticles);
 
 export async function createArticle(
   { tx, tenantId }: TenantContext,
@@ -44,6 +34,8 @@ export async function createArticle(
  * operator of several tenants acts on one per request.
  */
 const ofTenant = (tenantId: string) => eq(knowledgeArticles.tenantId, tenantId);
+const theArticle = (tenantId: string, id: string) =>
+  and(ofTenant(tenantId), eq(knowledgeArticles.id, id));
 
 export async function getArticle(
   { tx, tenantId }: TenantContext,
@@ -52,7 +44,7 @@ export async function getArticle(
   const [row] = await tx
     .select(articleColumns)
     .from(knowledgeArticles)
-    .where(and(ofTenant(tenantId), eq(knowledgeArticles.id, id)));
+    .where(theArticle(tenantId, id));
   if (!row) throw new NotFoundError('Knowledge article', id);
   return row;
 }
@@ -65,7 +57,7 @@ export async function updateArticle(
   const [row] = await tx
     .update(knowledgeArticles)
     .set({ ...changes, updatedAt: sql`now()` })
-    .where(and(ofTenant(tenantId), eq(knowledgeArticles.id, id)))
+    .where(theArticle(tenantId, id))
     .returning(articleColumns);
   if (!row) throw new NotFoundError('Knowledge article', id);
   return row;
@@ -74,7 +66,7 @@ export async function updateArticle(
 export async function deleteArticle({ tx, tenantId }: TenantContext, id: string): Promise<void> {
   const deleted = await tx
     .delete(knowledgeArticles)
-    .where(and(ofTenant(tenantId), eq(knowledgeArticles.id, id)))
+    .where(theArticle(tenantId, id))
     .returning({ id: knowledgeArticles.id });
   if (deleted.length === 0) throw new NotFoundError('Knowledge article', id);
 }

@@ -35,15 +35,10 @@ export async function loadMediaDownloadTarget(
     .innerJoin(channelAccounts, eq(channelAccounts.id, messages.channelAccountId))
     .leftJoin(channelCredentials, eq(channelCredentials.channelAccountId, channelAccounts.id))
     .where(eq(messages.id, messageId));
-  const attachment = row?.attachments[index];
-  if (!row || !attachment) return null;
-  return {
-    messageId,
-    attachment,
-    channel: row.channel,
-    accountExternalId: row.accountExternalId,
-    sealedAccessToken: row.sealedAccessToken,
-  };
+  if (!row) return null;
+  const { attachments, ...account } = row;
+  const attachment = attachments[index];
+  return attachment ? { messageId, attachment, ...account } : null;
 }
 
 /**

@@ -65,14 +65,9 @@ export async function recordConsent(ctx: TenantContext, record: ConsentRecord): 
   const [row] = await ctx.tx
     .insert(optIns)
     .values({
+      ...record,
       tenantId: ctx.tenantId,
-      contactId: record.contactId,
       channel: contact.channel,
-      scope: record.scope,
-      action: record.action,
-      source: record.source,
-      recordedByUserId: record.recordedByUserId ?? null,
-      note: record.note ?? null,
       recordedAt: record.now,
     })
     .returning();

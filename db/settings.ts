@@ -65,22 +65,9 @@ export async function getTenantSettings({ tx, tenantId }: TenantContext): Promis
       apiKeyHint: agent?.apiKeyHint ?? null,
     };
   }
-  const s = row.settings;
-  return {
-    timeZone: s.timeZone,
-    businessDescription: s.businessDescription,
-    persona: s.persona,
-    agentInstructions: s.agentInstructions,
-    businessHours: s.businessHours,
-    debounceSeconds: s.debounceSeconds,
-    replyMode: s.replyMode,
-    sendSpacingSeconds: s.sendSpacingSeconds,
-    lockOnOperatorReply: s.lockOnOperatorReply,
-    escalationContacts: s.escalationContacts,
-    model: row.model ?? null,
-    apiKeyHint: row.hint ?? null,
-    updatedAt: s.updatedAt,
-  };
+  // Every column but the key is a setting.
+  const { tenantId: _key, ...settings } = row.settings;
+  return { ...settings, model: row.model ?? null, apiKeyHint: row.hint ?? null };
 }
 
 export type SettingsPatch = Partial<

@@ -395,6 +395,21 @@ export interface WhatsAppNumber {
   displayPhoneNumber: string;
 }
 
+/** A webhook with one `messages` change of one business number. */
+function numberWebhook(
+  { wabaId, phoneNumberId, displayPhoneNumber }: WhatsAppNumber,
+  content: {
+    contacts?: WhatsAppWireContact[];
+    messages?: WhatsAppWireMessage[];
+    statuses?: WhatsAppWireStatus[];
+  },
+): WhatsAppWebhookBody {
+  return whatsappWebhook(
+    wabaId,
+    whatsappMessagesChange({ phoneNumberId, displayPhoneNumber, ...content }),
+  );
+}
+
 /** A complete webhook for one inbound customer message, with the matching `contacts[]` entry. */
 export function whatsappMessageBody(
   options: WhatsAppNumber &
@@ -404,29 +419,17 @@ export function whatsappMessageBody(
       username?: string;
     },
 ): WhatsAppWebhookBody {
-  return whatsappWebhook(
-    options.wabaId,
-    whatsappMessagesChange({
-      phoneNumberId: options.phoneNumberId,
-      displayPhoneNumber: options.displayPhoneNumber,
-      contacts: [whatsappContact(options)],
-      messages: [whatsappInboundMessage(options)],
-    }),
-  );
+  return numberWebhook(options, {
+    contacts: [whatsappContact(options)],
+    messages: [whatsappInboundMessage(options)],
+  });
 }
 
 /** A complete webhook for one delivery status of a message the business sent. */
 export function whatsappStatusBody(
   options: WhatsAppNumber & WhatsAppStatusOptions,
 ): WhatsAppWebhookBody {
-  return whatsappWebhook(
-    options.wabaId,
-    whatsappMessagesChange({
-      phoneNumberId: options.phoneNumberId,
-      displayPhoneNumber: options.displayPhoneNumber,
-      statuses: [whatsappStatus(options)],
-    }),
-  );
+  return numberWebhook(options, { statuses: [whatsappStatus(options)] });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,78 +567,82 @@ function messagingMessage(options: MessagingMessageOptions): MessagingWireMessag
   };
 }
 
-function messageBody(
+/** A webhook carrying one event, as Meta sends most of them. */
+function oneEventWebhook(
+  object: MessagingObject,
+  from: Parameters<typeof messagingEvent>[0],
+  payload: MessagingPayload,
+): MessagingWebhookBody {
+  return messagingWebhook(object, from.accountId, [messagingEvent(from, payload)]);
+}
+
+/** A message between a customer and a Page (`page`) or IG account (`instagram`). */
+export function messagingMessageBody(
   object: MessagingObject,
   accountId: string,
   userId: string,
   options: MessagingMessageOptions,
 ): MessagingWebhookBody {
-  const event = messagingEvent(
+  return oneEventWebhook(
+    object,
     { accountId, userId, timestamp: options.timestamp, fromAccount: options.isEcho },
     { message: messagingMessage(options) },
   );
-  return messagingWebhook(object, accountId, [event]);
 }
+
+/** A Messenger customer (PSID) and the Page they talk to. */
+type PageParties = { pageId: string; psid: string; timestamp?: number };
+/** An Instagram customer (IGSID) and the IG account they talk to. */
+type InstagramParties = { igId: string; igsid: string; timestamp?: number };
+
+const fromPageUser = (o: PageParties) => ({
+  accountId: o.pageId,
+  userId: o.psid,
+  timestamp: o.timestamp,
+});
+const fromInstagramUser = (o: InstagramParties) => ({
+  accountId: o.igId,
+  userId: o.igsid,
+  timestamp: o.timestamp,
+});
 
 /** A Messenger message from a customer (PSID) to a Page, or an echo when `isEcho`. */
 export function messengerMessageBody(
-  options: { pageId: string; psid: string } & MessagingMessageOptions,
+  options: PageParties & MessagingMessageOptions,
 ): MessagingWebhookBody {
-  return messageBody('page', options.pageId, options.psid, options);
+  return messagingMessageBody('page', options.pageId, options.psid, options);
 }
 
 /** An Instagram DM from a customer (IGSID); Instagram delivers echoes on this same field. */
 export function instagramMessageBody(
-  options: { igId: string; igsid: string } & MessagingMessageOptions,
+  options: InstagramParties & MessagingMessageOptions,
 ): MessagingWebhookBody {
-  return messageBody('instagram', options.igId, options.igsid, options);
+  return messagingMessageBody('instagram', options.igId, options.igsid, options);
 }
 
 /** Messenger `message_deliveries`: the user's device got the messages up to `watermark` (ms). */
-export function messengerDeliveryBody(options: {
-  pageId: string;
-  psid: string;
-  mids?: string[];
-  watermark: number;
-  timestamp?: number;
-}): MessagingWebhookBody {
+export function messengerDeliveryBody(
+  options: PageParties & { mids?: string[]; watermark: number },
+): MessagingWebhookBody {
   const delivery = {
     ...(options.mids === undefined ? {} : { mids: options.mids }),
     watermark: options.watermark,
   };
-  const event = messagingEvent(
-    { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp },
-    { delivery },
-  );
-  return messagingWebhook('page', options.pageId, [event]);
+  return oneEventWebhook('page', fromPageUser(options), { delivery });
 }
 
 /** Messenger `message_reads`: everything the Page sent up to `watermark` (ms) was seen. */
-export function messengerReadBody(options: {
-  pageId: string;
-  psid: string;
-  watermark: number;
-  timestamp?: number;
-}): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.pageId, userId: options.psid, timestamp: options.timestamp },
-    { read: { watermark: options.watermark } },
-  );
-  return messagingWebhook('page', options.pageId, [event]);
+export function messengerReadBody(
+  options: PageParties & { watermark: number },
+): MessagingWebhookBody {
+  return oneEventWebhook('page', fromPageUser(options), { read: { watermark: options.watermark } });
 }
 
 /** Instagram `messaging_seen`: unlike Messenger it names the message (`mid`), not a watermark. */
-export function instagramReadBody(options: {
-  igId: string;
-  igsid: string;
-  mid: string;
-  timestamp?: number;
-}): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.igId, userId: options.igsid, timestamp: options.timestamp },
-    { read: { mid: options.mid } },
-  );
-  return messagingWebhook('instagram', options.igId, [event]);
+export function instagramReadBody(
+  options: InstagramParties & { mid: string },
+): MessagingWebhookBody {
+  return oneEventWebhook('instagram', fromInstagramUser(options), { read: { mid: options.mid } });
 }
 
 /** A button / Get Started / icebreaker tap (`messaging_postbacks`). */
@@ -648,13 +655,9 @@ export function postbackBody(options: {
   mid?: string;
   timestamp?: number;
 }): MessagingWebhookBody {
-  const event = messagingEvent(
-    { accountId: options.accountId, userId: options.userId, timestamp: options.timestamp },
-    {
-      postback: { mid: options.mid ?? randomMid(), title: options.title, payload: options.payload },
-    },
-  );
-  return messagingWebhook(options.object, options.accountId, [event]);
+  return oneEventWebhook(options.object, options, {
+    postback: { mid: options.mid ?? randomMid(), title: options.title, payload: options.payload },
+  });
 }
 
 /** Several webhook bodies of one object type batched into one POST, as Meta may deliver them. */

@@ -1,10 +1,10 @@
 import { index, integer, jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { privateSchema } from './channels';
-import { at, createdAt, id, parentRef, timestamps, updatedAt } from './columns';
+import { at, createdAt, parentRef, timestamps, updatedAt } from './columns';
 import { conversations, messages } from './conversations';
 import { agentRuns } from './events';
 import { tenantPolicies, workerOfTenant } from './roles';
-import { tenantKey, tenantRef } from './tenants';
+import { tenantKey, tenantTable } from './tenants';
 
 /**
  * The agent's model choice per tenant, readable by every member (the settings page shows it).
@@ -53,11 +53,10 @@ export type DraftStatus = (typeof draftStatus.enumValues)[number];
  * cancelling sends nothing. `message` is an outbound message as core/messaging/kinds.ts
  * defines it (text, buttons, list).
  */
-export const agentDrafts = pgTable(
+export const agentDrafts = tenantTable(
   'agent_drafts',
+  'read-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     conversationId: parentRef('conversation_id', () => conversations.id),
     runId: uuid('run_id').references(() => agentRuns.id, { onDelete: 'set null' }),
     correlationId: text('correlation_id').notNull(),
@@ -82,19 +81,17 @@ export const agentDrafts = pgTable(
   (t) => [
     index('agent_drafts_conversation').on(t.conversationId, t.status, t.createdAt),
     index('agent_drafts_tenant_status').on(t.tenantId, t.status, t.createdAt),
-    ...tenantPolicies('agent_drafts', t.tenantId),
   ],
-).enableRLS();
+);
 
 /**
  * What the agent made of a customer's voice note or image (a transcript, a description, or why it
  * could not), computed once before the first turn that sees the message and reused after.
  */
-export const agentMediaNotes = pgTable(
+export const agentMediaNotes = tenantTable(
   'agent_media_notes',
+  'read-only',
   {
-    id: id(),
-    tenantId: tenantRef(),
     messageId: parentRef('message_id', () => messages.id),
     attachmentIndex: integer('attachment_index').notNull(),
     /** transcript | description | unavailable */
@@ -104,8 +101,5 @@ export const agentMediaNotes = pgTable(
     model: text('model'),
     createdAt: createdAt(),
   },
-  (t) => [
-    unique('agent_media_notes_attachment').on(t.messageId, t.attachmentIndex),
-    ...tenantPolicies('agent_media_notes', t.tenantId, 'read-only'),
-  ],
-).enableRLS();
+  (t) => [unique('agent_media_notes_attachment').on(t.messageId, t.attachmentIndex)],
+);

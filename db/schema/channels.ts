@@ -1,7 +1,7 @@
-import { integer, pgEnum, pgSchema, pgTable, text, unique } from 'drizzle-orm/pg-core';
-import { createdAt, id, parentKey, updatedAt } from './columns';
-import { tenantPolicies, workerOfTenant } from './roles';
-import { tenantRef } from './tenants';
+import { integer, pgEnum, pgSchema, text, unique } from 'drizzle-orm/pg-core';
+import { createdAt, parentKey, updatedAt } from './columns';
+import { workerOfTenant } from './roles';
+import { tenantRef, tenantTable } from './tenants';
 
 export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram']);
 export type Channel = (typeof channel.enumValues)[number];
@@ -11,11 +11,10 @@ export type Channel = (typeof channel.enumValues)[number];
  * id Meta puts in webhooks (phone_number_id / page id / IG account id) and is unique per channel:
  * it is how an inbound webhook finds its tenant.
  */
-export const channelAccounts = pgTable(
+export const channelAccounts = tenantTable(
   'channel_accounts',
+  'admins-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     channel: channel('channel').notNull(),
     externalId: text('external_id').notNull(),
     wabaId: text('waba_id'),
@@ -25,11 +24,8 @@ export const channelAccounts = pgTable(
     throughputPerSecond: integer('throughput_per_second').notNull().default(80),
     createdAt: createdAt(),
   },
-  (t) => [
-    unique('channel_accounts_external').on(t.channel, t.externalId),
-    ...tenantPolicies('channel_accounts', t.tenantId, 'admins-write'),
-  ],
-).enableRLS();
+  (t) => [unique('channel_accounts_external').on(t.channel, t.externalId)],
+);
 
 /**
  * Secrets live outside the exposed `public` schema, in `private`, which neither `anon` nor

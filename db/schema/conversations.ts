@@ -1,30 +1,18 @@
 import { sql } from 'drizzle-orm';
-import {
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  text,
-  unique,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgEnum, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { channel, channelAccounts } from './channels';
-import { at, id, parentRef, timestamps, updatedAt } from './columns';
-import { tenantPolicies } from './roles';
-import { tenantRef } from './tenants';
+import { at, parentRef, timestamps, updatedAt } from './columns';
+import { tenantTable } from './tenants';
 
 /**
  * A customer as seen on one channel. `external_user_id` is what Meta keys the user by: the
  * business-scoped user id (BSUID) or, when there is none, the wa_id on WhatsApp; PSID on
  * Messenger; IGSID on Instagram. Either phone or BSUID may be missing on WhatsApp.
  */
-export const contacts = pgTable(
+export const contacts = tenantTable(
   'contacts',
+  'read-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     channel: channel('channel').notNull(),
     externalUserId: text('external_user_id').notNull(),
     phone: text('phone'),
@@ -46,18 +34,16 @@ export const contacts = pgTable(
     unique('contacts_external').on(t.tenantId, t.externalUserId, t.channel),
     index('contacts_phone').on(t.tenantId, t.phone, t.channel).where(sql`${t.phone} is not null`),
     index('contacts_bsuid').on(t.tenantId, t.bsuid, t.channel).where(sql`${t.bsuid} is not null`),
-    ...tenantPolicies('contacts', t.tenantId),
   ],
-).enableRLS();
+);
 
 export const lockSource = pgEnum('lock_source', ['operator', 'echo', 'escalation', 'keyword']);
 
 /** One thread: a contact talking to one of the tenant's channel accounts. */
-export const conversations = pgTable(
+export const conversations = tenantTable(
   'conversations',
+  'read-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     contactId: parentRef('contact_id', () => contacts.id),
     channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     /** The human-override lock: while set, the bot neither answers nor sends. */
@@ -93,9 +79,8 @@ export const conversations = pgTable(
     index('conversations_tenant_recent_locked')
       .on(t.tenantId, t.lastMessageAt.desc().nullsLast(), t.id.desc().nullsFirst())
       .where(sql`${t.isLocked}`),
-    ...tenantPolicies('conversations', t.tenantId),
   ],
-).enableRLS();
+);
 
 export const messageDirection = pgEnum('message_direction', ['inbound', 'outbound']);
 export const messageSender = pgEnum('message_sender', ['user', 'agent', 'operator', 'system']);
@@ -133,11 +118,10 @@ export type Attachment = {
   data?: Record<string, unknown>;
 };
 
-export const messages = pgTable(
+export const messages = tenantTable(
   'messages',
+  'read-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     conversationId: parentRef('conversation_id', () => conversations.id),
     channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     direction: messageDirection('direction').notNull(),
@@ -173,6 +157,5 @@ export const messages = pgTable(
     // Created by hand in migration 0006; declared here so the schema says what exists.
     index('messages_conversation_changes').on(t.conversationId, t.updatedAt, t.id),
     index('messages_correlation').on(t.tenantId, t.correlationId),
-    ...tenantPolicies('messages', t.tenantId),
   ],
-).enableRLS();
+);

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgPolicy, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import { at, id, parentRef } from './columns';
+import { at, parentRef } from './columns';
 import { conversations, messages } from './conversations';
-import { authenticatedRole, tenantPolicies, workerRole } from './roles';
-import { tenantRef, tenants } from './tenants';
+import { authenticatedRole, workerRole } from './roles';
+import { tenants, tenantTable } from './tenants';
 
 export const webhookOutcome = pgEnum('webhook_outcome', ['received', 'processed', 'dead']);
 
@@ -59,24 +59,18 @@ export type AgentStep = {
 };
 
 /** One agent turn, recorded whatever its outcome, so an operator can see why the AI said what it said. */
-export const agentRuns = pgTable(
-  'agent_runs',
-  {
-    id: id(),
-    tenantId: tenantRef(),
-    conversationId: parentRef('conversation_id', () => conversations.id),
-    correlationId: text('correlation_id').notNull().unique(),
-    triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
-      onDelete: 'set null',
-    }),
-    model: text('model').notNull(),
-    steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
-    usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
-    latencyMs: integer('latency_ms'),
-    outcome: agentOutcome('outcome').notNull().default('running'),
-    error: text('error'),
-    startedAt: at('started_at').notNull().defaultNow(),
-    finishedAt: at('finished_at'),
-  },
-  (t) => [...tenantPolicies('agent_runs', t.tenantId, 'read-only')],
-).enableRLS();
+export const agentRuns = tenantTable('agent_runs', 'read-only', {
+  conversationId: parentRef('conversation_id', () => conversations.id),
+  correlationId: text('correlation_id').notNull().unique(),
+  triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
+    onDelete: 'set null',
+  }),
+  model: text('model').notNull(),
+  steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
+  usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
+  latencyMs: integer('latency_ms'),
+  outcome: agentOutcome('outcome').notNull().default('running'),
+  error: text('error'),
+  startedAt: at('started_at').notNull().defaultNow(),
+  finishedAt: at('finished_at'),
+});

@@ -1,10 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelAccounts } from './channels';
-import { at, createdAt, id, parentRef } from './columns';
+import { at, createdAt, parentRef } from './columns';
 import { messageStatus, messages } from './conversations';
-import { tenantPolicies } from './roles';
-import { tenantRef } from './tenants';
+import { tenantTable } from './tenants';
 
 /**
  * Every delivery status Meta reported for a message we sent, kept as received: the audit trail of
@@ -17,11 +16,10 @@ import { tenantRef } from './tenants';
  * rather than per message: those rows have no provider message id and carry `watermark` and
  * `recipient_id` instead.
  */
-export const messageStatusEvents = pgTable(
+export const messageStatusEvents = tenantTable(
   'message_status_events',
+  'read-only',
   {
-    id: id(),
-    tenantId: tenantRef(),
     channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
     /** wamid / mid of the message the status is about; null for watermark events. */
     providerMessageId: text('provider_message_id'),
@@ -58,6 +56,5 @@ export const messageStatusEvents = pgTable(
     index('message_status_events_pending')
       .on(t.channelAccountId, t.providerMessageId)
       .where(sql`${t.appliedAt} is null`),
-    ...tenantPolicies('message_status_events', t.tenantId, 'read-only'),
   ],
-).enableRLS();
+);

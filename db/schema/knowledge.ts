@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, customType, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
-import { id, timestamps } from './columns';
-import { tenantPolicies } from './roles';
-import { tenantRef } from './tenants';
+import { boolean, customType, index, jsonb, text } from 'drizzle-orm/pg-core';
+import { timestamps } from './columns';
+import { tenantTable } from './tenants';
 
 /** Postgres full-text search vector; only ever computed by the database (a generated column). */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
@@ -14,11 +13,10 @@ const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
  * article whichever of those languages either side wrote in. Tags are a jsonb array (not text[]:
  * array parameters do not serialise with fetch_types:false).
  */
-export const knowledgeArticles = pgTable(
+export const knowledgeArticles = tenantTable(
   'knowledge_articles',
+  'admins-write',
   {
-    id: id(),
-    tenantId: tenantRef(),
     title: text('title').notNull(),
     body: text('body').notNull(),
     /** ISO 639-1 code of the article's language (es, en, ar, …). */
@@ -34,6 +32,5 @@ export const knowledgeArticles = pgTable(
   (t) => [
     index('knowledge_articles_search').using('gin', t.searchVector),
     index('knowledge_articles_tenant').on(t.tenantId, t.updatedAt),
-    ...tenantPolicies('knowledge_articles', t.tenantId, 'admins-write'),
   ],
-).enableRLS();
+);

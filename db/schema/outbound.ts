@@ -1,18 +1,7 @@
-import {
-  boolean,
-  index,
-  integer,
-  jsonb,
-  pgEnum,
-  pgTable,
-  text,
-  unique,
-  uuid,
-} from 'drizzle-orm/pg-core';
-import { at, id, parentRef } from './columns';
+import { boolean, index, integer, jsonb, pgEnum, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { at, parentRef } from './columns';
 import { conversations, lockSource, messages } from './conversations';
-import { tenantPolicies } from './roles';
-import { tenantRef } from './tenants';
+import { tenantTable } from './tenants';
 
 export const sendAttemptOutcome = pgEnum('send_attempt_outcome', [
   /** Claimed and talking to Meta (or crashed doing so: see `started_at`). */
@@ -33,11 +22,10 @@ export const sendAttemptOutcome = pgEnum('send_attempt_outcome', [
  * long after `started_at` is a crashed claim that a later delivery may take over, unless a
  * provider id was stored (then it was sent and is never sent again).
  */
-export const sendAttempts = pgTable(
+export const sendAttempts = tenantTable(
   'send_attempts',
+  'append-only',
   {
-    id: id(),
-    tenantId: tenantRef(),
     messageId: parentRef('message_id', () => messages.id),
     /** 1, 2, … per message: the claim takes the next number, so two claims cannot share one. */
     attempt: integer('attempt').notNull(),
@@ -59,19 +47,17 @@ export const sendAttempts = pgTable(
   (t) => [
     unique('send_attempts_number').on(t.messageId, t.attempt),
     index('send_attempts_tenant').on(t.tenantId, t.startedAt),
-    ...tenantPolicies('send_attempts', t.tenantId, 'append-only'),
   ],
-).enableRLS();
+);
 
 /**
  * The history of the human-override lock: conversations hold only the current lock, and
  * unlocking would otherwise forget who locked, when and why.
  */
-export const conversationLockEvents = pgTable(
+export const conversationLockEvents = tenantTable(
   'conversation_lock_events',
+  'append-only',
   {
-    id: id(),
-    tenantId: tenantRef(),
     conversationId: parentRef('conversation_id', () => conversations.id),
     locked: boolean('locked').notNull(),
     source: lockSource('source').notNull(),
@@ -79,8 +65,5 @@ export const conversationLockEvents = pgTable(
     reason: text('reason'),
     at: at('at').notNull(),
   },
-  (t) => [
-    index('conversation_lock_events_conversation').on(t.conversationId, t.at),
-    ...tenantPolicies('conversation_lock_events', t.tenantId, 'append-only'),
-  ],
-).enableRLS();
+  (t) => [index('conversation_lock_events_conversation').on(t.conversationId, t.at)],
+);

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, pgPolicy, pgRole } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, type PgPolicyConfig, pgPolicy, pgRole } from 'drizzle-orm/pg-core';
 import { authenticatedRole } from 'drizzle-orm/supabase';
 
 /**
@@ -52,43 +52,25 @@ export function tenantPolicies(
   tenantId: AnyPgColumn,
   operators: OperatorAccess = 'read-write',
 ) {
+  const operator = (what: string, policy: Omit<PgPolicyConfig, 'to'>) =>
+    pgPolicy(`${name}: ${what}`, { ...policy, to: authenticatedRole });
+  const member = isMember(tenantId);
+  const read = () => operator('members read', { for: 'select', using: member });
   const worker = workerOfTenant(name, tenantId);
-  if (operators === 'read-write') {
-    return [
-      pgPolicy(`${name}: members`, {
-        for: 'all',
-        to: authenticatedRole,
-        using: isMember(tenantId),
-        withCheck: isMember(tenantId),
-      }),
-      worker,
-    ];
+  switch (operators) {
+    case 'read-write':
+      return [operator('members', { for: 'all', using: member, withCheck: member }), worker];
+    case 'read-only':
+      return [read(), worker];
+    case 'append-only':
+      return [read(), operator('members append', { for: 'insert', withCheck: member }), worker];
+    case 'admins-write': {
+      const admin = isAdmin(tenantId);
+      return [
+        read(),
+        operator('admins write', { for: 'all', using: admin, withCheck: admin }),
+        worker,
+      ];
+    }
   }
-  const read = pgPolicy(`${name}: members read`, {
-    for: 'select',
-    to: authenticatedRole,
-    using: isMember(tenantId),
-  });
-  if (operators === 'read-only') return [read, worker];
-  if (operators === 'append-only') {
-    return [
-      read,
-      pgPolicy(`${name}: members append`, {
-        for: 'insert',
-        to: authenticatedRole,
-        withCheck: isMember(tenantId),
-      }),
-      worker,
-    ];
-  }
-  return [
-    read,
-    pgPolicy(`${name}: admins write`, {
-      for: 'all',
-      to: authenticatedRole,
-      using: isAdmin(tenantId),
-      withCheck: isAdmin(tenantId),
-    }),
-    worker,
-  ];
 }

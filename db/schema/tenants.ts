@@ -1,8 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { type BuildExtraConfigColumns, sql } from 'drizzle-orm';
 import {
   boolean,
   integer,
   jsonb,
+  type PgColumnBuilderBase,
+  type PgTableExtraConfigValue,
   pgEnum,
   pgPolicy,
   pgTable,
@@ -11,7 +13,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { authUsers } from 'drizzle-orm/supabase';
 import { createdAt, id, parentKey, parentRef, updatedAt } from './columns';
-import { authenticatedRole, tenantPolicies, workerRole } from './roles';
+import { authenticatedRole, type OperatorAccess, tenantPolicies, workerRole } from './roles';
 
 export const memberRole = pgEnum('member_role', ['owner', 'admin', 'agent']);
 export const replyMode = pgEnum('reply_mode', ['auto', 'approval', 'off']);
@@ -49,6 +51,29 @@ export const tenantRef = () => parentRef('tenant_id', () => tenants.id);
 
 /** The key of a one-row-per-tenant table: the tenant's id. */
 export const tenantKey = () => parentKey('tenant_id', () => tenants.id);
+
+const tenantOwned = () => ({ id: id(), tenantId: tenantRef() });
+
+/**
+ * A tenant-owned table: its own `id`, the owning tenant, then `columns`; row-level security on,
+ * with the policies `tenantPolicies` declares for `operators` after the table's own `extras`.
+ */
+export function tenantTable<
+  TName extends string,
+  TColumns extends Record<string, PgColumnBuilderBase>,
+>(
+  name: TName,
+  operators: OperatorAccess,
+  columns: TColumns,
+  extras: (
+    t: BuildExtraConfigColumns<TName, ReturnType<typeof tenantOwned> & TColumns, 'pg'>,
+  ) => PgTableExtraConfigValue[] = () => [],
+) {
+  return pgTable(name, { ...tenantOwned(), ...columns }, (t) => [
+    ...extras(t),
+    ...tenantPolicies(name, t.tenantId, operators),
+  ]).enableRLS();
+}
 
 export const tenantMembers = pgTable(
   'tenant_members',

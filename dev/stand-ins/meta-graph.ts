@@ -22,6 +22,7 @@ import {
   instagramMessageBody,
   instagramReadBody,
   type MessagingWebhookBody,
+  messagingMessageBody,
   messengerDeliveryBody,
   messengerMessageBody,
   messengerReadBody,
@@ -228,23 +229,10 @@ function findAccount(accounts: MetaAccount[], channel: MetaChannel, to: string) 
 }
 
 function customerMessageBody(accounts: MetaAccount[], message: CustomerMessage) {
-  if (message.channel === 'messenger') {
-    return messengerMessageBody({
-      pageId: message.to,
-      psid: message.from,
-      mid: message.id,
-      text: message.text,
-      timestamp: message.timestamp,
-    });
-  }
-  if (message.channel === 'instagram') {
-    return instagramMessageBody({
-      igId: message.to,
-      igsid: message.from,
-      mid: message.id,
-      text: message.text,
-      timestamp: message.timestamp,
-    });
+  if (message.channel !== 'whatsapp') {
+    const object = message.channel === 'messenger' ? 'page' : 'instagram';
+    const { id: mid, text, timestamp } = message;
+    return messagingMessageBody(object, message.to, message.from, { mid, text, timestamp });
   }
   const account = findAccount(accounts, 'whatsapp', message.to);
   if (account?.channel !== 'whatsapp') {
@@ -719,23 +707,19 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     return null;
   };
 
-  /** Which pending failure, if any, this request triggers (consuming one of its `times`). */
-  const takeFailure = (recorded: RecordedRequest): PendingFailure | undefined => {
-    const index = failures.findIndex((f) => !f.match || f.match(recorded));
-    const failure = failures[index];
-    if (!failure) return undefined;
-    failure.remaining -= 1;
-    if (failure.remaining <= 0) failures.splice(index, 1);
-    return failure;
-  };
-
-  const takeDelay = (recorded: RecordedRequest): number | undefined => {
-    const index = delays.findIndex((d) => !d.match || d.match(recorded));
-    const delay = delays[index];
-    if (!delay) return undefined;
-    delay.remaining -= 1;
-    if (delay.remaining <= 0) delays.splice(index, 1);
-    return delay.ms;
+  /** The first of `pending` this request triggers, if any, consuming one of its `times`. */
+  const takeFirstMatching = <
+    T extends { match?: (r: RecordedRequest) => boolean; remaining: number },
+  >(
+    pending: T[],
+    recorded: RecordedRequest,
+  ): T | undefined => {
+    const index = pending.findIndex((p) => !p.match || p.match(recorded));
+    const taken = pending[index];
+    if (!taken) return undefined;
+    taken.remaining -= 1;
+    if (taken.remaining <= 0) pending.splice(index, 1);
+    return taken;
   };
 
   const holdAnswer = (ms: number) =>
@@ -768,8 +752,8 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     c.set('recorded', recorded);
     recorded.body = await recordBody(c);
 
-    const delay = takeDelay(recorded);
-    const failure = takeFailure(recorded);
+    const delay = takeFirstMatching(delays, recorded)?.ms;
+    const failure = takeFirstMatching(failures, recorded);
     if (delay !== undefined) recorded.injected = { delayMs: delay };
     c.set('webhookFailure', undefined);
     if (failure) {

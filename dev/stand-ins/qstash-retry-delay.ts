@@ -10,9 +10,10 @@ type Node =
   | { kind: 'number'; value: number }
   | { kind: 'retried' }
   | { kind: 'negate'; operand: Node }
-  | { kind: 'binary'; operator: '+' | '-' | '*' | '/'; left: Node; right: Node }
+  | { kind: 'binary'; operator: BinaryOperator; left: Node; right: Node }
   | { kind: 'call'; name: FunctionName; args: Node[] };
 
+type BinaryOperator = '+' | '-' | '*' | '/';
 type FunctionName = keyof typeof FUNCTIONS;
 
 // The set QStash documents for retry delays.
@@ -49,22 +50,18 @@ export function parseRetryDelay(source: string): RetryDelayExpression {
     if (take() !== token) throw new Error(`expected '${token}' in retry delay "${source}"`);
   };
 
-  const parseSum = (): Node => {
-    let node = parseProduct();
-    for (let op = peek(); op === '+' || op === '-'; op = peek()) {
+  /** Operands joined by any of `operators`, left to right (`a - b - c` is `(a - b) - c`). */
+  const parseChain = (operators: readonly BinaryOperator[], parseOperand: () => Node): Node => {
+    const nextOperator = () => operators.find((operator) => operator === peek());
+    let node = parseOperand();
+    for (let operator = nextOperator(); operator; operator = nextOperator()) {
       take();
-      node = { kind: 'binary', operator: op, left: node, right: parseProduct() };
+      node = { kind: 'binary', operator, left: node, right: parseOperand() };
     }
     return node;
   };
-  const parseProduct = (): Node => {
-    let node = parseUnary();
-    for (let op = peek(); op === '*' || op === '/'; op = peek()) {
-      take();
-      node = { kind: 'binary', operator: op, left: node, right: parseUnary() };
-    }
-    return node;
-  };
+  const parseSum = (): Node => parseChain(['+', '-'], parseProduct);
+  const parseProduct = (): Node => parseChain(['*', '/'], parseUnary);
   const parseUnary = (): Node => {
     if (peek() === '-') {
       take();
