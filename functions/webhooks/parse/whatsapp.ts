@@ -18,6 +18,7 @@ import {
   secondsTimestamp,
   shortText,
   statusError,
+  storedOnce,
 } from './shared';
 
 const waEntry = z.object({ id: id, changes: z.array(z.unknown()) });
@@ -243,19 +244,15 @@ function whatsappMessage(
     return null;
   }
   const { id, replyTo, payload, ...rest } = message;
-  return {
-    path,
-    dedupeKey: `m:${id}`,
-    item: {
-      kind: 'message',
-      providerMessageId: id,
-      content: content.content,
-      attachments: content.attachments,
-      payload: { ...content.extras, ...whatsappEnvelopeExtras(raw), ...payload },
-      replyToProviderMessageId: replyTo ?? null,
-      ...rest,
-    },
-  };
+  return storedOnce(path, {
+    kind: 'message',
+    providerMessageId: id,
+    content: content.content,
+    attachments: content.attachments,
+    payload: { ...content.extras, ...whatsappEnvelopeExtras(raw), ...payload },
+    replyToProviderMessageId: replyTo ?? null,
+    ...rest,
+  });
 }
 
 /**
@@ -271,17 +268,13 @@ function whatsappReaction(
   const r = readOrReport(parsed, `${path}.reaction`, waReaction, reaction);
   if (r === null) return null;
   const { id, ...rest } = message;
-  return {
-    path,
-    dedupeKey: `m:${id}`,
-    item: {
-      kind: 'reaction',
-      providerMessageId: id,
-      targetProviderMessageId: r.message_id,
-      emoji: r.emoji || null,
-      ...rest,
-    },
-  };
+  return storedOnce(path, {
+    kind: 'reaction',
+    providerMessageId: id,
+    targetProviderMessageId: r.message_id,
+    emoji: r.emoji || null,
+    ...rest,
+  });
 }
 
 /** What a WhatsApp message or echo carries, before its content is read by type. */
@@ -526,7 +519,12 @@ function whatsappEcho(
     bsuid: bsuid ?? null,
   };
   const revision: EchoRevision = { timestamp: echo.timestamp, contact, by: 'business' };
-  if (echo.type === 'revoke') return echoDeletion(parsed, path, raw, revision);
+  if (echo.type === 'revoke') {
+    const revoke = readOrReport(parsed, `${path}.revoke`, waOriginalId, raw.revoke);
+    if (revoke === null) return null;
+    const target = revoke.original_message_id;
+    return { path, item: { kind: 'deletion', targetProviderMessageId: target, ...revision } };
+  }
   if (echo.type === 'edit') return echoEdit(parsed, path, raw, revision);
   const sent: WaSent = {
     id: echo.id,
@@ -548,20 +546,6 @@ const waEdit = waOriginalId.extend({ message: z.looseObject({ type: z.string().m
 
 /** When, with whom and by whom a message was deleted or edited from the app. */
 type EchoRevision = Pick<DeletionItem, 'timestamp' | 'contact' | 'by'>;
-
-function echoDeletion(
-  parsed: ParsedWebhook,
-  path: string,
-  raw: Record<string, unknown>,
-  revision: EchoRevision,
-): ParsedItem | null {
-  const revoke = readOrReport(parsed, `${path}.revoke`, waOriginalId, raw.revoke);
-  if (revoke === null) return null;
-  return {
-    path,
-    item: { kind: 'deletion', targetProviderMessageId: revoke.original_message_id, ...revision },
-  };
-}
 
 function echoEdit(
   parsed: ParsedWebhook,
