@@ -20,7 +20,14 @@ import {
   pageOf,
   pageQuery,
 } from '../paging';
-import { afterResponse, idField, idParams, jsonResponse, operatorRoute } from '../route';
+import {
+  afterResponse,
+  booleanField,
+  idField,
+  idParams,
+  jsonResponse,
+  operatorRoute,
+} from '../route';
 import { chatSummary, toChatSummary } from './view';
 
 /** Conversations without messages sort last, with no position. */
@@ -91,10 +98,10 @@ const messagesRoute = operatorRoute({
           description: 'Pass as `after` to get only what changes from now on',
           example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
         }),
-        has_more: z.boolean().openapi({
-          description: 'More changes are waiting: call again with `next_cursor` at once',
-          example: false,
-        }),
+        has_more: booleanField(
+          'More changes are waiting: call again with `next_cursor` at once',
+          false,
+        ),
       }),
     ),
   },

@@ -4,7 +4,17 @@ import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../..
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
-import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import {
+  booleanField,
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  nullableStringField,
+  operatorRoute,
+  stringField,
+  timeField,
+} from '../route';
 
 const action = z.enum(['opt_in', 'opt_out']);
 const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
@@ -12,19 +22,17 @@ const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
 const entryView = z.object({
   id: idField('The ledger entry'),
   action: action.openapi({ description: 'An opt-in or an opt-out', example: 'opt_in' }),
-  scope: z
-    .string()
-    .openapi({ description: 'What it covers: marketing, utility or all', example: 'marketing' }),
+  scope: stringField('What it covers: marketing, utility or all', 'marketing'),
   channel: channelSchema.openapi({
     description: 'The channel it was given on',
     example: 'whatsapp',
   }),
-  source: z.string().openapi({
-    description: 'How it was given: web_form, paper_form, phone_call, a keyword, …',
-    example: 'web_form',
-  }),
+  source: stringField(
+    'How it was given: web_form, paper_form, phone_call, a keyword, …',
+    'web_form',
+  ),
   recorded_by_user_id: idField('The operator who recorded it; null when automatic').nullable(),
-  note: z.string().nullable().openapi({ description: 'A note', example: 'Signed at the desk' }),
+  note: nullableStringField('A note', 'Signed at the desk'),
   recorded_at: timeField('When it was recorded'),
 });
 
@@ -33,14 +41,11 @@ const consentView = z
     contact_id: idField('The contact'),
     consent: z
       .object({
-        opted_out_at: z.string().nullable().openapi({
-          description: 'When they opted out of everything (ISO 8601); null if they did not',
-          example: null,
-        }),
-        has_written: z.boolean().openapi({
-          description: 'They have written to us (an implicit opt-in to replies)',
-          example: true,
-        }),
+        opted_out_at: nullableStringField(
+          'When they opted out of everything (ISO 8601); null if they did not',
+          null,
+        ),
+        has_written: booleanField('They have written to us (an implicit opt-in to replies)', true),
         marketing: scopeState.openapi({
           description: 'Marketing templates: opted_in is needed to send them',
           example: 'opted_in',

@@ -10,11 +10,13 @@ import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
 import {
+  booleanField,
   EXAMPLE_TIME,
   idField,
   idParams,
   jsonBody,
   jsonResponse,
+  nullableStringField,
   operatorRoute,
   timeField,
 } from '../route';
@@ -27,13 +29,10 @@ const lockSource = lockSourceSchema.openapi({
 });
 
 const lockEvent = z.object({
-  locked: z.boolean().openapi({ description: 'Locked (true) or unlocked (false)', example: true }),
+  locked: booleanField('Locked (true) or unlocked (false)', true),
   source: lockSource,
   user_id: idField('The operator who did it; null when not an operator').nullable(),
-  reason: z
-    .string()
-    .nullable()
-    .openapi({ description: 'Why', example: 'Taken over by an operator' }),
+  reason: nullableStringField('Why', 'Taken over by an operator'),
   at: timeField('When'),
 });
 
@@ -47,14 +46,8 @@ const conversationState = z
     contact: z
       .object({
         id: idField('The contact (the customer)'),
-        name: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Their profile name', example: 'Lucía Fernández' }),
-        phone: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Their phone number: WhatsApp only', example: '34600000000' }),
+        name: nullableStringField('Their profile name', 'Lucía Fernández'),
+        phone: nullableStringField('Their phone number: WhatsApp only', '34600000000'),
       })
       .openapi({
         description: 'The customer',
@@ -64,31 +57,19 @@ const conversationState = z
           phone: '34600000000',
         },
       }),
-    is_locked: z.boolean().openapi({
-      description: 'Human override: the bot neither answers nor sends',
-      example: true,
-    }),
+    is_locked: booleanField('Human override: the bot neither answers nor sends', true),
     locked_by: lockSource
       .nullable()
       .openapi({ description: 'What locked it', example: 'operator' }),
     locked_by_user_id: idField('The operator who locked it').nullable(),
-    locked_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When it was locked (ISO 8601)', example: EXAMPLE_TIME }),
-    lock_reason: z
-      .string()
-      .nullable()
-      .openapi({ description: 'Why it is locked', example: 'Taken over by an operator' }),
-    bot_enabled: z.boolean().openapi({
-      description: 'Whether the agent may answer in this conversation at all',
-      example: true,
-    }),
+    locked_at: nullableStringField('When it was locked (ISO 8601)', EXAMPLE_TIME),
+    lock_reason: nullableStringField('Why it is locked', 'Taken over by an operator'),
+    bot_enabled: booleanField('Whether the agent may answer in this conversation at all', true),
     window: windowViewSchema,
-    next_send_at: z.string().nullable().openapi({
-      description: 'The next free send slot (messages are spaced; ISO 8601)',
-      example: null,
-    }),
+    next_send_at: nullableStringField(
+      'The next free send slot (messages are spaced; ISO 8601)',
+      null,
+    ),
     lock_history: z.array(lockEvent).openapi({
       description: 'Every lock and unlock, newest first',
       example: [
@@ -158,10 +139,7 @@ const overrideRoute = operatorRoute({
     body: jsonBody(
       z
         .object({
-          locked: z.boolean().openapi({
-            description: 'true: take over from the bot; false: hand it back',
-            example: true,
-          }),
+          locked: booleanField('true: take over from the bot; false: hand it back', true),
           reason: z.string().trim().min(1).max(500).optional().openapi({
             description: 'Why (kept in the lock history)',
             example: 'Customer asked for a refund',

@@ -12,7 +12,9 @@ import {
   idParams,
   jsonBody,
   jsonResponse,
+  nullableStringField,
   operatorRoute,
+  stringField,
   timeField,
 } from '../route';
 
@@ -48,20 +50,14 @@ const draft = z
         'The message that will be sent (a message kind, as in POST /admin/whatsapp/send)',
       example: { type: 'text', text: 'We are open until 20:00 today.' },
     }),
-    preview: z.string().openapi({
-      description: 'Its text, for a list',
-      example: 'We are open until 20:00 today.',
-    }),
+    preview: stringField('Its text, for a list', 'We are open until 20:00 today.'),
     created_at: timeField('When the agent wrote it'),
-    decided_at: z.string().nullable().openapi({
-      description: 'When it was decided (ISO 8601); null while pending',
-      example: null,
-    }),
+    decided_at: nullableStringField('When it was decided (ISO 8601); null while pending', null),
     decided_by_user_id: idField('The operator who decided').nullable(),
-    decided_via: z.string().nullable().openapi({
-      description: 'operator_api, or whatsapp (an escalation contact answered)',
-      example: null,
-    }),
+    decided_via: nullableStringField(
+      'operator_api, or whatsapp (an escalation contact answered)',
+      null,
+    ),
     sent_message_id: idField('The message it became, once sent').nullable(),
   })
   .openapi('AgentDraft', {

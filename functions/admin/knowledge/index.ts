@@ -11,7 +11,15 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import {
+  idField,
+  idParams,
+  jsonBody,
+  jsonResponse,
+  operatorRoute,
+  stringField,
+  timeField,
+} from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -110,10 +118,10 @@ const searchHit = z
     article_id: idField('The article'),
     title: z.string().openapi(doc.title),
     language: z.string().openapi(doc.language),
-    snippet: z.string().openapi({
-      description: 'The passage the agent would quote',
-      example: 'We are open Monday to Friday, 9:00 to 20:00.',
-    }),
+    snippet: stringField(
+      'The passage the agent would quote',
+      'We are open Monday to Friday, 9:00 to 20:00.',
+    ),
     score: z.number().openapi({ description: 'Relevance; higher is better', example: 0.42 }),
   })
   .openapi('KnowledgeSearchHit', { description: 'An article matching a question' });

@@ -6,7 +6,16 @@ import type { App } from '../../app';
 
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, idField, jsonResponse, operatorRoute, timeField } from '../route';
+import {
+  booleanField,
+  EXAMPLE_ID,
+  idField,
+  jsonResponse,
+  nullableStringField,
+  operatorRoute,
+  stringField,
+  timeField,
+} from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
@@ -25,7 +34,7 @@ const step = z
     tool_calls: z
       .array(
         z.object({
-          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          tool_name: stringField('The tool', 'knowledge_search'),
           input: z.unknown().openapi({
             description: 'What the model passed it',
             example: { query: 'opening hours' },
@@ -40,7 +49,7 @@ const step = z
     tool_results: z
       .array(
         z.object({
-          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          tool_name: stringField('The tool', 'knowledge_search'),
           output: z.unknown().openapi({
             description: 'What the tool answered',
             example: [{ title: 'Opening hours', snippet: 'Mon–Fri 9:00–20:00' }],
@@ -63,11 +72,8 @@ const runSummary = z
     }),
     conversation_id: idField('The conversation'),
     trigger_message_id: idField('The customer message that started it').nullable(),
-    model: z.string().openapi({ description: 'The model that answered', example: 'gpt-4.1-mini' }),
-    offline_demo: z.boolean().openapi({
-      description: 'The deterministic offline demo model answered, not an AI',
-      example: false,
-    }),
+    model: stringField('The model that answered', 'gpt-4.1-mini'),
+    offline_demo: booleanField('The deterministic offline demo model answered, not an AI', false),
     outcome: z
       .enum(['running', 'replied', 'superseded', 'locked', 'handed_off', 'failed'])
       .openapi({
@@ -76,10 +82,10 @@ const runSummary = z
           'under human override; handed_off: escalated to a person; failed',
         example: 'replied',
       }),
-    error: z.string().nullable().openapi({
-      description: 'The failure, or why the run did not reply (superseded, locked)',
-      example: null,
-    }),
+    error: nullableStringField(
+      'The failure, or why the run did not reply (superseded, locked)',
+      null,
+    ),
     usage: z.record(z.string(), z.number().nullable()).openapi({
       description: 'Token usage as the model reported it',
       example: { inputTokens: 1830, outputTokens: 64, totalTokens: 1894 },
@@ -90,10 +96,10 @@ const runSummary = z
       .nullable()
       .openapi({ description: 'How long the run took', example: 2140 }),
     started_at: timeField('When it started'),
-    finished_at: z.string().nullable().openapi({
-      description: 'When it finished (ISO 8601); null while running',
-      example: '2025-03-14T09:26:55.729Z',
-    }),
+    finished_at: nullableStringField(
+      'When it finished (ISO 8601); null while running',
+      '2025-03-14T09:26:55.729Z',
+    ),
   })
   .openapi('AgentRunSummary', { description: 'An agent run: one debounced turn, or a handoff' });
 
@@ -104,17 +110,11 @@ const runDetail = runSummary
       .array(
         z.object({
           id: idField('The message'),
-          sender: z.string().openapi({ description: 'agent or system', example: 'agent' }),
-          type: z.string().openapi({ description: 'The message kind', example: 'text' }),
-          content: z.string().nullable().openapi({
-            description: 'Its text',
-            example: 'We are open until 20:00 today.',
-          }),
-          status: z.string().openapi({ description: 'Its delivery status', example: 'delivered' }),
-          error_reason: z
-            .string()
-            .nullable()
-            .openapi({ description: 'Why sending failed', example: null }),
+          sender: stringField('agent or system', 'agent'),
+          type: stringField('The message kind', 'text'),
+          content: nullableStringField('Its text', 'We are open until 20:00 today.'),
+          status: stringField('Its delivery status', 'delivered'),
+          error_reason: nullableStringField('Why sending failed', null),
           timestamp: timeField('Its send slot'),
         }),
       )
@@ -136,11 +136,8 @@ const runDetail = runSummary
       .array(
         z.object({
           id: idField('The draft'),
-          status: z.string().openapi({ description: 'The draft status', example: 'pending' }),
-          preview: z.string().openapi({
-            description: 'Its text, shortened',
-            example: 'We are open until 20:00 today.',
-          }),
+          status: stringField('The draft status', 'pending'),
+          preview: stringField('Its text, shortened', 'We are open until 20:00 today.'),
           sent_message_id: idField('The message it became, once sent').nullable(),
         }),
       )

@@ -1,16 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { idField, jsonResponse, operatorRoute } from '../route';
+import { idField, jsonResponse, nullableStringField, operatorRoute, stringField } from '../route';
 
 const role = z.enum(['owner', 'admin', 'agent']);
 
 const me = z
   .object({
     user_id: idField("The operator's user id (Supabase Auth)"),
-    email: z
-      .string()
-      .nullable()
-      .openapi({ description: 'The sign-in email, when there is one', example: 'ana@example.com' }),
+    email: nullableStringField('The sign-in email, when there is one', 'ana@example.com'),
     tenant_id: idField('The business this session acts on'),
     role: role.openapi({
       description: 'Their role in that business: owners and admins change settings',
@@ -20,9 +17,7 @@ const me = z
       .array(
         z.object({
           tenant_id: idField('A business they belong to'),
-          tenant_name: z
-            .string()
-            .openapi({ description: "The business's name", example: 'Clínica Sol' }),
+          tenant_name: stringField("The business's name", 'Clínica Sol'),
           role: role.openapi({ description: 'Their role there', example: 'agent' }),
         }),
       )

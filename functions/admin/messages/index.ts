@@ -4,7 +4,7 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { idParams, jsonResponse, operatorRoute, timeField } from '../route';
+import { idParams, jsonResponse, nullableStringField, operatorRoute, timeField } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
 const retryRoute = operatorRoute({
@@ -29,10 +29,7 @@ const attempt = z
       example: 'sent',
     }),
     started_at: timeField('When the try began'),
-    finished_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When it ended (ISO 8601); null while sending', example: null }),
+    finished_at: nullableStringField('When it ended (ISO 8601); null while sending', null),
     error: sendErrorSchema
       .nullable()
       .openapi({ description: 'Why the try did not succeed; null when it did', example: null }),
@@ -41,18 +38,15 @@ const attempt = z
       .int()
       .nullable()
       .openapi({ description: "Meta's HTTP status; null without an answer", example: 200 }),
-    provider_message_id: z.string().nullable().openapi({
-      description: "Meta's id of the sent message",
-      example: 'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
-    }),
-    messaging_type: z.string().nullable().openapi({
-      description: 'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
-      example: null,
-    }),
-    retry_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When a `retry` is due again (ISO 8601)', example: null }),
+    provider_message_id: nullableStringField(
+      "Meta's id of the sent message",
+      'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
+    ),
+    messaging_type: nullableStringField(
+      'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
+      null,
+    ),
+    retry_at: nullableStringField('When a `retry` is due again (ISO 8601)', null),
     request: z
       .record(z.string(), z.unknown())
       .nullable()

@@ -22,7 +22,16 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import { idField, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import {
+  booleanField,
+  idField,
+  jsonBody,
+  jsonResponse,
+  nullableStringField,
+  operatorRoute,
+  stringField,
+  timeField,
+} from '../route';
 
 const placeholderNames = z.array(z.string()).openapi({
   description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
@@ -33,26 +42,16 @@ const templateView = z
   .object({
     id: idField('The template (our id)'),
     channel_account_id: idField('The WhatsApp account it belongs to'),
-    waba_id: z.string().openapi({
-      description: 'The WhatsApp Business Account id at Meta',
-      example: '102290129340398',
-    }),
-    provider_template_id: z
-      .string()
-      .openapi({ description: "Meta's id of the template", example: '1520349735526421' }),
-    name: z.string().openapi({ description: 'The template name', example: 'order_shipped' }),
-    language: z.string().openapi({ description: 'Its language code', example: 'en_US' }),
-    status: z.string().openapi({
-      description: "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
-      example: 'APPROVED',
-    }),
-    status_reason: z.string().nullable().openapi({
-      description: "Meta's reason for a rejection or pause",
-      example: null,
-    }),
-    category: z
-      .string()
-      .openapi({ description: 'MARKETING, UTILITY or AUTHENTICATION', example: 'UTILITY' }),
+    waba_id: stringField('The WhatsApp Business Account id at Meta', '102290129340398'),
+    provider_template_id: stringField("Meta's id of the template", '1520349735526421'),
+    name: stringField('The template name', 'order_shipped'),
+    language: stringField('Its language code', 'en_US'),
+    status: stringField(
+      "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
+      'APPROVED',
+    ),
+    status_reason: nullableStringField("Meta's reason for a rejection or pause", null),
+    category: stringField('MARKETING, UTILITY or AUTHENTICATION', 'UTILITY'),
     parameter_format: z.enum(['POSITIONAL', 'NAMED']).openapi({
       description: 'POSITIONAL: {{1}}, {{2}}, …; NAMED: {{first_name}}, …',
       example: 'POSITIONAL',
@@ -61,18 +60,13 @@ const templateView = z
       description: "The template's components as Meta returns them (header, body, footer, buttons)",
       example: [{ type: 'BODY', text: 'Your order {{1}} has shipped.' }],
     }),
-    sendable: z.boolean().openapi({ description: 'Whether it can be sent now', example: true }),
-    refusal: z.string().nullable().openapi({
-      description: 'Why it cannot be sent, when it cannot',
-      example: null,
-    }),
+    sendable: booleanField('Whether it can be sent now', true),
+    refusal: nullableStringField('Why it cannot be sent, when it cannot', null),
     placeholders: z
       .object({
         header: z
           .object({
-            format: z
-              .string()
-              .openapi({ description: 'TEXT, IMAGE, VIDEO or DOCUMENT', example: 'TEXT' }),
+            format: stringField('TEXT, IMAGE, VIDEO or DOCUMENT', 'TEXT'),
             names: placeholderNames,
           })
           .nullable()
@@ -85,8 +79,8 @@ const templateView = z
           .array(
             z.object({
               index: z.number().openapi({ description: "The button's position", example: 0 }),
-              type: z.string().openapi({ description: 'URL, QUICK_REPLY, …', example: 'URL' }),
-              text: z.string().openapi({ description: "The button's label", example: 'Track' }),
+              type: stringField('URL, QUICK_REPLY, …', 'URL'),
+              text: stringField("The button's label", 'Track'),
               names: placeholderNames,
             }),
           )
@@ -176,10 +170,7 @@ const syncRoute = operatorRoute({
           .array(
             z.object({
               channel_account_id: idField('The WhatsApp account'),
-              waba_id: z.string().openapi({
-                description: 'Its WhatsApp Business Account id at Meta',
-                example: '102290129340398',
-              }),
+              waba_id: stringField('Its WhatsApp Business Account id at Meta', '102290129340398'),
               templates: z
                 .number()
                 .int()

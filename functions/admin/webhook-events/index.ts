@@ -12,7 +12,15 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
 import { keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { afterResponse, idField, idParams, jsonResponse, operatorRoute, timeField } from '../route';
+import {
+  afterResponse,
+  idField,
+  idParams,
+  jsonResponse,
+  nullableStringField,
+  operatorRoute,
+  timeField,
+} from '../route';
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
@@ -24,21 +32,18 @@ const outcome = z.enum(['received', 'processed', 'dead']).openapi({
 const webhookEvent = z
   .object({
     id: idField('The stored webhook event'),
-    object: z.string().nullable().openapi({
-      description: "Meta's `object`: whatsapp_business_account, page, instagram, …",
-      example: 'whatsapp_business_account',
-    }),
+    object: nullableStringField(
+      "Meta's `object`: whatsapp_business_account, page, instagram, …",
+      'whatsapp_business_account',
+    ),
     outcome,
-    reason: z.string().nullable().openapi({
-      description: 'Why it is dead, and other notes',
-      example: null,
-    }),
+    reason: nullableStringField('Why it is dead, and other notes', null),
     attempts: z.number().int().openapi({ description: 'How often it was processed', example: 1 }),
     received_at: timeField('When Meta delivered it'),
-    processed_at: z.string().nullable().openapi({
-      description: 'When it was last processed (ISO 8601); null before that',
-      example: '2025-03-14T09:26:53.912Z',
-    }),
+    processed_at: nullableStringField(
+      'When it was last processed (ISO 8601); null before that',
+      '2025-03-14T09:26:53.912Z',
+    ),
     size_bytes: z.number().int().openapi({ description: 'Size of the raw body', example: 1432 }),
   })
   .openapi('WebhookEvent', { description: 'One webhook delivery from Meta, as we stored it' });
