@@ -7,7 +7,7 @@ import { createServices } from '../services';
 
 /**
  * What every operator route shares, so each route file states only what is its own: documented
- * fields (`idField`, `stringField`, …), the bearer security and error responses (`operatorRoute`),
+ * fields (`field`), the bearer security and error responses (`operatorRoute`),
  * the `{id}` path parameter, and background work after the response (`afterResponse`). Paging
  * lives beside it in `paging.ts`.
  */
@@ -15,25 +15,19 @@ import { createServices } from '../services';
 export const EXAMPLE_ID = '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60';
 export const EXAMPLE_TIME = '2025-03-14T09:26:53.589Z';
 
-/** A documented id field (a UUID). */
-export const idField = (description: string) =>
-  z.uuid().openapi({ description, example: EXAMPLE_ID });
-
-/** A documented point in time: ISO 8601 in UTC, as `Date.toISOString` prints it. */
-export const timeField = (description: string) =>
-  z.string().openapi({ description: `${description} (ISO 8601)`, example: EXAMPLE_TIME });
-
-/** A documented string field, with its example. */
-export const stringField = (description: string, example: string) =>
-  z.string().openapi({ description, example });
-
-/** A documented string field that may be null; an example of null says none is the usual case. */
-export const nullableStringField = (description: string, example: string | null) =>
-  z.string().nullable().openapi({ description, example });
-
-/** A documented yes-or-no field. */
-export const booleanField = (description: string, example: boolean) =>
-  z.boolean().openapi({ description, example });
+/** Documented fields: each says what it holds and shows an example in the OpenAPI document. */
+export const field = {
+  /** An id (a UUID). */
+  id: (description: string) => z.uuid().openapi({ description, example: EXAMPLE_ID }),
+  /** A point in time: ISO 8601 in UTC, as `Date.toISOString` prints it. */
+  time: (description: string) =>
+    z.string().openapi({ description: `${description} (ISO 8601)`, example: EXAMPLE_TIME }),
+  string: (description: string, example: string) => z.string().openapi({ description, example }),
+  /** A string that may be null; an example of null says none is the usual case. */
+  nullableString: (description: string, example: string | null) =>
+    z.string().nullable().openapi({ description, example }),
+  boolean: (description: string, example: boolean) => z.boolean().openapi({ description, example }),
+};
 
 export const errorEnvelope = z
   .object({
@@ -43,11 +37,11 @@ export const errorEnvelope = z
           description: 'Machine-readable error class; the HTTP status follows from it',
           example: 'BAD_REQUEST',
         }),
-        message: stringField(
+        message: field.string(
           'What went wrong and, where it helps, what to do; safe to show an operator',
           'conversation_id: Invalid UUID',
         ),
-        requestId: stringField(
+        requestId: field.string(
           'This request’s id, also in our logs: quote it when reporting a problem',
           '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
         ),

@@ -20,14 +20,7 @@ import {
   pageOf,
   pageQuery,
 } from '../paging';
-import {
-  afterResponse,
-  booleanField,
-  idField,
-  idParams,
-  jsonResponse,
-  operatorRoute,
-} from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoute } from '../route';
 import { chatSummary, toChatSummary } from './view';
 
 /** Conversations without messages sort last, with no position. */
@@ -98,7 +91,7 @@ const messagesRoute = operatorRoute({
           description: 'Pass as `after` to get only what changes from now on',
           example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
         }),
-        has_more: booleanField(
+        has_more: field.boolean(
           'More changes are waiting: call again with `next_cursor` at once',
           false,
         ),
@@ -121,7 +114,7 @@ const readRoute = operatorRoute({
     200: jsonResponse(
       'Marked read',
       z.object({
-        id: idField('The conversation id'),
+        id: field.id('The conversation id'),
         unread_count: z.literal(0).openapi({ description: 'Always 0 now', example: 0 }),
       }),
     ),

@@ -2,18 +2,18 @@ import { z } from '@hono/zod-openapi';
 import { conversationWindow, windowView } from '../../../core/messaging/window';
 import type { ChatSummaryRow } from '../../../db/chats';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import { booleanField, EXAMPLE_TIME, idField, nullableStringField, stringField } from '../route';
+import { EXAMPLE_TIME, field } from '../route';
 
 export const chatSummary = z
   .object({
-    id: idField('The conversation id'),
-    customer_phone: nullableStringField(
+    id: field.id('The conversation id'),
+    customer_phone: field.nullableString(
       "The customer's phone number: WhatsApp only",
       '34600000000',
     ),
-    display_name: stringField('Profile name, else username, phone or id', 'Lucía Fernández'),
-    last_message: nullableStringField('Preview of the latest message', 'Can I book for Friday?'),
-    timestamp: nullableStringField(
+    display_name: field.string('Profile name, else username, phone or id', 'Lucía Fernández'),
+    last_message: field.nullableString('Preview of the latest message', 'Can I book for Friday?'),
+    timestamp: field.nullableString(
       'Provider time of the latest message (ISO 8601); null before the first one',
       EXAMPLE_TIME,
     ),
@@ -25,13 +25,13 @@ export const chatSummary = z
       description: 'Customer messages since an operator last read the chat',
       example: 2,
     }),
-    is_locked: booleanField('Human override: the bot stays quiet', false),
-    platform_origin: stringField(
+    is_locked: field.boolean('Human override: the bot stays quiet', false),
+    platform_origin: field.string(
       'The business account the chat is on (its display name)',
       'Clínica Sol (WhatsApp)',
     ),
-    channel_account_id: idField('The business account the chat is on'),
-    lock_reason: nullableStringField('Why it is locked, when it is', null),
+    channel_account_id: field.id('The business account the chat is on'),
+    lock_reason: field.nullableString('Why it is locked, when it is', null),
     locked_by: lockSourceSchema.nullable().openapi({
       description:
         'What locked it: an operator, an echo of a reply sent from the business app, an ' +

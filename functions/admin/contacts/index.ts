@@ -4,48 +4,38 @@ import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../..
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
-import {
-  booleanField,
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  stringField,
-  timeField,
-} from '../route';
+import { field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 const action = z.enum(['opt_in', 'opt_out']);
 const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
 
 const entryView = z.object({
-  id: idField('The ledger entry'),
+  id: field.id('The ledger entry'),
   action: action.openapi({ description: 'An opt-in or an opt-out', example: 'opt_in' }),
-  scope: stringField('What it covers: marketing, utility or all', 'marketing'),
+  scope: field.string('What it covers: marketing, utility or all', 'marketing'),
   channel: channelSchema.openapi({
     description: 'The channel it was given on',
     example: 'whatsapp',
   }),
-  source: stringField(
+  source: field.string(
     'How it was given: web_form, paper_form, phone_call, a keyword, …',
     'web_form',
   ),
-  recorded_by_user_id: idField('The operator who recorded it; null when automatic').nullable(),
-  note: nullableStringField('A note', 'Signed at the desk'),
-  recorded_at: timeField('When it was recorded'),
+  recorded_by_user_id: field.id('The operator who recorded it; null when automatic').nullable(),
+  note: field.nullableString('A note', 'Signed at the desk'),
+  recorded_at: field.time('When it was recorded'),
 });
 
 const consentView = z
   .object({
-    contact_id: idField('The contact'),
+    contact_id: field.id('The contact'),
     consent: z
       .object({
-        opted_out_at: nullableStringField(
+        opted_out_at: field.nullableString(
           'When they opted out of everything (ISO 8601); null if they did not',
           null,
         ),
-        has_written: booleanField('They have written to us (an implicit opt-in to replies)', true),
+        has_written: field.boolean('They have written to us (an implicit opt-in to replies)', true),
         marketing: scopeState.openapi({
           description: 'Marketing templates: opted_in is needed to send them',
           example: 'opted_in',

@@ -9,17 +9,7 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import {
-  booleanField,
-  EXAMPLE_TIME,
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  timeField,
-} from '../route';
+import { EXAMPLE_TIME, field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 const lockSource = lockSourceSchema.openapi({
   description:
@@ -29,25 +19,25 @@ const lockSource = lockSourceSchema.openapi({
 });
 
 const lockEvent = z.object({
-  locked: booleanField('Locked (true) or unlocked (false)', true),
+  locked: field.boolean('Locked (true) or unlocked (false)', true),
   source: lockSource,
-  user_id: idField('The operator who did it; null when not an operator').nullable(),
-  reason: nullableStringField('Why', 'Taken over by an operator'),
-  at: timeField('When'),
+  user_id: field.id('The operator who did it; null when not an operator').nullable(),
+  reason: field.nullableString('Why', 'Taken over by an operator'),
+  at: field.time('When'),
 });
 
 const conversationState = z
   .object({
-    id: idField('The conversation id'),
+    id: field.id('The conversation id'),
     channel_source: channelSchema.openapi({
       description: 'The channel the conversation is on',
       example: 'whatsapp',
     }),
     contact: z
       .object({
-        id: idField('The contact (the customer)'),
-        name: nullableStringField('Their profile name', 'Lucía Fernández'),
-        phone: nullableStringField('Their phone number: WhatsApp only', '34600000000'),
+        id: field.id('The contact (the customer)'),
+        name: field.nullableString('Their profile name', 'Lucía Fernández'),
+        phone: field.nullableString('Their phone number: WhatsApp only', '34600000000'),
       })
       .openapi({
         description: 'The customer',
@@ -57,16 +47,16 @@ const conversationState = z
           phone: '34600000000',
         },
       }),
-    is_locked: booleanField('Human override: the bot neither answers nor sends', true),
+    is_locked: field.boolean('Human override: the bot neither answers nor sends', true),
     locked_by: lockSource
       .nullable()
       .openapi({ description: 'What locked it', example: 'operator' }),
-    locked_by_user_id: idField('The operator who locked it').nullable(),
-    locked_at: nullableStringField('When it was locked (ISO 8601)', EXAMPLE_TIME),
-    lock_reason: nullableStringField('Why it is locked', 'Taken over by an operator'),
-    bot_enabled: booleanField('Whether the agent may answer in this conversation at all', true),
+    locked_by_user_id: field.id('The operator who locked it').nullable(),
+    locked_at: field.nullableString('When it was locked (ISO 8601)', EXAMPLE_TIME),
+    lock_reason: field.nullableString('Why it is locked', 'Taken over by an operator'),
+    bot_enabled: field.boolean('Whether the agent may answer in this conversation at all', true),
     window: windowViewSchema,
-    next_send_at: nullableStringField(
+    next_send_at: field.nullableString(
       'The next free send slot (messages are spaced; ISO 8601)',
       null,
     ),
@@ -139,7 +129,7 @@ const overrideRoute = operatorRoute({
     body: jsonBody(
       z
         .object({
-          locked: booleanField('true: take over from the bot; false: hand it back', true),
+          locked: field.boolean('true: take over from the bot; false: hand it back', true),
           reason: z.string().trim().min(1).max(500).optional().openapi({
             description: 'Why (kept in the lock history)',
             example: 'Customer asked for a refund',

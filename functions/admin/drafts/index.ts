@@ -6,17 +6,7 @@ import type { HonoEnv } from '../../context';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import {
-  EXAMPLE_ID,
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  stringField,
-  timeField,
-} from '../route';
+import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/drafts`: approval reply mode. The agent's replies wait here until an operator approves
@@ -34,8 +24,8 @@ const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded
 
 const draft = z
   .object({
-    id: idField('The draft'),
-    conversation_id: idField('The conversation'),
+    id: field.id('The draft'),
+    conversation_id: field.id('The conversation'),
     correlation_id: z.string().openapi({
       description: 'The agent run that wrote it',
       example: `turn-${EXAMPLE_ID}`,
@@ -50,15 +40,15 @@ const draft = z
         'The message that will be sent (a message kind, as in POST /admin/whatsapp/send)',
       example: { type: 'text', text: 'We are open until 20:00 today.' },
     }),
-    preview: stringField('Its text, for a list', 'We are open until 20:00 today.'),
-    created_at: timeField('When the agent wrote it'),
-    decided_at: nullableStringField('When it was decided (ISO 8601); null while pending', null),
-    decided_by_user_id: idField('The operator who decided').nullable(),
-    decided_via: nullableStringField(
+    preview: field.string('Its text, for a list', 'We are open until 20:00 today.'),
+    created_at: field.time('When the agent wrote it'),
+    decided_at: field.nullableString('When it was decided (ISO 8601); null while pending', null),
+    decided_by_user_id: field.id('The operator who decided').nullable(),
+    decided_via: field.nullableString(
       'operator_api, or whatsapp (an escalation contact answered)',
       null,
     ),
-    sent_message_id: idField('The message it became, once sent').nullable(),
+    sent_message_id: field.id('The message it became, once sent').nullable(),
   })
   .openapi('AgentDraft', {
     description: "A reply of the agent waiting for an operator's decision",
@@ -90,7 +80,7 @@ const listRoute = operatorRoute({
   request: {
     query: z.object({
       status: status.optional().openapi({ description: 'Only drafts in this state' }),
-      conversation_id: idField('Only drafts of this conversation').optional(),
+      conversation_id: field.id('Only drafts of this conversation').optional(),
       ...pageQuery({ default: 50, max: 100 }),
     }),
   },

@@ -11,15 +11,7 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import {
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  operatorRoute,
-  stringField,
-  timeField,
-} from '../route';
+import { field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -65,14 +57,14 @@ const articlePatch = z
 
 const article = z
   .object({
-    id: idField('The article'),
+    id: field.id('The article'),
     title: z.string().openapi(doc.title),
     body: z.string().openapi(doc.body),
     language: z.string().openapi(doc.language),
     tags: z.array(z.string()).openapi(doc.tags),
     published: z.boolean().openapi(doc.published),
-    created_at: timeField('When it was written'),
-    updated_at: timeField('When it last changed'),
+    created_at: field.time('When it was written'),
+    updated_at: field.time('When it last changed'),
   })
   .openapi('KnowledgeArticle', { description: 'A knowledge article the agent answers from' });
 
@@ -115,10 +107,10 @@ const listRoute = operatorRoute({
 
 const searchHit = z
   .object({
-    article_id: idField('The article'),
+    article_id: field.id('The article'),
     title: z.string().openapi(doc.title),
     language: z.string().openapi(doc.language),
-    snippet: stringField(
+    snippet: field.string(
       'The passage the agent would quote',
       'We are open Monday to Friday, 9:00 to 20:00.',
     ),

@@ -6,16 +6,7 @@ import type { App } from '../../app';
 
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import {
-  booleanField,
-  EXAMPLE_ID,
-  idField,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  stringField,
-  timeField,
-} from '../route';
+import { EXAMPLE_ID, field, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
@@ -34,7 +25,7 @@ const step = z
     tool_calls: z
       .array(
         z.object({
-          tool_name: stringField('The tool', 'knowledge_search'),
+          tool_name: field.string('The tool', 'knowledge_search'),
           input: z.unknown().openapi({
             description: 'What the model passed it',
             example: { query: 'opening hours' },
@@ -49,7 +40,7 @@ const step = z
     tool_results: z
       .array(
         z.object({
-          tool_name: stringField('The tool', 'knowledge_search'),
+          tool_name: field.string('The tool', 'knowledge_search'),
           output: z.unknown().openapi({
             description: 'What the tool answered',
             example: [{ title: 'Opening hours', snippet: 'Mon–Fri 9:00–20:00' }],
@@ -70,10 +61,10 @@ const runSummary = z
       description: 'The run; the messages it caused carry it too',
       example: EXAMPLE_CORRELATION_ID,
     }),
-    conversation_id: idField('The conversation'),
-    trigger_message_id: idField('The customer message that started it').nullable(),
-    model: stringField('The model that answered', 'gpt-4.1-mini'),
-    offline_demo: booleanField('The deterministic offline demo model answered, not an AI', false),
+    conversation_id: field.id('The conversation'),
+    trigger_message_id: field.id('The customer message that started it').nullable(),
+    model: field.string('The model that answered', 'gpt-4.1-mini'),
+    offline_demo: field.boolean('The deterministic offline demo model answered, not an AI', false),
     outcome: z
       .enum(['running', 'replied', 'superseded', 'locked', 'handed_off', 'failed'])
       .openapi({
@@ -82,7 +73,7 @@ const runSummary = z
           'under human override; handed_off: escalated to a person; failed',
         example: 'replied',
       }),
-    error: nullableStringField(
+    error: field.nullableString(
       'The failure, or why the run did not reply (superseded, locked)',
       null,
     ),
@@ -95,8 +86,8 @@ const runSummary = z
       .int()
       .nullable()
       .openapi({ description: 'How long the run took', example: 2140 }),
-    started_at: timeField('When it started'),
-    finished_at: nullableStringField(
+    started_at: field.time('When it started'),
+    finished_at: field.nullableString(
       'When it finished (ISO 8601); null while running',
       '2025-03-14T09:26:55.729Z',
     ),
@@ -109,13 +100,13 @@ const runDetail = runSummary
     messages: z
       .array(
         z.object({
-          id: idField('The message'),
-          sender: stringField('agent or system', 'agent'),
-          type: stringField('The message kind', 'text'),
-          content: nullableStringField('Its text', 'We are open until 20:00 today.'),
-          status: stringField('Its delivery status', 'delivered'),
-          error_reason: nullableStringField('Why sending failed', null),
-          timestamp: timeField('Its send slot'),
+          id: field.id('The message'),
+          sender: field.string('agent or system', 'agent'),
+          type: field.string('The message kind', 'text'),
+          content: field.nullableString('Its text', 'We are open until 20:00 today.'),
+          status: field.string('Its delivery status', 'delivered'),
+          error_reason: field.nullableString('Why sending failed', null),
+          timestamp: field.time('Its send slot'),
         }),
       )
       .openapi({
@@ -135,10 +126,10 @@ const runDetail = runSummary
     drafts: z
       .array(
         z.object({
-          id: idField('The draft'),
-          status: stringField('The draft status', 'pending'),
-          preview: stringField('Its text, shortened', 'We are open until 20:00 today.'),
-          sent_message_id: idField('The message it became, once sent').nullable(),
+          id: field.id('The draft'),
+          status: field.string('The draft status', 'pending'),
+          preview: field.string('Its text, shortened', 'We are open until 20:00 today.'),
+          sent_message_id: field.id('The message it became, once sent').nullable(),
         }),
       )
       .openapi({
@@ -198,7 +189,7 @@ const listRoute = operatorRoute({
   summary: 'The latest agent runs, of one conversation or of the business',
   request: {
     query: z.object({
-      conversation_id: idField('Only runs of this conversation').optional(),
+      conversation_id: field.id('Only runs of this conversation').optional(),
       limit: z.coerce
         .number()
         .int()

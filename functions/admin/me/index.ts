@@ -1,14 +1,14 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { idField, jsonResponse, nullableStringField, operatorRoute, stringField } from '../route';
+import { field, jsonResponse, operatorRoute } from '../route';
 
 const role = z.enum(['owner', 'admin', 'agent']);
 
 const me = z
   .object({
-    user_id: idField("The operator's user id (Supabase Auth)"),
-    email: nullableStringField('The sign-in email, when there is one', 'ana@example.com'),
-    tenant_id: idField('The business this session acts on'),
+    user_id: field.id("The operator's user id (Supabase Auth)"),
+    email: field.nullableString('The sign-in email, when there is one', 'ana@example.com'),
+    tenant_id: field.id('The business this session acts on'),
     role: role.openapi({
       description: 'Their role in that business: owners and admins change settings',
       example: 'admin',
@@ -16,8 +16,8 @@ const me = z
     memberships: z
       .array(
         z.object({
-          tenant_id: idField('A business they belong to'),
-          tenant_name: stringField("The business's name", 'Clínica Sol'),
+          tenant_id: field.id('A business they belong to'),
+          tenant_name: field.string("The business's name", 'Clínica Sol'),
           role: role.openapi({ description: 'Their role there', example: 'agent' }),
         }),
       )

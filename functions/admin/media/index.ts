@@ -4,7 +4,7 @@ import { getAttachment } from '../../../db/media';
 import type { App } from '../../app';
 import { ApiError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { idField, operatorRoute } from '../route';
+import { field, operatorRoute } from '../route';
 
 const route = operatorRoute({
   method: 'get',
@@ -16,7 +16,7 @@ const route = operatorRoute({
     'The bytes with their content type. 404 for an unknown message or attachment; 409 while the download is pending or when it failed (the reason is in the message).',
   request: {
     params: z.object({
-      message_id: idField('The message the file came with').openapi({
+      message_id: field.id('The message the file came with').openapi({
         param: { name: 'message_id', in: 'path' },
       }),
       index: z

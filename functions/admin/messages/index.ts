@@ -4,7 +4,7 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { idParams, jsonResponse, nullableStringField, operatorRoute, timeField } from '../route';
+import { field, idParams, jsonResponse, operatorRoute } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
 const retryRoute = operatorRoute({
@@ -28,8 +28,8 @@ const attempt = z
         'failed for now, tried again at retry_at; failed: Meta refused it; abandoned: given up',
       example: 'sent',
     }),
-    started_at: timeField('When the try began'),
-    finished_at: nullableStringField('When it ended (ISO 8601); null while sending', null),
+    started_at: field.time('When the try began'),
+    finished_at: field.nullableString('When it ended (ISO 8601); null while sending', null),
     error: sendErrorSchema
       .nullable()
       .openapi({ description: 'Why the try did not succeed; null when it did', example: null }),
@@ -38,15 +38,15 @@ const attempt = z
       .int()
       .nullable()
       .openapi({ description: "Meta's HTTP status; null without an answer", example: 200 }),
-    provider_message_id: nullableStringField(
+    provider_message_id: field.nullableString(
       "Meta's id of the sent message",
       'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
     ),
-    messaging_type: nullableStringField(
+    messaging_type: field.nullableString(
       'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
       null,
     ),
-    retry_at: nullableStringField('When a `retry` is due again (ISO 8601)', null),
+    retry_at: field.nullableString('When a `retry` is due again (ISO 8601)', null),
     request: z
       .record(z.string(), z.unknown())
       .nullable()

@@ -2,15 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { windowView } from '../../../core/messaging/window';
 import type { MessageRow, QueuedOutbound } from '../../../db/outbound';
 import type { Attachment } from '../../../db/schema';
-import {
-  booleanField,
-  EXAMPLE_TIME,
-  idField,
-  jsonResponse,
-  nullableStringField,
-  stringField,
-  timeField,
-} from '../route';
+import { EXAMPLE_TIME, field, jsonResponse } from '../route';
 
 /**
  * The views the messaging routes share: the one message shape (the chat thread, the send answers
@@ -23,12 +15,12 @@ export const lockSourceSchema = z.enum(['operator', 'echo', 'escalation', 'keywo
 
 export const windowViewSchema = z
   .object({
-    open: booleanField('Whether free-form messages may be sent now', true),
-    closes_at: nullableStringField(
+    open: field.boolean('Whether free-form messages may be sent now', true),
+    closes_at: field.nullableString(
       'When the window closes (ISO 8601); null when the customer never wrote',
       EXAMPLE_TIME,
     ),
-    human_agent_until: nullableStringField(
+    human_agent_until: field.nullableString(
       'Messenger / Instagram: until when an operator may still reply with the Human Agent tag ' +
         '(ISO 8601); null on WhatsApp or when it has passed',
       null,
@@ -41,14 +33,14 @@ export const windowViewSchema = z
 
 const attachmentView = z
   .object({
-    kind: stringField(
+    kind: field.string(
       'image, audio, video, document, sticker, file, location, contacts or other (a link preview, …)',
       'image',
     ),
-    mime_type: nullableStringField('The file type, when known', 'image/jpeg'),
-    caption: nullableStringField('The caption sent with it', 'Our menu'),
-    filename: nullableStringField('A document’s file name', 'invoice-4521.pdf'),
-    provider_media_id: nullableStringField(
+    mime_type: field.nullableString('The file type, when known', 'image/jpeg'),
+    caption: field.nullableString('The caption sent with it', 'Our menu'),
+    filename: field.nullableString('A document’s file name', 'invoice-4521.pdf'),
+    provider_media_id: field.nullableString(
       "Meta's id of the media, when it was sent or received by id",
       '1234567890123456',
     ),
@@ -60,7 +52,7 @@ const attachmentView = z
             'none: nothing to download (a location, a contact card, a link)',
           example: 'stored',
         }),
-        reason: nullableStringField('Why the download failed', null),
+        reason: field.nullableString('Why the download failed', null),
         size: z
           .number()
           .int()
@@ -71,7 +63,7 @@ const attachmentView = z
         description: 'Whether we hold a copy of the file',
         example: { status: 'stored', reason: null, size: 48213 },
       }),
-    url: nullableStringField(
+    url: field.nullableString(
       'Operator API path of the stored file, once downloaded',
       '/admin/media/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60/0',
     ),
@@ -87,8 +79,8 @@ const attachmentView = z
 
 /** What Meta (or our own checks) answered when a send did not succeed. */
 export const sendErrorSchema = z.object({
-  code: nullableStringField("Meta's error code, or ours", '131047'),
-  reason: nullableStringField(
+  code: field.nullableString("Meta's error code, or ours", '131047'),
+  reason: field.nullableString(
     'What went wrong, in words an operator can act on',
     'More than 24 hours have passed since the customer last replied',
   ),
@@ -96,8 +88,8 @@ export const sendErrorSchema = z.object({
 
 export const chatMessage = z
   .object({
-    id: idField('The message id'),
-    conversation_id: idField('The conversation it belongs to'),
+    id: field.id('The message id'),
+    conversation_id: field.id('The conversation it belongs to'),
     direction: z.enum(['inbound', 'outbound']).openapi({
       description: 'inbound: from the customer; outbound: from the business',
       example: 'outbound',
@@ -106,25 +98,25 @@ export const chatMessage = z
       description: 'Who wrote it: user (the customer), agent (the AI), operator or system',
       example: 'operator',
     }),
-    type: stringField(
+    type: field.string(
       'The message kind: text, image, buttons, list, template, reaction, …',
       'text',
     ),
-    content: nullableStringField(
+    content: field.nullableString(
       'The text (or a summary of a non-text message); null when there is none',
       'Hello! Your appointment is confirmed.',
     ),
-    timestamp: timeField(
+    timestamp: field.time(
       'Provider time; for a message we send, its send slot. The ordering key of a thread',
     ),
     attachments: z
       .array(attachmentView)
       .openapi({ description: 'Files and other attachments, in order' }),
-    correlation_id: nullableStringField(
+    correlation_id: field.nullableString(
       'The agent run that caused it (see GET /admin/logs/ai/{correlation_id})',
       'turn-0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
     ),
-    status: stringField(
+    status: field.string(
       'received (inbound); queued, sending, sent, delivered, read, failed or cancelled (outbound)',
       'delivered',
     ),
@@ -132,22 +124,22 @@ export const chatMessage = z
       description: 'Why sending failed (status failed); null otherwise',
       example: null,
     }),
-    reply_to: nullableStringField(
+    reply_to: field.nullableString(
       'Provider id of the quoted message',
       'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
     ),
     reactions: z
       .object({
-        customer: nullableStringField("The customer's reaction (an emoji)", '👍'),
-        business: nullableStringField('Our reaction (an emoji)', null),
+        customer: field.nullableString("The customer's reaction (an emoji)", '👍'),
+        business: field.nullableString('Our reaction (an emoji)', null),
       })
       .openapi({
         description: 'Current reaction of each side (null: none or removed)',
         example: { customer: '👍', business: null },
       }),
-    deleted: booleanField('The customer deleted it (content is kept)', false),
-    edited: booleanField('The customer edited it (content is the latest)', false),
-    simulated: booleanField('Sent with live sending off: it never reached Meta', false),
+    deleted: field.boolean('The customer deleted it (content is kept)', false),
+    edited: field.boolean('The customer edited it (content is the latest)', false),
+    simulated: field.boolean('Sent with live sending off: it never reached Meta', false),
   })
   .openapi('ChatMessage', {
     description: 'A message of a conversation, either way, with its delivery state',
@@ -225,7 +217,7 @@ export function toChatMessage(row: MessageRow): z.infer<typeof chatMessage> {
 const queuedMessage = z
   .object({
     message: chatMessage,
-    not_before: timeField('Earliest send time (messages to one customer are spaced)'),
+    not_before: field.time('Earliest send time (messages to one customer are spaced)'),
     window: windowViewSchema,
   })
   .openapi('QueuedMessage', { description: 'A message queued for sending, and when it may go' });

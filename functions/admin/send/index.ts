@@ -5,13 +5,13 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, queuedResponses, toQueuedView } from '../messages/view';
-import { idField, jsonBody, operatorRoute } from '../route';
+import { field, jsonBody, operatorRoute } from '../route';
 
 const kinds = [...new Set(Object.values(KINDS_BY_CHANNEL).flat())];
 
 const sendBody = z
   .object({
-    conversation_id: idField('The conversation to send on'),
+    conversation_id: field.id('The conversation to send on'),
     message: z
       .union([
         z.string(),
@@ -36,7 +36,7 @@ const sendBody = z
         "Checked against the conversation's channel; every channel is routed by its account.",
       example: 'whatsapp',
     }),
-    reply_to_message_id: idField('Quote this message (WhatsApp): its id').optional(),
+    reply_to_message_id: field.id('Quote this message (WhatsApp): its id').optional(),
   })
   .openapi('SendRequest', { description: "An operator's message to a conversation" });
 

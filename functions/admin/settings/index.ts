@@ -11,7 +11,7 @@ import { safeTimeZone } from '../../agent/instructions';
 import type { App } from '../../app';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { booleanField, jsonBody, jsonResponse, nullableStringField, operatorRoute } from '../route';
+import { field, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 /**
  * `/admin/settings`: how the agent and the send path behave for this business. Every member reads;
@@ -115,14 +115,14 @@ const settings = z
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
       .object({
-        set: booleanField('Whether the business set its own key', true),
-        hint: nullableStringField('Last four characters, when set', 'x9Qa'),
+        set: field.boolean('Whether the business set its own key', true),
+        hint: field.nullableString('Last four characters, when set', 'x9Qa'),
       })
       .openapi({
         description: "The business's own model API key: never returned, only whether it is set",
         example: { set: true, hint: 'x9Qa' },
       }),
-    updated_at: nullableStringField(
+    updated_at: field.nullableString(
       'When the settings last changed (ISO 8601); null: never',
       '2025-03-14T09:26:53.589Z',
     ),

@@ -22,16 +22,7 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import {
-  booleanField,
-  idField,
-  jsonBody,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  stringField,
-  timeField,
-} from '../route';
+import { field, jsonBody, jsonResponse, operatorRoute } from '../route';
 
 const placeholderNames = z.array(z.string()).openapi({
   description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
@@ -40,18 +31,18 @@ const placeholderNames = z.array(z.string()).openapi({
 
 const templateView = z
   .object({
-    id: idField('The template (our id)'),
-    channel_account_id: idField('The WhatsApp account it belongs to'),
-    waba_id: stringField('The WhatsApp Business Account id at Meta', '102290129340398'),
-    provider_template_id: stringField("Meta's id of the template", '1520349735526421'),
-    name: stringField('The template name', 'order_shipped'),
-    language: stringField('Its language code', 'en_US'),
-    status: stringField(
+    id: field.id('The template (our id)'),
+    channel_account_id: field.id('The WhatsApp account it belongs to'),
+    waba_id: field.string('The WhatsApp Business Account id at Meta', '102290129340398'),
+    provider_template_id: field.string("Meta's id of the template", '1520349735526421'),
+    name: field.string('The template name', 'order_shipped'),
+    language: field.string('Its language code', 'en_US'),
+    status: field.string(
       "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
       'APPROVED',
     ),
-    status_reason: nullableStringField("Meta's reason for a rejection or pause", null),
-    category: stringField('MARKETING, UTILITY or AUTHENTICATION', 'UTILITY'),
+    status_reason: field.nullableString("Meta's reason for a rejection or pause", null),
+    category: field.string('MARKETING, UTILITY or AUTHENTICATION', 'UTILITY'),
     parameter_format: z.enum(['POSITIONAL', 'NAMED']).openapi({
       description: 'POSITIONAL: {{1}}, {{2}}, …; NAMED: {{first_name}}, …',
       example: 'POSITIONAL',
@@ -60,13 +51,13 @@ const templateView = z
       description: "The template's components as Meta returns them (header, body, footer, buttons)",
       example: [{ type: 'BODY', text: 'Your order {{1}} has shipped.' }],
     }),
-    sendable: booleanField('Whether it can be sent now', true),
-    refusal: nullableStringField('Why it cannot be sent, when it cannot', null),
+    sendable: field.boolean('Whether it can be sent now', true),
+    refusal: field.nullableString('Why it cannot be sent, when it cannot', null),
     placeholders: z
       .object({
         header: z
           .object({
-            format: stringField('TEXT, IMAGE, VIDEO or DOCUMENT', 'TEXT'),
+            format: field.string('TEXT, IMAGE, VIDEO or DOCUMENT', 'TEXT'),
             names: placeholderNames,
           })
           .nullable()
@@ -79,8 +70,8 @@ const templateView = z
           .array(
             z.object({
               index: z.number().openapi({ description: "The button's position", example: 0 }),
-              type: stringField('URL, QUICK_REPLY, …', 'URL'),
-              text: stringField("The button's label", 'Track'),
+              type: field.string('URL, QUICK_REPLY, …', 'URL'),
+              text: field.string("The button's label", 'Track'),
               names: placeholderNames,
             }),
           )
@@ -97,7 +88,7 @@ const templateView = z
       .number()
       .int()
       .openapi({ description: 'How many values it takes in all', example: 1 }),
-    updated_at: timeField('When it was last synced from Meta'),
+    updated_at: field.time('When it was last synced from Meta'),
   })
   .openapi('Template', { description: 'A WhatsApp message template and whether it can be sent' });
 
@@ -169,8 +160,8 @@ const syncRoute = operatorRoute({
         accounts: z
           .array(
             z.object({
-              channel_account_id: idField('The WhatsApp account'),
-              waba_id: stringField('Its WhatsApp Business Account id at Meta', '102290129340398'),
+              channel_account_id: field.id('The WhatsApp account'),
+              waba_id: field.string('Its WhatsApp Business Account id at Meta', '102290129340398'),
               templates: z
                 .number()
                 .int()
@@ -273,8 +264,8 @@ const sendRoute = operatorRoute({
     body: jsonBody(
       z
         .object({
-          conversation_id: idField('The conversation to send on'),
-          template_id: idField('The template (our id, from GET /admin/templates)'),
+          conversation_id: field.id('The conversation to send on'),
+          template_id: field.id('The template (our id, from GET /admin/templates)'),
           parameters: templateParametersSchema().openapi(parametersDoc),
         })
         .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),

@@ -12,15 +12,7 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
 import { keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import {
-  afterResponse,
-  idField,
-  idParams,
-  jsonResponse,
-  nullableStringField,
-  operatorRoute,
-  timeField,
-} from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoute } from '../route';
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
@@ -31,16 +23,16 @@ const outcome = z.enum(['received', 'processed', 'dead']).openapi({
 
 const webhookEvent = z
   .object({
-    id: idField('The stored webhook event'),
-    object: nullableStringField(
+    id: field.id('The stored webhook event'),
+    object: field.nullableString(
       "Meta's `object`: whatsapp_business_account, page, instagram, …",
       'whatsapp_business_account',
     ),
     outcome,
-    reason: nullableStringField('Why it is dead, and other notes', null),
+    reason: field.nullableString('Why it is dead, and other notes', null),
     attempts: z.number().int().openapi({ description: 'How often it was processed', example: 1 }),
-    received_at: timeField('When Meta delivered it'),
-    processed_at: nullableStringField(
+    received_at: field.time('When Meta delivered it'),
+    processed_at: field.nullableString(
       'When it was last processed (ISO 8601); null before that',
       '2025-03-14T09:26:53.912Z',
     ),
