@@ -46,22 +46,21 @@ const waContext = z.object({
   forwarded: z.boolean().optional(),
   frequently_forwarded: z.boolean().optional(),
 });
-const waMessage = z.object({
+/** What a customer's message and an echo of the business's both carry. */
+const waSentBase = z.object({
   id,
   timestamp: secondsTimestamp,
   type: z.string().min(1).max(64),
-  from: z.string().max(64).optional(),
-  from_user_id: z.string().max(256).optional(),
   context: waContext.optional(),
 });
-const waEcho = z.object({
-  id,
-  timestamp: secondsTimestamp,
-  type: z.string().min(1).max(64),
+const waMessage = waSentBase.extend({
+  from: z.string().max(64).optional(),
+  from_user_id: z.string().max(256).optional(),
+});
+const waEcho = waSentBase.extend({
   to: z.string().max(64).optional(),
   to_user_id: z.string().max(256).optional(),
   recipient_user_id: z.string().max(256).optional(),
-  context: waContext.optional(),
 });
 const waStatus = z.object({
   id,
