@@ -283,6 +283,14 @@ type WaSent = Pick<ReactionItem, 'timestamp' | 'contact' | 'from' | 'payload'> &
   replyTo: string | undefined;
 };
 
+function sentOf(
+  message: z.output<typeof waSentBase>,
+  by: Pick<WaSent, 'contact' | 'from' | 'payload'>,
+): WaSent {
+  const { id, type, timestamp, context } = message;
+  return { id, type, timestamp, replyTo: context?.id, ...by };
+}
+
 /**
  * A WhatsApp message or reaction, the customer's or an echo of the business's; `answer` says
  * whether the agent should reply, and why not when the business already did.
@@ -390,15 +398,7 @@ function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string
       parsed.problems.push(`${path}: message has neither from nor from_user_id`);
       return;
     }
-    const sent: WaSent = {
-      id: msg.id,
-      type: msg.type,
-      timestamp: msg.timestamp,
-      replyTo: msg.context?.id,
-      contact,
-      from: 'customer',
-      payload: {},
-    };
+    const sent = sentOf(msg, { contact, from: 'customer', payload: {} });
     const item = whatsappItem(parsed, path, raw, sent, { wantsReply: true });
     if (item) target.items.push(item);
   });
@@ -525,15 +525,11 @@ function whatsappEcho(
     return { path, item: { kind: 'deletion', targetProviderMessageId: target, ...revision } };
   }
   if (echo.type === 'edit') return echoEdit(parsed, path, raw, revision);
-  const sent: WaSent = {
-    id: echo.id,
-    type: echo.type,
-    timestamp: echo.timestamp,
-    replyTo: echo.context?.id,
+  const sent = sentOf(echo, {
     contact,
     from: 'business',
     payload: { echo: 'whatsapp_business_app' },
-  };
+  });
   return whatsappItem(parsed, path, raw, sent, {
     wantsReply: false,
     lockReason: 'A team member replied from the WhatsApp Business app.',
