@@ -7,9 +7,9 @@ import { createServices } from '../services';
 
 /**
  * What every operator route shares, so each route file states only what is its own: documented
- * fields (`field`), the bearer security and error responses (`operatorRoute`),
- * the `{id}` path parameter, and background work after the response (`afterResponse`). Paging
- * lives beside it in `paging.ts`.
+ * fields (`field`), the tag, bearer security and error responses (`operatorRoutes`), the `{id}`
+ * path parameter, and background work after the response (`afterResponse`). Paging lives beside
+ * it in `paging.ts`.
  */
 
 export const EXAMPLE_ID = '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60';
@@ -73,11 +73,13 @@ export const errorResponses = Object.fromEntries(
   { description: string; content: { 'application/json': { schema: typeof errorEnvelope } } }
 >;
 
-/** A route's own part: the shared security and error responses are added by `operatorRoute`. */
-type OwnRouteConfig = Omit<RouteConfig, 'security' | 'operationId' | 'summary' | 'tags'> & {
+/** A route's own part: `operatorRoutes` adds the method, path, tag, security and error responses. */
+type OwnRouteConfig = Omit<
+  RouteConfig,
+  'method' | 'path' | 'security' | 'operationId' | 'summary' | 'tags'
+> & {
   operationId: string;
   summary: string;
-  tags: [string, ...string[]];
 };
 
 /** A required JSON request body. */
@@ -92,13 +94,24 @@ export const jsonResponse = <T extends z.ZodType>(description: string, schema: T
   content: { 'application/json': { schema } },
 });
 
-/** `createRoute` for the operator API: bearer-secured, with the shared error responses. */
-export function operatorRoute<R extends OwnRouteConfig>(config: R) {
-  return createRoute({
-    ...config,
-    security: [{ bearer: [] }],
-    responses: { ...config.responses, ...errorResponses },
-  });
+/**
+ * `createRoute` for the operator API routes of one tag, declared as `route(method, path, config)`:
+ * bearer-secured, with the shared error responses.
+ */
+export function operatorRoutes(tag: string) {
+  return <M extends RouteConfig['method'], P extends string, R extends OwnRouteConfig>(
+    method: M,
+    path: P,
+    config: R,
+  ) =>
+    createRoute({
+      method,
+      path,
+      tags: [tag],
+      ...config,
+      security: [{ bearer: [] }],
+      responses: { ...config.responses, ...errorResponses },
+    });
 }
 
 /** The `{id}` path parameter of every route that addresses one thing by its id. */

@@ -4,7 +4,9 @@ import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../..
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
-import { field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
+import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('contacts');
 
 const action = z.enum(['opt_in', 'opt_out']);
 const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
@@ -85,22 +87,14 @@ async function consentOf(ctx: Parameters<typeof consentFacts>[0], contactId: str
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/contacts/{id}/opt-ins',
-  tags: ['contacts'],
+const getRoute = route('get', '/contacts/{id}/opt-ins', {
   operationId: 'getContactOptIns',
   summary: "A contact's consent: the ledger (who, channel, scope, source, when) and what it allows",
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('Consent', consentView),
-  },
+  responses: { 200: jsonResponse('Consent', consentView) },
 });
 
-const postRoute = operatorRoute({
-  method: 'post',
-  path: '/contacts/{id}/opt-ins',
-  tags: ['contacts'],
+const postRoute = route('post', '/contacts/{id}/opt-ins', {
   operationId: 'recordContactOptIn',
   summary: 'Record an explicit opt-in or opt-out (MARKETING templates need an opt-in)',
   request: {
@@ -130,9 +124,7 @@ const postRoute = operatorRoute({
         .openapi('OptInRequest', { description: 'An explicit opt-in or opt-out to record' }),
     ),
   },
-  responses: {
-    201: jsonResponse('Recorded', consentView),
-  },
+  responses: { 201: jsonResponse('Recorded', consentView) },
 });
 
 export function registerContacts(app: App) {

@@ -9,7 +9,9 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import { EXAMPLE_TIME, field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
+import { EXAMPLE_TIME, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('conversations');
 
 const lockSource = lockSourceSchema.openapi({
   description:
@@ -103,22 +105,14 @@ function toState(conv: ConversationForSend, history: History, now: Date) {
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/conversations/{id}',
-  tags: ['conversations'],
+const getRoute = route('get', '/conversations/{id}', {
   operationId: 'getConversation',
   summary: 'A conversation: its human-override lock (and history) and its messaging window',
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The conversation', conversationState),
-  },
+  responses: { 200: jsonResponse('The conversation', conversationState) },
 });
 
-const overrideRoute = operatorRoute({
-  method: 'post',
-  path: '/conversations/{id}/human-override',
-  tags: ['conversations'],
+const overrideRoute = route('post', '/conversations/{id}/human-override', {
   operationId: 'setHumanOverride',
   summary: 'Take over a conversation from the bot (locked: true) or hand it back (locked: false)',
   description:
@@ -138,9 +132,7 @@ const overrideRoute = operatorRoute({
         .openapi('HumanOverride', { description: 'Take over a conversation, or hand it back' }),
     ),
   },
-  responses: {
-    200: jsonResponse('The conversation', conversationState),
-  },
+  responses: { 200: jsonResponse('The conversation', conversationState) },
 });
 
 export function registerConversations(app: App) {

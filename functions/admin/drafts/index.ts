@@ -6,7 +6,7 @@ import type { HonoEnv } from '../../context';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoute } from '../route';
+import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/drafts`: approval reply mode. The agent's replies wait here until an operator approves
@@ -14,6 +14,8 @@ import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoute } fr
  * or cancels them (nothing is sent). A draft already decided — also from WhatsApp by an escalation
  * contact — answers 409 and changes nothing.
  */
+
+const route = operatorRoutes('drafts');
 
 const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded']).openapi({
   description:
@@ -71,10 +73,7 @@ function toDraft(row: DraftRow): z.infer<typeof draft> {
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/drafts',
-  tags: ['drafts'],
+const listRoute = route('get', '/drafts', {
   operationId: 'listDrafts',
   summary: "The agent's drafts (approval reply mode), newest first",
   request: {
@@ -84,21 +83,14 @@ const listRoute = operatorRoute({
       ...pageQuery({ default: 50, max: 100 }),
     }),
   },
-  responses: {
-    200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')),
-  },
+  responses: { 200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')) },
 });
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/drafts/{id}',
-  tags: ['drafts'],
+const getRoute = route('get', '/drafts/{id}', {
   operationId: 'getDraft',
   summary: 'One draft',
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The draft', draft),
-  },
+  responses: { 200: jsonResponse('The draft', draft) },
 });
 
 const decisionSummaries = {
@@ -112,10 +104,7 @@ const decidedResponses = {
 };
 
 function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
-  return operatorRoute({
-    method: 'post',
-    path: `/drafts/{id}/${action}`,
-    tags: ['drafts'],
+  return route('post', `/drafts/{id}/${action}`, {
     operationId: `${action}Draft`,
     summary: decisionSummaries[action],
     request: { params: idParams },
@@ -123,10 +112,7 @@ function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
   });
 }
 
-const editRoute = operatorRoute({
-  method: 'post',
-  path: '/drafts/{id}/edit',
-  tags: ['drafts'],
+const editRoute = route('post', '/drafts/{id}/edit', {
   operationId: 'editDraft',
   summary: decisionSummaries.edit,
   description:

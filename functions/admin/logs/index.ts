@@ -6,13 +6,15 @@ import type { App } from '../../app';
 
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, jsonResponse, operatorRoute } from '../route';
+import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
  * by escalation word) is recorded with its correlation id, which the messages it caused carry too
  * (`correlation_id` in the chat API).
  */
+
+const route = operatorRoutes('logs');
 
 const EXAMPLE_CORRELATION_ID = `turn-${EXAMPLE_ID}`;
 
@@ -157,10 +159,7 @@ function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/logs/ai/{correlation_id}',
-  tags: ['logs'],
+const getRoute = route('get', '/logs/ai/{correlation_id}', {
   operationId: 'getAgentRun',
   summary: 'An agent run: model, steps (tool calls with input and output, text), usage, outcome',
   request: {
@@ -176,15 +175,10 @@ const getRoute = operatorRoute({
         }),
     }),
   },
-  responses: {
-    200: jsonResponse('The run', runDetail),
-  },
+  responses: { 200: jsonResponse('The run', runDetail) },
 });
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/logs/ai',
-  tags: ['logs'],
+const listRoute = route('get', '/logs/ai', {
   operationId: 'listAgentRuns',
   summary: 'The latest agent runs, of one conversation or of the business',
   request: {
@@ -199,9 +193,7 @@ const listRoute = operatorRoute({
         .openapi({ description: 'How many runs at most (1–100)', example: 20 }),
     }),
   },
-  responses: {
-    200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')),
-  },
+  responses: { 200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')) },
 });
 
 export function registerLogs(app: App) {

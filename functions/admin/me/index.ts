@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { field, jsonResponse, operatorRoute } from '../route';
+import { field, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('operators');
 
 const role = z.enum(['owner', 'admin', 'agent']);
 
@@ -34,19 +36,14 @@ const me = z
   })
   .openapi('Me', { description: 'The signed-in operator and the businesses they act on' });
 
-const route = operatorRoute({
-  method: 'get',
-  path: '/me',
-  tags: ['operators'],
+const meRoute = route('get', '/me', {
   operationId: 'getMe',
   summary: 'The signed-in operator, the business they act on, and all their memberships',
-  responses: {
-    200: jsonResponse('The operator', me),
-  },
+  responses: { 200: jsonResponse('The operator', me) },
 });
 
 export function registerMe(app: App) {
-  app.openapi(route, (c) => {
+  app.openapi(meRoute, (c) => {
     const op = c.var.operator;
     return c.json(
       {

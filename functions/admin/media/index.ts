@@ -4,12 +4,11 @@ import { getAttachment } from '../../../db/media';
 import type { App } from '../../app';
 import { ApiError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { field, operatorRoute } from '../route';
+import { field, operatorRoutes } from '../route';
 
-const route = operatorRoute({
-  method: 'get',
-  path: '/media/{message_id}/{index}',
-  tags: ['chats'],
+const route = operatorRoutes('chats');
+
+const mediaRoute = route('get', '/media/{message_id}/{index}', {
   operationId: 'getMedia',
   summary: 'A file a customer sent (image, voice note, document, …), once downloaded',
   description:
@@ -46,7 +45,7 @@ const route = operatorRoute({
 });
 
 export function registerMedia(app: App) {
-  app.openapi(route, async (c) => {
+  app.openapi(mediaRoute, async (c) => {
     const { message_id: messageId } = c.req.valid('param');
     const index = Number(c.req.valid('param').index);
     // RLS decides visibility: another business's message is simply not found.

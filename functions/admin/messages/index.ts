@@ -4,13 +4,12 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { field, idParams, jsonResponse, operatorRoute } from '../route';
+import { field, idParams, jsonResponse, operatorRoutes } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
-const retryRoute = operatorRoute({
-  method: 'post',
-  path: '/messages/{id}/retry',
-  tags: ['messages'],
+const route = operatorRoutes('messages');
+
+const retryRoute = route('post', '/messages/{id}/retry', {
   operationId: 'retryMessage',
   summary: 'Send a failed message again (a new attempt of the same message)',
   description:
@@ -57,10 +56,7 @@ const attempt = z
   })
   .openapi('SendAttempt', { description: 'One try at sending a message to Meta' });
 
-const attemptsRoute = operatorRoute({
-  method: 'get',
-  path: '/messages/{id}/attempts',
-  tags: ['messages'],
+const attemptsRoute = route('get', '/messages/{id}/attempts', {
   operationId: 'listSendAttempts',
   summary: 'Every try at sending a message: what was sent, what Meta answered, why it was retried',
   request: { params: idParams },

@@ -5,7 +5,9 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, queuedResponses, toQueuedView } from '../messages/view';
-import { field, jsonBody, operatorRoute } from '../route';
+import { field, jsonBody, operatorRoutes } from '../route';
+
+const route = operatorRoutes('messages');
 
 const kinds = [...new Set(Object.values(KINDS_BY_CHANNEL).flat())];
 
@@ -40,10 +42,7 @@ const sendBody = z
   })
   .openapi('SendRequest', { description: "An operator's message to a conversation" });
 
-const route = operatorRoute({
-  method: 'post',
-  path: '/whatsapp/send',
-  tags: ['messages'],
+const sendRoute = route('post', '/whatsapp/send', {
   operationId: 'sendMessage',
   summary: "Queue an operator's message on any channel (spaced, in order, inside Meta's rules)",
   description:
@@ -55,7 +54,7 @@ const route = operatorRoute({
 });
 
 export function registerSend(app: App) {
-  app.openapi(route, async (c) => {
+  app.openapi(sendRoute, async (c) => {
     const body = c.req.valid('json');
     const { services, env } = c.var;
     const queued = await asCurrentOperator(c, ({ ctx, userId }) =>

@@ -22,7 +22,9 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import { field, jsonBody, jsonResponse, operatorRoute } from '../route';
+import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('templates');
 
 const placeholderNames = z.array(z.string()).openapi({
   description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
@@ -127,10 +129,7 @@ function toTemplateView(row: TemplateRow): z.infer<typeof templateView> {
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/templates',
-  tags: ['templates'],
+const listRoute = route('get', '/templates', {
   operationId: 'listTemplates',
   summary: 'WhatsApp templates with their components, placeholders and whether they can be sent',
   request: {
@@ -141,15 +140,10 @@ const listRoute = operatorRoute({
         .openapi({ description: 'Only templates with this status', example: 'APPROVED' }),
     }),
   },
-  responses: {
-    200: jsonResponse('Templates', itemsOf(templateView, 'Templates')),
-  },
+  responses: { 200: jsonResponse('Templates', itemsOf(templateView, 'Templates')) },
 });
 
-const syncRoute = operatorRoute({
-  method: 'post',
-  path: '/templates/sync',
-  tags: ['templates'],
+const syncRoute = route('post', '/templates/sync', {
   operationId: 'syncTemplates',
   summary: "Fetch every template of the business's WhatsApp accounts from Meta (all pages)",
   responses: {
@@ -249,10 +243,7 @@ const parametersDoc = {
   ],
 };
 
-const sendRoute = operatorRoute({
-  method: 'post',
-  path: '/templates/send',
-  tags: ['templates'],
+const sendRoute = route('post', '/templates/send', {
   operationId: 'sendTemplate',
   summary: 'Queue an approved template, its parameters checked against the template first',
   description:

@@ -12,7 +12,9 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
 import { keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { afterResponse, field, idParams, jsonResponse, operatorRoute } from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('webhooks');
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
@@ -53,10 +55,7 @@ function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webh
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/webhook-events',
-  tags: ['webhooks'],
+const listRoute = route('get', '/webhook-events', {
   operationId: 'listWebhookEvents',
   summary: "This business's webhook deliveries, newest first (owners and admins)",
   description:
@@ -73,19 +72,14 @@ const listRoute = operatorRoute({
   },
 });
 
-const replayRoute = operatorRoute({
-  method: 'post',
-  path: '/webhook-events/{id}/replay',
-  tags: ['webhooks'],
+const replayRoute = route('post', '/webhook-events/{id}/replay', {
   operationId: 'replayWebhookEvent',
   summary: 'Process a stored webhook body again (owners and admins)',
   description:
     'Runs the stored raw body through processing again, e.g. after the missing channel account was added. Idempotent: what was already stored stays stored once.',
   middleware: [requireRole('owner', 'admin')] as const,
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The event after the replay', webhookEvent),
-  },
+  responses: { 200: jsonResponse('The event after the replay', webhookEvent) },
 });
 
 export function registerWebhookEvents(app: App) {
