@@ -123,6 +123,17 @@ function noDuplicates(
   }
 }
 
+/** A refinement: no two `list` items share their `field` (`what` names them in the error). */
+function uniqueIn<L extends string, F extends string>(list: L, field: F, what: string) {
+  return (value: Record<L, Array<Record<F, string>>>, ctx: z.RefinementCtx) =>
+    noDuplicates(
+      value[list].map((item) => item[field]),
+      what,
+      [list],
+      ctx,
+    );
+}
+
 export const REPLY_BUTTONS_MAX = 3;
 
 const whatsappButtons = z
@@ -141,20 +152,8 @@ const whatsappButtons = z
       .min(1, 'at least one button is needed')
       .max(REPLY_BUTTONS_MAX, 'at most 3 reply buttons are allowed; use a list for more options'),
   })
-  .superRefine((value, ctx) => {
-    noDuplicates(
-      value.buttons.map((b) => b.id),
-      'Button ids',
-      ['buttons'],
-      ctx,
-    );
-    noDuplicates(
-      value.buttons.map((b) => b.title),
-      'Button titles',
-      ['buttons'],
-      ctx,
-    );
-  });
+  .superRefine(uniqueIn('buttons', 'id', 'Button ids'))
+  .superRefine(uniqueIn('buttons', 'title', 'Button titles'));
 
 export const LIST_ROWS_MAX = 10;
 
@@ -312,14 +311,7 @@ function messagingKinds(channel: 'messenger' | 'instagram') {
           .min(1, 'at least one quick reply is needed')
           .max(QUICK_REPLIES_MAX, `at most ${QUICK_REPLIES_MAX} quick replies are allowed`),
       })
-      .superRefine((value, ctx) =>
-        noDuplicates(
-          value.quick_replies.map((q) => q.title),
-          'Quick reply titles',
-          ['quick_replies'],
-          ctx,
-        ),
-      ),
+      .superRefine(uniqueIn('quick_replies', 'title', 'Quick reply titles')),
     // Reply buttons travel as quick replies here, so the agent can offer options on any channel.
     z
       .strictObject({
@@ -332,14 +324,7 @@ function messagingKinds(channel: 'messenger' | 'instagram') {
           .min(1, 'at least one button is needed')
           .max(REPLY_BUTTONS_MAX, 'at most 3 buttons are allowed'),
       })
-      .superRefine((value, ctx) =>
-        noDuplicates(
-          value.buttons.map((b) => b.title),
-          'Button titles',
-          ['buttons'],
-          ctx,
-        ),
-      ),
+      .superRefine(uniqueIn('buttons', 'title', 'Button titles')),
     attachment('image'),
     attachment('video'),
     attachment('audio'),

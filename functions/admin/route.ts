@@ -6,10 +6,28 @@ import { safeErrorFields } from '../lib/logger';
 import { createServices } from '../services';
 
 /**
- * What every operator route shares, so each route file states only what is its own: the bearer
- * security and error responses (`operatorRoute`), the `{id}` path parameter, and background work
- * after the response (`afterResponse`). Paging lives beside it in `paging.ts`.
+ * What every operator route shares, so each route file states only what is its own: documented
+ * fields (`field`), the tag, bearer security and error responses (`operatorRoutes`), the `{id}`
+ * path parameter, and background work after the response (`afterResponse`). Paging lives beside
+ * it in `paging.ts`.
  */
+
+export const EXAMPLE_ID = '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60';
+export const EXAMPLE_TIME = '2025-03-14T09:26:53.589Z';
+
+/** Documented fields: each says what it holds and shows an example in the OpenAPI document. */
+export const field = {
+  /** An id (a UUID). */
+  id: (description: string) => z.uuid().openapi({ description, example: EXAMPLE_ID }),
+  /** A point in time: ISO 8601 in UTC, as `Date.toISOString` prints it. */
+  time: (description: string) =>
+    z.string().openapi({ description: `${description} (ISO 8601)`, example: EXAMPLE_TIME }),
+  string: (description: string, example: string) => z.string().openapi({ description, example }),
+  /** A string that may be null; an example of null says none is the usual case. */
+  nullableString: (description: string, example: string | null) =>
+    z.string().nullable().openapi({ description, example }),
+  boolean: (description: string, example: boolean) => z.boolean().openapi({ description, example }),
+};
 
 export const errorEnvelope = z
   .object({
@@ -19,14 +37,14 @@ export const errorEnvelope = z
           description: 'Machine-readable error class; the HTTP status follows from it',
           example: 'BAD_REQUEST',
         }),
-        message: z.string().openapi({
-          description: 'What went wrong and, where it helps, what to do; safe to show an operator',
-          example: 'conversation_id: Invalid UUID',
-        }),
-        requestId: z.string().openapi({
-          description: 'This request’s id, also in our logs: quote it when reporting a problem',
-          example: '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
-        }),
+        message: field.string(
+          'What went wrong and, where it helps, what to do; safe to show an operator',
+          'conversation_id: Invalid UUID',
+        ),
+        requestId: field.string(
+          'This request’s id, also in our logs: quote it when reporting a problem',
+          '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
+        ),
       })
       .openapi({
         description: 'The error',
@@ -55,11 +73,13 @@ export const errorResponses = Object.fromEntries(
   { description: string; content: { 'application/json': { schema: typeof errorEnvelope } } }
 >;
 
-/** A route's own part: the shared security and error responses are added by `operatorRoute`. */
-type OwnRouteConfig = Omit<RouteConfig, 'security' | 'operationId' | 'summary' | 'tags'> & {
+/** A route's own part: `operatorRoutes` adds the method, path, tag, security and error responses. */
+type OwnRouteConfig = Omit<
+  RouteConfig,
+  'method' | 'path' | 'security' | 'operationId' | 'summary' | 'tags'
+> & {
   operationId: string;
   summary: string;
-  tags: [string, ...string[]];
 };
 
 /** A required JSON request body. */
@@ -74,25 +94,25 @@ export const jsonResponse = <T extends z.ZodType>(description: string, schema: T
   content: { 'application/json': { schema } },
 });
 
-/** `createRoute` for the operator API: bearer-secured, with the shared error responses. */
-export function operatorRoute<R extends OwnRouteConfig>(config: R) {
-  return createRoute({
-    ...config,
-    security: [{ bearer: [] }],
-    responses: { ...config.responses, ...errorResponses },
-  });
+/**
+ * `createRoute` for the operator API routes of one tag, declared as `route(method, path, config)`:
+ * bearer-secured, with the shared error responses.
+ */
+export function operatorRoutes(tag: string) {
+  return <M extends RouteConfig['method'], P extends string, R extends OwnRouteConfig>(
+    method: M,
+    path: P,
+    config: R,
+  ) =>
+    createRoute({
+      method,
+      path,
+      tags: [tag],
+      ...config,
+      security: [{ bearer: [] }],
+      responses: { ...config.responses, ...errorResponses },
+    });
 }
-
-export const EXAMPLE_ID = '0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60';
-export const EXAMPLE_TIME = '2025-03-14T09:26:53.589Z';
-
-/** A documented id field (a UUID). */
-export const idField = (description: string) =>
-  z.uuid().openapi({ description, example: EXAMPLE_ID });
-
-/** A documented point in time: ISO 8601 in UTC, as `Date.toISOString` prints it. */
-export const timeField = (description: string) =>
-  z.string().openapi({ description: `${description} (ISO 8601)`, example: EXAMPLE_TIME });
 
 /** The `{id}` path parameter of every route that addresses one thing by its id. */
 export const idParams = z.object({

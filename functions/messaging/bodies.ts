@@ -152,28 +152,29 @@ export function whatsappBody(
   };
 }
 
+function quickReplies(text: string, replies: Array<{ title: string; payload: string }>) {
+  return {
+    text,
+    quick_replies: replies.map((r) => ({
+      content_type: 'text',
+      title: r.title,
+      payload: r.payload,
+    })),
+  };
+}
+
 function messagingContent(message: MessagingMessage) {
   switch (message.type) {
     case 'text':
       return { text: message.text };
     case 'quick_replies':
-      return {
-        text: message.text,
-        quick_replies: message.quick_replies.map((q) => ({
-          content_type: 'text',
-          title: q.title,
-          payload: q.payload,
-        })),
-      };
+      return quickReplies(message.text, message.quick_replies);
     case 'buttons':
-      return {
-        text: message.body,
-        quick_replies: message.buttons.map((b) => ({
-          content_type: 'text',
-          title: b.title,
-          payload: b.id,
-        })),
-      };
+      // No reply buttons here: they go as quick replies, the button id as the payload.
+      return quickReplies(
+        message.body,
+        message.buttons.map((b) => ({ title: b.title, payload: b.id })),
+      );
     default:
       return {
         attachment: {

@@ -20,18 +20,17 @@ import {
   pageOf,
   pageQuery,
 } from '../paging';
-import { afterResponse, idField, idParams, jsonResponse, operatorRoute } from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoutes } from '../route';
 import { chatSummary, toChatSummary } from './view';
+
+const route = operatorRoutes('chats');
 
 /** Conversations without messages sort last, with no position. */
 const listCursor = keysetCursor.extend({ p: z.string().max(64).nullable() });
 /** A delta horizon over an empty conversation has no message id yet. */
 const deltaCursor = keysetCursor.extend({ id: z.uuid().nullable() });
 
-const summaryRoute = operatorRoute({
-  method: 'get',
-  path: '/chats/summary',
-  tags: ['chats'],
+const summaryRoute = route('get', '/chats/summary', {
   operationId: 'listChats',
   summary: 'The inbox: every conversation, most recent first',
   description:
@@ -56,10 +55,7 @@ const summaryRoute = operatorRoute({
   },
 });
 
-const messagesRoute = operatorRoute({
-  method: 'get',
-  path: '/chats/{id}/messages',
-  tags: ['chats'],
+const messagesRoute = route('get', '/chats/{id}/messages', {
   operationId: 'listChatMessages',
   summary: 'Messages of a conversation, with delta sync',
   description: [
@@ -91,19 +87,16 @@ const messagesRoute = operatorRoute({
           description: 'Pass as `after` to get only what changes from now on',
           example: encodeCursor({ p: '2025-03-14 09:26:53.589+00', id: null }),
         }),
-        has_more: z.boolean().openapi({
-          description: 'More changes are waiting: call again with `next_cursor` at once',
-          example: false,
-        }),
+        has_more: field.boolean(
+          'More changes are waiting: call again with `next_cursor` at once',
+          false,
+        ),
       }),
     ),
   },
 });
 
-const readRoute = operatorRoute({
-  method: 'post',
-  path: '/chats/{id}/read',
-  tags: ['chats'],
+const readRoute = route('post', '/chats/{id}/read', {
   operationId: 'markChatRead',
   summary: 'Mark a conversation read (unread count back to 0)',
   description:
@@ -114,7 +107,7 @@ const readRoute = operatorRoute({
     200: jsonResponse(
       'Marked read',
       z.object({
-        id: idField('The conversation id'),
+        id: field.id('The conversation id'),
         unread_count: z.literal(0).openapi({ description: 'Always 0 now', example: 0 }),
       }),
     ),

@@ -2,27 +2,21 @@ import { z } from '@hono/zod-openapi';
 import { conversationWindow, windowView } from '../../../core/messaging/window';
 import type { ChatSummaryRow } from '../../../db/chats';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import { EXAMPLE_TIME, idField } from '../route';
+import { EXAMPLE_TIME, field } from '../route';
 
 export const chatSummary = z
   .object({
-    id: idField('The conversation id'),
-    customer_phone: z.string().nullable().openapi({
-      description: "The customer's phone number: WhatsApp only",
-      example: '34600000000',
-    }),
-    display_name: z.string().openapi({
-      description: 'Profile name, else username, phone or id',
-      example: 'Lucía Fernández',
-    }),
-    last_message: z.string().nullable().openapi({
-      description: 'Preview of the latest message',
-      example: 'Can I book for Friday?',
-    }),
-    timestamp: z.string().nullable().openapi({
-      description: 'Provider time of the latest message (ISO 8601); null before the first one',
-      example: EXAMPLE_TIME,
-    }),
+    id: field.id('The conversation id'),
+    customer_phone: field.nullableString(
+      "The customer's phone number: WhatsApp only",
+      '34600000000',
+    ),
+    display_name: field.string('Profile name, else username, phone or id', 'Lucía Fernández'),
+    last_message: field.nullableString('Preview of the latest message', 'Can I book for Friday?'),
+    timestamp: field.nullableString(
+      'Provider time of the latest message (ISO 8601); null before the first one',
+      EXAMPLE_TIME,
+    ),
     channel_source: channelSchema.openapi({
       description: 'The channel the conversation is on',
       example: 'whatsapp',
@@ -31,19 +25,13 @@ export const chatSummary = z
       description: 'Customer messages since an operator last read the chat',
       example: 2,
     }),
-    is_locked: z.boolean().openapi({
-      description: 'Human override: the bot stays quiet',
-      example: false,
-    }),
-    platform_origin: z.string().openapi({
-      description: 'The business account the chat is on (its display name)',
-      example: 'Clínica Sol (WhatsApp)',
-    }),
-    channel_account_id: idField('The business account the chat is on'),
-    lock_reason: z.string().nullable().openapi({
-      description: 'Why it is locked, when it is',
-      example: null,
-    }),
+    is_locked: field.boolean('Human override: the bot stays quiet', false),
+    platform_origin: field.string(
+      'The business account the chat is on (its display name)',
+      'Clínica Sol (WhatsApp)',
+    ),
+    channel_account_id: field.id('The business account the chat is on'),
+    lock_reason: field.nullableString('Why it is locked, when it is', null),
     locked_by: lockSourceSchema.nullable().openapi({
       description:
         'What locked it: an operator, an echo of a reply sent from the business app, an ' +

@@ -4,43 +4,40 @@ import { consentFacts, listOptIns, type OptInRow, recordConsent } from '../../..
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
-import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('contacts');
 
 const action = z.enum(['opt_in', 'opt_out']);
 const scopeState = z.enum(['opted_in', 'opted_out', 'none']);
 
 const entryView = z.object({
-  id: idField('The ledger entry'),
+  id: field.id('The ledger entry'),
   action: action.openapi({ description: 'An opt-in or an opt-out', example: 'opt_in' }),
-  scope: z
-    .string()
-    .openapi({ description: 'What it covers: marketing, utility or all', example: 'marketing' }),
+  scope: field.string('What it covers: marketing, utility or all', 'marketing'),
   channel: channelSchema.openapi({
     description: 'The channel it was given on',
     example: 'whatsapp',
   }),
-  source: z.string().openapi({
-    description: 'How it was given: web_form, paper_form, phone_call, a keyword, …',
-    example: 'web_form',
-  }),
-  recorded_by_user_id: idField('The operator who recorded it; null when automatic').nullable(),
-  note: z.string().nullable().openapi({ description: 'A note', example: 'Signed at the desk' }),
-  recorded_at: timeField('When it was recorded'),
+  source: field.string(
+    'How it was given: web_form, paper_form, phone_call, a keyword, …',
+    'web_form',
+  ),
+  recorded_by_user_id: field.id('The operator who recorded it; null when automatic').nullable(),
+  note: field.nullableString('A note', 'Signed at the desk'),
+  recorded_at: field.time('When it was recorded'),
 });
 
 const consentView = z
   .object({
-    contact_id: idField('The contact'),
+    contact_id: field.id('The contact'),
     consent: z
       .object({
-        opted_out_at: z.string().nullable().openapi({
-          description: 'When they opted out of everything (ISO 8601); null if they did not',
-          example: null,
-        }),
-        has_written: z.boolean().openapi({
-          description: 'They have written to us (an implicit opt-in to replies)',
-          example: true,
-        }),
+        opted_out_at: field.nullableString(
+          'When they opted out of everything (ISO 8601); null if they did not',
+          null,
+        ),
+        has_written: field.boolean('They have written to us (an implicit opt-in to replies)', true),
         marketing: scopeState.openapi({
           description: 'Marketing templates: opted_in is needed to send them',
           example: 'opted_in',
@@ -90,22 +87,14 @@ async function consentOf(ctx: Parameters<typeof consentFacts>[0], contactId: str
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/contacts/{id}/opt-ins',
-  tags: ['contacts'],
+const getRoute = route('get', '/contacts/{id}/opt-ins', {
   operationId: 'getContactOptIns',
   summary: "A contact's consent: the ledger (who, channel, scope, source, when) and what it allows",
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('Consent', consentView),
-  },
+  responses: { 200: jsonResponse('Consent', consentView) },
 });
 
-const postRoute = operatorRoute({
-  method: 'post',
-  path: '/contacts/{id}/opt-ins',
-  tags: ['contacts'],
+const postRoute = route('post', '/contacts/{id}/opt-ins', {
   operationId: 'recordContactOptIn',
   summary: 'Record an explicit opt-in or opt-out (MARKETING templates need an opt-in)',
   request: {
@@ -135,9 +124,7 @@ const postRoute = operatorRoute({
         .openapi('OptInRequest', { description: 'An explicit opt-in or opt-out to record' }),
     ),
   },
-  responses: {
-    201: jsonResponse('Recorded', consentView),
-  },
+  responses: { 201: jsonResponse('Recorded', consentView) },
 });
 
 export function registerContacts(app: App) {

@@ -9,15 +9,9 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
-import {
-  EXAMPLE_TIME,
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  operatorRoute,
-  timeField,
-} from '../route';
+import { EXAMPLE_TIME, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('conversations');
 
 const lockSource = lockSourceSchema.openapi({
   description:
@@ -27,34 +21,25 @@ const lockSource = lockSourceSchema.openapi({
 });
 
 const lockEvent = z.object({
-  locked: z.boolean().openapi({ description: 'Locked (true) or unlocked (false)', example: true }),
+  locked: field.boolean('Locked (true) or unlocked (false)', true),
   source: lockSource,
-  user_id: idField('The operator who did it; null when not an operator').nullable(),
-  reason: z
-    .string()
-    .nullable()
-    .openapi({ description: 'Why', example: 'Taken over by an operator' }),
-  at: timeField('When'),
+  user_id: field.id('The operator who did it; null when not an operator').nullable(),
+  reason: field.nullableString('Why', 'Taken over by an operator'),
+  at: field.time('When'),
 });
 
 const conversationState = z
   .object({
-    id: idField('The conversation id'),
+    id: field.id('The conversation id'),
     channel_source: channelSchema.openapi({
       description: 'The channel the conversation is on',
       example: 'whatsapp',
     }),
     contact: z
       .object({
-        id: idField('The contact (the customer)'),
-        name: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Their profile name', example: 'Lucía Fernández' }),
-        phone: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Their phone number: WhatsApp only', example: '34600000000' }),
+        id: field.id('The contact (the customer)'),
+        name: field.nullableString('Their profile name', 'Lucía Fernández'),
+        phone: field.nullableString('Their phone number: WhatsApp only', '34600000000'),
       })
       .openapi({
         description: 'The customer',
@@ -64,31 +49,19 @@ const conversationState = z
           phone: '34600000000',
         },
       }),
-    is_locked: z.boolean().openapi({
-      description: 'Human override: the bot neither answers nor sends',
-      example: true,
-    }),
+    is_locked: field.boolean('Human override: the bot neither answers nor sends', true),
     locked_by: lockSource
       .nullable()
       .openapi({ description: 'What locked it', example: 'operator' }),
-    locked_by_user_id: idField('The operator who locked it').nullable(),
-    locked_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When it was locked (ISO 8601)', example: EXAMPLE_TIME }),
-    lock_reason: z
-      .string()
-      .nullable()
-      .openapi({ description: 'Why it is locked', example: 'Taken over by an operator' }),
-    bot_enabled: z.boolean().openapi({
-      description: 'Whether the agent may answer in this conversation at all',
-      example: true,
-    }),
+    locked_by_user_id: field.id('The operator who locked it').nullable(),
+    locked_at: field.nullableString('When it was locked (ISO 8601)', EXAMPLE_TIME),
+    lock_reason: field.nullableString('Why it is locked', 'Taken over by an operator'),
+    bot_enabled: field.boolean('Whether the agent may answer in this conversation at all', true),
     window: windowViewSchema,
-    next_send_at: z.string().nullable().openapi({
-      description: 'The next free send slot (messages are spaced; ISO 8601)',
-      example: null,
-    }),
+    next_send_at: field.nullableString(
+      'The next free send slot (messages are spaced; ISO 8601)',
+      null,
+    ),
     lock_history: z.array(lockEvent).openapi({
       description: 'Every lock and unlock, newest first',
       example: [
@@ -132,22 +105,14 @@ function toState(conv: ConversationForSend, history: History, now: Date) {
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/conversations/{id}',
-  tags: ['conversations'],
+const getRoute = route('get', '/conversations/{id}', {
   operationId: 'getConversation',
   summary: 'A conversation: its human-override lock (and history) and its messaging window',
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The conversation', conversationState),
-  },
+  responses: { 200: jsonResponse('The conversation', conversationState) },
 });
 
-const overrideRoute = operatorRoute({
-  method: 'post',
-  path: '/conversations/{id}/human-override',
-  tags: ['conversations'],
+const overrideRoute = route('post', '/conversations/{id}/human-override', {
   operationId: 'setHumanOverride',
   summary: 'Take over a conversation from the bot (locked: true) or hand it back (locked: false)',
   description:
@@ -158,10 +123,7 @@ const overrideRoute = operatorRoute({
     body: jsonBody(
       z
         .object({
-          locked: z.boolean().openapi({
-            description: 'true: take over from the bot; false: hand it back',
-            example: true,
-          }),
+          locked: field.boolean('true: take over from the bot; false: hand it back', true),
           reason: z.string().trim().min(1).max(500).optional().openapi({
             description: 'Why (kept in the lock history)',
             example: 'Customer asked for a refund',
@@ -170,9 +132,7 @@ const overrideRoute = operatorRoute({
         .openapi('HumanOverride', { description: 'Take over a conversation, or hand it back' }),
     ),
   },
-  responses: {
-    200: jsonResponse('The conversation', conversationState),
-  },
+  responses: { 200: jsonResponse('The conversation', conversationState) },
 });
 
 export function registerConversations(app: App) {

@@ -6,15 +6,7 @@ import type { HonoEnv } from '../../context';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { keysetCursor, keysetPage, pageOf, pageQuery } from '../paging';
-import {
-  EXAMPLE_ID,
-  idField,
-  idParams,
-  jsonBody,
-  jsonResponse,
-  operatorRoute,
-  timeField,
-} from '../route';
+import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/drafts`: approval reply mode. The agent's replies wait here until an operator approves
@@ -22,6 +14,8 @@ import {
  * or cancels them (nothing is sent). A draft already decided — also from WhatsApp by an escalation
  * contact — answers 409 and changes nothing.
  */
+
+const route = operatorRoutes('drafts');
 
 const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded']).openapi({
   description:
@@ -32,8 +26,8 @@ const status = z.enum(['pending', 'approved', 'edited', 'cancelled', 'superseded
 
 const draft = z
   .object({
-    id: idField('The draft'),
-    conversation_id: idField('The conversation'),
+    id: field.id('The draft'),
+    conversation_id: field.id('The conversation'),
     correlation_id: z.string().openapi({
       description: 'The agent run that wrote it',
       example: `turn-${EXAMPLE_ID}`,
@@ -48,21 +42,15 @@ const draft = z
         'The message that will be sent (a message kind, as in POST /admin/whatsapp/send)',
       example: { type: 'text', text: 'We are open until 20:00 today.' },
     }),
-    preview: z.string().openapi({
-      description: 'Its text, for a list',
-      example: 'We are open until 20:00 today.',
-    }),
-    created_at: timeField('When the agent wrote it'),
-    decided_at: z.string().nullable().openapi({
-      description: 'When it was decided (ISO 8601); null while pending',
-      example: null,
-    }),
-    decided_by_user_id: idField('The operator who decided').nullable(),
-    decided_via: z.string().nullable().openapi({
-      description: 'operator_api, or whatsapp (an escalation contact answered)',
-      example: null,
-    }),
-    sent_message_id: idField('The message it became, once sent').nullable(),
+    preview: field.string('Its text, for a list', 'We are open until 20:00 today.'),
+    created_at: field.time('When the agent wrote it'),
+    decided_at: field.nullableString('When it was decided (ISO 8601); null while pending', null),
+    decided_by_user_id: field.id('The operator who decided').nullable(),
+    decided_via: field.nullableString(
+      'operator_api, or whatsapp (an escalation contact answered)',
+      null,
+    ),
+    sent_message_id: field.id('The message it became, once sent').nullable(),
   })
   .openapi('AgentDraft', {
     description: "A reply of the agent waiting for an operator's decision",
@@ -85,34 +73,24 @@ function toDraft(row: DraftRow): z.infer<typeof draft> {
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/drafts',
-  tags: ['drafts'],
+const listRoute = route('get', '/drafts', {
   operationId: 'listDrafts',
   summary: "The agent's drafts (approval reply mode), newest first",
   request: {
     query: z.object({
       status: status.optional().openapi({ description: 'Only drafts in this state' }),
-      conversation_id: idField('Only drafts of this conversation').optional(),
+      conversation_id: field.id('Only drafts of this conversation').optional(),
       ...pageQuery({ default: 50, max: 100 }),
     }),
   },
-  responses: {
-    200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')),
-  },
+  responses: { 200: jsonResponse('A page of drafts', pageOf(draft, 'Drafts, newest first')) },
 });
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/drafts/{id}',
-  tags: ['drafts'],
+const getRoute = route('get', '/drafts/{id}', {
   operationId: 'getDraft',
   summary: 'One draft',
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The draft', draft),
-  },
+  responses: { 200: jsonResponse('The draft', draft) },
 });
 
 const decisionSummaries = {
@@ -126,10 +104,7 @@ const decidedResponses = {
 };
 
 function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
-  return operatorRoute({
-    method: 'post',
-    path: `/drafts/{id}/${action}`,
-    tags: ['drafts'],
+  return route('post', `/drafts/{id}/${action}`, {
     operationId: `${action}Draft`,
     summary: decisionSummaries[action],
     request: { params: idParams },
@@ -137,10 +112,7 @@ function decisionRoute<A extends 'approve' | 'cancel'>(action: A) {
   });
 }
 
-const editRoute = operatorRoute({
-  method: 'post',
-  path: '/drafts/{id}/edit',
-  tags: ['drafts'],
+const editRoute = route('post', '/drafts/{id}/edit', {
   operationId: 'editDraft',
   summary: decisionSummaries.edit,
   description:

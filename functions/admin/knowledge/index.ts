@@ -11,13 +11,15 @@ import {
 import type { App } from '../../app';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { idField, idParams, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
  * (knowledge_search). Every member reads them; owners and admins write them, since they change
  * what the AI tells customers.
  */
+
+const route = operatorRoutes('knowledge');
 
 const doc = {
   title: { description: 'The title', example: 'Opening hours' },
@@ -57,14 +59,14 @@ const articlePatch = z
 
 const article = z
   .object({
-    id: idField('The article'),
+    id: field.id('The article'),
     title: z.string().openapi(doc.title),
     body: z.string().openapi(doc.body),
     language: z.string().openapi(doc.language),
     tags: z.array(z.string()).openapi(doc.tags),
     published: z.boolean().openapi(doc.published),
-    created_at: timeField('When it was written'),
-    updated_at: timeField('When it last changed'),
+    created_at: field.time('When it was written'),
+    updated_at: field.time('When it last changed'),
   })
   .openapi('KnowledgeArticle', { description: 'A knowledge article the agent answers from' });
 
@@ -81,10 +83,7 @@ function toArticle(row: KnowledgeArticle): z.infer<typeof article> {
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/knowledge',
-  tags: ['knowledge'],
+const listRoute = route('get', '/knowledge', {
   operationId: 'listKnowledgeArticles',
   summary: 'Knowledge articles, most recently updated first (optionally matching a search)',
   request: {
@@ -107,21 +106,18 @@ const listRoute = operatorRoute({
 
 const searchHit = z
   .object({
-    article_id: idField('The article'),
+    article_id: field.id('The article'),
     title: z.string().openapi(doc.title),
     language: z.string().openapi(doc.language),
-    snippet: z.string().openapi({
-      description: 'The passage the agent would quote',
-      example: 'We are open Monday to Friday, 9:00 to 20:00.',
-    }),
+    snippet: field.string(
+      'The passage the agent would quote',
+      'We are open Monday to Friday, 9:00 to 20:00.',
+    ),
     score: z.number().openapi({ description: 'Relevance; higher is better', example: 0.42 }),
   })
   .openapi('KnowledgeSearchHit', { description: 'An article matching a question' });
 
-const searchRoute = operatorRoute({
-  method: 'get',
-  path: '/knowledge/search',
-  tags: ['knowledge'],
+const searchRoute = route('get', '/knowledge/search', {
   operationId: 'searchKnowledge',
   summary: "What the agent's knowledge_search tool finds for a question (published articles only)",
   request: {
@@ -149,37 +145,24 @@ const searchRoute = operatorRoute({
   },
 });
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/knowledge/{id}',
-  tags: ['knowledge'],
+const getRoute = route('get', '/knowledge/{id}', {
   operationId: 'getKnowledgeArticle',
   summary: 'One knowledge article',
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The article', article),
-  },
+  responses: { 200: jsonResponse('The article', article) },
 });
 
-const createArticleRoute = operatorRoute({
-  method: 'post',
-  path: '/knowledge',
-  tags: ['knowledge'],
+const createArticleRoute = route('post', '/knowledge', {
   operationId: 'createKnowledgeArticle',
   summary: 'Add a knowledge article (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
     body: jsonBody(articleInput),
   },
-  responses: {
-    201: jsonResponse('The new article', article),
-  },
+  responses: { 201: jsonResponse('The new article', article) },
 });
 
-const updateRoute = operatorRoute({
-  method: 'patch',
-  path: '/knowledge/{id}',
-  tags: ['knowledge'],
+const updateRoute = route('patch', '/knowledge/{id}', {
   operationId: 'updateKnowledgeArticle',
   summary: 'Change a knowledge article (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
@@ -187,22 +170,15 @@ const updateRoute = operatorRoute({
     params: idParams,
     body: jsonBody(articlePatch),
   },
-  responses: {
-    200: jsonResponse('The article', article),
-  },
+  responses: { 200: jsonResponse('The article', article) },
 });
 
-const deleteRoute = operatorRoute({
-  method: 'delete',
-  path: '/knowledge/{id}',
-  tags: ['knowledge'],
+const deleteRoute = route('delete', '/knowledge/{id}', {
   operationId: 'deleteKnowledgeArticle',
   summary: 'Delete a knowledge article (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
   request: { params: idParams },
-  responses: {
-    204: { description: 'Deleted' },
-  },
+  responses: { 204: { description: 'Deleted' } },
 });
 
 export function registerKnowledge(app: App) {

@@ -6,13 +6,15 @@ import type { App } from '../../app';
 
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, idField, jsonResponse, operatorRoute, timeField } from '../route';
+import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
  * by escalation word) is recorded with its correlation id, which the messages it caused carry too
  * (`correlation_id` in the chat API).
  */
+
+const route = operatorRoutes('logs');
 
 const EXAMPLE_CORRELATION_ID = `turn-${EXAMPLE_ID}`;
 
@@ -25,7 +27,7 @@ const step = z
     tool_calls: z
       .array(
         z.object({
-          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          tool_name: field.string('The tool', 'knowledge_search'),
           input: z.unknown().openapi({
             description: 'What the model passed it',
             example: { query: 'opening hours' },
@@ -40,7 +42,7 @@ const step = z
     tool_results: z
       .array(
         z.object({
-          tool_name: z.string().openapi({ description: 'The tool', example: 'knowledge_search' }),
+          tool_name: field.string('The tool', 'knowledge_search'),
           output: z.unknown().openapi({
             description: 'What the tool answered',
             example: [{ title: 'Opening hours', snippet: 'Mon–Fri 9:00–20:00' }],
@@ -61,13 +63,10 @@ const runSummary = z
       description: 'The run; the messages it caused carry it too',
       example: EXAMPLE_CORRELATION_ID,
     }),
-    conversation_id: idField('The conversation'),
-    trigger_message_id: idField('The customer message that started it').nullable(),
-    model: z.string().openapi({ description: 'The model that answered', example: 'gpt-4.1-mini' }),
-    offline_demo: z.boolean().openapi({
-      description: 'The deterministic offline demo model answered, not an AI',
-      example: false,
-    }),
+    conversation_id: field.id('The conversation'),
+    trigger_message_id: field.id('The customer message that started it').nullable(),
+    model: field.string('The model that answered', 'gpt-4.1-mini'),
+    offline_demo: field.boolean('The deterministic offline demo model answered, not an AI', false),
     outcome: z
       .enum(['running', 'replied', 'superseded', 'locked', 'handed_off', 'failed'])
       .openapi({
@@ -76,10 +75,10 @@ const runSummary = z
           'under human override; handed_off: escalated to a person; failed',
         example: 'replied',
       }),
-    error: z.string().nullable().openapi({
-      description: 'The failure, or why the run did not reply (superseded, locked)',
-      example: null,
-    }),
+    error: field.nullableString(
+      'The failure, or why the run did not reply (superseded, locked)',
+      null,
+    ),
     usage: z.record(z.string(), z.number().nullable()).openapi({
       description: 'Token usage as the model reported it',
       example: { inputTokens: 1830, outputTokens: 64, totalTokens: 1894 },
@@ -89,11 +88,11 @@ const runSummary = z
       .int()
       .nullable()
       .openapi({ description: 'How long the run took', example: 2140 }),
-    started_at: timeField('When it started'),
-    finished_at: z.string().nullable().openapi({
-      description: 'When it finished (ISO 8601); null while running',
-      example: '2025-03-14T09:26:55.729Z',
-    }),
+    started_at: field.time('When it started'),
+    finished_at: field.nullableString(
+      'When it finished (ISO 8601); null while running',
+      '2025-03-14T09:26:55.729Z',
+    ),
   })
   .openapi('AgentRunSummary', { description: 'An agent run: one debounced turn, or a handoff' });
 
@@ -103,19 +102,13 @@ const runDetail = runSummary
     messages: z
       .array(
         z.object({
-          id: idField('The message'),
-          sender: z.string().openapi({ description: 'agent or system', example: 'agent' }),
-          type: z.string().openapi({ description: 'The message kind', example: 'text' }),
-          content: z.string().nullable().openapi({
-            description: 'Its text',
-            example: 'We are open until 20:00 today.',
-          }),
-          status: z.string().openapi({ description: 'Its delivery status', example: 'delivered' }),
-          error_reason: z
-            .string()
-            .nullable()
-            .openapi({ description: 'Why sending failed', example: null }),
-          timestamp: timeField('Its send slot'),
+          id: field.id('The message'),
+          sender: field.string('agent or system', 'agent'),
+          type: field.string('The message kind', 'text'),
+          content: field.nullableString('Its text', 'We are open until 20:00 today.'),
+          status: field.string('Its delivery status', 'delivered'),
+          error_reason: field.nullableString('Why sending failed', null),
+          timestamp: field.time('Its send slot'),
         }),
       )
       .openapi({
@@ -135,13 +128,10 @@ const runDetail = runSummary
     drafts: z
       .array(
         z.object({
-          id: idField('The draft'),
-          status: z.string().openapi({ description: 'The draft status', example: 'pending' }),
-          preview: z.string().openapi({
-            description: 'Its text, shortened',
-            example: 'We are open until 20:00 today.',
-          }),
-          sent_message_id: idField('The message it became, once sent').nullable(),
+          id: field.id('The draft'),
+          status: field.string('The draft status', 'pending'),
+          preview: field.string('Its text, shortened', 'We are open until 20:00 today.'),
+          sent_message_id: field.id('The message it became, once sent').nullable(),
         }),
       )
       .openapi({
@@ -169,10 +159,7 @@ function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/logs/ai/{correlation_id}',
-  tags: ['logs'],
+const getRoute = route('get', '/logs/ai/{correlation_id}', {
   operationId: 'getAgentRun',
   summary: 'An agent run: model, steps (tool calls with input and output, text), usage, outcome',
   request: {
@@ -188,20 +175,15 @@ const getRoute = operatorRoute({
         }),
     }),
   },
-  responses: {
-    200: jsonResponse('The run', runDetail),
-  },
+  responses: { 200: jsonResponse('The run', runDetail) },
 });
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/logs/ai',
-  tags: ['logs'],
+const listRoute = route('get', '/logs/ai', {
   operationId: 'listAgentRuns',
   summary: 'The latest agent runs, of one conversation or of the business',
   request: {
     query: z.object({
-      conversation_id: idField('Only runs of this conversation').optional(),
+      conversation_id: field.id('Only runs of this conversation').optional(),
       limit: z.coerce
         .number()
         .int()
@@ -211,9 +193,7 @@ const listRoute = operatorRoute({
         .openapi({ description: 'How many runs at most (1–100)', example: 20 }),
     }),
   },
-  responses: {
-    200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')),
-  },
+  responses: { 200: jsonResponse('Newest first', itemsOf(runSummary, 'Runs, newest first')) },
 });
 
 export function registerLogs(app: App) {

@@ -1,17 +1,16 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
-import { idField, jsonResponse, operatorRoute } from '../route';
+import { field, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('operators');
 
 const role = z.enum(['owner', 'admin', 'agent']);
 
 const me = z
   .object({
-    user_id: idField("The operator's user id (Supabase Auth)"),
-    email: z
-      .string()
-      .nullable()
-      .openapi({ description: 'The sign-in email, when there is one', example: 'ana@example.com' }),
-    tenant_id: idField('The business this session acts on'),
+    user_id: field.id("The operator's user id (Supabase Auth)"),
+    email: field.nullableString('The sign-in email, when there is one', 'ana@example.com'),
+    tenant_id: field.id('The business this session acts on'),
     role: role.openapi({
       description: 'Their role in that business: owners and admins change settings',
       example: 'admin',
@@ -19,10 +18,8 @@ const me = z
     memberships: z
       .array(
         z.object({
-          tenant_id: idField('A business they belong to'),
-          tenant_name: z
-            .string()
-            .openapi({ description: "The business's name", example: 'Clínica Sol' }),
+          tenant_id: field.id('A business they belong to'),
+          tenant_name: field.string("The business's name", 'Clínica Sol'),
           role: role.openapi({ description: 'Their role there', example: 'agent' }),
         }),
       )
@@ -39,19 +36,14 @@ const me = z
   })
   .openapi('Me', { description: 'The signed-in operator and the businesses they act on' });
 
-const route = operatorRoute({
-  method: 'get',
-  path: '/me',
-  tags: ['operators'],
+const meRoute = route('get', '/me', {
   operationId: 'getMe',
   summary: 'The signed-in operator, the business they act on, and all their memberships',
-  responses: {
-    200: jsonResponse('The operator', me),
-  },
+  responses: { 200: jsonResponse('The operator', me) },
 });
 
 export function registerMe(app: App) {
-  app.openapi(route, (c) => {
+  app.openapi(meRoute, (c) => {
     const op = c.var.operator;
     return c.json(
       {

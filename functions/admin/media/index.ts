@@ -4,19 +4,18 @@ import { getAttachment } from '../../../db/media';
 import type { App } from '../../app';
 import { ApiError } from '../../errors';
 import { asCurrentOperator } from '../../middleware/operator-auth';
-import { idField, operatorRoute } from '../route';
+import { field, operatorRoutes } from '../route';
 
-const route = operatorRoute({
-  method: 'get',
-  path: '/media/{message_id}/{index}',
-  tags: ['chats'],
+const route = operatorRoutes('chats');
+
+const mediaRoute = route('get', '/media/{message_id}/{index}', {
   operationId: 'getMedia',
   summary: 'A file a customer sent (image, voice note, document, …), once downloaded',
   description:
     'The bytes with their content type. 404 for an unknown message or attachment; 409 while the download is pending or when it failed (the reason is in the message).',
   request: {
     params: z.object({
-      message_id: idField('The message the file came with').openapi({
+      message_id: field.id('The message the file came with').openapi({
         param: { name: 'message_id', in: 'path' },
       }),
       index: z
@@ -46,7 +45,7 @@ const route = operatorRoute({
 });
 
 export function registerMedia(app: App) {
-  app.openapi(route, async (c) => {
+  app.openapi(mediaRoute, async (c) => {
     const { message_id: messageId } = c.req.valid('param');
     const index = Number(c.req.valid('param').index);
     // RLS decides visibility: another business's message is simply not found.

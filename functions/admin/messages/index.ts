@@ -4,13 +4,12 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { idParams, jsonResponse, operatorRoute, timeField } from '../route';
+import { field, idParams, jsonResponse, operatorRoutes } from '../route';
 import { queuedResponses, sendErrorSchema, toQueuedView } from './view';
 
-const retryRoute = operatorRoute({
-  method: 'post',
-  path: '/messages/{id}/retry',
-  tags: ['messages'],
+const route = operatorRoutes('messages');
+
+const retryRoute = route('post', '/messages/{id}/retry', {
   operationId: 'retryMessage',
   summary: 'Send a failed message again (a new attempt of the same message)',
   description:
@@ -28,11 +27,8 @@ const attempt = z
         'failed for now, tried again at retry_at; failed: Meta refused it; abandoned: given up',
       example: 'sent',
     }),
-    started_at: timeField('When the try began'),
-    finished_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When it ended (ISO 8601); null while sending', example: null }),
+    started_at: field.time('When the try began'),
+    finished_at: field.nullableString('When it ended (ISO 8601); null while sending', null),
     error: sendErrorSchema
       .nullable()
       .openapi({ description: 'Why the try did not succeed; null when it did', example: null }),
@@ -41,18 +37,15 @@ const attempt = z
       .int()
       .nullable()
       .openapi({ description: "Meta's HTTP status; null without an answer", example: 200 }),
-    provider_message_id: z.string().nullable().openapi({
-      description: "Meta's id of the sent message",
-      example: 'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
-    }),
-    messaging_type: z.string().nullable().openapi({
-      description: 'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
-      example: null,
-    }),
-    retry_at: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When a `retry` is due again (ISO 8601)', example: null }),
+    provider_message_id: field.nullableString(
+      "Meta's id of the sent message",
+      'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
+    ),
+    messaging_type: field.nullableString(
+      'Messenger / Instagram: RESPONSE, or MESSAGE_TAG with the Human Agent tag',
+      null,
+    ),
+    retry_at: field.nullableString('When a `retry` is due again (ISO 8601)', null),
     request: z
       .record(z.string(), z.unknown())
       .nullable()
@@ -63,10 +56,7 @@ const attempt = z
   })
   .openapi('SendAttempt', { description: 'One try at sending a message to Meta' });
 
-const attemptsRoute = operatorRoute({
-  method: 'get',
-  path: '/messages/{id}/attempts',
-  tags: ['messages'],
+const attemptsRoute = route('get', '/messages/{id}/attempts', {
   operationId: 'listSendAttempts',
   summary: 'Every try at sending a message: what was sent, what Meta answered, why it was retried',
   request: { params: idParams },

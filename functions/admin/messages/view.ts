@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { windowView } from '../../../core/messaging/window';
 import type { MessageRow, QueuedOutbound } from '../../../db/outbound';
 import type { Attachment } from '../../../db/schema';
-import { EXAMPLE_TIME, idField, jsonResponse, timeField } from '../route';
+import { EXAMPLE_TIME, field, jsonResponse } from '../route';
 
 /**
  * The views the messaging routes share: the one message shape (the chat thread, the send answers
@@ -15,23 +15,16 @@ export const lockSourceSchema = z.enum(['operator', 'echo', 'escalation', 'keywo
 
 export const windowViewSchema = z
   .object({
-    open: z.boolean().openapi({
-      description: 'Whether free-form messages may be sent now',
-      example: true,
-    }),
-    closes_at: z.string().nullable().openapi({
-      description: 'When the window closes (ISO 8601); null when the customer never wrote',
-      example: EXAMPLE_TIME,
-    }),
-    human_agent_until: z
-      .string()
-      .nullable()
-      .openapi({
-        description:
-          'Messenger / Instagram: until when an operator may still reply with the Human Agent tag ' +
-          '(ISO 8601); null on WhatsApp or when it has passed',
-        example: null,
-      }),
+    open: field.boolean('Whether free-form messages may be sent now', true),
+    closes_at: field.nullableString(
+      'When the window closes (ISO 8601); null when the customer never wrote',
+      EXAMPLE_TIME,
+    ),
+    human_agent_until: field.nullableString(
+      'Messenger / Instagram: until when an operator may still reply with the Human Agent tag ' +
+        '(ISO 8601); null on WhatsApp or when it has passed',
+      null,
+    ),
   })
   .openapi('MessagingWindow', {
     description:
@@ -40,27 +33,17 @@ export const windowViewSchema = z
 
 const attachmentView = z
   .object({
-    kind: z.string().openapi({
-      description:
-        'image, audio, video, document, sticker, file, location, contacts or other (a link preview, …)',
-      example: 'image',
-    }),
-    mime_type: z
-      .string()
-      .nullable()
-      .openapi({ description: 'The file type, when known', example: 'image/jpeg' }),
-    caption: z
-      .string()
-      .nullable()
-      .openapi({ description: 'The caption sent with it', example: 'Our menu' }),
-    filename: z
-      .string()
-      .nullable()
-      .openapi({ description: 'A document’s file name', example: 'invoice-4521.pdf' }),
-    provider_media_id: z.string().nullable().openapi({
-      description: "Meta's id of the media, when it was sent or received by id",
-      example: '1234567890123456',
-    }),
+    kind: field.string(
+      'image, audio, video, document, sticker, file, location, contacts or other (a link preview, …)',
+      'image',
+    ),
+    mime_type: field.nullableString('The file type, when known', 'image/jpeg'),
+    caption: field.nullableString('The caption sent with it', 'Our menu'),
+    filename: field.nullableString('A document’s file name', 'invoice-4521.pdf'),
+    provider_media_id: field.nullableString(
+      "Meta's id of the media, when it was sent or received by id",
+      '1234567890123456',
+    ),
     download: z
       .object({
         status: z.enum(['pending', 'stored', 'failed', 'none']).openapi({
@@ -69,10 +52,7 @@ const attachmentView = z
             'none: nothing to download (a location, a contact card, a link)',
           example: 'stored',
         }),
-        reason: z.string().nullable().openapi({
-          description: 'Why the download failed',
-          example: null,
-        }),
+        reason: field.nullableString('Why the download failed', null),
         size: z
           .number()
           .int()
@@ -83,10 +63,10 @@ const attachmentView = z
         description: 'Whether we hold a copy of the file',
         example: { status: 'stored', reason: null, size: 48213 },
       }),
-    url: z.string().nullable().openapi({
-      description: 'Operator API path of the stored file, once downloaded',
-      example: '/admin/media/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60/0',
-    }),
+    url: field.nullableString(
+      'Operator API path of the stored file, once downloaded',
+      '/admin/media/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60/0',
+    ),
     data: z
       .record(z.string(), z.unknown())
       .nullable()
@@ -99,20 +79,17 @@ const attachmentView = z
 
 /** What Meta (or our own checks) answered when a send did not succeed. */
 export const sendErrorSchema = z.object({
-  code: z
-    .string()
-    .nullable()
-    .openapi({ description: "Meta's error code, or ours", example: '131047' }),
-  reason: z.string().nullable().openapi({
-    description: 'What went wrong, in words an operator can act on',
-    example: 'More than 24 hours have passed since the customer last replied',
-  }),
+  code: field.nullableString("Meta's error code, or ours", '131047'),
+  reason: field.nullableString(
+    'What went wrong, in words an operator can act on',
+    'More than 24 hours have passed since the customer last replied',
+  ),
 });
 
 export const chatMessage = z
   .object({
-    id: idField('The message id'),
-    conversation_id: idField('The conversation it belongs to'),
+    id: field.id('The message id'),
+    conversation_id: field.id('The conversation it belongs to'),
     direction: z.enum(['inbound', 'outbound']).openapi({
       description: 'inbound: from the customer; outbound: from the business',
       example: 'outbound',
@@ -121,62 +98,48 @@ export const chatMessage = z
       description: 'Who wrote it: user (the customer), agent (the AI), operator or system',
       example: 'operator',
     }),
-    type: z.string().openapi({
-      description: 'The message kind: text, image, buttons, list, template, reaction, …',
-      example: 'text',
-    }),
-    content: z.string().nullable().openapi({
-      description: 'The text (or a summary of a non-text message); null when there is none',
-      example: 'Hello! Your appointment is confirmed.',
-    }),
-    timestamp: timeField(
+    type: field.string(
+      'The message kind: text, image, buttons, list, template, reaction, …',
+      'text',
+    ),
+    content: field.nullableString(
+      'The text (or a summary of a non-text message); null when there is none',
+      'Hello! Your appointment is confirmed.',
+    ),
+    timestamp: field.time(
       'Provider time; for a message we send, its send slot. The ordering key of a thread',
     ),
     attachments: z
       .array(attachmentView)
       .openapi({ description: 'Files and other attachments, in order' }),
-    correlation_id: z.string().nullable().openapi({
-      description: 'The agent run that caused it (see GET /admin/logs/ai/{correlation_id})',
-      example: 'turn-0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
-    }),
-    status: z.string().openapi({
-      description:
-        'received (inbound); queued, sending, sent, delivered, read, failed or cancelled (outbound)',
-      example: 'delivered',
-    }),
+    correlation_id: field.nullableString(
+      'The agent run that caused it (see GET /admin/logs/ai/{correlation_id})',
+      'turn-0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
+    ),
+    status: field.string(
+      'received (inbound); queued, sending, sent, delivered, read, failed or cancelled (outbound)',
+      'delivered',
+    ),
     error: sendErrorSchema.nullable().openapi({
       description: 'Why sending failed (status failed); null otherwise',
       example: null,
     }),
-    reply_to: z.string().nullable().openapi({
-      description: 'Provider id of the quoted message',
-      example: 'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
-    }),
+    reply_to: field.nullableString(
+      'Provider id of the quoted message',
+      'wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUI0',
+    ),
     reactions: z
       .object({
-        customer: z
-          .string()
-          .nullable()
-          .openapi({ description: "The customer's reaction (an emoji)", example: '👍' }),
-        business: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Our reaction (an emoji)', example: null }),
+        customer: field.nullableString("The customer's reaction (an emoji)", '👍'),
+        business: field.nullableString('Our reaction (an emoji)', null),
       })
       .openapi({
         description: 'Current reaction of each side (null: none or removed)',
         example: { customer: '👍', business: null },
       }),
-    deleted: z
-      .boolean()
-      .openapi({ description: 'The customer deleted it (content is kept)', example: false }),
-    edited: z
-      .boolean()
-      .openapi({ description: 'The customer edited it (content is the latest)', example: false }),
-    simulated: z.boolean().openapi({
-      description: 'Sent with live sending off: it never reached Meta',
-      example: false,
-    }),
+    deleted: field.boolean('The customer deleted it (content is kept)', false),
+    edited: field.boolean('The customer edited it (content is the latest)', false),
+    simulated: field.boolean('Sent with live sending off: it never reached Meta', false),
   })
   .openapi('ChatMessage', {
     description: 'A message of a conversation, either way, with its delivery state',
@@ -254,7 +217,7 @@ export function toChatMessage(row: MessageRow): z.infer<typeof chatMessage> {
 const queuedMessage = z
   .object({
     message: chatMessage,
-    not_before: timeField('Earliest send time (messages to one customer are spaced)'),
+    not_before: field.time('Earliest send time (messages to one customer are spaced)'),
     window: windowViewSchema,
   })
   .openapi('QueuedMessage', { description: 'A message queued for sending, and when it may go' });

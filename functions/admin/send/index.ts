@@ -5,13 +5,15 @@ import type { App } from '../../app';
 import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, queuedResponses, toQueuedView } from '../messages/view';
-import { idField, jsonBody, operatorRoute } from '../route';
+import { field, jsonBody, operatorRoutes } from '../route';
+
+const route = operatorRoutes('messages');
 
 const kinds = [...new Set(Object.values(KINDS_BY_CHANNEL).flat())];
 
 const sendBody = z
   .object({
-    conversation_id: idField('The conversation to send on'),
+    conversation_id: field.id('The conversation to send on'),
     message: z
       .union([
         z.string(),
@@ -36,14 +38,11 @@ const sendBody = z
         "Checked against the conversation's channel; every channel is routed by its account.",
       example: 'whatsapp',
     }),
-    reply_to_message_id: idField('Quote this message (WhatsApp): its id').optional(),
+    reply_to_message_id: field.id('Quote this message (WhatsApp): its id').optional(),
   })
   .openapi('SendRequest', { description: "An operator's message to a conversation" });
 
-const route = operatorRoute({
-  method: 'post',
-  path: '/whatsapp/send',
-  tags: ['messages'],
+const sendRoute = route('post', '/whatsapp/send', {
   operationId: 'sendMessage',
   summary: "Queue an operator's message on any channel (spaced, in order, inside Meta's rules)",
   description:
@@ -55,7 +54,7 @@ const route = operatorRoute({
 });
 
 export function registerSend(app: App) {
-  app.openapi(route, async (c) => {
+  app.openapi(sendRoute, async (c) => {
     const body = c.req.valid('json');
     const { services, env } = c.var;
     const queued = await asCurrentOperator(c, ({ ctx, userId }) =>

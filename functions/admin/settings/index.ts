@@ -11,13 +11,15 @@ import { safeTimeZone } from '../../agent/instructions';
 import type { App } from '../../app';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
-import { jsonBody, jsonResponse, operatorRoute } from '../route';
+import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/settings`: how the agent and the send path behave for this business. Every member reads;
  * owners and admins change. A tenant's own model API key is write-only: it is encrypted
  * (functions/lib/crypto.ts) into the `private` schema, and only its last four characters come back.
  */
+
+const route = operatorRoutes('settings');
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)');
@@ -115,22 +117,17 @@ const settings = z
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
       .object({
-        set: z
-          .boolean()
-          .openapi({ description: 'Whether the business set its own key', example: true }),
-        hint: z
-          .string()
-          .nullable()
-          .openapi({ description: 'Last four characters, when set', example: 'x9Qa' }),
+        set: field.boolean('Whether the business set its own key', true),
+        hint: field.nullableString('Last four characters, when set', 'x9Qa'),
       })
       .openapi({
         description: "The business's own model API key: never returned, only whether it is set",
         example: { set: true, hint: 'x9Qa' },
       }),
-    updated_at: z.string().nullable().openapi({
-      description: 'When the settings last changed (ISO 8601); null: never',
-      example: '2025-03-14T09:26:53.589Z',
-    }),
+    updated_at: field.nullableString(
+      'When the settings last changed (ISO 8601); null: never',
+      '2025-03-14T09:26:53.589Z',
+    ),
   })
   .openapi('TenantSettings', { description: 'How the agent and the send path behave' });
 
@@ -183,30 +180,20 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
   };
 }
 
-const getRoute = operatorRoute({
-  method: 'get',
-  path: '/settings',
-  tags: ['settings'],
+const getRoute = route('get', '/settings', {
   operationId: 'getSettings',
   summary: 'The business settings: agent persona and instructions, hours, reply mode, …',
-  responses: {
-    200: jsonResponse('The settings', settings),
-  },
+  responses: { 200: jsonResponse('The settings', settings) },
 });
 
-const patchRoute = operatorRoute({
-  method: 'patch',
-  path: '/settings',
-  tags: ['settings'],
+const patchRoute = route('patch', '/settings', {
   operationId: 'updateSettings',
   summary: 'Change some settings (owners and admins)',
   middleware: [requireRole('owner', 'admin')] as const,
   request: {
     body: jsonBody(settingsPatch),
   },
-  responses: {
-    200: jsonResponse('The settings', settings),
-  },
+  responses: { 200: jsonResponse('The settings', settings) },
 });
 
 export function registerSettings(app: App) {

@@ -22,7 +22,9 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import { idField, jsonBody, jsonResponse, operatorRoute, timeField } from '../route';
+import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('templates');
 
 const placeholderNames = z.array(z.string()).openapi({
   description: 'Placeholder names in order: 1, 2, … (positional) or first_name, … (named)',
@@ -31,28 +33,18 @@ const placeholderNames = z.array(z.string()).openapi({
 
 const templateView = z
   .object({
-    id: idField('The template (our id)'),
-    channel_account_id: idField('The WhatsApp account it belongs to'),
-    waba_id: z.string().openapi({
-      description: 'The WhatsApp Business Account id at Meta',
-      example: '102290129340398',
-    }),
-    provider_template_id: z
-      .string()
-      .openapi({ description: "Meta's id of the template", example: '1520349735526421' }),
-    name: z.string().openapi({ description: 'The template name', example: 'order_shipped' }),
-    language: z.string().openapi({ description: 'Its language code', example: 'en_US' }),
-    status: z.string().openapi({
-      description: "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
-      example: 'APPROVED',
-    }),
-    status_reason: z.string().nullable().openapi({
-      description: "Meta's reason for a rejection or pause",
-      example: null,
-    }),
-    category: z
-      .string()
-      .openapi({ description: 'MARKETING, UTILITY or AUTHENTICATION', example: 'UTILITY' }),
+    id: field.id('The template (our id)'),
+    channel_account_id: field.id('The WhatsApp account it belongs to'),
+    waba_id: field.string('The WhatsApp Business Account id at Meta', '102290129340398'),
+    provider_template_id: field.string("Meta's id of the template", '1520349735526421'),
+    name: field.string('The template name', 'order_shipped'),
+    language: field.string('Its language code', 'en_US'),
+    status: field.string(
+      "Meta's review status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …",
+      'APPROVED',
+    ),
+    status_reason: field.nullableString("Meta's reason for a rejection or pause", null),
+    category: field.string('MARKETING, UTILITY or AUTHENTICATION', 'UTILITY'),
     parameter_format: z.enum(['POSITIONAL', 'NAMED']).openapi({
       description: 'POSITIONAL: {{1}}, {{2}}, …; NAMED: {{first_name}}, …',
       example: 'POSITIONAL',
@@ -61,18 +53,13 @@ const templateView = z
       description: "The template's components as Meta returns them (header, body, footer, buttons)",
       example: [{ type: 'BODY', text: 'Your order {{1}} has shipped.' }],
     }),
-    sendable: z.boolean().openapi({ description: 'Whether it can be sent now', example: true }),
-    refusal: z.string().nullable().openapi({
-      description: 'Why it cannot be sent, when it cannot',
-      example: null,
-    }),
+    sendable: field.boolean('Whether it can be sent now', true),
+    refusal: field.nullableString('Why it cannot be sent, when it cannot', null),
     placeholders: z
       .object({
         header: z
           .object({
-            format: z
-              .string()
-              .openapi({ description: 'TEXT, IMAGE, VIDEO or DOCUMENT', example: 'TEXT' }),
+            format: field.string('TEXT, IMAGE, VIDEO or DOCUMENT', 'TEXT'),
             names: placeholderNames,
           })
           .nullable()
@@ -85,8 +72,8 @@ const templateView = z
           .array(
             z.object({
               index: z.number().openapi({ description: "The button's position", example: 0 }),
-              type: z.string().openapi({ description: 'URL, QUICK_REPLY, …', example: 'URL' }),
-              text: z.string().openapi({ description: "The button's label", example: 'Track' }),
+              type: field.string('URL, QUICK_REPLY, …', 'URL'),
+              text: field.string("The button's label", 'Track'),
               names: placeholderNames,
             }),
           )
@@ -103,7 +90,7 @@ const templateView = z
       .number()
       .int()
       .openapi({ description: 'How many values it takes in all', example: 1 }),
-    updated_at: timeField('When it was last synced from Meta'),
+    updated_at: field.time('When it was last synced from Meta'),
   })
   .openapi('Template', { description: 'A WhatsApp message template and whether it can be sent' });
 
@@ -142,10 +129,7 @@ function toTemplateView(row: TemplateRow): z.infer<typeof templateView> {
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/templates',
-  tags: ['templates'],
+const listRoute = route('get', '/templates', {
   operationId: 'listTemplates',
   summary: 'WhatsApp templates with their components, placeholders and whether they can be sent',
   request: {
@@ -156,15 +140,10 @@ const listRoute = operatorRoute({
         .openapi({ description: 'Only templates with this status', example: 'APPROVED' }),
     }),
   },
-  responses: {
-    200: jsonResponse('Templates', itemsOf(templateView, 'Templates')),
-  },
+  responses: { 200: jsonResponse('Templates', itemsOf(templateView, 'Templates')) },
 });
 
-const syncRoute = operatorRoute({
-  method: 'post',
-  path: '/templates/sync',
-  tags: ['templates'],
+const syncRoute = route('post', '/templates/sync', {
   operationId: 'syncTemplates',
   summary: "Fetch every template of the business's WhatsApp accounts from Meta (all pages)",
   responses: {
@@ -175,11 +154,8 @@ const syncRoute = operatorRoute({
         accounts: z
           .array(
             z.object({
-              channel_account_id: idField('The WhatsApp account'),
-              waba_id: z.string().openapi({
-                description: 'Its WhatsApp Business Account id at Meta',
-                example: '102290129340398',
-              }),
+              channel_account_id: field.id('The WhatsApp account'),
+              waba_id: field.string('Its WhatsApp Business Account id at Meta', '102290129340398'),
               templates: z
                 .number()
                 .int()
@@ -267,10 +243,7 @@ const parametersDoc = {
   ],
 };
 
-const sendRoute = operatorRoute({
-  method: 'post',
-  path: '/templates/send',
-  tags: ['templates'],
+const sendRoute = route('post', '/templates/send', {
   operationId: 'sendTemplate',
   summary: 'Queue an approved template, its parameters checked against the template first',
   description:
@@ -282,8 +255,8 @@ const sendRoute = operatorRoute({
     body: jsonBody(
       z
         .object({
-          conversation_id: idField('The conversation to send on'),
-          template_id: idField('The template (our id, from GET /admin/templates)'),
+          conversation_id: field.id('The conversation to send on'),
+          template_id: field.id('The template (our id, from GET /admin/templates)'),
           parameters: templateParametersSchema().openapi(parametersDoc),
         })
         .openapi('SendTemplateRequest', { description: 'A template to send, with its values' }),

@@ -12,7 +12,9 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { processStoredBody } from '../../webhooks/process';
 import { keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { afterResponse, idField, idParams, jsonResponse, operatorRoute, timeField } from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoutes } from '../route';
+
+const route = operatorRoutes('webhooks');
 
 const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
@@ -23,22 +25,19 @@ const outcome = z.enum(['received', 'processed', 'dead']).openapi({
 
 const webhookEvent = z
   .object({
-    id: idField('The stored webhook event'),
-    object: z.string().nullable().openapi({
-      description: "Meta's `object`: whatsapp_business_account, page, instagram, …",
-      example: 'whatsapp_business_account',
-    }),
+    id: field.id('The stored webhook event'),
+    object: field.nullableString(
+      "Meta's `object`: whatsapp_business_account, page, instagram, …",
+      'whatsapp_business_account',
+    ),
     outcome,
-    reason: z.string().nullable().openapi({
-      description: 'Why it is dead, and other notes',
-      example: null,
-    }),
+    reason: field.nullableString('Why it is dead, and other notes', null),
     attempts: z.number().int().openapi({ description: 'How often it was processed', example: 1 }),
-    received_at: timeField('When Meta delivered it'),
-    processed_at: z.string().nullable().openapi({
-      description: 'When it was last processed (ISO 8601); null before that',
-      example: '2025-03-14T09:26:53.912Z',
-    }),
+    received_at: field.time('When Meta delivered it'),
+    processed_at: field.nullableString(
+      'When it was last processed (ISO 8601); null before that',
+      '2025-03-14T09:26:53.912Z',
+    ),
     size_bytes: z.number().int().openapi({ description: 'Size of the raw body', example: 1432 }),
   })
   .openapi('WebhookEvent', { description: 'One webhook delivery from Meta, as we stored it' });
@@ -56,10 +55,7 @@ function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webh
   };
 }
 
-const listRoute = operatorRoute({
-  method: 'get',
-  path: '/webhook-events',
-  tags: ['webhooks'],
+const listRoute = route('get', '/webhook-events', {
   operationId: 'listWebhookEvents',
   summary: "This business's webhook deliveries, newest first (owners and admins)",
   description:
@@ -76,19 +72,14 @@ const listRoute = operatorRoute({
   },
 });
 
-const replayRoute = operatorRoute({
-  method: 'post',
-  path: '/webhook-events/{id}/replay',
-  tags: ['webhooks'],
+const replayRoute = route('post', '/webhook-events/{id}/replay', {
   operationId: 'replayWebhookEvent',
   summary: 'Process a stored webhook body again (owners and admins)',
   description:
     'Runs the stored raw body through processing again, e.g. after the missing channel account was added. Idempotent: what was already stored stays stored once.',
   middleware: [requireRole('owner', 'admin')] as const,
   request: { params: idParams },
-  responses: {
-    200: jsonResponse('The event after the replay', webhookEvent),
-  },
+  responses: { 200: jsonResponse('The event after the replay', webhookEvent) },
 });
 
 export function registerWebhookEvents(app: App) {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ContactIdentity, MessageItem } from '../../../db/inbound';
 import type { Attachment, Channel } from '../../../db/schema';
 import type { AccountGroup, ParsedItem, ParsedWebhook } from './index';
-import { group, id, isRecord, issues, millisTimestamp, readOrReport } from './shared';
+import { group, id, isRecord, issues, millisTimestamp, readOrReport, storedOnce } from './shared';
 
 const messagingEntry = z.object({
   id,
@@ -215,7 +215,7 @@ function messageEvent(event: MessagingEvent, options: { appId: string }): EventO
         }
       : {}),
   };
-  target.items.push({ path: at, dedupeKey: `m:${msg.mid}`, item });
+  target.items.push(storedOnce(at, item));
   return null;
 }
 
@@ -264,10 +264,8 @@ function postbackEvent(event: MessagingEvent): EventOutcome {
   if (!p.success) return { problem: `${at}.postback: ${issues(p.error)}` };
   // Older postbacks have no mid: the sender and time identify the tap.
   const providerMessageId = p.data.mid ?? `postback:${sender}:${timestamp.getTime()}`;
-  event.target.items.push({
-    path: at,
-    dedupeKey: `m:${providerMessageId}`,
-    item: {
+  event.target.items.push(
+    storedOnce(at, {
       kind: 'message',
       providerMessageId,
       timestamp,
@@ -278,8 +276,8 @@ function postbackEvent(event: MessagingEvent): EventOutcome {
       attachments: [],
       payload: { postback: raw.postback, ...(active ? {} : { standby: true }) },
       wantsReply: active,
-    },
-  });
+    }),
+  );
   return null;
 }
 
@@ -360,10 +358,8 @@ function reactionEvent(event: MessagingEvent): EventOutcome {
   // Reactions have no id of their own: who, on what, and when identifies one.
   const providerMessageId = `reaction:${r.data.mid}:${sender}:${timestamp.getTime()}`;
   const fromBusiness = sender === event.account;
-  event.target.items.push({
-    path: at,
-    dedupeKey: `m:${providerMessageId}`,
-    item: {
+  event.target.items.push(
+    storedOnce(at, {
       kind: 'reaction',
       providerMessageId,
       targetProviderMessageId: r.data.mid,
@@ -372,8 +368,8 @@ function reactionEvent(event: MessagingEvent): EventOutcome {
       contact: customer(fromBusiness ? recipient : sender),
       from: fromBusiness ? 'business' : 'customer',
       payload: { reaction: raw.reaction },
-    },
-  });
+    }),
+  );
   return null;
 }
 

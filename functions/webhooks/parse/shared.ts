@@ -1,8 +1,9 @@
 /** Pieces every channel's parser reads with: ids, timestamps, problem wording, grouping. */
 import { z } from 'zod';
 import { graphErrorMeaning } from '../../../core/messaging/graph-errors';
+import type { MessageItem, ReactionItem } from '../../../db/inbound';
 import type { Channel } from '../../../db/schema';
-import type { AccountGroup, ParsedWebhook } from './index';
+import type { AccountGroup, ParsedItem, ParsedWebhook } from './index';
 
 /** Meta ids are strings (sometimes numbers in JSON); bounded so they fit a unique index. */
 export const id = z
@@ -68,6 +69,11 @@ export function readOrReport<T>(
   if (read.success) return read.data;
   parsed.problems.push(`${at}: ${issues(read.error)}`);
   return null;
+}
+
+/** A message or reaction: each is stored once, so its provider id is its fast-path dedupe key. */
+export function storedOnce(path: string, item: MessageItem | ReactionItem): ParsedItem {
+  return { path, dedupeKey: `m:${item.providerMessageId}`, item };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

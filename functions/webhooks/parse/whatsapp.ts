@@ -18,6 +18,7 @@ import {
   secondsTimestamp,
   shortText,
   statusError,
+  storedOnce,
 } from './shared';
 
 const waEntry = z.object({ id: id, changes: z.array(z.unknown()) });
@@ -45,22 +46,21 @@ const waContext = z.object({
   forwarded: z.boolean().optional(),
   frequently_forwarded: z.boolean().optional(),
 });
-const waMessage = z.object({
+/** What a customer's message and an echo of the business's both carry. */
+const waSentBase = z.object({
   id,
   timestamp: secondsTimestamp,
   type: z.string().min(1).max(64),
-  from: z.string().max(64).optional(),
-  from_user_id: z.string().max(256).optional(),
   context: waContext.optional(),
 });
-const waEcho = z.object({
-  id,
-  timestamp: secondsTimestamp,
-  type: z.string().min(1).max(64),
+const waMessage = waSentBase.extend({
+  from: z.string().max(64).optional(),
+  from_user_id: z.string().max(256).optional(),
+});
+const waEcho = waSentBase.extend({
   to: z.string().max(64).optional(),
   to_user_id: z.string().max(256).optional(),
   recipient_user_id: z.string().max(256).optional(),
-  context: waContext.optional(),
 });
 const waStatus = z.object({
   id,
@@ -243,19 +243,15 @@ function whatsappMessage(
     return null;
   }
   const { id, replyTo, payload, ...rest } = message;
-  return {
-    path,
-    dedupeKey: `m:${id}`,
-    item: {
-      kind: 'message',
-      providerMessageId: id,
-      content: content.content,
-      attachments: content.attachments,
-      payload: { ...content.extras, ...whatsappEnvelopeExtras(raw), ...payload },
-      replyToProviderMessageId: replyTo ?? null,
-      ...rest,
-    },
-  };
+  return storedOnce(path, {
+    kind: 'message',
+    providerMessageId: id,
+    content: content.content,
+    attachments: content.attachments,
+    payload: { ...content.extras, ...whatsappEnvelopeExtras(raw), ...payload },
+    replyToProviderMessageId: replyTo ?? null,
+    ...rest,
+  });
 }
 
 /**
@@ -271,17 +267,13 @@ function whatsappReaction(
   const r = readOrReport(parsed, `${path}.reaction`, waReaction, reaction);
   if (r === null) return null;
   const { id, ...rest } = message;
-  return {
-    path,
-    dedupeKey: `m:${id}`,
-    item: {
-      kind: 'reaction',
-      providerMessageId: id,
-      targetProviderMessageId: r.message_id,
-      emoji: r.emoji || null,
-      ...rest,
-    },
-  };
+  return storedOnce(path, {
+    kind: 'reaction',
+    providerMessageId: id,
+    targetProviderMessageId: r.message_id,
+    emoji: r.emoji || null,
+    ...rest,
+  });
 }
 
 /** What a WhatsApp message or echo carries, before its content is read by type. */
@@ -290,6 +282,14 @@ type WaSent = Pick<ReactionItem, 'timestamp' | 'contact' | 'from' | 'payload'> &
   type: string;
   replyTo: string | undefined;
 };
+
+function sentOf(
+  message: z.output<typeof waSentBase>,
+  by: Pick<WaSent, 'contact' | 'from' | 'payload'>,
+): WaSent {
+  const { id, type, timestamp, context } = message;
+  return { id, type, timestamp, replyTo: context?.id, ...by };
+}
 
 /**
  * A WhatsApp message or reaction, the customer's or an echo of the business's; `answer` says
@@ -398,15 +398,7 @@ function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string
       parsed.problems.push(`${path}: message has neither from nor from_user_id`);
       return;
     }
-    const sent: WaSent = {
-      id: msg.id,
-      type: msg.type,
-      timestamp: msg.timestamp,
-      replyTo: msg.context?.id,
-      contact,
-      from: 'customer',
-      payload: {},
-    };
+    const sent = sentOf(msg, { contact, from: 'customer', payload: {} });
     const item = whatsappItem(parsed, path, raw, sent, { wantsReply: true });
     if (item) target.items.push(item);
   });
@@ -526,17 +518,18 @@ function whatsappEcho(
     bsuid: bsuid ?? null,
   };
   const revision: EchoRevision = { timestamp: echo.timestamp, contact, by: 'business' };
-  if (echo.type === 'revoke') return echoDeletion(parsed, path, raw, revision);
+  if (echo.type === 'revoke') {
+    const revoke = readOrReport(parsed, `${path}.revoke`, waOriginalId, raw.revoke);
+    if (revoke === null) return null;
+    const target = revoke.original_message_id;
+    return { path, item: { kind: 'deletion', targetProviderMessageId: target, ...revision } };
+  }
   if (echo.type === 'edit') return echoEdit(parsed, path, raw, revision);
-  const sent: WaSent = {
-    id: echo.id,
-    type: echo.type,
-    timestamp: echo.timestamp,
-    replyTo: echo.context?.id,
+  const sent = sentOf(echo, {
     contact,
     from: 'business',
     payload: { echo: 'whatsapp_business_app' },
-  };
+  });
   return whatsappItem(parsed, path, raw, sent, {
     wantsReply: false,
     lockReason: 'A team member replied from the WhatsApp Business app.',
@@ -548,20 +541,6 @@ const waEdit = waOriginalId.extend({ message: z.looseObject({ type: z.string().m
 
 /** When, with whom and by whom a message was deleted or edited from the app. */
 type EchoRevision = Pick<DeletionItem, 'timestamp' | 'contact' | 'by'>;
-
-function echoDeletion(
-  parsed: ParsedWebhook,
-  path: string,
-  raw: Record<string, unknown>,
-  revision: EchoRevision,
-): ParsedItem | null {
-  const revoke = readOrReport(parsed, `${path}.revoke`, waOriginalId, raw.revoke);
-  if (revoke === null) return null;
-  return {
-    path,
-    item: { kind: 'deletion', targetProviderMessageId: revoke.original_message_id, ...revision },
-  };
-}
 
 function echoEdit(
   parsed: ParsedWebhook,
