@@ -171,171 +171,207 @@ export type GraphClientOptions = {
   timeoutMs?: number;
 };
 
+/** Where and how one client reaches Graph; the methods below share it. */
+type GraphConnection = {
+  fetchImpl: typeof fetch;
+  timeoutMs: number;
+  /** The configured Graph origin, without a trailing slash. */
+  base: string;
+  /** `${base}/${version}/${path}` */
+  versioned: (path: string) => string;
+};
+
+/** One Graph request: the answer's JSON on 2xx, a classified `GraphApiError` otherwise. */
+async function call(
+  graph: GraphConnection,
+  account: GraphAccount,
+  url: string,
+  init: { method: 'GET' | 'POST'; body?: unknown },
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await graph.fetchImpl(url, {
+      method: init.method,
+      headers: {
+        authorization: `Bearer ${account.accessToken}`,
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: AbortSignal.timeout(graph.timeoutMs),
+    });
+  } catch (err) {
+    throw noAnswer(err);
+  }
+  const json = await answerJson(response);
+  if (!response.ok) throw graphErrorOf(response.status, json);
+  return json;
+}
+
+/** The answer's body as JSON (null when empty or not JSON). */
+async function answerJson(response: Response): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (err) {
+    // The body stopped coming (timeout, dropped connection). An accepted send whose answer we
+    // could not read is as unknown as one with no answer at all.
+    if (response.ok) {
+      throw new GraphApiError({
+        httpStatus: null,
+        code: NO_ANSWER_ERROR,
+        graphMessage: err instanceof Error ? err.message : String(err),
+      });
+    }
+    text = '';
+  }
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function graphErrorOf(httpStatus: number, json: unknown): GraphApiError {
+  const parsed = graphErrorBody.safeParse(json);
+  if (!parsed.success) {
+    return new GraphApiError({
+      httpStatus,
+      code: 'bad_response',
+      graphMessage: `HTTP ${httpStatus} without a Graph error body`,
+    });
+  }
+  const e = parsed.data.error;
+  return new GraphApiError({
+    httpStatus,
+    code: e.code === undefined ? 'unknown' : String(e.code),
+    subcode: e.error_subcode,
+    details: e.error_data?.details,
+    graphMessage: e.message,
+    fbtraceId: e.fbtrace_id,
+  });
+}
+
+function parseOk<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    // Accepted (2xx) but unreadable: we cannot know the provider id, and sending again could
+    // duplicate the message, so this is reported as a permanent failure.
+    throw new GraphApiError({
+      httpStatus: 200,
+      code: 'bad_response',
+      graphMessage: `unexpected ${what} response from Graph`,
+    });
+  }
+  return parsed.data;
+}
+
+/** `POST /{v}/{phone_number_id}/messages` with a body from functions/messaging/bodies.ts. */
+async function sendWhatsApp(
+  graph: GraphConnection,
+  account: GraphAccount,
+  body: unknown,
+): Promise<SendResult> {
+  const json = await call(graph, account, graph.versioned(`${account.externalId}/messages`), {
+    method: 'POST',
+    body,
+  });
+  const ok = parseOk(whatsappSendResponse, json, 'WhatsApp send');
+  // biome-ignore lint/style/noNonNullAssertion: the schema requires at least one element
+  return { providerMessageId: ok.messages[0]!.id };
+}
+
+/** `POST /{v}/{page_or_ig_id}/messages` (Messenger and Instagram Send API). */
+async function sendMessaging(
+  graph: GraphConnection,
+  account: GraphAccount,
+  body: unknown,
+): Promise<SendResult> {
+  const json = await call(graph, account, graph.versioned(`${account.externalId}/messages`), {
+    method: 'POST',
+    body,
+  });
+  return { providerMessageId: parseOk(messagingSendResponse, json, 'Send API').message_id };
+}
+
+/**
+ * Marks a customer's message read and, optionally, shows the typing indicator (WhatsApp: one
+ * call with `typing_indicator`; Messenger / Instagram: `mark_seen` then `typing_on`).
+ * `recipientId` is the PSID / IGSID and only matters for Messenger / Instagram.
+ */
+async function markRead(
+  graph: GraphConnection,
+  account: GraphAccount,
+  input: { providerMessageId: string; recipientId: string; typing?: boolean },
+): Promise<void> {
+  const url = graph.versioned(`${account.externalId}/messages`);
+  if (account.channel === 'whatsapp') {
+    await call(graph, account, url, {
+      method: 'POST',
+      body: {
+        messaging_product: 'whatsapp',
+        status: 'read',
+        message_id: input.providerMessageId,
+        ...(input.typing ? { typing_indicator: { type: 'text' } } : {}),
+      },
+    });
+    return;
+  }
+  const actions = input.typing ? ['mark_seen', 'typing_on'] : ['mark_seen'];
+  for (const action of actions) {
+    await call(graph, account, url, {
+      method: 'POST',
+      body: { recipient: { id: input.recipientId }, sender_action: action },
+    });
+  }
+}
+
+/** Every template of the account's WABA, following `paging.next` until Graph stops giving one. */
+async function listTemplates(
+  graph: GraphConnection,
+  account: GraphAccount,
+): Promise<GraphTemplate[]> {
+  if (!account.wabaId)
+    throw new Error('listTemplates: the account has no WhatsApp Business Account id');
+  const first = new URL(graph.versioned(`${account.wabaId}/message_templates`));
+  first.searchParams.set('fields', 'id,name,language,status,category,parameter_format,components');
+  first.searchParams.set('limit', String(TEMPLATE_PAGE_SIZE));
+  const templates: GraphTemplate[] = [];
+  let next: string | undefined = first.toString();
+  for (let page = 0; next && page < MAX_TEMPLATE_PAGES; page++) {
+    // The token goes only to the configured Graph host, whatever a `next` link says.
+    if (new URL(next).origin !== new URL(graph.base).origin) {
+      throw new GraphApiError({
+        httpStatus: 200,
+        code: 'bad_response',
+        graphMessage: 'paging.next points outside the Graph API',
+      });
+    }
+    const json = await call(graph, account, next, { method: 'GET' });
+    const parsed = parseOk(templatePage, json, 'message_templates');
+    templates.push(...parsed.data);
+    next = parsed.paging?.next;
+  }
+  return templates;
+}
+
 export function graphClient(
   env: Pick<Env, 'GRAPH_API_BASE_URL' | 'GRAPH_API_VERSION'>,
   fetchImpl: typeof fetch = fetch,
   options: GraphClientOptions = {},
 ) {
-  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const base = env.GRAPH_API_BASE_URL.replace(/\/$/, '');
-  const versioned = (path: string) => `${base}/${env.GRAPH_API_VERSION}/${path}`;
-
-  async function call(
-    account: GraphAccount,
-    url: string,
-    init: { method: 'GET' | 'POST'; body?: unknown },
-  ): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetchImpl(url, {
-        method: init.method,
-        headers: {
-          authorization: `Bearer ${account.accessToken}`,
-          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (err) {
-      throw noAnswer(err);
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (err) {
-      // The body stopped coming (timeout, dropped connection). An accepted send whose answer we
-      // could not read is as unknown as one with no answer at all.
-      if (response.ok) {
-        throw new GraphApiError({
-          httpStatus: null,
-          code: NO_ANSWER_ERROR,
-          graphMessage: err instanceof Error ? err.message : String(err),
-        });
-      }
-      text = '';
-    }
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    if (!response.ok) {
-      const parsed = graphErrorBody.safeParse(json);
-      if (!parsed.success) {
-        throw new GraphApiError({
-          httpStatus: response.status,
-          code: 'bad_response',
-          graphMessage: `HTTP ${response.status} without a Graph error body`,
-        });
-      }
-      const e = parsed.data.error;
-      throw new GraphApiError({
-        httpStatus: response.status,
-        code: e.code === undefined ? 'unknown' : String(e.code),
-        subcode: e.error_subcode,
-        details: e.error_data?.details,
-        graphMessage: e.message,
-        fbtraceId: e.fbtrace_id,
-      });
-    }
-    return json;
-  }
-
-  function parseOk<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      // Accepted (2xx) but unreadable: we cannot know the provider id, and sending again could
-      // duplicate the message, so this is reported as a permanent failure.
-      throw new GraphApiError({
-        httpStatus: 200,
-        code: 'bad_response',
-        graphMessage: `unexpected ${what} response from Graph`,
-      });
-    }
-    return parsed.data;
-  }
-
+  const graph: GraphConnection = {
+    fetchImpl,
+    timeoutMs: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
+    base,
+    versioned: (path) => `${base}/${env.GRAPH_API_VERSION}/${path}`,
+  };
   return {
-    /** `POST /{v}/{phone_number_id}/messages` with a body from functions/messaging/bodies.ts. */
-    async sendWhatsApp(account: GraphAccount, body: unknown): Promise<SendResult> {
-      const json = await call(account, versioned(`${account.externalId}/messages`), {
-        method: 'POST',
-        body,
-      });
-      const ok = parseOk(whatsappSendResponse, json, 'WhatsApp send');
-      // biome-ignore lint/style/noNonNullAssertion: the schema requires at least one element
-      return { providerMessageId: ok.messages[0]!.id };
-    },
-
-    /** `POST /{v}/{page_or_ig_id}/messages` (Messenger and Instagram Send API). */
-    async sendMessaging(account: GraphAccount, body: unknown): Promise<SendResult> {
-      const json = await call(account, versioned(`${account.externalId}/messages`), {
-        method: 'POST',
-        body,
-      });
-      return { providerMessageId: parseOk(messagingSendResponse, json, 'Send API').message_id };
-    },
-
-    /**
-     * Marks a customer's message read and, optionally, shows the typing indicator (WhatsApp: one
-     * call with `typing_indicator`; Messenger / Instagram: `mark_seen` then `typing_on`).
-     * `recipientId` is the PSID / IGSID and only matters for Messenger / Instagram.
-     */
-    async markRead(
-      account: GraphAccount,
-      input: { providerMessageId: string; recipientId: string; typing?: boolean },
-    ): Promise<void> {
-      const url = versioned(`${account.externalId}/messages`);
-      if (account.channel === 'whatsapp') {
-        await call(account, url, {
-          method: 'POST',
-          body: {
-            messaging_product: 'whatsapp',
-            status: 'read',
-            message_id: input.providerMessageId,
-            ...(input.typing ? { typing_indicator: { type: 'text' } } : {}),
-          },
-        });
-        return;
-      }
-      const actions = input.typing ? ['mark_seen', 'typing_on'] : ['mark_seen'];
-      for (const action of actions) {
-        await call(account, url, {
-          method: 'POST',
-          body: { recipient: { id: input.recipientId }, sender_action: action },
-        });
-      }
-    },
-
-    /** Every template of the account's WABA, following `paging.next` until Graph stops giving one. */
-    async listTemplates(account: GraphAccount): Promise<GraphTemplate[]> {
-      if (!account.wabaId)
-        throw new Error('listTemplates: the account has no WhatsApp Business Account id');
-      const first = new URL(versioned(`${account.wabaId}/message_templates`));
-      first.searchParams.set(
-        'fields',
-        'id,name,language,status,category,parameter_format,components',
-      );
-      first.searchParams.set('limit', String(TEMPLATE_PAGE_SIZE));
-      const templates: GraphTemplate[] = [];
-      let next: string | undefined = first.toString();
-      for (let page = 0; next && page < MAX_TEMPLATE_PAGES; page++) {
-        // The token goes only to the configured Graph host, whatever a `next` link says.
-        if (new URL(next).origin !== new URL(base).origin) {
-          throw new GraphApiError({
-            httpStatus: 200,
-            code: 'bad_response',
-            graphMessage: 'paging.next points outside the Graph API',
-          });
-        }
-        const json = await call(account, next, { method: 'GET' });
-        const parsed = parseOk(templatePage, json, 'message_templates');
-        templates.push(...parsed.data);
-        next = parsed.paging?.next;
-      }
-      return templates;
-    },
+    sendWhatsApp: (account: GraphAccount, body: unknown) => sendWhatsApp(graph, account, body),
+    sendMessaging: (account: GraphAccount, body: unknown) => sendMessaging(graph, account, body),
+    markRead: (account: GraphAccount, input: Parameters<typeof markRead>[2]) =>
+      markRead(graph, account, input),
+    listTemplates: (account: GraphAccount) => listTemplates(graph, account),
   };
 }
 
