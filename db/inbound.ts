@@ -1,4 +1,4 @@
-import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
 import { setConversationLock } from './conversations';
 import { handleOptOutKeywords } from './opt-ins';
@@ -153,8 +153,11 @@ export function previewOf(item: {
 type Caches = {
   contacts: Map<string, string>;
   conversations: Map<string, string>;
-  debounceSeconds?: number;
+  turnSettings?: TurnSettings;
 };
+
+/** What ingestion reads of the tenant's settings to schedule turns, once per ingest call. */
+type TurnSettings = { debounceSeconds: number; replyMode: 'auto' | 'approval' | 'off' };
 
 /** A new customer message that wants a reply, as the customer-message hook sees it. */
 export type CustomerMessage = {
@@ -172,12 +175,13 @@ export type CustomerMessage = {
  * Called in the ingest transaction for every new customer message that wants a reply, before its
  * debounced turn is scheduled. The agent's intake (functions/agent/intake.ts) is passed in here by
  * the webhook code, so db/ stays below the agent while intake still commits (or not) with the
- * message. Returns the jobs to publish after commit.
+ * message. Returns the jobs to publish after commit, and `turn: false` when it handled the message
+ * itself, so no turn is scheduled for it.
  */
 export type CustomerMessageHook = (
   ctx: TenantContext,
   message: CustomerMessage,
-) => Promise<{ jobs: OutboxJob[] }>;
+) => Promise<{ jobs: OutboxJob[]; turn: boolean }>;
 
 /** What one ingest call carries from item to item. */
 type IngestRun = {
@@ -281,15 +285,18 @@ async function ensureConversation(
   return row.id;
 }
 
-async function debounceSeconds({ tx, tenantId }: TenantContext, caches: Caches): Promise<number> {
-  if (caches.debounceSeconds === undefined) {
+async function turnSettings({ tx, tenantId }: TenantContext, caches: Caches) {
+  if (caches.turnSettings === undefined) {
     const [row] = await tx
-      .select({ seconds: tenantSettings.debounceSeconds })
+      .select({
+        debounceSeconds: tenantSettings.debounceSeconds,
+        replyMode: tenantSettings.replyMode,
+      })
       .from(tenantSettings)
       .where(eq(tenantSettings.tenantId, tenantId));
-    caches.debounceSeconds = row?.seconds ?? 10;
+    caches.turnSettings = row ?? { debounceSeconds: 10, replyMode: 'auto' };
   }
-  return caches.debounceSeconds;
+  return caches.turnSettings;
 }
 
 type Account = { id: string; channel: Channel };
@@ -378,6 +385,7 @@ async function ingestMessage(
       now: run.now,
     });
     run.result.jobs.push(...agent.jobs);
+    if (!agent.turn) return;
   }
   await scheduleAgentTurn(ctx, { conversationId, messageId, now: run.now }, run);
 }
@@ -490,19 +498,51 @@ async function enqueueDownloads(
   }
 }
 
-/** The debounced agent turn for a customer message (or reaction) that wants an answer. */
+/** A turn marker older than this was lost (its job gave up): the next message schedules anew. */
+const LOST_TURN_MS = 5 * 60_000;
+
+/** The flow-control key of a tenant's agent turns: at most AGENT_TURN_PARALLELISM run at once. */
+export function agentTurnFlowControlKey(tenantId: string) {
+  return `agent-turn-${tenantId}`;
+}
+
+/**
+ * The debounced agent turn for a customer message (or reaction) that wants an answer: one per
+ * conversation per debounce window. The first message of a window sets the conversation's due
+ * marker and enqueues the turn; later ones find the marker set and are read by that turn, which
+ * clears the marker when it starts (db/agent.ts openTurn). Nothing is scheduled when the bot
+ * cannot answer: the reply mode is off, the bot is disabled for the conversation, or it is locked.
+ */
 async function scheduleAgentTurn(
   ctx: TenantContext,
   trigger: { conversationId: string; messageId: string; now: Date },
   { caches, result }: IngestRun,
 ) {
-  const seconds = await debounceSeconds(ctx, caches);
+  const settings = await turnSettings(ctx, caches);
+  if (settings.replyMode === 'off') return;
+  // Our clock, not the provider's: a late-delivered message still waits the full debounce.
+  const dueAt = new Date(trigger.now.getTime() + settings.debounceSeconds * 1000);
+  const lostBefore = new Date(trigger.now.getTime() - LOST_TURN_MS);
+  const [opened] = await ctx.tx
+    .update(conversations)
+    .set({ agentTurnDueAt: dueAt })
+    .where(
+      and(
+        eq(conversations.id, trigger.conversationId),
+        eq(conversations.isLocked, false),
+        eq(conversations.botEnabled, true),
+        or(isNull(conversations.agentTurnDueAt), lt(conversations.agentTurnDueAt, lostBefore)),
+      ),
+    )
+    .returning({ id: conversations.id });
+  if (!opened) return;
   const job = await enqueueJob(ctx, {
     kind: 'agent-turn',
     payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
-    // Our clock, not the provider's: a late-delivered message still waits the full debounce.
-    notBefore: new Date(trigger.now.getTime() + seconds * 1000),
+    notBefore: dueAt,
     dedupeKey: `agent-turn:${trigger.messageId}`,
+    // The parallelism comes from AGENT_TURN_PARALLELISM when the job is published.
+    flowControl: { key: agentTurnFlowControlKey(ctx.tenantId) },
   });
   if (job) result.jobs.push(job);
 }

@@ -78,5 +78,10 @@ export const agentRuns = pgTable(
     startedAt: at('started_at').notNull().defaultNow(),
     finishedAt: at('finished_at'),
   },
-  (t) => [...tenantPolicies('agent_runs', t.tenantId, 'read-only')],
+  (t) => [
+    // A turn answers the messages that arrived since the conversation's last finished run
+    // started (db/agent.ts openTurn): that maximum is an index probe.
+    index('agent_runs_conversation_started').on(t.conversationId, t.startedAt),
+    ...tenantPolicies('agent_runs', t.tenantId, 'read-only'),
+  ],
 ).enableRLS();
