@@ -457,10 +457,11 @@ export async function openTurn(
 
 /**
  * Whether a newer customer message makes this trigger's turn moot. A newer message (provider-time
- * order) that wants a turn supersedes this one while its own turn is still to come or running
- * (that turn will read both), or when its turn started after this message was stored (it read
- * it). A newer message whose turn had already started before this one arrived (Meta delivered out
- * of order) does not: this turn must still answer it.
+ * order) that wants a turn supersedes this one while the turn that reads it is still to come or
+ * running (it will read both), or started after this message was stored (it read it). A newer
+ * message already read by a turn that finished and had started before this one arrived (Meta
+ * delivered out of order) does not: this turn must still answer it. Turns read every message that
+ * arrived before they started, whichever message triggered them.
  */
 export async function supersededBy(
   { tx }: TenantContext,
@@ -475,10 +476,11 @@ export async function supersededBy(
       and (m.provider_timestamp > t.provider_timestamp
         or (m.provider_timestamp = t.provider_timestamp and m.received_at > t.received_at))
       and not exists (
-        select 1 from ${agentRuns}
-        where ${agentRuns.correlationId} = 'turn-' || m.id::text
-          and ${agentRuns.outcome} <> 'running'
-          and ${agentRuns.startedAt} < t.received_at)
+        select 1 from ${agentRuns} r
+        where r.conversation_id = t.conversation_id
+          and r.outcome <> 'running'
+          and r.started_at > m.received_at
+          and r.started_at < t.received_at)
     order by m.provider_timestamp desc
     limit 1`);
   return [...rows][0]?.id ?? null;

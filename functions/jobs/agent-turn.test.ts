@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messengerMessageBody } from '../../dev/meta-payloads';
@@ -17,7 +16,12 @@ import {
   threadOf,
 } from '../../test/agent';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
+import {
+  createHarness,
+  type Harness,
+  qstashSignature,
+  TEST_PUBLIC_BASE_URL,
+} from '../../test/harness';
 import { customerPhone, postWebhook, scopedUserId } from '../../test/meta-webhooks';
 import { startR2Bucket } from '../../test/r2';
 import type { AgentModelResolver } from '../agent/models';
@@ -187,6 +191,22 @@ describe('debounce and supersede', () => {
     const runs = await runsOf(sql, (await conversationOf(sql, t, phone)).id);
     // "mensaje 2" joined the turn "mensaje 3" scheduled: one turn for the two.
     expect(runs.map((r) => r.outcome)).toEqual(['replied', 'replied']);
+  });
+
+  it('answers a message Meta delivers late, after a turn that read newer ones', async () => {
+    const phone = customerPhone();
+    script = scriptedModels([replyWith('Respuesta a 2 y 3.'), replyWith('Respuesta a 1.')]);
+    // Two messages in one window: one turn, which answers "mensaje 3" and reads "mensaje 2".
+    await customerWrites(h, t, phone, 'mensaje 2', { timestamp: providerSeconds(-20) });
+    await customerWrites(h, t, phone, 'mensaje 3', { timestamp: providerSeconds(-10) });
+    await h.settle();
+    // "mensaje 1" was written first but Meta delivers it now: newer messages, already read by a
+    // finished turn, must not silence it.
+    await customerWrites(h, t, phone, 'mensaje 1', { timestamp: providerSeconds(-30) });
+    await h.settle();
+    const conv = await conversationOf(sql, t, phone);
+    expect((await runsOf(sql, conv.id)).map((r) => r.outcome)).toEqual(['replied', 'replied']);
+    expect(script.chat.doGenerateCalls).toHaveLength(2);
   });
 
   it('never answers the backlog when a person unlocks; the next message gets the turn', async () => {
@@ -1011,18 +1031,7 @@ describe('at-least-once delivery', () => {
       .at(-1);
     expect(delivered).toBeDefined();
     const body = delivered?.body as string;
-    const now = Math.floor(Date.now() / 1000);
-    const hash = Buffer.from(
-      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
-    ).toString('base64url');
-    const signature = await new SignJWT({ body: hash })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer('Upstash')
-      .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + 300)
-      .sign(new TextEncoder().encode(h.bindings.QSTASH_CURRENT_SIGNING_KEY as string));
+    const signature = await qstashSignature(body, 'agent-turn');
     const again = await h.request(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`, {
       method: 'POST',
       body,
