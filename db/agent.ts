@@ -55,15 +55,7 @@ export async function loadTurnConversation(
   conversationId: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<TurnConversation | null> {
-  if (options.forUpdate) {
-    const locked = await tx
-      .select({ id: conversations.id })
-      .from(conversations)
-      .where(eq(conversations.id, conversationId))
-      .for('update');
-    if (locked.length === 0) return null;
-  }
-  const [row] = await tx
+  const query = tx
     .select({
       id: conversations.id,
       tenantName: tenants.name,
@@ -83,7 +75,9 @@ export async function loadTurnConversation(
     .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
     .innerJoin(tenants, eq(tenants.id, conversations.tenantId))
-    .where(eq(conversations.id, conversationId));
+    .where(eq(conversations.id, conversationId))
+    .$dynamic();
+  const [row] = await (options.forUpdate ? query.for('update', { of: conversations }) : query);
   if (!row) return null;
   return {
     id: row.id,
@@ -323,18 +317,6 @@ export async function markMessageRouting(
 }
 
 /**
- * Labels a message the agent queued (payload.agent): the model that wrote it (the offline demo
- * model says so here), the draft it came from, who approved it.
- */
-export async function tagAgentMessage(
-  ctx: TenantContext,
-  messageId: string,
-  meta: Record<string, unknown>,
-): Promise<void> {
-  await setPayloadKey(ctx, messageId, 'agent', meta);
-}
-
-/**
  * A note for operators in the conversation (e.g. why it was handed off). It is never sent: status
  * `received` keeps it out of the send path and status webhooks (they only touch messages sent).
  */
@@ -376,6 +358,7 @@ export async function mediaNotesFor(
   messageIds: string[],
 ): Promise<Map<string, MediaNote>> {
   const notes = new Map<string, MediaNote>();
+  if (messageIds.length === 0) return notes;
   const rows = await tx
     .select()
     .from(agentMediaNotes)

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
 import { setConversationLock } from './conversations';
 import { handleOptOutKeywords } from './opt-ins';
@@ -354,7 +354,10 @@ async function ingestMessage(
   }
   run.result.counts.stored++;
   const { contactId, conversationId, messageId } = stored;
-  if (item.from === 'customer') await advanceForCustomer(ctx, item, stored);
+  // The turn is scheduled with the conversation's own update, so it costs no statement of its own.
+  const window = item.from === 'customer' && item.wantsReply ? await turnWindow(ctx, run) : null;
+  let opened = false;
+  if (item.from === 'customer') opened = await advanceForCustomer(ctx, item, stored, window);
   else await advanceForEcho(ctx, item, stored, run.now);
   await enqueueDownloads(ctx, messageId, item.attachments, run.result);
   if (item.from !== 'customer') return;
@@ -385,9 +388,13 @@ async function ingestMessage(
       now: run.now,
     });
     run.result.jobs.push(...agent.jobs);
-    if (!agent.turn) return;
+    if (!agent.turn && opened && window) {
+      // Handled at intake: the window this message opened stays closed.
+      await closeTurnWindow(ctx, conversationId, window);
+      return;
+    }
   }
-  await scheduleAgentTurn(ctx, { conversationId, messageId, now: run.now }, run);
+  if (opened && window) await enqueueTurn(ctx, { conversationId, messageId }, window, run.result);
 }
 
 type StoredMessage = { contactId: string; conversationId: string; messageId: string };
@@ -439,18 +446,30 @@ function latestFields(item: MessageItem) {
   };
 }
 
-/** A customer wrote: preview, the 24 h window, the debounce's latest message, unread. */
-async function advanceForCustomer(ctx: TenantContext, item: MessageItem, stored: StoredMessage) {
+/**
+ * A customer wrote: preview, the 24 h window, the debounce's latest message, unread; and, for a
+ * message that wants a reply, the turn's due marker (`window`). True when this message opened the
+ * window: it schedules the turn.
+ */
+async function advanceForCustomer(
+  ctx: TenantContext,
+  item: MessageItem,
+  stored: StoredMessage,
+  window: TurnWindow | null,
+): Promise<boolean> {
   const { ts, latest } = latestFields(item);
-  await ctx.tx
+  const [row] = await ctx.tx
     .update(conversations)
     .set({
       ...latest,
       lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
       latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${stored.messageId}::uuid else ${conversations.latestInboundMessageId} end`,
       unreadCount: sql`${conversations.unreadCount} + 1`,
+      ...(window ? { agentTurnDueAt: dueMarker(window) } : {}),
     })
-    .where(eq(conversations.id, stored.conversationId));
+    .where(eq(conversations.id, stored.conversationId))
+    .returning({ opened: window ? openedBy(window) : sql<boolean>`false` });
+  return row?.opened === true;
 }
 
 /**
@@ -506,45 +525,81 @@ export function agentTurnFlowControlKey(tenantId: string) {
   return `agent-turn-${tenantId}`;
 }
 
+/** When a turn scheduled now is due, and before when a pending marker counts as lost. */
+type TurnWindow = { dueAt: Date; lostBefore: Date };
+
 /**
- * The debounced agent turn for a customer message (or reaction) that wants an answer: one per
- * conversation per debounce window. The first message of a window sets the conversation's due
- * marker and enqueues the turn; later ones find the marker set and are read by that turn, which
- * clears the marker when it starts (db/agent.ts openTurn). Nothing is scheduled when the bot
- * cannot answer: the reply mode is off, the bot is disabled for the conversation, or it is locked.
+ * The debounce window a customer message opens or joins; null when the reply mode is off (no
+ * turn is scheduled then). Our clock, not the provider's: a late-delivered message still waits
+ * the full debounce.
  */
-async function scheduleAgentTurn(
-  ctx: TenantContext,
-  trigger: { conversationId: string; messageId: string; now: Date },
-  { caches, result }: IngestRun,
-) {
+async function turnWindow(ctx: TenantContext, { caches, now }: IngestRun) {
   const settings = await turnSettings(ctx, caches);
-  if (settings.replyMode === 'off') return;
-  // Our clock, not the provider's: a late-delivered message still waits the full debounce.
-  const dueAt = new Date(trigger.now.getTime() + settings.debounceSeconds * 1000);
-  const lostBefore = new Date(trigger.now.getTime() - LOST_TURN_MS);
-  const [opened] = await ctx.tx
+  if (settings.replyMode === 'off') return null;
+  return {
+    dueAt: new Date(now.getTime() + settings.debounceSeconds * 1000),
+    lostBefore: new Date(now.getTime() - LOST_TURN_MS),
+  };
+}
+
+/**
+ * One agent turn per conversation per debounce window. The first customer message of a window
+ * sets the conversation's due marker and enqueues the turn; later ones find it set and are read
+ * by that turn, which clears the marker when it starts (db/agent.ts openTurn). Nothing is
+ * scheduled when the bot cannot answer: the bot is disabled for the conversation or it is locked
+ * (and, in turnWindow, the reply mode is off).
+ */
+function dueMarker({ dueAt, lostBefore }: TurnWindow): SQL {
+  const c = conversations;
+  return sql`case when not ${c.isLocked} and ${c.botEnabled}
+    and (${c.agentTurnDueAt} is null or ${c.agentTurnDueAt} < ${timestampParam(lostBefore)})
+    then ${timestampParam(dueAt)} else ${c.agentTurnDueAt} end`;
+}
+
+/** Whether the update that set `dueMarker` opened the window (two messages of one batch share it). */
+function openedBy({ dueAt }: TurnWindow): SQL<boolean> {
+  return sql<boolean>`${conversations.agentTurnDueAt} = ${timestampParam(dueAt)}`;
+}
+
+async function closeTurnWindow(ctx: TenantContext, conversationId: string, window: TurnWindow) {
+  await ctx.tx
     .update(conversations)
-    .set({ agentTurnDueAt: dueAt })
-    .where(
-      and(
-        eq(conversations.id, trigger.conversationId),
-        eq(conversations.isLocked, false),
-        eq(conversations.botEnabled, true),
-        or(isNull(conversations.agentTurnDueAt), lt(conversations.agentTurnDueAt, lostBefore)),
-      ),
-    )
-    .returning({ id: conversations.id });
-  if (!opened) return;
+    .set({ agentTurnDueAt: null })
+    .where(and(eq(conversations.id, conversationId), openedBy(window)));
+}
+
+/** The opened window's turn, flow-controlled per tenant (deduplicated per window). */
+async function enqueueTurn(
+  ctx: TenantContext,
+  trigger: { conversationId: string; messageId: string },
+  { dueAt }: TurnWindow,
+  result: IngestResult,
+) {
   const job = await enqueueJob(ctx, {
     kind: 'agent-turn',
     payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
     notBefore: dueAt,
-    dedupeKey: `agent-turn:${trigger.messageId}`,
+    dedupeKey: `agent-turn:${trigger.conversationId}:${dueAt.getTime()}`,
     // The parallelism comes from AGENT_TURN_PARALLELISM when the job is published.
     flowControl: { key: agentTurnFlowControlKey(ctx.tenantId) },
   });
   if (job) result.jobs.push(job);
+}
+
+/** A reaction that wants an answer: the same window, set by a statement of its own. */
+async function scheduleReactionTurn(
+  ctx: TenantContext,
+  trigger: { conversationId: string; messageId: string },
+  run: IngestRun,
+) {
+  const window = await turnWindow(ctx, run);
+  if (!window) return;
+  const [row] = await ctx.tx
+    .update(conversations)
+    .set({ agentTurnDueAt: dueMarker(window) })
+    .where(eq(conversations.id, trigger.conversationId))
+    .returning({ opened: openedBy(window) });
+  if (row?.opened) await enqueueTurn(ctx, trigger, window, run.result);
 }
 
 /** Where a side's reaction lives on the reacted-to message: `payload.reactions.customer`. */
@@ -554,7 +609,7 @@ async function ingestReaction(
   item: ReactionItem,
   run: IngestRun,
 ) {
-  const { now, caches, result } = run;
+  const { caches, result } = run;
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
   const fromCustomer = item.from === 'customer';
@@ -608,7 +663,7 @@ async function ingestReaction(
       .update(messages)
       .set({ payload: sql`${messages.payload} || '{"routing":{"turn":true}}'::jsonb` })
       .where(eq(messages.id, messageId));
-    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, run);
+    await scheduleReactionTurn(ctx, { conversationId, messageId }, run);
   }
 }
 

@@ -24,7 +24,6 @@ import {
   supersededBy,
   type TurnConversation,
   type TurnTrigger,
-  tagAgentMessage,
   unlockedSince,
 } from '../../db/agent';
 import { asTenant, type TenantContext } from '../../db/client';
@@ -124,14 +123,20 @@ export const turnCorrelationId = (triggerMessageId: string) => `turn-${triggerMe
 
 type Skip = { outcome: Extract<RunOutcome, 'superseded' | 'locked'>; reason: string };
 
-/** Why this turn must not speak now, or null. Checked at the start and again before storing. */
+/**
+ * Why this turn must not speak now, or null. Checked at the start and again before storing, with
+ * `superseded` only before storing: at the start the trigger is the newest waiting message by
+ * construction (openTurn), and a newer one cannot commit meanwhile (openTurn holds the
+ * conversation's row, which ingestion updates, when a turn was due).
+ */
 async function skipReason(
   ctx: TenantContext,
   conversation: TurnConversation,
   settings: TenantSettings,
   trigger: TurnTrigger,
+  check: { superseded: boolean },
 ): Promise<Skip | null> {
-  const newer = await supersededBy(ctx, trigger);
+  const newer = check.superseded ? await supersededBy(ctx, trigger) : null;
   if (newer) return { outcome: 'superseded', reason: `superseded by newer message ${newer}` };
   if (conversation.isLocked) {
     return {
@@ -271,7 +276,7 @@ async function decide(ctx: TenantContext, turnJob: TurnJob): Promise<TurnStart> 
   const conversation = await loadTurnConversation(ctx, payload.conversationId);
   if (!conversation) return { kind: 'done', detail: 'conversation not found' };
   const settings = await getTenantSettings(ctx);
-  const skip = await skipReason(ctx, conversation, settings, trigger);
+  const skip = await skipReason(ctx, conversation, settings, trigger, { superseded: false });
   if (skip) return recordSkip(ctx, scope, { conversationId: conversation.id, trigger, skip });
   const rows = await recentMessages(ctx, conversation.id, deps.historyRows);
   // A voice note or image still downloading: come back shortly rather than answer without it
@@ -511,7 +516,7 @@ async function recheck(
   const current = await loadTurnConversation(ctx, start.conversation.id, { forUpdate: true });
   if (!current) return { skip: { outcome: 'superseded', reason: 'conversation deleted' } };
   const settings = await getTenantSettings(ctx);
-  const skip = await skipReason(ctx, current, settings, start.trigger);
+  const skip = await skipReason(ctx, current, settings, start.trigger, { superseded: true });
   return skip ? { skip } : { current, settings };
 }
 
@@ -616,8 +621,8 @@ async function queueReplies(
         message: reply,
         now: input.now,
         correlationId,
+        agentLabel: label,
       });
-      await tagAgentMessage(ctx, queued.message.id, label);
       jobs.push(queued.job);
     } catch (err) {
       // Refusals (the window, a limit) are thrown before anything is written.
