@@ -1,6 +1,5 @@
 import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
-import { lockConversation } from './conversations';
 import {
   type AgentStep,
   agentDrafts,
@@ -56,8 +55,7 @@ export async function loadTurnConversation(
   conversationId: string,
   options: { forUpdate?: boolean } = {},
 ): Promise<TurnConversation | null> {
-  if (options.forUpdate && !(await lockConversation(ctx, conversationId))) return null;
-  const [row] = await ctx.tx
+  const query = ctx.tx
     .select({
       id: conversations.id,
       tenantName: tenants.name,
@@ -79,24 +77,11 @@ export async function loadTurnConversation(
     .innerJoin(channelAccounts, eq(channelAccounts.id, conversations.channelAccountId))
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
     .innerJoin(tenants, eq(tenants.id, conversations.tenantId))
-    .where(eq(conversations.id, conversationId));
+    .where(eq(conversations.id, conversationId))
+    .$dynamic();
+  // One statement: the row lock rides on the read (`FOR UPDATE OF conversations`).
+  const [row] = await (options.forUpdate ? query.for('update', { of: conversations }) : query);
   return row ?? null;
-}
-
-/** The trigger message: when it arrived and what intake decided about it. */
-export async function loadTriggerMessage({ tx }: TenantContext, messageId: string) {
-  const [row] = await tx
-    .select({
-      id: messages.id,
-      conversationId: messages.conversationId,
-      receivedAt: messages.receivedAt,
-      payload: messages.payload,
-    })
-    .from(messages)
-    .where(eq(messages.id, messageId));
-  if (!row) return null;
-  const routing = row.payload.routing as MessageRouting | undefined;
-  return { ...row, routing: routing ?? null };
 }
 
 /**
@@ -307,18 +292,6 @@ export async function markMessageRouting(
 }
 
 /**
- * Labels a message the agent queued (payload.agent): the model that wrote it (the offline demo
- * model says so here), the draft it came from, who approved it.
- */
-export async function tagAgentMessage(
-  ctx: TenantContext,
-  messageId: string,
-  meta: Record<string, unknown>,
-): Promise<void> {
-  await setPayloadKey(ctx, messageId, 'agent', meta);
-}
-
-/**
  * A note for operators in the conversation (e.g. why it was handed off). It is never sent: status
  * `received` keeps it out of the send path and status webhooks (they only touch messages sent).
  */
@@ -360,6 +333,7 @@ export async function mediaNotesFor(
   messageIds: string[],
 ): Promise<Map<string, MediaNote>> {
   const notes = new Map<string, MediaNote>();
+  if (messageIds.length === 0) return notes;
   const rows = await tx
     .select()
     .from(agentMediaNotes)
@@ -386,33 +360,77 @@ export async function saveMediaNote(
 }
 
 /**
+ * Whether an inbound message wants a model turn: reactions only when ingestion marked them
+ * (routing.turn = true, a reaction to something we said); never a message handled at intake
+ * (routing.turn = false: a staff tap, an escalation word) nor one from a standby thread.
+ */
+const wantsTurn = (m: string) =>
+  sql.raw(`${m}.direction = 'inbound'
+      and (${m}.type <> 'reaction' or (${m}.payload->'routing'->>'turn')::boolean is true)
+      and coalesce((${m}.payload->'routing'->>'turn')::boolean, true)
+      and not (${m}.payload ? 'standby')`);
+
+export type TurnTrigger = { id: string; conversationId: string; receivedAt: Date };
+
+/**
+ * Opens the conversation's scheduled turn: clears its due marker (a message from now on schedules
+ * the next turn) and returns the message this turn answers, or null when none waits. That is the
+ * newest message (provider-time order) that wants a turn and arrived after the conversation's last
+ * finished run started — the turn reads every message before it too. A message that arrived
+ * before that run started was read by it (or was its backlog) and is not answered again, so a
+ * second delivery of a finished turn finds nothing; a running run's trigger is still returned, so
+ * a second delivery of a running turn finds it busy.
+ */
+export async function openTurn(
+  { tx }: TenantContext,
+  conversationId: string,
+): Promise<TurnTrigger | null> {
+  const rows = await tx.execute<{ id: string; conversation_id: string; received_at: string }>(sql`
+    with cleared as (
+      update ${conversations} set agent_turn_due_at = null
+      where id = ${conversationId} and agent_turn_due_at is not null
+      returning id)
+    select m.id, m.conversation_id, m.received_at from ${messages} m
+    where m.conversation_id = ${conversationId}
+      and ${wantsTurn('m')}
+      and m.received_at > coalesce(
+        (select max(r.started_at) from ${agentRuns} r
+          where r.conversation_id = ${conversationId} and r.outcome <> 'running'),
+        '-infinity')
+    order by m.provider_timestamp desc, m.received_at desc
+    limit 1`);
+  const row = [...rows][0];
+  return row
+    ? { id: row.id, conversationId: row.conversation_id, receivedAt: new Date(row.received_at) }
+    : null;
+}
+
+/**
  * Whether a newer customer message makes this trigger's turn moot. A newer message (provider-time
- * order) that wants a turn supersedes this one while its own turn is still to come or running
- * (that turn will read both), or when its turn started after this message was stored (it read
- * it). A newer message whose turn had already started before this one arrived (Meta delivered out
- * of order) does not: this turn must still answer it. Messages handled at intake (routing.turn =
- * false: a staff tap, an escalation word) and standby-thread messages never get a turn.
+ * order) that wants a turn supersedes this one while the turn that reads it is still to come or
+ * running (it will read both), or started after this message was stored (it read it). A newer
+ * message already read by a turn that finished and had started before this one arrived (Meta
+ * delivered out of order) does not: this turn must still answer it. Turns read every message that
+ * arrived before they started, whichever message triggered them.
  */
 export async function supersededBy(
   { tx }: TenantContext,
-  trigger: { id: string; conversationId: string; receivedAt: Date },
+  trigger: TurnTrigger,
 ): Promise<string | null> {
   const rows = await tx.execute<{ id: string }>(sql`
     select m.id from ${messages} m, ${messages} t
     where t.id = ${trigger.id}
       and m.conversation_id = t.conversation_id
-      and m.direction = 'inbound'
-      and (m.type <> 'reaction' or (m.payload->'routing'->>'turn')::boolean is true)
+      and ${wantsTurn('m')}
       and m.id <> t.id
       and (m.provider_timestamp > t.provider_timestamp
         or (m.provider_timestamp = t.provider_timestamp and m.received_at > t.received_at))
-      and coalesce((m.payload->'routing'->>'turn')::boolean, true)
-      and not (m.payload ? 'standby')
       and not exists (
-        select 1 from ${agentRuns}
-        where ${agentRuns.correlationId} = 'turn-' || m.id::text
-          and ${agentRuns.outcome} <> 'running'
-          and ${agentRuns.startedAt} < t.received_at)
+        select 1 from ${agentRuns} r
+        where r.conversation_id = t.conversation_id
+          and r.outcome <> 'running'
+          and r.started_at > m.received_at
+          and r.started_at < t.received_at)
     order by m.provider_timestamp desc
     limit 1`);
   return [...rows][0]?.id ?? null;

@@ -153,8 +153,11 @@ export function previewOf(item: {
 type Caches = {
   contacts: Map<string, string>;
   conversations: Map<string, string>;
-  debounceSeconds?: number;
+  turnSettings?: TurnSettings;
 };
+
+/** What ingestion reads of the tenant's settings to schedule turns, once per ingest call. */
+type TurnSettings = { debounceSeconds: number; replyMode: 'auto' | 'approval' | 'off' };
 
 /** A new customer message that wants a reply, as the customer-message hook sees it. */
 export type CustomerMessage = {
@@ -172,12 +175,13 @@ export type CustomerMessage = {
  * Called in the ingest transaction for every new customer message that wants a reply, before its
  * debounced turn is scheduled. The agent's intake (functions/agent/intake.ts) is passed in here by
  * the webhook code, so db/ stays below the agent while intake still commits (or not) with the
- * message. Returns the jobs to publish after commit.
+ * message. Returns the jobs to publish after commit, and `turn: false` when it handled the message
+ * itself, so no turn is scheduled for it.
  */
 export type CustomerMessageHook = (
   ctx: TenantContext,
   message: CustomerMessage,
-) => Promise<{ jobs: OutboxJob[] }>;
+) => Promise<{ jobs: OutboxJob[]; turn: boolean }>;
 
 /** What one ingest call carries from item to item. */
 type IngestRun = {
@@ -281,15 +285,18 @@ async function ensureConversation(
   return row.id;
 }
 
-async function debounceSeconds({ tx, tenantId }: TenantContext, caches: Caches): Promise<number> {
-  if (caches.debounceSeconds === undefined) {
+async function turnSettings({ tx, tenantId }: TenantContext, caches: Caches) {
+  if (caches.turnSettings === undefined) {
     const [row] = await tx
-      .select({ seconds: tenantSettings.debounceSeconds })
+      .select({
+        debounceSeconds: tenantSettings.debounceSeconds,
+        replyMode: tenantSettings.replyMode,
+      })
       .from(tenantSettings)
       .where(eq(tenantSettings.tenantId, tenantId));
-    caches.debounceSeconds = row?.seconds ?? 10;
+    caches.turnSettings = row ?? { debounceSeconds: 10, replyMode: 'auto' };
   }
-  return caches.debounceSeconds;
+  return caches.turnSettings;
 }
 
 type Account = { id: string; channel: Channel };
@@ -347,7 +354,10 @@ async function ingestMessage(
   }
   run.result.counts.stored++;
   const { contactId, conversationId, messageId } = stored;
-  if (item.from === 'customer') await advanceForCustomer(ctx, item, stored);
+  // The turn is scheduled with the conversation's own update, so it costs no statement of its own.
+  const window = item.from === 'customer' && item.wantsReply ? await turnWindow(ctx, run) : null;
+  let opened = false;
+  if (item.from === 'customer') opened = await advanceForCustomer(ctx, item, stored, window);
   else await advanceForEcho(ctx, item, stored, run.now);
   await enqueueDownloads(ctx, messageId, item.attachments, run.result);
   if (item.from !== 'customer') return;
@@ -378,8 +388,13 @@ async function ingestMessage(
       now: run.now,
     });
     run.result.jobs.push(...agent.jobs);
+    if (!agent.turn && opened && window) {
+      // Handled at intake: the window this message opened stays closed.
+      await closeTurnWindow(ctx, conversationId, window);
+      return;
+    }
   }
-  await scheduleAgentTurn(ctx, { conversationId, messageId, now: run.now }, run);
+  if (opened && window) await enqueueTurn(ctx, { conversationId, messageId }, window, run.result);
 }
 
 type StoredMessage = { contactId: string; conversationId: string; messageId: string };
@@ -431,18 +446,30 @@ function latestFields(item: MessageItem) {
   };
 }
 
-/** A customer wrote: preview, the 24 h window, the debounce's latest message, unread. */
-async function advanceForCustomer(ctx: TenantContext, item: MessageItem, stored: StoredMessage) {
+/**
+ * A customer wrote: preview, the 24 h window, the debounce's latest message, unread; and, for a
+ * message that wants a reply, the turn's due marker (`window`). True when this message opened the
+ * window: it schedules the turn.
+ */
+async function advanceForCustomer(
+  ctx: TenantContext,
+  item: MessageItem,
+  stored: StoredMessage,
+  window: TurnWindow | null,
+): Promise<boolean> {
   const { ts, latest } = latestFields(item);
-  await ctx.tx
+  const [row] = await ctx.tx
     .update(conversations)
     .set({
       ...latest,
       lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
       latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${stored.messageId}::uuid else ${conversations.latestInboundMessageId} end`,
       unreadCount: sql`${conversations.unreadCount} + 1`,
+      ...(window ? { agentTurnDueAt: dueMarker(window) } : {}),
     })
-    .where(eq(conversations.id, stored.conversationId));
+    .where(eq(conversations.id, stored.conversationId))
+    .returning({ opened: window ? openedBy(window) : sql<boolean>`false` });
+  return row?.opened === true;
 }
 
 /**
@@ -490,21 +517,89 @@ async function enqueueDownloads(
   }
 }
 
-/** The debounced agent turn for a customer message (or reaction) that wants an answer. */
-async function scheduleAgentTurn(
+/** A turn marker older than this was lost (its job gave up): the next message schedules anew. */
+const LOST_TURN_MS = 5 * 60_000;
+
+/** The flow-control key of a tenant's agent turns: at most AGENT_TURN_PARALLELISM run at once. */
+export function agentTurnFlowControlKey(tenantId: string) {
+  return `agent-turn-${tenantId}`;
+}
+
+/** When a turn scheduled now is due, and before when a pending marker counts as lost. */
+type TurnWindow = { dueAt: Date; lostBefore: Date };
+
+/**
+ * The debounce window a customer message opens or joins; null when the reply mode is off (no
+ * turn is scheduled then). Our clock, not the provider's: a late-delivered message still waits
+ * the full debounce.
+ */
+async function turnWindow(ctx: TenantContext, { caches, now }: IngestRun) {
+  const settings = await turnSettings(ctx, caches);
+  if (settings.replyMode === 'off') return null;
+  return {
+    dueAt: new Date(now.getTime() + settings.debounceSeconds * 1000),
+    lostBefore: new Date(now.getTime() - LOST_TURN_MS),
+  };
+}
+
+/**
+ * One agent turn per conversation per debounce window. The first customer message of a window
+ * sets the conversation's due marker and enqueues the turn; later ones find it set and are read
+ * by that turn, which clears the marker when it starts (db/agent.ts openTurn). Nothing is
+ * scheduled when the bot cannot answer: the bot is disabled for the conversation or it is locked
+ * (and, in turnWindow, the reply mode is off).
+ */
+function dueMarker({ dueAt, lostBefore }: TurnWindow): SQL {
+  const c = conversations;
+  return sql`case when not ${c.isLocked} and ${c.botEnabled}
+    and (${c.agentTurnDueAt} is null or ${c.agentTurnDueAt} < ${timestampParam(lostBefore)})
+    then ${timestampParam(dueAt)} else ${c.agentTurnDueAt} end`;
+}
+
+/** Whether the update that set `dueMarker` opened the window (two messages of one batch share it). */
+function openedBy({ dueAt }: TurnWindow): SQL<boolean> {
+  return sql<boolean>`${conversations.agentTurnDueAt} = ${timestampParam(dueAt)}`;
+}
+
+async function closeTurnWindow(ctx: TenantContext, conversationId: string, window: TurnWindow) {
+  await ctx.tx
+    .update(conversations)
+    .set({ agentTurnDueAt: null })
+    .where(and(eq(conversations.id, conversationId), openedBy(window)));
+}
+
+/** The opened window's turn, flow-controlled per tenant (deduplicated per window). */
+async function enqueueTurn(
   ctx: TenantContext,
-  trigger: { conversationId: string; messageId: string; now: Date },
-  { caches, result }: IngestRun,
+  trigger: { conversationId: string; messageId: string },
+  { dueAt }: TurnWindow,
+  result: IngestResult,
 ) {
-  const seconds = await debounceSeconds(ctx, caches);
   const job = await enqueueJob(ctx, {
     kind: 'agent-turn',
     payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
-    // Our clock, not the provider's: a late-delivered message still waits the full debounce.
-    notBefore: new Date(trigger.now.getTime() + seconds * 1000),
-    dedupeKey: `agent-turn:${trigger.messageId}`,
+    notBefore: dueAt,
+    dedupeKey: `agent-turn:${trigger.conversationId}:${dueAt.getTime()}`,
+    // The parallelism comes from AGENT_TURN_PARALLELISM when the job is published.
+    flowControl: { key: agentTurnFlowControlKey(ctx.tenantId) },
   });
   if (job) result.jobs.push(job);
+}
+
+/** A reaction that wants an answer: the same window, set by a statement of its own. */
+async function scheduleReactionTurn(
+  ctx: TenantContext,
+  trigger: { conversationId: string; messageId: string },
+  run: IngestRun,
+) {
+  const window = await turnWindow(ctx, run);
+  if (!window) return;
+  const [row] = await ctx.tx
+    .update(conversations)
+    .set({ agentTurnDueAt: dueMarker(window) })
+    .where(eq(conversations.id, trigger.conversationId))
+    .returning({ opened: openedBy(window) });
+  if (row?.opened) await enqueueTurn(ctx, trigger, window, run.result);
 }
 
 /** Where a side's reaction lives on the reacted-to message: `payload.reactions.customer`. */
@@ -514,7 +609,7 @@ async function ingestReaction(
   item: ReactionItem,
   run: IngestRun,
 ) {
-  const { now, caches, result } = run;
+  const { caches, result } = run;
   const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
   const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
   const fromCustomer = item.from === 'customer';
@@ -568,7 +663,7 @@ async function ingestReaction(
       .update(messages)
       .set({ payload: sql`${messages.payload} || '{"routing":{"turn":true}}'::jsonb` })
       .where(eq(messages.id, messageId));
-    await scheduleAgentTurn(ctx, { conversationId, messageId, now }, run);
+    await scheduleReactionTurn(ctx, { conversationId, messageId }, run);
   }
 }
 

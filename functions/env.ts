@@ -51,6 +51,11 @@ export const envSchema = z
     QSTASH_TOKEN: z.string().min(1),
     QSTASH_CURRENT_SIGNING_KEY: z.string().min(1),
     QSTASH_NEXT_SIGNING_KEY: z.string().min(1),
+    /**
+     * Agent turns of one tenant QStash delivers at once (flow control `agent-turn-<tenantId>`):
+     * a burst of conversations queues instead of opening a database connection and a model call each.
+     */
+    AGENT_TURN_PARALLELISM: z.coerce.number().int().min(1).max(1000).default(4),
 
     /** Supabase project URL: operator JWTs with asymmetric keys are checked against its JWKS. */
     SUPABASE_URL: url,

@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { inject } from 'vitest';
 import {
   defaultTemplateFixtures,
@@ -18,6 +19,22 @@ export const TEST_APP_SECRET = 'test-meta-app-secret';
 export const TEST_VERIFY_TOKEN = 'test-verify-token';
 export const TEST_PUBLIC_BASE_URL = 'http://switchboard.test';
 const QSTASH_KEYS = { current: 'sig_test_current', next: 'sig_test_next' };
+
+/** An Upstash-Signature for `body` delivered to `/jobs/<kind>`, as QStash signs it. */
+export async function qstashSignature(body: string, kind: string, key = QSTASH_KEYS.current) {
+  const now = Math.floor(Date.now() / 1000);
+  const hash = Buffer.from(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
+  ).toString('base64url');
+  return new SignJWT({ body: hash })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer('Upstash')
+    .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/${kind}`)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(key));
+}
 
 /** Bindings as the Worker would receive them, pointing at this run's database. */
 export function testBindings(overrides: Record<string, string> = {}): Record<string, string> {

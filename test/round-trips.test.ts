@@ -1,8 +1,16 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encodeMetaBody, signMetaBody, whatsappMessageBody } from '../dev/meta-payloads';
+import { agentTurnJob } from '../functions/jobs/agent-turn';
+import { customerWrites, replyWith, scriptedModels } from './agent';
 import { adminSql, createTenant, type TenantFixture } from './fixtures';
-import { createHarness, type Harness, TEST_APP_SECRET } from './harness';
+import {
+  createHarness,
+  type Harness,
+  qstashSignature,
+  TEST_APP_SECRET,
+  TEST_PUBLIC_BASE_URL,
+} from './harness';
 import { customerPhone, WEBHOOK_URL, waNumber } from './meta-webhooks';
 import { type RoundTripCounter, startRoundTripCounter } from './round-trips';
 
@@ -59,8 +67,13 @@ describe('the round-trip counter', () => {
 describe('round-trip budgets of the hot paths', () => {
   let h: Harness;
   let t: TenantFixture;
+  const script = scriptedModels([replyWith('Hola, ¿en qué te ayudo?')]);
   beforeAll(async () => {
-    h = await createHarness({ bindings: { DATABASE_URL: counter.url } });
+    h = await createHarness({
+      // No read receipt (a Graph call, on a connection of its own) beside the counted turn.
+      bindings: { DATABASE_URL: counter.url, WHATSAPP_ALLOW_LIVE_SEND: 'false' },
+      jobs: [agentTurnJob({ models: (choice) => script.resolver(choice) })],
+    });
     t = await createTenant(adminSql(), 'Round trips');
     h.registerTenant(t);
   });
@@ -106,5 +119,28 @@ describe('round-trip budgets of the hot paths', () => {
     expect(res.status).toBe(200);
     expect(counter.counts().connections).toBe(1);
     expect(counter.counts().roundTrips).toBeLessThanOrEqual(12);
+  });
+
+  it('one agent turn that replies (mock model): one connection, at most 53 round trips', async () => {
+    await customerWrites(h, t, customerPhone(), 'hola');
+    const turn = h.qstash?.messages().find((m) => m.url.endsWith('/jobs/agent-turn'));
+    const body = turn?.body ?? '';
+    const headers = { 'upstash-signature': await qstashSignature(body, 'agent-turn') };
+    counter.reset();
+    // Decide, think (the mock model answers at once), store, and publishing the send job; the
+    // send itself is its own job, delivered later. 29 statements in three transactions (decide 10,
+    // store 15, publish 4); on the delivery's fresh connection each new parameterized statement is
+    // described first (docs/performance.md), hence 53 rather than 29.
+    const res = await h.request(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`, {
+      method: 'POST',
+      body,
+      headers,
+    });
+    const counts = counter.counts();
+    expect(await res.json()).toEqual({ status: 'done', detail: 'replied' });
+    expect(script.chat.doGenerateCalls).toHaveLength(1);
+    expect(counts.connections).toBe(1);
+    expect(counts.roundTrips).toBeLessThanOrEqual(53);
+    await h.settle();
   });
 });

@@ -222,6 +222,11 @@ export type QueueOutboundInput = {
   checkWindow?: boolean;
   /** The channel the caller believes the conversation is on (the API's channel_source); checked. */
   expectedChannel?: 'whatsapp' | 'messenger' | 'instagram';
+  /**
+   * A message the agent wrote: its label (`payload.agent`: the model, the draft it came from, who
+   * approved it), stored with the message.
+   */
+  agentLabel?: Record<string, unknown>;
 };
 
 export type QueuedOutbound = {
@@ -368,6 +373,7 @@ async function insertQueuedMessage(
       payload: {
         message,
         ...(queued.requestedByUserId ? { requested_by_user_id: queued.requestedByUserId } : {}),
+        ...(queued.agentLabel ? { agent: queued.agentLabel } : {}),
       },
       // The reserved slot is the ordering key: strictly increasing per conversation, and the
       // earliest moment the customer can see it.

@@ -62,6 +62,12 @@ export const conversations = tenantTable(
     /** Earliest time the next outbound message may go out (send spacing). */
     nextSendAt: at('next_send_at'),
     botEnabled: boolean('bot_enabled').notNull().default(true),
+    /**
+     * When the scheduled agent turn is due; null when none is waiting. The first customer message
+     * of a debounce window sets it and enqueues the one turn; later ones find it set and join that
+     * turn, which reads the history when it runs and clears it (docs/agent.md §1).
+     */
+    agentTurnDueAt: at('agent_turn_due_at'),
     ...timestamps(),
   },
   (t) => [

@@ -59,18 +59,27 @@ export type AgentStep = {
 };
 
 /** One agent turn, recorded whatever its outcome, so an operator can see why the AI said what it said. */
-export const agentRuns = tenantTable('agent_runs', 'read-only', {
-  conversationId: parentRef('conversation_id', () => conversations.id),
-  correlationId: text('correlation_id').notNull().unique(),
-  triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
-    onDelete: 'set null',
-  }),
-  model: text('model').notNull(),
-  steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
-  usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
-  latencyMs: integer('latency_ms'),
-  outcome: agentOutcome('outcome').notNull().default('running'),
-  error: text('error'),
-  startedAt: at('started_at').notNull().defaultNow(),
-  finishedAt: at('finished_at'),
-});
+export const agentRuns = tenantTable(
+  'agent_runs',
+  'read-only',
+  {
+    conversationId: parentRef('conversation_id', () => conversations.id),
+    correlationId: text('correlation_id').notNull().unique(),
+    triggerMessageId: uuid('trigger_message_id').references(() => messages.id, {
+      onDelete: 'set null',
+    }),
+    model: text('model').notNull(),
+    steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
+    usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
+    latencyMs: integer('latency_ms'),
+    outcome: agentOutcome('outcome').notNull().default('running'),
+    error: text('error'),
+    startedAt: at('started_at').notNull().defaultNow(),
+    finishedAt: at('finished_at'),
+  },
+  (t) => [
+    // A turn answers the messages that arrived since the conversation's last finished run
+    // started (db/agent.ts openTurn): that maximum is an index probe.
+    index('agent_runs_conversation_started').on(t.conversationId, t.startedAt),
+  ],
+);

@@ -550,6 +550,30 @@ describe('QStash stand-in: cancel, message lookup, flow control, auth', () => {
     expect(maxInFlight).toBe(2); // one flow-controlled delivery plus the uncontrolled one
   });
 
+  it('flow control parallelism=N keeps at most N deliveries of a key in flight', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const destination = await startDestination(async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return new Response('ok');
+    });
+    const { standIn, client } = await setup();
+    for (let i = 0; i < 8; i++) {
+      await client.publishJSON({
+        url: `${destination.url}/turn`,
+        body: { i },
+        flowControl: { key: 'agent-turn-tenant-1', parallelism: 3 },
+      });
+    }
+    expect(standIn.messages().map((m) => m.flowControl?.parallelism)).toEqual(Array(8).fill(3));
+    await standIn.runUntilIdle();
+    expect(destination.received).toHaveLength(8);
+    expect(maxInFlight).toBe(3);
+  });
+
   it('flow control rate limits starts per period; runUntilIdle moves through periods', async () => {
     const clock = fakeClock();
     const destination = await startDestination();

@@ -90,6 +90,8 @@ export interface MessageState {
   retryDelay?: string;
   deduplicationId?: string;
   flowControlKey?: string;
+  /** The flow-control settings this message was published with. */
+  flowControl?: { parallelism?: number; rate?: number; periodMs: number };
   label?: string;
   callback?: string;
   failureCallback?: string;
@@ -950,6 +952,7 @@ function snapshot(message: StoredMessage): MessageState {
     retryDelay: message.retryDelay?.source,
     deduplicationId: message.deduplicationId,
     flowControlKey: message.flowControlKey,
+    flowControl: message.flowControl,
     label: message.label,
     callback: message.callback,
     failureCallback: message.failureCallback,

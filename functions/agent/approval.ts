@@ -1,7 +1,7 @@
 import { formatInteractiveId } from '../../core/agent/ids';
 import { ConflictError } from '../../core/errors';
 import { type OutboundMessage, previewOf } from '../../core/messaging/kinds';
-import { loadTurnConversation, type TurnConversation, tagAgentMessage } from '../../db/agent';
+import { loadTurnConversation, type TurnConversation } from '../../db/agent';
 import type { TenantContext } from '../../db/client';
 import {
   createDrafts,
@@ -138,11 +138,7 @@ export async function decideDraft(
     message,
     now: input.now,
     correlationId: draft.correlationId,
-  });
-  await tagAgentMessage(ctx, queued.message.id, {
-    correlationId: draft.correlationId,
-    draftId: draft.id,
-    approvedVia: input.via,
+    agentLabel: { correlationId: draft.correlationId, draftId: draft.id, approvedVia: input.via },
   });
   const decided = await markDraftDecided(ctx, draft.id, {
     status: input.decision.action === 'edit' ? 'edited' : 'approved',

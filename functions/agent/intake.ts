@@ -75,13 +75,14 @@ function staffContact(
  * - an escalation word ("humano", "agent", "موظف", …) hands the conversation to a person at once,
  *   skipping the debounce.
  *
- * Returns the jobs to publish after commit (customer notice, staff notifications, sends).
+ * Returns the jobs to publish after commit (customer notice, staff notifications, sends), and
+ * `turn: false` when the message is handled here, so ingestion schedules no turn for it.
  */
 export async function agentIntake(
   ctx: TenantContext,
   message: IntakeMessage,
   logger: Logger = defaultLogger,
-): Promise<{ jobs: OutboxJob[] }> {
+): Promise<Intaken> {
   const settings = await getTenantSettings(ctx);
   const staff = staffContact(message, settings.escalationContacts);
   const intake: Intake = { ctx, message, settings, staff, logger };
@@ -91,15 +92,18 @@ export async function agentIntake(
   const id = raw === null ? null : parseInteractiveId(raw);
   if (id) return route(intake, await routeTap(intake, id));
   if (staff) return route(intake, await staffMessage(intake, staff));
-  if (raw !== null) return { jobs: [] };
+  if (raw !== null) return { jobs: [], turn: true };
   // An opt-out ("STOP", "BAJA", …) gets its one confirmation from the send path (db/opt-ins.ts);
   // the agent must not chat on top of it.
   if (matchOptOutKeyword(message.content)) {
     return route(intake, { routing: { turn: false, outcome: 'opt_out' }, jobs: [] });
   }
   const word = matchEscalationWord(message.content);
-  return word ? escalate(intake, word) : { jobs: [] };
+  return word ? escalate(intake, word) : { jobs: [], turn: true };
 }
+
+/** What intake did: jobs to publish after commit, and whether the message still gets a turn. */
+type Intaken = { jobs: OutboxJob[]; turn: boolean };
 
 /** One intake: the message and what every step reads. */
 type Intake = {
@@ -111,7 +115,7 @@ type Intake = {
 };
 
 /** Records on the message whether a turn still runs; unknown and stale taps are logged. */
-async function route({ ctx, message, logger }: Intake, result: ActionResult) {
+async function route({ ctx, message, logger }: Intake, result: ActionResult): Promise<Intaken> {
   await markMessageRouting(ctx, message.messageId, result.routing);
   if (result.routing.outcome === 'unknown' || result.routing.outcome === 'stale') {
     logger.warn('agent intake: tapped id ignored', {
@@ -121,7 +125,7 @@ async function route({ ctx, message, logger }: Intake, result: ActionResult) {
       detail: result.routing.detail,
     });
   }
-  return { jobs: result.jobs };
+  return { jobs: result.jobs, turn: result.routing.turn };
 }
 
 /** A tapped `kind:{id}:action`: its kind's action, or "unknown" when no action has that kind. */
@@ -177,7 +181,7 @@ async function staffMessage(
  * The customer asked for a person: hand off at once, without the model, unless a person already
  * has the conversation or the bot is not in play.
  */
-async function escalate(intake: Intake, word: string): Promise<{ jobs: OutboxJob[] }> {
+async function escalate(intake: Intake, word: string): Promise<Intaken> {
   const { ctx, message, settings, logger } = intake;
   const conversation = await loadTurnConversation(ctx, message.conversationId);
   if (
@@ -186,7 +190,7 @@ async function escalate(intake: Intake, word: string): Promise<{ jobs: OutboxJob
     !conversation.botEnabled ||
     settings.replyMode === 'off'
   ) {
-    return { jobs: [] };
+    return { jobs: [], turn: true };
   }
   const correlationId = `keyword-${message.messageId}`;
   const jobs = await handOff(ctx, {
@@ -215,5 +219,5 @@ async function escalate(intake: Intake, word: string): Promise<{ jobs: OutboxJob
   });
   const routing: MessageRouting = { turn: false, outcome: 'escalated', detail: word };
   await markMessageRouting(ctx, message.messageId, routing);
-  return { jobs };
+  return { jobs, turn: false };
 }

@@ -11,19 +11,19 @@ import {
   findRun,
   finishRun,
   type HistoryRow,
-  loadTriggerMessage,
   loadTurnConversation,
   lockRunningRun,
   type MediaNote,
   mediaNotesFor,
   messagesByProviderId,
+  openTurn,
   type RunOutcome,
   recentMessages,
   recordFinishedRun,
   startRun,
   supersededBy,
   type TurnConversation,
-  tagAgentMessage,
+  type TurnTrigger,
   unlockedSince,
 } from '../../db/agent';
 import { asTenant, type TenantContext } from '../../db/client';
@@ -51,10 +51,13 @@ import {
 } from './tools';
 
 /**
- * The agent's turn (`/jobs/agent-turn`, delayed by the tenant's debounce). Three steps, only the
- * first and last in a transaction, so the model call never holds a database transaction open:
+ * The agent's turn (`/jobs/agent-turn`, delayed by the tenant's debounce; one per conversation per
+ * debounce window, see db/inbound.ts scheduleAgentTurn). Three steps, only the first and last in a
+ * transaction, so the model call never holds a database transaction open:
  *
- * 1. Decide: skip (and record why) when the turn is superseded by a newer customer message, the
+ * 1. Decide: open the turn (clear the conversation's due marker) and find the message it answers,
+ *    the newest one waiting (db/agent.ts openTurn). Skip (and record why) when the turn is
+ *    superseded by a newer customer message, the
  *    conversation is locked, the bot is disabled for it, the reply mode is off, or the trigger
  *    arrived while a person had the conversation. Otherwise start the run (agent_runs, idempotent
  *    per trigger message: QStash delivers at least once) and read the history.
@@ -67,6 +70,7 @@ import {
  *    latency and outcome. Jobs are published after commit.
  */
 
+/** `triggerMessageId`: the message that scheduled the turn; the turn answers the newest waiting. */
 export type TurnPayload = { conversationId: string; triggerMessageId: string };
 
 export type TurnDeps = {
@@ -104,8 +108,9 @@ type TurnStart =
   | { kind: 'wait' }
   | {
       kind: 'run';
+      scope: TurnScope;
       run: AgentRunRow;
-      trigger: { id: string; conversationId: string; receivedAt: Date };
+      trigger: TurnTrigger;
       conversation: TurnConversation;
       settings: TenantSettings;
       models: AgentModels;
@@ -118,14 +123,20 @@ export const turnCorrelationId = (triggerMessageId: string) => `turn-${triggerMe
 
 type Skip = { outcome: Extract<RunOutcome, 'superseded' | 'locked'>; reason: string };
 
-/** Why this turn must not speak now, or null. Checked at the start and again before storing. */
+/**
+ * Why this turn must not speak now, or null. Checked at the start and again before storing, with
+ * `superseded` only before storing: at the start the trigger is the newest waiting message by
+ * construction (openTurn), and a newer one cannot commit meanwhile (openTurn holds the
+ * conversation's row, which ingestion updates, when a turn was due).
+ */
 async function skipReason(
   ctx: TenantContext,
   conversation: TurnConversation,
   settings: TenantSettings,
-  trigger: { id: string; conversationId: string; receivedAt: Date },
+  trigger: TurnTrigger,
+  check: { superseded: boolean },
 ): Promise<Skip | null> {
-  const newer = await supersededBy(ctx, trigger);
+  const newer = check.superseded ? await supersededBy(ctx, trigger) : null;
   if (newer) return { outcome: 'superseded', reason: `superseded by newer message ${newer}` };
   if (conversation.isLocked) {
     return {
@@ -211,14 +222,11 @@ function errorText(err: unknown): string {
 
 type TurnRun = Extract<TurnStart, { kind: 'run' }>;
 
+/** What one delivery of the turn job knows before it has found the message it answers. */
+type TurnJob = { job: JobContext; payload: TurnPayload; deps: TurnDeps; log: Logger };
+
 /** What one turn knows about itself, handed from step to step. */
-type TurnScope = {
-  job: JobContext;
-  payload: TurnPayload;
-  deps: TurnDeps;
-  correlationId: string;
-  log: Logger;
-};
+type TurnScope = TurnJob & { correlationId: string };
 
 /** What the model produced: the run's trace and the replies, or why there is none. */
 type Thought = {
@@ -236,16 +244,16 @@ export async function runAgentTurn(
   deps: TurnDeps = DEFAULT_TURN_DEPS,
 ): Promise<JobOutcome> {
   const { services, env, tenantId, logger } = job;
-  const correlationId = turnCorrelationId(payload.triggerMessageId);
-  const log = logger.child({ correlationId, conversationId: payload.conversationId });
-  const scope: TurnScope = { job, payload, deps, correlationId, log };
+  const log = logger.child({ conversationId: payload.conversationId });
+  const turnJob: TurnJob = { job, payload, deps, log };
 
-  const start = await asTenant(services.db, tenantId, (ctx) => decide(ctx, scope));
+  const start = await asTenant(services.db, tenantId, (ctx) => decide(ctx, turnJob));
   if (start.kind === 'done') return { status: 'done', detail: start.detail };
   if (start.kind === 'busy')
     return { status: 'retry', detail: 'another delivery is running this turn' };
   if (start.kind === 'wait') return { status: 'retry', detail: 'waiting for a media download' };
 
+  const { scope } = start;
   const thought = await think(scope, start);
   const stored = await asTenant(services.db, tenantId, (ctx) => store(ctx, scope, start, thought));
   await publishJobs(services, env, stored.jobs);
@@ -253,26 +261,22 @@ export async function runAgentTurn(
 }
 
 /**
- * Step 1 (transaction): whether this turn may speak; if so, start its run and read what the model
- * needs. A skip is recorded as a finished run, so every turn leaves a trace.
+ * Step 1 (transaction): the message this turn answers and whether it may speak; if so, start its
+ * run and read what the model needs. A skip is recorded as a finished run, so every turn leaves a
+ * trace. Nothing waiting (a later delivery of a turn that finished, messages handled at intake)
+ * records nothing.
  */
-async function decide(ctx: TenantContext, scope: TurnScope): Promise<TurnStart> {
-  const { job, payload, deps, correlationId } = scope;
-  const existing = await findRun(ctx, correlationId);
-  if (existing && existing.outcome !== 'running') {
-    return { kind: 'done', detail: `already ran: ${existing.outcome}` };
-  }
-  const trigger = await loadTriggerMessage(ctx, payload.triggerMessageId);
-  if (!trigger || trigger.conversationId !== payload.conversationId) {
-    return { kind: 'done', detail: 'trigger message not found' };
-  }
-  if (trigger.routing?.turn === false) {
-    return { kind: 'done', detail: `handled at intake: ${trigger.routing.outcome}` };
-  }
+async function decide(ctx: TenantContext, turnJob: TurnJob): Promise<TurnStart> {
+  const { job, payload, deps } = turnJob;
+  const trigger = await openTurn(ctx, payload.conversationId);
+  if (!trigger) return { kind: 'done', detail: 'no message waits for an answer' };
+  const correlationId = turnCorrelationId(trigger.id);
+  const log = turnJob.log.child({ correlationId });
+  const scope: TurnScope = { ...turnJob, correlationId, log };
   const conversation = await loadTurnConversation(ctx, payload.conversationId);
   if (!conversation) return { kind: 'done', detail: 'conversation not found' };
   const settings = await getTenantSettings(ctx);
-  const skip = await skipReason(ctx, conversation, settings, trigger);
+  const skip = await skipReason(ctx, conversation, settings, trigger, { superseded: false });
   if (skip) return recordSkip(ctx, scope, { conversationId: conversation.id, trigger, skip });
   const rows = await recentMessages(ctx, conversation.id, deps.historyRows);
   // A voice note or image still downloading: come back shortly rather than answer without it
@@ -288,7 +292,7 @@ async function decide(ctx: TenantContext, scope: TurnScope): Promise<TurnStart> 
   });
   if (!run) return { kind: 'busy' };
   const { notes, targets } = await historyContext(ctx, conversation.id, rows);
-  return { kind: 'run', run, trigger, conversation, settings, models, rows, notes, targets };
+  return { kind: 'run', scope, run, trigger, conversation, settings, models, rows, notes, targets };
 }
 
 /**
@@ -472,6 +476,9 @@ function repliesOf(
   return replies;
 }
 
+/** What step 3 decided: the run's outcome and error, and the jobs to publish after commit. */
+type Stored = { outcome: RunOutcome; error: string | null; jobs: OutboxJob[] };
+
 /**
  * Step 3 (transaction, holding the conversation's row lock so no new inbound message commits
  * meanwhile): check step 1 again, then apply the effects — a handoff, drafts, or queued replies —
@@ -483,84 +490,118 @@ async function store(
   start: TurnRun,
   thought: Thought,
 ): Promise<{ outcome: string; jobs: OutboxJob[] }> {
-  const { job, correlationId, log } = scope;
   const { run } = start;
-  const now = job.services.clock.now();
-  const jobs: OutboxJob[] = [];
   // Another delivery of this job finished the run meanwhile: it answered, this one must not.
-  if (!(await lockRunningRun(ctx, run.id))) return { outcome: 'duplicate delivery', jobs };
+  if (!(await lockRunningRun(ctx, run.id))) return { outcome: 'duplicate delivery', jobs: [] };
+  const now = scope.job.services.clock.now();
+  const checked = await recheck(ctx, start);
+  const stored: Stored =
+    'skip' in checked
+      ? skipped(checked.skip, thought.failure)
+      : await applyThought(ctx, scope, { ...checked, start, thought, now });
+  await finishRun(ctx, run.id, {
+    ...thought.record,
+    outcome: stored.outcome,
+    error: stored.error,
+    now,
+  });
+  return { outcome: stored.outcome, jobs: stored.jobs };
+}
+
+/** Step 1's conditions again, under the conversation's row lock and with the settings of now. */
+async function recheck(
+  ctx: TenantContext,
+  start: TurnRun,
+): Promise<{ skip: Skip } | { current: TurnConversation; settings: TenantSettings }> {
   const current = await loadTurnConversation(ctx, start.conversation.id, { forUpdate: true });
+  if (!current) return { skip: { outcome: 'superseded', reason: 'conversation deleted' } };
   const settings = await getTenantSettings(ctx);
-  const finish = async (outcome: RunOutcome, error: string | null) => {
-    await finishRun(ctx, run.id, { outcome, ...thought.record, error, now });
-    return { outcome, jobs };
-  };
-  const skip: Skip | null = current
-    ? await skipReason(ctx, current, settings, start.trigger)
-    : { outcome: 'superseded', reason: 'conversation deleted' };
-  if (skip || !current) {
-    const outcome = skip?.outcome ?? 'superseded';
-    const reason = skip?.reason ?? 'conversation deleted';
-    const failure = thought.failure;
-    return finish(outcome, failure ? `${reason}; model error: ${failure}` : reason);
-  }
-  const handoff = async (reason: string, error: string | null) => {
-    jobs.push(
-      ...(await handOff(ctx, {
-        conversation: current,
-        reason,
-        source: 'escalation',
-        language: thought.language,
-        escalationContacts: settings.escalationContacts,
-        customerText: thought.customerText,
-        correlationId,
-        now,
-        logger: log,
-      })),
-    );
-    return finish('handed_off', error);
-  };
+  const skip = await skipReason(ctx, current, settings, start.trigger, { superseded: true });
+  return skip ? { skip } : { current, settings };
+}
+
+/** A run superseded or locked meanwhile stores nothing; its reason keeps any model error. */
+function skipped(skip: Skip, failure: string | null): Stored {
+  const error = failure ? `${skip.reason}; model error: ${failure}` : skip.reason;
+  return { outcome: skip.outcome, error, jobs: [] };
+}
+
+/** What step 3 applies the thought to. */
+type Storing = {
+  start: TurnRun;
+  thought: Thought;
+  current: TurnConversation;
+  settings: TenantSettings;
+  now: Date;
+};
+
+/**
+ * The thought's effects: a handoff (model failure, the escalate tool, nothing sendable), drafts
+ * (approval mode) or the replies queued (auto mode).
+ */
+async function applyThought(ctx: TenantContext, scope: TurnScope, s: Storing): Promise<Stored> {
+  const { thought, current } = s;
   if (thought.failure) {
     const kind = thought.failure.split(':')[0];
-    return handoff(`The AI could not answer (${kind}); a person should reply.`, thought.failure);
+    const reason = `The AI could not answer (${kind}); a person should reply.`;
+    return handOffTurn(ctx, scope, s, reason, thought.failure);
   }
-  if (thought.effects.escalation) return handoff(thought.effects.escalation.reason, null);
+  if (thought.effects.escalation) {
+    return handOffTurn(ctx, scope, s, thought.effects.escalation.reason, null);
+  }
   // Only what the channel accepts is stored; a reply that breaks a limit is left out, not fatal.
   const valid = thought.replies.filter((r) => parseOutboundMessage(current.channel, r).ok);
   if (valid.length === 0) {
-    return handoff(
-      'The AI produced no reply it could send; a person should answer.',
-      'no sendable reply',
-    );
+    const reason = 'The AI produced no reply it could send; a person should answer.';
+    return handOffTurn(ctx, scope, s, reason, 'no sendable reply');
   }
-  if (settings.replyMode === 'approval') {
+  if (s.settings.replyMode === 'approval') {
     const drafted = await draftReplies(ctx, {
       conversation: current,
-      runId: run.id,
-      correlationId,
+      runId: s.start.run.id,
+      correlationId: scope.correlationId,
       replies: valid,
-      escalationContacts: settings.escalationContacts,
-      now,
-      logger: log,
+      escalationContacts: s.settings.escalationContacts,
+      now: s.now,
+      logger: scope.log,
     });
-    jobs.push(...drafted.jobs);
-    return finish('replied', null);
+    return { outcome: 'replied', error: null, jobs: drafted.jobs };
   }
   const queued = await queueReplies(ctx, scope, {
     conversationId: current.id,
     replies: valid,
-    models: start.models,
-    now,
+    models: s.start.models,
+    now: s.now,
   });
-  jobs.push(...queued.jobs);
   if (queued.refused.length === valid.length) {
-    return handoff(
-      `The AI's reply could not be sent (${queued.refused[0]}); a person should answer.`,
-      queued.refused.join('; '),
-    );
+    const reason = `The AI's reply could not be sent (${queued.refused[0]}); a person should answer.`;
+    const handed = await handOffTurn(ctx, scope, s, reason, queued.refused.join('; '));
+    return { ...handed, jobs: [...queued.jobs, ...handed.jobs] };
   }
   const notSent = queued.refused.length > 0 ? `not sent: ${queued.refused.join('; ')}` : null;
-  return finish('replied', notSent);
+  return { outcome: 'replied', error: notSent, jobs: queued.jobs };
+}
+
+/** The conversation goes to a person with the reason; the run is closed as handed off. */
+async function handOffTurn(
+  ctx: TenantContext,
+  { correlationId, log }: TurnScope,
+  { current, thought, settings, now }: Storing,
+  reason: string,
+  error: string | null,
+): Promise<Stored> {
+  const jobs = await handOff(ctx, {
+    conversation: current,
+    reason,
+    source: 'escalation',
+    language: thought.language,
+    escalationContacts: settings.escalationContacts,
+    customerText: thought.customerText,
+    correlationId,
+    now,
+    logger: log,
+  });
+  return { outcome: 'handed_off', error, jobs };
 }
 
 /** Auto mode: each reply queued as the agent's message, labelled with the run that wrote it. */
@@ -580,8 +621,8 @@ async function queueReplies(
         message: reply,
         now: input.now,
         correlationId,
+        agentLabel: label,
       });
-      await tagAgentMessage(ctx, queued.message.id, label);
       jobs.push(queued.job);
     } catch (err) {
       // Refusals (the window, a limit) are thrown before anything is written.
@@ -603,15 +644,18 @@ export async function failTurn(
   err: unknown,
 ): Promise<JobOutcome> {
   const { services, env, tenantId, logger } = job;
-  const correlationId = turnCorrelationId(payload.triggerMessageId);
   const failure = safeErrorFields(err);
   const error = `${failure.error}${failure.code ? ` ${failure.code}` : ''}: ${failure.detail}`;
-  logger.error('agent: turn failed on its last delivery; handing off', {
-    correlationId,
-    ...failure,
-  });
   const jobs = await asTenant(services.db, tenantId, async (ctx) => {
     const now = services.clock.now();
+    // The message the failing turn answers, as decide found it; opening it also clears the due
+    // marker, so the customer's next message schedules a turn again.
+    const triggerMessageId = (await openTurn(ctx, payload.conversationId))?.id;
+    const correlationId = turnCorrelationId(triggerMessageId ?? payload.triggerMessageId);
+    logger.error('agent: turn failed on its last delivery; handing off', {
+      correlationId,
+      ...failure,
+    });
     const conversation = await loadTurnConversation(ctx, payload.conversationId);
     if (!conversation) return [];
     const run = await findRun(ctx, correlationId);
@@ -629,7 +673,7 @@ export async function failTurn(
       await recordFinishedRun(ctx, {
         conversationId: conversation.id,
         correlationId,
-        triggerMessageId: payload.triggerMessageId,
+        triggerMessageId: triggerMessageId ?? payload.triggerMessageId,
         model: 'none (failed before the model)',
         outcome: 'failed',
         error,

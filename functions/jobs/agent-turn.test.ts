@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messengerMessageBody } from '../../dev/meta-payloads';
@@ -17,7 +16,12 @@ import {
   threadOf,
 } from '../../test/agent';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, TEST_PUBLIC_BASE_URL } from '../../test/harness';
+import {
+  createHarness,
+  type Harness,
+  qstashSignature,
+  TEST_PUBLIC_BASE_URL,
+} from '../../test/harness';
 import { customerPhone, postWebhook, scopedUserId } from '../../test/meta-webhooks';
 import { startR2Bucket } from '../../test/r2';
 import type { AgentModelResolver } from '../agent/models';
@@ -43,6 +47,7 @@ beforeAll(async () => {
   h = await createHarness({
     jobs: [agentTurnJob({ models })],
     objectBindings: { MEDIA: r2.bucket },
+    bindings: { AGENT_TURN_PARALLELISM: '2' },
   });
   sql = adminSql();
   t = await createTenant(sql, 'Clínica Turnos');
@@ -63,8 +68,18 @@ beforeEach(async () => {
 const agentMessages = async (conversationId: string) =>
   (await threadOf(sql, conversationId)).filter((m) => m.direction === 'outbound');
 
+/** The agent-turn jobs QStash (stand-in) was given for a conversation. */
+const turnJobsOf = (conversationId: string) =>
+  h
+    .qstash!.messages()
+    .filter(
+      (m) =>
+        m.url.endsWith('/jobs/agent-turn') &&
+        JSON.parse(m.body).payload.conversationId === conversationId,
+    );
+
 describe('debounce and supersede', () => {
-  it('answers a burst of five messages with exactly one run that reads all five', async () => {
+  it('answers a burst of five messages with one job and one run that reads all five', async () => {
     script = scriptedModels([replyWith('Respondo a todo: abrimos a las 9 y sí hay parking.')]);
     const phone = customerPhone();
     const texts = ['Hola', 'una pregunta', '¿a qué hora abrís?', 'y otra cosa', '¿hay parking?'];
@@ -75,17 +90,16 @@ describe('debounce and supersede', () => {
     expect(promptLines(script.chat, 0).slice(1)).toEqual(texts.map((x) => `user: ${x}`));
     const conv = await conversationOf(sql, t, phone);
     const runs = await runsOf(sql, conv.id);
-    expect(runs.map((r) => r.outcome).sort()).toEqual([
-      'replied',
-      'superseded',
-      'superseded',
-      'superseded',
-      'superseded',
-    ]);
-    const replied = runs.find((r) => r.outcome === 'replied');
+    // One turn per debounce window: the first message scheduled it, the other four joined it.
+    expect(runs.map((r) => r.outcome)).toEqual(['replied']);
     const inbound = (await threadOf(sql, conv.id)).filter((m) => m.direction === 'inbound');
     expect(inbound.map((m) => m.content)).toEqual(texts);
+    const jobs = turnJobsOf(conv.id);
+    expect(jobs.map((j) => JSON.parse(j.body).payload.triggerMessageId)).toEqual([inbound[0]?.id]);
+    // It answers the newest message, and the next message may schedule a turn again.
+    const replied = runs[0];
     expect(replied?.trigger_message_id).toBe(inbound.at(-1)?.id);
+    expect((await conversationOf(sql, t, phone)).agent_turn_due_at).toBeNull();
     const out = await agentMessages(conv.id);
     expect(out.map((m) => [m.sender, m.content, m.correlation_id])).toEqual([
       ['agent', 'Respondo a todo: abrimos a las 9 y sí hay parking.', replied?.correlation_id],
@@ -175,7 +189,24 @@ describe('debounce and supersede', () => {
       'user: mensaje 3',
     ]);
     const runs = await runsOf(sql, (await conversationOf(sql, t, phone)).id);
-    expect(runs.map((r) => r.outcome).sort()).toEqual(['replied', 'replied', 'superseded']);
+    // "mensaje 2" joined the turn "mensaje 3" scheduled: one turn for the two.
+    expect(runs.map((r) => r.outcome)).toEqual(['replied', 'replied']);
+  });
+
+  it('answers a message Meta delivers late, after a turn that read newer ones', async () => {
+    const phone = customerPhone();
+    script = scriptedModels([replyWith('Respuesta a 2 y 3.'), replyWith('Respuesta a 1.')]);
+    // Two messages in one window: one turn, which answers "mensaje 3" and reads "mensaje 2".
+    await customerWrites(h, t, phone, 'mensaje 2', { timestamp: providerSeconds(-20) });
+    await customerWrites(h, t, phone, 'mensaje 3', { timestamp: providerSeconds(-10) });
+    await h.settle();
+    // "mensaje 1" was written first but Meta delivers it now: newer messages, already read by a
+    // finished turn, must not silence it.
+    await customerWrites(h, t, phone, 'mensaje 1', { timestamp: providerSeconds(-30) });
+    await h.settle();
+    const conv = await conversationOf(sql, t, phone);
+    expect((await runsOf(sql, conv.id)).map((r) => r.outcome)).toEqual(['replied', 'replied']);
+    expect(script.chat.doGenerateCalls).toHaveLength(2);
   });
 
   it('never answers the backlog when a person unlocks; the next message gets the turn', async () => {
@@ -196,11 +227,10 @@ describe('debounce and supersede', () => {
     expect(unlock.status).toBe(200);
     await h.settle();
     expect(script.chat.doGenerateCalls).toHaveLength(0);
+    // The turn "hola" scheduled answers the newest message, which arrived while locked.
     const runs = await runsOf(sql, conv.id);
-    expect(runs.map((r) => r.outcome).sort()).toEqual(['locked', 'superseded']);
-    expect(runs.find((r) => r.outcome === 'locked')?.error).toContain(
-      'unlocking does not answer the backlog',
-    );
+    expect(runs.map((r) => r.outcome)).toEqual(['locked']);
+    expect(runs[0]?.error).toContain('unlocking does not answer the backlog');
 
     await customerWrites(h, t, phone, 'vale, otra pregunta');
     await h.settle();
@@ -210,7 +240,7 @@ describe('debounce and supersede', () => {
     ]);
   });
 
-  it('records why nothing was said when the reply mode is off or the bot is disabled', async () => {
+  it('schedules no turn when the reply mode is off, the bot is disabled or a person has it', async () => {
     script = scriptedModels([]);
     const phone = customerPhone();
     await sql`update tenant_settings set reply_mode = 'off' where tenant_id = ${t.tenantId}`;
@@ -220,12 +250,56 @@ describe('debounce and supersede', () => {
     await sql`update tenant_settings set reply_mode = 'auto' where tenant_id = ${t.tenantId}`;
     await sql`update conversations set bot_enabled = false where id = ${conv.id}`;
     await customerWrites(h, t, phone, 'hola otra vez');
+    await sql`update conversations set bot_enabled = true, is_locked = true, locked_by = 'operator'
+      where id = ${conv.id}`;
+    await customerWrites(h, t, phone, '¿hay alguien?');
+    await h.settle();
+    expect(turnJobsOf(conv.id)).toEqual([]);
+    expect(await runsOf(sql, conv.id)).toEqual([]);
+    expect((await conversationOf(sql, t, phone)).agent_turn_due_at).toBeNull();
+    expect(script.chat.doGenerateCalls).toHaveLength(0);
+  });
+
+  it('records why nothing was said when the reply mode or the bot changed before the turn ran', async () => {
+    script = scriptedModels([]);
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, 'hola');
+    await sql`update tenant_settings set reply_mode = 'off' where tenant_id = ${t.tenantId}`;
+    await h.settle();
+    const conv = await conversationOf(sql, t, phone);
+    await sql`update tenant_settings set reply_mode = 'auto' where tenant_id = ${t.tenantId}`;
+    await customerWrites(h, t, phone, 'hola otra vez');
+    await sql`update conversations set bot_enabled = false where id = ${conv.id}`;
     await h.settle();
     expect((await runsOf(sql, conv.id)).map((r) => [r.outcome, r.error])).toEqual([
       ['locked', "tenant's reply mode is off"],
       ['locked', 'bot disabled for this conversation'],
     ]);
     expect(script.chat.doGenerateCalls).toHaveLength(0);
+  });
+
+  it("delivers at most AGENT_TURN_PARALLELISM of a tenant's turns at once", async () => {
+    let thinking = 0;
+    let most = 0;
+    const slowReply = async () => {
+      thinking++;
+      most = Math.max(most, thinking);
+      // Long enough for turns delivered together to overlap here.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      thinking--;
+      return replyWith('Hola.');
+    };
+    script = scriptedModels([slowReply, slowReply, slowReply, slowReply]);
+    const phones = [customerPhone(), customerPhone(), customerPhone(), customerPhone()];
+    for (const phone of phones) await customerWrites(h, t, phone, 'hola');
+    const convs = await Promise.all(phones.map((phone) => conversationOf(sql, t, phone)));
+    const jobs = convs.flatMap((c) => turnJobsOf(c.id));
+    expect(jobs.map((j) => [j.flowControlKey, j.flowControl?.parallelism])).toEqual(
+      convs.map(() => [`agent-turn-${t.tenantId}`, 2]),
+    );
+    await h.settle();
+    expect(script.chat.doGenerateCalls).toHaveLength(4);
+    expect(most).toBeLessThanOrEqual(2);
   });
 });
 
@@ -957,25 +1031,17 @@ describe('at-least-once delivery', () => {
       .at(-1);
     expect(delivered).toBeDefined();
     const body = delivered?.body as string;
-    const now = Math.floor(Date.now() / 1000);
-    const hash = Buffer.from(
-      await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
-    ).toString('base64url');
-    const signature = await new SignJWT({ body: hash })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer('Upstash')
-      .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + 300)
-      .sign(new TextEncoder().encode(h.bindings.QSTASH_CURRENT_SIGNING_KEY as string));
+    const signature = await qstashSignature(body, 'agent-turn');
     const again = await h.request(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`, {
       method: 'POST',
       body,
       headers: { 'upstash-signature': signature, 'upstash-retried': '1' },
     });
     expect(again.status).toBe(200);
-    expect(await again.json()).toEqual({ status: 'done', detail: 'already ran: replied' });
+    expect(await again.json()).toEqual({
+      status: 'done',
+      detail: 'no message waits for an answer',
+    });
     await h.settle();
     const conv = await conversationOf(sql, t, phone);
     expect((await agentMessages(conv.id)).map((m) => m.content)).toEqual(['Una sola respuesta.']);

@@ -5,7 +5,7 @@ import { defineJob } from './define';
 
 export const AGENT_TURN_JOB = 'agent-turn';
 
-/** What inbound ingestion enqueues per customer message (db/inbound.ts), debounced. */
+/** What inbound ingestion enqueues once per conversation per debounce window (db/inbound.ts). */
 export const agentTurnPayload = z.object({
   conversationId: z.uuid(),
   triggerMessageId: z.uuid(),

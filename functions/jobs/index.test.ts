@@ -5,7 +5,7 @@ import { asTenant } from '../../db/client';
 import { createArticle } from '../../db/knowledge';
 import { enqueueJob } from '../../db/outbox';
 import { PERSONAL } from '../../test/failed-query';
-import { TEST_PUBLIC_BASE_URL, testBindings } from '../../test/harness';
+import { qstashSignature, TEST_PUBLIC_BASE_URL, testBindings } from '../../test/harness';
 import { it as base, must } from '../../test/it';
 import { parseEnv } from '../env';
 import { publishJobs, sweepOutbox } from '../lib/jobs';
@@ -50,22 +50,6 @@ const leakyJob = defineJob({
 });
 
 const signingKey = () => must(testBindings().QSTASH_CURRENT_SIGNING_KEY, 'the QStash signing key');
-
-/** An Upstash-Signature for this body and job URL, as QStash signs it. */
-async function qstashSignature(body: string, kind: string) {
-  const now = Math.floor(Date.now() / 1000);
-  const hash = Buffer.from(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
-  ).toString('base64url');
-  return new SignJWT({ body: hash })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('Upstash')
-    .setSubject(`${TEST_PUBLIC_BASE_URL}/jobs/${kind}`)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + 300)
-    .sign(new TextEncoder().encode(signingKey()));
-}
 
 const it = base
   /** Enqueues a test-echo job for the tenant and publishes it, with the harness's bindings or others. */
@@ -250,7 +234,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
       res = await h.request('/jobs/test-leak', {
         method: 'POST',
         body,
-        headers: { 'upstash-signature': await qstashSignature(body, 'test-leak') },
+        headers: { 'upstash-signature': await qstashSignature(body, 'test-leak', signingKey()) },
       });
     } finally {
       spy.mockRestore();

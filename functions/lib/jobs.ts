@@ -46,7 +46,11 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
           notBefore: job.notBefore ? Math.ceil(job.notBefore.getTime() / 1000) : undefined,
           retries: JOB_RETRIES,
           flowControl: job.flowControlKey
-            ? { key: job.flowControlKey, parallelism: job.flowControlParallelism ?? 1 }
+            ? {
+                key: job.flowControlKey,
+                // Rows that leave it open are agent turns (db/inbound.ts): configured per deploy.
+                parallelism: job.flowControlParallelism ?? env.AGENT_TURN_PARALLELISM,
+              }
             : undefined,
         });
         await asTenant(services.db, job.tenantId, (ctx) =>

@@ -98,10 +98,12 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(jobs[0]).toMatchObject({
       kind: 'agent-turn',
       payload: { conversationId: row.conversation_id, triggerMessageId: row.id },
-      dedupe_key: `agent-turn:${row.id}`,
     });
-    // Debounce from our clock (tenant default 10 s), not from the provider timestamp.
+    // Debounce from our clock (tenant default 10 s), not from the provider timestamp; one turn per
+    // conversation per window, which the conversation's due marker records.
     const job = must(jobs[0], 'the agent-turn job');
+    expect(job.dedupe_key).toBe(`agent-turn:${row.conversation_id}:${job.not_before.getTime()}`);
+    expect(conversation?.agent_turn_due_at).toEqual(job.not_before);
     const delay = job.not_before.getTime() - job.created_at.getTime();
     expect(delay).toBeGreaterThanOrEqual(9_000);
     expect(delay).toBeLessThanOrEqual(11_000);
