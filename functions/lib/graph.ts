@@ -265,16 +265,21 @@ function parseOk<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
   return parsed.data;
 }
 
+/** `POST /{v}/{account id}/messages`: where every channel sends (and marks read). */
+function postMessages(graph: GraphConnection, account: GraphAccount, body: unknown) {
+  return call(graph, account, graph.versioned(`${account.externalId}/messages`), {
+    method: 'POST',
+    body,
+  });
+}
+
 /** `POST /{v}/{phone_number_id}/messages` with a body from functions/messaging/bodies.ts. */
 async function sendWhatsApp(
   graph: GraphConnection,
   account: GraphAccount,
   body: unknown,
 ): Promise<SendResult> {
-  const json = await call(graph, account, graph.versioned(`${account.externalId}/messages`), {
-    method: 'POST',
-    body,
-  });
+  const json = await postMessages(graph, account, body);
   const ok = parseOk(whatsappSendResponse, json, 'WhatsApp send');
   // biome-ignore lint/style/noNonNullAssertion: the schema requires at least one element
   return { providerMessageId: ok.messages[0]!.id };
@@ -286,10 +291,7 @@ async function sendMessaging(
   account: GraphAccount,
   body: unknown,
 ): Promise<SendResult> {
-  const json = await call(graph, account, graph.versioned(`${account.externalId}/messages`), {
-    method: 'POST',
-    body,
-  });
+  const json = await postMessages(graph, account, body);
   return { providerMessageId: parseOk(messagingSendResponse, json, 'Send API').message_id };
 }
 
@@ -303,24 +305,20 @@ async function markRead(
   account: GraphAccount,
   input: { providerMessageId: string; recipientId: string; typing?: boolean },
 ): Promise<void> {
-  const url = graph.versioned(`${account.externalId}/messages`);
   if (account.channel === 'whatsapp') {
-    await call(graph, account, url, {
-      method: 'POST',
-      body: {
-        messaging_product: 'whatsapp',
-        status: 'read',
-        message_id: input.providerMessageId,
-        ...(input.typing ? { typing_indicator: { type: 'text' } } : {}),
-      },
+    await postMessages(graph, account, {
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: input.providerMessageId,
+      ...(input.typing ? { typing_indicator: { type: 'text' } } : {}),
     });
     return;
   }
   const actions = input.typing ? ['mark_seen', 'typing_on'] : ['mark_seen'];
   for (const action of actions) {
-    await call(graph, account, url, {
-      method: 'POST',
-      body: { recipient: { id: input.recipientId }, sender_action: action },
+    await postMessages(graph, account, {
+      recipient: { id: input.recipientId },
+      sender_action: action,
     });
   }
 }
