@@ -98,13 +98,13 @@ describe('round-trip budgets of the hot paths', () => {
     expect(beforeResponse.roundTrips).toBeLessThanOrEqual(35);
   });
 
-  it('an operator read (the chat list): one connection, at most 12 round trips', async () => {
+  it('an operator read (the chat list): one connection, at most 7 round trips', async () => {
     counter.reset();
     const res = await h.asUser(t.agent, '/admin/chats/summary', {
       headers: { 'x-tenant-id': t.tenantId },
     });
     expect(res.status).toBe(200);
     expect(counter.counts().connections).toBe(1);
-    expect(counter.counts().roundTrips).toBeLessThanOrEqual(12);
+    expect(counter.counts().roundTrips).toBeLessThanOrEqual(7);
   });
 });
