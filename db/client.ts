@@ -46,6 +46,10 @@ export function connect(connectionString: string, options: { max?: number } = {}
  * time on a connection and one after, so a request that repeats a statement, or a long-lived
  * connection, pays one round trip per statement. Transactions and savepoints hand drizzle their own
  * scoped client, which is wrapped the same way.
+ *
+ * BEGIN still waits for its answer before the first statement (postgres.js's `begin`): sending it
+ * with that statement needs a reserved connection, and `reserve()` hangs on a pool with no open
+ * connection when `fetch_types` is off (porsager/postgres#751, #1219).
  */
 function preparing<T extends postgres.Sql>(sql: T): T {
   const scoped =
@@ -145,6 +149,39 @@ export function asIntake<T>(db: Database, fn: (ctx: IntakeContext) => Promise<T>
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local role switchboard_worker`);
     return fn({ tx });
+  });
+}
+
+/**
+ * What `asWorker` hands its callback: the intake context, and `forTenant`, which binds a tenant for
+ * everything that follows in the transaction and returns its context. Binding another tenant ends
+ * the previous binding: a context of the earlier tenant then reads and writes nothing (RLS).
+ */
+export type WorkerScope = {
+  intake: IntakeContext;
+  forTenant(tenantId: string): Promise<TenantContext>;
+};
+
+/**
+ * Intake and tenant work in one transaction, for a webhook body: it is stored and its accounts
+ * resolved before any tenant is known, then each account's items are written under that tenant.
+ * One transaction instead of one per step saves a BEGIN, a role binding and a COMMIT per step,
+ * each a round trip. The same role (`switchboard_worker`) and policies as `asIntake`/`asTenant`.
+ */
+export function asWorker<T>(db: Database, fn: (scope: WorkerScope) => Promise<T>) {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local role switchboard_worker`);
+    let bound: string | null = null;
+    return fn({
+      intake: { tx },
+      async forTenant(tenantId) {
+        if (bound !== tenantId) {
+          await tx.execute(bindTenant(tenantId));
+          bound = tenantId;
+        }
+        return { tx, tenantId };
+      },
+    });
   });
 }
 

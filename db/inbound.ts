@@ -10,8 +10,8 @@ import {
   conversations,
   messages,
   templates,
-  tenantSettings,
 } from './schema';
+import { getTenantSettings, type TenantSettings } from './settings';
 import { isOneOf } from './sql';
 import {
   lockProviderMessage,
@@ -153,7 +153,8 @@ export function previewOf(item: {
 type Caches = {
   contacts: Map<string, string>;
   conversations: Map<string, string>;
-  debounceSeconds?: number;
+  /** Read once per ingest: the intake hook and the debounce both need them. */
+  settings?: TenantSettings;
 };
 
 /** A new customer message that wants a reply, as the customer-message hook sees it. */
@@ -166,6 +167,8 @@ export type CustomerMessage = {
   payload: Record<string, unknown>;
   contact: { externalUserId: string; phone?: string | null; name?: string | null };
   now: Date;
+  /** The tenant's settings, already read by this ingest (the hook must not read them again). */
+  settings: TenantSettings;
 };
 
 /**
@@ -281,15 +284,9 @@ async function ensureConversation(
   return row.id;
 }
 
-async function debounceSeconds({ tx, tenantId }: TenantContext, caches: Caches): Promise<number> {
-  if (caches.debounceSeconds === undefined) {
-    const [row] = await tx
-      .select({ seconds: tenantSettings.debounceSeconds })
-      .from(tenantSettings)
-      .where(eq(tenantSettings.tenantId, tenantId));
-    caches.debounceSeconds = row?.seconds ?? 10;
-  }
-  return caches.debounceSeconds;
+async function settingsOf(ctx: TenantContext, caches: Caches): Promise<TenantSettings> {
+  caches.settings ??= await getTenantSettings(ctx);
+  return caches.settings;
 }
 
 type Account = { id: string; channel: Channel };
@@ -376,6 +373,7 @@ async function ingestMessage(
       payload: item.payload,
       contact: item.contact,
       now: run.now,
+      settings: await settingsOf(ctx, run.caches),
     });
     run.result.jobs.push(...agent.jobs);
   }
@@ -496,7 +494,7 @@ async function scheduleAgentTurn(
   trigger: { conversationId: string; messageId: string; now: Date },
   { caches, result }: IngestRun,
 ) {
-  const seconds = await debounceSeconds(ctx, caches);
+  const seconds = (await settingsOf(ctx, caches)).debounceSeconds;
   const job = await enqueueJob(ctx, {
     kind: 'agent-turn',
     payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
