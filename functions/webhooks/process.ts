@@ -58,8 +58,8 @@ const REASON_LIMIT = 2000;
  * An item the database refuses aborts the transaction; it is then run again with each item in a
  * savepoint of its own, so only that item is reported dead and the rest are stored.
  *
- * Throws only for what a retry can fix (the database unreachable, …), and then nothing of the
- * body was written: the caller answers 5xx.
+ * Throws when the body could not be processed (the database unreachable, a bug); nothing of it
+ * was written then, and the caller answers 5xx.
  */
 export async function processStoredBody(
   deps: { services: Services; env: Env },
