@@ -10,8 +10,8 @@ import {
   conversations,
   messages,
   templates,
-  tenantSettings,
 } from './schema';
+import { getTenantSettings, type TenantSettings } from './settings';
 import { isOneOf } from './sql';
 import {
   lockProviderMessage,
@@ -153,11 +153,9 @@ export function previewOf(item: {
 type Caches = {
   contacts: Map<string, string>;
   conversations: Map<string, string>;
-  turnSettings?: TurnSettings;
+  /** Read once per ingest: the intake hook and the debounce both need them. */
+  settings?: TenantSettings;
 };
-
-/** What ingestion reads of the tenant's settings to schedule turns, once per ingest call. */
-type TurnSettings = { debounceSeconds: number; replyMode: 'auto' | 'approval' | 'off' };
 
 /** A new customer message that wants a reply, as the customer-message hook sees it. */
 export type CustomerMessage = {
@@ -169,6 +167,8 @@ export type CustomerMessage = {
   payload: Record<string, unknown>;
   contact: { externalUserId: string; phone?: string | null; name?: string | null };
   now: Date;
+  /** The tenant's settings, already read by this ingest (the hook must not read them again). */
+  settings: TenantSettings;
 };
 
 /**
@@ -285,18 +285,9 @@ async function ensureConversation(
   return row.id;
 }
 
-async function turnSettings({ tx, tenantId }: TenantContext, caches: Caches) {
-  if (caches.turnSettings === undefined) {
-    const [row] = await tx
-      .select({
-        debounceSeconds: tenantSettings.debounceSeconds,
-        replyMode: tenantSettings.replyMode,
-      })
-      .from(tenantSettings)
-      .where(eq(tenantSettings.tenantId, tenantId));
-    caches.turnSettings = row ?? { debounceSeconds: 10, replyMode: 'auto' };
-  }
-  return caches.turnSettings;
+async function settingsOf(ctx: TenantContext, caches: Caches): Promise<TenantSettings> {
+  caches.settings ??= await getTenantSettings(ctx);
+  return caches.settings;
 }
 
 type Account = { id: string; channel: Channel };
@@ -386,6 +377,7 @@ async function ingestMessage(
       payload: item.payload,
       contact: item.contact,
       now: run.now,
+      settings: await settingsOf(ctx, run.caches),
     });
     run.result.jobs.push(...agent.jobs);
     if (!agent.turn && opened && window) {
@@ -534,7 +526,7 @@ type TurnWindow = { dueAt: Date; lostBefore: Date };
  * the full debounce.
  */
 async function turnWindow(ctx: TenantContext, { caches, now }: IngestRun) {
-  const settings = await turnSettings(ctx, caches);
+  const settings = await settingsOf(ctx, caches);
   if (settings.replyMode === 'off') return null;
   return {
     dueAt: new Date(now.getTime() + settings.debounceSeconds * 1000),

@@ -1,7 +1,13 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listChatSummaries } from '../db/chats';
+import { asOperator, connect, operatorMemberships } from '../db/client';
 import { encodeMetaBody, signMetaBody, whatsappMessageBody } from '../dev/meta-payloads';
 import { agentTurnJob } from '../functions/jobs/agent-turn';
+import { envFor } from '../functions/middleware/init';
+import { createServices } from '../functions/services';
+import { eventIdOf } from '../functions/webhooks';
+import { processStoredBody } from '../functions/webhooks/process';
 import { customerWrites, replyWith, scriptedModels } from './agent';
 import { adminSql, createTenant, type TenantFixture } from './fixtures';
 import {
@@ -16,10 +22,18 @@ import { type RoundTripCounter, startRoundTripCounter } from './round-trips';
 
 /**
  * Round trips are what a request costs in production (Worker → Hyperdrive → Supabase), so the hot
- * paths have budgets in round trips, counted by a proxy in front of the run's database.
+ * paths have budgets in round trips, counted by a proxy in front of the run's database. The
+ * budgets are ceilings, so no change adds a round trip unnoticed; docs/performance.md says where
+ * each comes from.
  *
- * The budgets below are today's counts, held as ceilings so no change adds a round trip unnoticed;
- * docs/performance.md says where they come from and what the lean data path (issue 9) lowers them to.
+ * Two shapes, both held:
+ * - fresh: the Worker opens a client per request, so every statement is new on its connection and
+ *   postgres.js describes it before running it (two round trips the first time, one after);
+ * - warm: a long-lived connection (Node, a pool that keeps its connections) where every statement
+ *   is already prepared: one round trip per statement, BEGIN and COMMIT included.
+ * Issue 9's targets (webhook ≤ 3 before its 200, operator read 1) are not met by either: they need
+ * fewer statements (ingest as one SQL call) and BEGIN/COMMIT pipelined with them, which
+ * postgres.js cannot do for us yet (see docs/performance.md).
  */
 let counter: RoundTripCounter;
 beforeAll(async () => {
@@ -79,15 +93,8 @@ describe('round-trip budgets of the hot paths', () => {
   });
   afterAll(() => h.close());
 
-  it('a one-message webhook, before its 200: one connection, at most 35 round trips', async () => {
-    const raw = encodeMetaBody(
-      whatsappMessageBody({
-        ...waNumber(t),
-        from: customerPhone(),
-        id: `wamid.${crypto.randomUUID()}`,
-        message: { type: 'text', text: 'hola' },
-      }),
-    );
+  it('a one-message webhook, before its 200: one connection, at most 25 round trips', async () => {
+    const raw = oneMessage(t);
     const headers = {
       'content-type': 'application/json',
       'x-hub-signature-256': await signMetaBody(raw, TEST_APP_SECRET),
@@ -108,17 +115,67 @@ describe('round-trip budgets of the hot paths', () => {
     await Promise.allSettled(afterResponse);
     expect(res.status).toBe(200);
     expect(beforeResponse.connections).toBe(1);
-    expect(beforeResponse.roundTrips).toBeLessThanOrEqual(35);
+    expect(beforeResponse.roundTrips).toBeLessThanOrEqual(25);
   });
 
-  it('an operator read (the chat list): one connection, at most 12 round trips', async () => {
+  it('an operator read (the chat list): one connection, at most 7 round trips', async () => {
     counter.reset();
     const res = await h.asUser(t.agent, '/admin/chats/summary', {
       headers: { 'x-tenant-id': t.tenantId },
     });
     expect(res.status).toBe(200);
     expect(counter.counts().connections).toBe(1);
-    expect(counter.counts().roundTrips).toBeLessThanOrEqual(12);
+    expect(counter.counts().roundTrips).toBeLessThanOrEqual(7);
+  });
+
+  describe('on a warm connection (every statement already prepared)', () => {
+    // The same db calls as the routes, on one long-lived connection: run once to prepare every
+    // statement there, then counted.
+    let warm: ReturnType<typeof connect>;
+    beforeAll(() => {
+      warm = connect(counter.url, { max: 1 });
+    });
+    afterAll(() => warm.close());
+
+    async function counted(work: () => Promise<unknown>) {
+      await work();
+      counter.reset();
+      await work();
+      return counter.counts();
+    }
+
+    it('a one-message webhook, stored and processed: at most 14 round trips', async () => {
+      const env = envFor(h.bindings);
+      const { services, close } = createServices(env);
+      try {
+        const counts = await counted(async () => {
+          const raw = oneMessage(t);
+          const result = await processStoredBody(
+            { services: { ...services, db: warm.db }, env },
+            { id: await eventIdOf(new TextEncoder().encode(raw)), rawBody: raw },
+            { fastPath: true, store: { object: 'whatsapp_business_account' } },
+          );
+          expect(result).toMatchObject({ outcome: 'processed', counts: { stored: 1 } });
+        });
+        expect(counts).toEqual({ connections: 0, roundTrips: expect.any(Number) });
+        expect(counts.roundTrips).toBeLessThanOrEqual(14);
+      } finally {
+        await close();
+      }
+    });
+
+    it('an operator read (the chat list): at most 5 round trips', async () => {
+      const claims = { sub: t.agent.id, role: 'authenticated' as const };
+      const counts = await counted(async () => {
+        const memberships = await operatorMemberships(warm.db, claims);
+        expect(memberships.map((m) => m.tenantId)).toEqual([t.tenantId]);
+        await asOperator(warm.db, claims, (tx) =>
+          listChatSummaries({ tx, tenantId: t.tenantId }, { humanFilter: 'all', limit: 31 }),
+        );
+      });
+      expect(counts).toEqual({ connections: 0, roundTrips: expect.any(Number) });
+      expect(counts.roundTrips).toBeLessThanOrEqual(5);
+    });
   });
 
   it('one agent turn that replies (mock model): one connection, at most 53 round trips', async () => {
@@ -144,3 +201,15 @@ describe('round-trip budgets of the hot paths', () => {
     await h.settle();
   });
 });
+
+/** A WhatsApp body with one text message from a new customer. */
+function oneMessage(t: TenantFixture): string {
+  return encodeMetaBody(
+    whatsappMessageBody({
+      ...waNumber(t),
+      from: customerPhone(),
+      id: `wamid.${crypto.randomUUID()}`,
+      message: { type: 'text', text: 'hola' },
+    }),
+  );
+}

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
  * statement is a hop from the Worker through Hyperdrive to Supabase: connections opened, and
  * round trips — each time a client sends after the server has answered (pipelined statements sent
  * together count once, as they cost one hop). The startup handshake (until the server's first
- * ReadyForQuery) is counted as the connection, not as round trips.
+ * ReadyForQuery) is counted as the connection, not as round trips, and closing it (Terminate,
+ * which nobody waits for) not at all.
  *
  * Deterministic: it counts protocol turns, not time, so budgets built on it can be enforced by
  * tests on any machine and on both databases (embedded and server).
@@ -34,7 +35,9 @@ export async function startRoundTripCounter(targetUrl: string): Promise<RoundTri
     let pending = Buffer.alloc(0); // unparsed server bytes, only while looking for ReadyForQuery
 
     client.on('data', (chunk) => {
-      if (ready && answered) roundTrips++;
+      // Terminate ('X', alone) closes the connection: nobody waits for an answer to it.
+      const terminate = chunk.length === 5 && chunk[0] === 0x58;
+      if (ready && answered && !terminate) roundTrips++;
       answered = false;
       upstream.write(chunk);
     });

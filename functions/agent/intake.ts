@@ -14,7 +14,7 @@ import type { TenantContext } from '../../db/client';
 import { draftAwaitingEditIn } from '../../db/drafts';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
-import { getTenantSettings, type TenantSettings } from '../../db/settings';
+import type { TenantSettings } from '../../db/settings';
 import { createLogger, type Logger } from '../lib/logger';
 import { type ActionResult, type IntakeMessage, ignored, interactiveActions } from './actions';
 import { decideDraft } from './approval';
@@ -83,7 +83,8 @@ export async function agentIntake(
   message: IntakeMessage,
   logger: Logger = defaultLogger,
 ): Promise<Intaken> {
-  const settings = await getTenantSettings(ctx);
+  // Read once by the ingest that calls this hook, which also needs them for the debounce.
+  const settings = message.settings;
   const staff = staffContact(message, settings.escalationContacts);
   const intake: Intake = { ctx, message, settings, staff, logger };
   const raw = tappedId(message.type, message.payload);

@@ -6,8 +6,12 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { asOperator, type OperatorClaims, type TenantContext } from '../../db/client';
-import { listMemberships } from '../../db/members';
+import {
+  asOperator,
+  type OperatorClaims,
+  operatorMemberships,
+  type TenantContext,
+} from '../../db/client';
 import type { HonoEnv, Operator } from '../context';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
@@ -64,7 +68,8 @@ export async function verifyOperatorToken(token: string, env: Env, now: Date): P
 
 /**
  * `/admin/*` guard: a verified Supabase operator who is a member of the tenant the request acts
- * on. Membership is read through the operator handle itself, so RLS already applies to it.
+ * on. Membership is read under the operator's own binding (RLS applies to it), in one statement
+ * of its own: the route's transaction follows.
  */
 export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAuth(c, next) {
   const header = c.req.header('authorization') ?? '';
@@ -80,7 +85,7 @@ export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAut
     throw new ApiError('FORBIDDEN', 'Only signed-in operators may use the operator API.');
   }
   const claims = { ...payload, sub: payload.sub, role: 'authenticated' } as OperatorClaims;
-  const memberships = await asOperator(services.db, claims, (tx) => listMemberships(tx));
+  const memberships = await operatorMemberships(services.db, claims);
   if (memberships.length === 0)
     throw new ApiError('FORBIDDEN', 'This account is not a member of any business.');
   const wanted = c.req.header('x-tenant-id');

@@ -194,6 +194,43 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     ]);
   });
 
+  it('processing fails (not the database): 503, the body kept as received, and the retry is processed', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const id = randomWamid();
+    const body = text(t, 'processing failed', id);
+    const eventId = await eventIdOf(new TextEncoder().encode(encodeMetaBody(body)));
+    // A clock that throws stands in for any failure while processing: the body's one transaction
+    // is rolled back, so the body must be stored on its own.
+    const broken = await createHarness({
+      clock: {
+        now: () => {
+          throw new Error('the clock is broken');
+        },
+      },
+    });
+    try {
+      const res = await postWebhook(broken, body);
+      expect(res.status).toBe(503);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(error.message).toContain('stored but could not be processed');
+    } finally {
+      await broken.close();
+    }
+    const stored = () => sql`select content from messages where provider_message_id = ${id}`;
+    expect((await eventOf(sql, eventId))?.outcome).toBe('received');
+    expect(await stored()).toEqual([]);
+    // Meta's retry reaches a healthy deployment.
+    const retry = await postWebhook(h, body);
+    expect(retry.status).toBe(200);
+    expect(((await retry.json()) as { status: string }).status).toBe('processed');
+    expect(await stored()).toEqual([{ content: 'processing failed' }]);
+    expect((await eventOf(sql, eventId))?.outcome).toBe('processed');
+  });
+
   it('QStash down: 200, the message is stored and its agent turn stays pending for the sweeper', async ({
     sql,
     tenant: t,

@@ -20,11 +20,11 @@ import { parseSignatureHeader, sameSecret, signatureMatches } from './signature'
 /**
  * `GET|POST /webhooks/meta`: the one callback URL for WhatsApp, Messenger and Instagram.
  *
- * POST: verify the signature over the raw bytes → store the raw body (webhook_events) → process
- * it → 200. The 200 is only sent once the body is durably stored: if it cannot be stored the answer
- * is 5xx and Meta retries. Processing writes only to Postgres; publishing jobs (agent turns,
- * media downloads) and remembering dedupe keys in Redis happen after the response. The request
- * size limit (413) is the app-wide bodyLimit in functions/app.ts.
+ * POST: verify the signature over the raw bytes → store the raw body (webhook_events) and process
+ * it, in one transaction → 200. The 200 is only sent once the body is durably stored: if it cannot
+ * be stored the answer is 5xx and Meta retries. Processing writes only to Postgres; publishing
+ * jobs (agent turns, media downloads) and remembering dedupe keys in Redis happen after the
+ * response. The request size limit (413) is the app-wide bodyLimit in functions/app.ts.
  */
 export function registerWebhooks(app: App) {
   app.get('/webhooks/meta', async (c) => {
@@ -59,32 +59,35 @@ export function registerWebhooks(app: App) {
     }
 
     const rawBody = text ?? `${BASE64_PREFIX}${toBase64(raw)}`;
-    try {
-      await asIntake(services.db, (tx) =>
-        recordWebhookEvent(tx, { id: eventId, object: objectOf(text), rawBody }),
-      );
-    } catch (err) {
-      // The failed insert's message would carry the body (customers' words): size and cause only.
-      log.error('webhook body could not be stored', {
-        bytes: raw.byteLength,
-        ...safeErrorFields(err),
-      });
-      throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
-    }
-
+    const object = objectOf(text);
     let result: ProcessResult;
     try {
+      // Stored and processed in one transaction: a 200 means both are committed.
       result = await processStoredBody(
         { services, env },
         { id: eventId, rawBody },
         {
           fastPath: true,
           scope: signer === 'app' ? undefined : { channelAccountIds: signer.channelAccountIds },
+          store: { object },
         },
       );
-    } catch (err) {
-      // Stored but not processed: the event stays `received`; Meta's retry processes it again.
-      log.error('webhook stored but not processed', safeErrorFields(err));
+    } catch (processError) {
+      // Nothing of the body was written. Keep the body on its own (as `received`, for Meta's
+      // retry and operators' replays) if the database takes it; 5xx either way, so Meta retries.
+      try {
+        await asIntake(services.db, (tx) =>
+          recordWebhookEvent(tx, { id: eventId, object, rawBody }),
+        );
+      } catch (err) {
+        // The failed insert's message would carry the body (customers' words): size and cause only.
+        log.error('webhook body could not be stored', {
+          bytes: raw.byteLength,
+          ...safeErrorFields(err),
+        });
+        throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
+      }
+      log.error('webhook stored but not processed', safeErrorFields(processError));
       throw new ApiError(
         'SERVICE_UNAVAILABLE',
         'The webhook was stored but could not be processed; retry later.',

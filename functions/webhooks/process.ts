@@ -1,4 +1,4 @@
-import { asIntake, asTenant, type TenantContext } from '../../db/client';
+import { asWorker, type TenantContext, type WorkerScope } from '../../db/client';
 import {
   applyTemplateStatus,
   type InboundItem,
@@ -9,6 +9,7 @@ import {
 import type { OutboxJob } from '../../db/outbox';
 import {
   type ResolvedAccount,
+  recordWebhookEvent,
   resolveChannelAccount,
   resolveWhatsAppBusinessAccount,
   settleWebhookEvent,
@@ -43,62 +44,112 @@ export type ProcessResult = {
  */
 export type ProcessScope = { channelAccountIds?: ReadonlySet<string>; tenantId?: string };
 
-/** Items per transaction: bounds how long one transaction (and its row locks) lives. */
-const CHUNK_SIZE = 100;
 const REASON_LIMIT = 2000;
 
 /**
- * Processes one stored webhook body: resolves each channel account (hence tenant), ingests what
- * it says in one tenant transaction per account (per 100 items), updates templates, and settles
- * the event `processed`, or `dead` with every reason when any part was not understood or belongs
- * to no known account. Safe to run again on the same body (Meta's retries, operator replays):
+ * Processes one webhook body in one transaction: stores it first when `store` is given (a new
+ * delivery; a replay's body is already stored), resolves each channel account (hence tenant),
+ * ingests what it says under each account's tenant, updates templates, and settles the event
+ * `processed`, or `dead` with every reason when any part was not understood or belongs to no known
+ * account. One transaction, so a delivery costs one BEGIN and one COMMIT, and a stored body is
+ * always a settled one. Safe to run again on the same body (Meta's retries, operator replays):
  * every write is idempotent.
  *
- * Throws only for what a retry can fix (the database unreachable, …): the caller answers 5xx and
- * the event stays `received`.
+ * An item the database refuses aborts the transaction; it is then run again with each item in a
+ * savepoint of its own, so only that item is reported dead and the rest are stored.
+ *
+ * Throws when the body could not be processed (the database unreachable, a bug); nothing of it
+ * was written then, and the caller answers 5xx.
  */
 export async function processStoredBody(
   deps: { services: Services; env: Env },
   event: { id: string; rawBody: string },
-  options: { fastPath: boolean; scope?: ProcessScope },
+  options: { fastPath: boolean; scope?: ProcessScope; store?: { object: string | null } },
 ): Promise<ProcessResult> {
   const { services, env } = deps;
-  const run: Processing = {
-    services,
-    options,
-    problems: [],
-    notes: [],
-    tenantsSeen: new Set(),
-    result: {
-      outcome: 'processed',
-      reason: null,
-      tenantId: null,
-      jobs: [],
-      committedKeys: [],
-      counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
-    },
-  };
-  const body = readBody(event.rawBody, run.problems);
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const body = readBody(event.rawBody, problems);
+  let parsed: Parsed | null = null;
   if (body !== undefined) {
-    const parsed = parseWebhook(body, { appId: env.META_APP_ID });
-    run.problems.push(...parsed.problems);
-    run.notes.push(...parsed.notes);
-    const { accounts, wabas } = await resolveAccounts(run, parsed);
-    for (const { group, account } of accounts) {
-      if (mayWrite(run, group, account)) await ingestAccount(run, group, account);
-    }
-    for (const [wabaId, updates] of parsed.templates) {
-      await applyTemplateUpdates(run, wabaId, wabas.get(wabaId), updates);
-    }
+    parsed = parseWebhook(body, { appId: env.META_APP_ID });
+    problems.push(...parsed.problems);
+    notes.push(...parsed.notes);
   }
-  await settle(run, event.id);
+  // Redis is asked before the transaction opens, once for the whole body.
+  const seen =
+    parsed && options.fastPath
+      ? await seenKeys(services.redis, fastPathKeys(parsed), services.logger)
+      : new Set<string>();
+
+  const attempt = (isolateItems: boolean) =>
+    retryConflicts(() =>
+      asWorker(services.db, async (scope) => {
+        const run: Processing = {
+          services,
+          scope,
+          options,
+          seen,
+          isolateItems,
+          problems: [...problems],
+          notes: [...notes],
+          tenantsSeen: new Set(),
+          result: {
+            outcome: 'processed',
+            reason: null,
+            tenantId: null,
+            jobs: [],
+            committedKeys: [],
+            counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
+          },
+        };
+        if (options.store) {
+          await recordWebhookEvent(scope.intake, {
+            id: event.id,
+            object: options.store.object,
+            rawBody: event.rawBody,
+          });
+        }
+        if (parsed) {
+          const { accounts, wabas } = await resolveAccounts(run, parsed);
+          for (const { group, account } of accounts) {
+            if (mayWrite(run, group, account)) await ingestAccount(run, group, account);
+          }
+          for (const [wabaId, updates] of parsed.templates) {
+            await applyTemplateUpdates(run, wabaId, wabas.get(wabaId), updates);
+          }
+        }
+        await settle(run, event.id);
+        return run;
+      }),
+    );
+
+  let run: Processing;
+  try {
+    run = await attempt(false);
+  } catch (err) {
+    if (!(err instanceof ItemsRefused)) throw err;
+    services.logger.warn(
+      'a webhook item was refused; isolating the items',
+      safeErrorFields(err.cause),
+    );
+    run = await attempt(true);
+  }
+  if (run.result.outcome === 'dead') {
+    services.logger.warn('webhook event dead', { eventId: event.id, reason: run.result.reason });
+  }
   return run.result;
 }
 
-/** What one processing of a body accumulates as it goes. */
+/** What one processing of a body accumulates as it goes (one attempt of its transaction). */
 type Processing = {
   services: Services;
+  scope: WorkerScope;
   options: { fastPath: boolean; scope?: ProcessScope };
+  /** Fast-path keys Redis has seen (committed before). */
+  seen: Set<string>;
+  /** Each item in its own savepoint (after an item was refused). */
+  isolateItems: boolean;
   problems: string[];
   notes: string[];
   tenantsSeen: Set<string>;
@@ -106,6 +157,9 @@ type Processing = {
 };
 
 type Parsed = ReturnType<typeof parseWebhook>;
+
+/** An item the database refused (not transient): the attempt is redone with items isolated. */
+class ItemsRefused extends Error {}
 
 /** The JSON of a stored body, or undefined with the reason recorded. */
 function readBody(rawBody: string, problems: string[]): unknown {
@@ -121,27 +175,35 @@ function readBody(rawBody: string, problems: string[]): unknown {
   }
 }
 
+function keyOf(group: AccountGroup, p: ParsedItem): string | null {
+  return p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
+}
+
+function fastPathKeys(parsed: Parsed): string[] {
+  return [...parsed.accounts.values()].flatMap((group) =>
+    group.items.map((p) => keyOf(group, p)).filter((k): k is string => k !== null),
+  );
+}
+
 /** The channel account (hence tenant) of every group, and the numbers of every WABA named. */
 async function resolveAccounts(run: Processing, parsed: Parsed) {
-  return asIntake(run.services.db, async (ctx) => {
-    const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
-    for (const group of parsed.accounts.values()) {
-      const account = await resolveChannelAccount(ctx, group);
-      if (account) accounts.push({ group, account });
-      else
-        run.problems.push(
-          `no ${group.channel} channel account ${group.externalId} (${group.items.length} item(s) not stored)`,
-        );
-    }
-    const wabas = new Map<string, ResolvedAccount[]>();
-    for (const wabaId of parsed.templates.keys()) {
-      const numbers = await resolveWhatsAppBusinessAccount(ctx, wabaId);
-      if (numbers.length > 0) wabas.set(wabaId, numbers);
-      else
-        run.problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
-    }
-    return { accounts, wabas };
-  });
+  const ctx = run.scope.intake;
+  const accounts: Array<{ group: AccountGroup; account: ResolvedAccount }> = [];
+  for (const group of parsed.accounts.values()) {
+    const account = await resolveChannelAccount(ctx, group);
+    if (account) accounts.push({ group, account });
+    else
+      run.problems.push(
+        `no ${group.channel} channel account ${group.externalId} (${group.items.length} item(s) not stored)`,
+      );
+  }
+  const wabas = new Map<string, ResolvedAccount[]>();
+  for (const wabaId of parsed.templates.keys()) {
+    const numbers = await resolveWhatsAppBusinessAccount(ctx, wabaId);
+    if (numbers.length > 0) wabas.set(wabaId, numbers);
+    else run.problems.push(`no WhatsApp Business Account ${wabaId} (template update not applied)`);
+  }
+  return { accounts, wabas };
 }
 
 /** Whether the body's signature (or the replaying operator) may write to this account. */
@@ -162,36 +224,59 @@ function mayWrite(run: Processing, group: AccountGroup, account: ResolvedAccount
   return true;
 }
 
-/** One account's items, minus what the Redis fast path has seen, in chunks of CHUNK_SIZE. */
+/** One account's items, minus what the Redis fast path has seen, under the account's tenant. */
 async function ingestAccount(run: Processing, group: AccountGroup, account: ResolvedAccount) {
   const { services, result } = run;
   run.tenantsSeen.add(account.tenantId);
-  const keyOf = (p: ParsedItem) =>
-    p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
-  let items = group.items;
-  if (run.options.fastPath) {
-    const seen = await seenKeys(
-      services.redis,
-      items.map(keyOf).filter((k): k is string => k !== null),
-      services.logger,
-    );
-    items = items.filter((p) => {
-      const key = keyOf(p);
-      return key === null || !seen.has(key);
+  const items = group.items.filter((p) => {
+    const key = keyOf(group, p);
+    return key === null || !run.seen.has(key);
+  });
+  result.counts.skippedByFastPath += group.items.length - items.length;
+  if (items.length === 0) return;
+  const ctx = await run.scope.forTenant(account.tenantId);
+  const target = { id: account.channelAccountId, channel: account.channel };
+  const now = services.clock.now();
+  const ingest = (ctx: TenantContext, items: InboundItem[]) =>
+    ingestAccountItems(ctx, target, items, {
+      now,
+      onCustomerMessage: (ctx, message) => agentIntake(ctx, message),
     });
-    result.counts.skippedByFastPath += group.items.length - items.length;
-  }
-  for (let i = 0; i < items.length; i += CHUNK_SIZE) {
-    const chunk = items.slice(i, i + CHUNK_SIZE);
-    const ingested = await ingestChunk(services, account, chunk, run.problems);
+  const committed: ParsedItem[] = [];
+  const add = (ingested: IngestResult, parts: ParsedItem[]) => {
     result.jobs.push(...ingested.jobs);
     run.notes.push(...ingested.notes);
     result.counts.stored += ingested.counts.stored;
     result.counts.duplicates += ingested.counts.duplicates;
-    for (const p of ingested.committed) {
-      const key = keyOf(p);
-      if (key) result.committedKeys.push(key);
+    committed.push(...parts);
+  };
+  if (!run.isolateItems) {
+    try {
+      add(
+        await ingest(
+          ctx,
+          items.map((p) => p.item),
+        ),
+        items,
+      );
+    } catch (err) {
+      throw isTransient(err) ? err : new ItemsRefused('an item was refused', { cause: err });
     }
+  } else {
+    for (const p of [...items].sort((x, y) => ingestOrder(x.item, y.item))) {
+      try {
+        add(await ctx.tx.transaction((savepoint) => ingest({ ...ctx, tx: savepoint }, [p.item])), [
+          p,
+        ]);
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        run.problems.push(`${p.path}: could not be stored (${describe(err)})`);
+      }
+    }
+  }
+  for (const p of committed) {
+    const key = keyOf(group, p);
+    if (key) result.committedKeys.push(key);
   }
 }
 
@@ -217,13 +302,9 @@ async function applyTemplateUpdates(
   }
   for (const tenantId of new Set(allowed.map((n) => n.tenantId))) {
     run.tenantsSeen.add(tenantId);
-    const changed = await retryConflicts(() =>
-      asTenant(run.services.db, tenantId, async (ctx) => {
-        let total = 0;
-        for (const { update } of updates) total += await applyTemplateStatus(ctx, update);
-        return total;
-      }),
-    );
+    const ctx = await run.scope.forTenant(tenantId);
+    let changed = 0;
+    for (const { update } of updates) changed += await applyTemplateStatus(ctx, update);
     if (changed === 0) {
       run.notes.push(
         `template status for WABA ${wabaId}: template not synced yet (the next sync brings it)`,
@@ -234,7 +315,7 @@ async function applyTemplateUpdates(
 
 /** Records the outcome on the stored event: processed, or dead with every reason. */
 async function settle(run: Processing, eventId: string) {
-  const { result, services } = run;
+  const { result } = run;
   // The stored body is readable by the members of its tenant: a body that speaks for several
   // businesses (Meta may batch them) belongs to none of them.
   if (run.tenantsSeen.size === 1) result.tenantId = [...run.tenantsSeen][0] ?? null;
@@ -243,79 +324,12 @@ async function settle(run: Processing, eventId: string) {
   result.outcome = run.problems.length > 0 ? 'dead' : 'processed';
   const reason = [...run.problems, ...run.notes].join('\n');
   result.reason = reason ? reason.slice(0, REASON_LIMIT) : null;
-  await asIntake(services.db, (ctx) =>
-    settleWebhookEvent(ctx, {
-      id: eventId,
-      outcome: result.outcome,
-      reason: result.reason,
-      tenantId: result.tenantId,
-    }),
-  );
-  if (result.outcome === 'dead') {
-    services.logger.warn('webhook event dead', { eventId, reason: result.reason });
-  }
-}
-
-type ChunkResult = Pick<IngestResult, 'jobs' | 'notes' | 'counts'> & { committed: ParsedItem[] };
-
-/**
- * One tenant transaction for a chunk. A conflict between concurrent deliveries (deadlock,
- * serialization) is retried; an item the database refuses is isolated: the chunk is redone one
- * savepoint per item, so only that item is reported dead and the rest are stored.
- */
-async function ingestChunk(
-  services: Services,
-  account: ResolvedAccount,
-  chunk: ParsedItem[],
-  problems: string[],
-): Promise<ChunkResult> {
-  const target = { id: account.channelAccountId, channel: account.channel };
-  const now = services.clock.now();
-  const ingest = (ctx: TenantContext, items: InboundItem[]) =>
-    ingestAccountItems(ctx, target, items, {
-      now,
-      onCustomerMessage: (ctx, message) => agentIntake(ctx, message),
-    });
-  try {
-    const ingested = await retryConflicts(() =>
-      asTenant(services.db, account.tenantId, (ctx) =>
-        ingest(
-          ctx,
-          chunk.map((p) => p.item),
-        ),
-      ),
-    );
-    return { ...ingested, committed: chunk };
-  } catch (err) {
-    if (isTransient(err)) throw err;
-    services.logger.warn('a webhook chunk failed; isolating its items', safeErrorFields(err));
-  }
-  return retryConflicts(() =>
-    asTenant(services.db, account.tenantId, async (ctx) => {
-      const merged: ChunkResult = {
-        jobs: [],
-        notes: [],
-        counts: { stored: 0, duplicates: 0, statusesApplied: 0, statusesPending: 0 },
-        committed: [],
-      };
-      for (const p of [...chunk].sort((x, y) => ingestOrder(x.item, y.item))) {
-        try {
-          const one = await ctx.tx.transaction((savepoint) =>
-            ingest({ ...ctx, tx: savepoint }, [p.item]),
-          );
-          merged.jobs.push(...one.jobs);
-          merged.notes.push(...one.notes);
-          merged.counts.stored += one.counts.stored;
-          merged.counts.duplicates += one.counts.duplicates;
-          merged.committed.push(p);
-        } catch (err) {
-          if (isTransient(err)) throw err;
-          problems.push(`${p.path}: could not be stored (${describe(err)})`);
-        }
-      }
-      return merged;
-    }),
-  );
+  await settleWebhookEvent(run.scope.intake, {
+    id: eventId,
+    outcome: result.outcome,
+    reason: result.reason,
+    tenantId: result.tenantId,
+  });
 }
 
 /** Deadlocks and serialization failures between concurrent deliveries: just run it again. */
