@@ -203,6 +203,25 @@ describe('graphClient', () => {
     expect(graph.requests).toHaveLength(1);
   });
 
+  it('calls fetch as a plain function, as workerd requires', async () => {
+    // workerd's fetch throws "Illegal invocation" when called as a method of another object;
+    // Node's does not care, so this strict-mode stand-in for it checks `this` itself.
+    function workerdFetch(this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined) throw new TypeError('Illegal invocation');
+      return fetch(input, init);
+    }
+    const strict = graphClient(
+      { GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: 'v23.0' },
+      workerdFetch,
+    );
+    const sent = await strict.sendMessaging(messenger, {
+      recipient: { id: '7000' },
+      messaging_type: 'RESPONSE',
+      message: { text: 'hi' },
+    });
+    expect(sent.providerMessageId).toMatch(/^m_/);
+  });
+
   it('a connection dropped after sending, or an answer cut off, is an unknown outcome too', async () => {
     const failingWith = (error: unknown) =>
       graphClient({ GRAPH_API_BASE_URL: graph.url, GRAPH_API_VERSION: 'v23.0' }, async () => {

@@ -188,9 +188,12 @@ async function call(
   url: string,
   init: { method: 'GET' | 'POST'; body?: unknown },
 ): Promise<unknown> {
+  // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a
+  // method of another object.
+  const { fetchImpl } = graph;
   let response: Response;
   try {
-    response = await graph.fetchImpl(url, {
+    response = await fetchImpl(url, {
       method: init.method,
       headers: {
         authorization: `Bearer ${account.accessToken}`,
