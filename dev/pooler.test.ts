@@ -82,6 +82,14 @@ describe('the local pooler', () => {
     expect((await client().sql`select 2 as n`)[0]?.n).toBe(2);
   });
 
+  it('answers with a Postgres error, not a hang, when the database cannot be reached', async () => {
+    await startStack(2);
+    const { sql } = client();
+    expect((await sql`select 1 as n`)[0]?.n).toBe(1);
+    await server.close(); // drops the server connections and refuses new ones
+    await expect(sql`select 2 as n`).rejects.toMatchObject({ code: '08006' });
+  });
+
   it("keeps clients' prepared statements apart on a shared server connection", async () => {
     await startStack(1);
     // postgres.js names statements with a random prefix per connection: make two clients pick the

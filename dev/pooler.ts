@@ -312,15 +312,16 @@ export async function startPooler(options: PoolerOptions): Promise<Pooler> {
       });
     } catch (error) {
       serverConnections--;
-      // Someone is waiting for this one: tell the oldest waiter why it will not come.
-      const client = waiting.shift();
-      if (client) {
+      // The oldest waiter was counting on this one; with no server connection left at all, nobody
+      // else will be served either. Tell them why instead of letting them wait for the timeout.
+      const message = error instanceof Error ? error.message : String(error);
+      const text = `pooler: could not connect to the database: ${message}`;
+      for (const client of waiting.splice(0, serverConnections === 0 ? waiting.length : 1)) {
         if (client.waitTimer) clearTimeout(client.waitTimer);
         client.waitTimer = null;
-        const text = `pooler: could not connect to the database: ${(error as Error).message}`;
         failPending(client, errorResponse('ERROR', '08006', text));
       }
-      if (waiting.length === 0 && serverConnections === 0) throw error;
+      if (serverConnections === 0) throw error;
       return;
     }
     servers.add(server);
