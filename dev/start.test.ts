@@ -9,6 +9,10 @@ const urls = {
   redisUrl: 'http://127.0.0.1:8079',
   qstashUrl: 'http://127.0.0.1:8080',
   graphUrl: 'http://127.0.0.1:8090',
+  pooler: {
+    url: 'postgres://postgres:postgres@127.0.0.1:40123/postgres',
+    maxServerConnections: 10,
+  },
   root,
 };
 const embeddedUrl = (port: number) => `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
@@ -65,6 +69,9 @@ describe('npm start banner', () => {
     const banner = startupBanner({ ...urls, database });
     expect(banner).toContain('Database         Postgres at db.internal:5432 (DATABASE_URL)');
     expect(banner).not.toContain('s3cret');
+    expect(banner).toContain(
+      "the Worker's Hyperdrive binding → pooler 127.0.0.1:40123 (at most 10 server connections)",
+    );
     expect(banner).not.toContain('pgdata');
     expect(databaseLogLines(database, root)).toEqual([
       'using Postgres at db.internal:5432 (DATABASE_URL)',

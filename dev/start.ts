@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole product on this machine, no accounts, no Docker. The real Worker runs in
  * `wrangler dev` (workerd) against local stand-ins that speak the hosted services' protocols:
- * embedded Postgres (PGlite over the wire protocol, or DATABASE_URL), Supabase Auth, Upstash
- * Redis REST and QStash, and the Meta Graph API. Ctrl-C stops everything it started.
+ * embedded Postgres (PGlite over the wire protocol, or DATABASE_URL) behind a pooler standing in for
+ * Hyperdrive, Supabase Auth, Upstash Redis REST and QStash, and the Meta Graph API. Ctrl-C stops
+ * everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   localSecrets,
   ports,
 } from './local-config';
+import { startPooler } from './pooler';
 import { seedDemo } from './seed';
 import { freeLoopbackPort } from './stand-ins/http-server';
 import { startMetaGraph } from './stand-ins/meta-graph';
@@ -95,6 +97,15 @@ async function main() {
   await seedDemo(sql);
   log('migrations applied, demo data loaded');
 
+  // The Worker reaches Postgres through a pooler, as it reaches Supabase through Hyperdrive: its
+  // per-request clients share a few long-lived server connections instead of each opening one.
+  // In front of the embedded database too, although PGlite's socket server already multiplexes
+  // onto its one backend: the Worker's connections then behave the same on both databases
+  // (startup, queueing, session reset), and a burst waits for a connection instead of meeting
+  // pglite-socket's connection limit. Migrations, seeding and the stand-ins connect directly.
+  const pooler = await startPooler({ targetUrl: databaseUrl, maxServerConnections: 10 });
+  closers.push(() => pooler.close());
+
   // 2. Stand-ins for the hosted services.
   const auth = await startSupabaseAuth({
     port: portFor(ports.auth),
@@ -157,7 +168,7 @@ async function main() {
   };
   delete vars.DATABASE_URL; // the Worker reaches Postgres through its Hyperdrive binding
   // Fail here, naming the variable, rather than on the first request.
-  parseEnv({ ...vars, HYPERDRIVE: { connectionString: databaseUrl } });
+  parseEnv({ ...vars, HYPERDRIVE: { connectionString: pooler.url } });
   const envFile = join(localDir, 'worker.env');
   writeFileSync(
     envFile,
@@ -193,8 +204,9 @@ async function main() {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: {
         ...process.env,
-        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE:
-          hyperdriveLocalConnectionString(databaseUrl),
+        CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: hyperdriveLocalConnectionString(
+          pooler.url,
+        ),
         WRANGLER_SEND_METRICS: 'false',
         // Offline machine: don't try to download the Request.cf object from Cloudflare.
         CLOUDFLARE_CF_FETCH_ENABLED: 'false',
@@ -223,6 +235,7 @@ async function main() {
       qstashUrl: qstash.url,
       graphUrl: graph.url,
       database,
+      pooler: { url: pooler.url, maxServerConnections: pooler.maxServerConnections },
       root,
     }),
   );
@@ -280,6 +293,8 @@ export interface BannerInfo {
   qstashUrl: string;
   graphUrl: string;
   database: DatabaseInfo;
+  /** The pooler the Worker's Hyperdrive binding points at. */
+  pooler: { url: string; maxServerConnections: number };
   /** The project folder, for showing paths inside it relatively. */
   root: string;
 }
@@ -288,6 +303,7 @@ export interface BannerInfo {
 export function startupBanner(info: BannerInfo): string {
   const { workerUrl, database } = info;
   const postgresHost = new URL(database.url).host;
+  const poolerHost = new URL(info.pooler.url).host;
   const busy =
     database.kind === 'embedded' && database.busyPort !== undefined
       ? ` (${database.busyPort} was busy)`
@@ -304,8 +320,9 @@ export function startupBanner(info: BannerInfo): string {
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
   Supabase Auth    ${info.authUrl}/auth/v1
-  Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}  Postgres ${postgresHost}${busy}
+  Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
   Database         ${data}
+                   the Worker's Hyperdrive binding → pooler ${poolerHost} (at most ${info.pooler.maxServerConnections} server connections)
 
   Demo logins (password: ${demoPassword})
     ${a?.name}: ${a?.users.map((u) => `${u.email} (${u.role})`).join(', ')}

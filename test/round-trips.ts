@@ -28,6 +28,10 @@ export async function startRoundTripCounter(targetUrl: string): Promise<RoundTri
   const server: Server = createServer((client) => {
     connections++;
     const upstream = tcpConnect(Number(target.port || 5432), target.hostname);
+    // Relayed chunk by chunk, a reply written in several small pieces (the embedded Postgres
+    // writes one per message) would otherwise wait on Nagle's algorithm and delayed ACKs (~40 ms).
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
     let ready = false; // the server has sent its first ReadyForQuery: the handshake is over
