@@ -1,8 +1,11 @@
 import { sql as dsql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { asIntake, asTenant, connect } from '../db/client';
-import { adminSql, createTenant } from '../test/fixtures';
+import { migrateDatabase } from '../db/migrate';
+import { createTenant } from '../test/fixtures';
 import { type RoundTripCounter, startRoundTripCounter } from '../test/round-trips';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 import { type Pooler, startPooler } from './pooler';
 
 /**
@@ -10,12 +13,28 @@ import { type Pooler, startPooler } from './pooler';
  * `connect`) and the run's database, with a connection-counting proxy behind it: what reaches the
  * server is what the counter sees.
  */
+/**
+ * The database behind the pooler. On the embedded database the pooler gets a PGlite of its own:
+ * PGlite has one backend for all its connections, so the pooler's `DISCARD ALL` would drop the
+ * prepared statements of every other test file running against the run's database meanwhile.
+ */
+let databaseUrl = inject('databaseUrl');
+let privateDatabase: EmbeddedPostgres | undefined;
+beforeAll(async () => {
+  if (inject('databaseKind') !== 'embedded') return;
+  privateDatabase = await startEmbeddedPostgres({ port: 0 });
+  await migrateDatabase(privateDatabase.url);
+  databaseUrl = privateDatabase.url;
+});
+afterAll(() => privateDatabase?.close());
+const adminSql = () => postgres(databaseUrl, { max: 2, onnotice: () => {} });
+
 let server: RoundTripCounter;
 let pooler: Pooler;
 const open: Array<{ close: () => Promise<void> }> = [];
 
 async function startStack(maxServerConnections: number, queueTimeoutMs?: number) {
-  server = await startRoundTripCounter(inject('databaseUrl'));
+  server = await startRoundTripCounter(databaseUrl);
   pooler = await startPooler({
     targetUrl: server.url,
     maxServerConnections,
@@ -30,7 +49,7 @@ function client(url = pooler.url) {
   return { ...handle, sql: handle.db.$client };
 }
 
-const serverUser = () => new URL(inject('databaseUrl')).username;
+const serverUser = () => new URL(databaseUrl).username;
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));

@@ -103,7 +103,13 @@ async function main() {
   // onto its one backend: the Worker's connections then behave the same on both databases
   // (startup, queueing, session reset), and a burst waits for a connection instead of meeting
   // pglite-socket's connection limit. Migrations, seeding and the stand-ins connect directly.
-  const pooler = await startPooler({ targetUrl: databaseUrl, maxServerConnections: 10 });
+  // PGlite has one backend behind all its connections, so in front of it the pooler gets one
+  // server connection: with more, one connection's `DISCARD ALL` would drop the statements the
+  // pooler believes another still has prepared (PGlite runs one statement at a time anyway).
+  const pooler = await startPooler({
+    targetUrl: databaseUrl,
+    maxServerConnections: database.kind === 'embedded' ? 1 : 10,
+  });
   closers.push(() => pooler.close());
 
   // 2. Stand-ins for the hosted services.
