@@ -120,6 +120,51 @@ describe('appointments', () => {
     expect(events.map((e) => [e.kind, e.actor])).toEqual([['booked', 'agent']]);
   });
 
+  it('reads holidays, closures and weekly hours for availability', async ({ db, sql, tenant }) => {
+    await sql`insert into schedule_exceptions (tenant_id, staff_id, date, kind)
+      values (${tenant.tenantId}, null, '2027-03-02', 'holiday'),
+             (${tenant.tenantId}, ${salon.ben}, '2027-03-03', 'closed')`;
+    await sql`insert into schedule_exceptions (tenant_id, staff_id, date, kind, start_time, end_time)
+      values (${tenant.tenantId}, ${salon.ana}, '2027-03-06', 'extra_hours', '10:00', '11:00')`;
+    const slots = await asTenant(db, tenant.tenantId, (ctx) =>
+      findFreeSlots(ctx, {
+        serviceId: salon.cut,
+        from: '2027-03-02',
+        to: '2027-03-07',
+        now: new Date('2027-02-20T00:00:00Z'),
+      }),
+    );
+    const perDay = new Map<string, Set<string>>();
+    for (const slot of slots) {
+      const date = slot.start.toLocaleDateString('sv-SE', { timeZone: 'Europe/Madrid' });
+      perDay.set(date, (perDay.get(date) ?? new Set()).add(slot.staffId));
+    }
+    // Tuesday a holiday, Ben off on Wednesday, Saturday only Ana's extra hour, Sunday closed.
+    expect([...perDay.entries()].map(([d, staff]) => [d, staff.size])).toEqual([
+      ['2027-03-03', 1],
+      ['2027-03-04', 2],
+      ['2027-03-05', 2],
+      ['2027-03-06', 1],
+    ]);
+    expect(
+      slots.filter((s) => s.start >= new Date('2027-03-06T00:00:00Z')).map((s) => s.start),
+    ).toEqual([
+      new Date('2027-03-06T09:00:00Z'),
+      new Date('2027-03-06T09:15:00Z'),
+      new Date('2027-03-06T09:30:00Z'),
+    ]);
+    await expect(
+      asTenant(db, tenant.tenantId, (ctx) =>
+        findFreeSlots(ctx, {
+          serviceId: salon.cut,
+          from: '2027-02-30',
+          to: '2027-03-01',
+          now: new Date(),
+        }),
+      ),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
   it('lets exactly one of 20 concurrent bookings of one slot through', async ({ db, tenant }) => {
     const startsAt = monday('12:00');
     const results = await settle(

@@ -4,6 +4,7 @@ import {
   availableSlots,
   type BusyPeriod,
   type LocalDate,
+  parseDate,
   type ScheduleException,
   type ServiceTiming,
   type Slot,
@@ -110,6 +111,8 @@ export async function loadAvailabilityInputs(
   { tx, tenantId }: TenantContext,
   input: { serviceId: string; staffId?: string; from: LocalDate; to: LocalDate },
 ): Promise<AvailabilityInputs> {
+  parseDate(input.from);
+  parseDate(input.to);
   const staffFilter = input.staffId ? sql`and st.id = ${input.staffId}` : sql``;
   const [row] = await tx.execute<AvailabilityRow>(sql`
     with settings as (

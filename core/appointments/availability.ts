@@ -294,7 +294,8 @@ function wallMinutes(time: WallTime): number {
   return hours * 60 + minutes;
 }
 
-function parseDate(date: LocalDate): LocalDate {
+/** The date itself, or InvalidInputError when it is not a `YYYY-MM-DD` the calendar has. */
+export function parseDate(date: LocalDate): LocalDate {
   const parsed = new Date(`${date}T00:00:00Z`);
   // Round-tripping also refuses dates the calendar does not have (2026-02-30).
   if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) {
