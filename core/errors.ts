@@ -21,7 +21,11 @@ export class NotFoundError extends DomainError {
 /** The thing exists but its state does not allow this (a draft already decided, a slot taken). */
 export class ConflictError extends DomainError {
   readonly kind = 'conflict';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The existing thing in the way, when there is one (the appointment holding a slot). */
+    readonly conflictingId?: string,
+  ) {
     super(message);
     this.name = 'ConflictError';
   }

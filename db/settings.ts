@@ -19,6 +19,9 @@ export type TenantSettings = {
   sendSpacingSeconds: number;
   lockOnOperatorReply: boolean;
   escalationContacts: EscalationContact[];
+  slotStepMinutes: number;
+  minNoticeMinutes: number;
+  maxHorizonDays: number;
   /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
   model: string | null;
   /** Last characters of the tenant's own API key, when one is stored. */
@@ -38,6 +41,9 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   sendSpacingSeconds: 4,
   lockOnOperatorReply: true,
   escalationContacts: [],
+  slotStepMinutes: 15,
+  minNoticeMinutes: 120,
+  maxHorizonDays: 60,
   model: null,
   apiKeyHint: null,
   updatedAt: null,

@@ -1,4 +1,5 @@
 export * from './agent';
+export * from './appointments';
 export * from './channels';
 export * from './conversations';
 export * from './events';

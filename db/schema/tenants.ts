@@ -1,6 +1,7 @@
 import { type BuildExtraConfigColumns, sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   integer,
   jsonb,
   type PgColumnBuilderBase,
@@ -124,9 +125,20 @@ export const tenantSettings = pgTable(
       .$type<EscalationContact[]>()
       .notNull()
       .default([]),
+    /** Appointment slots start this many minutes apart (core/appointments/availability.ts). */
+    slotStepMinutes: integer('slot_step_minutes').notNull().default(15),
+    /** No slot starts sooner than this after now: the business needs time to prepare. */
+    minNoticeMinutes: integer('min_notice_minutes').notNull().default(120),
+    /** No slot starts later than this many days after now. */
+    maxHorizonDays: integer('max_horizon_days').notNull().default(60),
     updatedAt: updatedAt(),
   },
-  (t) => tenantPolicies('tenant_settings', t.tenantId, 'admins-write'),
+  (t) => [
+    check('tenant_settings_slot_step', sql`${t.slotStepMinutes} between 5 and 240`),
+    check('tenant_settings_min_notice', sql`${t.minNoticeMinutes} between 0 and 43200`),
+    check('tenant_settings_horizon', sql`${t.maxHorizonDays} between 1 and 366`),
+    ...tenantPolicies('tenant_settings', t.tenantId, 'admins-write'),
+  ],
 ).enableRLS();
 
 /** `{ mon: [["09:00","18:00"]], … }` in the tenant's time zone. */
