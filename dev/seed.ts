@@ -3,14 +3,16 @@ import type postgres from 'postgres';
 import { seedDemoKnowledge } from '../db/knowledge-demo';
 import { encryptSecret } from '../functions/lib/crypto';
 import { demoPassword, demoTenants, localSecrets } from './local-config';
+import { seedDemoAppointments } from './seed-appointments';
 import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
 
 /**
  * Loads the demo data idempotently (safe on every `npm start`): two tenants so isolation can be
  * seen, each with a WhatsApp number, a Messenger page, an Instagram account, an owner, an agent
- * and approved templates. Runs as the database owner, like a migration.
+ * and approved templates, and a bookable business (services, staff, hours, appointments in the
+ * coming days, relative to `now`). Runs as the database owner, like a migration.
  */
-export async function seedDemo(sql: postgres.Sql): Promise<void> {
+export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<void> {
   const passwordHash = await bcrypt.hash(demoPassword, 10);
   const graphToken = await encryptSecret(localSecrets.graphAccessToken, localSecrets.encryptionKey);
   await sql.begin(async (tx) => {
@@ -68,6 +70,7 @@ export async function seedDemo(sql: postgres.Sql): Promise<void> {
         await tx`insert into tenant_members (tenant_id, user_id, role) values (${t.id}, ${u.id}, ${u.role})
           on conflict (tenant_id, user_id) do nothing`;
       }
+      await seedDemoAppointments(tx, t, now);
     }
   });
 }
