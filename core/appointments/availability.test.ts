@@ -391,4 +391,38 @@ describe('availableSlots (property)', () => {
       { numRuns: 60 },
     );
   });
+
+  it('takes away exactly the slots whose period overlaps a busy one, however the busy periods lie', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        hours,
+        busy,
+        fc.integer({ min: 0, max: 30 }),
+        fc.constantFrom(5, 15, 30),
+        (timeZone, weeklyHours, busyPeriods, bufferAfterMinutes, step) => {
+          const q = query({
+            timeZone,
+            from: '2026-03-01',
+            to: '2026-04-20',
+            staffIds: [ANA, BEN],
+            weeklyHours,
+            service: { durationMinutes: 45, bufferBeforeMinutes: 10, bufferAfterMinutes },
+            slotStepMinutes: step,
+          });
+          const free = availableSlots({ ...q, busy: [] }).filter(
+            (slot) =>
+              !busyPeriods.some(
+                (b) =>
+                  b.staffId === slot.staffId &&
+                  b.start.getTime() < slot.periodEnd.getTime() &&
+                  slot.periodStart.getTime() < b.end.getTime(),
+              ),
+          );
+          expect(availableSlots({ ...q, busy: busyPeriods })).toEqual(free);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

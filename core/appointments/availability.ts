@@ -104,24 +104,38 @@ export function availableSlots(query: AvailabilityQuery): Slot[] {
   const before = service.bufferBeforeMinutes * MINUTE;
   const after = service.bufferAfterMinutes * MINUTE;
 
+  // Each local time costs several Intl calls, and every staff member asks for the same ones
+  // (midnight, opening, closing) on each date: each is computed once per call. Over a month for
+  // five staff that was most of the work (bench/availability.bench.ts).
+  const instantAt = remembered((date: LocalDate, minutes: number) =>
+    zonedInstant(date, minutes, timeZone),
+  );
+  // Only a day whose offset changes can show a local time twice; elsewhere the instant is the
+  // label, which spares a time-zone conversion per candidate.
+  const isSteady = remembered(
+    (date: LocalDate) =>
+      offsetAt(instantAt(date, 0), timeZone) === offsetAt(instantAt(date, 1440), timeZone),
+  );
+
   const slots: Slot[] = [];
   for (const staffId of new Set(query.staffIds)) {
     const busy = query.busy
       .filter((b) => b.staffId === staffId)
-      .map((b) => [b.start.getTime(), b.end.getTime()] as const);
+      .map((b) => [b.start.getTime(), b.end.getTime()] as const)
+      .sort((a, b) => a[0] - b[0]);
+    // Candidates come in time order, so a busy period that ends before one candidate's period
+    // ends before every later one's: those are passed once instead of checked for every slot.
+    let passed = 0;
     for (let date = first; date <= last; date = addDays(date, 1)) {
-      // Only a day whose offset changes can show a local time twice; elsewhere the instant is
-      // the label, which spares a time-zone conversion per candidate.
-      const steady =
-        offsetAt(zonedInstant(date, 0, timeZone), timeZone) ===
-        offsetAt(zonedInstant(date, 1440, timeZone), timeZone);
+      const steady = isSteady(date);
       const offered = new Set<string | number>();
-      for (const [open, close] of workingIntervals(query, staffId, date)) {
+      for (const [open, close] of workingIntervals(query, staffId, date, instantAt)) {
         for (let start = open; start + duration <= close; start += step) {
           if (start < earliest || start > latest) continue;
           const periodStart = start - before;
           const periodEnd = start + duration + after;
-          if (busy.some(([s, e]) => s < periodEnd && periodStart < e)) continue;
+          while ((busy[passed]?.[1] ?? Number.POSITIVE_INFINITY) <= periodStart) passed++;
+          if (overlapsAny(busy, passed, periodStart, periodEnd)) continue;
           const label = steady ? start : wallClockLabel(start, timeZone);
           if (offered.has(label)) continue;
           offered.add(label);
@@ -139,6 +153,35 @@ export function availableSlots(query: AvailabilityQuery): Slot[] {
   return slots.sort(
     (a, b) => a.start.getTime() - b.start.getTime() || a.staffId.localeCompare(b.staffId),
   );
+}
+
+/** Whether a period of `busy` (ordered by start), from index `from` on, overlaps `[start, end)`. */
+function overlapsAny(
+  busy: ReadonlyArray<readonly [number, number]>,
+  from: number,
+  start: number,
+  end: number,
+): boolean {
+  for (let i = from; i < busy.length; i++) {
+    const [s, e] = busy[i] as readonly [number, number];
+    if (s >= end) return false;
+    if (e > start) return true;
+  }
+  return false;
+}
+
+/** `fn`, answering each distinct list of arguments once (they are joined into the key). */
+function remembered<A extends Array<string | number>, V>(fn: (...args: A) => V) {
+  const answers = new Map<string, V>();
+  return (...args: A): V => {
+    const key = args.join(' ');
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = fn(...args);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
 }
 
 /** "Any staff": each start time once, with the staff free then (in `slots`' order). */
@@ -164,6 +207,7 @@ export function workingIntervals(
   query: Pick<AvailabilityQuery, 'timeZone' | 'weeklyHours' | 'exceptions'>,
   staffId: string,
   date: LocalDate,
+  instantAt = (d: LocalDate, minutes: number) => zonedInstant(d, minutes, query.timeZone),
 ): Array<[number, number]> {
   const applies = query.exceptions.filter(
     (e) => e.date === date && (e.staffId === null || e.staffId === staffId),
@@ -172,8 +216,8 @@ export function workingIntervals(
   if (closures.some((e) => e.start === null || e.end === null)) return [];
   const weekday = isoWeekday(date);
   const toInstants = (start: WallTime, end: WallTime): [number, number] => [
-    zonedInstant(date, wallMinutes(start), query.timeZone),
-    zonedInstant(date, wallMinutes(end), query.timeZone),
+    instantAt(date, wallMinutes(start)),
+    instantAt(date, wallMinutes(end)),
   ];
   const open = [
     ...query.weeklyHours
