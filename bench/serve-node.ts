@@ -19,9 +19,9 @@ export const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 16);
 
 type Served = { url: string; close: () => Promise<void> };
 
-function pool(databaseUrl: string) {
+function pool(databaseUrl: string, size = POOL_SIZE) {
   return postgres(databaseUrl, {
-    max: POOL_SIZE,
+    max: size,
     fetch_types: false,
     connect_timeout: 5,
     onnotice: () => {},
@@ -39,8 +39,12 @@ async function listen(fetch: (req: Request) => Response | Promise<Response>) {
 }
 
 /** The app on Node: bindings as the Worker gets them, plus the shared pool; `waitUntil` tracked. */
-export async function serveApp(databaseUrl: string, bindings: Record<string, string>) {
-  const client = pool(databaseUrl);
+export async function serveApp(
+  databaseUrl: string,
+  bindings: Record<string, string>,
+  options: { poolSize?: number } = {},
+) {
+  const client = pool(databaseUrl, options.poolSize);
   const app = newApp();
   const pending = new Set<Promise<unknown>>();
   const workerBindings = { ...bindings, DATABASE_POOL: { db: drizzle({ client, schema }) } };

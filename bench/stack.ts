@@ -16,7 +16,11 @@ const QSTASH_KEYS = { current: 'sig_bench_current', next: 'sig_bench_next' };
  * stand-ins (Upstash Redis, QStash, the Graph API) delivering into it over HTTP, as in production.
  * QStash really delivers the agent turns and sends, so "bot on" includes their load.
  */
-export async function startBenchStack(databaseUrl: string, tenant: TenantFixture) {
+export async function startBenchStack(
+  databaseUrl: string,
+  tenant: TenantFixture,
+  options: { poolSize?: number } = {},
+) {
   let appUrl = '';
   const redis = await startUpstashRedis({ token: 'bench-redis-token' });
   const qstash = await startQStash({
@@ -53,6 +57,7 @@ export async function startBenchStack(databaseUrl: string, tenant: TenantFixture
       QSTASH_NEXT_SIGNING_KEY: QSTASH_KEYS.next,
       GRAPH_API_BASE_URL: graph.url,
     }),
+    options,
   );
   appUrl = app.url;
   return {
