@@ -452,3 +452,73 @@ export async function listAppointmentEvents(
     )
     .orderBy(asc(appointmentEvents.createdAt), asc(appointmentEvents.id));
 }
+
+/** An appointment as a customer is told about it: names, and the tenant's zone to read times in. */
+export type ContactAppointment = Appointment & {
+  serviceName: string;
+  serviceNames: Record<string, string>;
+  staffName: string;
+  timeZone: string;
+};
+
+/**
+ * A contact's appointments with what a customer needs to read them: every one with `appointmentId`
+ * (any status), else the active ones starting from `from`, soonest first. Another contact's
+ * appointment is simply not there: the agent acts for one customer only.
+ */
+export async function listContactAppointments(
+  { tx, tenantId }: TenantContext,
+  input: { contactId: string; from?: Date; appointmentId?: string; limit?: number },
+): Promise<ContactAppointment[]> {
+  const rows = await tx
+    .select({
+      appointment: appointments,
+      serviceName: services.name,
+      serviceNames: services.names,
+      staffName: staff.name,
+      timeZone: sql<string>`coalesce((select time_zone from tenant_settings
+        where tenant_id = ${tenantId}), 'UTC')`,
+    })
+    .from(appointments)
+    .innerJoin(services, eq(services.id, appointments.serviceId))
+    .innerJoin(staff, eq(staff.id, appointments.staffId))
+    .where(
+      and(
+        eq(appointments.tenantId, tenantId),
+        eq(appointments.contactId, input.contactId),
+        input.appointmentId
+          ? eq(appointments.id, input.appointmentId)
+          : and(
+              isActive(),
+              sql`${appointments.startsAt} >= ${(input.from ?? new Date(0)).toISOString()}::timestamptz`,
+            ),
+      ),
+    )
+    .orderBy(asc(appointments.startsAt), asc(appointments.id))
+    .limit(input.limit ?? 20);
+  return rows.map(({ appointment, ...names }) => ({ ...appointment, ...names }));
+}
+
+/**
+ * The customer confirms a pending appointment. Confirming one already confirmed changes nothing;
+ * a cancelled or past one is a ConflictError.
+ */
+export async function confirmAppointment(
+  ctx: TenantContext,
+  input: { appointmentId: string; actor: Actor },
+): Promise<Appointment> {
+  const current = await lockAppointment(ctx, input.appointmentId);
+  if (current.status === 'confirmed') return current;
+  if (current.status !== 'pending') {
+    throw new ConflictError(`This appointment is ${current.status}; it cannot be confirmed.`);
+  }
+  const [row] = await ctx.tx
+    .update(appointments)
+    .set({ status: 'confirmed', updatedAt: sql`now()` })
+    .where(eq(appointments.id, current.id))
+    .returning();
+  await recordEvent(ctx, current.id, 'confirmed', input.actor, {
+    status: [current.status, 'confirmed'],
+  });
+  return row as Appointment;
+}

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { matchEscalationWord } from './escalation-words';
-import { formatInteractiveId, optionSlug, parseInteractiveId } from './ids';
+import {
+  formatInteractiveId,
+  formatSlotId,
+  type InteractiveId,
+  optionSlug,
+  parseInteractiveId,
+  parseSlotId,
+} from './ids';
 import { conversationLanguage, detectLanguage } from './language';
 
 describe('escalation words', () => {
@@ -117,5 +124,37 @@ describe('language', () => {
   it('takes the newest message that says something', () => {
     expect(conversationLanguage(['👍', 'thanks, see you', 'hola'])).toBe('en');
     expect(conversationLanguage(['ok'], 'es')).toBe('es');
+  });
+});
+
+describe('slot ids', () => {
+  const service = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  const staff = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const start = new Date('2027-03-02T09:15:00Z');
+
+  it('round-trips within the grammar and every channel limit', () => {
+    const id = formatSlotId({ action: 'book', target: service, staffId: staff, start });
+    expect(id).toBe(`slot:${service}.${staff}.${start.getTime() / 60_000}:book`);
+    expect(id.length).toBeLessThanOrEqual(95);
+    const parsed = parseInteractiveId(id);
+    expect(parsed && parseSlotId(parsed)).toEqual({
+      action: 'book',
+      target: service,
+      staffId: staff,
+      start,
+    });
+    const move = formatSlotId({ action: 'move', target: service, staffId: staff, start });
+    expect(parseSlotId(parseInteractiveId(move) as InteractiveId)?.action).toBe('move');
+  });
+
+  it.each([
+    `slot:${service}.${staff}.123:pick`,
+    `slot:${service}.123:book`,
+    `slot:${service}.${staff}.12.3:book`,
+    `slot:nope.${staff}.123:book`,
+    `opt:${service}.${staff}.123:book`,
+  ])('refuses %s', (raw) => {
+    const parsed = parseInteractiveId(raw);
+    expect(parsed === null || parseSlotId(parsed) === null).toBe(true);
   });
 });

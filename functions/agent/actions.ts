@@ -10,11 +10,12 @@ import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
 import type { TenantSettings } from '../../db/settings';
 import type { Logger } from '../lib/logger';
+import { appointmentAction, slotAction } from './appointment-actions';
 import { decideDraft } from './approval';
 
 /**
- * What a tapped id (`kind:{id}:action`, see ids.ts) does, by kind. Appointments add `appt` here;
- * a kind without an entry, an action a kind does not know, or a target that is gone or already
+ * What a tapped id (`kind:{id}:action`, see ids.ts) does, by kind (appointments: `appt` and
+ * `slot`, appointment-actions.ts); a kind without an entry, an action a kind does not know, or a target that is gone or already
  * decided is "unknown"/"stale": logged, recorded on the message, nothing changes, nothing is sent.
  */
 /** The customer message a tap arrived in (ingestion's hook input). */
@@ -139,4 +140,6 @@ export const interactiveActions: Record<string, InteractiveAction> = {
   msg: draftAction,
   conv: takeAction,
   opt: optionAction,
+  appt: appointmentAction,
+  slot: slotAction,
 };

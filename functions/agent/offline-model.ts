@@ -9,6 +9,7 @@ import type {
 } from '@ai-sdk/provider';
 import { matchEscalationWord } from '../../core/agent/escalation-words';
 import { type AgentLanguage, detectLanguage } from '../../core/agent/language';
+import { foldText, wordsOf } from '../../core/text';
 
 /**
  * The offline demo model: a small deterministic stand-in for an LLM, used when no OpenAI key is
@@ -19,6 +20,12 @@ import { type AgentLanguage, detectLanguage } from '../../core/agent/language';
  * - a request for a person ("can I talk to someone?", escalation words) → `escalate_to_human`;
  * - a question (or anything longer than a greeting) → `knowledge_search`, then an answer quoting
  *   the best snippet, or an honest "I don't have that" with the way to reach a person;
+ * - a booking request naming a service ("quiero una limpieza el martes por la mañana", "I'd like
+ *   a cleaning on Tuesday morning", "أريد تنظيف الأسنان يوم الثلاثاء صباحاً") → `list_services`,
+ *   then `check_availability` for the service whose name it mentions, on that weekday and part of
+ *   the day: the times go out as buttons, whose tap books without any model;
+ * - "cancel my appointment" (es/en/ar) → `my_appointments`, then `cancel_appointment` of the
+ *   soonest one, and a sentence saying so;
  * - a greeting alone → a greeting;
  * always in the language of the customer's latest message (Spanish, English or Arabic).
  */
@@ -32,7 +39,18 @@ const WANTS_PERSON =
 
 const TEXT: Record<
   AgentLanguage,
-  { greet: string; found: (s: string) => string; notFound: string; hello: string; done: string }
+  {
+    greet: string;
+    found: (s: string) => string;
+    notFound: string;
+    hello: string;
+    done: string;
+    whichService: (names: string) => string;
+    noSlots: string;
+    notBookable: string;
+    cancelled: (service: string, when: string) => string;
+    noAppointments: string;
+  }
 > = {
   es: {
     greet: '¡Hola! Soy el asistente virtual (modo demo). ¿En qué puedo ayudarte?',
@@ -41,6 +59,12 @@ const TEXT: Record<
     notFound:
       'No tengo esa información a mano. Si quieres, escribe «humano» y te paso con una persona del equipo.',
     done: 'Listo.',
+    whichService: (names) => `¿Para qué servicio quieres la cita? Tenemos: ${names}.`,
+    noSlots: 'No veo horas libres para esas fechas. ¿Te va bien otro día?',
+    notBookable:
+      'Ese servicio lo reserva nuestro equipo; escribe «humano» y te paso con una persona.',
+    cancelled: (service, when) => `Hecho: tu cita de ${service} del ${when} queda cancelada.`,
+    noAppointments: 'No veo ninguna cita próxima a tu nombre.',
   },
   en: {
     greet: "Hi! I'm the virtual assistant (demo mode). How can I help?",
@@ -49,6 +73,11 @@ const TEXT: Record<
     notFound:
       "I don't have that information at hand. If you like, write “human” and I'll pass you to a person on our team.",
     done: 'Done.',
+    whichService: (names) => `Which service would you like to book? We offer: ${names}.`,
+    noSlots: 'I see no free times on those dates. Would another day work?',
+    notBookable: 'Our team books that service; write “human” and I will pass you to a person.',
+    cancelled: (service, when) => `Done: your ${service} on ${when} is cancelled.`,
+    noAppointments: "I don't see any upcoming appointment in your name.",
   },
   ar: {
     greet: 'مرحباً! أنا المساعد الافتراضي (وضع تجريبي). كيف يمكنني مساعدتك؟',
@@ -56,6 +85,11 @@ const TEXT: Record<
     found: (snippet) => `حسب معلوماتنا: ${snippet}`,
     notFound: 'ليست لدي هذه المعلومة حالياً. إذا أردت، اكتب «موظف» وسأحوّلك إلى أحد أعضاء فريقنا.',
     done: 'تم.',
+    whichService: (names) => `لأي خدمة تريد الموعد؟ لدينا: ${names}.`,
+    noSlots: 'لا أرى أوقاتاً متاحة في هذه الفترة. هل يناسبك يوم آخر؟',
+    notBookable: 'يحجز فريقنا هذه الخدمة؛ اكتب «موظف» وسأحوّلك إلى أحد أعضاء الفريق.',
+    cancelled: (service, when) => `تم: أُلغي موعدك لـ${service} يوم ${when}.`,
+    noAppointments: 'لا أرى أي موعد قادم باسمك.',
   },
 };
 
@@ -106,6 +140,82 @@ function lastToolResult(prompt: LanguageModelV4Prompt) {
   return part?.type === 'tool-result' ? part : null;
 }
 
+// Booking words, folded (foldText: lowercase, no accents, one alef). Matched as whole words.
+const WEEKDAYS: Record<string, number> = {
+  lunes: 1,
+  martes: 2,
+  miercoles: 3,
+  jueves: 4,
+  viernes: 5,
+  sabado: 6,
+  domingo: 7,
+  monday: 1,
+  tuesday: 2,
+  wednesday: 3,
+  thursday: 4,
+  friday: 5,
+  saturday: 6,
+  sunday: 7,
+  الاثنين: 1,
+  الثلاثاء: 2,
+  الاربعاء: 3,
+  الخميس: 4,
+  الجمعه: 5,
+  السبت: 6,
+  الاحد: 7,
+};
+/** Words that ask for an appointment on their own. */
+const BOOK_WORDS = new Set(
+  'cita reservar reserva agendar appointment book booking موعد حجز احجز'.split(' '),
+);
+/** Words of wanting, which ask for one together with a weekday ("I'd like … on Tuesday"). */
+const WANT_WORDS = new Set('quiero queria like want اريد ابغي بدي'.split(' '));
+const CANCEL_WORDS = /^(cancel\w*|anul\w*|الغاء|الغي|الغ)$/;
+
+/** What a customer's words ask about appointments, by keywords (es/en/ar). */
+function appointmentIntent(text: string) {
+  const words = wordsOf(text);
+  const folded = foldText(text);
+  const weekday = words.map((w) => WEEKDAYS[w]).find((d) => d !== undefined);
+  const partOfDay =
+    /\b(de|por) la manana\b|\bmorning\b/.test(folded) || folded.includes('صباح')
+      ? 'morning'
+      : /\b(de|por) la tarde\b|\bafternoon\b/.test(folded) || /مساء|بعد الظهر/.test(folded)
+        ? 'afternoon'
+        : 'any';
+  const cancel = words.some((w) => CANCEL_WORDS.test(w));
+  const book =
+    !cancel &&
+    (words.some((w) => BOOK_WORDS.has(w)) ||
+      (weekday !== undefined && words.some((w) => WANT_WORDS.has(w))));
+  return { words, weekday, partOfDay, cancel, book };
+}
+
+type ServiceOut = { service_id: string; name: string; names: string[]; bookable: boolean };
+
+/** The service whose name's words (4+ letters) the customer used most; ties: the first. */
+function mentionedService(services: ServiceOut[], words: string[]): ServiceOut | null {
+  const said = new Set(words);
+  let best: { service: ServiceOut; hits: number } | null = null;
+  for (const service of services) {
+    const nameWords = new Set(
+      service.names.flatMap((n) => wordsOf(n)).filter((w) => w.length >= 4),
+    );
+    const hits = [...nameWords].filter((w) => said.has(w)).length;
+    if (hits > 0 && (!best || hits > best.hits)) best = { service, hits };
+  }
+  return best?.service ?? null;
+}
+
+function jsonOutput(
+  result: NonNullable<ReturnType<typeof lastToolResult>>,
+): Record<string, unknown> {
+  const value = result.output.type === 'json' ? result.output.value : null;
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
 function decide(options: LanguageModelV4CallOptions): Decision {
   const prompt = options.prompt;
   const tools = new Set((options.tools ?? []).map((t) => t.name));
@@ -118,6 +228,8 @@ function decide(options: LanguageModelV4CallOptions): Decision {
   const result = lastToolResult(prompt);
   if (result) {
     if (result.toolName === 'escalate_to_human') return { kind: 'text', text: '' };
+    const booking = appointmentStep(result.toolName, jsonOutput(result), latest, say);
+    if (booking) return booking;
     if (result.toolName === 'knowledge_search') {
       const value = result.output.type === 'json' ? result.output.value : null;
       const results =
@@ -145,6 +257,13 @@ function decide(options: LanguageModelV4CallOptions): Decision {
       input: { reason: 'The customer asked to talk to a person.' },
     };
   }
+  const intent = appointmentIntent(latest);
+  if (intent.cancel && tools.has('my_appointments') && tools.has('cancel_appointment')) {
+    return { kind: 'tool', toolName: 'my_appointments', input: {} };
+  }
+  if (intent.book && tools.has('list_services') && tools.has('check_availability')) {
+    return { kind: 'tool', toolName: 'list_services', input: {} };
+  }
   const onlyGreeting =
     texts.length > 0 &&
     texts.every((t) => {
@@ -155,6 +274,65 @@ function decide(options: LanguageModelV4CallOptions): Decision {
     return { kind: 'text', text: say.greet };
   }
   return { kind: 'tool', toolName: 'knowledge_search', input: { query: latest.slice(0, 300) } };
+}
+
+/** The next step of the booking and cancelling flows after one of their tools answered. */
+function appointmentStep(
+  toolName: string,
+  output: Record<string, unknown>,
+  latest: string,
+  say: (typeof TEXT)[AgentLanguage],
+): Decision | null {
+  const intent = appointmentIntent(latest);
+  switch (toolName) {
+    case 'list_services': {
+      const services = (Array.isArray(output.services) ? output.services : []) as ServiceOut[];
+      const service = mentionedService(services, intent.words);
+      if (!service) {
+        const names = services.map((s) => s.name).join(', ');
+        return { kind: 'text', text: say.whichService(names) };
+      }
+      if (!service.bookable) return { kind: 'text', text: say.notBookable };
+      return {
+        kind: 'tool',
+        toolName: 'check_availability',
+        input: {
+          service_id: service.service_id,
+          ...(intent.weekday ? { weekday: intent.weekday } : {}),
+          part_of_day: intent.partOfDay,
+        },
+      };
+    }
+    case 'check_availability':
+      // The times went out as buttons with their own sentence: nothing to add.
+      if (output.sent_to_customer === true) return { kind: 'text', text: '' };
+      return {
+        kind: 'text',
+        text: output.status === 'not_bookable' ? say.notBookable : say.noSlots,
+      };
+    case 'my_appointments': {
+      const [next] = (Array.isArray(output.appointments) ? output.appointments : []) as Array<{
+        appointment_id: string;
+      }>;
+      if (!next) return { kind: 'text', text: say.noAppointments };
+      return {
+        kind: 'tool',
+        toolName: 'cancel_appointment',
+        input: { appointment_id: next.appointment_id },
+      };
+    }
+    case 'cancel_appointment': {
+      const appointment = output.appointment as
+        | { service?: string; local_time?: string }
+        | undefined;
+      if (output.status === 'cancelled' && appointment?.service && appointment.local_time) {
+        return { kind: 'text', text: say.cancelled(appointment.service, appointment.local_time) };
+      }
+      return { kind: 'text', text: say.noAppointments };
+    }
+    default:
+      return null;
+  }
 }
 
 /** A rough token count (characters / 4), so traces show a plausible usage for demo runs. */

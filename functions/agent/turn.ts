@@ -388,6 +388,7 @@ async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
       db: services.db,
       tenantId,
       conversationId: conversation.id,
+      contactId: conversation.contact.id,
       channel: conversation.channel,
       language,
       now,

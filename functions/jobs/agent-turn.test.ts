@@ -679,7 +679,7 @@ describe('tapped ids', () => {
     script = scriptedModels([]);
     const phone = customerPhone();
     const before = graphSends(h).length;
-    const ids = ['zzz:123:boom', `msg:${crypto.randomUUID()}:approve`, 'appt:42:confirm'];
+    const ids = ['zzz:123:boom', `msg:${crypto.randomUUID()}:approve`, 'appt:42:explode'];
     const providerIds: string[] = [];
     for (const id of ids) {
       providerIds.push(
@@ -713,7 +713,7 @@ describe('tapped ids', () => {
         kind: 'msg',
         detail: 'only an escalation contact may decide drafts',
       },
-      { turn: false, outcome: 'unknown', kind: 'appt', detail: 'no action for ids of kind "appt"' },
+      { turn: false, outcome: 'unknown', kind: 'appt', detail: 'no appointment action explode' },
       {
         turn: false,
         outcome: 'unknown',

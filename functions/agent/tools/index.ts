@@ -3,6 +3,7 @@ import type { AgentLanguage } from '../../../core/agent/language';
 import type { MessageChannel, OutboundMessage } from '../../../core/messaging/kinds';
 import type { Database } from '../../../db/client';
 import type { Logger } from '../../lib/logger';
+import { appointmentTools } from './appointments';
 import { escalateToHumanTool } from './escalate';
 import { sendButtonsTool, sendListTool } from './interactive';
 import { knowledgeSearchTool } from './knowledge-search';
@@ -21,6 +22,8 @@ export type ToolContext = {
   db: Database;
   tenantId: string;
   conversationId: string;
+  /** The conversation's customer: the only one whose appointments the tools see or change. */
+  contactId: string;
   channel: MessageChannel;
   language: AgentLanguage;
   now: Date;
@@ -44,13 +47,14 @@ export type AgentToolFactory = (ctx: ToolContext) => Tool | null;
 
 /**
  * The agent's tools by name. The turn offers every tool here whose factory returns one, so a new
- * capability (the appointment tools) is one entry in this map and never a change to the turn.
+ * capability is one entry in this map and never a change to the turn.
  */
 export const agentToolRegistry: Record<string, AgentToolFactory> = {
   knowledge_search: knowledgeSearchTool,
   escalate_to_human: escalateToHumanTool,
   send_buttons: sendButtonsTool,
   send_list: sendListTool,
+  ...appointmentTools,
 };
 
 export function buildTools(
