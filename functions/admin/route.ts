@@ -45,6 +45,11 @@ export const errorEnvelope = z
           'This request’s id, also in our logs: quote it when reporting a problem',
           '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
         ),
+        conflicting_id: z.uuid().optional().openapi({
+          description:
+            'Only on a 409 caused by an existing thing: its id (the appointment holding the time)',
+          example: EXAMPLE_ID,
+        }),
       })
       .openapi({
         description: 'The error',
