@@ -13,12 +13,12 @@ import { isOneOf, sqlErrorOf } from './sql';
  * error it means, so a partial change (a price without a currency) cannot slip past the API.
  */
 
+const priceNeedsCurrency = () =>
+  new InvalidInputError('A price needs a currency (ISO 4217, e.g. EUR) and must not be negative.');
+
 /** What a broken constraint means, by constraint name, in words an operator can act on. */
 const CONSTRAINT_ERRORS: Record<string, () => DomainError> = {
-  services_price: () =>
-    new InvalidInputError(
-      'A price needs a currency (ISO 4217, e.g. EUR) and must not be negative.',
-    ),
+  services_price: priceNeedsCurrency,
   services_duration: () => new InvalidInputError('The duration must be 1 to 1440 minutes.'),
   services_buffers: () => new InvalidInputError('Buffers must be 0 to 1440 minutes.'),
   appointments_service_fk: () =>
@@ -122,14 +122,19 @@ export async function updateService(
   input: { serviceId: string; changes: Partial<ServiceInput> },
 ): Promise<Service> {
   const { staffIds, ...fields } = input.changes;
-  const updated = await checked(ctx.tx, (sp) =>
-    sp
+  await checked(ctx.tx, async (sp) => {
+    const [row] = await sp
       .update(services)
       .set({ ...fields, updatedAt: sql`now()` })
       .where(and(eq(services.id, input.serviceId), eq(services.tenantId, ctx.tenantId)))
-      .returning({ id: services.id }),
-  );
-  if (updated.length === 0) throw new NotFoundError('service', input.serviceId);
+      .returning({ priceMinor: services.priceMinor, currency: services.currency });
+    if (!row) throw new NotFoundError('service', input.serviceId);
+    // services_price lets a price without a currency through (its regex test on null is null,
+    // which a CHECK accepts), so the whole row is checked here.
+    if (row.priceMinor !== null && row.currency === null) {
+      throw priceNeedsCurrency();
+    }
+  });
   if (staffIds) await setPerformers(ctx, input.serviceId, staffIds);
   return getService(ctx, input.serviceId);
 }
