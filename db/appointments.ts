@@ -1,4 +1,4 @@
-import { and, asc, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, type SQL, sql } from 'drizzle-orm';
 import {
   type AvailabilityQuery,
   availableSlots,
@@ -15,12 +15,14 @@ import type { TenantContext, Tx } from './client';
 import {
   ACTIVE_APPOINTMENT_STATUSES,
   type AppointmentActor,
+  type AppointmentStatus,
   appointmentEvents,
   appointments,
+  contacts,
   services,
   staff,
 } from './schema';
-import { isOneOf } from './sql';
+import { isOneOf, sqlErrorOf } from './sql';
 
 /**
  * Appointments (docs/appointments.md). Postgres owns the one rule that must hold under any
@@ -185,15 +187,6 @@ const range = (start: Date, end: Date) =>
 
 const isActive = () => isOneOf(appointments.status, ACTIVE_APPOINTMENT_STATUSES);
 
-/** The SQLSTATE of a failed query: drizzle wraps the driver's error as `cause`. */
-function sqlState(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
-
 /**
  * Runs `write` in a savepoint; when it breaks the no-overlap constraint, the caller's transaction
  * carries on (nothing of `write` kept) and a ConflictError names the appointment holding the time.
@@ -206,7 +199,7 @@ async function takingTime<T>(
   try {
     return await tx.transaction(write);
   } catch (err) {
-    if (sqlState(err) !== '23P01') throw err;
+    if (sqlErrorOf(err).code !== '23P01') throw err;
     const [holder] = await tx
       .select({ id: appointments.id })
       .from(appointments)
@@ -451,6 +444,104 @@ export async function listAppointmentEvents(
       ),
     )
     .orderBy(asc(appointmentEvents.createdAt), asc(appointmentEvents.id));
+}
+
+/** An appointment with the names an operator's diary shows beside it. */
+export type AppointmentView = Appointment & {
+  serviceName: string;
+  staffName: string;
+  contactName: string | null;
+};
+
+async function appointmentViews(
+  { tx, tenantId }: TenantContext,
+  where: SQL | undefined,
+): Promise<AppointmentView[]> {
+  const rows = await tx
+    .select({
+      appointment: appointments,
+      serviceName: services.name,
+      staffName: staff.name,
+      contactName: contacts.name,
+    })
+    .from(appointments)
+    .innerJoin(services, eq(services.id, appointments.serviceId))
+    .innerJoin(staff, eq(staff.id, appointments.staffId))
+    .innerJoin(contacts, eq(contacts.id, appointments.contactId))
+    .where(and(eq(appointments.tenantId, tenantId), where))
+    .orderBy(asc(appointments.startsAt), asc(appointments.id))
+    // A diary range is at most a few weeks; this bounds a pathological one.
+    .limit(2000);
+  return rows.map((row) => ({
+    ...row.appointment,
+    serviceName: row.serviceName,
+    staffName: row.staffName,
+    contactName: row.contactName,
+  }));
+}
+
+/**
+ * Appointments (any status) starting on the local dates `from`..`to` inclusive, in the tenant's
+ * time zone, optionally of one staff member; earliest first.
+ */
+export async function listAppointments(
+  ctx: TenantContext,
+  input: { from: LocalDate; to: LocalDate; staffId?: string },
+): Promise<AppointmentView[]> {
+  parseDate(input.from);
+  parseDate(input.to);
+  const tz = sql`coalesce((select time_zone from tenant_settings where tenant_id = ${ctx.tenantId}), 'UTC')`;
+  return appointmentViews(
+    ctx,
+    and(
+      sql`${appointments.startsAt} >= (${input.from}::date)::timestamp at time zone ${tz}`,
+      sql`${appointments.startsAt} < (${input.to}::date + 1)::timestamp at time zone ${tz}`,
+      input.staffId ? eq(appointments.staffId, input.staffId) : undefined,
+    ),
+  );
+}
+
+/** One appointment with its names; NotFoundError for an unknown or foreign id. */
+export async function getAppointmentView(
+  ctx: TenantContext,
+  appointmentId: string,
+): Promise<AppointmentView> {
+  const [row] = await appointmentViews(ctx, eq(appointments.id, appointmentId));
+  if (!row) throw new NotFoundError('appointment', appointmentId);
+  return row;
+}
+
+/** Which status each outcome may follow: confirming is for pending ones, outcomes for active ones. */
+const ALLOWED_BEFORE: Record<'confirmed' | 'completed' | 'no_show', readonly AppointmentStatus[]> =
+  {
+    confirmed: ['pending'],
+    completed: ACTIVE_APPOINTMENT_STATUSES,
+    no_show: ACTIVE_APPOINTMENT_STATUSES,
+  };
+
+/**
+ * Confirms a pending appointment, or records how an active one ended (completed, no_show, which
+ * free its time). The event's kind is the new status. Any other transition is a ConflictError.
+ */
+export async function setAppointmentStatus(
+  ctx: TenantContext,
+  input: { appointmentId: string; status: 'confirmed' | 'completed' | 'no_show'; actor: Actor },
+): Promise<Appointment> {
+  const current = await lockAppointment(ctx, input.appointmentId);
+  if (!ALLOWED_BEFORE[input.status].includes(current.status)) {
+    throw new ConflictError(
+      `This appointment is ${current.status}; it cannot become ${input.status}.`,
+    );
+  }
+  const [row] = await ctx.tx
+    .update(appointments)
+    .set({ status: input.status, updatedAt: sql`now()` })
+    .where(eq(appointments.id, current.id))
+    .returning();
+  await recordEvent(ctx, current.id, input.status, input.actor, {
+    status: [current.status, input.status],
+  });
+  return row as Appointment;
 }
 
 /** An appointment as a customer is told about it: names, and the tenant's zone to read times in. */

@@ -12,3 +12,20 @@ export function isOneOf(column: AnyColumn, values: readonly string[]): SQL {
     sql`, `,
   )})`;
 }
+
+/**
+ * The SQLSTATE and constraint of a failed query (drizzle wraps the driver's error as `cause`), so
+ * a write can turn a broken constraint into the domain error it means.
+ */
+export function sqlErrorOf(err: unknown): { code?: string; constraint?: string } {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const { code, constraint_name: constraint } = e as {
+      code?: unknown;
+      constraint_name?: unknown;
+    };
+    if (typeof code === 'string') {
+      return { code, constraint: typeof constraint === 'string' ? constraint : undefined };
+    }
+  }
+  return {};
+}

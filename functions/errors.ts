@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DomainError, type DomainErrorKind } from '../core/errors';
+import { ConflictError, DomainError, type DomainErrorKind } from '../core/errors';
 import type { HonoEnv } from './context';
 import { safeErrorFields } from './lib/logger';
 
@@ -56,17 +56,23 @@ export function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
-/** The one place errors become responses: `{ error: { code, message, requestId } }`. */
+/**
+ * The one place errors become responses: `{ error: { code, message, requestId } }`. A conflict
+ * caused by an existing thing (the appointment holding a slot) also names it, `conflicting_id`,
+ * so a client can show or open it; no other error carries more.
+ */
 export function handleError(err: Error, c: Context<HonoEnv>) {
   const requestId = c.get('requestId') ?? 'unknown';
   let code: ErrorCode;
   let message: string;
+  let conflictingId: string | undefined;
   if (err instanceof ApiError) {
     code = err.code;
     message = err.message;
   } else if (err instanceof DomainError) {
     code = codeOfDomainError[err.kind];
     message = err.message;
+    if (err instanceof ConflictError) conflictingId = err.conflictingId;
   } else if (err instanceof z.ZodError) {
     code = 'BAD_REQUEST';
     message = zodMessage(err);
@@ -79,7 +85,13 @@ export function handleError(err: Error, c: Context<HonoEnv>) {
     // Never the raw message: a failed query's message carries its parameters (personal data).
     c.get('logger')?.error('unhandled error', safeErrorFields(err));
   }
-  return c.json({ error: { code, message, requestId } }, statusOf[code]);
+  const error = {
+    code,
+    message,
+    requestId,
+    ...(conflictingId ? { conflicting_id: conflictingId } : {}),
+  };
+  return c.json({ error }, statusOf[code]);
 }
 
 function codeForStatus(status: number): ErrorCode {

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../app';
 import type { HonoEnv } from '../context';
 import { operatorAuth } from '../middleware/operator-auth';
+import { registerAppointments } from './appointments';
 import { registerChats } from './chats';
 import { registerContacts } from './contacts';
 import { registerConversations } from './conversations';
@@ -12,7 +13,9 @@ import { registerMe } from './me';
 import { registerMedia } from './media';
 import { registerMessages } from './messages';
 import { registerSend } from './send';
+import { registerServices } from './services';
 import { registerSettings } from './settings';
+import { registerStaff } from './staff';
 import { registerTemplates } from './templates';
 import { registerWebhookEvents } from './webhook-events';
 
@@ -34,5 +37,9 @@ export function adminApp() {
   registerLogs(admin);
   registerDrafts(admin);
   registerSettings(admin);
+  // Appointments (issue 10): services, staff and their hours, the diary and availability.
+  registerServices(admin);
+  registerStaff(admin);
+  registerAppointments(admin);
   return admin;
 }

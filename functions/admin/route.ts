@@ -27,6 +27,16 @@ export const field = {
   nullableString: (description: string, example: string | null) =>
     z.string().nullable().openapi({ description, example }),
   boolean: (description: string, example: boolean) => z.boolean().openapi({ description, example }),
+  /** A calendar date, `YYYY-MM-DD`, that the calendar has (no 2026-02-30). */
+  date: (description: string, example: string) =>
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+      .refine((d) => {
+        const t = Date.parse(`${d}T00:00:00Z`);
+        return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
+      }, 'must be a date the calendar has')
+      .openapi({ description: `${description} (YYYY-MM-DD)`, example }),
 };
 
 export const errorEnvelope = z
@@ -45,6 +55,11 @@ export const errorEnvelope = z
           'This request’s id, also in our logs: quote it when reporting a problem',
           '5f0c9a3e-2b1d-4c7e-9a51-0d3f6c2e8b47',
         ),
+        conflicting_id: z.uuid().optional().openapi({
+          description:
+            'Only on a 409 caused by an existing thing: its id (the appointment holding the time)',
+          example: EXAMPLE_ID,
+        }),
       })
       .openapi({
         description: 'The error',

@@ -96,6 +96,29 @@ describe('/admin/settings', () => {
     ).toHaveLength(0);
   });
 
+  it('reads and changes the booking settings', async ({ harness: h, sql, newTenant }) => {
+    const t = await newTenant('Booking settings');
+    const initial = (await (await h.asUser(t.agent, '/admin/settings')).json()) as Settings;
+    expect(initial).toMatchObject({
+      slot_step_minutes: 15,
+      min_notice_minutes: 120,
+      max_horizon_days: 60,
+    });
+    const res = await patch(h, t.owner, {
+      slot_step_minutes: 30,
+      min_notice_minutes: 0,
+      max_horizon_days: 90,
+    });
+    expect(await res.json()).toMatchObject({
+      slot_step_minutes: 30,
+      min_notice_minutes: 0,
+      max_horizon_days: 90,
+    });
+    const [row] = await sql`select slot_step_minutes, min_notice_minutes, max_horizon_days
+      from tenant_settings where tenant_id = ${t.tenantId}`;
+    expect(row).toEqual({ slot_step_minutes: 30, min_notice_minutes: 0, max_horizon_days: 90 });
+  });
+
   it('lets only owners and admins change settings', async ({ harness: h, sql, tenant: a }) => {
     const res = await patch(h, a.agent, { reply_mode: 'off' });
     expect(res.status).toBe(403);
@@ -109,6 +132,11 @@ describe('/admin/settings', () => {
     [{ business_hours: { funday: [] } }, 'business_hours'],
     [{ debounce_seconds: 9999 }, 'debounce_seconds'],
     [{ reply_mode: 'sometimes' }, 'reply_mode'],
+    [{ slot_step_minutes: 0 }, 'slot_step_minutes'],
+    [{ slot_step_minutes: 7.5 }, 'slot_step_minutes'],
+    [{ min_notice_minutes: -1 }, 'min_notice_minutes'],
+    [{ max_horizon_days: 0 }, 'max_horizon_days'],
+    [{ max_horizon_days: 367 }, 'max_horizon_days'],
     [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
     [{ unknown: true }, 'unknown'],
     [{}, 'give at least one setting to change'],

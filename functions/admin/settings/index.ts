@@ -100,6 +100,18 @@ const lockOnReplyDoc = {
   description: "An operator's reply takes the conversation over from the bot",
   example: true,
 };
+const slotStepDoc = {
+  description: 'Minutes between the start times of the appointment slots offered (5–240)',
+  example: 15,
+};
+const minNoticeDoc = {
+  description: 'Minutes ahead at least that a slot must start to be offered (0–43200)',
+  example: 120,
+};
+const horizonDoc = {
+  description: 'Days ahead at most that slots are offered (1–366)',
+  example: 60,
+};
 const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
 
 const settings = z
@@ -113,6 +125,9 @@ const settings = z
     reply_mode: replyMode.openapi(replyModeDoc),
     send_spacing_seconds: z.number().int().openapi(spacingDoc),
     lock_on_operator_reply: z.boolean().openapi(lockOnReplyDoc),
+    slot_step_minutes: z.number().int().openapi(slotStepDoc),
+    min_notice_minutes: z.number().int().openapi(minNoticeDoc),
+    max_horizon_days: z.number().int().openapi(horizonDoc),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
@@ -150,6 +165,10 @@ const settingsPatch = z
     reply_mode: replyMode.openapi(replyModeDoc),
     send_spacing_seconds: z.number().int().min(0).max(60).openapi(spacingDoc),
     lock_on_operator_reply: z.boolean().openapi(lockOnReplyDoc),
+    // The bounds are tenant_settings' checks, said here so a bad value is a 400 naming the field.
+    slot_step_minutes: z.number().int().min(5).max(240).openapi(slotStepDoc),
+    min_notice_minutes: z.number().int().min(0).max(43_200).openapi(minNoticeDoc),
+    max_horizon_days: z.number().int().min(1).max(366).openapi(horizonDoc),
     escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
     model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
     api_key: z.string().trim().min(20).max(400).nullable().openapi({
@@ -173,6 +192,9 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
     reply_mode: s.replyMode,
     send_spacing_seconds: s.sendSpacingSeconds,
     lock_on_operator_reply: s.lockOnOperatorReply,
+    slot_step_minutes: s.slotStepMinutes,
+    min_notice_minutes: s.minNoticeMinutes,
+    max_horizon_days: s.maxHorizonDays,
     escalation_contacts: s.escalationContacts,
     model: s.model,
     api_key: { set: s.apiKeyHint !== null, hint: s.apiKeyHint },
@@ -182,7 +204,7 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
 
 const getRoute = route('get', '/settings', {
   operationId: 'getSettings',
-  summary: 'The business settings: agent persona and instructions, hours, reply mode, …',
+  summary: 'The business settings: agent persona and instructions, hours, reply mode, booking, …',
   responses: { 200: jsonResponse('The settings', settings) },
 });
 
@@ -233,6 +255,11 @@ export function registerSettings(app: App) {
       ...(rest.lock_on_operator_reply !== undefined
         ? { lockOnOperatorReply: rest.lock_on_operator_reply }
         : {}),
+      ...(rest.slot_step_minutes !== undefined ? { slotStepMinutes: rest.slot_step_minutes } : {}),
+      ...(rest.min_notice_minutes !== undefined
+        ? { minNoticeMinutes: rest.min_notice_minutes }
+        : {}),
+      ...(rest.max_horizon_days !== undefined ? { maxHorizonDays: rest.max_horizon_days } : {}),
       ...(rest.escalation_contacts !== undefined
         ? { escalationContacts: rest.escalation_contacts }
         : {}),
