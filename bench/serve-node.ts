@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import { Hono } from 'hono';
 import postgres from 'postgres';
-import { schema } from '../db/client';
+import { connect } from '../db/client';
 import { newApp } from '../functions/app';
 
 /**
@@ -19,9 +18,9 @@ export const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 16);
 
 type Served = { url: string; close: () => Promise<void> };
 
-function pool(databaseUrl: string, size = POOL_SIZE) {
+function pool(databaseUrl: string) {
   return postgres(databaseUrl, {
-    max: size,
+    max: POOL_SIZE,
     fetch_types: false,
     connect_timeout: 5,
     onnotice: () => {},
@@ -44,10 +43,11 @@ export async function serveApp(
   bindings: Record<string, string>,
   options: { poolSize?: number } = {},
 ) {
-  const client = pool(databaseUrl, options.poolSize);
+  // The app's own driver settings (`connect`: prepared statements, fetch_types off), pooled.
+  const database = connect(databaseUrl, { max: options.poolSize ?? POOL_SIZE });
   const app = newApp();
   const pending = new Set<Promise<unknown>>();
-  const workerBindings = { ...bindings, DATABASE_POOL: { db: drizzle({ client, schema }) } };
+  const workerBindings = { ...bindings, DATABASE_POOL: { db: database.db } };
   const ctx = {
     waitUntil: (p: Promise<unknown>) => {
       const tracked = p.catch(() => {});
@@ -67,7 +67,7 @@ export async function serveApp(
     close: async () => {
       await server.close();
       await Promise.allSettled([...pending]);
-      await client.end({ timeout: 5 });
+      await database.close();
     },
   };
 }
