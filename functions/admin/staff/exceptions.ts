@@ -11,7 +11,7 @@ import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, jsonResponse, operatorRoutes } from '../route';
 import { hhmm, wallTime } from './hours';
 
 /**
@@ -96,15 +96,13 @@ const exception = z
   })
   .openapi('ScheduleException', { description: 'A dated change to the weekly hours' });
 
+/** Postgres's `HH:MM:SS` shortened to the API's `HH:MM`. */
 function toException(row: ScheduleExceptionRow): z.infer<typeof exception> {
+  const { startTime, endTime } = row;
   return {
-    id: row.id,
-    staff_id: row.staffId,
-    date: row.date,
-    kind: row.kind,
-    start_time: row.startTime && hhmm(row.startTime),
-    end_time: row.endTime && hhmm(row.endTime),
-    note: row.note,
+    ...fromRow(exception, row),
+    start_time: startTime && hhmm(startTime),
+    end_time: endTime && hhmm(endTime),
   };
 }
 

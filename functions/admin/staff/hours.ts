@@ -11,7 +11,7 @@ import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, idParams, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/staff/{id}/working-hours`: a staff member's weekly hours, wall-clock times in the
@@ -75,14 +75,9 @@ const hours = z
   })
   .openapi('WorkingHours', { description: 'A weekly range of working hours of a staff member' });
 
+/** Postgres's `HH:MM:SS` shortened to the API's `HH:MM`. */
 function toHours(row: WorkingHoursRow): z.infer<typeof hours> {
-  return {
-    id: row.id,
-    staff_id: row.staffId,
-    weekday: row.weekday,
-    start_time: hhmm(row.startTime),
-    end_time: hhmm(row.endTime),
-  };
+  return { ...fromRow(hours, row), start_time: hhmm(row.startTime), end_time: hhmm(row.endTime) };
 }
 
 const hoursParams = idParams.extend({
