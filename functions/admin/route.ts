@@ -129,6 +129,35 @@ export function operatorRoutes(tag: string) {
     });
 }
 
+/** `buffer_after_minutes` → `bufferAfterMinutes`: how db/ names what the API snake_cases. */
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+
+/** What a row holds for an API field: the same value, or a Date where the API shows ISO text. */
+type Stored<T> = T extends string ? T | Date : T;
+
+/** A row with every field of an API object `Shape`, by its camelCase name. */
+export type RowFor<Shape extends z.ZodRawShape> = {
+  [K in keyof Shape & string as CamelCase<K>]: Stored<z.infer<Shape[K]>>;
+};
+
+/**
+ * The API object `schema` of a row it only renames: each snake_case field is the row's camelCase
+ * one, a Date as ISO 8601 text. Only the schema's fields are copied, so a column the API does not
+ * show (tenant_id) never leaves (responses are not validated). Mappers that change a value
+ * (`HH:MM:SS` → `HH:MM`) stay written out.
+ */
+export function fromRow<S extends z.ZodObject>(schema: S, row: RowFor<S['shape']>): z.infer<S> {
+  const stored: Record<string, unknown> = row;
+  return Object.fromEntries(
+    Object.keys(schema.shape).map((key) => {
+      const value = stored[key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())];
+      return [key, value instanceof Date ? value.toISOString() : value];
+    }),
+  ) as z.infer<S>;
+}
+
 /** The `{id}` path parameter of every route that addresses one thing by its id. */
 export const idParams = z.object({
   id: z.uuid().openapi({

@@ -2,7 +2,7 @@ import { parseSlotId } from '../../core/agent/ids';
 import { type AgentLanguage, conversationLanguage } from '../../core/agent/language';
 import { DomainError } from '../../core/errors';
 import type { OutboundMessage } from '../../core/messaging/kinds';
-import { loadTurnConversation, recentMessages } from '../../db/agent';
+import { recentMessages } from '../../db/agent';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import { safeErrorFields } from '../lib/logger';
@@ -24,6 +24,7 @@ import {
   SAID,
   serviceName,
 } from './booking';
+import { conversationInAgentHands } from './handoff';
 
 /**
  * Taps on what the agent sent about appointments, handled at intake without the model (the
@@ -56,13 +57,8 @@ type Tap = {
 /** The customer and their language, or null when the agent must not act in this conversation. */
 async function tapOf(action: ActionContext): Promise<Tap | null> {
   const { ctx, message, settings } = action;
-  const conversation = await loadTurnConversation(ctx, message.conversationId);
-  if (
-    !conversation ||
-    conversation.isLocked ||
-    !conversation.botEnabled ||
-    settings.replyMode === 'off'
-  ) {
+  const conversation = await conversationInAgentHands(ctx, message.conversationId, settings);
+  if (!conversation) {
     return null;
   }
   const rows = await recentMessages(ctx, conversation.id, 20);

@@ -1,12 +1,18 @@
 import { formatInteractiveId } from '../../core/agent/ids';
 import { type AgentLanguage, HANDOFF_NOTICE } from '../../core/agent/language';
 import type { OutboundMessage } from '../../core/messaging/kinds';
-import { ensureStaffConversation, insertSystemNote, type TurnConversation } from '../../db/agent';
+import {
+  ensureStaffConversation,
+  insertSystemNote,
+  loadTurnConversation,
+  type TurnConversation,
+} from '../../db/agent';
 import type { TenantContext } from '../../db/client';
 import { setConversationLock } from '../../db/conversations';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { EscalationContact } from '../../db/schema';
+import type { TenantSettings } from '../../db/settings';
 import { type Logger, safeErrorFields } from '../lib/logger';
 
 const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
@@ -139,4 +145,25 @@ export async function handOff(ctx: TenantContext, input: HandoffInput): Promise<
     })),
   );
   return jobs;
+}
+
+/**
+ * The conversation, or null when the agent must leave it alone: a person has it, the bot is
+ * disabled for it, or the tenant's replies are off.
+ */
+export async function conversationInAgentHands(
+  ctx: TenantContext,
+  conversationId: string,
+  settings: Pick<TenantSettings, 'replyMode'>,
+): Promise<TurnConversation | null> {
+  const conversation = await loadTurnConversation(ctx, conversationId);
+  if (
+    !conversation ||
+    conversation.isLocked ||
+    !conversation.botEnabled ||
+    settings.replyMode === 'off'
+  ) {
+    return null;
+  }
+  return conversation;
 }

@@ -4,7 +4,6 @@ import { conversationLanguage } from '../../core/agent/language';
 import { DomainError } from '../../core/errors';
 import { matchOptOutKeyword } from '../../core/messaging/opt-out';
 import {
-  loadTurnConversation,
   type MessageRouting,
   markMessageRouting,
   phoneDigits,
@@ -18,7 +17,7 @@ import type { TenantSettings } from '../../db/settings';
 import { createLogger, type Logger } from '../lib/logger';
 import { type ActionResult, type IntakeMessage, ignored, interactiveActions } from './actions';
 import { decideDraft } from './approval';
-import { handOff } from './handoff';
+import { conversationInAgentHands, handOff } from './handoff';
 
 export type { IntakeMessage };
 
@@ -184,13 +183,8 @@ async function staffMessage(
  */
 async function escalate(intake: Intake, word: string): Promise<Intaken> {
   const { ctx, message, settings, logger } = intake;
-  const conversation = await loadTurnConversation(ctx, message.conversationId);
-  if (
-    !conversation ||
-    conversation.isLocked ||
-    !conversation.botEnabled ||
-    settings.replyMode === 'off'
-  ) {
+  const conversation = await conversationInAgentHands(ctx, message.conversationId, settings);
+  if (!conversation) {
     return { jobs: [], turn: true };
   }
   const correlationId = `keyword-${message.messageId}`;

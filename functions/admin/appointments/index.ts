@@ -17,6 +17,7 @@ import {
   EXAMPLE_ID,
   EXAMPLE_TIME,
   field,
+  fromRow,
   idParams,
   jsonBody,
   jsonResponse,
@@ -102,26 +103,7 @@ const appointmentWithHistory = appointment
   })
   .openapi('AppointmentWithHistory', { description: 'An appointment and its history' });
 
-function toAppointment(row: AppointmentView): z.infer<typeof appointment> {
-  return {
-    id: row.id,
-    service_id: row.serviceId,
-    service_name: row.serviceName,
-    staff_id: row.staffId,
-    staff_name: row.staffName,
-    contact_id: row.contactId,
-    contact_name: row.contactName,
-    conversation_id: row.conversationId,
-    starts_at: row.startsAt.toISOString(),
-    ends_at: row.endsAt.toISOString(),
-    status: row.status,
-    booked_by: row.bookedBy,
-    booked_by_user_id: row.bookedByUserId,
-    notes: row.notes,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+const toAppointment = (row: AppointmentView) => fromRow(appointment, row);
 
 /** `from`..`to`, local dates in the business time zone, inclusive, and optionally one staff member. */
 const rangeShape = {
@@ -275,14 +257,7 @@ export function registerAppointments(app: App) {
       row: await getAppointmentView(ctx, id),
       events: await listAppointmentEvents(ctx, id),
     }));
-    const history = events.map((e) => ({
-      id: e.id,
-      kind: e.kind,
-      actor: e.actor,
-      actor_user_id: e.actorUserId,
-      changes: e.changes,
-      created_at: e.createdAt.toISOString(),
-    }));
+    const history = events.map((event) => fromRow(appointmentEvent, event));
     return c.json({ ...toAppointment(row), history }, 200);
   });
 
@@ -354,15 +329,6 @@ export function registerAppointments(app: App) {
     const slots = await asCurrentOperator(c, ({ ctx }) =>
       findFreeSlots(ctx, { serviceId, staffId, from, to, now }),
     );
-    return c.json(
-      {
-        items: slots.map((s) => ({
-          staff_id: s.staffId,
-          start: s.start.toISOString(),
-          end: s.end.toISOString(),
-        })),
-      },
-      200,
-    );
+    return c.json({ items: slots.map((free) => fromRow(slot, free)) }, 200);
   });
 }

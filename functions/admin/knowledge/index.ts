@@ -9,9 +9,10 @@ import {
   updateArticle,
 } from '../../../db/knowledge';
 import type { App } from '../../app';
-import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { asCurrentOperator } from '../../middleware/operator-auth';
+import { registerItemRoutes } from '../item-routes';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { field, fromRow, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -70,18 +71,7 @@ const article = z
   })
   .openapi('KnowledgeArticle', { description: 'A knowledge article the agent answers from' });
 
-function toArticle(row: KnowledgeArticle): z.infer<typeof article> {
-  return {
-    id: row.id,
-    title: row.title,
-    body: row.body,
-    language: row.language,
-    tags: row.tags,
-    published: row.published,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+const toArticle = (row: KnowledgeArticle) => fromRow(article, row);
 
 const listRoute = route('get', '/knowledge', {
   operationId: 'listKnowledgeArticles',
@@ -145,42 +135,6 @@ const searchRoute = route('get', '/knowledge/search', {
   },
 });
 
-const getRoute = route('get', '/knowledge/{id}', {
-  operationId: 'getKnowledgeArticle',
-  summary: 'One knowledge article',
-  request: { params: idParams },
-  responses: { 200: jsonResponse('The article', article) },
-});
-
-const createArticleRoute = route('post', '/knowledge', {
-  operationId: 'createKnowledgeArticle',
-  summary: 'Add a knowledge article (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: {
-    body: jsonBody(articleInput),
-  },
-  responses: { 201: jsonResponse('The new article', article) },
-});
-
-const updateRoute = route('patch', '/knowledge/{id}', {
-  operationId: 'updateKnowledgeArticle',
-  summary: 'Change a knowledge article (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: {
-    params: idParams,
-    body: jsonBody(articlePatch),
-  },
-  responses: { 200: jsonResponse('The article', article) },
-});
-
-const deleteRoute = route('delete', '/knowledge/{id}', {
-  operationId: 'deleteKnowledgeArticle',
-  summary: 'Delete a knowledge article (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams },
-  responses: { 204: { description: 'Deleted' } },
-});
-
 export function registerKnowledge(app: App) {
   app.openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
@@ -198,40 +152,30 @@ export function registerKnowledge(app: App) {
     const hits = await asCurrentOperator(c, ({ ctx }) => searchKnowledge(ctx, q, limit));
     return c.json(
       {
-        items: hits.map((h) => ({
-          article_id: h.articleId,
-          title: h.title,
-          language: h.language,
-          snippet: h.snippet,
-          score: h.score,
-        })),
+        items: hits.map((hit) => fromRow(searchHit, hit)),
       },
       200,
     );
   });
 
-  app.openapi(getRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const row = await asCurrentOperator(c, ({ ctx }) => getArticle(ctx, id));
-    return c.json(toArticle(row), 200);
-  });
-
-  app.openapi(createArticleRoute, async (c) => {
-    const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, ({ ctx }) => createArticle(ctx, body));
-    return c.json(toArticle(row), 201);
-  });
-
-  app.openapi(updateRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, ({ ctx }) => updateArticle(ctx, id, body));
-    return c.json(toArticle(row), 200);
-  });
-
-  app.openapi(deleteRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    await asCurrentOperator(c, ({ ctx }) => deleteArticle(ctx, id));
-    return c.body(null, 204);
+  registerItemRoutes(app, {
+    tag: 'knowledge',
+    path: '/knowledge',
+    operation: 'KnowledgeArticle',
+    thing: 'article',
+    schemas: { item: article, input: articleInput, patch: articlePatch },
+    summaries: {
+      get: 'One knowledge article',
+      create: 'Add a knowledge article (owners and admins)',
+      update: 'Change a knowledge article (owners and admins)',
+      delete: 'Delete a knowledge article (owners and admins)',
+    },
+    toItem: toArticle,
+    db: {
+      get: (ctx, { id }) => getArticle(ctx, id),
+      create: (ctx, body) => createArticle(ctx, body),
+      update: (ctx, { id }, body) => updateArticle(ctx, id, body),
+      delete: (ctx, { id }) => deleteArticle(ctx, id),
+    },
   });
 }

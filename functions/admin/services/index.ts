@@ -8,9 +8,10 @@ import {
 } from '../../../db/appointment-setup';
 import { listServices, type Service } from '../../../db/appointments';
 import type { App } from '../../app';
-import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { asCurrentOperator } from '../../middleware/operator-auth';
+import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/services`: what the business sells by the slot (docs/appointments.md), with the staff
@@ -138,25 +139,7 @@ const service = z
   })
   .openapi('Service', { description: 'A service customers book by the slot' });
 
-function toService(row: Service): z.infer<typeof service> {
-  return {
-    id: row.id,
-    name: row.name,
-    names: row.names,
-    description: row.description,
-    duration_minutes: row.durationMinutes,
-    price_minor: row.priceMinor,
-    currency: row.currency,
-    buffer_before_minutes: row.bufferBeforeMinutes,
-    buffer_after_minutes: row.bufferAfterMinutes,
-    bookable: row.bookable,
-    requires_assessment: row.requiresAssessment,
-    active: row.active,
-    staff_ids: row.staffIds,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+const toService = (row: Service) => fromRow(service, row);
 
 /** The API's snake_case fields as db/ names them. */
 function toInput<T extends z.infer<typeof servicePatch>>(
@@ -192,37 +175,6 @@ const listRoute = route('get', '/services', {
   responses: { 200: jsonResponse('The services', itemsOf(service, 'Services, by name')) },
 });
 
-const getRoute = route('get', '/services/{id}', {
-  operationId: 'getService',
-  summary: 'One service',
-  request: { params: idParams },
-  responses: { 200: jsonResponse('The service', service) },
-});
-
-const createRouteDef = route('post', '/services', {
-  operationId: 'createService',
-  summary: 'Add a service (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { body: jsonBody(serviceInput) },
-  responses: { 201: jsonResponse('The new service', service) },
-});
-
-const updateRoute = route('patch', '/services/{id}', {
-  operationId: 'updateService',
-  summary: 'Change a service or who performs it (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams, body: jsonBody(servicePatch) },
-  responses: { 200: jsonResponse('The service', service) },
-});
-
-const deleteRoute = route('delete', '/services/{id}', {
-  operationId: 'deleteService',
-  summary: 'Delete a service never booked; one with appointments is a 409: retire it instead',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams },
-  responses: { 204: { description: 'Deleted' } },
-});
-
 export function registerServices(app: App) {
   app.openapi(listRoute, async (c) => {
     const includeInactive = c.req.valid('query').include_inactive === 'true';
@@ -230,30 +182,24 @@ export function registerServices(app: App) {
     return c.json({ items: rows.map(toService) }, 200);
   });
 
-  app.openapi(getRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const row = await asCurrentOperator(c, ({ ctx }) => getService(ctx, id));
-    return c.json(toService(row), 200);
-  });
-
-  app.openapi(createRouteDef, async (c) => {
-    const input = toInput(c.req.valid('json'));
-    const row = await asCurrentOperator(c, ({ ctx }) => createService(ctx, input));
-    return c.json(toService(row), 201);
-  });
-
-  app.openapi(updateRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const changes = toInput(c.req.valid('json'));
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      updateService(ctx, { serviceId: id, changes }),
-    );
-    return c.json(toService(row), 200);
-  });
-
-  app.openapi(deleteRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    await asCurrentOperator(c, ({ ctx }) => deleteService(ctx, id));
-    return c.body(null, 204);
+  registerItemRoutes(app, {
+    tag: 'services',
+    path: '/services',
+    operation: 'Service',
+    thing: 'service',
+    schemas: { item: service, input: serviceInput, patch: servicePatch },
+    summaries: {
+      get: 'One service',
+      create: 'Add a service (owners and admins)',
+      update: 'Change a service or who performs it (owners and admins)',
+      delete: 'Delete a service never booked; one with appointments is a 409: retire it instead',
+    },
+    toItem: toService,
+    db: {
+      get: (ctx, { id }) => getService(ctx, id),
+      create: (ctx, body) => createService(ctx, toInput(body)),
+      update: (ctx, { id }, body) => updateService(ctx, { serviceId: id, changes: toInput(body) }),
+      delete: (ctx, { id }) => deleteService(ctx, id),
+    },
   });
 }

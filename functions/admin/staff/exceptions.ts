@@ -8,9 +8,10 @@ import {
   updateScheduleException,
 } from '../../../db/appointment-setup';
 import type { App } from '../../app';
-import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { asCurrentOperator } from '../../middleware/operator-auth';
+import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, jsonResponse, operatorRoutes } from '../route';
 import { hhmm, wallTime } from './hours';
 
 /**
@@ -95,15 +96,13 @@ const exception = z
   })
   .openapi('ScheduleException', { description: 'A dated change to the weekly hours' });
 
+/** Postgres's `HH:MM:SS` shortened to the API's `HH:MM`. */
 function toException(row: ScheduleExceptionRow): z.infer<typeof exception> {
+  const { startTime, endTime } = row;
   return {
-    id: row.id,
-    staff_id: row.staffId,
-    date: row.date,
-    kind: row.kind,
-    start_time: row.startTime && hhmm(row.startTime),
-    end_time: row.endTime && hhmm(row.endTime),
-    note: row.note,
+    ...fromRow(exception, row),
+    start_time: startTime && hhmm(startTime),
+    end_time: endTime && hhmm(endTime),
   };
 }
 
@@ -136,30 +135,6 @@ const listRoute = route('get', '/schedule-exceptions', {
   },
 });
 
-const createExceptionRoute = route('post', '/schedule-exceptions', {
-  operationId: 'createScheduleException',
-  summary: 'Add a dated exception to the weekly hours (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { body: jsonBody(exceptionInput) },
-  responses: { 201: jsonResponse('The new exception', exception) },
-});
-
-const updateRoute = route('patch', '/schedule-exceptions/{id}', {
-  operationId: 'updateScheduleException',
-  summary: 'Change a dated exception (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams, body: jsonBody(exceptionPatch) },
-  responses: { 200: jsonResponse('The exception', exception) },
-});
-
-const deleteRoute = route('delete', '/schedule-exceptions/{id}', {
-  operationId: 'deleteScheduleException',
-  summary: 'Remove a dated exception (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams },
-  responses: { 204: { description: 'Removed' } },
-});
-
 export function registerScheduleExceptions(app: App) {
   app.openapi(listRoute, async (c) => {
     const { from, to, staff_id: staffId } = c.req.valid('query');
@@ -169,33 +144,31 @@ export function registerScheduleExceptions(app: App) {
     return c.json({ items: rows.map(toException) }, 200);
   });
 
-  app.openapi(createExceptionRoute, async (c) => {
-    const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      createScheduleException(ctx, {
-        staffId: body.staff_id,
-        date: body.date,
-        kind: body.kind,
-        startTime: body.start_time,
-        endTime: body.end_time,
-        note: body.note,
-      }),
-    );
-    return c.json(toException(row), 201);
-  });
-
-  app.openapi(updateRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const changes = toInput(c.req.valid('json'));
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      updateScheduleException(ctx, { exceptionId: id, changes }),
-    );
-    return c.json(toException(row), 200);
-  });
-
-  app.openapi(deleteRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    await asCurrentOperator(c, ({ ctx }) => deleteScheduleException(ctx, id));
-    return c.body(null, 204);
+  registerItemRoutes(app, {
+    tag: 'staff',
+    path: '/schedule-exceptions',
+    operation: 'ScheduleException',
+    thing: 'exception',
+    schemas: { item: exception, input: exceptionInput, patch: exceptionPatch },
+    summaries: {
+      create: 'Add a dated exception to the weekly hours (owners and admins)',
+      update: 'Change a dated exception (owners and admins)',
+      delete: 'Remove a dated exception (owners and admins)',
+    },
+    toItem: toException,
+    db: {
+      create: (ctx, body) =>
+        createScheduleException(ctx, {
+          staffId: body.staff_id,
+          date: body.date,
+          kind: body.kind,
+          startTime: body.start_time,
+          endTime: body.end_time,
+          note: body.note,
+        }),
+      update: (ctx, { id }, body) =>
+        updateScheduleException(ctx, { exceptionId: id, changes: toInput(body) }),
+      delete: (ctx, { id }) => deleteScheduleException(ctx, id),
+    },
   });
 }

@@ -8,9 +8,10 @@ import {
   type WorkingHoursRow,
 } from '../../../db/appointment-setup';
 import type { App } from '../../app';
-import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { asCurrentOperator } from '../../middleware/operator-auth';
+import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, idParams, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/staff/{id}/working-hours`: a staff member's weekly hours, wall-clock times in the
@@ -74,14 +75,9 @@ const hours = z
   })
   .openapi('WorkingHours', { description: 'A weekly range of working hours of a staff member' });
 
+/** Postgres's `HH:MM:SS` shortened to the API's `HH:MM`. */
 function toHours(row: WorkingHoursRow): z.infer<typeof hours> {
-  return {
-    id: row.id,
-    staff_id: row.staffId,
-    weekday: row.weekday,
-    start_time: hhmm(row.startTime),
-    end_time: hhmm(row.endTime),
-  };
+  return { ...fromRow(hours, row), start_time: hhmm(row.startTime), end_time: hhmm(row.endTime) };
 }
 
 const hoursParams = idParams.extend({
@@ -101,30 +97,6 @@ const listRoute = route('get', '/staff/{id}/working-hours', {
   },
 });
 
-const createHoursRoute = route('post', '/staff/{id}/working-hours', {
-  operationId: 'createWorkingHours',
-  summary: 'Add a weekly range of working hours (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams, body: jsonBody(hoursInput) },
-  responses: { 201: jsonResponse('The new range', hours) },
-});
-
-const updateRoute = route('patch', '/staff/{id}/working-hours/{hours_id}', {
-  operationId: 'updateWorkingHours',
-  summary: 'Change a weekly range of working hours (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: hoursParams, body: jsonBody(hoursPatch) },
-  responses: { 200: jsonResponse('The range', hours) },
-});
-
-const deleteRoute = route('delete', '/staff/{id}/working-hours/{hours_id}', {
-  operationId: 'deleteWorkingHours',
-  summary: 'Remove a weekly range of working hours (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: hoursParams },
-  responses: { 204: { description: 'Removed' } },
-});
-
 function toInput(body: z.infer<typeof hoursPatch>): Partial<WorkingHoursInput> {
   return {
     ...(body.weekday !== undefined ? { weekday: body.weekday } : {}),
@@ -140,32 +112,32 @@ export function registerWorkingHours(app: App) {
     return c.json({ items: rows.map(toHours) }, 200);
   });
 
-  app.openapi(createHoursRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      createWorkingHours(ctx, {
-        staffId: id,
-        weekday: body.weekday,
-        startTime: body.start_time,
-        endTime: body.end_time,
-      }),
-    );
-    return c.json(toHours(row), 201);
-  });
-
-  app.openapi(updateRoute, async (c) => {
-    const { id, hours_id: hoursId } = c.req.valid('param');
-    const changes = toInput(c.req.valid('json'));
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      updateWorkingHours(ctx, { staffId: id, hoursId, changes }),
-    );
-    return c.json(toHours(row), 200);
-  });
-
-  app.openapi(deleteRoute, async (c) => {
-    const { id, hours_id: hoursId } = c.req.valid('param');
-    await asCurrentOperator(c, ({ ctx }) => deleteWorkingHours(ctx, { staffId: id, hoursId }));
-    return c.body(null, 204);
+  registerItemRoutes(app, {
+    tag: 'staff',
+    path: '/staff/{id}/working-hours',
+    itemPath: '/staff/{id}/working-hours/{hours_id}',
+    pathParams: idParams,
+    itemParams: hoursParams,
+    operation: 'WorkingHours',
+    thing: 'range',
+    schemas: { item: hours, input: hoursInput, patch: hoursPatch },
+    summaries: {
+      create: 'Add a weekly range of working hours (owners and admins)',
+      update: 'Change a weekly range of working hours (owners and admins)',
+      delete: 'Remove a weekly range of working hours (owners and admins)',
+    },
+    toItem: toHours,
+    db: {
+      create: (ctx, body, { id }) =>
+        createWorkingHours(ctx, {
+          staffId: id,
+          weekday: body.weekday,
+          startTime: body.start_time,
+          endTime: body.end_time,
+        }),
+      update: (ctx, { id, hours_id: hoursId }, body) =>
+        updateWorkingHours(ctx, { staffId: id, hoursId, changes: toInput(body) }),
+      delete: (ctx, { id, hours_id: hoursId }) => deleteWorkingHours(ctx, { staffId: id, hoursId }),
+    },
   });
 }

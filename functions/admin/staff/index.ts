@@ -8,9 +8,10 @@ import {
 } from '../../../db/appointment-setup';
 import { listStaff, type StaffMember } from '../../../db/appointments';
 import type { App } from '../../app';
-import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
+import { asCurrentOperator } from '../../middleware/operator-auth';
+import { registerItemRoutes } from '../item-routes';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, fromRow, jsonResponse, operatorRoutes } from '../route';
 import { includeInactiveQuery } from '../services';
 import { registerScheduleExceptions } from './exceptions';
 import { registerWorkingHours } from './hours';
@@ -68,16 +69,7 @@ const staffMember = z
   })
   .openapi('StaffMember', { description: 'Someone (or something) whose time is booked' });
 
-function toStaff(row: StaffMember): z.infer<typeof staffMember> {
-  return {
-    id: row.id,
-    name: row.name,
-    user_id: row.userId,
-    active: row.active,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+const toStaff = (row: StaffMember) => fromRow(staffMember, row);
 
 function toInput(body: z.infer<typeof staffPatch>): Partial<StaffInput> {
   return {
@@ -94,38 +86,6 @@ const listRoute = route('get', '/staff', {
   responses: { 200: jsonResponse('The staff', itemsOf(staffMember, 'Staff, by name')) },
 });
 
-const getRoute = route('get', '/staff/{id}', {
-  operationId: 'getStaffMember',
-  summary: 'One staff member',
-  request: { params: idParams },
-  responses: { 200: jsonResponse('The staff member', staffMember) },
-});
-
-const createStaffRoute = route('post', '/staff', {
-  operationId: 'createStaffMember',
-  summary: 'Add a staff member (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { body: jsonBody(staffInput) },
-  responses: { 201: jsonResponse('The new staff member', staffMember) },
-});
-
-const updateRoute = route('patch', '/staff/{id}', {
-  operationId: 'updateStaffMember',
-  summary: 'Change a staff member (owners and admins)',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams, body: jsonBody(staffPatch) },
-  responses: { 200: jsonResponse('The staff member', staffMember) },
-});
-
-const deleteRoute = route('delete', '/staff/{id}', {
-  operationId: 'deleteStaffMember',
-  summary:
-    'Delete a staff member never booked, with their hours; one with appointments is a 409: deactivate them instead',
-  middleware: [requireRole('owner', 'admin')] as const,
-  request: { params: idParams },
-  responses: { 204: { description: 'Deleted' } },
-});
-
 export function registerStaff(app: App) {
   app.openapi(listRoute, async (c) => {
     const includeInactive = c.req.valid('query').include_inactive === 'true';
@@ -133,33 +93,28 @@ export function registerStaff(app: App) {
     return c.json({ items: rows.map(toStaff) }, 200);
   });
 
-  app.openapi(getRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const row = await asCurrentOperator(c, ({ ctx }) => getStaffMember(ctx, id));
-    return c.json(toStaff(row), 200);
-  });
-
-  app.openapi(createStaffRoute, async (c) => {
-    const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      createStaffMember(ctx, { name: body.name, userId: body.user_id, active: body.active }),
-    );
-    return c.json(toStaff(row), 201);
-  });
-
-  app.openapi(updateRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    const changes = toInput(c.req.valid('json'));
-    const row = await asCurrentOperator(c, ({ ctx }) =>
-      updateStaffMember(ctx, { staffId: id, changes }),
-    );
-    return c.json(toStaff(row), 200);
-  });
-
-  app.openapi(deleteRoute, async (c) => {
-    const { id } = c.req.valid('param');
-    await asCurrentOperator(c, ({ ctx }) => deleteStaffMember(ctx, id));
-    return c.body(null, 204);
+  registerItemRoutes(app, {
+    tag: 'staff',
+    path: '/staff',
+    operation: 'StaffMember',
+    thing: 'staff member',
+    schemas: { item: staffMember, input: staffInput, patch: staffPatch },
+    summaries: {
+      get: 'One staff member',
+      create: 'Add a staff member (owners and admins)',
+      update: 'Change a staff member (owners and admins)',
+      delete:
+        'Delete a staff member never booked, with their hours; one with appointments is a 409: deactivate them instead',
+    },
+    toItem: toStaff,
+    db: {
+      get: (ctx, { id }) => getStaffMember(ctx, id),
+      create: (ctx, body) =>
+        createStaffMember(ctx, { name: body.name, userId: body.user_id, active: body.active }),
+      update: (ctx, { id }, body) =>
+        updateStaffMember(ctx, { staffId: id, changes: toInput(body) }),
+      delete: (ctx, { id }) => deleteStaffMember(ctx, id),
+    },
   });
 
   registerWorkingHours(app);
