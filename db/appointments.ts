@@ -11,6 +11,7 @@ import {
   type WeeklyHours,
 } from '../core/appointments/availability';
 import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
+import { scheduleReminders } from './appointment-reminders';
 import type { TenantContext, Tx } from './client';
 import {
   ACTIVE_APPOINTMENT_STATUSES,
@@ -242,13 +243,15 @@ export type BookInput = {
   status?: (typeof ACTIVE_APPOINTMENT_STATUSES)[number];
   notes?: string | null;
   actor: Actor;
+  /** The caller's clock: reminders already past at this time are not scheduled. */
+  now?: Date;
 };
 
 /**
  * Books `serviceId` with `staffId` at `startsAt`. The agent may book only bookable services.
  * Whether the time is within working hours is the caller's rule (the agent offers free slots,
  * operators may book outside them); overlap is Postgres's: a taken time is a ConflictError naming
- * the appointment holding it.
+ * the appointment holding it. Its reminders are enqueued in the same transaction.
  */
 export async function bookAppointment(ctx: TenantContext, input: BookInput): Promise<Appointment> {
   const { tx, tenantId } = ctx;
@@ -315,6 +318,11 @@ export async function bookAppointment(ctx: TenantContext, input: BookInput): Pro
     endsAt: endsAt.toISOString(),
     status: appointment.status,
   });
+  await scheduleReminders(ctx, {
+    appointmentId: appointment.id,
+    startsAt,
+    now: input.now ?? new Date(),
+  });
   return appointment;
 }
 
@@ -361,7 +369,7 @@ export async function cancelAppointment(
  */
 export async function rescheduleAppointment(
   ctx: TenantContext,
-  input: { appointmentId: string; startsAt: Date; staffId?: string; actor: Actor },
+  input: { appointmentId: string; startsAt: Date; staffId?: string; actor: Actor; now?: Date },
 ): Promise<Appointment> {
   const { tx, tenantId } = ctx;
   const current = await lockAppointment(ctx, input.appointmentId);
@@ -413,6 +421,12 @@ export async function rescheduleAppointment(
   };
   if (staffId !== current.staffId) changes.staffId = [current.staffId, staffId];
   await recordEvent(ctx, current.id, 'rescheduled', input.actor, changes);
+  // The old time's reminders stay queued and send nothing: they find the start changed.
+  await scheduleReminders(ctx, {
+    appointmentId: current.id,
+    startsAt,
+    now: input.now ?? new Date(),
+  });
   return moved;
 }
 

@@ -22,6 +22,7 @@ export type TenantSettings = {
   slotStepMinutes: number;
   minNoticeMinutes: number;
   maxHorizonDays: number;
+  reminderOffsetsMinutes: number[];
   /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
   model: string | null;
   /** Last characters of the tenant's own API key, when one is stored. */
@@ -44,6 +45,7 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   slotStepMinutes: 15,
   minNoticeMinutes: 120,
   maxHorizonDays: 60,
+  reminderOffsetsMinutes: [1440, 120],
   model: null,
   apiKeyHint: null,
   updatedAt: null,

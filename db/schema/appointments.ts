@@ -204,8 +204,14 @@ export const ACTIVE_APPOINTMENT_STATUSES = ['pending', 'confirmed'] as const;
 export const appointmentActor = pgEnum('appointment_actor', ['agent', 'operator', 'system']);
 export type AppointmentActor = (typeof appointmentActor.enumValues)[number];
 
-/** Which reminders went out and when (the reminder job, a later step, writes it). */
-export type AppointmentReminders = Partial<Record<string, { sentAt: string; messageId?: string }>>;
+/**
+ * What each reminder did, by `{startsAt ISO}/{offset minutes}` (db/appointment-reminders.ts): the
+ * message it queued (and the template, outside the window), or why it was skipped. A key present
+ * means that reminder is done: a redelivered job sends nothing.
+ */
+export type AppointmentReminders = Partial<
+  Record<string, { at: string; messageId?: string; template?: string; skipped?: string }>
+>;
 
 /**
  * A booked slot. `starts_at`/`ends_at` are the service as the customer is told it; `period` is the

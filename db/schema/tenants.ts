@@ -131,6 +131,14 @@ export const tenantSettings = pgTable(
     minNoticeMinutes: integer('min_notice_minutes').notNull().default(120),
     /** No slot starts later than this many days after now. */
     maxHorizonDays: integer('max_horizon_days').notNull().default(60),
+    /**
+     * Appointment reminders go out this many minutes before the start (real minutes: a 24 h
+     * reminder across a clock change is still 24 h before). Empty: no reminders.
+     */
+    reminderOffsetsMinutes: jsonb('reminder_offsets_minutes')
+      .$type<number[]>()
+      .notNull()
+      .default([1440, 120]),
     updatedAt: updatedAt(),
   },
   (t) => [

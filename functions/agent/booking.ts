@@ -212,6 +212,7 @@ export async function bookSlot(customer: Customer, slot: SlotId): Promise<Bookin
       startsAt: slot.start,
       status: 'confirmed',
       actor: agent,
+      now: customer.now,
     });
     return { kind: 'booked', appointment: await viewOf(customer, booked.id) };
   } catch (err) {
@@ -336,6 +337,7 @@ export async function moveOwn(
       startsAt: slot.start,
       staffId: slot.staffId,
       actor: agent,
+      now: customer.now,
     });
   } catch (err) {
     if (err instanceof ConflictError) return refused('that time was just taken');

@@ -1,4 +1,5 @@
 import { agentTurnJob } from './agent-turn';
+import { appointmentReminderJob } from './appointment-reminder';
 import type { JobHandler } from './define';
 import { mediaDownloadJob } from './media-download';
 import { sendJob } from './send';
@@ -14,4 +15,5 @@ export const jobHandlers: JobHandler<any>[] = [
   sendJob,
   sendAcceptedJob,
   agentTurnJob(),
+  appointmentReminderJob,
 ];

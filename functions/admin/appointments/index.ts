@@ -273,6 +273,7 @@ export function registerAppointments(app: App) {
         status: body.status,
         notes: body.notes ?? null,
         actor: { by: 'operator', userId },
+        now: c.var.services.clock.now(),
       });
       return getAppointmentView(ctx, booked.id);
     });
@@ -288,6 +289,7 @@ export function registerAppointments(app: App) {
         startsAt: new Date(body.starts_at),
         staffId: body.staff_id,
         actor: { by: 'operator', userId },
+        now: c.var.services.clock.now(),
       });
       return getAppointmentView(ctx, id);
     });

@@ -112,6 +112,11 @@ const horizonDoc = {
   description: 'Days ahead at most that slots are offered (1–366)',
   example: 60,
 };
+const reminderOffsetsDoc = {
+  description:
+    'Appointment reminders: minutes before the start each one goes out (at most 5, 5–43200); [] turns them off',
+  example: [1440, 120],
+};
 const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
 
 const settings = z
@@ -128,6 +133,7 @@ const settings = z
     slot_step_minutes: z.number().int().openapi(slotStepDoc),
     min_notice_minutes: z.number().int().openapi(minNoticeDoc),
     max_horizon_days: z.number().int().openapi(horizonDoc),
+    reminder_offsets_minutes: z.array(z.number().int()).openapi(reminderOffsetsDoc),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
@@ -169,6 +175,11 @@ const settingsPatch = z
     slot_step_minutes: z.number().int().min(5).max(240).openapi(slotStepDoc),
     min_notice_minutes: z.number().int().min(0).max(43_200).openapi(minNoticeDoc),
     max_horizon_days: z.number().int().min(1).max(366).openapi(horizonDoc),
+    reminder_offsets_minutes: z
+      .array(z.number().int().min(5).max(43_200))
+      .max(5)
+      .refine((v) => new Set(v).size === v.length, 'each offset once')
+      .openapi(reminderOffsetsDoc),
     escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
     model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
     api_key: z.string().trim().min(20).max(400).nullable().openapi({
@@ -195,6 +206,7 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
     slot_step_minutes: s.slotStepMinutes,
     min_notice_minutes: s.minNoticeMinutes,
     max_horizon_days: s.maxHorizonDays,
+    reminder_offsets_minutes: s.reminderOffsetsMinutes,
     escalation_contacts: s.escalationContacts,
     model: s.model,
     api_key: { set: s.apiKeyHint !== null, hint: s.apiKeyHint },
@@ -260,6 +272,9 @@ export function registerSettings(app: App) {
         ? { minNoticeMinutes: rest.min_notice_minutes }
         : {}),
       ...(rest.max_horizon_days !== undefined ? { maxHorizonDays: rest.max_horizon_days } : {}),
+      ...(rest.reminder_offsets_minutes !== undefined
+        ? { reminderOffsetsMinutes: rest.reminder_offsets_minutes }
+        : {}),
       ...(rest.escalation_contacts !== undefined
         ? { escalationContacts: rest.escalation_contacts }
         : {}),

@@ -1,0 +1,1 @@
+ALTER TABLE "tenant_settings" ADD COLUMN "reminder_offsets_minutes" jsonb DEFAULT '[1440,120]'::jsonb NOT NULL;
