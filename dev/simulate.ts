@@ -3,6 +3,8 @@
  * posts a correctly signed customer message into the running Worker, exactly as Meta would.
  *   --channel whatsapp|messenger|instagram   (default whatsapp)
  *   --name "Ana"                             WhatsApp profile name
+ *   --reply-id <id> --reply-title "10:00"    a tap on a reply button the business sent (WhatsApp
+ *                                            button reply, Messenger/Instagram quick reply), no text
  *   --url http://127.0.0.1:8787              the Worker
  */
 import { parseArgs } from 'node:util';
@@ -16,20 +18,27 @@ const { values, positionals } = parseArgs({
     from: { type: 'string' },
     channel: { type: 'string', default: 'whatsapp' },
     name: { type: 'string' },
+    'reply-id': { type: 'string' },
+    'reply-title': { type: 'string' },
     url: { type: 'string', default: `http://127.0.0.1:${ports.worker}` },
   },
 });
 
 const channel = values.channel as MetaAccount['channel'];
-const text = positionals.join(' ');
+const replyId = values['reply-id'];
+// A tap carries the button's title where a message carries its text.
+const text = replyId === undefined ? positionals.join(' ') : values['reply-title'];
 if (
   !values.to ||
   !values.from ||
   !text ||
+  // Text with a tap, or a title without one, would be silently dropped.
+  (replyId === undefined) !== (values['reply-title'] === undefined) ||
+  (replyId !== undefined && positionals.length > 0) ||
   !['whatsapp', 'messenger', 'instagram'].includes(channel)
 ) {
   console.error(
-    'usage: npm run simulate -- --to <business number|page id|IG id> --from <customer> [--channel whatsapp|messenger|instagram] [--name N] "text"',
+    'usage: npm run simulate -- --to <business number|page id|IG id> --from <customer> [--channel whatsapp|messenger|instagram] [--name N] ("text" | --reply-id <button id> --reply-title <button title>)',
   );
   console.error(
     `demo numbers: ${demoTenants.map((t) => `${t.name}: WhatsApp ${t.whatsapp.displayPhone}, page ${t.messengerPageId}, IG ${t.instagramId}`).join('; ')}`,
@@ -57,6 +66,7 @@ const res = await sendCustomerMessage({
   from: values.from,
   name: values.name,
   text,
+  replyId,
 });
 const body = await res.text();
 console.log(`${res.status} ${body}`);

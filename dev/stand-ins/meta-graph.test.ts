@@ -813,6 +813,39 @@ describe('customer simulator', () => {
     });
   });
 
+  it('taps a reply button: a WhatsApp button reply, a Messenger quick reply', async () => {
+    await graph.sendCustomerMessage({
+      channel: 'whatsapp',
+      to: wa.phoneNumberId,
+      from: '16315551181',
+      text: 'mar 10:00',
+      replyId: 'slot:a.b.123:book',
+    });
+    expect(received[0]!.body.entry[0]!.changes![0]!.value).toMatchObject({
+      messages: [
+        {
+          type: 'interactive',
+          interactive: {
+            type: 'button_reply',
+            button_reply: { id: 'slot:a.b.123:book', title: 'mar 10:00' },
+          },
+        },
+      ],
+    });
+    await sendCustomerMessage({
+      webhookUrl: `${receiver.url}/webhooks/messenger`,
+      appSecret: APP_SECRET,
+      channel: 'messenger',
+      to: '200000000000001',
+      from: 'PSID-9',
+      text: 'mar 10:00',
+      replyId: 'slot:a.b.123:book',
+    });
+    expect(received[1]!.body.entry[0]!.messaging![0]).toMatchObject({
+      message: { text: 'mar 10:00', quick_reply: { payload: 'slot:a.b.123:book' } },
+    });
+  });
+
   it('refuses a WhatsApp number it cannot resolve', async () => {
     await expect(
       sendCustomerMessage({

@@ -147,7 +147,13 @@ export interface CustomerMessage {
   to: string;
   /** Customer: phone (WhatsApp), PSID (Messenger), IGSID (Instagram). */
   from: string;
+  /** What the customer wrote, or with `replyId` the title of the button they tapped. */
   text: string;
+  /**
+   * A tap on a reply button the business sent, carrying the button's id: a WhatsApp
+   * `interactive.button_reply`, a Messenger / Instagram quick reply.
+   */
+  replyId?: string;
   /** WhatsApp profile name. */
   name?: string;
   /** WhatsApp business-scoped user id. */
@@ -231,8 +237,13 @@ function findAccount(accounts: MetaAccount[], channel: MetaChannel, to: string) 
 function customerMessageBody(accounts: MetaAccount[], message: CustomerMessage) {
   if (message.channel !== 'whatsapp') {
     const object = message.channel === 'messenger' ? 'page' : 'instagram';
-    const { id: mid, text, timestamp } = message;
-    return messagingMessageBody(object, message.to, message.from, { mid, text, timestamp });
+    const { id: mid, text, timestamp, replyId: quickReplyPayload } = message;
+    return messagingMessageBody(object, message.to, message.from, {
+      mid,
+      text,
+      timestamp,
+      quickReplyPayload,
+    });
   }
   const account = findAccount(accounts, 'whatsapp', message.to);
   if (account?.channel !== 'whatsapp') {
@@ -245,7 +256,10 @@ function customerMessageBody(accounts: MetaAccount[], message: CustomerMessage) 
     name: message.name,
     id: message.id,
     timestamp: Math.floor((message.timestamp ?? Date.now()) / 1000),
-    message: { type: 'text', text: message.text },
+    message:
+      message.replyId === undefined
+        ? { type: 'text', text: message.text }
+        : { type: 'interactive', buttonReply: { id: message.replyId, title: message.text } },
   });
 }
 

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../chromium';
+import { must } from '../must';
 
 const haveChromium = chromiumAvailable(
   "the end-to-end test's browser step (npm start, the simulated customer and the offline reply still run)",
@@ -15,7 +16,8 @@ const haveChromium = chromiumAvailable(
 /**
  * The README's first command, for real: `npm start` on a fresh data folder (embedded Postgres,
  * every stand-in, the Worker in workerd), a customer message through `npm run simulate`, the
- * offline model's reply, and an operator answering from the inbox page in Chromium (the one step
+ * offline model's reply, a booking made and cancelled by a customer tapping the offered times'
+ * buttons, and an operator answering from the inbox page in Chromium (the one step
  * that needs a browser, and the only one skipped without it).
  */
 describe('npm start: the whole product on this machine', () => {
@@ -33,6 +35,7 @@ describe('npm start: the whole product on this machine', () => {
   // Read from the banner once the stack is up.
   let base = '';
   let authUrl = '';
+  let graphUrl = '';
   const ports: number[] = [];
   let stack: ChildProcess;
   let output = '';
@@ -50,6 +53,7 @@ describe('npm start: the whole product on this machine', () => {
     }
     base = /Operator inbox\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1] ?? '';
     authUrl = /Supabase Auth\s+(http:\/\/127\.0\.0\.1:\d+)\/auth\/v1/.exec(output)?.[1] ?? '';
+    graphUrl = /Graph (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
     // The machine's Postgres server (DATABASE_URL) is not the stack's to stop.
     const standIns =
       (/Stand-ins .*$/m.exec(output)?.[0] ?? '').split(
@@ -81,6 +85,28 @@ describe('npm start: the whole product on this machine', () => {
     return ((await res.json()) as { access_token: string }).access_token;
   }
 
+  /** `npm run simulate` to the demo clinic's WhatsApp number, as a customer would. */
+  async function simulate(...args: string[]) {
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      ['run', 'simulate', '--', '--to', '15550100001', '--url', base, ...args],
+      { env },
+    );
+    expect(stdout).toMatch(/^200 /m);
+  }
+
+  /** Asks `probe` once a second until it answers something. */
+  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+    const ms = 60_000;
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = await probe();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no ${what} after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
   it('prints the URLs and logins, and serves health and the page', async () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // Worker, Auth, Redis, QStash, Graph, and (embedded run) Postgres.
@@ -91,25 +117,7 @@ describe('npm start: the whole product on this machine', () => {
   });
 
   it('answers a simulated customer message with the offline model, visible to the operator', async () => {
-    const { stdout } = await promisify(execFile)(
-      'npm',
-      [
-        'run',
-        'simulate',
-        '--',
-        '--to',
-        '15550100001',
-        '--from',
-        '34600999888',
-        '--name',
-        'Paula',
-        '--url',
-        base,
-        'Hola, ¿a qué hora abrís?',
-      ],
-      { env },
-    );
-    expect(stdout).toMatch(/^200 /m);
+    await simulate('--from', '34600999888', '--name', 'Paula', 'Hola, ¿a qué hora abrís?');
     const token = await operatorToken();
     const headers = { authorization: `Bearer ${token}` };
     let reply: { sender: string; content: string } | undefined;
@@ -133,6 +141,75 @@ describe('npm start: the whole product on this machine', () => {
     }
     expect(reply?.content?.length).toBeGreaterThan(0);
   }, 90_000);
+
+  it('books and cancels an appointment for a customer, buttons and a tap included', async () => {
+    const customer = '34600777666';
+    type Send = { to?: string; text?: { body: string }; interactive?: WhatsAppInteractive };
+    type WhatsAppInteractive = {
+      body: { text: string };
+      action: { buttons?: Array<{ reply: { id: string; title: string } }> };
+    };
+    // What the Worker sent this customer since `since`, as the Graph stand-in recorded it.
+    async function sendsSince(since: number) {
+      const { requests } = (await (
+        await fetch(`${graphUrl}/_control/requests?since=${since}`)
+      ).json()) as { requests: Array<{ method: string; path: string; body: Send | null }> };
+      return requests
+        .filter((r) => r.method === 'POST' && r.path.endsWith('/messages'))
+        .map((r) => r.body)
+        .filter((b): b is Send => b?.to === customer);
+    }
+    const lastSeq = async () =>
+      ((await (await fetch(`${graphUrl}/_control/requests`)).json()) as { lastSeq: number })
+        .lastSeq;
+    const replyMatching = (since: number, pattern: RegExp) =>
+      waitFor(`reply matching ${pattern}`, async () =>
+        (await sendsSince(since)).find((b) =>
+          pattern.test(b.text?.body ?? b.interactive?.body.text ?? ''),
+        ),
+      );
+
+    let since = await lastSeq();
+    await simulate(
+      '--from',
+      customer,
+      '--name',
+      'Sofía',
+      'Quiero una limpieza el martes por la mañana',
+    );
+    const offer = await waitFor('reply with buttons', async () =>
+      (await sendsSince(since)).find((b) => b.interactive?.action.buttons),
+    );
+    const buttons = offer.interactive?.action.buttons ?? [];
+    expect(buttons.length).toBe(3);
+    for (const b of buttons) expect(b.reply.id).toMatch(/^slot:[\w-]+\.[\w-]+\.\d+:book$/);
+    const slot = must(buttons[0], 'the first button').reply;
+
+    since = await lastSeq();
+    await simulate('--from', customer, '--reply-id', slot.id, '--reply-title', slot.title);
+    await replyMatching(since, /queda reservada/);
+
+    // The slot id ends in its start, in minutes since the epoch; the diary is by the clinic's days.
+    const startsAt = new Date(Number(/\.(\d+):book$/.exec(slot.id)?.[1]) * 60_000);
+    const day = startsAt.toLocaleDateString('en-CA', { timeZone: 'Europe/Madrid' });
+    const headers = { authorization: `Bearer ${await operatorToken()}` };
+    const sofias = async () => {
+      const { items } = (await (
+        await fetch(`${base}/admin/appointments?from=${day}&to=${day}`, { headers })
+      ).json()) as {
+        items: Array<{ contact_name: string | null; starts_at: string; status: string }>;
+      };
+      return items.filter((a) => a.contact_name === 'Sofía');
+    };
+    expect(await sofias()).toMatchObject([
+      { starts_at: startsAt.toISOString(), status: 'confirmed' },
+    ]);
+
+    since = await lastSeq();
+    await simulate('--from', customer, 'cancela mi cita');
+    await replyMatching(since, /queda cancelada/);
+    expect(await sofias()).toMatchObject([{ status: 'cancelled' }]);
+  }, 150_000);
 
   it.skipIf(!haveChromium)(
     'lets an operator open the chat and reply from the inbox page',
