@@ -4,6 +4,7 @@ import { type Channel, channelAccounts, contacts, conversations, messages } from
 
 export type ChatSummaryRow = {
   id: string;
+  contactId: string;
   phone: string | null;
   name: string | null;
   username: string | null;
@@ -49,6 +50,7 @@ export async function listChatSummaries(
     tx
       .select({
         id: conversations.id,
+        contactId: conversations.contactId,
         phone: contacts.phone,
         name: contacts.name,
         username: contacts.username,

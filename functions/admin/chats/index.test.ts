@@ -45,6 +45,7 @@ describeOperatorSecurity({
 
 type Summary = {
   id: string;
+  contact_id: string;
   customer_phone: string | null;
   display_name: string;
   last_message: string | null;
@@ -158,6 +159,7 @@ describe('operator chats API', () => {
 
     it('lists the tenant’s chats, newest first, with window and lock state', async ({
       harness: h,
+      sql,
     }) => {
       const page = await get<Page<Summary>>(h, '/admin/chats/summary', summary.owner);
       expect(page.items.map((i) => i.last_message)).toEqual([
@@ -185,6 +187,9 @@ describe('operator chats API', () => {
           new Date(must(oldestChat.timestamp, 'timestamp')).getTime(),
       ).toBe(24 * 3600 * 1000);
       expect(second?.display_name).toBe(phones[1]);
+      const [ana] = await sql`select id from contacts
+        where tenant_id = ${summary.tenantId} and external_user_id = ${phones[0]}`;
+      expect(oldestChat.contact_id).toBe(must(ana, 'Ana').id);
       expect(messenger).toMatchObject({
         channel_source: 'messenger',
         customer_phone: null,

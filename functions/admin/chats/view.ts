@@ -7,6 +7,7 @@ import { EXAMPLE_TIME, field } from '../route';
 export const chatSummary = z
   .object({
     id: field.id('The conversation id'),
+    contact_id: field.id('The customer (their appointments are filed under it)'),
     customer_phone: field.nullableString(
       "The customer's phone number: WhatsApp only",
       '34600000000',
@@ -45,6 +46,7 @@ export const chatSummary = z
 export function toChatSummary(row: ChatSummaryRow, now: Date): z.infer<typeof chatSummary> {
   return {
     id: row.id,
+    contact_id: row.contactId,
     customer_phone: row.phone,
     display_name: row.name || row.username || row.phone || row.externalUserId,
     last_message: row.lastMessagePreview,
