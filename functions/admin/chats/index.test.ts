@@ -188,7 +188,7 @@ describe('operator chats API', () => {
       ).toBe(24 * 3600 * 1000);
       expect(second?.display_name).toBe(phones[1]);
       const [ana] = await sql`select id from contacts
-        where tenant_id = ${summary.tenantId} and external_user_id = ${phones[0]}`;
+        where tenant_id = ${summary.tenantId} and external_user_id = ${must(phones[0], 'a phone')}`;
       expect(oldestChat.contact_id).toBe(must(ana, 'Ana').id);
       expect(messenger).toMatchObject({
         channel_source: 'messenger',
