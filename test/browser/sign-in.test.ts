@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import bcrypt from 'bcryptjs';
 import type { Browser } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
+import { givePassword, signIn, submitSignIn } from './operator-page';
 
 const haveChromium = chromiumAvailable('browser tests');
 
@@ -22,13 +22,12 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
   let auth: Awaited<ReturnType<typeof startSupabaseAuth>>;
   let worker: Awaited<ReturnType<typeof startWorkerd>>;
   let browser: Browser;
-  const password = 'correct horse battery staple';
 
   beforeAll(async () => {
     copyWebVendorFiles();
     sql = adminSql();
     tenant = await createTenant(sql, 'Browser Clinic');
-    await sql`update auth.users set encrypted_password = ${await bcrypt.hash(password, 4)} where id = ${tenant.owner.id}`;
+    await givePassword(sql, tenant.owner.id);
     auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
     worker = await startWorkerd({ SUPABASE_URL: auth.url });
     browser = await launchChromium();
@@ -43,11 +42,7 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
 
   it('signs an operator in and shows their business', async () => {
     const page = await browser.newPage();
-    await page.goto(worker.url);
-    await page.fill('input[name=email]', tenant.owner.email);
-    await page.fill('input[name=password]', password);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#inbox:not([hidden])');
+    await signIn(page, worker.url, tenant.owner.email);
     expect(await page.textContent('#tenant-name')).toBe('Browser Clinic');
     expect(await page.textContent('#operator-email')).toContain('(owner)');
     mkdirSync('test-results', { recursive: true });
@@ -57,10 +52,7 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
 
   it('shows the reason when the password is wrong', async () => {
     const page = await browser.newPage();
-    await page.goto(worker.url);
-    await page.fill('input[name=email]', tenant.owner.email);
-    await page.fill('input[name=password]', 'wrong password');
-    await page.click('button[type=submit]');
+    await submitSignIn(page, worker.url, tenant.owner.email, 'wrong password');
     await expect
       .poll(() => page.textContent('#signin-error'))
       .toMatch(/invalid login credentials/i);

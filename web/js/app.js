@@ -1,5 +1,6 @@
+import { resetAgenda, startAgenda } from './agenda.js';
 import { activeTenant, api, auth } from './api.js';
-import { startInbox, stopInbox } from './inbox.js';
+import { openConversation, startInbox, stopInbox } from './inbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,8 +27,28 @@ async function showInbox() {
   );
   $('signin').hidden = true;
   $('inbox').hidden = false;
+  resetAgenda();
+  showView('inbox');
   startInbox();
 }
+
+/** The inbox and the agenda share the page; the inbox keeps polling behind the agenda. */
+function showView(view) {
+  $('inbox').dataset.view = view;
+  $('view-inbox').setAttribute('aria-pressed', String(view === 'inbox'));
+  $('view-agenda').setAttribute('aria-pressed', String(view === 'agenda'));
+}
+
+$('view-inbox').addEventListener('click', () => showView('inbox'));
+$('view-agenda').addEventListener('click', async () => {
+  showView('agenda');
+  await startAgenda((conversationId) => {
+    showView('inbox');
+    void openConversation(conversationId);
+  }).catch((e) => {
+    $('agenda-error').textContent = e.message;
+  });
+});
 
 function showSignIn(message = '') {
   stopInbox();

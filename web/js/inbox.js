@@ -1,3 +1,4 @@
+import { upcomingAppointments } from './agenda.js';
 import { api, apiBlob, post } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -72,8 +73,16 @@ function chatItem(chat) {
   return li;
 }
 
+/** Opens a conversation from elsewhere (the agenda): the list's filters must not hide it. */
+export function openConversation(id) {
+  $('filter-human').value = 'all';
+  $('filter-channel').value = '';
+  return openChat(id);
+}
+
 async function openChat(id) {
   state.selected = id;
+  $('thread-appointments').hidden = true;
   state.messages = new Map();
   state.cursor = null;
   $('messages').replaceChildren();
@@ -85,6 +94,28 @@ async function openChat(id) {
   await syncMessages();
   await post(`/admin/chats/${id}/read`).catch(() => {});
   await refreshChats();
+  await showUpcoming(id);
+}
+
+/** The customer's next appointments, under the thread's name. */
+async function showUpcoming(id) {
+  const chat = state.chats.find((c) => c.id === id);
+  if (!chat) return;
+  const upcoming = await upcomingAppointments(chat.contact_id).catch(() => []);
+  if (id !== state.selected) return;
+  $('thread-appointments').replaceChildren(
+    ...upcoming.map((a) =>
+      el('li', {}, [
+        el('time', { dateTime: a.starts_at, textContent: a.when }),
+        ' · ',
+        el('span', { textContent: a.service_name, dir: 'auto' }),
+        ' · ',
+        el('span', { textContent: a.staff_name, dir: 'auto' }),
+        a.status === 'pending' ? el('span', { className: 'badge', textContent: 'pending' }) : '',
+      ]),
+    ),
+  );
+  $('thread-appointments').hidden = upcoming.length === 0;
 }
 
 /** Delta sync: only messages created or changed since the last cursor (new ones, statuses, …). */
