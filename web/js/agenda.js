@@ -120,7 +120,14 @@ function render(from, to, items) {
   $('agenda-days').replaceChildren(
     ...[...byDay].map(([day, list]) =>
       el('section', { className: 'agenda-day' }, [
-        el('h2', { textContent: dayName(day, { weekday: 'long', day: 'numeric', month: 'long' }) }),
+        // A day view's one day is already the page heading.
+        ...(from === to
+          ? []
+          : [
+              el('h2', {
+                textContent: dayName(day, { weekday: 'long', day: 'numeric', month: 'long' }),
+              }),
+            ]),
         list.length
           ? el('ol', {}, list.map(appointmentItem))
           : el('p', { className: 'muted', textContent: 'No appointments.' }),
