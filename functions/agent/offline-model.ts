@@ -26,6 +26,10 @@ import { foldText, wordsOf } from '../../core/text';
  *   the day: the times go out as buttons, whose tap books without any model;
  * - "cancel my appointment" (es/en/ar) → `my_appointments`, then `cancel_appointment` of the
  *   soonest one, and a sentence saying so;
+ * - "I confirm my appointment" → `my_appointments`, then `confirm_appointment` of the soonest
+ *   pending one, and a sentence saying so;
+ * - "move my appointment to Thursday afternoon" → `my_appointments`, then `check_availability`
+ *   with the soonest one's id: times that move it go out as buttons, whose tap moves it;
  * - a greeting alone → a greeting;
  * always in the language of the customer's latest message (Spanish, English or Arabic).
  */
@@ -49,7 +53,9 @@ const TEXT: Record<
     noSlots: string;
     notBookable: string;
     cancelled: (service: string, when: string) => string;
+    confirmed: (service: string, when: string) => string;
     noAppointments: string;
+    nothingPending: string;
   }
 > = {
   es: {
@@ -64,7 +70,9 @@ const TEXT: Record<
     notBookable:
       'Ese servicio lo reserva nuestro equipo; escribe «humano» y te paso con una persona.',
     cancelled: (service, when) => `Hecho: tu cita de ${service} del ${when} queda cancelada.`,
+    confirmed: (service, when) => `¡Gracias! Tu cita de ${service} del ${when} queda confirmada.`,
     noAppointments: 'No veo ninguna cita próxima a tu nombre.',
+    nothingPending: 'No veo ninguna cita pendiente de confirmar a tu nombre. ¡Gracias!',
   },
   en: {
     greet: "Hi! I'm the virtual assistant (demo mode). How can I help?",
@@ -77,7 +85,9 @@ const TEXT: Record<
     noSlots: 'I see no free times on those dates. Would another day work?',
     notBookable: 'Our team books that service; write “human” and I will pass you to a person.',
     cancelled: (service, when) => `Done: your ${service} on ${when} is cancelled.`,
+    confirmed: (service, when) => `Thank you! Your ${service} on ${when} is confirmed.`,
     noAppointments: "I don't see any upcoming appointment in your name.",
+    nothingPending: "I don't see any appointment waiting for confirmation in your name. Thank you!",
   },
   ar: {
     greet: 'مرحباً! أنا المساعد الافتراضي (وضع تجريبي). كيف يمكنني مساعدتك؟',
@@ -89,7 +99,9 @@ const TEXT: Record<
     noSlots: 'لا أرى أوقاتاً متاحة في هذه الفترة. هل يناسبك يوم آخر؟',
     notBookable: 'يحجز فريقنا هذه الخدمة؛ اكتب «موظف» وسأحوّلك إلى أحد أعضاء الفريق.',
     cancelled: (service, when) => `تم: أُلغي موعدك لـ${service} يوم ${when}.`,
+    confirmed: (service, when) => `شكراً! تم تأكيد موعدك لـ${service} يوم ${when}.`,
     noAppointments: 'لا أرى أي موعد قادم باسمك.',
+    nothingPending: 'لا أرى أي موعد باسمك بانتظار التأكيد. شكراً!',
   },
 };
 
@@ -171,6 +183,12 @@ const BOOK_WORDS = new Set(
 /** Words of wanting, which ask for one together with a weekday ("I'd like … on Tuesday"). */
 const WANT_WORDS = new Set('quiero queria like want اريد ابغي بدي'.split(' '));
 const CANCEL_WORDS = /^(cancel\w*|anul\w*|الغاء|الغي|الغ)$/;
+/** Changing or confirming needs one of these too ("change my appointment", not "change"). */
+const APPOINTMENT_WORDS = /^(citas?|reservas?|appointments?|booking|موعد\p{L}*|حجز\p{L}*)$/u;
+const MOVE_WORDS =
+  /^(cambi\w*|mover|mueve\w*|move|reschedule|change|غير|غيري|تغيير|اغير|انقل|نقل|تاجيل|اجل)$/;
+// Folded: "أؤكد" reads "اوكد" (the hamza on its waw is a mark, dropped).
+const CONFIRM_WORDS = /^(confirm\w*|اوكد|اكد|تاكيد)$/;
 
 /** What a customer's words ask about appointments, by keywords (es/en/ar). */
 function appointmentIntent(text: string) {
@@ -184,11 +202,17 @@ function appointmentIntent(text: string) {
         ? 'afternoon'
         : 'any';
   const cancel = words.some((w) => CANCEL_WORDS.test(w));
+  // Their own appointment: cancel wins over move, move over confirm, all over booking a new one.
+  const own = words.some((w) => APPOINTMENT_WORDS.test(w));
+  const move = !cancel && own && words.some((w) => MOVE_WORDS.test(w));
+  const confirm = !cancel && !move && own && words.some((w) => CONFIRM_WORDS.test(w));
   const book =
     !cancel &&
+    !move &&
+    !confirm &&
     (words.some((w) => BOOK_WORDS.has(w)) ||
       (weekday !== undefined && words.some((w) => WANT_WORDS.has(w))));
-  return { words, weekday, partOfDay, cancel, book };
+  return { words, weekday, partOfDay, cancel, move, confirm, book };
 }
 
 type ServiceOut = { service_id: string; name: string; names: string[]; bookable: boolean };
@@ -258,7 +282,14 @@ function decide(options: LanguageModelV4CallOptions): Decision {
     };
   }
   const intent = appointmentIntent(latest);
-  if (intent.cancel && tools.has('my_appointments') && tools.has('cancel_appointment')) {
+  const change = intent.cancel
+    ? 'cancel_appointment'
+    : intent.move
+      ? 'check_availability'
+      : intent.confirm
+        ? 'confirm_appointment'
+        : null;
+  if (change && tools.has('my_appointments') && tools.has(change)) {
     return { kind: 'tool', toolName: 'my_appointments', input: {} };
   }
   if (intent.book && tools.has('list_services') && tools.has('check_availability')) {
@@ -308,25 +339,60 @@ function appointmentStep(
       if (output.sent_to_customer === true) return { kind: 'text', text: '' };
       return {
         kind: 'text',
-        text: output.status === 'not_bookable' ? say.notBookable : say.noSlots,
+        text:
+          output.status === 'not_bookable'
+            ? say.notBookable
+            : output.status === 'not_found' || output.status === 'not_active'
+              ? say.noAppointments
+              : say.noSlots,
       };
     case 'my_appointments': {
-      const [next] = (Array.isArray(output.appointments) ? output.appointments : []) as Array<{
+      // Soonest first (the tool's order); confirming only makes sense for a pending one.
+      const listed = (Array.isArray(output.appointments) ? output.appointments : []) as Array<{
         appointment_id: string;
+        status?: string;
       }>;
+      if (intent.confirm) {
+        const pending = listed.find((a) => a.status === 'pending');
+        if (!pending) return { kind: 'text', text: say.nothingPending };
+        return {
+          kind: 'tool',
+          toolName: 'confirm_appointment',
+          input: { appointment_id: pending.appointment_id },
+        };
+      }
+      const [next] = listed;
       if (!next) return { kind: 'text', text: say.noAppointments };
+      if (intent.move) {
+        return {
+          kind: 'tool',
+          toolName: 'check_availability',
+          input: {
+            appointment_id: next.appointment_id,
+            ...(intent.weekday ? { weekday: intent.weekday } : {}),
+            part_of_day: intent.partOfDay,
+          },
+        };
+      }
       return {
         kind: 'tool',
         toolName: 'cancel_appointment',
         input: { appointment_id: next.appointment_id },
       };
     }
-    case 'cancel_appointment': {
+    case 'cancel_appointment':
+    case 'confirm_appointment': {
       const appointment = output.appointment as
         | { service?: string; local_time?: string }
         | undefined;
-      if (output.status === 'cancelled' && appointment?.service && appointment.local_time) {
+      if (!appointment?.service || !appointment.local_time) {
+        return { kind: 'text', text: say.noAppointments };
+      }
+      if (output.status === 'cancelled') {
         return { kind: 'text', text: say.cancelled(appointment.service, appointment.local_time) };
+      }
+      if (output.status === 'confirmed') {
+        return { kind: 'text', text: say.confirmed(appointment.service, appointment.local_time) };
       }
       return { kind: 'text', text: say.noAppointments };
     }

@@ -410,12 +410,13 @@ describe("the customer's own appointments", () => {
 describe('the offline demo model', () => {
   let offline: Harness;
   let demo: TenantFixture;
+  let demoClinic: Clinic;
   beforeAll(async () => {
     offline = await createHarness();
     demo = await createTenant(sql, 'Clínica Demo');
     offline.registerTenant(demo);
     // The demo clinic has the same services and hours.
-    await createClinic(demo);
+    demoClinic = await createClinic(demo);
   });
   afterAll(async () => {
     await offline.close();
@@ -485,5 +486,185 @@ describe('the offline demo model', () => {
     const [after] = await appointmentsOf(demo.tenantId, conv.contact_id);
     expect(after?.status).toBe('cancelled');
     expect((await outbound(conv.id)).at(-1)?.content).toMatch(cancelled);
+  });
+
+  /** A local date `from` days ahead or later that is not a Thursday (the move asks for one). */
+  const notThursday = (from: number) => {
+    const date = dayAhead(from);
+    return at(date, '12:00').toLocaleDateString('en-GB', { timeZone: ZONE, weekday: 'long' }) ===
+      'Thursday'
+      ? dayAhead(from + 1)
+      : date;
+  };
+
+  /** A cleaning with Ana, booked by a tap (then pending, as an operator would book it). */
+  async function bookedBy(phone: string, date: string, hhmm: string, seconds: number) {
+    await customerWrites(
+      offline,
+      demo,
+      phone,
+      {
+        type: 'interactive',
+        buttonReply: {
+          id: formatSlotId({
+            action: 'book',
+            target: demoClinic.cleaning,
+            staffId: demoClinic.ana,
+            start: at(date, hhmm),
+          }),
+          title: hhmm,
+        },
+      },
+      { timestamp: providerSeconds(seconds) },
+    );
+    await offline.settle();
+    const conv = await conversationOf(sql, demo, phone);
+    const [appointment] = await appointmentsOf(demo.tenantId, conv.contact_id);
+    return { conv, appointment: must(appointment, 'booked') };
+  }
+
+  /** The starts of offered times, from their slot ids (`…{epoch minutes}:book|move`). */
+  const startsOf = (buttons: Button[]) =>
+    buttons.map((b) => new Date(Number(b.id.split('.')[2]?.split(':')[0]) * 60_000));
+
+  it.each([
+    {
+      language: 'es',
+      confirm: 'Confirmo mi cita',
+      nothing: 'No veo ninguna cita pendiente de confirmar a tu nombre. ¡Gracias!',
+      confirmed: /^¡Gracias! Tu cita de Limpieza dental del .+, 10:00 queda confirmada\.$/,
+      move: 'cambia mi cita al jueves por la tarde',
+      offer: '¿A qué hora quieres cambiar tu cita de Limpieza dental?',
+      moved: /^Hecho: tu cita de Limpieza dental pasa al jueves, .+ con (Ana|Ben)\.$/,
+    },
+    {
+      language: 'en',
+      confirm: 'I confirm my appointment',
+      nothing: "I don't see any appointment waiting for confirmation in your name. Thank you!",
+      confirmed: /^Thank you! Your Teeth cleaning on .+ is confirmed\.$/,
+      move: 'Please move my appointment to Thursday afternoon',
+      offer: 'Which time would you like for your Teeth cleaning instead?',
+      moved: /^Done: your Teeth cleaning is moved to Thursday .+ with (Ana|Ben)\.$/,
+    },
+    {
+      language: 'ar',
+      confirm: 'أؤكد موعدي',
+      nothing: 'لا أرى أي موعد باسمك بانتظار التأكيد. شكراً!',
+      confirmed: /^شكراً! تم تأكيد موعدك لـتنظيف الأسنان يوم /,
+      move: 'أريد تغيير موعدي إلى يوم الخميس بعد الظهر',
+      offer: 'اختر وقتاً جديداً لموعدك لـتنظيف الأسنان:',
+      moved: /^تم: نُقل موعدك لـتنظيف الأسنان إلى الخميس/,
+    },
+  ])(
+    'confirms and reschedules in $language',
+    async ({ confirm, nothing, confirmed, move, offer, moved }) => {
+      const phone = customerPhone();
+      // Nothing to confirm yet: a polite answer, nothing else.
+      await customerWrites(offline, demo, phone, confirm);
+      await offline.settle();
+      const conv = await conversationOf(sql, demo, phone);
+      expect((await outbound(conv.id)).at(-1)?.content).toBe(nothing);
+
+      const { appointment } = await bookedBy(phone, notThursday(9), '10:00', 30);
+      await sql`update appointments set status = 'pending' where id = ${appointment.id}`;
+      await customerWrites(offline, demo, phone, confirm, { timestamp: providerSeconds(60) });
+      await offline.settle();
+      const [run] = (await runsOf(sql, conv.id)).slice(-1);
+      expect(
+        run?.steps.map(
+          (s: { toolCalls?: Array<{ toolName: string }> }) => s.toolCalls?.[0]?.toolName,
+        ),
+      ).toEqual(['my_appointments', 'confirm_appointment', undefined]);
+      let [now] = await appointmentsOf(demo.tenantId, conv.contact_id);
+      expect(now?.status).toBe('confirmed');
+      expect((await outbound(conv.id)).at(-1)?.content).toMatch(confirmed);
+
+      // Thursday afternoon: three times that move this appointment, as buttons.
+      await customerWrites(offline, demo, phone, move, { timestamp: providerSeconds(90) });
+      await offline.settle();
+      const sent = (await outbound(conv.id)).at(-1);
+      expect(sent?.payload.message.body).toBe(offer);
+      const buttons = buttonsOf(sent);
+      expect(buttons).toHaveLength(3);
+      for (const button of buttons) {
+        expect(button.id).toMatch(new RegExp(`^slot:${appointment.id}\\..+:move$`));
+      }
+      const starts = startsOf(buttons);
+      for (const start of starts) {
+        expect(start.toLocaleDateString('en-GB', { timeZone: ZONE, weekday: 'long' })).toBe(
+          'Thursday',
+        );
+        expect(Number(madridTime(start).slice(0, 2))).toBeGreaterThanOrEqual(12);
+      }
+
+      await customerWrites(
+        offline,
+        demo,
+        phone,
+        { type: 'interactive', buttonReply: must(buttons[1], 'second time') },
+        { timestamp: providerSeconds(120) },
+      );
+      await offline.settle();
+      [now] = await appointmentsOf(demo.tenantId, conv.contact_id);
+      expect([now?.id, now?.status, now?.starts_at.getTime()]).toEqual([
+        appointment.id,
+        'confirmed',
+        starts[1]?.getTime(),
+      ]);
+      expect(await appointmentsOf(demo.tenantId, conv.contact_id)).toHaveLength(1);
+      expect((await outbound(conv.id)).at(-1)?.payload.message.body).toMatch(moved);
+    },
+  );
+
+  it("reschedules the customer's own appointment, never another customer's", async () => {
+    // Theirs is sooner: a reschedule that looked past the customer would pick it.
+    const other = customerPhone();
+    await customerWrites(offline, demo, other, 'hola');
+    await offline.settle();
+    const theirs = await bookedBy(other, notThursday(2), '09:00', 30);
+    const phone = customerPhone();
+    await customerWrites(offline, demo, phone, 'hola');
+    await offline.settle();
+    const mine = await bookedBy(phone, notThursday(12), '11:00', 30);
+
+    await customerWrites(offline, demo, phone, 'cambia mi cita al jueves por la tarde', {
+      timestamp: providerSeconds(60),
+    });
+    await offline.settle();
+    const buttons = buttonsOf((await outbound(mine.conv.id)).at(-1));
+    expect(buttons.map((b) => b.id.split('.')[0])).toEqual([
+      `slot:${mine.appointment.id}`,
+      `slot:${mine.appointment.id}`,
+      `slot:${mine.appointment.id}`,
+    ]);
+    // A move button for their appointment, tapped by this customer: refused, nothing changes.
+    const first = must(buttons[0], 'a time');
+    await customerWrites(
+      offline,
+      demo,
+      phone,
+      {
+        type: 'interactive',
+        buttonReply: { ...first, id: first.id.replace(mine.appointment.id, theirs.appointment.id) },
+      },
+      { timestamp: providerSeconds(90) },
+    );
+    await offline.settle();
+    await customerWrites(
+      offline,
+      demo,
+      phone,
+      { type: 'interactive', buttonReply: first },
+      { timestamp: providerSeconds(120) },
+    );
+    await offline.settle();
+
+    const [mineNow] = await appointmentsOf(demo.tenantId, mine.conv.contact_id);
+    const [theirsNow] = await appointmentsOf(demo.tenantId, theirs.conv.contact_id);
+    expect(mineNow?.starts_at.getTime()).toBe(startsOf([first])[0]?.getTime());
+    expect([theirsNow?.status, theirsNow?.starts_at.getTime()]).toEqual([
+      'confirmed',
+      theirs.appointment.starts_at.getTime(),
+    ]);
   });
 });

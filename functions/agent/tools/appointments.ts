@@ -27,6 +27,7 @@ import {
   moveOwn,
   type Offers,
   offerMessage,
+  ownAppointment,
   SAID,
   serviceName,
 } from '../booking';
@@ -61,15 +62,14 @@ function slotOf(raw: string): SlotId | null {
   return id ? parseSlotId(id) : null;
 }
 
+/** What offered times do when chosen: book the service, or move an appointment (`target`). */
+type SlotAction = { action: 'book' | 'move'; target: string };
+const booking = (offers: Offers): SlotAction => ({ action: 'book', target: offers.service.id });
+
 /** What the model sees of offered times: ids to book with, and how the customer reads them. */
-function slotsOut(offers: Offers, ctx: ToolContext) {
+function slotsOut(offers: Offers, ctx: ToolContext, slot: SlotAction = booking(offers)) {
   return offers.offers.map((offer) => ({
-    slot_id: formatSlotId({
-      action: 'book',
-      target: offers.service.id,
-      staffId: offer.staffId,
-      start: offer.start,
-    }),
+    slot_id: formatSlotId({ ...slot, staffId: offer.staffId, start: offer.start }),
     starts_at: offer.start.toISOString(),
     local_time: longTimeLabel(offer.start, offers.timeZone, ctx.language),
     staff_id: offer.staffId,
@@ -77,11 +77,14 @@ function slotsOut(offers: Offers, ctx: ToolContext) {
 }
 
 /** Queues offered times as buttons/list for the customer; false when there is nothing to send. */
-function send(ctx: ToolContext, toolCallId: string, body: string, offers: Offers): boolean {
-  const message = offerMessage(ctx.channel, ctx.language, body, offers, {
-    action: 'book',
-    target: offers.service.id,
-  });
+function send(
+  ctx: ToolContext,
+  toolCallId: string,
+  body: string,
+  offers: Offers,
+  slot: SlotAction = booking(offers),
+): boolean {
+  const message = offerMessage(ctx.channel, ctx.language, body, offers, slot);
   if (message) ctx.effects.messages.push({ toolCallId, message });
   return message !== null;
 }
@@ -99,7 +102,13 @@ function appointmentOut(a: ContactAppointment, ctx: ToolContext) {
 }
 
 /** A change's result as the model reads it; a refusal tells it what to do next. */
-function changeOut(result: ChangeResult, ctx: ToolContext, toolCallId: string, done: string) {
+function changeOut(
+  result: ChangeResult,
+  ctx: ToolContext,
+  toolCallId: string,
+  done: string,
+  slot?: SlotAction,
+) {
   switch (result.kind) {
     case 'done':
       return { status: done, appointment: appointmentOut(result.appointment, ctx) };
@@ -115,7 +124,7 @@ function changeOut(result: ChangeResult, ctx: ToolContext, toolCallId: string, d
         note: `This appointment is ${result.appointment.status}; nothing was changed.`,
       };
     case 'unavailable':
-      return unavailableOut(result, ctx, toolCallId);
+      return unavailableOut(result, ctx, toolCallId, slot);
   }
 }
 
@@ -123,17 +132,18 @@ function unavailableOut(
   result: { reason: string; alternatives: Offers | null },
   ctx: ToolContext,
   toolCallId: string,
+  slot?: SlotAction,
 ) {
   const said = SAID[ctx.language];
   const alternatives = result.alternatives;
   const sent =
     alternatives !== null &&
     alternatives.offers.length > 0 &&
-    send(ctx, toolCallId, `${said.taken} ${said.moreOptions}`, alternatives);
+    send(ctx, toolCallId, `${said.taken} ${said.moreOptions}`, alternatives, slot);
   return {
     status: 'unavailable',
     reason: result.reason,
-    alternatives: alternatives ? slotsOut(alternatives, ctx) : [],
+    alternatives: alternatives ? slotsOut(alternatives, ctx, slot) : [],
     note: sent
       ? 'Nothing was booked. The customer already sees these alternatives as buttons with a ' +
         '"that time was just taken" line: do not list them again; a short sentence is enough.'
@@ -169,11 +179,19 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
     description:
       'Free times for a service on a day (date, or the next such weekday) or a range of dates, ' +
       'optionally in the morning (before 12:00) or afternoon, optionally with one staff member. ' +
+      "To move one of the customer's appointments, give its appointment_id (from " +
+      'my_appointments) instead of service_id: the times are for its service and move it. ' +
       `By default the times are sent to the customer as buttons (up to ${REPLY_BUTTONS_MAX}; a ` +
-      'list for more) that book when tapped: then just add a short sentence, do not list them. ' +
-      'If the day asked has nothing, the next free times are returned instead.',
+      'list for more) that book (or move) when tapped: then just add a short sentence, do not ' +
+      'list them. If the day asked has nothing, the next free times are returned instead.',
     inputSchema: z.object({
-      service_id: uuid,
+      service_id: uuid.optional().describe('Required unless appointment_id is given'),
+      appointment_id: z
+        .string()
+        .min(1)
+        .max(120)
+        .optional()
+        .describe("One of this customer's appointments to move (from my_appointments)"),
       date: z.iso.date().optional().describe('YYYY-MM-DD, a day in the business time zone'),
       weekday: z
         .number()
@@ -190,6 +208,31 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
     }),
     execute: async (input, { toolCallId }) =>
       forCustomer(ctx, async (customer) => {
+        // A move: the customer's own active appointment (never another's), its service, and its
+        // own time counted as free.
+        const moving = input.appointment_id
+          ? await ownAppointment(customer, input.appointment_id)
+          : undefined;
+        if (moving === null) {
+          return {
+            status: 'not_found',
+            note: 'No such appointment of this customer. Use my_appointments; never guess ids.',
+          };
+        }
+        if (moving && moving.status !== 'pending' && moving.status !== 'confirmed') {
+          return {
+            status: 'not_active',
+            appointment: appointmentOut(moving, ctx),
+            note: `This appointment is ${moving.status}; it cannot be moved.`,
+          };
+        }
+        const serviceId = moving?.serviceId ?? input.service_id;
+        if (!serviceId) {
+          return {
+            status: 'unknown_service',
+            note: 'Give service_id (list_services) or appointment_id.',
+          };
+        }
         const { timeZone } = await getTenantSettings(customer.ctx);
         const today = localDateOf(ctx.now, timeZone);
         const from =
@@ -202,8 +245,9 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
         const to = [from, input.to ?? from, last].sort()[1] as string;
         const search = (range: { from: string; to: string; partOfDay: typeof input.part_of_day }) =>
           findOffers(customer.ctx, {
-            serviceId: input.service_id,
+            serviceId,
             ...(input.staff_id ? { staffId: input.staff_id } : {}),
+            ...(moving ? { moving } : {}),
             ...range,
             limit: input.max_options,
             now: ctx.now,
@@ -217,7 +261,7 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
           }
           throw err;
         }
-        if (!offers.service.bookable || offers.service.requiresAssessment) {
+        if (!moving && (!offers.service.bookable || offers.service.requiresAssessment)) {
           return {
             status: 'not_bookable',
             note: 'A person books this service: offer to pass the customer to the team.',
@@ -230,15 +274,17 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
         }
         const name = serviceName(offers.service, ctx.language);
         if (offers.offers.length === 0) note = SAID.en.noSlots(name);
+        const slot: SlotAction = moving ? { action: 'move', target: moving.id } : booking(offers);
+        const said = SAID[ctx.language];
         const sent =
           input.send_to_customer &&
           offers.offers.length > 0 &&
-          send(ctx, toolCallId, SAID[ctx.language].offer(name), offers);
+          send(ctx, toolCallId, moving ? said.reschedule(name) : said.offer(name), offers, slot);
         return {
           status: offers.offers.length > 0 ? 'ok' : 'none',
           service: name,
           time_zone: offers.timeZone,
-          slots: slotsOut(offers, ctx),
+          slots: slotsOut(offers, ctx, slot),
           sent_to_customer: sent,
           ...(note ? { note } : {}),
         };
@@ -329,11 +375,13 @@ export const rescheduleAppointmentTool: AgentToolFactory = (ctx) =>
         const slot = slotOf(slot_id);
         if (!slot)
           return { status: 'invalid_slot', note: 'Use a slot_id from check_availability.' };
+        // Alternatives move this appointment when tapped: a `book` button would add a second one.
         return changeOut(
           await moveOwn(customer, appointment_id, slot),
           ctx,
           toolCallId,
           'rescheduled',
+          { action: 'move', target: appointment_id },
         );
       }),
   });
