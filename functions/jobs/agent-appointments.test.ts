@@ -315,6 +315,38 @@ describe("the customer's own appointments", () => {
     expect(event).toEqual({ kind: 'cancelled', actor: 'agent' });
   });
 
+  it('offers a failed reschedule’s alternatives as buttons that move, not book', async () => {
+    const date = dayAhead(13);
+    const mine = await customerWithBooking(13, '12:00');
+    await customerWithBooking(13, '14:00');
+    script = scriptedModels([
+      callTool('reschedule_appointment', {
+        appointment_id: mine.appointment.id,
+        // Ben has the other customer at 14:00.
+        slot_id: formatSlotId({
+          action: 'move',
+          target: mine.appointment.id,
+          staffId: clinic.ben,
+          start: at(date, '14:00'),
+        }),
+      }),
+      replyWith('Esa hora ya está ocupada.'),
+    ]);
+    await customerWrites(h, t, mine.phone, 'cámbiala a las 14:00', {
+      timestamp: providerSeconds(40),
+    });
+    await h.settle();
+    const options = (await outbound(mine.conv.id)).at(-2);
+    expect(options?.payload.message.body).toBe(
+      'Lo siento, esa hora ya no está disponible. Estas son otras opciones:',
+    );
+    const ids = buttonsOf(options).map((b) => b.id);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(id).toMatch(new RegExp(`^slot:${mine.appointment.id}\\..+:move$`));
+    const [still] = await appointmentsOf(t.tenantId, mine.conv.contact_id);
+    expect(still?.starts_at.getTime()).toBe(mine.appointment.starts_at.getTime());
+  });
+
   it('cancels and confirms with appt: buttons, and refuses another customer’s id', async () => {
     const mine = await customerWithBooking(11, '12:00');
     const theirs = await customerWithBooking(11, '15:00');
