@@ -3,7 +3,9 @@ import type { TenantContext } from './client';
 import { enqueueJob, type OutboxJob } from './outbox';
 import {
   ACTIVE_APPOINTMENT_STATUSES,
+  type AppointmentActor,
   type AppointmentReminders,
+  appointmentEvents,
   appointments,
   channelAccounts,
   contacts,
@@ -108,6 +110,29 @@ export async function checkReminder(
   }
   if (row.startsAt.getTime() !== new Date(payload.startsAt).getTime()) return { kind: 'moved' };
   if (row.reminders[reminderKey(payload.startsAt, payload.offsetMinutes)]) return { kind: 'done' };
+  const reminder = await messageFacts(ctx, row);
+  return reminder ? { kind: 'due', reminder } : { kind: 'inactive' };
+}
+
+/**
+ * What a message to an appointment's customer needs (names, zone, where to write), whatever its
+ * status: a cancellation notice is about a cancelled appointment. Null: not this tenant's.
+ */
+export async function loadAppointmentMessageFacts(
+  ctx: TenantContext,
+  appointmentId: string,
+): Promise<DueReminder | null> {
+  const [row] = await ctx.tx
+    .select()
+    .from(appointments)
+    .where(and(eq(appointments.id, appointmentId), eq(appointments.tenantId, ctx.tenantId)));
+  return row ? messageFacts(ctx, row) : null;
+}
+
+async function messageFacts(
+  { tx, tenantId }: TenantContext,
+  row: typeof appointments.$inferSelect,
+): Promise<DueReminder | null> {
   const [names] = await tx
     .select({
       serviceName: services.name,
@@ -122,7 +147,7 @@ export async function checkReminder(
     .innerJoin(staff, eq(staff.id, row.staffId))
     .innerJoin(contacts, eq(contacts.id, row.contactId))
     .where(eq(services.id, row.serviceId));
-  if (!names) return { kind: 'inactive' };
+  if (!names) return null;
   const [conversation] = await tx
     .select({
       id: conversations.id,
@@ -141,21 +166,18 @@ export async function checkReminder(
     .orderBy(sql`${conversations.lastInboundAt} desc nulls last`, desc(conversations.id))
     .limit(1);
   return {
-    kind: 'due',
-    reminder: {
-      appointmentId: row.id,
-      startsAt: row.startsAt,
-      status: row.status,
-      serviceName: names.serviceName,
-      serviceNames: names.serviceNames,
-      staffName: names.staffName,
-      timeZone: names.timeZone,
-      contactName: names.contactName,
-      contactOptedOut: names.optedOutAt !== null,
-      conversationId: conversation?.id ?? null,
-      channelAccountId: conversation?.channelAccountId ?? null,
-      channel: conversation?.channel ?? null,
-    },
+    appointmentId: row.id,
+    startsAt: row.startsAt,
+    status: row.status,
+    serviceName: names.serviceName,
+    serviceNames: names.serviceNames,
+    staffName: names.staffName,
+    timeZone: names.timeZone,
+    contactName: names.contactName,
+    contactOptedOut: names.optedOutAt !== null,
+    conversationId: conversation?.id ?? null,
+    channelAccountId: conversation?.channelAccountId ?? null,
+    channel: conversation?.channel ?? null,
   };
 }
 
@@ -174,4 +196,26 @@ export async function recordReminder(
       reminders: sql`${appointments.reminders} || jsonb_build_object(${input.key}::text, ${JSON.stringify(input.outcome)}::jsonb)`,
     })
     .where(and(eq(appointments.id, input.appointmentId), eq(appointments.tenantId, tenantId)));
+}
+
+/**
+ * Records in the appointment's history what an operator's move or cancellation told the customer
+ * (`{notice, messageId, template?}`) or why nothing was sent (`{notice, skipped}`).
+ */
+export async function recordCustomerNotice(
+  { tx, tenantId }: TenantContext,
+  input: {
+    appointmentId: string;
+    actor: { by: AppointmentActor; userId?: string | null };
+    changes: Record<string, unknown>;
+  },
+): Promise<void> {
+  await tx.insert(appointmentEvents).values({
+    tenantId,
+    appointmentId: input.appointmentId,
+    kind: 'customer_notified',
+    actor: input.actor.by,
+    actorUserId: input.actor.userId ?? null,
+    changes: input.changes,
+  });
 }

@@ -1,7 +1,8 @@
 import type postgres from 'postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { formatSlotId } from '../../core/agent/ids';
 import { addDays, zonedInstant } from '../../core/appointments/availability';
+import { connect } from '../../db/client';
 import {
   callTool,
   conversationOf,
@@ -13,11 +14,15 @@ import {
   scriptedModels,
   threadOf,
 } from '../../test/agent';
+import { createConversation } from '../../test/conversations';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
 import { createHarness, type Harness } from '../../test/harness';
 import { customerPhone } from '../../test/meta-webhooks';
 import { must } from '../../test/must';
 import type { AgentModelResolver } from '../agent/models';
+import { bookAppointmentTool } from '../agent/tools/appointments';
+import { emptyEffects } from '../agent/tools/index';
+import { createLogger } from '../lib/logger';
 import { agentTurnJob } from './agent-turn';
 
 /**
@@ -698,5 +703,92 @@ describe('the offline demo model', () => {
       'confirmed',
       theirs.appointment.starts_at.getTime(),
     ]);
+  });
+});
+
+describe('one slot, many bookers at once', () => {
+  it('20 concurrent bookings (agent tool and operator API): one booked, 19 told it is taken', async () => {
+    const start = at(dayAhead(11), '11:00');
+    const slotId = formatSlotId({
+      action: 'book',
+      target: clinic.cleaning,
+      staffId: clinic.ana,
+      start,
+    });
+    // The tool's own connection pool, as a turn has: each call is its own transaction.
+    const { db, close } = connect(inject('databaseUrl'), { max: 10 });
+    try {
+      const customers = await Promise.all(
+        Array.from({ length: 20 }, () => createConversation(sql, t)),
+      );
+      const viaTool = async (customer: (typeof customers)[number], i: number) => {
+        const effects = emptyEffects();
+        const book = bookAppointmentTool({
+          db,
+          tenantId: t.tenantId,
+          conversationId: customer.conversationId,
+          contactId: customer.contactId,
+          channel: 'whatsapp',
+          language: 'es',
+          now: new Date(),
+          logger: createLogger({ test: 'concurrent-booking' }, 'error'),
+          effects,
+        });
+        const output = await must(book?.execute, 'book_appointment').call(
+          book,
+          { slot_id: slotId },
+          { toolCallId: `call-${i}`, messages: [], context: {} },
+        );
+        return { via: 'tool' as const, output: output as { status: string }, effects };
+      };
+      const viaApi = async (customer: (typeof customers)[number]) => {
+        const res = await h.asUser(t.agent, '/admin/appointments', {
+          method: 'POST',
+          body: JSON.stringify({
+            service_id: clinic.cleaning,
+            staff_id: clinic.ana,
+            contact_id: customer.contactId,
+            starts_at: start.toISOString(),
+          }),
+        });
+        return {
+          via: 'api' as const,
+          status: res.status,
+          body: (await res.json()) as { id?: string; error?: { conflicting_id?: string } },
+        };
+      };
+      const results = await Promise.all(
+        customers.map((customer, i) => (i % 2 === 0 ? viaTool(customer, i) : viaApi(customer))),
+      );
+
+      const booked = await sql`select id, contact_id from appointments
+        where tenant_id = ${t.tenantId} and staff_id = ${clinic.ana} and starts_at = ${start}
+          and status in ('pending', 'confirmed')`;
+      expect(booked).toHaveLength(1);
+      const winner = must(booked[0], 'the one booking').id as string;
+
+      const won = results.filter((r) =>
+        r.via === 'tool' ? r.output.status === 'booked' : r.status === 201,
+      );
+      expect(won).toHaveLength(1);
+      const lost = results.filter((r) => !won.includes(r));
+      expect(lost).toHaveLength(19);
+      for (const r of lost) {
+        if (r.via === 'api') {
+          expect(r.status).toBe(409);
+          expect(r.body.error?.conflicting_id).toBe(winner);
+        } else {
+          // The customer is told the time went, with other options: never an error.
+          expect(r.output.status).toBe('unavailable');
+          expect(r.effects.messages.map((m) => m.message)).toEqual([
+            expect.objectContaining({
+              body: 'Lo siento, esa hora ya no está disponible. Estas son otras opciones:',
+            }),
+          ]);
+        }
+      }
+    } finally {
+      await close();
+    }
   });
 });

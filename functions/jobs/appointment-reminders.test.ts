@@ -168,7 +168,8 @@ describe('when a reminder fires', () => {
   it('sends nothing for a cancelled appointment', async () => {
     const conv = await createConversation(sql, t);
     const booked = await book(conv, daysAhead(3));
-    await api(`/admin/appointments/${booked.id}/cancel`, {});
+    // Silently: this is about the reminders (the cancellation notice has its own test).
+    await api(`/admin/appointments/${booked.id}/cancel`, { notify_customer: false });
     for (const job of await reminderJobs(booked.id)) await fire(job);
     expect(await outboundOf(conv.conversationId)).toHaveLength(0);
     expect(await remindersOf(booked.id)).toEqual({});
@@ -180,7 +181,10 @@ describe('when a reminder fires', () => {
     const booked = await book(conv, first);
     const [old] = await reminderJobs(booked.id);
     const moved = new Date(first.getTime() + 2 * 24 * HOUR);
-    await api(`/admin/appointments/${booked.id}/reschedule`, { starts_at: moved.toISOString() });
+    await api(`/admin/appointments/${booked.id}/reschedule`, {
+      starts_at: moved.toISOString(),
+      notify_customer: false,
+    });
     await fire(must(old, 'old reminder'));
     expect(await outboundOf(conv.conversationId)).toHaveLength(0);
     const fresh = (await reminderJobs(booked.id)).filter(
@@ -223,6 +227,121 @@ describe('when a reminder fires', () => {
     expect(JSON.stringify(request.template)).toContain('Lucía');
     expect(Object.values(await remindersOf(second.id))).toEqual([
       expect.objectContaining({ template: 'appointment_reminder/en_US' }),
+    ]);
+  });
+});
+
+describe('when an operator moves or cancels', () => {
+  const historyOf = (appointmentId: string) =>
+    sql`select kind, actor, actor_user_id, changes from appointment_events
+      where appointment_id = ${appointmentId} and kind = 'customer_notified' order by created_at`;
+
+  it('a move: the new local time with the appointment buttons, sent after commit', async () => {
+    const conv = await createConversation(sql, t);
+    const booked = await book(conv, daysAhead(3));
+    const moved = new Date(new Date(booked.starts_at).getTime() + 2 * 24 * HOUR);
+    const before = graphSends(h).length;
+    await api(`/admin/appointments/${booked.id}/reschedule`, { starts_at: moved.toISOString() });
+    await h.settle();
+    const [sent, ...more] = await outboundOf(conv.conversationId);
+    expect(more).toHaveLength(0);
+    const message = must(sent, 'move notice').payload.message;
+    expect(message.type).toBe('buttons');
+    expect(message.body).toContain('Hemos cambiado tu cita de Limpieza dental');
+    // The new time as the clinic's clock says it, not UTC.
+    const local = moved.toLocaleTimeString('es-ES', {
+      timeZone: ZONE,
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    expect(message.body).toContain(local);
+    expect(message.buttons.map((b: { id: string }) => b.id)).toEqual([
+      `appt:${booked.id}:confirm`,
+      `appt:${booked.id}:reschedule`,
+      `appt:${booked.id}:cancel`,
+    ]);
+    expect(graphSends(h).length - before).toBe(1);
+    expect(await historyOf(booked.id)).toEqual([
+      expect.objectContaining({
+        actor: 'operator',
+        actor_user_id: t.owner.id,
+        changes: { notice: 'moved', messageId: must(sent, 'move notice').id },
+      }),
+    ]);
+  });
+
+  it('a cancellation: plain text naming the time, in the customer’s language', async () => {
+    const conv = await createConversation(sql, t);
+    await sql`update messages set content = 'Hello, I would like to book a cleaning please'
+      where conversation_id = ${conv.conversationId} and direction = 'inbound'`;
+    const booked = await book(conv, daysAhead(3));
+    await api(`/admin/appointments/${booked.id}/cancel`, { reason: 'Ana is ill' });
+    await h.settle();
+    const [sent] = await outboundOf(conv.conversationId);
+    expect(must(sent, 'cancel notice').payload.message).toMatchObject({ type: 'text' });
+    expect(must(sent, 'cancel notice').payload.message.text).toMatch(
+      /^Your Teeth cleaning appointment on .+ was cancelled\./,
+    );
+    expect(must(sent, 'cancel notice').status).not.toBe('failed');
+    expect((await historyOf(booked.id)).map((e) => e.changes)).toEqual([
+      { notice: 'cancelled', messageId: must(sent, 'cancel notice').id },
+    ]);
+  });
+
+  it('notify_customer false: changed silently, nothing recorded', async () => {
+    const conv = await createConversation(sql, t);
+    const booked = await book(conv, daysAhead(3));
+    const later = new Date(new Date(booked.starts_at).getTime() + 24 * HOUR);
+    await api(`/admin/appointments/${booked.id}/reschedule`, {
+      starts_at: later.toISOString(),
+      notify_customer: false,
+    });
+    await api(`/admin/appointments/${booked.id}/cancel`, { notify_customer: false });
+    await h.settle();
+    expect(await outboundOf(conv.conversationId)).toHaveLength(0);
+    expect(await historyOf(booked.id)).toHaveLength(0);
+  });
+
+  it('records why nothing went out: opted out, or outside the window without a template', async () => {
+    const optedOut = await createConversation(sql, t);
+    await sql`update contacts set opted_out_at = now() where id = ${optedOut.contactId}`;
+    const first = await book(optedOut, daysAhead(3));
+    await api(`/admin/appointments/${first.id}/cancel`, {});
+    const quiet = await createConversation(sql, t, {
+      lastInboundAt: new Date(Date.now() - 3 * 24 * HOUR),
+    });
+    const second = await book(quiet, daysAhead(3));
+    // The reminder template is synced, but a "reminder" cannot say it was cancelled.
+    await h.asUser(t.owner, '/admin/templates/sync', { method: 'POST' });
+    await api(`/admin/appointments/${second.id}/cancel`, {});
+    await h.settle();
+    expect(await outboundOf(optedOut.conversationId)).toHaveLength(0);
+    expect(await outboundOf(quiet.conversationId)).toHaveLength(0);
+    expect((await historyOf(first.id)).map((e) => e.changes)).toEqual([
+      { notice: 'cancelled', skipped: 'opted_out' },
+    ]);
+    expect((await historyOf(second.id)).map((e) => e.changes)).toEqual([
+      { notice: 'cancelled', skipped: 'no_cancellation_template' },
+    ]);
+  });
+
+  it('a move outside the window goes out as the approved reminder template', async () => {
+    await h.asUser(t.owner, '/admin/templates/sync', { method: 'POST' });
+    const conv = await createConversation(sql, t, {
+      lastInboundAt: new Date(Date.now() - 3 * 24 * HOUR),
+      name: 'Pablo Gómez',
+    });
+    const booked = await book(conv, daysAhead(3));
+    const later = new Date(new Date(booked.starts_at).getTime() + 24 * HOUR);
+    await api(`/admin/appointments/${booked.id}/reschedule`, { starts_at: later.toISOString() });
+    await h.settle();
+    const [sent] = await outboundOf(conv.conversationId);
+    expect(must(sent, 'template notice').payload.message).toMatchObject({
+      type: 'template',
+      name: 'appointment_reminder',
+    });
+    expect((await historyOf(booked.id)).map((e) => e.changes)).toEqual([
+      expect.objectContaining({ notice: 'moved', template: 'appointment_reminder/en_US' }),
     ]);
   });
 });

@@ -148,6 +148,8 @@ describe('/admin/appointments', () => {
     expect(body.history.map((e) => e.kind)).toEqual([
       'booked',
       'rescheduled',
+      // The move was told to María (her conversation is inside the window).
+      'customer_notified',
       'confirmed',
       'completed',
     ]);

@@ -1,4 +1,9 @@
 import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import {
+  loadAppointmentMessageFacts,
+  recordCustomerNotice,
+} from '../../../db/appointment-reminders';
 import {
   type AppointmentView,
   bookAppointment,
@@ -10,10 +15,16 @@ import {
   rescheduleAppointment,
   setAppointmentStatus,
 } from '../../../db/appointments';
+import type { TenantContext } from '../../../db/client';
+import type { OutboxJob } from '../../../db/outbox';
+import { type AppointmentNotice, queueAppointmentNotice } from '../../agent/appointment-messages';
 import type { App } from '../../app';
+import type { HonoEnv } from '../../context';
+import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
 import {
+  afterResponse,
   EXAMPLE_ID,
   EXAMPLE_TIME,
   field,
@@ -29,7 +40,8 @@ import {
  * books, moves, cancels and records outcomes; every change is in the appointment's history.
  * Overlaps are Postgres's to refuse: a time already taken is a 409 whose `conflicting_id` is the
  * appointment holding it. Operators may book outside working hours (a favour to a customer);
- * availability is what the agent would offer.
+ * availability is what the agent would offer. Moving or cancelling tells the customer (unless
+ * `notify_customer` is false) the way a reminder would: agent/appointment-messages.ts.
  */
 
 const route = operatorRoutes('appointments');
@@ -81,7 +93,7 @@ const appointmentEvent = z
   .object({
     id: field.id('The event'),
     kind: field.string(
-      'What happened: booked, rescheduled, cancelled, confirmed, completed, no_show',
+      'What happened: booked, rescheduled, cancelled, confirmed, completed, no_show, customer_notified (what a move or cancellation told the customer, or why nothing was sent)',
       'rescheduled',
     ),
     actor: z.enum(['agent', 'operator', 'system']).openapi({
@@ -173,6 +185,11 @@ const moveInput = z
   .object({
     starts_at: instant('The new start'),
     staff_id: field.id('Another staff member; omitted: the same').optional(),
+    notify_customer: z.boolean().default(true).openapi({
+      description:
+        'Tell the customer (default), as a reminder would: inside the 24 h window a message, outside it the approved template; false: change it silently',
+      example: true,
+    }),
   })
   .strict()
   .openapi('AppointmentMove', { description: 'Where to move an appointment' });
@@ -189,6 +206,11 @@ const cancelInput = z
     reason: z.string().trim().max(500).optional().openapi({
       description: 'Why, kept in its history',
       example: 'Customer called to cancel',
+    }),
+    notify_customer: z.boolean().default(true).openapi({
+      description:
+        'Tell the customer (default), as a reminder would: inside the 24 h window a message, outside it the approved template; false: change it silently',
+      example: true,
     }),
   })
   .strict()
@@ -242,6 +264,33 @@ const availabilityRoute = route('get', '/availability', {
   },
 });
 
+/**
+ * Queues the customer's notice of an operator's change in the change's transaction and records in
+ * the history what was sent or why not. Returns the send job, published after the response.
+ */
+async function notifyCustomer(
+  ctx: TenantContext,
+  input: { appointmentId: string; notice: AppointmentNotice; userId: string; now: Date },
+): Promise<OutboxJob[]> {
+  const facts = await loadAppointmentMessageFacts(ctx, input.appointmentId);
+  if (!facts) return [];
+  const { job, ...outcome } = await queueAppointmentNotice(ctx, facts, input.notice, input.now);
+  await recordCustomerNotice(ctx, {
+    appointmentId: input.appointmentId,
+    actor: { by: 'operator', userId: input.userId },
+    changes: { notice: input.notice, ...outcome },
+  });
+  return job ? [job] : [];
+}
+
+/** The notice's send job, published once the change is committed (like every send). */
+function publishAfterResponse(c: Context<HonoEnv>, jobs: OutboxJob[]) {
+  if (jobs.length === 0) return;
+  afterResponse(c, 'publishing the customer notice', (services) =>
+    publishJobs(services, c.var.env, jobs),
+  );
+}
+
 export function registerAppointments(app: App) {
   app.openapi(listRoute, async (c) => {
     const { from, to, staff_id: staffId } = c.req.valid('query');
@@ -283,30 +332,40 @@ export function registerAppointments(app: App) {
   app.openapi(moveRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const row = await asCurrentOperator(c, async ({ ctx, userId }) => {
+    const now = c.var.services.clock.now();
+    const { row, jobs } = await asCurrentOperator(c, async ({ ctx, userId }) => {
       await rescheduleAppointment(ctx, {
         appointmentId: id,
         startsAt: new Date(body.starts_at),
         staffId: body.staff_id,
         actor: { by: 'operator', userId },
-        now: c.var.services.clock.now(),
+        now,
       });
-      return getAppointmentView(ctx, id);
+      const jobs = body.notify_customer
+        ? await notifyCustomer(ctx, { appointmentId: id, notice: 'moved', userId, now })
+        : [];
+      return { row: await getAppointmentView(ctx, id), jobs };
     });
+    publishAfterResponse(c, jobs);
     return c.json(toAppointment(row), 200);
   });
 
   app.openapi(cancelRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { reason } = c.req.valid('json');
-    const row = await asCurrentOperator(c, async ({ ctx, userId }) => {
+    const { reason, notify_customer: notify } = c.req.valid('json');
+    const now = c.var.services.clock.now();
+    const { row, jobs } = await asCurrentOperator(c, async ({ ctx, userId }) => {
       await cancelAppointment(ctx, {
         appointmentId: id,
         reason,
         actor: { by: 'operator', userId },
       });
-      return getAppointmentView(ctx, id);
+      const jobs = notify
+        ? await notifyCustomer(ctx, { appointmentId: id, notice: 'cancelled', userId, now })
+        : [];
+      return { row: await getAppointmentView(ctx, id), jobs };
     });
+    publishAfterResponse(c, jobs);
     return c.json(toAppointment(row), 200);
   });
 
