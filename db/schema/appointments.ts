@@ -12,6 +12,7 @@ import {
   smallint,
   text,
   time,
+  timestamp,
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -271,7 +272,11 @@ export const appointmentEvents = tenantTable(
     actorUserId: uuid('actor_user_id'),
     /** What changed: `{ field: [before, after] }`, or the booking as made. */
     changes: jsonb('changes').$type<Record<string, unknown>>().notNull().default({}),
-    createdAt: createdAt(),
+    // The statement's clock, not the transaction's: a move and the notice it sends are written
+    // in one transaction, and the history must keep the order they happened in.
+    createdAt: timestamp('created_at', { withTimezone: true })
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [index('appointment_events_appointment').on(t.appointmentId, t.createdAt)],
 );
