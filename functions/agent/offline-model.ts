@@ -307,33 +307,20 @@ function decide(options: LanguageModelV4CallOptions): Decision {
   return { kind: 'tool', toolName: 'knowledge_search', input: { query: latest.slice(0, 300) } };
 }
 
+type Say = (typeof TEXT)[AgentLanguage];
+type Intent = ReturnType<typeof appointmentIntent>;
+
 /** The next step of the booking and cancelling flows after one of their tools answered. */
 function appointmentStep(
   toolName: string,
   output: Record<string, unknown>,
   latest: string,
-  say: (typeof TEXT)[AgentLanguage],
+  say: Say,
 ): Decision | null {
   const intent = appointmentIntent(latest);
   switch (toolName) {
-    case 'list_services': {
-      const services = (Array.isArray(output.services) ? output.services : []) as ServiceOut[];
-      const service = mentionedService(services, intent.words);
-      if (!service) {
-        const names = services.map((s) => s.name).join(', ');
-        return { kind: 'text', text: say.whichService(names) };
-      }
-      if (!service.bookable) return { kind: 'text', text: say.notBookable };
-      return {
-        kind: 'tool',
-        toolName: 'check_availability',
-        input: {
-          service_id: service.service_id,
-          ...(intent.weekday ? { weekday: intent.weekday } : {}),
-          part_of_day: intent.partOfDay,
-        },
-      };
-    }
+    case 'list_services':
+      return afterServices(output, intent, say);
     case 'check_availability':
       // The times went out as buttons with their own sentence: nothing to add.
       if (output.sent_to_customer === true) return { kind: 'text', text: '' };
@@ -346,59 +333,85 @@ function appointmentStep(
               ? say.noAppointments
               : say.noSlots,
       };
-    case 'my_appointments': {
-      // Soonest first (the tool's order); confirming only makes sense for a pending one.
-      const listed = (Array.isArray(output.appointments) ? output.appointments : []) as Array<{
-        appointment_id: string;
-        status?: string;
-      }>;
-      if (intent.confirm) {
-        const pending = listed.find((a) => a.status === 'pending');
-        if (!pending) return { kind: 'text', text: say.nothingPending };
-        return {
-          kind: 'tool',
-          toolName: 'confirm_appointment',
-          input: { appointment_id: pending.appointment_id },
-        };
-      }
-      const [next] = listed;
-      if (!next) return { kind: 'text', text: say.noAppointments };
-      if (intent.move) {
-        return {
-          kind: 'tool',
-          toolName: 'check_availability',
-          input: {
-            appointment_id: next.appointment_id,
-            ...(intent.weekday ? { weekday: intent.weekday } : {}),
-            part_of_day: intent.partOfDay,
-          },
-        };
-      }
-      return {
-        kind: 'tool',
-        toolName: 'cancel_appointment',
-        input: { appointment_id: next.appointment_id },
-      };
-    }
+    case 'my_appointments':
+      return afterMyAppointments(output, intent, say);
     case 'cancel_appointment':
-    case 'confirm_appointment': {
-      const appointment = output.appointment as
-        | { service?: string; local_time?: string }
-        | undefined;
-      if (!appointment?.service || !appointment.local_time) {
-        return { kind: 'text', text: say.noAppointments };
-      }
-      if (output.status === 'cancelled') {
-        return { kind: 'text', text: say.cancelled(appointment.service, appointment.local_time) };
-      }
-      if (output.status === 'confirmed') {
-        return { kind: 'text', text: say.confirmed(appointment.service, appointment.local_time) };
-      }
-      return { kind: 'text', text: say.noAppointments };
-    }
+    case 'confirm_appointment':
+      return afterChange(output, say);
     default:
       return null;
   }
+}
+
+/** The service the customer named → its free times; else ask which. */
+function afterServices(output: Record<string, unknown>, intent: Intent, say: Say): Decision {
+  const services = (Array.isArray(output.services) ? output.services : []) as ServiceOut[];
+  const service = mentionedService(services, intent.words);
+  if (!service) {
+    const names = services.map((s) => s.name).join(', ');
+    return { kind: 'text', text: say.whichService(names) };
+  }
+  if (!service.bookable) return { kind: 'text', text: say.notBookable };
+  return {
+    kind: 'tool',
+    toolName: 'check_availability',
+    input: {
+      service_id: service.service_id,
+      ...(intent.weekday ? { weekday: intent.weekday } : {}),
+      part_of_day: intent.partOfDay,
+    },
+  };
+}
+
+/** The customer's appointments → confirm the pending one, offer times to move, or cancel. */
+function afterMyAppointments(output: Record<string, unknown>, intent: Intent, say: Say): Decision {
+  // Soonest first (the tool's order); confirming only makes sense for a pending one.
+  const listed = (Array.isArray(output.appointments) ? output.appointments : []) as Array<{
+    appointment_id: string;
+    status?: string;
+  }>;
+  if (intent.confirm) {
+    const pending = listed.find((a) => a.status === 'pending');
+    if (!pending) return { kind: 'text', text: say.nothingPending };
+    return {
+      kind: 'tool',
+      toolName: 'confirm_appointment',
+      input: { appointment_id: pending.appointment_id },
+    };
+  }
+  const [next] = listed;
+  if (!next) return { kind: 'text', text: say.noAppointments };
+  if (intent.move) {
+    return {
+      kind: 'tool',
+      toolName: 'check_availability',
+      input: {
+        appointment_id: next.appointment_id,
+        ...(intent.weekday ? { weekday: intent.weekday } : {}),
+        part_of_day: intent.partOfDay,
+      },
+    };
+  }
+  return {
+    kind: 'tool',
+    toolName: 'cancel_appointment',
+    input: { appointment_id: next.appointment_id },
+  };
+}
+
+/** A cancellation or confirmation done → say so with the appointment's service and time. */
+function afterChange(output: Record<string, unknown>, say: Say): Decision {
+  const appointment = output.appointment as { service?: string; local_time?: string } | undefined;
+  if (!appointment?.service || !appointment.local_time) {
+    return { kind: 'text', text: say.noAppointments };
+  }
+  if (output.status === 'cancelled') {
+    return { kind: 'text', text: say.cancelled(appointment.service, appointment.local_time) };
+  }
+  if (output.status === 'confirmed') {
+    return { kind: 'text', text: say.confirmed(appointment.service, appointment.local_time) };
+  }
+  return { kind: 'text', text: say.noAppointments };
 }
 
 /** A rough token count (characters / 4), so traces show a plausible usage for demo runs. */

@@ -174,6 +174,75 @@ export const listServicesTool: AgentToolFactory = (ctx) =>
       })),
   });
 
+const availabilityInput = z.object({
+  service_id: uuid.optional().describe('Required unless appointment_id is given'),
+  appointment_id: z
+    .string()
+    .min(1)
+    .max(120)
+    .optional()
+    .describe("One of this customer's appointments to move (from my_appointments)"),
+  date: z.iso.date().optional().describe('YYYY-MM-DD, a day in the business time zone'),
+  weekday: z
+    .number()
+    .int()
+    .min(1)
+    .max(7)
+    .optional()
+    .describe('1 = Monday … 7 = Sunday: the next such day (instead of date)'),
+  to: z.iso.date().optional().describe('Last day of a range (inclusive); at most 14 days'),
+  part_of_day: z.enum(['morning', 'afternoon', 'any']).default('any'),
+  staff_id: uuid.optional(),
+  max_options: z.number().int().min(1).max(LIST_ROWS_MAX).default(REPLY_BUTTONS_MAX),
+  send_to_customer: z.boolean().default(true),
+});
+type AvailabilityInput = z.infer<typeof availabilityInput>;
+
+/** Refusals a check can end in before any search, as the model is told them. */
+type Refusal = { status: string; note: string; appointment?: unknown };
+
+/**
+ * For a move: the customer's own active appointment (never another's); its service and its own
+ * time count as free. Undefined when nothing is being moved.
+ */
+async function appointmentToMove(
+  customer: Customer,
+  ctx: ToolContext,
+  appointmentId: string | undefined,
+): Promise<{ moving?: ContactAppointment; refusal?: Refusal }> {
+  if (!appointmentId) return {};
+  const moving = await ownAppointment(customer, appointmentId);
+  if (moving === null) {
+    return {
+      refusal: {
+        status: 'not_found',
+        note: 'No such appointment of this customer. Use my_appointments; never guess ids.',
+      },
+    };
+  }
+  if (moving.status !== 'pending' && moving.status !== 'confirmed') {
+    return {
+      refusal: {
+        status: 'not_active',
+        appointment: appointmentOut(moving, ctx),
+        note: `This appointment is ${moving.status}; it cannot be moved.`,
+      },
+    };
+  }
+  return { moving };
+}
+
+/** The days asked for, in the business's zone: a date, the next such weekday, or today; ≤ 14 days. */
+function requestedDays(input: AvailabilityInput, today: string) {
+  const from =
+    input.date ??
+    (input.weekday ? addDays(today, ((input.weekday - isoWeekday(today) + 6) % 7) + 1) : today);
+  const last = addDays(from, 13);
+  // `to` clamped between from and last: the middle of the three (YYYY-MM-DD sorts as text).
+  const to = [from, input.to ?? from, last].sort()[1] as string;
+  return { from, to };
+}
+
 export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
   tool({
     description:
@@ -184,48 +253,11 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
       `By default the times are sent to the customer as buttons (up to ${REPLY_BUTTONS_MAX}; a ` +
       'list for more) that book (or move) when tapped: then just add a short sentence, do not ' +
       'list them. If the day asked has nothing, the next free times are returned instead.',
-    inputSchema: z.object({
-      service_id: uuid.optional().describe('Required unless appointment_id is given'),
-      appointment_id: z
-        .string()
-        .min(1)
-        .max(120)
-        .optional()
-        .describe("One of this customer's appointments to move (from my_appointments)"),
-      date: z.iso.date().optional().describe('YYYY-MM-DD, a day in the business time zone'),
-      weekday: z
-        .number()
-        .int()
-        .min(1)
-        .max(7)
-        .optional()
-        .describe('1 = Monday … 7 = Sunday: the next such day (instead of date)'),
-      to: z.iso.date().optional().describe('Last day of a range (inclusive); at most 14 days'),
-      part_of_day: z.enum(['morning', 'afternoon', 'any']).default('any'),
-      staff_id: uuid.optional(),
-      max_options: z.number().int().min(1).max(LIST_ROWS_MAX).default(REPLY_BUTTONS_MAX),
-      send_to_customer: z.boolean().default(true),
-    }),
+    inputSchema: availabilityInput,
     execute: async (input, { toolCallId }) =>
       forCustomer(ctx, async (customer) => {
-        // A move: the customer's own active appointment (never another's), its service, and its
-        // own time counted as free.
-        const moving = input.appointment_id
-          ? await ownAppointment(customer, input.appointment_id)
-          : undefined;
-        if (moving === null) {
-          return {
-            status: 'not_found',
-            note: 'No such appointment of this customer. Use my_appointments; never guess ids.',
-          };
-        }
-        if (moving && moving.status !== 'pending' && moving.status !== 'confirmed') {
-          return {
-            status: 'not_active',
-            appointment: appointmentOut(moving, ctx),
-            note: `This appointment is ${moving.status}; it cannot be moved.`,
-          };
-        }
+        const { moving, refusal } = await appointmentToMove(customer, ctx, input.appointment_id);
+        if (refusal) return refusal;
         const serviceId = moving?.serviceId ?? input.service_id;
         if (!serviceId) {
           return {
@@ -234,15 +266,7 @@ export const checkAvailabilityTool: AgentToolFactory = (ctx) =>
           };
         }
         const { timeZone } = await getTenantSettings(customer.ctx);
-        const today = localDateOf(ctx.now, timeZone);
-        const from =
-          input.date ??
-          (input.weekday
-            ? addDays(today, ((input.weekday - isoWeekday(today) + 6) % 7) + 1)
-            : today);
-        const last = addDays(from, 13);
-        // `to` clamped between from and last: the middle of the three (YYYY-MM-DD sorts as text).
-        const to = [from, input.to ?? from, last].sort()[1] as string;
+        const { from, to } = requestedDays(input, localDateOf(ctx.now, timeZone));
         const search = (range: { from: string; to: string; partOfDay: typeof input.part_of_day }) =>
           findOffers(customer.ctx, {
             serviceId,
