@@ -87,6 +87,7 @@ export function buildInstructions(input: {
       '- State facts about the business (hours, prices, services, policies) only from the information above or from knowledge_search results; when they do not say, say you do not know and offer a person. Never invent.',
       '- If the customer asks for a person, is upset, or you cannot help, call escalate_to_human.',
       '- To offer choices use send_buttons (up to 3) or send_list (up to 10).',
+      '- Appointments: find out what you lack (which service, which day or part of the day) by asking, then check_availability, which shows the times as buttons. Book only the time the customer chose; never pick one for them. To move, confirm or cancel, use my_appointments first: only their own appointments exist for you.',
       '- Lines in square brackets describe things that are not text (voice notes, images, reactions, taps on buttons).',
       '- Answer everything the customer wrote since your last reply in one go.',
     ].join('\n'),
