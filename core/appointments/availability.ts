@@ -15,6 +15,7 @@
  * - No slot starts sooner than `minNoticeMinutes` after `now` or later than `maxHorizonDays` after.
  * Time-zone arithmetic uses only `Intl`, which Workers and Node both carry with full tz data.
  */
+import { Temporal } from 'temporal-polyfill';
 import { InvalidInputError } from '../errors';
 
 /** `YYYY-MM-DD`, a calendar date in the tenant's time zone. */
@@ -259,73 +260,49 @@ function subtract(
   return pieces;
 }
 
-// --- Time-zone arithmetic -----------------------------------------------------------------------
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
+// --- Time zones (Temporal) -----------------------------------------------------------------------
+// Temporal decides what a wall-clock time means in a zone (gaps and repeats included), not our
+// own offset arithmetic.
 
 /** Throws InvalidInputError unless `timeZone` is an IANA zone this runtime knows. */
 export function assertTimeZone(timeZone: string): void {
   try {
-    formatter(timeZone);
+    Temporal.Instant.fromEpochMilliseconds(0).toZonedDateTimeISO(timeZone);
   } catch {
     throw new InvalidInputError(`unknown time zone: ${timeZone}`);
   }
 }
 
-/** The wall clock at instant `t` in `timeZone`, written as if it were UTC (ms). */
-function wallClock(t: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(t))) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return Date.UTC(year, month - 1, day, hour, minute, second) + (t - Math.floor(t / 1000) * 1000);
+function zoned(t: number, timeZone: string): Temporal.ZonedDateTime {
+  return Temporal.Instant.fromEpochMilliseconds(t).toZonedDateTimeISO(timeZone);
 }
 
-const offsetAt = (t: number, timeZone: string) => wallClock(t, timeZone) - t;
+const offsetAt = (t: number, timeZone: string) => zoned(t, timeZone).offsetNanoseconds / 1_000_000;
 
 /**
  * The instant at which the wall clock in `timeZone` shows `minutes` after midnight of `date`
- * (1440 = the next midnight). A time that occurs twice (fall back) is its first occurrence; one
- * that does not occur (spring forward) is moved later by the gap, as Temporal's 'compatible' does.
+ * (1440 = the next midnight). Temporal's 'compatible' disambiguation: a time that occurs twice
+ * (fall back) is its first occurrence; one that does not occur (spring forward) is moved later by
+ * the gap.
  */
 export function zonedInstant(date: LocalDate, minutes: number, timeZone: string): number {
-  const [y, m, d] = parseDate(date).split('-').map(Number) as [number, number, number];
-  const wall = Date.UTC(y, m - 1, d, 0, minutes);
-  const offsetBefore = wallClock(wall - DAY, timeZone) - (wall - DAY);
-  const offsetAfter = wallClock(wall + DAY, timeZone) - (wall + DAY);
-  const candidates = [wall - offsetBefore, wall - offsetAfter]
-    .filter((t) => wallClock(t, timeZone) === wall)
-    .sort((a, b) => a - b);
-  return candidates[0] ?? wall - offsetBefore;
+  return Temporal.PlainDate.from(parseDate(date))
+    .toPlainDateTime()
+    .add({ minutes })
+    .toZonedDateTime(timeZone, { disambiguation: 'compatible' }).epochMilliseconds;
 }
 
 /** The local date in `timeZone` at `instant`. */
 export function localDateOf(instant: Date, timeZone: string): LocalDate {
-  return new Date(wallClock(instant.getTime(), timeZone)).toISOString().slice(0, 10);
+  return zoned(instant.getTime(), timeZone).toPlainDate().toString();
 }
 
 /** `YYYY-MM-DD HH:MM` in `timeZone`: how a customer there reads the instant. */
 export function wallClockLabel(t: number, timeZone: string): string {
-  return new Date(wallClock(t, timeZone)).toISOString().slice(0, 16).replace('T', ' ');
+  return zoned(t, timeZone)
+    .toPlainDateTime()
+    .toString({ smallestUnit: 'minute' })
+    .replace('T', ' ');
 }
 
 function wallMinutes(time: WallTime): number {
