@@ -14,6 +14,7 @@ import {
   staff,
   tenantSettings,
 } from './schema';
+import { tenantTimeZone } from './settings';
 
 /**
  * Appointment reminders (docs/appointments.md). Booking or moving an appointment enqueues one
@@ -140,8 +141,7 @@ async function messageFacts(
       staffName: staff.name,
       contactName: contacts.name,
       optedOutAt: contacts.optedOutAt,
-      timeZone: sql<string>`coalesce((select time_zone from tenant_settings
-        where tenant_id = ${tenantId}), 'UTC')`,
+      timeZone: tenantTimeZone(tenantId),
     })
     .from(services)
     .innerJoin(staff, eq(staff.id, row.staffId))

@@ -23,6 +23,7 @@ import {
   services,
   staff,
 } from './schema';
+import { tenantTimeZone } from './settings';
 import { isOneOf, sqlErrorOf } from './sql';
 
 /**
@@ -119,7 +120,7 @@ export async function loadAvailabilityInputs(
   const staffFilter = input.staffId ? sql`and st.id = ${input.staffId}` : sql``;
   const [row] = await tx.execute<AvailabilityRow>(sql`
     with settings as (
-      select coalesce((select time_zone from tenant_settings where tenant_id = ${tenantId}), 'UTC') as tz,
+      select ${tenantTimeZone(tenantId)} as tz,
              (select to_jsonb(s) from (
                 select time_zone as "timeZone", slot_step_minutes as "slotStepMinutes",
                   min_notice_minutes as "minNoticeMinutes", max_horizon_days as "maxHorizonDays"
@@ -504,7 +505,7 @@ export async function listAppointments(
 ): Promise<AppointmentView[]> {
   parseDate(input.from);
   parseDate(input.to);
-  const tz = sql`coalesce((select time_zone from tenant_settings where tenant_id = ${ctx.tenantId}), 'UTC')`;
+  const tz = tenantTimeZone(ctx.tenantId);
   return appointmentViews(
     ctx,
     and(
@@ -581,8 +582,7 @@ export async function listContactAppointments(
       serviceName: services.name,
       serviceNames: services.names,
       staffName: staff.name,
-      timeZone: sql<string>`coalesce((select time_zone from tenant_settings
-        where tenant_id = ${tenantId}), 'UTC')`,
+      timeZone: tenantTimeZone(tenantId),
     })
     .from(appointments)
     .innerJoin(services, eq(services.id, appointments.serviceId))

@@ -30,6 +30,14 @@ export type TenantSettings = {
   updatedAt: Date | null;
 };
 
+/**
+ * The tenant's IANA time zone as a SQL expression, for statements that read times in it: UTC when
+ * the tenant has no settings row (the column default).
+ */
+export function tenantTimeZone(tenantId: string) {
+  return sql<string>`coalesce((select time_zone from tenant_settings where tenant_id = ${tenantId}), 'UTC')`;
+}
+
 /** What a tenant without a settings row gets: the column defaults. */
 export const DEFAULT_SETTINGS: TenantSettings = {
   timeZone: 'UTC',
