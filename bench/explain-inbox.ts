@@ -18,7 +18,6 @@ import { listChatSummaries, listConversationMessages } from '../db/chats';
 import { asOperator, asTenant, type Database, type Tx } from '../db/client';
 import { ingestAccountItems } from '../db/inbound';
 import { migrateDatabase } from '../db/migrate';
-import * as schema from '../db/schema';
 import { FULL_SCALE, type SeededInbox, seedInbox } from './seed-inbox';
 
 type Recorded = { query: string; params: unknown[] };
@@ -63,7 +62,6 @@ async function main() {
     const recorded: Recorded[] = [];
     const db: Database = drizzle({
       client,
-      schema,
       logger: { logQuery: (query, params) => recorded.push({ query, params }) },
     });
     await explainAll(db, recorded, seeded, seedSql);

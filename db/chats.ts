@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, isNotNull, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
-import type { TenantContext } from './client';
+import { type Pipelined, pipelined, runPipelined, type TenantContext } from './client';
 import { type Channel, channelAccounts, contacts, conversations, messages } from './schema';
 
 export type ChatSummaryRow = {
@@ -35,9 +35,10 @@ export type ChatListCursor = { position: string | null; id: string };
  * After a cursor, conversations with messages come first, then those without any (null
  * last_message_at): two index ranges, read one after the other, because a single predicate
  * "before the cursor, or null" would make the index scan from the top and filter every row above
- * the cursor (a deep page cost as much as reading the whole list up to it).
+ * the cursor (a deep page cost as much as reading the whole list up to it). Both ranges are asked
+ * for at once (one round trip); the second is read from only when the first runs out.
  */
-export async function listChatSummaries(
+export function chatSummaries(
   { tx, tenantId }: TenantContext,
   options: {
     humanFilter: 'all' | 'human_only' | 'bot_only';
@@ -45,7 +46,7 @@ export async function listChatSummaries(
     limit: number;
     after?: ChatListCursor;
   },
-): Promise<ChatSummaryRow[]> {
+): Pipelined<ChatSummaryRow[]> {
   const page = (range: SQL | undefined, limit: number) =>
     tx
       .select({
@@ -85,21 +86,33 @@ export async function listChatSummaries(
       .limit(limit);
 
   const after = options.after;
-  if (!after) return page(undefined, options.limit);
+  if (!after) return pipelined([page(undefined, options.limit)], ([rows]) => rows);
   const withoutMessages = isNull(conversations.lastMessageAt);
   if (after.position === null) {
-    return page(and(withoutMessages, lt(conversations.id, after.id)), options.limit);
+    return pipelined(
+      [page(and(withoutMessages, lt(conversations.id, after.id)), options.limit)],
+      ([rows]) => rows,
+    );
   }
-  // A row comparison, which the index takes as the start of its range.
-  const rows = await page(
-    sql`(${conversations.lastMessageAt}, ${conversations.id}) < (${after.position}::timestamptz, ${after.id}::uuid)`,
-    options.limit,
+  return pipelined(
+    [
+      // A row comparison, which the index takes as the start of its range.
+      page(
+        sql`(${conversations.lastMessageAt}, ${conversations.id}) < (${after.position}::timestamptz, ${after.id}::uuid)`,
+        options.limit,
+      ),
+      // The undated tail, used only by the page where the dated conversations run out.
+      page(withoutMessages, options.limit),
+    ],
+    ([dated, undated]) => [...dated, ...undated].slice(0, options.limit),
   );
-  // Only the page where the dated conversations run out goes on into the undated tail.
-  if (rows.length < options.limit) {
-    rows.push(...(await page(withoutMessages, options.limit - rows.length)));
-  }
-  return rows;
+}
+
+export function listChatSummaries(
+  ctx: TenantContext,
+  options: Parameters<typeof chatSummaries>[1],
+): Promise<ChatSummaryRow[]> {
+  return runPipelined(chatSummaries(ctx, options));
 }
 
 export type MessageRow = typeof messages.$inferSelect & {
@@ -123,39 +136,48 @@ export const DELTA_SAFETY_SECONDS = 10;
  * - with `after`: every message created or changed since the cursor (new messages, statuses,
  *   reactions, edits, downloaded media), paged by change order.
  * Returns null when the conversation does not exist for this operator (RLS), like a missing id.
+ *
+ * Three statements sent together (one round trip): the conversation, the clock and the messages;
+ * the messages of a conversation the operator cannot see are none (RLS), like a missing one.
  */
-export async function listConversationMessages(
+export function conversationMessages(
   { tx, tenantId }: TenantContext,
   conversationId: string,
   options: { limit: number; after?: MessageDeltaCursor },
-): Promise<{ rows: MessageRow[]; nextCursor: MessageDeltaCursor; hasMore: boolean } | null> {
-  const [conversation] = await tx
+): Pipelined<MessagePage | null> {
+  const conversation = tx
     .select({ id: conversations.id })
     .from(conversations)
     .where(and(eq(conversations.id, conversationId), eq(conversations.tenantId, tenantId)));
-  if (!conversation) return null;
   const after = options.after;
   // The cursor never moves backwards, and never closer to "now" than the safety margin.
-  const [clock] = await tx.execute<{ horizon: string }>(
+  const clock = tx.execute<{ horizon: string }>(
     sql`select greatest(
           clock_timestamp() - make_interval(secs => ${DELTA_SAFETY_SECONDS}),
           ${after?.changedAt ?? null}::timestamptz)::text as horizon`,
   );
-  if (!clock) throw new Error('clock query returned nothing');
-  const horizon: MessageDeltaCursor = { changedAt: clock.horizon, id: null };
+  const horizonOf = (rows: Iterable<{ horizon: string }>): MessageDeltaCursor => {
+    const [row] = [...rows];
+    if (!row) throw new Error('clock query returned nothing');
+    return { changedAt: row.horizon, id: null };
+  };
   const columns = {
     ...messageColumns(),
     changedAt: sql<string>`${messages.updatedAt}::text`.as('changed_at'),
   };
   if (!after) {
-    const newest = await tx
+    const newest = tx
       .select(columns)
       .from(messages)
       .where(eq(messages.conversationId, conversationId))
       // WhatsApp times are whole seconds: ties go to arrival order, then id.
       .orderBy(desc(messages.providerTimestamp), desc(messages.receivedAt), desc(messages.id))
       .limit(options.limit);
-    return { rows: newest.reverse(), nextCursor: horizon, hasMore: false };
+    return pipelined([conversation, clock, newest], ([found, now, rows]) =>
+      found.length === 0
+        ? null
+        : { rows: rows.reverse(), nextCursor: horizonOf(now), hasMore: false },
+    );
   }
   // A row comparison, so the cursor is where the messages_conversation_changes range starts: a
   // poll when nothing changed reads one index entry, however long the thread.
@@ -174,7 +196,7 @@ export async function listConversationMessages(
   const pageColumns = Object.fromEntries(
     Object.keys(columns).map((key) => [key, changedPage[key as keyof typeof columns]]),
   ) as { [K in keyof typeof columns]: (typeof changedPage)[K] };
-  const changed = await tx
+  const changes = tx
     .select({
       ...pageColumns,
       // Conversation order as the first load has it (provider time, then arrival, then id), ranked
@@ -185,13 +207,27 @@ export async function listConversationMessages(
     })
     .from(changedPage)
     .orderBy(asc(changedPage.updatedAt), asc(changedPage.id));
-  const hasMore = changed.length > options.limit;
-  const page = hasMore ? changed.slice(0, options.limit) : changed;
-  const last = page.at(-1);
-  const nextCursor = hasMore && last ? { changedAt: last.changedAt, id: last.id } : horizon;
-  // Paged in change order, shown in conversation order.
-  page.sort((a, b) => a.position - b.position);
-  return { rows: page.map(({ position: _position, ...row }) => row), nextCursor, hasMore };
+  return pipelined([conversation, clock, changes], ([found, now, changed]) => {
+    if (found.length === 0) return null;
+    const hasMore = changed.length > options.limit;
+    const page = hasMore ? changed.slice(0, options.limit) : changed;
+    const last = page.at(-1);
+    const nextCursor =
+      hasMore && last ? { changedAt: last.changedAt, id: last.id } : horizonOf(now);
+    // Paged in change order, shown in conversation order.
+    page.sort((a, b) => a.position - b.position);
+    return { rows: page.map(({ position: _position, ...row }) => row), nextCursor, hasMore };
+  });
+}
+
+export type MessagePage = { rows: MessageRow[]; nextCursor: MessageDeltaCursor; hasMore: boolean };
+
+export function listConversationMessages(
+  ctx: TenantContext,
+  conversationId: string,
+  options: { limit: number; after?: MessageDeltaCursor },
+): Promise<MessagePage | null> {
+  return runPipelined(conversationMessages(ctx, conversationId, options));
 }
 
 function messageColumns() {

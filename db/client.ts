@@ -5,7 +5,11 @@ import * as schema from './schema';
 
 type MemberRole = (typeof schema.memberRole.enumValues)[number];
 
-export type Database = PostgresJsDatabase<typeof schema>;
+/**
+ * Without the schema: the relational query API (`db.query.…`) is not used here, and building its
+ * metadata costs ~0.7 ms per drizzle instance, which a Worker makes per request.
+ */
+export type Database = PostgresJsDatabase & { $client: postgres.Sql };
 export type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /**
@@ -34,22 +38,21 @@ export function connect(connectionString: string, options: { max?: number } = {}
     onnotice: () => {},
   });
   return {
-    db: drizzle({ client: preparing(client), schema }),
+    db: drizzle({ client: preparing(client) }),
     close: () => client.end({ timeout: 5 }),
   };
 }
 
 /**
- * drizzle runs every statement through `unsafe(…, { prepare: false })`, and postgres.js describes
- * an unprepared statement with parameters before running it, every time: two round trips per
- * statement. Prepared (named, cached per connection), a statement costs two round trips the first
- * time on a connection and one after, so a request that repeats a statement, or a long-lived
- * connection, pays one round trip per statement. Transactions and savepoints hand drizzle their own
- * scoped client, which is wrapped the same way.
+ * drizzle runs every statement through `unsafe(…, { prepare: false })`; prepared (named, cached per
+ * connection) instead, as Hyperdrive expects. postgres.js as published describes a new statement
+ * with parameters before running it (two round trips); patches/postgres+3.4.9.patch sends parse,
+ * describe, bind and execute together when the untyped parameters are text or numbers (all of
+ * drizzle's are), so every statement is one round trip, first time or not. Transactions and
+ * savepoints hand drizzle their own scoped client, which is wrapped the same way.
  *
- * BEGIN still waits for its answer before the first statement (postgres.js's `begin`): sending it
- * with that statement needs a reserved connection, and `reserve()` hangs on a pool with no open
- * connection when `fetch_types` is off (porsager/postgres#751, #1219).
+ * BEGIN still waits for its answer before the first statement (postgres.js's `begin`); the
+ * operator's reads avoid that with `readAsMember`.
  */
 function preparing<T extends postgres.Sql>(sql: T): T {
   const scoped =
@@ -111,16 +114,148 @@ export async function operatorMemberships(
   }));
 }
 
+/** An operator named a business they are not a member of (SQLSTATE 28000 from the binding). */
+export class NotAMemberError extends Error {
+  constructor() {
+    super('not a member of this business');
+  }
+}
+
+/**
+ * Binds the operator for one business (`app.bind_operator_to`, migration 0019): role
+ * `authenticated`, the verified claims, and a check that they are a member there, failing with
+ * SQLSTATE 28000 otherwise. Claims are a bind parameter; the role is fixed, not taken from the
+ * token.
+ */
+const BIND_OPERATOR_TO = 'select app.bind_operator_to($1, $2)';
+
+function notAMember(err: unknown): boolean {
+  const cause = err instanceof Error && 'cause' in err ? err.cause : err;
+  return (cause as { code?: unknown } | null)?.code === '28000';
+}
+
 /**
  * The operator handle: runs `fn` in a transaction as `authenticated` with the verified JWT claims
- * bound, so `auth.uid()` and every RLS policy apply. The binding is the statement operator-auth
- * already ran on this request's connection, so it is prepared there: one round trip, not two.
+ * bound, so `auth.uid()` and every RLS policy apply. RLS limits it to the operator's businesses;
+ * routes use `asMember`, which also checks the one business the request acts on.
  */
 export function asOperator<T>(db: Database, claims: OperatorClaims, fn: (tx: Tx) => Promise<T>) {
   return db.transaction(async (tx) => {
     await tx.execute(bindOperator(claims));
     return fn(tx);
   });
+}
+
+/**
+ * The operator handle for one business: as `asOperator`, after checking in the binding statement
+ * itself that the operator is a member of `tenantId` (else NotAMemberError, and nothing ran). So a
+ * route needs no membership query of its own before its transaction.
+ */
+export async function asMember<T>(
+  db: Database,
+  claims: OperatorClaims,
+  tenantId: string,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.execute(sql`select app.bind_operator_to(${JSON.stringify(claims)}, ${tenantId})`);
+      return fn(tx);
+    });
+  } catch (err) {
+    throw notAMember(err) ? new NotAMemberError() : err;
+  }
+}
+
+/**
+ * A read as statements sent together, and how their rows make the answer. The statements are
+ * drizzle queries not yet awaited, each one SQL statement, none needing another's result (so a
+ * page that may run on into a second range asks for both at once).
+ */
+export type Pipelined<T> = {
+  statements: readonly PromiseLike<unknown>[];
+  result: (rows: unknown[]) => T;
+};
+
+export function pipelined<const S extends readonly PromiseLike<unknown>[], T>(
+  statements: S,
+  result: (rows: { -readonly [K in keyof S]: Awaited<S[K]> }) => T,
+): Pipelined<T> {
+  return { statements, result: result as (rows: unknown[]) => T };
+}
+
+/** A pipelined read inside the caller's own transaction: its statements sent together. */
+export async function runPipelined<T>(read: Pipelined<T>): Promise<T> {
+  return read.result(await Promise.all(read.statements));
+}
+
+/**
+ * An operator's read in one round trip. In production every round trip is a hop from the Worker
+ * through Hyperdrive to Supabase, and a read through `asMember` costs four (BEGIN, binding,
+ * query, COMMIT, each waiting for the last). Here they are written together on one reserved
+ * connection: BEGIN, the binding with its membership check, the read's statements, COMMIT.
+ *
+ * Anything issued after COMMIT is refused (it would run outside the binding, as the connection's
+ * own role). If the operator is not a member, the binding fails, the statements fail with it (the
+ * transaction is aborted), and NotAMemberError is thrown.
+ */
+export async function readAsMember<T>(
+  db: Database,
+  claims: OperatorClaims,
+  tenantId: string,
+  read: (tx: Tx) => Pipelined<T>,
+): Promise<T> {
+  const reserved = await db.$client.reserve();
+  try {
+    let expected = Number.POSITIVE_INFINITY;
+    let committed: Promise<unknown> | undefined;
+    // drizzle calls `unsafe` once per statement; each is sent as soon as it is made, and COMMIT
+    // right after the last, so the order on the wire is the order here.
+    const sending = new Proxy(reserved, {
+      get(target, property, receiver) {
+        // A reserved connection has no `options`; drizzle reads its parsers there (the pool's,
+        // which the connection uses).
+        if (property === 'options') return db.$client.options;
+        if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+        return (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) => {
+          if (committed) throw new Error('readAsMember: a statement was issued after COMMIT');
+          const sent = target.unsafe(query, params, { ...opts, prepare: true }).execute();
+          if (--expected === 0) committed = target.unsafe('commit').execute();
+          return sent;
+        };
+      },
+    });
+    const begun = reserved.unsafe('begin').execute();
+    const bound = reserved
+      .unsafe(BIND_OPERATOR_TO, [JSON.stringify(claims), tenantId], { prepare: true })
+      .execute();
+    let plan: Pipelined<T> | undefined;
+    let unbuilt: unknown;
+    try {
+      plan = read(drizzle({ client: sending }) as unknown as Tx);
+    } catch (err) {
+      unbuilt = err;
+    }
+    const statements = plan?.statements ?? [];
+    expected = statements.length;
+    if (expected === 0) committed = reserved.unsafe(unbuilt ? 'rollback' : 'commit').execute();
+    // `then` is what makes a drizzle query run.
+    const results = statements.map(
+      (query) => new Promise((resolve, reject) => query.then(resolve, reject)),
+    );
+    const settled = await Promise.allSettled([begun, bound, ...results]);
+    // A statement that never reached the wire (drizzle failed building it) left no COMMIT: end
+    // the transaction before the connection goes back to the pool.
+    await (committed ?? reserved.unsafe('rollback'));
+    const failed = settled.find((settlement) => settlement.status === 'rejected');
+    if (failed) throw notAMember(failed.reason) ? new NotAMemberError() : failed.reason;
+    if (!plan) throw unbuilt;
+    return plan.result(
+      settled.slice(2).map((rows) => (rows as PromiseFulfilledResult<unknown>).value),
+    );
+  } finally {
+    reserved.release();
+  }
 }
 
 /** Binds `switchboard_worker` and one tenant, transaction-local. */

@@ -1,6 +1,6 @@
 import type { Client as QStashClient } from '@upstash/qstash';
 import type { Redis } from '@upstash/redis/cloudflare';
-import type { Database } from '../db/client';
+import type { Database, Membership } from '../db/client';
 import type { Env } from './env';
 import type { Logger } from './lib/logger';
 
@@ -23,10 +23,12 @@ export interface Operator {
   userId: string;
   email: string | undefined;
   claims: { sub: string; role: 'authenticated' } & Record<string, unknown>;
-  /** The tenant this request acts on (X-Tenant-Id, or the operator's first membership). */
+  /**
+   * The business this request acts on (X-Tenant-Id, or the operator's first membership). With the
+   * header, membership is checked when the operator is bound for the route's work, or by
+   * `currentMembership` when a route needs the role first.
+   */
   tenantId: string;
-  role: 'owner' | 'admin' | 'agent';
-  memberships: Array<{ tenantId: string; tenantName: string; role: 'owner' | 'admin' | 'agent' }>;
 }
 
 export type HonoEnv = {
@@ -37,5 +39,7 @@ export type HonoEnv = {
     services: Services;
     logger: Logger;
     operator: Operator;
+    /** The operator's memberships, once read on this request (operator-auth). */
+    memberships?: Membership[];
   };
 };

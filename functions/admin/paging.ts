@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import type { TenantContext } from '../../db/client';
+import type { Pipelined, TenantContext } from '../../db/client';
 import type { HonoEnv } from '../context';
 import { ApiError } from '../errors';
-import { asCurrentOperator } from '../middleware/operator-auth';
+import { asCurrentOperator, readAsCurrentOperator } from '../middleware/operator-auth';
 
 /**
  * Keyset paging for every operator listing: one cursor format, one query shape, one page shape.
@@ -120,29 +120,35 @@ export async function keysetPage<C extends Cursor, Row, Item>(options: {
   };
 }
 
+type PageRequest<P> = { after?: { position: P; id: string }; limit: number };
+
 /**
  * `keysetPage` of a listing the operator reads under RLS, whose rows carry their own `position`
  * (sort key as Postgres prints it): `list` gets the position and id of the last row handed out.
+ * A listing whose db function is pipelined (`read`) costs one round trip (readAsCurrentOperator).
  */
 export function operatorPage<P extends string | null, Row extends { id: string }, Item>(
   c: { var: HonoEnv['Variables'] },
   query: { cursor?: string; limit: number },
   options: {
     cursor: z.ZodType<{ p: P; id: string }>;
-    list: (
-      ctx: TenantContext,
-      page: { after?: { position: P; id: string }; limit: number },
-    ) => Promise<Array<Row & { position: P }>>;
     item: (row: Row) => Item;
-  },
+  } & (
+    | { list: (ctx: TenantContext, page: PageRequest<P>) => Promise<Array<Row & { position: P }>> }
+    | {
+        read: (ctx: TenantContext, page: PageRequest<P>) => Pipelined<Array<Row & { position: P }>>;
+      }
+  ),
 ) {
   return keysetPage({
     query,
     cursor: options.cursor,
-    fetch: ({ after, limit }) =>
-      asCurrentOperator(c, ({ ctx }) =>
-        options.list(ctx, { after: after && { position: after.p, id: after.id }, limit }),
-      ),
+    fetch: ({ after, limit }) => {
+      const page = { after: after && { position: after.p, id: after.id }, limit };
+      return 'read' in options
+        ? readAsCurrentOperator(c, (ctx) => options.read(ctx, page))
+        : asCurrentOperator(c, ({ ctx }) => options.list(ctx, page));
+    },
     item: options.item,
     positionOf: (row) => ({ p: row.position, id: row.id }),
   });

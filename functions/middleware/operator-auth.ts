@@ -7,10 +7,15 @@ import {
   jwtVerify,
 } from 'jose';
 import {
-  asOperator,
+  asMember,
+  type Membership,
+  NotAMemberError,
   type OperatorClaims,
   operatorMemberships,
+  type Pipelined,
+  readAsMember,
   type TenantContext,
+  type Tx,
 } from '../../db/client';
 import type { HonoEnv, Operator } from '../context';
 import type { Env } from '../env';
@@ -66,10 +71,15 @@ export async function verifyOperatorToken(token: string, env: Env, now: Date): P
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const NOT_A_MEMBER = 'You are not a member of the business named in X-Tenant-Id.';
+
 /**
- * `/admin/*` guard: a verified Supabase operator who is a member of the tenant the request acts
- * on. Membership is read under the operator's own binding (RLS applies to it), in one statement
- * of its own: the route's transaction follows.
+ * `/admin/*` guard: a verified Supabase operator, acting on one business. With X-Tenant-Id, that
+ * business; membership in it is checked by the very statement that binds the operator for the
+ * route's work (`asCurrentOperator`, `readAsCurrentOperator`), so a read costs no membership
+ * query of its own. Without it, the operator's memberships are read here to pick the first.
  */
 export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAuth(c, next) {
   const header = c.req.header('authorization') ?? '';
@@ -85,44 +95,77 @@ export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAut
     throw new ApiError('FORBIDDEN', 'Only signed-in operators may use the operator API.');
   }
   const claims = { ...payload, sub: payload.sub, role: 'authenticated' } as OperatorClaims;
-  const memberships = await operatorMemberships(services.db, claims);
-  if (memberships.length === 0)
-    throw new ApiError('FORBIDDEN', 'This account is not a member of any business.');
   const wanted = c.req.header('x-tenant-id');
-  const active = wanted ? memberships.find((m) => m.tenantId === wanted) : memberships[0];
-  if (!active)
-    throw new ApiError('FORBIDDEN', 'You are not a member of the business named in X-Tenant-Id.');
+  if (wanted !== undefined && !UUID.test(wanted)) throw new ApiError('FORBIDDEN', NOT_A_MEMBER);
   const operator: Operator = {
     userId: payload.sub,
     email: typeof payload.email === 'string' ? payload.email : undefined,
     claims,
-    tenantId: active.tenantId,
-    role: active.role,
-    memberships,
+    tenantId: wanted ?? (await firstMembership(c, claims)).tenantId,
   };
   c.set('operator', operator);
-  c.set('logger', c.var.logger.child({ tenantId: active.tenantId, userId: payload.sub }));
+  c.set('logger', c.var.logger.child({ tenantId: operator.tenantId, userId: payload.sub }));
   await next();
 });
 
+async function firstMembership(c: { var: HonoEnv['Variables'] }, claims: OperatorClaims) {
+  const memberships = await operatorMemberships(c.var.services.db, claims);
+  c.var.memberships = memberships;
+  const [first] = memberships;
+  if (!first) throw new ApiError('FORBIDDEN', 'This account is not a member of any business.');
+  return first;
+}
+
+/**
+ * The operator's memberships and their role in the business this request acts on, for routes
+ * that need them before any work (role checks, /admin/me): read once per request.
+ */
+export async function currentMembership(c: {
+  var: HonoEnv['Variables'];
+}): Promise<{ role: Membership['role']; memberships: Membership[] }> {
+  const { operator, services } = c.var;
+  const memberships =
+    c.var.memberships ?? (await operatorMemberships(services.db, operator.claims));
+  c.var.memberships = memberships;
+  const active = memberships.find((m) => m.tenantId === operator.tenantId);
+  if (!active) throw new ApiError('FORBIDDEN', NOT_A_MEMBER);
+  return { role: active.role, memberships };
+}
+
+function forbiddenIfNotAMember(err: unknown): never {
+  throw err instanceof NotAMemberError ? new ApiError('FORBIDDEN', NOT_A_MEMBER) : err;
+}
+
 /**
  * Runs db work for the current operator under RLS: the tenant context every db/ function takes,
- * plus who the operator is (for "decided by" and "locked by" columns).
+ * plus who the operator is (for "decided by" and "locked by" columns). 403 if they are not a
+ * member of the business, and nothing ran.
  */
 export function asCurrentOperator<T>(
   c: { var: HonoEnv['Variables'] },
   fn: (scope: { ctx: TenantContext; userId: string }) => Promise<T>,
 ): Promise<T> {
   const { operator, services } = c.var;
-  return asOperator(services.db, operator.claims, (tx) =>
+  return asMember(services.db, operator.claims, operator.tenantId, (tx) =>
     fn({ ctx: { tx, tenantId: operator.tenantId }, userId: operator.userId }),
-  );
+  ).catch(forbiddenIfNotAMember);
+}
+
+/** A read for the current operator in one round trip (`readAsMember`). */
+export function readAsCurrentOperator<T>(
+  c: { var: HonoEnv['Variables'] },
+  read: (ctx: TenantContext) => Pipelined<T>,
+): Promise<T> {
+  const { operator, services } = c.var;
+  return readAsMember(services.db, operator.claims, operator.tenantId, (tx: Tx) =>
+    read({ tx, tenantId: operator.tenantId }),
+  ).catch(forbiddenIfNotAMember);
 }
 
 /** Owners and admins only (settings, replays, team). */
-export function requireRole(...roles: Operator['role'][]) {
+export function requireRole(...roles: Membership['role'][]) {
   return createMiddleware<HonoEnv>(async function requireRole(c, next) {
-    if (!roles.includes(c.var.operator.role)) {
+    if (!roles.includes((await currentMembership(c)).role)) {
       throw new ApiError('FORBIDDEN', `This action needs the ${roles.join(' or ')} role.`);
     }
     await next();

@@ -1,15 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
 import {
+  chatSummaries,
+  conversationMessages,
   latestInboundWhatsAppMessageId,
-  listChatSummaries,
-  listConversationMessages,
   markConversationRead,
 } from '../../../db/chats';
 import type { App } from '../../app';
 
 import { markReadInBackground } from '../../messaging/read-receipts';
-import { asCurrentOperator } from '../../middleware/operator-auth';
+import { asCurrentOperator, readAsCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, chatMessage, toChatMessage } from '../messages/view';
 import {
   cursorParam,
@@ -120,8 +120,8 @@ export function registerChats(app: App) {
     const now = c.var.services.clock.now();
     const page = await operatorPage(c, query, {
       cursor: listCursor,
-      list: (ctx, page) =>
-        listChatSummaries(ctx, {
+      read: (ctx, page) =>
+        chatSummaries(ctx, {
           humanFilter: query.human_filter,
           channel: query.channel,
           ...page,
@@ -135,8 +135,8 @@ export function registerChats(app: App) {
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const after = query.after ? decodeCursor(query.after, 'after', deltaCursor) : undefined;
-    const result = await asCurrentOperator(c, ({ ctx }) =>
-      listConversationMessages(ctx, id, {
+    const result = await readAsCurrentOperator(c, (ctx) =>
+      conversationMessages(ctx, id, {
         limit: query.limit,
         after: after ? { changedAt: after.p, id: after.id } : undefined,
       }),

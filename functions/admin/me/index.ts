@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { App } from '../../app';
+import { currentMembership } from '../../middleware/operator-auth';
 import { field, jsonResponse, operatorRoutes } from '../route';
 
 const route = operatorRoutes('operators');
@@ -43,15 +44,16 @@ const meRoute = route('get', '/me', {
 });
 
 export function registerMe(app: App) {
-  app.openapi(meRoute, (c) => {
+  app.openapi(meRoute, async (c) => {
     const op = c.var.operator;
+    const { role, memberships } = await currentMembership(c);
     return c.json(
       {
         user_id: op.userId,
         email: op.email ?? null,
         tenant_id: op.tenantId,
-        role: op.role,
-        memberships: op.memberships.map((m) => ({
+        role,
+        memberships: memberships.map((m) => ({
           tenant_id: m.tenantId,
           tenant_name: m.tenantName,
           role: m.role,
