@@ -153,8 +153,11 @@ export function previewOf(item: {
 type Caches = {
   contacts: Map<string, string>;
   conversations: Map<string, string>;
-  /** Read once per ingest: the intake hook and the debounce both need them. */
-  settings?: TenantSettings;
+  /**
+   * Read once per ingest: the intake hook and the debounce both need them. Asked for with the
+   * first customer message's statements (it needs no answer of theirs), not after them.
+   */
+  settings?: Promise<TenantSettings>;
 };
 
 /** A new customer message that wants a reply, as the customer-message hook sees it. */
@@ -285,8 +288,8 @@ async function ensureConversation(
   return row.id;
 }
 
-async function settingsOf(ctx: TenantContext, caches: Caches): Promise<TenantSettings> {
-  caches.settings ??= await getTenantSettings(ctx);
+function settingsOf(ctx: TenantContext, caches: Caches): Promise<TenantSettings> {
+  caches.settings ??= getTenantSettings(ctx);
   return caches.settings;
 }
 
@@ -778,6 +781,10 @@ export async function ingestAccountItems(
   const caches: Caches = { contacts: new Map(), conversations: new Map() };
   const run: IngestRun = { ...options, caches, result };
   const ordered = [...items].sort(ingestOrder);
+  if (ordered.some((item) => item.kind === 'message' && item.from === 'customer')) {
+    // Sent now, with the first message's statements; awaited where it is needed.
+    settingsOf(ctx, caches).catch(() => {});
+  }
   for (const item of ordered) {
     switch (item.kind) {
       case 'message':

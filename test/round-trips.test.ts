@@ -84,7 +84,7 @@ describe('round-trip budgets of the hot paths', () => {
   });
   afterAll(() => h.close());
 
-  it('a one-message webhook, before its 200: one connection, at most 11 round trips', async () => {
+  it('a one-message webhook, before its 200: one connection, at most 9 round trips', async () => {
     const raw = oneMessage(t);
     const headers = {
       'content-type': 'application/json',
@@ -107,7 +107,7 @@ describe('round-trip budgets of the hot paths', () => {
     expect(res.status).toBe(200);
     console.log('RTW', beforeResponse);
     expect(beforeResponse.connections).toBe(1);
-    expect(beforeResponse.roundTrips).toBeLessThanOrEqual(11);
+    expect(beforeResponse.roundTrips).toBeLessThanOrEqual(9);
   });
 
   it('one agent turn that replies (mock model): one connection, at most 23 round trips', async () => {

@@ -103,15 +103,18 @@ export async function processStoredBody(
             counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
           },
         };
-        if (options.store) {
-          await recordWebhookEvent(scope.intake, {
-            id: event.id,
-            object: options.store.object,
-            rawBody: event.rawBody,
-          });
-        }
-        if (parsed) {
-          const { accounts, wabas } = await resolveAccounts(run, parsed);
+        // Storing the body and resolving its accounts need no answer of each other: sent together.
+        const [, resolved] = await Promise.all([
+          options.store &&
+            recordWebhookEvent(scope.intake, {
+              id: event.id,
+              object: options.store.object,
+              rawBody: event.rawBody,
+            }),
+          parsed && resolveAccounts(run, parsed),
+        ]);
+        if (parsed && resolved) {
+          const { accounts, wabas } = resolved;
           for (const { group, account } of accounts) {
             if (mayWrite(run, group, account)) await ingestAccount(run, group, account);
           }
