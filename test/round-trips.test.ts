@@ -110,7 +110,7 @@ describe('round-trip budgets of the hot paths', () => {
     expect(beforeResponse.roundTrips).toBeLessThanOrEqual(9);
   });
 
-  it('one agent turn that replies (mock model): one connection, at most 23 round trips', async () => {
+  it('one agent turn that replies (mock model): one connection, at most 19 round trips', async () => {
     await customerWrites(h, t, customerPhone(), 'hola');
     const turn = h.qstash?.messages().find((m) => m.url.endsWith('/jobs/agent-turn'));
     const body = turn?.body ?? '';
@@ -130,7 +130,7 @@ describe('round-trip budgets of the hot paths', () => {
     expect(script.chat.doGenerateCalls).toHaveLength(1);
     console.log('RTT', counts);
     expect(counts.connections).toBe(1);
-    expect(counts.roundTrips).toBeLessThanOrEqual(23);
+    expect(counts.roundTrips).toBeLessThanOrEqual(19);
     await h.settle();
   });
 

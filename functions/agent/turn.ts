@@ -273,16 +273,21 @@ async function decide(ctx: TenantContext, turnJob: TurnJob): Promise<TurnStart> 
   const correlationId = turnCorrelationId(trigger.id);
   const log = turnJob.log.child({ correlationId });
   const scope: TurnScope = { ...turnJob, correlationId, log };
-  const conversation = await loadTurnConversation(ctx, payload.conversationId);
+  // Once the turn holds the conversation, what it reads needs no answer of each other: sent
+  // together (one round trip, not four). On a skip the history and key were read for nothing.
+  const [conversation, settings, rows, sealedKey] = await Promise.all([
+    loadTurnConversation(ctx, payload.conversationId),
+    getTenantSettings(ctx),
+    recentMessages(ctx, payload.conversationId, deps.historyRows),
+    modelApiKeyCiphertext(ctx),
+  ]);
   if (!conversation) return { kind: 'done', detail: 'conversation not found' };
-  const settings = await getTenantSettings(ctx);
   const skip = await skipReason(ctx, conversation, settings, trigger, { superseded: false });
   if (skip) return recordSkip(ctx, scope, { conversationId: conversation.id, trigger, skip });
-  const rows = await recentMessages(ctx, conversation.id, deps.historyRows);
   // A voice note or image still downloading: come back shortly rather than answer without it
   // (a few times; then the agent answers with a marker in its place).
   if (job.retried < deps.mediaWaitRetries && awaitingDownload(rows)) return { kind: 'wait' };
-  const models = await modelsFor(ctx, scope, settings);
+  const models = await modelsFor(scope, settings, sealedKey);
   const run = await startRun(ctx, {
     conversationId: conversation.id,
     correlationId,
@@ -326,11 +331,10 @@ async function recordSkip(
 
 /** The models for this tenant: its own API key (decrypted here, never stored in clear) or ours. */
 async function modelsFor(
-  ctx: TenantContext,
   { job, deps }: TurnScope,
   settings: TenantSettings,
+  sealedKey: string | null,
 ): Promise<AgentModels> {
-  const sealedKey = await modelApiKeyCiphertext(ctx);
   const tenantApiKey = sealedKey
     ? await decryptSecret(sealedKey, job.env.CREDENTIALS_ENCRYPTION_KEY)
     : null;
@@ -514,9 +518,12 @@ async function recheck(
   ctx: TenantContext,
   start: TurnRun,
 ): Promise<{ skip: Skip } | { current: TurnConversation; settings: TenantSettings }> {
-  const current = await loadTurnConversation(ctx, start.conversation.id, { forUpdate: true });
+  // Sent together: the settings need no answer of the conversation's lock.
+  const [current, settings] = await Promise.all([
+    loadTurnConversation(ctx, start.conversation.id, { forUpdate: true }),
+    getTenantSettings(ctx),
+  ]);
   if (!current) return { skip: { outcome: 'superseded', reason: 'conversation deleted' } };
-  const settings = await getTenantSettings(ctx);
   const skip = await skipReason(ctx, current, settings, start.trigger, { superseded: true });
   return skip ? { skip } : { current, settings };
 }
