@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bookAppointment } from '../../db/appointments';
 import { asTenant, connect } from '../../db/client';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
-import { copyWebVendorFiles } from '../../dev/web-assets';
 import { createSalon } from '../appointments';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { createConversation } from '../conversations';
@@ -56,7 +55,6 @@ describe.skipIf(!haveChromium)('agenda on the operator page in Chromium', () => 
   const ids = { cut: '', cleaning: '', toCancel: '' };
 
   beforeAll(async () => {
-    copyWebVendorFiles();
     sql = adminSql();
     tenant = await createTenant(sql, 'Agenda Clinic');
     await givePassword(sql, tenant.owner.id);

@@ -8,7 +8,6 @@ import { type MetaGraphStandIn, startMetaGraph } from '../../dev/stand-ins/meta-
 import { type QStashStandIn, startQStash } from '../../dev/stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { startUpstashRedis, type UpstashRedisStandIn } from '../../dev/stand-ins/upstash-redis';
-import { copyWebVendorFiles } from '../../dev/web-assets';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../fixtures';
 import { TEST_APP_SECRET, testBindings } from '../harness';
@@ -73,7 +72,6 @@ describe.skipIf(!haveChromium)('attachments on the operator page in Chromium', (
   const customer = customerPhone();
 
   beforeAll(async () => {
-    copyWebVendorFiles();
     sql = adminSql();
     first = await createTenant(sql, 'First Clinic');
     second = await createTenant(sql, 'Second Clinic');

@@ -3,7 +3,6 @@ import type { Browser } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
-import { copyWebVendorFiles } from '../../dev/web-assets';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { TEST_JWT_SECRET } from '../tokens';
@@ -24,7 +23,6 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    copyWebVendorFiles();
     sql = adminSql();
     tenant = await createTenant(sql, 'Browser Clinic');
     await givePassword(sql, tenant.owner.id);

@@ -1,0 +1,28 @@
+import { refreshChats, selectedId } from '../chat-list/chats';
+import { expired } from '../session/session';
+import { syncMessages, threadError } from '../thread/messages';
+
+const POLL_MS = 3000;
+
+/** One poll: the chat list, then the open chat's new and changed messages. */
+export async function refreshInbox(): Promise<void> {
+  try {
+    await refreshChats();
+    if (selectedId.value) await syncMessages();
+  } catch (error) {
+    threadError.value = (error as Error).message;
+  }
+}
+
+/**
+ * Polls every 3 s while the tab is visible and the session is valid (a hidden tab or the sign-in
+ * prompt would only make failing or unseen requests). Returns the stop function.
+ */
+export function startPolling(): () => void {
+  void refreshInbox();
+  const timer = setInterval(() => {
+    if (document.hidden || expired.value) return;
+    void refreshInbox();
+  }, POLL_MS);
+  return () => clearInterval(timer);
+}
