@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, call } from '../api/client';
 import { type Chat, refreshChats } from '../chat-list/chats';
 import { t } from '../i18n/i18n';
-import { syncMessages, threadError } from '../thread/messages';
+import { showError, syncMessages, threadError } from '../thread/messages';
 import { humanTagOpen } from '../thread/Thread';
 import { TemplateForm } from './TemplateForm';
 
@@ -36,7 +36,7 @@ function ReplyForm({ chat }: { chat: Chat }) {
       await syncMessages();
       await refreshChats();
     } catch (error) {
-      threadError.value = (error as Error).message;
+      showError(error);
     } finally {
       setSending(false);
     }

@@ -2,7 +2,7 @@ import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../api/client';
 import { t } from '../i18n/i18n';
-import { syncMessages, threadError } from '../thread/messages';
+import { showError, syncMessages, threadError } from '../thread/messages';
 
 type Template = Schemas['Template'];
 
@@ -21,9 +21,7 @@ export function TemplateForm({ chatId }: { chatId: string }) {
   const [chosenId, setChosenId] = useState('');
   const [values, setValues] = useState<Record<string, string>>({});
   useEffect(() => {
-    loadTemplates().catch((error: Error) => {
-      threadError.value = error.message;
-    });
+    loadTemplates().catch(showError);
   }, []);
   const list = templates.value ?? [];
   const template = list.find((tpl) => tpl.id === chosenId) ?? list[0];
@@ -37,6 +35,7 @@ export function TemplateForm({ chatId }: { chatId: string }) {
       template.parameter_format === 'NAMED'
         ? { body: Object.fromEntries(names.map((name, i) => [name, filled[i] ?? ''])) }
         : filled;
+    threadError.value = '';
     try {
       await call(() =>
         api.POST('/admin/templates/send', {
@@ -45,7 +44,7 @@ export function TemplateForm({ chatId }: { chatId: string }) {
       );
       await syncMessages();
     } catch (error) {
-      threadError.value = (error as Error).message;
+      showError(error);
     }
   }
 

@@ -13,6 +13,7 @@ export const session = signal<Session | null>(null);
 export const expired = signal(false);
 
 let auth: SupabaseClient | undefined;
+let signingOut = false;
 
 export const accessToken = () => session.value?.access_token;
 
@@ -23,7 +24,13 @@ export async function startSession(): Promise<void> {
   auth = createClient(config.supabase_url, config.supabase_anon_key, {
     auth: { autoRefreshToken: true, persistSession: true },
   });
-  auth.auth.onAuthStateChange((_event, next) => {
+  auth.auth.onAuthStateChange((event, next) => {
+    // supabase-js signs out by itself when a refresh is refused: that is an ended session, to
+    // sign in again over the open page, not a sign-out that closes it.
+    if (event === 'SIGNED_OUT' && !signingOut && session.value) {
+      expired.value = true;
+      return;
+    }
     session.value = next;
   });
   session.value = (await auth.auth.getSession()).data.session;
@@ -45,6 +52,7 @@ export async function signIn(email: string, password: string): Promise<string | 
 
 /** Ends the session on every device (supabase-js's global scope), then here. */
 export async function signOut(): Promise<void> {
+  signingOut = true;
   await client()
     .auth.signOut()
     .catch(() => {});
@@ -52,6 +60,7 @@ export async function signOut(): Promise<void> {
   await client()
     .auth.signOut({ scope: 'local' })
     .catch(() => {});
+  signingOut = false;
   session.value = null;
   expired.value = false;
 }

@@ -4,13 +4,22 @@ import { syncMessages, threadError } from '../thread/messages';
 
 const POLL_MS = 3000;
 
-/** One poll: the chat list, then the open chat's new and changed messages. */
+let failedPoll = '';
+
+/**
+ * One poll: the chat list, then the open chat's new and changed messages. A poll's failure shows
+ * until a poll succeeds (not while the sign-in prompt says why already).
+ */
 export async function refreshInbox(): Promise<void> {
   try {
     await refreshChats();
     if (selectedId.value) await syncMessages();
+    if (failedPoll && threadError.value === failedPoll) threadError.value = '';
+    failedPoll = '';
   } catch (error) {
-    threadError.value = (error as Error).message;
+    if (expired.value) return;
+    failedPoll = (error as Error).message;
+    threadError.value = failedPoll;
   }
 }
 

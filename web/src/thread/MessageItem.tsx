@@ -1,6 +1,6 @@
 import { api, call } from '../api/client';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
-import { type Message, syncMessages, threadError } from './messages';
+import { type Message, showError, syncMessages, threadError } from './messages';
 
 const SENDER: Record<Message['sender'], MessageKey> = {
   user: 'senderUser',
@@ -11,8 +11,9 @@ const SENDER: Record<Message['sender'], MessageKey> = {
 
 /** Delivery statuses as ticks (WhatsApp's convention), with the word for screen readers. */
 const TICKS: Record<string, { mark: string; word: MessageKey }> = {
-  sending: { mark: '🕓', word: 'statusPending' },
-  queued: { mark: '🕓', word: 'statusPending' },
+  // A clock face from the geometric shapes, which every font has (emoji fonts vary).
+  sending: { mark: '◔', word: 'statusPending' },
+  queued: { mark: '◔', word: 'statusPending' },
   sent: { mark: '✓', word: 'statusSent' },
   delivered: { mark: '✓✓', word: 'statusDelivered' },
   read: { mark: '✓✓', word: 'statusRead' },
@@ -96,6 +97,6 @@ async function retry(id: string) {
     await call(() => api.POST('/admin/messages/{id}/retry', { params: { path: { id } } }));
     await syncMessages();
   } catch (error) {
-    threadError.value = (error as Error).message;
+    showError(error);
   }
 }

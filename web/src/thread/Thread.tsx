@@ -12,7 +12,7 @@ import { Composer } from '../composer/Composer';
 import { dateTime, t } from '../i18n/i18n';
 import { pane } from '../shell/layout';
 import { MessageItem } from './MessageItem';
-import { messages, sortedMessages, threadError } from './messages';
+import { messages, showError, sortedMessages, threadError } from './messages';
 
 /** Whether the closed 24-hour window still allows human replies (Messenger's Human Agent tag). */
 export const humanTagOpen = (chat: Chat) =>
@@ -64,7 +64,7 @@ function ThreadHeader({ chat }: { chat: Chat }) {
       );
       await refreshChats();
     } catch (error) {
-      threadError.value = (error as Error).message;
+      showError(error);
     }
   }
 

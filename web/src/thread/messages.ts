@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import { api, call, type Schemas } from '../api/client';
 import { selectedId } from '../chat-list/chats';
+import { expired } from '../session/session';
 
 export type Message = Schemas['ChatMessage'];
 
@@ -8,6 +9,14 @@ export type Message = Schemas['ChatMessage'];
 export const messages = signal<Map<string, Message>>(new Map());
 export const threadError = signal('');
 let cursor: string | null = null;
+
+/**
+ * Shows what went wrong in the open chat, until the next success replaces it. Not while the
+ * sign-in prompt is open: it says why already, and the failure ends with signing in.
+ */
+export function showError(error: unknown) {
+  if (!expired.value) showError(error);
+}
 
 export function resetThread() {
   messages.value = new Map();

@@ -1,7 +1,7 @@
 import { api, call } from '../api/client';
 import { channelFilter, humanFilter, refreshChats, selectedId } from '../chat-list/chats';
 import { pane, view } from '../shell/layout';
-import { resetThread, syncMessages, threadError } from './messages';
+import { resetThread, showError, syncMessages } from './messages';
 
 /** Opens a chat: its messages, then marks it read (the list's unread count follows). */
 export async function openChat(id: string): Promise<void> {
@@ -15,7 +15,7 @@ export async function openChat(id: string): Promise<void> {
     );
     await refreshChats();
   } catch (error) {
-    threadError.value = (error as Error).message;
+    showError(error);
   }
 }
 
