@@ -2,11 +2,13 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MetaGraphStandIn, startMetaGraph } from '../../dev/stand-ins/meta-graph';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { type ConversationFixture, createConversation } from '../conversations';
-import { adminSql, createTenant, type TenantFixture } from '../fixtures';
-import { testBindings } from '../harness';
+import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../fixtures';
+import { TEST_APP_SECRET, testBindings } from '../harness';
+import { waNumber } from '../meta-webhooks';
 import { must } from '../must';
 import { hs256Token, TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
@@ -46,6 +48,7 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
   let sql: postgres.Sql;
   let tenant: TenantFixture;
   let maria: ConversationFixture;
+  let graph: MetaGraphStandIn;
   let auth: Awaited<ReturnType<typeof startSupabaseAuth>>;
   let worker: Awaited<ReturnType<typeof startWorkerd>>;
   let browser: Browser;
@@ -59,8 +62,28 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     const layla = await createConversation(sql, tenant, { name: 'ليلى حداد' });
     await customerWrites(sql, tenant, layla, 'مرحبا، هل لديكم موعد غدًا؟');
     maria = await createConversation(sql, tenant, { name: 'María' });
+    // A customer who last wrote three days ago: only a template reaches them.
+    await createConversation(sql, tenant, {
+      name: 'Lucía',
+      lastInboundAt: new Date(Date.now() - 3 * 86_400_000),
+    });
     auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
-    worker = await startWorkerd({ SUPABASE_URL: auth.url });
+    graph = await startMetaGraph({
+      appSecret: TEST_APP_SECRET,
+      accessToken: TEST_GRAPH_TOKEN,
+      accounts: [{ channel: 'whatsapp', ...waNumber(tenant) }],
+      statusProgression: false,
+    });
+    worker = await startWorkerd({ SUPABASE_URL: auth.url, GRAPH_API_BASE_URL: graph.url });
+    // The business's approved templates, as an owner syncs them from Meta.
+    const synced = await fetch(`${worker.url}/admin/templates/sync`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await hs256Token({ sub: tenant.owner.id, email: tenant.owner.email, issuer: `${auth.url}/auth/v1` })}`,
+        'x-tenant-id': tenant.tenantId,
+      },
+    });
+    expect(synced.status).toBe(200);
     browser = await launchChromium();
     mkdirSync('test-results', { recursive: true });
   }, 180_000);
@@ -68,7 +91,7 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await worker?.stop();
-    await auth?.close();
+    await Promise.all([auth?.close(), graph?.close()]);
     await sql?.end();
   });
 
@@ -175,6 +198,38 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     expect(await page.locator('#inbox').count()).toBe(0);
     await page.context().close();
   }, 60_000);
+
+  it('window closed: only an approved template, with its parameters, is offered and sent', async () => {
+    const page = await newPage('desktop', 'en-US');
+    await signIn(page, worker.url, tenant.owner.email);
+    await page.locator('#chat-list').getByText('Lucía').click();
+    await page.waitForSelector('#template-form');
+    expect(await page.locator('#composer').count()).toBe(0);
+    expect(await page.textContent('#thread-window')).toContain('Window closed');
+    await expect.poll(() => page.locator('#template-select option').count()).toBeGreaterThan(0);
+    const names = await page.locator('#template-select option').allTextContents();
+    // The paused template is not offered.
+    expect(names.some((n) => n.startsWith('feedback_request'))).toBe(false);
+    const reminder = must(
+      names.find((n) => n.startsWith('appointment_reminder')),
+      'appointment_reminder offered',
+    );
+    await page.selectOption('#template-select', { label: reminder });
+    await page.fill('#template-params input[name=first_name]', 'Lucía');
+    await page.fill('#template-params input[name=date]', 'Monday 3 March at 10:00');
+    await expectAccessible(page);
+    await page.screenshot({ path: 'test-results/inbox-template-desktop-en.png' });
+    await page.click('#template-form button[type=submit]');
+    await expect
+      .poll(() => page.locator('#messages .msg.outbound').count(), { timeout: 15_000 })
+      .toBe(1);
+    expect(await page.textContent('#thread-error')).toBe('');
+    const [sent] = await sql`select m.payload from messages m join conversations c
+      on c.id = m.conversation_id join contacts k on k.id = c.contact_id
+      where k.name = 'Lucía' and m.tenant_id = ${tenant.tenantId} and m.direction = 'outbound'`;
+    expect(JSON.stringify(sent?.payload)).toContain('Monday 3 March at 10:00');
+    await page.context().close();
+  }, 90_000);
 
   for (const [locale, name] of [
     ['en-US', 'en'],
