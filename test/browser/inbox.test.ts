@@ -34,7 +34,8 @@ async function customerWrites(
       type, content, provider_message_id, provider_timestamp, status)
     values (${tenant.tenantId}, ${chat.conversationId}, ${tenant.accounts.whatsapp.id}, 'inbound',
       'user', 'text', ${text}, ${`wamid.${crypto.randomUUID()}`}, now(), 'received')`;
-  await sql`update conversations set last_message_at = now(), last_message_preview = ${text}
+  await sql`update conversations set last_message_at = now(), last_message_preview = ${text},
+      unread_count = unread_count + 1
     where id = ${chat.conversationId}`;
 }
 
@@ -109,8 +110,10 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     });
 
   /**
-   * From now on the API sees `token`'s requests with an access token that expired a minute ago
-   * (as after a laptop slept past the hour): the Worker answers them with its real 401.
+   * From now on, until the page asks Auth for a refreshed token, the API sees `token`'s requests
+   * with an access token that expired a minute ago (as after a laptop slept past the hour): the
+   * Worker answers them with its real 401. (A refresh within the same second can return the very
+   * same token, so "refreshed" is when the page asked, not a different token.)
    */
   async function expireToken(page: Page, token: string) {
     const expiredToken = await hs256Token({
@@ -119,10 +122,13 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
       issuer: `${auth.url}/auth/v1`,
       expiresInSeconds: -60,
     });
-    const seen = { expired: 0 };
+    const seen = { expired: 0, refreshAsked: false };
+    page.on('request', (request) => {
+      if (request.url().includes('grant_type=refresh_token')) seen.refreshAsked = true;
+    });
     await page.route('**/admin/**', (route) => {
       const headers = route.request().headers();
-      if (headers.authorization !== `Bearer ${token}`) return route.continue();
+      if (seen.refreshAsked || headers.authorization !== `Bearer ${token}`) return route.continue();
       seen.expired++;
       return route.continue({ headers: { ...headers, authorization: `Bearer ${expiredToken}` } });
     });
@@ -182,7 +188,26 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
       .toContain('Still open?');
     // The old token was refused at least once, and refreshing made that invisible.
     expect(seen.expired).toBeGreaterThan(0);
+    expect(seen.refreshAsked).toBe(true);
     expect(await page.locator('#signin').count()).toBe(0);
+    // The open chat's new messages are read as they arrive; the other chat keeps its badge.
+    await customerWrites(sql, tenant, maria, 'Are you reading?');
+    await expect
+      .poll(() => page.locator('#messages').textContent(), { timeout: 15_000 })
+      .toContain('Are you reading?');
+    const row = (who: string) => page.locator('#chat-list li', { hasText: who });
+    await expect.poll(() => row('María').locator('.unread').count(), { timeout: 15_000 }).toBe(0);
+    expect(await row('ليلى حداد').locator('.unread').textContent()).toContain('1');
+    await expect
+      .poll(
+        async () => {
+          const [c] =
+            await sql`select unread_count from conversations where id = ${maria.conversationId}`;
+          return c?.unread_count;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(0);
     expect(await page.textContent('#thread-error')).toBe('');
     await page.context().close();
   }, 90_000);

@@ -14,13 +14,23 @@ export const selectedChat = computed(
   () => chats.value.find((c) => c.id === selectedId.value) ?? null,
 );
 
+let lastAsked = 0;
+let lastShown = 0;
+
+/**
+ * Reads the list again. Polls and actions overlap: an answer to an older request that arrives
+ * after a newer one's is dropped, so a stale list never undoes what the operator just did.
+ */
 export async function refreshChats(): Promise<void> {
+  const asked = ++lastAsked;
   const query = {
     human_filter: humanFilter.value,
     limit: 100,
     ...(channelFilter.value ? { channel: channelFilter.value } : {}),
   };
   const { items } = await call(() => api.GET('/admin/chats/summary', { params: { query } }));
+  if (asked < lastShown) return;
+  lastShown = asked;
   chats.value = items;
 }
 

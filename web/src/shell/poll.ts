@@ -1,6 +1,7 @@
-import { refreshChats, selectedId } from '../chat-list/chats';
+import { refreshChats, selectedChat, selectedId } from '../chat-list/chats';
 import { expired } from '../session/session';
 import { syncMessages, threadError } from '../thread/messages';
+import { markRead } from '../thread/open';
 
 const POLL_MS = 3000;
 
@@ -14,6 +15,9 @@ export async function refreshInbox(): Promise<void> {
   try {
     await refreshChats();
     if (selectedId.value) await syncMessages();
+    // New messages in the chat on screen are read as they arrive: no badge climbing on it.
+    const open = selectedChat.value;
+    if (open && open.unread_count > 0 && !document.hidden) await markRead(open.id);
     if (failedPoll && threadError.value === failedPoll) threadError.value = '';
     failedPoll = '';
   } catch (error) {

@@ -1,5 +1,5 @@
 import { api, call } from '../api/client';
-import { channelFilter, humanFilter, refreshChats, selectedId } from '../chat-list/chats';
+import { channelFilter, chats, humanFilter, refreshChats, selectedId } from '../chat-list/chats';
 import { pane, view } from '../shell/layout';
 import { resetThread, showError, syncMessages } from './messages';
 
@@ -10,9 +10,7 @@ export async function openChat(id: string): Promise<void> {
   pane.value = 'thread';
   try {
     await syncMessages();
-    await call(() => api.POST('/admin/chats/{id}/read', { params: { path: { id } } })).catch(
-      () => {},
-    );
+    await markRead(id);
     await refreshChats();
   } catch (error) {
     showError(error);
@@ -25,4 +23,15 @@ export function openConversation(id: string): Promise<void> {
   channelFilter.value = '';
   view.value = 'inbox';
   return openChat(id);
+}
+
+/**
+ * The operator has read the chat (sends the read receipt where the channel has one). The list
+ * shows it at once; a failure only leaves the badge for the next poll to retry.
+ */
+export async function markRead(id: string): Promise<void> {
+  try {
+    await call(() => api.POST('/admin/chats/{id}/read', { params: { path: { id } } }));
+    chats.value = chats.value.map((c) => (c.id === id ? { ...c, unread_count: 0 } : c));
+  } catch {}
 }
