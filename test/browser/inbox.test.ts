@@ -256,6 +256,25 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     await page.context().close();
   }, 90_000);
 
+  it('es-ES: the chrome in Spanish, the choice of language remembered', async () => {
+    const page = await newPage('desktop', 'es-ES');
+    await page.goto(worker.url);
+    await page.waitForSelector('#signin-form');
+    expect(await page.getAttribute('html', 'lang')).toBe('es');
+    expect(await page.textContent('#signin-form button[type=submit]')).toBe('Entrar');
+    await signIn(page, worker.url, tenant.owner.email);
+    expect(await page.textContent('#view-agenda')).toBe('Agenda');
+    expect(await page.textContent('#signout')).toBe('Salir');
+    // The operator prefers English: the page switches and remembers it.
+    await page.selectOption('#language', 'en');
+    await expect.poll(() => page.textContent('#signout')).toBe('Sign out');
+    await page.reload();
+    await page.waitForSelector('#inbox');
+    expect(await page.textContent('#signout')).toBe('Sign out');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.context().close();
+  }, 60_000);
+
   for (const [locale, name] of [
     ['en-US', 'en'],
     ['ar', 'ar'],
@@ -273,23 +292,26 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
       await page.waitForSelector('#inbox');
       expect(await page.textContent('#signout')).toBe(name === 'ar' ? 'تسجيل الخروج' : 'Sign out');
       await openMaria(page);
-      const lock = page.locator('#lock-toggle');
-      await lock.click();
-      await expect
-        .poll(() => lock.textContent())
-        .toBe(name === 'ar' ? 'إعادة إلى الروبوت' : 'Give back to the bot');
-      const [locked] =
-        await sql`select is_locked from conversations where id = ${maria.conversationId}`;
-      expect(locked?.is_locked).toBe(true);
       await expectAccessible(page);
       await page.screenshot({ path: `test-results/inbox-desktop-${name}.png` });
+
+      // A chat of its own, so its lock starts off whatever the other tests did.
+      const omar = await createConversation(sql, tenant, { name: `Omar ${name}` });
+      await page.locator('#chat-list').getByText(`Omar ${name}`).click();
+      await expect.poll(() => page.textContent('#thread-name')).toBe(`Omar ${name}`);
+      const isLocked = async () =>
+        (await sql`select is_locked from conversations where id = ${omar.conversationId}`)[0]
+          ?.is_locked;
+      const lock = page.locator('#lock-toggle');
+      const takeOver = name === 'ar' ? 'تولّي المحادثة' : 'Take over';
+      const giveBack = name === 'ar' ? 'إعادة إلى الروبوت' : 'Give back to the bot';
+      expect(await lock.textContent()).toBe(takeOver);
       await lock.click();
-      await expect
-        .poll(() => lock.textContent())
-        .toBe(name === 'ar' ? 'تولّي المحادثة' : 'Take over');
-      const [row] =
-        await sql`select is_locked from conversations where id = ${maria.conversationId}`;
-      expect(row?.is_locked).toBe(false);
+      await expect.poll(isLocked).toBe(true);
+      await expect.poll(() => lock.textContent()).toBe(giveBack);
+      await lock.click();
+      await expect.poll(isLocked).toBe(false);
+      await expect.poll(() => lock.textContent()).toBe(takeOver);
       await page.context().close();
     }, 90_000);
 
