@@ -309,6 +309,10 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
       await lock.click();
       await expect.poll(isLocked).toBe(true);
       await expect.poll(() => lock.textContent()).toBe(giveBack);
+      // Why it is locked, in the page's language (the API's reason is English).
+      expect(await page.textContent('#thread-lock')).toContain(
+        name === 'ar' ? 'تولّاها موظف' : 'taken over by an operator',
+      );
       await lock.click();
       await expect.poll(isLocked).toBe(false);
       await expect.poll(() => lock.textContent()).toBe(takeOver);

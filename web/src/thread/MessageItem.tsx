@@ -37,7 +37,10 @@ export function MessageItem({ message: m }: { message: Message }) {
   const failed = !!m.error?.reason || m.status === 'failed';
   return (
     <li class={`msg ${kind}`}>
-      <span dir="auto">{text}</span>
+      {/* A block of its own: its direction is its text's, whatever the page's (Latin in Arabic). */}
+      <div class="text" dir="auto">
+        {text}
+      </div>
       {m.attachments.map((a, index) =>
         a.url ? (
           <a

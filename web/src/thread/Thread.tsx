@@ -9,7 +9,7 @@ import {
   selectedId,
 } from '../chat-list/chats';
 import { Composer } from '../composer/Composer';
-import { dateTime, t } from '../i18n/i18n';
+import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { pane } from '../shell/layout';
 import { MessageItem } from './MessageItem';
 import { messages, showError, sortedMessages, threadError } from './messages';
@@ -19,6 +19,14 @@ export const humanTagOpen = (chat: Chat) =>
   !chat.window.open &&
   !!chat.window.human_agent_until &&
   new Date(chat.window.human_agent_until) > new Date();
+
+/** Who locked the chat, in the operator's language (the API's reason is English free text). */
+const LOCKED_BY: Record<NonNullable<Chat['locked_by']>, MessageKey> = {
+  operator: 'lockedByOperator',
+  echo: 'lockedByEcho',
+  escalation: 'lockedByEscalation',
+  keyword: 'lockedByKeyword',
+};
 
 export function Thread() {
   const chat = selectedChat.value;
@@ -83,9 +91,11 @@ function ThreadHeader({ chat }: { chat: Chat }) {
         <Upcoming contactId={chat.contact_id} />
       </div>
       <span class="spacer" />
-      <span id="thread-lock" class="muted">
+      <span id="thread-lock" class="muted" title={chat.lock_reason ?? undefined}>
         {chat.is_locked
-          ? t('humanOverride', { reason: chat.lock_reason ?? t('humanOverrideOn') })
+          ? t('humanOverride', {
+              reason: chat.locked_by ? t(LOCKED_BY[chat.locked_by]) : t('humanOverrideOn'),
+            })
           : t('aiAnswers')}
       </span>
       <button id="lock-toggle" type="button" onClick={toggleLock}>
