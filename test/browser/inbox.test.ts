@@ -198,6 +198,8 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     const row = (who: string) => page.locator('#chat-list li', { hasText: who });
     await expect.poll(() => row('María').locator('.unread').count(), { timeout: 15_000 }).toBe(0);
     expect(await row('ليلى حداد').locator('.unread').textContent()).toContain('1');
+    // The tab's title counts what is unread (Layla's one message).
+    await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(1) Switchboard inbox');
     await expect
       .poll(
         async () => {

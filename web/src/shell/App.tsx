@@ -1,5 +1,6 @@
 import { useSignalEffect } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
+import { chats } from '../chat-list/chats';
 import { direction, language, t } from '../i18n/i18n';
 import { expired, session, signOut, startSession } from '../session/session';
 import { SignIn } from '../sign-in/SignIn';
@@ -17,7 +18,9 @@ export function App() {
   useSignalEffect(() => {
     document.documentElement.lang = language.value;
     document.documentElement.dir = direction.value;
-    document.title = t('appTitle');
+    // Unread messages in the tab's title: visible from another tab while the page polls.
+    const unread = me.value ? chats.value.reduce((sum, c) => sum + c.unread_count, 0) : 0;
+    document.title = unread > 0 ? `(${unread}) ${t('appTitle')}` : t('appTitle');
   });
 
   useEffect(() => {
