@@ -48,6 +48,21 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
     await page.close();
   });
 
+  // Reported, not asserted (no timed tests): docs/operator-page.md quotes it.
+  it('reports how long the first render takes', async () => {
+    const page = await browser.newPage();
+    await page.goto(worker.url);
+    await page.waitForSelector('#signin-form');
+    const firstRender = await page.evaluate(() => Math.round(performance.now()));
+    await signIn(page, worker.url, tenant.owner.email);
+    const signedIn = await page.evaluate(() => Math.round(performance.now()));
+    console.log(
+      `[operator page] sign-in form ${firstRender} ms after navigation; inbox ${signedIn} ms after navigation, sign-in included`,
+    );
+    expect(firstRender).toBeGreaterThan(0);
+    await page.close();
+  });
+
   it('shows the reason when the password is wrong', async () => {
     const page = await browser.newPage();
     await submitSignIn(page, worker.url, tenant.owner.email, 'wrong password');
