@@ -158,6 +158,14 @@ describe.skipIf(!haveChromium)('attachments on the operator page in Chromium', (
     await expect.poll(() => page.textContent('#tenant-name')).toBe('Second Clinic');
 
     await page.locator('#chat-list').getByText('Nadia').click();
+    // The photo shows in the thread, fetched as the second business, its caption its text.
+    const preview = page.locator('#messages img.preview-image');
+    await expect
+      .poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth).catch(() => 0), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
+    expect(await preview.getAttribute('alt')).toBe('my x-ray');
     const link = page.locator('#messages a', { hasText: '📎' });
     const responded = page.waitForResponse((res) => res.url().includes('/admin/media/'));
     const opened = page.waitForEvent('popup');

@@ -45,6 +45,7 @@ export const ar: Messages = {
   senderOperator: 'الموظف',
   senderSystem: 'النظام',
   notDelivered: 'لم تُسلَّم.',
+  image: 'صورة',
   retry: 'إعادة المحاولة',
   fileNotOpened: 'تعذّر فتح الملف: {reason}',
   statusSent: 'أُرسلت',

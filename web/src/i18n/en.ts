@@ -44,6 +44,7 @@ export const en = {
   senderOperator: 'operator',
   senderSystem: 'system',
   notDelivered: 'Not delivered.',
+  image: 'photo',
   retry: 'Retry',
   fileNotOpened: 'The file could not be opened: {reason}',
   statusSent: 'sent',

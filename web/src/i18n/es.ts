@@ -48,6 +48,7 @@ export const es: Messages = {
   senderOperator: 'operador',
   senderSystem: 'sistema',
   notDelivered: 'No entregado.',
+  image: 'foto',
   retry: 'Reintentar',
   fileNotOpened: 'No se pudo abrir el archivo: {reason}',
   statusSent: 'enviado',

@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../api/client';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { type Message, showError, syncMessages, threadError } from './messages';
@@ -42,6 +43,16 @@ export function MessageItem({ message: m }: { message: Message }) {
         {text}
       </div>
       {m.attachments.map((a, index) =>
+        a.url && a.kind === 'image' ? (
+          <ImagePreview
+            key={`img${index}`}
+            messageId={m.id}
+            index={index}
+            alt={a.caption ?? a.filename ?? t('image')}
+          />
+        ) : null,
+      )}
+      {m.attachments.map((a, index) =>
         a.url ? (
           <a
             key={index}
@@ -78,6 +89,37 @@ export function MessageItem({ message: m }: { message: Message }) {
       )}
     </li>
   );
+}
+
+/**
+ * A customer's photo shown in the thread. The file needs the operator's token and business, so
+ * it is fetched through the API client and shown from an object URL (freed when it goes).
+ */
+function ImagePreview(props: { messageId: string; index: number; alt: string }) {
+  const { messageId, index } = props;
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    let url: string | null = null;
+    let live = true;
+    call(() =>
+      api.GET('/admin/media/{message_id}/{index}', {
+        params: { path: { message_id: messageId, index: String(index) } },
+        parseAs: 'blob',
+      }),
+    )
+      .then((blob) => {
+        if (!live) return;
+        url = URL.createObjectURL(blob);
+        setSrc(url);
+      })
+      // Without a preview the link below still opens the file (and says why it cannot).
+      .catch(() => {});
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [messageId, index]);
+  return src ? <img class="preview-image" src={src} alt={props.alt} /> : null;
 }
 
 /** A customer's file, fetched with the operator's token and business, opened in a new tab. */
