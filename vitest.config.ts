@@ -16,6 +16,7 @@ const unitTests = [
   'functions/lib/sliding-window.test.ts',
   'functions/webhooks/parse/**/*.test.ts',
   'dev/meta-payloads.test.ts',
+  'dev/web-api-types.test.ts',
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',
 ];

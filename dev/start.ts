@@ -27,7 +27,7 @@ import { startMetaGraph } from './stand-ins/meta-graph';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
-import { copyWebVendorFiles } from './web-assets';
+import { buildWebPage } from './web-build';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where the embedded database and generated config live; the end-to-end test points it elsewhere.
@@ -183,8 +183,8 @@ async function main() {
       .join('\n'),
   );
 
-  // 4. The operator page needs supabase-js as a static file (no CDN on a closed network).
-  copyWebVendorFiles();
+  // 4. The operator page, compiled (web/src → web/dist, supabase-js bundled).
+  await buildWebPage();
 
   // 5. The real Worker in workerd.
   wrangler = spawn(

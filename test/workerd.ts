@@ -5,13 +5,17 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { hyperdriveLocalConnectionString } from '../dev/local-config';
 import { freeLoopbackPort } from '../dev/stand-ins/http-server';
+import { buildWebPage } from '../dev/web-build';
 import { testBindings } from './harness';
 
 /**
  * Runs the Worker as `npm start` and production do: bundled by wrangler, in workerd, reaching this
- * run's database through the Hyperdrive binding. `bindings` override the test configuration.
+ * run's database through the Hyperdrive binding, serving the freshly built operator page.
+ * `bindings` override the test configuration.
  */
 export async function startWorkerd(bindings: Record<string, string> = {}) {
+  // wrangler serves web/dist as the static assets and refuses to start without it.
+  await buildWebPage();
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-workerd-'));
   const port = await freeLoopbackPort();
   // Two workerd instances (smoke and browser tests run in parallel) must not share the default

@@ -1,13 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AxeResults } from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bookAppointment } from '../../db/appointments';
 import { asTenant, connect } from '../../db/client';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
-import { copyWebVendorFiles } from '../../dev/web-assets';
 import { createSalon } from '../appointments';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { createConversation } from '../conversations';
@@ -15,10 +12,9 @@ import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { must } from '../must';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
-import { givePassword, signIn } from './operator-page';
+import { expectAccessible, givePassword, SCREENS, signIn } from './operator-page';
 
 const haveChromium = chromiumAvailable('browser tests');
-const require = createRequire(import.meta.url);
 
 /** A zone without clock changes and far from UTC: times in the browser's zone would show. */
 const ZONE = 'Asia/Dubai';
@@ -26,11 +22,6 @@ const tomorrow = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE }).format(
   new Date(Date.now() + 86_400_000),
 );
 const at = (hhmm: string) => new Date(`${tomorrow}T${hhmm}:00+04:00`);
-
-const SCREENS = {
-  desktop: { width: 1280, height: 800 },
-  phone: { width: 390, height: 844 },
-} as const;
 
 /** Spaces and bidi marks differ between ICU builds; the digits and words must not. */
 const bare = (text: string | null) => (text ?? '').replace(/[\s\u200e\u200f\u061c]/g, '');
@@ -56,7 +47,6 @@ describe.skipIf(!haveChromium)('agenda on the operator page in Chromium', () => 
   const ids = { cut: '', cleaning: '', toCancel: '' };
 
   beforeAll(async () => {
-    copyWebVendorFiles();
     sql = adminSql();
     tenant = await createTenant(sql, 'Agenda Clinic');
     await givePassword(sql, tenant.owner.id);
@@ -144,17 +134,6 @@ describe.skipIf(!haveChromium)('agenda on the operator page in Chromium', () => 
     ]);
     await expect.poll(() => page.locator('#agenda').getByText('تنظيف الأسنان').count()).toBe(1);
     expect(await page.locator('#agenda').getByText('ليلى حداد').getAttribute('dir')).toBe('auto');
-  }
-
-  async function expectAccessible(page: Page) {
-    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-    const results = await page.evaluate(() =>
-      (window as unknown as { axe: { run: () => Promise<AxeResults> } }).axe.run(),
-    );
-    const grave = results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    expect(grave).toEqual([]);
   }
 
   it('desktop, en-US: cancels one, opens another’s conversation with its upcoming appointment', async () => {

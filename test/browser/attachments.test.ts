@@ -8,7 +8,6 @@ import { type MetaGraphStandIn, startMetaGraph } from '../../dev/stand-ins/meta-
 import { type QStashStandIn, startQStash } from '../../dev/stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { startUpstashRedis, type UpstashRedisStandIn } from '../../dev/stand-ins/upstash-redis';
-import { copyWebVendorFiles } from '../../dev/web-assets';
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../fixtures';
 import { TEST_APP_SECRET, testBindings } from '../harness';
@@ -73,7 +72,6 @@ describe.skipIf(!haveChromium)('attachments on the operator page in Chromium', (
   const customer = customerPhone();
 
   beforeAll(async () => {
-    copyWebVendorFiles();
     sql = adminSql();
     first = await createTenant(sql, 'First Clinic');
     second = await createTenant(sql, 'Second Clinic');
@@ -160,6 +158,14 @@ describe.skipIf(!haveChromium)('attachments on the operator page in Chromium', (
     await expect.poll(() => page.textContent('#tenant-name')).toBe('Second Clinic');
 
     await page.locator('#chat-list').getByText('Nadia').click();
+    // The photo shows in the thread, fetched as the second business, its caption its text.
+    const preview = page.locator('#messages img.preview-image');
+    await expect
+      .poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth).catch(() => 0), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
+    expect(await preview.getAttribute('alt')).toBe('my x-ray');
     const link = page.locator('#messages a', { hasText: '📎' });
     const responded = page.waitForResponse((res) => res.url().includes('/admin/media/'));
     const opened = page.waitForEvent('popup');

@@ -1,6 +1,17 @@
+import { createRequire } from 'node:module';
+import type { AxeResults } from 'axe-core';
 import bcrypt from 'bcryptjs';
 import type { Page } from 'playwright-core';
 import type postgres from 'postgres';
+import { expect } from 'vitest';
+
+const require = createRequire(import.meta.url);
+
+/** The screens every view is tried on: a laptop and a phone (iPhone 12-14 size). */
+export const SCREENS = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+} as const;
 
 /** What the browser tests' operators sign in with (the Auth stand-in checks the bcrypt hash). */
 export const OPERATOR_PASSWORD = 'correct horse battery staple';
@@ -27,4 +38,17 @@ export async function submitSignIn(
 export async function signIn(page: Page, url: string, email: string) {
   await submitSignIn(page, url, email);
   await page.waitForSelector('#inbox:not([hidden])');
+}
+
+/** axe-core on the page as it is now: no serious or critical violation. */
+export async function expectAccessible(page: Page) {
+  if (!(await page.evaluate(() => 'axe' in window)))
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: { run: () => Promise<AxeResults> } }).axe.run(),
+  );
+  const grave = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(grave).toEqual([]);
 }
