@@ -1,4 +1,5 @@
 import { afterAll, bench, describe, inject } from 'vitest';
+import { startPooler } from '../dev/pooler';
 import { encodeCursor } from '../functions/admin/paging';
 import { adminSql } from '../test/fixtures';
 import { createHarness, type Harness } from '../test/harness';
@@ -7,8 +8,9 @@ import { FULL_SCALE, type InboxScale, seedInbox } from './seed-inbox';
 
 /**
  * The operator inbox at scale, through the real routes (in-process app, signed operator token,
- * operator handle with RLS): the chat list with each filter, a page deep in it, the first page of a
- * 20k-message thread and an idle delta poll of it. Full size (100k conversations, 1M messages) on
+ * operator handle with RLS, a client per request through the local pooler): the chat list with
+ * each filter, a page deep in it, the first page of a 20k-message thread and an idle delta poll
+ * of it. Full size (100k conversations, 1M messages) on
  * a Postgres server (DATABASE_URL=… npm run bench); smaller on the embedded database, where loading
  * a million rows takes minutes.
  *
@@ -26,7 +28,14 @@ console.info(
     `${seeded.counts.conversations} conversations, ${seeded.counts.messages} messages, ` +
     `a ${scale.threadMessages}-message thread`,
 );
-const h = await createHarness({ standIns: false });
+// Each request opens its own client, as a Worker does, to a pooler, as a Worker reaches Supabase
+// through Hyperdrive: no Postgres backend is started per request (dev/pooler.ts, as `npm start`).
+// PGlite has one backend behind all its connections: one server connection in front of it.
+const pooler = await startPooler({
+  targetUrl: inject('databaseUrl'),
+  maxServerConnections: embedded ? 1 : 10,
+});
+const h = await createHarness({ standIns: false, bindings: { DATABASE_URL: pooler.url } });
 // The same routes once more through a round-trip counter, for the figure printed beside each task.
 const counter = await startRoundTripCounter(inject('databaseUrl'));
 const counted = await createHarness({
@@ -99,6 +108,7 @@ describe(`operator inbox at ${seeded.counts.conversations} conversations / ${see
     await h.close();
     await counted.close();
     await counter.close();
+    await pooler.close();
     await sql.end();
   });
 
