@@ -132,7 +132,8 @@ export const DELTA_SAFETY_SECONDS = 10;
 
 /**
  * Messages of one conversation, for the inbox's delta sync:
- * - without `after`: the newest `limit` messages (oldest first);
+ * - without `after`: the newest `limit` messages (oldest first), or with `before` the `limit`
+ *   messages just before that cursor, and the cursor for the page before those;
  * - with `after`: every message created or changed since the cursor (new messages, statuses,
  *   reactions, edits, downloaded media), paged by change order.
  * Returns null when the conversation does not exist for this operator (RLS), like a missing id.
@@ -143,7 +144,7 @@ export const DELTA_SAFETY_SECONDS = 10;
 export function conversationMessages(
   { tx, tenantId }: TenantContext,
   conversationId: string,
-  options: { limit: number; after?: MessageDeltaCursor },
+  options: { limit: number; after?: MessageDeltaCursor; before?: MessageThreadCursor },
 ): Pipelined<MessagePage | null> {
   const conversation = tx
     .select({ id: conversations.id })
@@ -166,18 +167,43 @@ export function conversationMessages(
     changedAt: sql<string>`${messages.updatedAt}::text`.as('changed_at'),
   };
   if (!after) {
+    // Before a cursor: a row comparison, so the cursor is where the messages_conversation_time
+    // range starts (read backwards), however far back the page is.
+    const before = options.before;
+    const older = before
+      ? sql`(${messages.providerTimestamp}, ${messages.receivedAt}, ${messages.id}) < (${before.providerTimestamp}::timestamptz, ${before.receivedAt}::timestamptz, ${before.id}::uuid)`
+      : undefined;
     const newest = tx
-      .select(columns)
+      .select({
+        ...columns,
+        // Full precision, as Postgres prints it: received_at has microseconds.
+        providerTime: sql<string>`${messages.providerTimestamp}::text`,
+        receivedTime: sql<string>`${messages.receivedAt}::text`,
+      })
       .from(messages)
-      .where(eq(messages.conversationId, conversationId))
+      .where(and(eq(messages.conversationId, conversationId), older))
       // WhatsApp times are whole seconds: ties go to arrival order, then id.
       .orderBy(desc(messages.providerTimestamp), desc(messages.receivedAt), desc(messages.id))
-      .limit(options.limit);
-    return pipelined([conversation, clock, newest], ([found, now, rows]) =>
-      found.length === 0
-        ? null
-        : { rows: rows.reverse(), nextCursor: horizonOf(now), hasMore: false },
-    );
+      // One more than shown: whether older ones exist.
+      .limit(options.limit + 1);
+    return pipelined([conversation, clock, newest], ([found, now, rows]) => {
+      if (found.length === 0) return null;
+      const shown = rows.slice(0, options.limit);
+      const oldest = shown.at(-1);
+      return {
+        rows: shown.map(({ providerTime: _p, receivedTime: _r, ...row }) => row).reverse(),
+        nextCursor: horizonOf(now),
+        hasMore: false,
+        olderCursor:
+          rows.length > options.limit && oldest
+            ? {
+                providerTimestamp: oldest.providerTime,
+                receivedAt: oldest.receivedTime,
+                id: oldest.id,
+              }
+            : null,
+      };
+    });
   }
   // A row comparison, so the cursor is where the messages_conversation_changes range starts: a
   // poll when nothing changed reads one index entry, however long the thread.
@@ -216,16 +242,30 @@ export function conversationMessages(
       hasMore && last ? { changedAt: last.changedAt, id: last.id } : horizonOf(now);
     // Paged in change order, shown in conversation order.
     page.sort((a, b) => a.position - b.position);
-    return { rows: page.map(({ position: _position, ...row }) => row), nextCursor, hasMore };
+    return {
+      rows: page.map(({ position: _position, ...row }) => row),
+      nextCursor,
+      hasMore,
+      olderCursor: null,
+    };
   });
 }
 
-export type MessagePage = { rows: MessageRow[]; nextCursor: MessageDeltaCursor; hasMore: boolean };
+/** Where a page of a thread starts, in conversation order: for the page before it. */
+export type MessageThreadCursor = { providerTimestamp: string; receivedAt: string; id: string };
+
+export type MessagePage = {
+  rows: MessageRow[];
+  nextCursor: MessageDeltaCursor;
+  hasMore: boolean;
+  /** The page before this one's oldest message; null when it is the first of the thread. */
+  olderCursor: MessageThreadCursor | null;
+};
 
 export function listConversationMessages(
   ctx: TenantContext,
   conversationId: string,
-  options: { limit: number; after?: MessageDeltaCursor },
+  options: { limit: number; after?: MessageDeltaCursor; before?: MessageThreadCursor },
 ): Promise<MessagePage | null> {
   return runPipelined(conversationMessages(ctx, conversationId, options));
 }

@@ -71,7 +71,12 @@ type ChatMessage = {
   attachments: Array<{ kind: string; download: { status: string }; url: string | null }>;
   reactions: { customer: string | null; business: string | null };
 };
-type MessagePage = { items: ChatMessage[]; next_cursor: string; has_more: boolean };
+type MessagePage = {
+  items: ChatMessage[];
+  next_cursor: string;
+  has_more: boolean;
+  older_cursor: string | null;
+};
 
 const graph = (h: Harness) => must(h.graph, 'the Graph stand-in');
 
@@ -415,6 +420,59 @@ describe('operator chats API', () => {
         a.agent,
       );
       expect(delta.items.map((m) => m.content)).toEqual(texts);
+    });
+
+    it('pages back through a thread with older_cursor: every message once, in order, to the first', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
+      const phone = customerPhone();
+      // Two share a second (ties go to arrival), the rest a second apart.
+      const texts = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'];
+      for (const [i, text] of texts.entries()) {
+        const res = await postWebhook(
+          h,
+          whatsappMessageBody({
+            ...waNumber(a),
+            from: phone,
+            timestamp: secondsAgo(60 - Math.max(i, 1)),
+            message: { type: 'text', text },
+          }),
+        );
+        expect(res.status).toBe(200);
+      }
+      const [row] =
+        await sql`select c.id from conversations c join contacts k on k.id = c.contact_id
+        where k.external_user_id = ${phone}`;
+      const conversationId = must(row, 'the conversation').id as string;
+      const path = `/admin/chats/${conversationId}/messages`;
+
+      const pages: string[][] = [];
+      let page = await get<MessagePage>(h, `${path}?limit=3`, a.agent);
+      pages.push(page.items.map((m) => m.content ?? ''));
+      while (page.older_cursor) {
+        page = await get<MessagePage>(h, `${path}?limit=3&before=${page.older_cursor}`, a.agent);
+        pages.push(page.items.map((m) => m.content ?? ''));
+      }
+      expect(pages).toEqual([['b5', 'b6', 'b7'], ['b2', 'b3', 'b4'], ['b1']]);
+
+      // A page that ends exactly at the first message says so.
+      const exact = await get<MessagePage>(h, `${path}?limit=7`, a.agent);
+      expect(exact.items.map((m) => m.content)).toEqual(texts);
+      expect(exact.older_cursor).toBeNull();
+
+      // Not both directions at once, and only cursors this API handed out.
+      const both = await h.asUser(
+        a.agent,
+        `${path}?after=${exact.next_cursor}&before=${exact.next_cursor}`,
+      );
+      expect(both.status).toBe(400);
+      const foreign = await h.asUser(a.agent, `${path}?before=${exact.next_cursor}`);
+      expect(foreign.status).toBe(400);
+      expect(await foreign.json()).toMatchObject({
+        error: { code: 'BAD_REQUEST', message: 'before: not a cursor this API handed out' },
+      });
     });
 
     it('shows attachments with their download state and where to open them once stored', async ({

@@ -4,9 +4,11 @@ import {
   chatSummaries,
   conversationMessages,
   latestInboundWhatsAppMessageId,
+  type MessageThreadCursor,
   markConversationRead,
 } from '../../../db/chats';
 import type { App } from '../../app';
+import { ApiError } from '../../errors';
 
 import { markReadInBackground } from '../../messaging/read-receipts';
 import { asCurrentOperator, readAsCurrentOperator } from '../../middleware/operator-auth';
@@ -29,6 +31,17 @@ const route = operatorRoutes('chats');
 const listCursor = keysetCursor.extend({ p: z.string().max(64).nullable() });
 /** A delta horizon over an empty conversation has no message id yet. */
 const deltaCursor = keysetCursor.extend({ id: z.uuid().nullable() });
+/** A thread page's start in conversation order: provider time and arrival time, then the id. */
+const threadCursor = keysetCursor.extend({ p: z.string().regex(/^[^|]{1,64}\|[^|]{1,64}$/) });
+
+function threadCursorOf(position: MessageThreadCursor) {
+  return { p: `${position.providerTimestamp}|${position.receivedAt}`, id: position.id };
+}
+
+function threadPositionOf(cursor: z.infer<typeof threadCursor>): MessageThreadCursor {
+  const [providerTimestamp = '', receivedAt = ''] = cursor.p.split('|');
+  return { providerTimestamp, receivedAt, id: cursor.id };
+}
 
 const summaryRoute = route('get', '/chats/summary', {
   operationId: 'listChats',
@@ -59,7 +72,9 @@ const messagesRoute = route('get', '/chats/{id}/messages', {
   operationId: 'listChatMessages',
   summary: 'Messages of a conversation, with delta sync',
   description: [
-    'Without `after`: the newest `limit` messages, oldest first.',
+    'Without `after`: the newest `limit` messages, oldest first; `older_cursor` passed as `before`',
+    'gives the `limit` messages just before them (paging back through the thread), null once the',
+    'first message is shown.',
     'With `after` (a `next_cursor` from an earlier call): only messages created or changed since —',
     'new messages, delivery statuses, reactions, edits, downloaded files — oldest first by provider',
     'time. Items are upserts keyed by `id`; a recently changed message may be sent again. When',
@@ -72,6 +87,10 @@ const messagesRoute = route('get', '/chats/{id}/messages', {
       after: cursorParam(
         'after',
         'The `next_cursor` of an earlier call: only what was created or changed since',
+      ),
+      before: cursorParam(
+        'before',
+        'The `older_cursor` of an earlier call: the messages just before those it returned',
       ),
       limit: z.coerce.number().int().min(1).max(200).default(50).openapi({
         description: 'How many messages at most (1–200)',
@@ -91,6 +110,15 @@ const messagesRoute = route('get', '/chats/{id}/messages', {
           'More changes are waiting: call again with `next_cursor` at once',
           false,
         ),
+        older_cursor: z
+          .string()
+          .nullable()
+          .openapi({
+            description:
+              'Pass as `before` for the messages before these; null when the first message of the ' +
+              'conversation is among them (and on `after` pages)',
+            example: null,
+          }),
       }),
     ),
   },
@@ -134,11 +162,15 @@ export function registerChats(app: App) {
   app.openapi(messagesRoute, async (c) => {
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
+    if (query.after && query.before)
+      throw new ApiError('BAD_REQUEST', 'after and before cannot be used together');
     const after = query.after ? decodeCursor(query.after, 'after', deltaCursor) : undefined;
+    const before = query.before ? decodeCursor(query.before, 'before', threadCursor) : undefined;
     const result = await readAsCurrentOperator(c, (ctx) =>
       conversationMessages(ctx, id, {
         limit: query.limit,
         after: after ? { changedAt: after.p, id: after.id } : undefined,
+        before: before && threadPositionOf(before),
       }),
     );
     if (!result) throw new NotFoundError('Conversation', id);
@@ -147,6 +179,7 @@ export function registerChats(app: App) {
         items: result.rows.map(toChatMessage),
         next_cursor: encodeCursor({ p: result.nextCursor.changedAt, id: result.nextCursor.id }),
         has_more: result.hasMore,
+        older_cursor: result.olderCursor && encodeCursor(threadCursorOf(result.olderCursor)),
       },
       200,
     );

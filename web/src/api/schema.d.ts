@@ -82,7 +82,7 @@ export interface paths {
         };
         /**
          * Messages of a conversation, with delta sync
-         * @description Without `after`: the newest `limit` messages, oldest first. With `after` (a `next_cursor` from an earlier call): only messages created or changed since — new messages, delivery statuses, reactions, edits, downloaded files — oldest first by provider time. Items are upserts keyed by `id`; a recently changed message may be sent again. When nothing changed the answer is an empty list (one index lookup). `has_more`: call again with `next_cursor` straight away.
+         * @description Without `after`: the newest `limit` messages, oldest first; `older_cursor` passed as `before` gives the `limit` messages just before them (paging back through the thread), null once the first message is shown. With `after` (a `next_cursor` from an earlier call): only messages created or changed since — new messages, delivery statuses, reactions, edits, downloaded files — oldest first by provider time. Items are upserts keyed by `id`; a recently changed message may be sent again. When nothing changed the answer is an empty list (one index lookup). `has_more`: call again with `next_cursor` straight away.
          */
         get: operations["listChatMessages"];
         put?: never;
@@ -3753,6 +3753,8 @@ export interface operations {
             query?: {
                 /** @description The `next_cursor` of an earlier call: only what was created or changed since */
                 after?: string;
+                /** @description The `older_cursor` of an earlier call: the messages just before those it returned */
+                before?: string;
                 /** @description How many messages at most (1–200) */
                 limit?: number;
             };
@@ -3784,6 +3786,11 @@ export interface operations {
                          * @example false
                          */
                         has_more: boolean;
+                        /**
+                         * @description Pass as `before` for the messages before these; null when the first message of the conversation is among them (and on `after` pages)
+                         * @example null
+                         */
+                        older_cursor: string | null;
                     };
                 };
             };
