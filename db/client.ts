@@ -53,8 +53,9 @@ export function connect(connectionString: string, options: { max?: number } = {}
  * drizzle's are), so every statement is one round trip, first time or not. Transactions and
  * savepoints hand drizzle their own scoped client, which is wrapped the same way.
  *
- * BEGIN still waits for its answer before the first statement (postgres.js's `begin`); the
- * operator's reads avoid that with `readAsMember`.
+ * The handles below do not use drizzle's `transaction` (postgres.js's `begin` waits for BEGIN's
+ * answer): they run on a reserved connection (`boundTransaction`, `readAsMember`), whose client
+ * `onReserved` prepares the same way.
  */
 function preparing<T extends postgres.Sql>(sql: T): T {
   const scoped =
@@ -114,6 +115,33 @@ export async function operatorMemberships(
     tenantName: row.tenant_name,
     role: row.role,
   }));
+}
+
+/**
+ * The client drizzle gets on a reserved connection: statements prepared as `preparing` prepares
+ * them, the pool's `options` (a reserved connection has none, and drizzle reads its parsers
+ * there; the connection uses the pool's), and whatever `overrides` replaces.
+ */
+function onReserved(
+  db: Database,
+  reserved: postgres.ReservedSql,
+  overrides: {
+    unsafe?: (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) => unknown;
+    savepoint?: (fn: (inner: postgres.Sql) => Promise<unknown>) => Promise<unknown>;
+  },
+): postgres.Sql {
+  const unsafe =
+    overrides.unsafe ??
+    ((query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) =>
+      reserved.unsafe(query, params, { ...opts, prepare: true }));
+  return new Proxy(reserved, {
+    get(target, property, receiver) {
+      if (property === 'options') return db.$client.options;
+      if (property === 'unsafe') return unsafe;
+      if (property === 'savepoint' && overrides.savepoint) return overrides.savepoint;
+      return Reflect.get(target, property, receiver);
+    },
+  }) as unknown as postgres.Sql;
 }
 
 /** An operator named a business they are not a member of (SQLSTATE 28000 from the binding). */
@@ -215,18 +243,12 @@ export async function readAsMember<T>(
     let committed: Promise<unknown> | undefined;
     // drizzle calls `unsafe` once per statement; each is sent as soon as it is made, and COMMIT
     // right after the last, so the order on the wire is the order here.
-    const sending = new Proxy(reserved, {
-      get(target, property, receiver) {
-        // A reserved connection has no `options`; drizzle reads its parsers there (the pool's,
-        // which the connection uses).
-        if (property === 'options') return db.$client.options;
-        if (property !== 'unsafe') return Reflect.get(target, property, receiver);
-        return (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) => {
-          if (committed) throw new Error('readAsMember: a statement was issued after COMMIT');
-          const sent = target.unsafe(query, params, { ...opts, prepare: true }).execute();
-          if (--expected === 0) committed = target.unsafe('commit').execute();
-          return sent;
-        };
+    const sending = onReserved(db, reserved, {
+      unsafe: (query, params, opts) => {
+        if (committed) throw new Error('readAsMember: a statement was issued after COMMIT');
+        const sent = reserved.unsafe(query, params, { ...opts, prepare: true }).execute();
+        if (--expected === 0) committed = reserved.unsafe('commit').execute();
+        return sent;
       },
     });
     const begun = reserved.unsafe('begin').execute();
@@ -308,29 +330,18 @@ async function boundTransaction<T>(
     return null;
   };
   let savepoints = 0;
-  const client: postgres.Sql = new Proxy(reserved, {
-    get(target, property, receiver) {
-      // A reserved connection has no `options`; drizzle reads its parsers there (the pool's).
-      if (property === 'options') return db.$client.options;
-      if (property === 'unsafe') {
-        return (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) =>
-          target.unsafe(query, params, { ...opts, prepare: true });
+  const client: postgres.Sql = onReserved(db, reserved, {
+    savepoint: async (fn: (inner: postgres.Sql) => Promise<unknown>) => {
+      const name = `s${++savepoints}`;
+      await reserved.unsafe(`savepoint ${name}`);
+      try {
+        const result = await fn(client);
+        await reserved.unsafe(`release savepoint ${name}`);
+        return result;
+      } catch (err) {
+        await reserved.unsafe(`rollback to savepoint ${name}`);
+        throw err;
       }
-      if (property === 'savepoint') {
-        return async (fn: (inner: postgres.Sql) => Promise<unknown>) => {
-          const name = `s${++savepoints}`;
-          await target.unsafe(`savepoint ${name}`);
-          try {
-            const result = await fn(client);
-            await target.unsafe(`release savepoint ${name}`);
-            return result;
-          } catch (err) {
-            await target.unsafe(`rollback to savepoint ${name}`);
-            throw err;
-          }
-        };
-      }
-      return Reflect.get(target, property, receiver);
     },
   });
   try {
