@@ -1,4 +1,5 @@
 import { bench, describe, inject } from 'vitest';
+import { startPooler } from '../dev/pooler';
 import { agentTurnJob } from '../functions/jobs/agent-turn';
 import { customerWrites, replyWith, scriptedModels } from '../test/agent';
 import { adminSql, createTenant } from '../test/fixtures';
@@ -9,14 +10,21 @@ import { startRoundTripCounter } from '../test/round-trips';
 /**
  * What an agent turn costs besides the model (issue 9): decide, think with a mock model that
  * answers at once, store the reply and publish its send job, through the real `/jobs/agent-turn`
- * route as QStash delivers it (signed), on a fresh client per delivery as on Workers. The customer
- * message that triggers each turn is written beforehand and not timed. Round trips per turn are
- * counted by the proxy the budgets use (test/round-trips.ts).
+ * route as QStash delivers it (signed), on a fresh client per delivery as on Workers, to the local
+ * pooler as a Worker reaches Supabase through Hyperdrive (dev/pooler.ts, as `npm start`): no
+ * Postgres backend is started per delivery. The customer message that triggers each turn is
+ * written beforehand and not timed. Round trips per turn are counted by the proxy the budgets use
+ * (test/round-trips.ts), between the app and the pooler.
  *
  * `npx vitest bench --run --project integration bench/agent-turn.bench.ts` (DATABASE_URL=… for
  * the Postgres server).
  */
-const counter = await startRoundTripCounter(inject('databaseUrl'));
+// PGlite has one backend behind all its connections: one server connection in front of it.
+const pooler = await startPooler({
+  targetUrl: inject('databaseUrl'),
+  maxServerConnections: inject('databaseKind') === 'embedded' ? 1 : 10,
+});
+const counter = await startRoundTripCounter(pooler.url);
 const script = scriptedModels(
   Array.from({ length: 5_000 }, () => replyWith('¡Hola! ¿En qué te ayudo?')),
 );
@@ -82,6 +90,7 @@ describe('agent turn overhead (mock model)', () => {
         );
         await h.close();
         await counter.close();
+        await pooler.close();
         await sql.end();
       },
     },

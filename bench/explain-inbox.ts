@@ -43,7 +43,15 @@ async function main() {
   await admin.unsafe(`create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const client = postgres(url.toString(), { max: 2, fetch_types: false, onnotice: () => {} });
+  // Recorded by postgres.js, not drizzle's logger: the app's transactions run drizzle sessions of
+  // their own on a reserved connection (db/client.ts boundTransaction), which have no logger.
+  const recorded: Recorded[] = [];
+  const client = postgres(url.toString(), {
+    max: 2,
+    fetch_types: false,
+    onnotice: () => {},
+    debug: (_connection, query, params) => recorded.push({ query, params: params as unknown[] }),
+  });
   const seedSql = postgres(url.toString(), { max: 2, onnotice: () => {} });
   try {
     await migrateDatabase(url.toString());
@@ -59,11 +67,7 @@ async function main() {
         `${seeded.counts.messages} messages, ${seeded.counts.contacts} contacts; PostgreSQL ` +
         `${(await seedSql`show server_version`)[0]?.server_version}.\n`,
     );
-    const recorded: Recorded[] = [];
-    const db: Database = drizzle({
-      client,
-      logger: { logQuery: (query, params) => recorded.push({ query, params }) },
-    });
+    const db: Database = drizzle({ client });
     await explainAll(db, recorded, seeded, seedSql);
   } finally {
     await client.end();
@@ -138,6 +142,41 @@ async function explainAll(
       `Chat summary, first page (${label})`,
       operator,
       (tx) => listChatSummaries(ctx(tx), { ...options, limit: 31 }),
+      fromConversations,
+    );
+  }
+  // Search (`q`): a common term, a rare one, a phone number, and one that matches nothing.
+  for (const [label, search] of [
+    ['common: "customer 1"', 'customer 1'],
+    ['rare: "customer 49999"', 'customer 49999'],
+    ['phone: "+34 600 012 345"', '+34 600 012 345'],
+    ['no match: "zzz"', 'zzz'],
+  ] as const) {
+    await show(
+      `Chat summary, search ${label}`,
+      operator,
+      (tx) => listChatSummaries(ctx(tx), { humanFilter: 'all', limit: 31, search }),
+      fromConversations,
+    );
+  }
+  // Filters (`label`, `assignee`): 10 % of the conversations labelled "vip" and assigned to the
+  // operator, one labelled "rare"; the rest unassigned.
+  await seedSql`update conversations set labels = '["vip"]', assigned_user_id = ${tenant.agent.id}
+    where tenant_id = ${tenant.tenantId} and hashtext(id::text) % 10 = 0`;
+  await seedSql`update conversations set labels = '["rare"]' where id = (select id
+    from conversations where tenant_id = ${tenant.tenantId} order by last_message_at limit 1)`;
+  await seedSql`vacuum analyze conversations`;
+  for (const [label, options] of [
+    ['label=vip (10 %)', { label: 'vip' }],
+    ['label=rare (the oldest conversation)', { label: 'rare' }],
+    ['assignee=me (10 %)', { assignee: tenant.agent.id }],
+    ['assignee=none (90 %)', { assignee: null }],
+    ['label=vip, assignee=none (nothing)', { label: 'vip', assignee: null }],
+  ] as const) {
+    await show(
+      `Chat summary, ${label}`,
+      operator,
+      (tx) => listChatSummaries(ctx(tx), { humanFilter: 'all', limit: 31, ...options }),
       fromConversations,
     );
   }

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, bench, describe, inject } from 'vitest';
 import { startPooler } from '../dev/pooler';
 import { encodeCursor } from '../functions/admin/paging';
@@ -66,6 +67,42 @@ await get(`/admin/chats/summary?cursor=${deepCursor}`);
 // The cursor a client holds after loading the thread: nothing has changed since.
 const { next_cursor: idleCursor } = (await get(`${thread}?limit=50`)) as { next_cursor: string };
 
+// The floor beside the routes: the same rows read by a bare postgres.js pool through the same
+// pooler, as the table owner (no token, no binding, no RLS, no JSON shaping): what a request
+// cannot go below. Each route's p95 is printed with its floor's and their ratio, taken in one run.
+const floorSql = postgres(pooler.url, { max: 10, fetch_types: false, onnotice: () => {} });
+const floorP95 = new Map<string, number>();
+const [lastChange] = await sql<{ at: string }[]>`
+  select max(updated_at)::text as at from messages
+  where conversation_id = ${seeded.thread.conversationId}`;
+
+function floorTimed(route: string, query: () => Promise<unknown>) {
+  let samples: number[] = [];
+  bench(
+    `floor: ${route}`,
+    async () => {
+      const started = performance.now();
+      await query();
+      samples.push(performance.now() - started);
+    },
+    {
+      time: 2_000,
+      iterations: 30,
+      teardown: async (_task, mode) => {
+        if (mode === 'warmup') {
+          samples = [];
+          return;
+        }
+        const sorted = [...samples].sort((a, b) => a - b);
+        floorP95.set(route, Number.parseFloat(percentile(sorted, 95)));
+        console.info(
+          `[bench] floor: ${route}: n=${sorted.length} p50 ${percentile(sorted, 50)} p95 ${percentile(sorted, 95)}, 1 round trip`,
+        );
+      },
+    },
+  );
+}
+
 /** Vitest's bench reports no p95: every call is timed here too, and p50/p95 printed per task. */
 function timed(name: string, path: string) {
   let samples: number[] = [];
@@ -90,8 +127,13 @@ function timed(name: string, path: string) {
           return;
         }
         const sorted = [...samples].sort((a, b) => a - b);
+        const p95 = percentile(sorted, 95);
+        const floor = floorP95.get(name);
+        const ratio = floor
+          ? `; floor p95 ${floor.toFixed(1)} ms, ${(Number.parseFloat(p95) / floor).toFixed(1)}× the floor`
+          : '';
         console.info(
-          `[bench] ${name}: n=${sorted.length} p50 ${percentile(sorted, 50)} p95 ${percentile(sorted, 95)}, ${roundTrips} round trip(s)`,
+          `[bench] ${name}: n=${sorted.length} p50 ${percentile(sorted, 50)} p95 ${p95}, ${roundTrips} round trip(s)${ratio}`,
         );
       },
     },
@@ -108,9 +150,28 @@ describe(`operator inbox at ${seeded.counts.conversations} conversations / ${see
     await h.close();
     await counted.close();
     await counter.close();
+    await floorSql.end();
     await pooler.close();
     await sql.end();
   });
+
+  floorTimed(
+    'summary, first page (all)',
+    () => floorSql`
+      select v.id, v.last_message_preview, v.last_message_at, v.unread_count, v.is_locked,
+        c.name, c.phone
+      from conversations v join contacts c on c.id = v.contact_id
+      where v.tenant_id = ${seeded.tenant.tenantId}
+      order by v.last_message_at desc nulls last, v.id desc limit 30`,
+  );
+  floorTimed(
+    '20k-message thread, idle delta poll',
+    () => floorSql`
+      select id, status, content, updated_at from messages
+      where conversation_id = ${seeded.thread.conversationId}
+        and (updated_at, id) > (${lastChange?.at ?? null}::timestamptz, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)
+      order by updated_at, id limit 50`,
+  );
 
   timed('summary, first page (all)', '/admin/chats/summary');
   timed('summary, human_only', '/admin/chats/summary?human_filter=human_only');

@@ -13,16 +13,12 @@ import { customerPhone, postWebhook, waNumber } from '../test/meta-webhooks';
 /**
  * Webhook intake: a batch of 10 customer messages, signed as Meta signs it, through the real app
  * and a real database. Meta retries and duplicates deliveries, so the duplicate path matters as
- * much as the first delivery; the Redis fast path should make duplicates cheap, and losing Redis
- * should only cost speed, never correctness.
+ * much as the first delivery; the database's unique keys decide it, in the same round trips.
  */
 // Vitest runs no hooks before benchmarks, so everything is arranged at module load.
 const sql = adminSql();
 const tenant = await createTenant(sql, 'Bench webhooks');
 const h = await createHarness();
-const redisDown = await createHarness({
-  bindings: { UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9' },
-});
 
 function batch() {
   const number = waNumber(tenant);
@@ -50,23 +46,17 @@ async function post(harness: typeof h, body: unknown) {
 
 const seen = batch();
 await post(h, seen);
-const seenWithoutRedis = batch();
-await post(redisDown, seenWithoutRedis);
 
 describe('POST /webhooks/meta, a batch of 10 messages', () => {
   afterAll(async () => {
     await h.close();
-    await redisDown.close();
     await sql.end();
   });
 
   bench('first delivery (10 new messages stored)', async () => {
     await post(h, batch());
   });
-  bench('duplicate delivery, Redis fast path', async () => {
+  bench('duplicate delivery (the database decides)', async () => {
     await post(h, seen);
-  });
-  bench('duplicate delivery, Redis down (the database decides)', async () => {
-    await post(redisDown, seenWithoutRedis);
   });
 });

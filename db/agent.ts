@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, max, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
 import {
   type AgentStep,
@@ -43,6 +43,8 @@ export type TurnConversation = {
   lockReason: string | null;
   botEnabled: boolean;
   latestInboundMessageId: string | null;
+  /** When the customer last wrote (the 24-hour window's start); null: never. */
+  lastInboundAt: Date | null;
   contact: { id: string; name: string | null; phone: string | null; externalUserId: string };
 };
 
@@ -66,6 +68,7 @@ export async function loadTurnConversation(
       lockReason: conversations.lockReason,
       botEnabled: conversations.botEnabled,
       latestInboundMessageId: conversations.latestInboundMessageId,
+      lastInboundAt: conversations.lastInboundAt,
       contact: {
         id: contacts.id,
         name: contacts.name,
@@ -85,26 +88,24 @@ export async function loadTurnConversation(
 }
 
 /**
- * Whether the conversation was unlocked after `since`: a message that arrived while a person had
- * the conversation is theirs, and unlocking must not make the bot answer that backlog.
+ * When a person last gave the conversation back to the bot (null: never). A turn must not answer
+ * a message that arrived while a person had the conversation: unlocking does not answer the
+ * backlog. Read without the trigger, so it is sent together with the reads that find it.
  */
-export async function unlockedSince(
+export async function lastUnlockedAt(
   { tx }: TenantContext,
   conversationId: string,
-  since: Date,
-): Promise<boolean> {
+): Promise<Date | null> {
   const [row] = await tx
-    .select({ id: conversationLockEvents.id })
+    .select({ at: max(conversationLockEvents.at) })
     .from(conversationLockEvents)
     .where(
       and(
         eq(conversationLockEvents.conversationId, conversationId),
         eq(conversationLockEvents.locked, false),
-        gt(conversationLockEvents.at, since),
       ),
-    )
-    .limit(1);
-  return row !== undefined;
+    );
+  return row?.at ?? null;
 }
 
 /**
@@ -193,11 +194,11 @@ async function insertRunOnce(
 
 /**
  * Starts (or, after a crash left it `running` for longer than `staleAfterMs`, takes over) the run
- * of a correlation id. Returns null when the run is finished or another delivery is running it:
- * QStash delivers at least once, and a turn must answer once.
+ * of a correlation id, in one statement. Returns null when the run is finished or another
+ * delivery is running it: QStash delivers at least once, and a turn must answer once.
  */
 export async function startRun(
-  ctx: TenantContext,
+  { tx, tenantId }: TenantContext,
   run: {
     conversationId: string;
     correlationId: string;
@@ -206,22 +207,41 @@ export async function startRun(
     staleAfterMs: number;
   },
 ): Promise<AgentRunRow | null> {
-  const inserted = await insertRunOnce(ctx, { ...run, outcome: 'running' });
-  if (inserted) return inserted;
-  // started_at is the database's clock (the column default), like messages.received_at, which
-  // supersededBy compares it with.
-  const [takenOver] = await ctx.tx
-    .update(agentRuns)
-    .set({ startedAt: sql`now()`, model: run.model, steps: [], usage: {}, error: null })
-    .where(
-      and(
-        eq(agentRuns.correlationId, run.correlationId),
+  const { staleAfterMs, ...values } = run;
+  const [row] = await tx
+    .insert(agentRuns)
+    .values({ ...values, tenantId, outcome: 'running' })
+    .onConflictDoUpdate({
+      target: agentRuns.correlationId,
+      // started_at is the database's clock (the column default), like messages.received_at,
+      // which supersededBy compares it with.
+      set: { startedAt: sql`now()`, model: run.model, steps: [], usage: {}, error: null },
+      setWhere: and(
         eq(agentRuns.outcome, 'running'),
-        sql`${agentRuns.startedAt} < now() - make_interval(secs => ${run.staleAfterMs / 1000})`,
+        sql`${agentRuns.startedAt} < now() - make_interval(secs => ${staleAfterMs / 1000})`,
       ),
-    )
+    })
     .returning();
-  return takenOver ?? null;
+  return row ?? null;
+}
+
+/**
+ * Gives back a running run whose model call failed transiently, so the job's next delivery takes
+ * it over at once (startRun) instead of finding it busy until it goes stale: its start is moved
+ * back past `staleAfterMs` (the takeover sets it to now again), and the error says why meanwhile.
+ */
+export async function releaseRun(
+  { tx }: TenantContext,
+  runId: string,
+  input: { error: string; staleAfterMs: number },
+): Promise<void> {
+  await tx
+    .update(agentRuns)
+    .set({
+      error: input.error,
+      startedAt: sql`now() - make_interval(secs => ${input.staleAfterMs / 1000 + 1})`,
+    })
+    .where(and(eq(agentRuns.id, runId), eq(agentRuns.outcome, 'running')));
 }
 
 /**

@@ -73,6 +73,8 @@ export type ServiceInput = {
   bookable: boolean;
   requiresAssessment: boolean;
   active: boolean;
+  /** Days after a completed appointment when a recall is due (db/opportunities.ts); null: none. */
+  recallAfterDays: number | null;
   /** Who performs it. */
   staffIds: string[];
 };

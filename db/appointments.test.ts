@@ -1,7 +1,7 @@
 import { sql as dsql } from 'drizzle-orm';
 import fc from 'fast-check';
 import type postgres from 'postgres';
-import { describe, expect } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
 import { createConversation } from '../test/conversations';
 import type { TenantFixture } from '../test/fixtures';
@@ -17,7 +17,7 @@ import {
   listStaff,
   rescheduleAppointment,
 } from './appointments';
-import { asOperator, asTenant } from './client';
+import { asOperator, asTenant, type TenantContext } from './client';
 
 const agent: Actor = { by: 'agent' };
 const MINUTE = 60_000;
@@ -164,6 +164,45 @@ describe('appointments', () => {
       ),
     ).rejects.toBeInstanceOf(InvalidInputError);
   });
+
+  // Concurrent transactions need the server: the embedded database runs one at a time.
+  it.skipIf(inject('databaseKind') === 'embedded')(
+    'a booking that loses a deadlock on the no-overlap check waits and is told who holds the time',
+    async ({ db, tenant }) => {
+      const book = (ctx: TenantContext, hhmm: string) =>
+        bookAppointment(ctx, {
+          serviceId: salon.cut,
+          staffId: salon.ana,
+          contactId: salon.contactId,
+          startsAt: monday(hhmm, 3),
+          actor: agent,
+        });
+      let firstBooked!: () => void;
+      const firstHolds = new Promise<void>((resolve) => {
+        firstBooked = resolve;
+      });
+      // A cut takes 40 minutes with its clean-up. A books 10:00 and, before committing, 11:00;
+      // in between B books 10:30. B waits for A's 10:00, A's 11:00 finds B's 10:30 and waits for
+      // B: a deadlock, which Postgres ends by failing B's insert.
+      const first = asTenant(db, tenant.tenantId, async (ctx) => {
+        const held = await book(ctx, '10:00');
+        firstBooked();
+        await new Promise((r) => setTimeout(r, 300));
+        await book(ctx, '11:00');
+        return held;
+      });
+      await firstHolds;
+      const second = asTenant(db, tenant.tenantId, (ctx) => book(ctx, '10:30'));
+      const [won, lost] = await Promise.allSettled([first, second]);
+      expect(won.status).toBe('fulfilled');
+      expect(lost.status).toBe('rejected');
+      const reason = (lost as PromiseRejectedResult).reason;
+      expect(reason).toBeInstanceOf(ConflictError);
+      expect((reason as ConflictError).conflictingId).toBe(
+        (won as PromiseFulfilledResult<{ id: string }>).value.id,
+      );
+    },
+  );
 
   it('lets exactly one of 20 concurrent bookings of one slot through', async ({ db, tenant }) => {
     const startsAt = monday('12:00');

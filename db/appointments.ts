@@ -189,33 +189,47 @@ const range = (start: Date, end: Date) =>
 
 const isActive = () => isOneOf(appointments.status, ACTIVE_APPOINTMENT_STATUSES);
 
+/** How often a booking that lost a deadlock on the no-overlap check is tried again. */
+const DEADLOCK_ATTEMPTS = 3;
+
 /**
  * Runs `write` in a savepoint; when it breaks the no-overlap constraint, the caller's transaction
  * carries on (nothing of `write` kept) and a ConflictError names the appointment holding the time.
+ *
+ * Two bookings of overlapping times, neither committed, can each find the other's row while
+ * checking the exclusion constraint and wait for each other: Postgres ends that by failing one
+ * with a deadlock (40P01, "while checking exclusion constraint"). Only the savepoint is undone, so
+ * the loser tries again: it then waits for the other booking's transaction and gets the time if
+ * that one rolls back, else the usual 23P01 naming it.
  */
 async function takingTime<T>(
   tx: Tx,
   claim: { staffId: string; start: Date; end: Date; exceptId?: string },
   write: (sp: Tx) => Promise<T>,
 ): Promise<T> {
-  try {
-    return await tx.transaction(write);
-  } catch (err) {
-    if (sqlErrorOf(err).code !== '23P01') throw err;
-    const [holder] = await tx
-      .select({ id: appointments.id })
-      .from(appointments)
-      .where(
-        and(
-          eq(appointments.staffId, claim.staffId),
-          isActive(),
-          sql`${appointments.period} && ${range(claim.start, claim.end)}`,
-          claim.exceptId ? ne(appointments.id, claim.exceptId) : undefined,
-        ),
-      )
-      .limit(1);
-    throw new ConflictError('That time is no longer free.', holder?.id);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tx.transaction(write);
+    } catch (err) {
+      const { code } = sqlErrorOf(err);
+      if (code === '40P01' && attempt < DEADLOCK_ATTEMPTS) continue;
+      if (code !== '23P01' && code !== '40P01') throw err;
+      break;
+    }
   }
+  const [holder] = await tx
+    .select({ id: appointments.id })
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.staffId, claim.staffId),
+        isActive(),
+        sql`${appointments.period} && ${range(claim.start, claim.end)}`,
+        claim.exceptId ? ne(appointments.id, claim.exceptId) : undefined,
+      ),
+    )
+    .limit(1);
+  throw new ConflictError('That time is no longer free.', holder?.id);
 }
 
 async function recordEvent(

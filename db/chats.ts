@@ -1,6 +1,28 @@
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, ne, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  ilike,
+  isNotNull,
+  isNull,
+  lt,
+  ne,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import { type Pipelined, pipelined, runPipelined, type TenantContext } from './client';
-import { type Channel, channelAccounts, contacts, conversations, messages } from './schema';
+import {
+  agentDrafts,
+  type Channel,
+  channelAccounts,
+  contacts,
+  conversations,
+  messages,
+  tenantSettings,
+} from './schema';
 
 export type ChatSummaryRow = {
   id: string;
@@ -17,11 +39,26 @@ export type ChatSummaryRow = {
   accountName: string;
   unreadCount: number;
   isLocked: boolean;
+  botEnabled: boolean;
   lockedBy: string | null;
   lockReason: string | null;
+  bsuid: string | null;
+  labels: string[];
+  assignedUserId: string | null;
+  /**
+   * The escalation contact (settings) whose WhatsApp number this chat is with: a staff chat (the
+   * agent's approval cards and hand-offs go there), not a customer's; null for customers.
+   */
+  staffName: string | null;
+  /** Who wrote the newest message of the thread; null before the first one. */
+  lastSender: MessageSender | null;
+  /** The AI's drafts waiting for an operator's approval. */
+  pendingDrafts: number;
   /** Full-precision `last_message_at` as Postgres prints it, for the keyset cursor. */
   position: string | null;
 };
+
+type MessageSender = (typeof messages.$inferSelect)['sender'];
 
 /** position and id of the last conversation of the previous page. */
 export type ChatListCursor = { position: string | null; id: string };
@@ -45,8 +82,15 @@ export function chatSummaries(
     channel?: Channel;
     limit: number;
     after?: ChatListCursor;
+    /** Search: part of the customer's name, username or phone, or of the last message's preview. */
+    search?: string;
+    /** Only conversations carrying this label. */
+    label?: string;
+    /** Only conversations assigned to this operator, or (null) to nobody. */
+    assignee?: string | null;
   },
 ): Pipelined<ChatSummaryRow[]> {
+  const search = options.search === undefined ? undefined : searchCondition(options.search);
   const page = (range: SQL | undefined, limit: number) =>
     tx
       .select({
@@ -64,8 +108,29 @@ export function chatSummaries(
         accountName: channelAccounts.displayName,
         unreadCount: conversations.unreadCount,
         isLocked: conversations.isLocked,
+        botEnabled: conversations.botEnabled,
         lockedBy: conversations.lockedBy,
         lockReason: conversations.lockReason,
+        bsuid: contacts.bsuid,
+        labels: conversations.labels,
+        assignedUserId: conversations.assignedUserId,
+        // One probe of messages_conversation_time (read backwards) per listed row; a column kept
+        // on the conversation would need every write path (ingest, echoes, sends) to set it.
+        lastSender: sql<MessageSender | null>`(select ${messages.sender} from ${messages}
+          where ${messages.conversationId} = ${conversations.id}
+          order by ${messages.providerTimestamp} desc, ${messages.receivedAt} desc, ${messages.id} desc
+          limit 1)`,
+        // Digits against digits, as db/agent.ts ensureStaffConversation finds a staff contact.
+        staffName: sql<string | null>`(select e->>'name'
+          from ${tenantSettings} ts, jsonb_array_elements(ts.escalation_contacts) e
+          where ts.tenant_id = ${conversations.tenantId} and ${channelAccounts.channel} = 'whatsapp'
+            and regexp_replace(coalesce(e->>'whatsapp', ''), '\\D', '', 'g')
+              in (${contacts.phone}, ${contacts.externalUserId})
+          limit 1)`,
+        // One probe of agent_drafts_conversation per listed row: the "drafts waiting" badge.
+        pendingDrafts: sql<number>`(select count(*)::int from ${agentDrafts}
+          where ${agentDrafts.conversationId} = ${conversations.id}
+            and ${agentDrafts.status} = 'pending')`,
         position: sql<string | null>`${conversations.lastMessageAt}::text`,
       })
       .from(conversations)
@@ -79,6 +144,16 @@ export function chatSummaries(
           options.humanFilter === 'human_only' ? sql`${conversations.isLocked}` : undefined,
           options.humanFilter === 'bot_only' ? sql`not ${conversations.isLocked}` : undefined,
           options.channel ? eq(channelAccounts.channel, options.channel) : undefined,
+          search,
+          // jsonb containment, checked on rows read in list order (docs/performance.md, "Filters").
+          options.label === undefined
+            ? undefined
+            : sql`${conversations.labels} @> jsonb_build_array(${options.label}::text)`,
+          options.assignee === undefined
+            ? undefined
+            : options.assignee === null
+              ? isNull(conversations.assignedUserId)
+              : eq(conversations.assignedUserId, options.assignee),
           range,
         ),
       )
@@ -106,6 +181,28 @@ export function chatSummaries(
     ],
     ([dated, undated]) => [...dated, ...undated].slice(0, options.limit),
   );
+}
+
+/**
+ * Case-insensitive substring match on the contact's name, username and phone and the conversation's
+ * last-message preview. Checked on rows read in list order (no index: docs/performance.md, "Search").
+ * A query that looks like a phone number ("+34 600-111") also matches the digits alone.
+ */
+function searchCondition(search: string): SQL | undefined {
+  const pattern = `%${escapeLike(search)}%`;
+  const digits = search.replace(/\D/g, '');
+  const phoneLike = /^[\d\s+().-]+$/.test(search) && digits.length > 0;
+  return or(
+    ilike(contacts.name, pattern),
+    ilike(contacts.username, pattern),
+    ilike(contacts.phone, phoneLike ? `%${digits}%` : pattern),
+    ilike(conversations.lastMessagePreview, pattern),
+  );
+}
+
+/** LIKE's wildcards and its escape character (a backslash, Postgres's default) taken literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
 export function listChatSummaries(

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
@@ -50,31 +50,20 @@ export function connect(connectionString: string, options: { max?: number } = {}
  * connection) instead, as Hyperdrive expects. postgres.js as published describes a new statement
  * with parameters before running it (two round trips); patches/postgres+3.4.9.patch sends parse,
  * describe, bind and execute together when the untyped parameters are text or numbers (all of
- * drizzle's are), so every statement is one round trip, first time or not. Transactions and
- * savepoints hand drizzle their own scoped client, which is wrapped the same way.
+ * drizzle's are), so every statement is one round trip, first time or not.
  *
- * The handles below do not use drizzle's `transaction` (postgres.js's `begin` waits for BEGIN's
+ * Transactions do not go through drizzle's `transaction` (postgres.js's `begin` waits for BEGIN's
  * answer): they run on a reserved connection (`boundTransaction`, `readAsMember`), whose client
- * `onReserved` prepares the same way.
+ * `onReserved` prepares the same way and makes the savepoints of nested `transaction` calls.
  */
 function preparing<T extends postgres.Sql>(sql: T): T {
-  const scoped =
-    (open: (...args: unknown[]) => unknown) =>
-    (...args: unknown[]) => {
-      const fn = args.pop() as (inner: postgres.Sql) => unknown;
-      return open(...args, (inner: postgres.Sql) => fn(preparing(inner)));
-    };
   return new Proxy(sql, {
     get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
       if (property === 'unsafe') {
         return (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: object) =>
           target.unsafe(query, params, { ...opts, prepare: true });
       }
-      if ((property === 'begin' || property === 'savepoint') && typeof value === 'function') {
-        return scoped(value.bind(target));
-      }
-      return value;
+      return Reflect.get(target, property, receiver);
     },
   });
 }
@@ -159,7 +148,8 @@ export class NotAMemberError extends Error {
  */
 const BIND_OPERATOR_TO = 'select app.bind_operator_to($1, $2)';
 
-function notAMember(err: unknown): boolean {
+/** The binding statement refused the user (SQLSTATE 28000, invalid authorization). */
+function bindingRefused(err: unknown): boolean {
   const cause = err instanceof Error && 'cause' in err ? err.cause : err;
   return (cause as { code?: unknown } | null)?.code === '28000';
 }
@@ -195,7 +185,35 @@ export async function asMember<T>(
       return fn;
     });
   } catch (err) {
-    throw notAMember(err) ? new NotAMemberError() : err;
+    throw bindingRefused(err) ? new NotAMemberError() : err;
+  }
+}
+
+export class NotAPlatformOperatorError extends Error {
+  constructor() {
+    super('not a platform operator');
+  }
+}
+
+const BIND_PLATFORM_OPERATOR = 'select 1 from app.bind_platform_operator($1)';
+
+/**
+ * The platform operator handle (db/schema/platform.ts): as `asOperator`, after checking in the
+ * binding statement itself that the user runs the platform (else NotAPlatformOperatorError, and
+ * nothing ran). RLS then shows webhook bodies no business owns, and no business's rows.
+ */
+export async function asPlatformOperator<T>(
+  db: Database,
+  claims: OperatorClaims,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  try {
+    return await boundTransaction(db, (bind) => {
+      bind(BIND_PLATFORM_OPERATOR, [JSON.stringify(claims)]);
+      return fn;
+    });
+  } catch (err) {
+    throw bindingRefused(err) ? new NotAPlatformOperatorError() : err;
   }
 }
 
@@ -274,7 +292,7 @@ export async function readAsMember<T>(
     // the transaction before the connection goes back to the pool.
     await (committed ?? reserved.unsafe('rollback'));
     const failed = settled.find((settlement) => settlement.status === 'rejected');
-    if (failed) throw notAMember(failed.reason) ? new NotAMemberError() : failed.reason;
+    if (failed) throw bindingRefused(failed.reason) ? new NotAMemberError() : failed.reason;
     if (!plan) throw unbuilt;
     return plan.result(
       settled.slice(2).map((rows) => (rows as PromiseFulfilledResult<unknown>).value),
@@ -292,8 +310,11 @@ const BIND_WORKER = 'set local role switchboard_worker';
 
 const dialect = new PgDialect();
 
-/** Sends a binding statement (role, tenant, claims) into the transaction without waiting for it. */
-type Bind = (text: string, params?: string[]) => void;
+/**
+ * Sends a statement into the transaction without waiting for it (a binding: role, tenant, claims;
+ * or a last write nothing waits for). Its failure fails the transaction.
+ */
+type Bind = (text: string, params?: (string | number | null)[]) => void;
 
 /**
  * A transaction whose BEGIN and bindings go out with its first statement instead of each waiting
@@ -309,11 +330,17 @@ type Bind = (text: string, params?: string[]) => void;
  */
 async function boundTransaction<T>(
   db: Database,
-  open: (bind: Bind) => (tx: Tx) => Promise<T>,
+  open: (bind: Bind) => (tx: Tx) => Promise<T | CommitWith<T>>,
 ): Promise<T> {
   const reserved = await db.$client.reserve();
   const sent: Promise<unknown>[] = [];
-  const send = (text: string, params: string[] = []) => {
+  let committing = false;
+  const refuseAfterCommit = () => {
+    // It would run after COMMIT, outside the bindings, as the connection's own role.
+    if (committing) throw new Error('boundTransaction: a statement was issued after COMMIT');
+  };
+  const send = (text: string, params: (string | number | null)[] = []) => {
+    refuseAfterCommit();
     const query = reserved.unsafe(text, params, { prepare: params.length > 0 }).execute();
     query.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     sent.push(query);
@@ -331,6 +358,11 @@ async function boundTransaction<T>(
   };
   let savepoints = 0;
   const client: postgres.Sql = onReserved(db, reserved, {
+    unsafe: (query, params, opts) => {
+      refuseAfterCommit();
+      // Queued on the connection now, in the order issued (COMMIT included), not when awaited.
+      return reserved.unsafe(query, params, { ...opts, prepare: true }).execute();
+    },
     savepoint: async (fn: (inner: postgres.Sql) => Promise<unknown>) => {
       const name = `s${++savepoints}`;
       await reserved.unsafe(`savepoint ${name}`);
@@ -354,20 +386,51 @@ async function boundTransaction<T>(
       session as unknown as ConstructorParameters<typeof PostgresJsTransaction>[1],
       undefined,
     ) as unknown as Tx;
-    let result: T;
+    let returned: T | CommitWith<T>;
     try {
-      result = await work(tx);
-      await Promise.all(sent);
+      returned = await work(tx);
     } catch (err) {
       throw (await bindingError()) ?? err;
     }
-    await reserved.unsafe('commit');
-    return result;
+    // COMMIT goes out right behind what was sent and not waited for (the last write, often), so
+    // it costs no round trip of its own. If one of those failed, the transaction was aborted and
+    // COMMIT answers ROLLBACK: nothing is kept, and that failure is thrown.
+    committing = true;
+    const committed = reserved.unsafe('commit').execute();
+    const last = returned instanceof CommitWith ? await settle(returned.last) : null;
+    const failure = (await bindingError()) ?? (last && 'error' in last ? last.error : null);
+    await committed;
+    if (failure) throw failure;
+    return last && 'value' in last ? last.value : (returned as T);
   } catch (err) {
     await reserved.unsafe('rollback').catch(() => {});
     throw err;
   } finally {
     reserved.release();
+  }
+}
+
+/**
+ * What a transaction's work returns when its last statements are issued and not awaited: COMMIT
+ * goes out with them, so they cost no round trip of their own, and the transaction answers with
+ * their result (or their error, after which nothing was kept). Statements issued after COMMIT are
+ * refused, so anything the work still needs to read must be awaited before.
+ */
+export class CommitWith<T> {
+  constructor(readonly last: Promise<T>) {
+    last.catch(() => {}); // awaited by the transaction; not an unhandled rejection meanwhile
+  }
+}
+
+export function commitWith<T>(last: Promise<T>): CommitWith<T> {
+  return new CommitWith(last);
+}
+
+async function settle<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  try {
+    return { value: await promise };
+  } catch (error) {
+    return { error };
   }
 }
 
@@ -379,8 +442,8 @@ async function boundTransaction<T>(
 export function asTenant<T>(
   db: Database,
   tenantId: string,
-  fn: (ctx: TenantContext) => Promise<T>,
-) {
+  fn: (ctx: TenantContext) => Promise<T | CommitWith<T>>,
+): Promise<T> {
   return boundTransaction(db, (bind) => {
     bind(BIND_TENANT, [tenantId]);
     return (tx) => fn({ tx, tenantId });
@@ -403,6 +466,11 @@ export function asIntake<T>(db: Database, fn: (ctx: IntakeContext) => Promise<T>
 export type WorkerScope = {
   intake: IntakeContext;
   forTenant(tenantId: string): Promise<TenantContext>;
+  /**
+   * Sends a statement nobody waits for (recording how the work ended): it goes out with the
+   * COMMIT, in the same round trip, and its failure fails the transaction.
+   */
+  sendWithCommit(statement: SQL): void;
 };
 
 /**
@@ -424,6 +492,10 @@ export function asWorker<T>(db: Database, fn: (scope: WorkerScope) => Promise<T>
             bound = tenantId;
           }
           return { tx, tenantId };
+        },
+        sendWithCommit(statement) {
+          const query = dialect.sqlToQuery(statement);
+          bind(query.sql, query.params as (string | number | null)[]);
         },
       });
   });

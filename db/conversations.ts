@@ -23,10 +23,7 @@ export async function loadConversationForSend(
   conversationId: string,
   options: { lock?: boolean } = {},
 ) {
-  if (options.lock && !(await lockConversation(ctx, conversationId))) {
-    throw new NotFoundError('Conversation', conversationId);
-  }
-  const [row] = await ctx.tx
+  const query = ctx.tx
     .select({
       conversation: conversations,
       account: {
@@ -52,6 +49,8 @@ export async function loadConversationForSend(
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
     .leftJoin(tenantSettings, eq(tenantSettings.tenantId, conversations.tenantId))
     .where(eq(conversations.id, conversationId));
+  // The lock in the same statement: only the conversation's row, not the joined ones.
+  const [row] = await (options.lock ? query.for('update', { of: conversations }) : query);
   if (!row) throw new NotFoundError('Conversation', conversationId);
   return {
     ...row,
@@ -78,6 +77,13 @@ export async function lockConversation(
   return locked.length > 0;
 }
 
+/** The slot reserveSendSlot will reserve: not before `earliest`, nor before the reserved one. */
+export function sendSlot(conversation: { nextSendAt: Date | null }, earliest: Date): Date {
+  return conversation.nextSendAt && conversation.nextSendAt > earliest
+    ? conversation.nextSendAt
+    : earliest;
+}
+
 /**
  * Reserves the next send slot of a conversation: not before `earliest`, nor before the slot after
  * the previous message's. Consecutive messages are thus at least the spacing apart, and in the
@@ -89,10 +95,7 @@ export async function reserveSendSlot(
   earliest: Date,
   spacingSeconds: number,
 ): Promise<Date> {
-  const slot =
-    conversation.nextSendAt && conversation.nextSendAt > earliest
-      ? conversation.nextSendAt
-      : earliest;
+  const slot = sendSlot(conversation, earliest);
   // A spacing of 0 still advances by a millisecond, so slots (the outbound ordering key) stay distinct.
   const next = new Date(slot.getTime() + Math.max(spacingSeconds * 1000, 1));
   await tx
@@ -133,6 +136,24 @@ export async function setConversationLock({ tx, tenantId }: TenantContext, chang
   if (!updated) throw new NotFoundError('Conversation', change.conversationId);
   await tx.insert(conversationLockEvents).values({ ...change, tenantId, at: change.now });
   return updated;
+}
+
+/**
+ * Lets the agent answer in this conversation, or keeps it out for good (a supplier, a friend, a
+ * customer the business always answers itself). Unlike the lock, nothing expires it; a turn already
+ * queued finds it off when it runs and ends without a word.
+ */
+export async function setBotEnabled(
+  { tx }: TenantContext,
+  conversationId: string,
+  enabled: boolean,
+): Promise<void> {
+  const [updated] = await tx
+    .update(conversations)
+    .set({ botEnabled: enabled, updatedAt: sql`now()` })
+    .where(eq(conversations.id, conversationId))
+    .returning({ id: conversations.id });
+  if (!updated) throw new NotFoundError('Conversation', conversationId);
 }
 
 /** The lock history of a conversation, newest first. */

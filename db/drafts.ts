@@ -13,7 +13,7 @@ export async function createDrafts(
   { tx, tenantId }: TenantContext,
   input: {
     conversationId: string;
-    runId: string;
+    runId: string | null;
     correlationId: string;
     drafts: Array<{ message: Record<string, unknown> & { type: string }; preview: string }>;
   },

@@ -2,16 +2,17 @@ import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
 import type { TenantContext } from './client';
 import { setConversationLock } from './conversations';
 import { handleOptOutKeywords } from './opt-ins';
-import { enqueueJob, type OutboxJob } from './outbox';
+import { enqueueJob, type OutboxJob, outboxJobFromJson } from './outbox';
 import {
   type Attachment,
   type Channel,
   contacts,
   conversations,
+  jobOutbox,
   messages,
   templates,
 } from './schema';
-import { getTenantSettings, type TenantSettings } from './settings';
+import { DEFAULT_SETTINGS, getTenantSettings, type TenantSettings } from './settings';
 import { isOneOf } from './sql';
 import {
   lockProviderMessage,
@@ -341,20 +342,18 @@ async function ingestMessage(
   item: MessageItem,
   run: IngestRun,
 ) {
-  const stored = await storeMessage(ctx, account, item, run);
+  if (item.from === 'business') return ingestEcho(ctx, account, item, run);
+  const stored = await ingestCustomerMessage(ctx, account, item, run);
   if (!stored) {
     run.result.counts.duplicates++;
     return;
   }
   run.result.counts.stored++;
-  const { contactId, conversationId, messageId } = stored;
-  // The turn is scheduled with the conversation's own update, so it costs no statement of its own.
-  const window = item.from === 'customer' && item.wantsReply ? await turnWindow(ctx, run) : null;
-  let opened = false;
-  if (item.from === 'customer') opened = await advanceForCustomer(ctx, item, stored, window);
-  else await advanceForEcho(ctx, item, stored, run.now);
+  const { contactId, conversationId, messageId, turn } = stored;
   await enqueueDownloads(ctx, messageId, item.attachments, run.result);
-  if (item.from !== 'customer') return;
+  if (stored.contactCreated) {
+    await enqueueProfileLookup(ctx, account, contactId, item.contact, run.result);
+  }
   // Opt-out keywords (STOP, BAJA, PARAR, إيقاف, …), owned by Outbound (db/opt-ins.ts): the first
   // one is recorded in the ledger, stops outreach and queues one confirmation.
   if (item.type === 'text') {
@@ -383,49 +382,136 @@ async function ingestMessage(
       settings: await settingsOf(ctx, run.caches),
     });
     run.result.jobs.push(...agent.jobs);
-    if (!agent.turn && opened && window) {
-      // Handled at intake: the window this message opened stays closed.
-      await closeTurnWindow(ctx, conversationId, window);
+    if (!agent.turn && turn) {
+      // Handled at intake: the window this message opened closes again, and its turn goes.
+      await withdrawTurn(ctx, conversationId, turn);
       return;
     }
   }
-  if (opened && window) await enqueueTurn(ctx, { conversationId, messageId }, window, run.result);
+  if (turn) run.result.jobs.push(turn.job);
 }
+
+/** A turn that a customer message scheduled as it was stored: when it is due, and its outbox row. */
+type ScheduledTurn = { dueAt: Date; job: OutboxJob };
 
 type StoredMessage = { contactId: string; conversationId: string; messageId: string };
 
-/** Contact, conversation and the message row; null when the message is a duplicate. */
-async function storeMessage(
+/**
+ * A customer's message in one statement (`app.ingest_customer_message`, migration 0020): contact,
+ * conversation, the message row, the conversation's preview, 24 h window, unread count and
+ * debounce, and the turn's outbox row when this message opened the window. Null when the message
+ * is a duplicate. The turn is scheduled before the agent's intake has looked at the message
+ * (intake needs the stored ids); intake withdraws it in the rare case it handles the message.
+ */
+async function ingestCustomerMessage(
   ctx: TenantContext,
   account: Account,
   item: MessageItem,
-  { caches }: IngestRun,
-): Promise<StoredMessage | null> {
-  const fromCustomer = item.from === 'customer';
-  if (!fromCustomer) {
-    // An echo may be of our own send, whose provider id the send job is recording right now:
-    // under the same lock as `recordSent`, one of the two sees the other's row (and recordSent
-    // merges this echo into our message instead of failing on the unique provider id). Taken
-    // before any row lock, as recordSent does.
-    await lockProviderMessage(ctx, {
-      channelAccountId: account.id,
-      providerMessageId: item.providerMessageId,
-    });
-  }
-  const contactId = await upsertContact(ctx, account.channel, item.contact, caches);
-  const conversationId = await ensureConversation(ctx, account.id, contactId, caches);
+  { caches, now }: IngestRun,
+): Promise<(StoredMessage & { contactCreated: boolean; turn: ScheduledTurn | null }) | null> {
+  const who = item.contact;
+  const input = {
+    tenant_id: ctx.tenantId,
+    channel_account_id: account.id,
+    channel: account.channel,
+    contact: {
+      external_user_id: who.externalUserId,
+      phone: who.phone ?? null,
+      bsuid: who.bsuid ?? null,
+      name: who.name ?? null,
+      username: who.username ?? null,
+    },
+    message: {
+      provider_message_id: item.providerMessageId,
+      timestamp: item.timestamp.toISOString(),
+      type: item.type,
+      content: item.content,
+      attachments: item.attachments,
+      payload: item.payload,
+      reply_to_provider_message_id: item.replyToProviderMessageId ?? null,
+    },
+    preview: previewOf(item),
+    turn: item.wantsReply
+      ? {
+          now: now.toISOString(),
+          lost_before: new Date(now.getTime() - LOST_TURN_MS).toISOString(),
+          flow_control_key: agentTurnFlowControlKey(ctx.tenantId),
+          default_reply_mode: DEFAULT_SETTINGS.replyMode,
+          default_debounce_seconds: DEFAULT_SETTINGS.debounceSeconds,
+        }
+      : null,
+  };
+  const [row] = await ctx.tx.execute<{ ingested: IngestedCustomerMessage }>(
+    sql`select app.ingest_customer_message(${JSON.stringify(input)}::jsonb) as ingested`,
+  );
+  const ingested = row?.ingested;
+  if (!ingested) throw new Error('app.ingest_customer_message returned nothing');
+  caches.contacts.set(`${account.channel}:${who.externalUserId}`, ingested.contact_id);
+  caches.conversations.set(ingested.contact_id, ingested.conversation_id);
+  if (!ingested.message_id) return null;
+  return {
+    contactId: ingested.contact_id,
+    conversationId: ingested.conversation_id,
+    messageId: ingested.message_id,
+    contactCreated: ingested.contact_created,
+    turn:
+      ingested.due_at && ingested.job
+        ? { dueAt: new Date(ingested.due_at), job: outboxJobFromJson(ingested.job) }
+        : null,
+  };
+}
+
+/** What `app.ingest_customer_message` answers (JSON: ids as text, times as ISO text). */
+type IngestedCustomerMessage = {
+  contact_id: string;
+  contact_created: boolean;
+  conversation_id: string;
+  message_id: string | null;
+  due_at: string | null;
+  job: Record<string, unknown> | null;
+};
+
+/** Undoes a scheduled turn inside the same transaction: the due marker and the outbox row. */
+async function withdrawTurn(ctx: TenantContext, conversationId: string, turn: ScheduledTurn) {
+  await Promise.all([
+    closeTurnWindow(ctx, conversationId, { dueAt: turn.dueAt }),
+    ctx.tx.delete(jobOutbox).where(eq(jobOutbox.id, turn.job.id)),
+  ]);
+}
+
+/**
+ * A message a person sent from Meta's own apps (WhatsApp Business app, Page inbox): stored as an
+ * operator's message, and the bot stays quiet in the thread (advanceForEcho).
+ */
+async function ingestEcho(ctx: TenantContext, account: Account, item: MessageItem, run: IngestRun) {
+  // An echo may be of our own send, whose provider id the send job is recording right now:
+  // under the same lock as `recordSent`, one of the two sees the other's row (and recordSent
+  // merges this echo into our message instead of failing on the unique provider id). Taken
+  // before any row lock, as recordSent does.
+  await lockProviderMessage(ctx, {
+    channelAccountId: account.id,
+    providerMessageId: item.providerMessageId,
+  });
+  const contactId = await upsertContact(ctx, account.channel, item.contact, run.caches);
+  const conversationId = await ensureConversation(ctx, account.id, contactId, run.caches);
   const messageId = await insertMessage(ctx, account, conversationId, {
     providerMessageId: item.providerMessageId,
     timestamp: item.timestamp,
-    direction: fromCustomer ? 'inbound' : 'outbound',
-    sender: fromCustomer ? 'user' : 'operator',
+    direction: 'outbound',
+    sender: 'operator',
     type: item.type,
     content: item.content,
     attachments: item.attachments,
     payload: item.payload,
     replyToProviderMessageId: item.replyToProviderMessageId,
   });
-  return messageId ? { contactId, conversationId, messageId } : null;
+  if (!messageId) {
+    run.result.counts.duplicates++;
+    return;
+  }
+  run.result.counts.stored++;
+  await advanceForEcho(ctx, item, conversationId, run.now);
+  await enqueueDownloads(ctx, messageId, item.attachments, run.result);
 }
 
 /** Every "latest" field moves only forward in provider time: Meta does not deliver in order. */
@@ -442,32 +528,6 @@ function latestFields(item: MessageItem) {
 }
 
 /**
- * A customer wrote: preview, the 24 h window, the debounce's latest message, unread; and, for a
- * message that wants a reply, the turn's due marker (`window`). True when this message opened the
- * window: it schedules the turn.
- */
-async function advanceForCustomer(
-  ctx: TenantContext,
-  item: MessageItem,
-  stored: StoredMessage,
-  window: TurnWindow | null,
-): Promise<boolean> {
-  const { ts, latest } = latestFields(item);
-  const [row] = await ctx.tx
-    .update(conversations)
-    .set({
-      ...latest,
-      lastInboundAt: sql`greatest(${conversations.lastInboundAt}, ${ts})`,
-      latestInboundMessageId: sql`case when ${conversations.lastInboundAt} is null or ${conversations.lastInboundAt} <= ${ts} then ${stored.messageId}::uuid else ${conversations.latestInboundMessageId} end`,
-      unreadCount: sql`${conversations.unreadCount} + 1`,
-      ...(window ? { agentTurnDueAt: dueMarker(window) } : {}),
-    })
-    .where(eq(conversations.id, stored.conversationId))
-    .returning({ opened: window ? openedBy(window) : sql<boolean>`false` });
-  return row?.opened === true;
-}
-
-/**
  * A person answered from Meta's app: the bot must stay quiet in this thread. An existing lock (an
  * operator's) is kept as it is; a new one goes through the lock function, so the lock history
  * says who locked it and why, like every other lock.
@@ -475,7 +535,7 @@ async function advanceForCustomer(
 async function advanceForEcho(
   ctx: TenantContext,
   item: MessageItem,
-  { conversationId }: StoredMessage,
+  conversationId: string,
   now: Date,
 ) {
   const [conversation] = await ctx.tx
@@ -510,6 +570,28 @@ async function enqueueDownloads(
     });
     if (job) result.jobs.push(job);
   }
+}
+
+/**
+ * Messenger and Instagram webhooks name the customer only by PSID / IGSID: their name is looked up
+ * by the contact-profile job, after the response (never in the webhook request). Asked when the
+ * contact is made, so it costs a returning customer's webhook nothing; once per contact ever (the
+ * dedupe key), so a lookup Meta refuses is not asked again.
+ */
+async function enqueueProfileLookup(
+  ctx: TenantContext,
+  account: Account,
+  contactId: string,
+  who: ContactIdentity,
+  result: IngestResult,
+) {
+  if (account.channel === 'whatsapp' || who.name?.trim()) return;
+  const job = await enqueueJob(ctx, {
+    kind: 'contact-profile',
+    payload: { contactId, channelAccountId: account.id },
+    dedupeKey: `contact-profile:${contactId}`,
+  });
+  if (job) result.jobs.push(job);
 }
 
 /** A turn marker older than this was lost (its job gave up): the next message schedules anew. */
@@ -552,11 +634,15 @@ function dueMarker({ dueAt, lostBefore }: TurnWindow): SQL {
 }
 
 /** Whether the update that set `dueMarker` opened the window (two messages of one batch share it). */
-function openedBy({ dueAt }: TurnWindow): SQL<boolean> {
+function openedBy({ dueAt }: Pick<TurnWindow, 'dueAt'>): SQL<boolean> {
   return sql<boolean>`${conversations.agentTurnDueAt} = ${timestampParam(dueAt)}`;
 }
 
-async function closeTurnWindow(ctx: TenantContext, conversationId: string, window: TurnWindow) {
+async function closeTurnWindow(
+  ctx: TenantContext,
+  conversationId: string,
+  window: Pick<TurnWindow, 'dueAt'>,
+) {
   await ctx.tx
     .update(conversations)
     .set({ agentTurnDueAt: null })
@@ -574,6 +660,7 @@ async function enqueueTurn(
     kind: 'agent-turn',
     payload: { conversationId: trigger.conversationId, triggerMessageId: trigger.messageId },
     notBefore: dueAt,
+    // The same key as app.ingest_customer_message's (migration 0020): one turn per window.
     dedupeKey: `agent-turn:${trigger.conversationId}:${dueAt.getTime()}`,
     // The parallelism comes from AGENT_TURN_PARALLELISM when the job is published.
     flowControl: { key: agentTurnFlowControlKey(ctx.tenantId) },

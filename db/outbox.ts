@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { IntakeContext, TenantContext } from './client';
 import { jobOutbox } from './schema';
 import { isOneOf } from './sql';
@@ -32,6 +32,19 @@ export async function enqueueJob(ctx: TenantContext, job: JobRequest): Promise<O
     .onConflictDoNothing()
     .returning();
   return row ?? null;
+}
+
+/**
+ * An outbox row that SQL returned as JSON (`to_jsonb(row)`, snake_case keys, times as text), as
+ * drizzle would have returned it: each column through its own driver mapping.
+ */
+export function outboxJobFromJson(json: Record<string, unknown>): OutboxJob {
+  const job: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(jobOutbox))) {
+    const value = json[column.name];
+    job[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return job as OutboxJob;
 }
 
 export async function markJobPublished(ctx: IntakeContext, id: string, qstashMessageId: string) {

@@ -153,12 +153,14 @@ describe('row-level security', () => {
     await sql`insert into opt_ins (tenant_id, contact_id, channel, scope, action, source)
       values (${a.tenantId}, ${contactId}, 'whatsapp', 'marketing', 'opt_in', 'test')`;
     await sql`insert into knowledge_articles (tenant_id, title, body) values (${a.tenantId}, 'Hours', 'Open 9-18')`;
+    await sql`insert into canned_replies (tenant_id, title, text) values (${a.tenantId}, 'Hours', 'Open 9-18')`;
     // An agent reads configuration but cannot change it (e.g. make themselves the escalation contact).
     expect(await asRole(a.agent, `select 1 from tenant_settings where ${mine}`)).toBe(1);
     for (const table of [
       'tenant_settings',
       'channel_accounts',
       'knowledge_articles',
+      'canned_replies',
       'agent_settings',
     ]) {
       expect(await asRole(a.agent, `update ${table} set tenant_id = tenant_id where ${mine}`)).toBe(
@@ -168,6 +170,8 @@ describe('row-level security', () => {
     expect(
       await asRole(a.owner, `update tenant_settings set persona = persona where ${mine}`),
     ).toBe(1);
+    expect(await asRole(a.agent, `select 1 from canned_replies where ${mine}`)).toBe(1);
+    expect(await asRole(a.owner, `update canned_replies set text = text where ${mine}`)).toBe(1);
     // Traces, delivery events, jobs, attempts, lock history and consent are never rewritten by operators.
     for (const table of [
       'agent_runs',

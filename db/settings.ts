@@ -23,6 +23,8 @@ export type TenantSettings = {
   minNoticeMinutes: number;
   maxHorizonDays: number;
   reminderOffsetsMinutes: number[];
+  /** The follow-ups' frequency cap: at most one per customer in this many days. */
+  followUpMinDaysApart: number;
   /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
   model: string | null;
   /** Last characters of the tenant's own API key, when one is stored. */
@@ -54,6 +56,7 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   minNoticeMinutes: 120,
   maxHorizonDays: 60,
   reminderOffsetsMinutes: [1440, 120],
+  followUpMinDaysApart: 7,
   model: null,
   apiKeyHint: null,
   updatedAt: null,

@@ -1,5 +1,5 @@
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import type { IntakeContext, TenantContext } from './client';
+import { and, desc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import type { IntakeContext, TenantContext, Tx } from './client';
 import { type Channel, channelCredentials, webhookEvents } from './schema';
 
 export type WebhookOutcome = 'received' | 'processed' | 'dead';
@@ -8,29 +8,72 @@ export type WebhookOutcome = 'received' | 'processed' | 'dead';
 // Intake (the worker role before a tenant is known: only the SECURITY DEFINER functions)
 // ------------------------------------------------------------------------------------------
 
-/** Stores a webhook body as received. The id is derived from the body, so a resend is a no-op. */
+/**
+ * Stores a webhook body as received. The id is derived from the body, so a resend is a no-op.
+ * `signedFor`: the channel accounts whose own app secret signed it (null: Meta's), which bounds
+ * what the sweeper's replay may write.
+ */
 export async function recordWebhookEvent(
   { tx }: IntakeContext,
-  event: { id: string; object: string | null; rawBody: string },
+  event: { id: string; object: string | null; rawBody: string; signedFor: string[] | null },
 ): Promise<void> {
+  const signedFor = event.signedFor ? sql`${`{${event.signedFor.join(',')}}`}::uuid[]` : sql`null`;
   await tx.execute(
-    sql`select app.record_webhook_event(${event.id}::uuid, 'meta', ${event.object}, ${event.rawBody})`,
+    sql`select app.record_webhook_event(${event.id}::uuid, 'meta', ${event.object}, ${event.rawBody}, ${signedFor})`,
   );
 }
 
-/** Marks what became of a stored body (and which tenant it was for, when one was found). */
-export async function settleWebhookEvent(
+/** How often the sweeper replays a body left `received` before leaving it dead. */
+export const MAX_SWEEPER_REPLAYS = 5;
+
+/** Bodies a failed processing left `received`, older than the grace period (across tenants). */
+export async function staleReceivedEvents(
   { tx }: IntakeContext,
-  settled: {
-    id: string;
-    outcome: 'processed' | 'dead';
-    reason: string | null;
-    tenantId: string | null;
-  },
+  { olderThanSeconds, limit }: { olderThanSeconds: number; limit: number },
+): Promise<Array<{ id: string; rawBody: string; signedFor: string[] | null }>> {
+  const rows = await tx.execute<{ id: string; raw_body: string; signed_for: string[] | null }>(
+    sql`select * from app.stale_received_events(${olderThanSeconds}, ${MAX_SWEEPER_REPLAYS}, ${limit})`,
+  );
+  return [...rows].map((r) => ({ id: r.id, rawBody: r.raw_body, signedFor: r.signed_for }));
+}
+
+/** A sweeper replay that failed again: counted with why; the last allowed one leaves it dead. */
+export async function noteFailedReplay(
+  { tx }: IntakeContext,
+  input: { id: string; reason: string },
 ): Promise<void> {
   await tx.execute(
-    sql`select app.settle_webhook_event(${settled.id}::uuid, ${settled.outcome}::public.webhook_outcome, ${settled.reason}, ${settled.tenantId}::uuid)`,
+    sql`select app.note_failed_replay(${input.id}::uuid, ${input.reason}, ${MAX_SWEEPER_REPLAYS})`,
   );
+}
+
+/**
+ * Marks what became of a stored body (and which tenant it was for, when one was found): the
+ * statement, for the caller to send with its COMMIT (WorkerScope.sendWithCommit).
+ */
+export function settleWebhookEvent(settled: {
+  id: string;
+  outcome: 'processed' | 'dead';
+  reason: string | null;
+  tenantId: string | null;
+}): SQL {
+  return sql`select app.settle_webhook_event(${settled.id}::uuid, ${settled.outcome}::public.webhook_outcome, ${settled.reason}, ${settled.tenantId}::uuid)`;
+}
+
+/**
+ * A new delivery's body with what became of it, in one write (`app.store_webhook_event`): the
+ * statement, for the caller to send with its COMMIT. A resend keeps the first body and counts
+ * the attempt.
+ */
+export function storeWebhookEvent(event: {
+  id: string;
+  object: string | null;
+  rawBody: string;
+  outcome: 'processed' | 'dead';
+  reason: string | null;
+  tenantId: string | null;
+}): SQL {
+  return sql`select app.store_webhook_event(${event.id}::uuid, 'meta', ${event.object}, ${event.rawBody}, ${event.outcome}::public.webhook_outcome, ${event.reason}, ${event.tenantId}::uuid)`;
 }
 
 export type ResolvedAccount = {
@@ -38,6 +81,8 @@ export type ResolvedAccount = {
   tenantId: string;
   channel: Channel;
   externalId: string;
+  /** WhatsApp: the number's WhatsApp Business Account, when known. */
+  wabaId?: string | null;
 };
 
 /** The channel account (hence tenant) a webhook is for: phone_number_id, page id or IG id. */
@@ -45,12 +90,22 @@ export async function resolveChannelAccount(
   { tx }: IntakeContext,
   { channel, externalId }: { channel: Channel; externalId: string },
 ): Promise<ResolvedAccount | null> {
-  const rows = await tx.execute<{ channel_account_id: string; tenant_id: string }>(
-    sql`select channel_account_id, tenant_id from app.resolve_channel_account(${channel}::public.channel, ${externalId})`,
+  const rows = await tx.execute<{
+    channel_account_id: string;
+    tenant_id: string;
+    waba_id: string | null;
+  }>(
+    sql`select channel_account_id, tenant_id, waba_id from app.resolve_channel_account(${channel}::public.channel, ${externalId})`,
   );
   const [row] = [...rows];
   return row
-    ? { channelAccountId: row.channel_account_id, tenantId: row.tenant_id, channel, externalId }
+    ? {
+        channelAccountId: row.channel_account_id,
+        tenantId: row.tenant_id,
+        channel,
+        externalId,
+        wabaId: row.waba_id,
+      }
     : null;
 }
 
@@ -115,18 +170,21 @@ const summaryColumns = {
   sizeBytes: sql<number>`octet_length(${webhookEvents.rawBody})::int`,
 };
 
-/** Newest first, keyset-paged on (received_at, id). */
-export async function listWebhookEvents(
-  { tx, tenantId }: TenantContext,
-  options: {
-    outcome?: WebhookOutcome;
-    limit: number;
-    /** position and id of the last event of the previous page. */
-    after?: { position: string; id: string };
-  },
+type EventPage = {
+  outcome?: WebhookOutcome;
+  limit: number;
+  /** position and id of the last event of the previous page. */
+  after?: { position: string; id: string };
+};
+
+/** Newest first, keyset-paged on (received_at, id), among the events `owner` selects. */
+async function pageOfEvents(
+  tx: Tx,
+  owner: SQL | undefined,
+  options: EventPage,
 ): Promise<WebhookEventSummary[]> {
   const after = options.after;
-  const rows = await tx
+  return tx
     .select({
       ...summaryColumns,
       // Full-precision text: a JS Date would drop the microseconds the keyset compares on.
@@ -135,7 +193,7 @@ export async function listWebhookEvents(
     .from(webhookEvents)
     .where(
       and(
-        eq(webhookEvents.tenantId, tenantId),
+        owner,
         options.outcome ? eq(webhookEvents.outcome, options.outcome) : undefined,
         after
           ? or(
@@ -150,7 +208,14 @@ export async function listWebhookEvents(
     )
     .orderBy(desc(webhookEvents.receivedAt), desc(webhookEvents.id))
     .limit(options.limit);
-  return rows;
+}
+
+/** The tenant's events, newest first. */
+export async function listWebhookEvents(
+  { tx, tenantId }: TenantContext,
+  options: EventPage,
+): Promise<WebhookEventSummary[]> {
+  return pageOfEvents(tx, eq(webhookEvents.tenantId, tenantId), options);
 }
 
 /** One event with its raw body, if the operator's tenant may see it. */
@@ -175,5 +240,27 @@ export async function getWebhookEventSummary(
   id: string,
 ): Promise<Omit<WebhookEventSummary, 'position'> | null> {
   const [row] = await tx.select(summaryColumns).from(webhookEvents).where(eq(webhookEvents.id, id));
+  return row ?? null;
+}
+
+// ------------------------------------------------------------------------------------------
+// Platform operators (asPlatformOperator; RLS: bodies no business owns)
+// ------------------------------------------------------------------------------------------
+
+/** Bodies no business owns (no channel account matched), newest first. */
+export async function listUnattributedEvents(tx: Tx, options: EventPage) {
+  return pageOfEvents(tx, isNull(webhookEvents.tenantId), options);
+}
+
+/** One body no business owns, raw, with the accounts that signed it (null: Meta's app secret). */
+export async function getUnattributedEvent(tx: Tx, id: string) {
+  const [row] = await tx
+    .select({
+      ...summaryColumns,
+      rawBody: webhookEvents.rawBody,
+      signedFor: webhookEvents.signedFor,
+    })
+    .from(webhookEvents)
+    .where(and(eq(webhookEvents.id, id), isNull(webhookEvents.tenantId)));
   return row ?? null;
 }

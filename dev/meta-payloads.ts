@@ -551,6 +551,8 @@ interface MessagingMessageOptions {
   /** An echo of a message the Page / IG account sent (from this app when `appId` is ours). */
   isEcho?: boolean;
   appId?: string;
+  /** What the sending app set on the send; echoes carry it back (Messenger). */
+  metadata?: string;
 }
 
 function messagingMessage(options: MessagingMessageOptions): MessagingWireMessage {
@@ -558,6 +560,7 @@ function messagingMessage(options: MessagingMessageOptions): MessagingWireMessag
     mid: options.mid ?? randomMid(),
     ...(options.isEcho ? { is_echo: true } : {}),
     ...(options.isEcho && options.appId !== undefined ? { app_id: wireAppId(options.appId) } : {}),
+    ...(options.isEcho && options.metadata !== undefined ? { metadata: options.metadata } : {}),
     ...(options.text === undefined ? {} : { text: options.text }),
     ...(options.attachments === undefined ? {} : { attachments: options.attachments }),
     ...(options.quickReplyPayload === undefined

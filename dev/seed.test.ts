@@ -1,11 +1,17 @@
 import postgres from 'postgres';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { localDateOf } from '../core/appointments/availability';
 import { findFreeSlots } from '../db/appointments';
 import { asTenant, connect } from '../db/client';
+import { encryptSecret } from '../functions/lib/crypto';
+import { customerWrites, graphSends } from '../test/agent';
+import { TEST_ENCRYPTION_KEY, TEST_GRAPH_TOKEN, type TenantFixture } from '../test/fixtures';
+import { createHarness, type Harness } from '../test/harness';
+import { must } from '../test/must';
 import { demoTenants } from './local-config';
 import { seedDemo } from './seed';
 import { demoBusiness, nextHoliday } from './seed-appointments';
+import { demoFollowUps } from './seed-follow-ups';
 
 const DAY = 86_400_000;
 
@@ -118,6 +124,162 @@ describe('demo seed', () => {
         const taken = new Set(booked.map((b) => `${b.staff_id} ${b.starts_at.getTime()}`));
         expect(slots.filter((s) => taken.has(`${s.staffId} ${s.start.getTime()}`))).toEqual([]);
       }
+    });
+  }
+});
+
+/**
+ * Issue 12's "Done when", short of `npm start` itself: the demo seed's histories are found by the
+ * scan by hand (`POST /admin/opportunities/scan`, as docs/follow-ups.md documents it), the staff
+ * contact gets cards at the Graph stand-in, and their taps drive one follow-up to one compliant send
+ * (the offline model writes it, as on `npm start` without an OpenAI key), which the page's routes
+ * then show. The app runs in-process (test/harness.ts) against this run's database.
+ */
+describe('demo follow-ups', () => {
+  const sql = postgres(inject('databaseUrl'), { max: 1, onnotice: () => {} });
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+    // Back to the demo's own zones and credentials for anything after.
+    for (const t of demoTenants) {
+      await sql`update tenant_settings set time_zone = ${t.timeZone} where tenant_id = ${t.id}`;
+    }
+    await seedDemo(sql);
+    await sql.end();
+  });
+
+  /** The demo tenant as the test helpers take a tenant (its WhatsApp number). */
+  const fixtureOf = (t: (typeof demoTenants)[number]) =>
+    ({
+      tenantId: t.id,
+      accounts: {
+        whatsapp: {
+          externalId: t.whatsapp.phoneNumberId,
+          wabaId: t.whatsapp.wabaId,
+          phone: t.whatsapp.displayPhone,
+        },
+        messenger: { externalId: t.messengerPageId },
+        instagram: { externalId: t.instagramId },
+      },
+    }) as unknown as TenantFixture;
+
+  /** A fixed-offset zone whose wall clock shows noon now: no quiet hours delay the send. */
+  function noonZone(): string {
+    let offset = 12 - new Date().getUTCHours();
+    if (offset > 12) offset -= 24;
+    if (offset < -12) offset += 24;
+    return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+  }
+
+  /** Reply buttons, or a list's rows (a card with a fourth action, `:schedule`). */
+  type Interactive = {
+    action: {
+      buttons?: Array<{ reply: { id: string } }>;
+      sections?: Array<{ rows: Array<{ id: string }> }>;
+    };
+  };
+  const cardsTo = (phone: string, prefix: string) =>
+    graphSends(h)
+      .filter((b) => b.to === phone && b.type === 'interactive')
+      .flatMap(({ interactive }) => {
+        const { action } = interactive as Interactive;
+        return [
+          ...(action.buttons ?? []).map((x) => x.reply.id),
+          ...(action.sections ?? []).flatMap((section) => section.rows.map((row) => row.id)),
+        ];
+      })
+      .filter((id) => id.startsWith(prefix));
+
+  for (const tenant of demoTenants) {
+    it(`${tenant.name}: the scan by hand finds all four, cards the staff, and taps end in one send`, async () => {
+      const demo = must(demoFollowUps(tenant.slug), 'demo follow-ups');
+      await seedDemo(sql, new Date());
+      // The harness's Graph stand-in: its token under its key, and the demo number known to it.
+      await sql`update private.channel_credentials
+        set access_token = ${await encryptSecret(TEST_GRAPH_TOKEN, TEST_ENCRYPTION_KEY)}
+        where tenant_id = ${tenant.id}`;
+      await sql`update tenant_settings set time_zone = ${noonZone()} where tenant_id = ${tenant.id}`;
+      const t = fixtureOf(tenant);
+      h.registerTenant(t);
+      const owner = must(
+        tenant.users.find((u) => u.role === 'owner'),
+        'owner',
+      );
+
+      const scan = await h.asUser(owner, '/admin/opportunities/scan', { method: 'POST' });
+      expect(scan.status).toBe(200);
+      expect(await scan.json()).toEqual({
+        found: {
+          price_no_booking: 1,
+          recall_due: 1,
+          no_show_or_cancelled: 1,
+          quiet_after_handoff: 1,
+        },
+        expired: 0,
+      });
+      await h.settle();
+      const found = await sql<{ id: string; kind: string; contact_id: string }[]>`
+        select id, kind, contact_id from opportunities where tenant_id = ${tenant.id}`;
+      // One per seeded customer, none for the staff contact or the customers who never wrote.
+      expect(new Set(found.map((o) => o.contact_id))).toEqual(
+        new Set(demo.customers.map((c) => c.contact)),
+      );
+      // The staff contact got today's three cards, each with Accept, Skip and Draft (and Propose
+      // times where the service is known: those come as a list).
+      const carded = cardsTo(demo.staff.phone, 'opp:');
+      const cardedIds = new Set(carded.map((id) => id.split(':')[1]));
+      expect(cardedIds.size).toBe(3);
+      for (const id of cardedIds) {
+        const actions = carded
+          .filter((c) => c.startsWith(`opp:${id}:`))
+          .map((c) => c.split(':')[2]);
+        expect(actions.slice(0, 3)).toEqual(['accept', 'skip', 'draft']);
+      }
+
+      // Draft on a carded one whose customer wrote within 24 hours (not the handed-off one).
+      const chosen = must(
+        found.find((o) => cardedIds.has(o.id) && o.kind !== 'quiet_after_handoff'),
+        'a carded opportunity with an open window',
+      );
+      const customer = must(
+        demo.customers.find((c) => c.contact === chosen.contact_id),
+        'its customer',
+      );
+      const tap = (id: string) =>
+        customerWrites(h, t, demo.staff.phone, {
+          type: 'interactive',
+          buttonReply: { id, title: 'x' },
+        });
+      await tap(`opp:${chosen.id}:draft`);
+      await h.settle();
+      const [drafted] =
+        await sql`select status, draft_id from opportunities where id = ${chosen.id}`;
+      expect(drafted?.status).toBe('drafted');
+      expect(cardsTo(demo.staff.phone, `msg:${drafted?.draft_id}:`)).toHaveLength(3);
+      expect(graphSends(h).filter((b) => b.to === customer.phone)).toEqual([]);
+
+      await tap(`msg:${drafted?.draft_id}:approve`);
+      await h.settle();
+      const sends = graphSends(h).filter((b) => b.to === customer.phone);
+      expect(sends).toHaveLength(1);
+      expect(sends[0]?.type).toBe('text');
+      const [sent] = await sql`select status from opportunities where id = ${chosen.id}`;
+      expect(sent?.status).toBe('sent');
+
+      // The page shows the same: the sent one in its list, and the counts and metrics.
+      const list = await h.asUser(owner, '/admin/opportunities?status=sent');
+      expect(
+        ((await list.json()) as { items: Array<{ id: string }> }).items.map((o) => o.id),
+      ).toEqual([chosen.id]);
+      const summary = (await (await h.asUser(owner, '/admin/opportunities/summary')).json()) as {
+        by_status: Record<string, number>;
+        metrics: Record<string, number>;
+      };
+      expect(summary.by_status).toMatchObject({ open: 3, sent: 1 });
+      expect(summary.metrics).toMatchObject({ found: 4, accepted: 1, sent: 1 });
     });
   }
 });

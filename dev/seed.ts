@@ -4,13 +4,16 @@ import { seedDemoKnowledge } from '../db/knowledge-demo';
 import { encryptSecret } from '../functions/lib/crypto';
 import { demoPassword, demoTenants, localSecrets } from './local-config';
 import { seedDemoAppointments } from './seed-appointments';
+import { seedFollowUpTemplates } from './seed-follow-up-templates';
+import { seedDemoFollowUps } from './seed-follow-ups';
 import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
 
 /**
  * Loads the demo data idempotently (safe on every `npm start`): two tenants so isolation can be
  * seen, each with a WhatsApp number, a Messenger page, an Instagram account, an owner, an agent
  * and approved templates, and a bookable business (services, staff, hours, appointments in the
- * coming days, relative to `now`). Runs as the database owner, like a migration.
+ * coming days, relative to `now`), and customers worth a follow-up with a staff contact to card
+ * (dev/seed-follow-ups.ts). Runs as the database owner, like a migration.
  */
 export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<void> {
   const passwordHash = await bcrypt.hash(demoPassword, 10);
@@ -61,6 +64,8 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
           }
         }
       }
+      // Approved follow-up templates, for follow-ups outside the 24-hour window (issue 12).
+      await seedFollowUpTemplates(tx, t);
       // The AI agent's demo knowledge base and opening hours (issue 5).
       await seedDemoKnowledge(tx, t);
       for (const u of t.users) {
@@ -71,6 +76,8 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
           on conflict (tenant_id, user_id) do nothing`;
       }
       await seedDemoAppointments(tx, t, now);
+      // Follow-ups (issue 12): histories the daily scan finds, and a staff contact for the cards.
+      await seedDemoFollowUps(tx, t, now);
     }
   });
 }

@@ -23,7 +23,8 @@ import {
 import { startPooler } from './pooler';
 import { seedDemo } from './seed';
 import { freeLoopbackPort } from './stand-ins/http-server';
-import { startMetaGraph } from './stand-ins/meta-graph';
+import { defaultTemplateFixtures, startMetaGraph } from './stand-ins/meta-graph';
+import { followUpTemplateFixtures } from './stand-ins/meta-graph-templates';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
@@ -145,6 +146,13 @@ async function main() {
       { channel: 'messenger' as const, pageId: t.messengerPageId },
       { channel: 'instagram' as const, igId: t.instagramId },
     ]),
+    // The seeded templates (dev/seed.ts): the default catalogue and the follow-up ones.
+    templates: Object.fromEntries(
+      demoTenants.map((t) => [
+        t.whatsapp.wabaId,
+        [...defaultTemplateFixtures, ...followUpTemplateFixtures],
+      ]),
+    ),
     statusDelayMs: 1500,
   });
   closers.push(auth.close, redis.close, qstash.close, graph.close);
@@ -202,8 +210,10 @@ async function main() {
       '--persist-to',
       join(localDir, 'wrangler-state'),
       '--show-interactive-dev-session=false',
+      // `info`: the Worker's own lines (functions/lib/logger.ts writes console.info/warn/error)
+      // show, wrangler's chatter (printed at `log`) does not.
       '--log-level',
-      'warn',
+      'info',
     ],
     {
       cwd: root,

@@ -9,6 +9,8 @@ import { registerHealth } from './health';
 import { registerJobs } from './jobs';
 import type { JobHandler } from './jobs/define';
 import { init } from './middleware/init';
+import { noStore, operatorPage, securityHeaders } from './middleware/security-headers';
+import { platformApp } from './platform';
 import { registerPublicConfig } from './public-config';
 import { registerWebhooks } from './webhooks';
 
@@ -31,6 +33,9 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
     handleError(new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`), c),
   );
   app.use('*', requestId());
+  app.use('*', securityHeaders);
+  app.use('/admin/*', noStore);
+  app.use('/platform/*', noStore);
   // Meta batches up to 1,000 updates per webhook; nothing legitimate we accept is near 1 MiB.
   app.use(
     '*',
@@ -41,6 +46,7 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
       },
     }),
   );
+  app.use('*', operatorPage);
   app.use('*', init(options));
 
   registerHealth(app);
@@ -48,6 +54,7 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
   registerPublicConfig(app);
   registerWebhooks(app);
   app.route('/admin', adminApp());
+  app.route('/platform', platformApp());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -31,6 +31,12 @@ export interface Operator {
   tenantId: string;
 }
 
+/** Someone who runs Switchboard itself, resolved by the platform-auth middleware (`/platform/*`). */
+export interface PlatformOperator {
+  userId: string;
+  claims: Operator['claims'];
+}
+
 export type HonoEnv = {
   Bindings: Record<string, unknown>;
   Variables: {
@@ -39,6 +45,7 @@ export type HonoEnv = {
     services: Services;
     logger: Logger;
     operator: Operator;
+    platformOperator: PlatformOperator;
     /** The operator's memberships, once read on this request (operator-auth). */
     memberships?: Membership[];
   };

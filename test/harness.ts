@@ -170,6 +170,11 @@ export async function createHarness(options: HarnessOptions = {}) {
     templates[t.accounts.whatsapp.wabaId] = defaultTemplateFixtures;
   }
 
+  /** The templates the Graph stand-in has for a tenant's WABA: what a sync lists, what a send is checked against. */
+  function useTemplates(t: TenantFixture, fixtures: TemplateFixture[]) {
+    templates[t.accounts.whatsapp.wabaId] = fixtures;
+  }
+
   /**
    * Runs the system until it is quiet: background work, due QStash jobs (jumping over delays and
    * backoffs) and the Graph stand-in's status webhooks, repeatedly, since each can cause the others.
@@ -205,6 +210,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     tokenFor,
     asUser,
     registerTenant,
+    useTemplates,
     settle,
     close,
   };

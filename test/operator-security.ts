@@ -14,8 +14,9 @@ export type SecuredRoute = {
 };
 
 /**
- * The security suite every operator route reuses: no token, bad signature, expired, wrong
- * audience, wrong issuer, `alg: none`, a non-member, and another tenant's ids answered 404.
+ * The security suite every operator route reuses: no token, bad signature, expired, no `exp`,
+ * wrong audience, wrong issuer, wrong role, a `sub` that is not a user id, `alg: none`, a
+ * non-member, and another tenant's ids answered 404.
  */
 export function describeOperatorSecurity(route: SecuredRoute) {
   describe(`${route.method} ${route.path} security`, () => {
@@ -85,9 +86,17 @@ export function describeOperatorSecurity(route: SecuredRoute) {
         'UNAUTHORIZED',
       );
     });
-    it('refuses an anon-role token (403)', async () => {
+    it('refuses an anon-role token (401)', async () => {
       const token = await hs256Token({ sub: a.owner.id, issuer: issuer(), role: 'anon' });
-      await expectError(await call(pathForA, token), 403, 'FORBIDDEN');
+      await expectError(await call(pathForA, token), 401, 'UNAUTHORIZED');
+    });
+    it('refuses a token without exp, which would never expire (401)', async () => {
+      const token = await hs256Token({ sub: a.owner.id, issuer: issuer(), expiresInSeconds: null });
+      await expectError(await call(pathForA, token), 401, 'UNAUTHORIZED');
+    });
+    it('refuses a signed token whose sub is not a user id (401, not 500)', async () => {
+      const token = await hs256Token({ sub: 'service-account', issuer: issuer() });
+      await expectError(await call(pathForA, token), 401, 'UNAUTHORIZED');
     });
     it('refuses a signed-in user who belongs to no business (403)', async () => {
       const strangerId = crypto.randomUUID();

@@ -10,7 +10,8 @@ export type TokenOptions = {
   issuer: string;
   audience?: string;
   role?: string;
-  expiresInSeconds?: number;
+  /** `null`: no `exp` claim at all (a forged "never expires" token). */
+  expiresInSeconds?: number | null;
   secret?: string;
   extra?: JWTPayload;
 };
@@ -18,7 +19,7 @@ export type TokenOptions = {
 /** An HS256 access token shaped like Supabase Auth's (legacy JWT secret). */
 export function hs256Token(o: TokenOptions): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
+  const jwt = new SignJWT({
     role: o.role ?? 'authenticated',
     email: o.email,
     aal: 'aal1',
@@ -30,9 +31,9 @@ export function hs256Token(o: TokenOptions): Promise<string> {
     .setSubject(o.sub)
     .setIssuer(o.issuer)
     .setAudience(o.audience ?? 'authenticated')
-    .setIssuedAt(now)
-    .setExpirationTime(now + (o.expiresInSeconds ?? 3600))
-    .sign(new TextEncoder().encode(o.secret ?? TEST_JWT_SECRET));
+    .setIssuedAt(now);
+  if (o.expiresInSeconds !== null) jwt.setExpirationTime(now + (o.expiresInSeconds ?? 3600));
+  return jwt.sign(new TextEncoder().encode(o.secret ?? TEST_JWT_SECRET));
 }
 
 /** An unsigned token (`alg: none`), which must never be accepted. */

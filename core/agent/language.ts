@@ -66,3 +66,184 @@ export const HANDOFF_NOTICE: Record<AgentLanguage, string> = {
   en: "I'm passing you to a member of our team; they'll reply shortly.",
   ar: 'سأحوّلك إلى أحد أعضاء فريقنا، وسيرد عليك قريباً.',
 };
+
+/**
+ * The tenant's own language, for what its staff read (the approval card): there is no language
+ * setting, so the texts the tenant wrote itself (business description, persona, instructions)
+ * decide; a tenant that wrote none gets the conversation's language.
+ */
+export function tenantLanguage(
+  tenantTexts: Array<string | null | undefined>,
+  conversation: AgentLanguage,
+): AgentLanguage {
+  return detectLanguage(tenantTexts.filter(Boolean).join('\n')) ?? conversation;
+}
+
+/**
+ * The staff approval card (WhatsApp reply buttons): button titles are at most 20 characters,
+ * Meta's limit for reply buttons (words.test.ts checks).
+ */
+export const APPROVAL_CARD: Record<
+  AgentLanguage,
+  {
+    heading: (who: string, channel: string) => string;
+    approve: string;
+    edit: string;
+    cancel: string;
+  }
+> = {
+  es: {
+    heading: (who, channel) => `Borrador de respuesta a ${who} en ${channel}:`,
+    approve: 'Aprobar',
+    edit: 'Editar',
+    cancel: 'Cancelar',
+  },
+  en: {
+    heading: (who, channel) => `Draft reply to ${who} on ${channel}:`,
+    approve: 'Approve',
+    edit: 'Edit',
+    cancel: 'Cancel',
+  },
+  ar: {
+    heading: (who, channel) => `مسودة رد على ${who} عبر ${channel}:`,
+    approve: 'اعتماد',
+    edit: 'تعديل',
+    cancel: 'إلغاء',
+  },
+};
+
+/**
+ * The staff's opportunity card (docs/follow-ups.md): a short brief and three reply buttons
+ * `opp:{id}:accept|skip|draft`, titles at most 20 characters (words.test.ts checks), and the short
+ * answers a tap gets on WhatsApp.
+ */
+export const OPPORTUNITY_CARD: Record<
+  AgentLanguage,
+  {
+    heading: string;
+    customer: string;
+    reason: string;
+    evidence: string;
+    kinds: Record<
+      'price_no_booking' | 'recall_due' | 'no_show_or_cancelled' | 'quiet_after_handoff',
+      string
+    >;
+    accept: string;
+    skip: string;
+    draft: string;
+    skipped: string;
+    drafting: string;
+    stale: string;
+    /** Before the (English) reason a sending rule gave. */
+    notDrafted: string;
+  }
+> = {
+  es: {
+    heading: 'Oportunidad de seguimiento',
+    customer: 'Cliente',
+    reason: 'Motivo',
+    evidence: 'Evidencia',
+    kinds: {
+      price_no_booking: 'preguntó un precio y no reservó',
+      recall_due: 'le toca volver',
+      no_show_or_cancelled: 'no vino o canceló y no volvió a reservar',
+      quiet_after_handoff: 'espera respuesta de una persona',
+    },
+    accept: 'Aceptar',
+    skip: 'Omitir',
+    draft: 'Redactar',
+    skipped: 'Omitida: no se enviará nada.',
+    drafting: 'Redactando el mensaje; te llegará para aprobarlo.',
+    stale: 'Esta oportunidad ya no está abierta; no se ha hecho nada.',
+    notDrafted: 'No se redactó el seguimiento:',
+  },
+  en: {
+    heading: 'Follow-up opportunity',
+    customer: 'Customer',
+    reason: 'Reason',
+    evidence: 'Evidence',
+    kinds: {
+      price_no_booking: 'asked a price and did not book',
+      recall_due: 'is due back',
+      no_show_or_cancelled: 'missed or cancelled and did not rebook',
+      quiet_after_handoff: 'is waiting for a person to answer',
+    },
+    accept: 'Accept',
+    skip: 'Skip',
+    draft: 'Draft',
+    skipped: 'Skipped: nothing will be sent.',
+    drafting: 'Writing the message; it will come to you for approval.',
+    stale: 'This opportunity is no longer open; nothing was done.',
+    notDrafted: 'The follow-up was not drafted:',
+  },
+  ar: {
+    heading: 'فرصة متابعة',
+    customer: 'العميل',
+    reason: 'السبب',
+    evidence: 'الدليل',
+    kinds: {
+      price_no_booking: 'سأل عن السعر ولم يحجز',
+      recall_due: 'حان موعد عودته',
+      no_show_or_cancelled: 'لم يحضر أو ألغى ولم يحجز مجدداً',
+      quiet_after_handoff: 'ينتظر رد أحد الموظفين',
+    },
+    accept: 'قبول',
+    skip: 'تخطي',
+    draft: 'رسالة',
+    skipped: 'تم التخطي: لن يُرسل شيء.',
+    drafting: 'جارٍ كتابة الرسالة؛ ستصلك للموافقة عليها.',
+    stale: 'هذه الفرصة لم تعد مفتوحة؛ لم يتم أي إجراء.',
+    notDrafted: 'لم تُكتب رسالة المتابعة:',
+  },
+};
+
+// --- Follow-ups: `opp:{id}:schedule` (issue 12, branch opp-schedule) ---------------------------
+
+/**
+ * The fourth action of an opportunity card, `opp:{id}:schedule` (functions/agent/opportunity-schedule.ts):
+ * with it the card is a WhatsApp list (reply buttons stop at 3), so the list's button label and
+ * the row title are here; and what the staff member is told when no times can be proposed.
+ * Titles ≤ 20 characters (list rows allow 24, buttons 20: the same word fits either), the hint
+ * ≤ 72 (a row description); core/agent/words.test.ts checks.
+ */
+export const OPPORTUNITY_SCHEDULE: Record<
+  AgentLanguage,
+  {
+    /** The list's button, which opens the rows. */
+    choose: string;
+    schedule: string;
+    /** Under the schedule row: what it does. */
+    scheduleHint: string;
+    /** No active, bookable service to propose (none named, or changed since the card). */
+    noService: string;
+    noSlots: (service: string, days: number) => string;
+  }
+> = {
+  es: {
+    choose: 'Decidir',
+    schedule: 'Proponer cita',
+    scheduleHint: 'Borrador con horas libres para aprobar; no se reserva nada',
+    noService:
+      'No hay un servicio reservable para proponer horas; no se ha enviado nada. Puedes pulsar Redactar.',
+    noSlots: (s, d) =>
+      `No hay horas libres de ${s} en los próximos ${d} días; no se ha enviado nada. Puedes pulsar Redactar.`,
+  },
+  en: {
+    choose: 'Choose',
+    schedule: 'Propose times',
+    scheduleHint: 'A draft with free times for approval; nothing is booked',
+    noService:
+      'There is no bookable service to propose times for; nothing was sent. You can still tap Draft.',
+    noSlots: (s, d) =>
+      `No free times for ${s} in the next ${d} days; nothing was sent. You can still tap Draft.`,
+  },
+  ar: {
+    choose: 'اختر',
+    schedule: 'اقتراح موعد',
+    scheduleHint: 'مسودة بأوقات متاحة للموافقة؛ لا يُحجز شيء',
+    noService: 'لا توجد خدمة قابلة للحجز لاقتراح أوقات لها؛ لم يُرسل شيء. يمكنك اختيار رسالة.',
+    noSlots: (s, d) =>
+      `لا توجد أوقات متاحة لـ${s} خلال ${d} يوماً القادمة؛ لم يُرسل شيء. يمكنك اختيار رسالة.`,
+  },
+};
+// --- end opp-schedule ---------------------------------------------------------------------------

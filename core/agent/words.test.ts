@@ -8,7 +8,13 @@ import {
   parseInteractiveId,
   parseSlotId,
 } from './ids';
-import { conversationLanguage, detectLanguage } from './language';
+import {
+  APPROVAL_CARD,
+  conversationLanguage,
+  detectLanguage,
+  OPPORTUNITY_CARD,
+  tenantLanguage,
+} from './language';
 
 describe('escalation words', () => {
   // Requests for a person, in es/en/ar, and messages that are essentially just the word.
@@ -156,5 +162,37 @@ describe('slot ids', () => {
   ])('refuses %s', (raw) => {
     const parsed = parseInteractiveId(raw);
     expect(parsed === null || parseSlotId(parsed) === null).toBe(true);
+  });
+});
+
+describe('the staff approval card', () => {
+  it.each(Object.entries(APPROVAL_CARD))('%s button titles fit Meta’s 20 characters', (_, card) => {
+    for (const title of [card.approve, card.edit, card.cancel]) {
+      expect([...title].length).toBeGreaterThan(0);
+      expect([...title].length).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it('is in the language the tenant writes its settings in, else the conversation’s', () => {
+    expect(tenantLanguage(['عيادة أسنان في دبي', ''], 'en')).toBe('ar');
+    expect(tenantLanguage(['Clínica dental, abierta de lunes a viernes'], 'en')).toBe('es');
+    expect(tenantLanguage(['', null], 'es')).toBe('es');
+  });
+});
+
+describe('the staff opportunity card', () => {
+  it.each(Object.entries(OPPORTUNITY_CARD))(
+    '%s button titles fit Meta’s 20 characters',
+    (_, card) => {
+      for (const title of [card.accept, card.skip, card.draft]) {
+        expect([...title].length).toBeGreaterThan(0);
+        expect([...title].length).toBeLessThanOrEqual(20);
+      }
+    },
+  );
+
+  it('has the Arabic titles of the product’s WhatsApp flow', () => {
+    const { accept, skip, draft } = OPPORTUNITY_CARD.ar;
+    expect([accept, skip, draft]).toEqual(['قبول', 'تخطي', 'رسالة']);
   });
 });

@@ -22,7 +22,11 @@ export type SendReasonCode =
   /** A send attempt a crashed worker left behind, taken over (the attempt's reason; no code). */
   | 'claim_abandoned'
   /** Refused with `template_unknown`: a WhatsApp number without a WABA id has no templates. */
-  | 'no_waba_id';
+  | 'no_waba_id'
+  /** Failed: the send job itself kept failing (e.g. the database), before Meta was called. */
+  | 'send_job_failed'
+  /** Failed: it stayed queued after its send job was lost more than once (the sweeper). */
+  | 'send_stuck';
 
 export const SEND_REASONS: Record<SendReasonCode, string> = {
   conversation_locked: 'Not sent: an operator took over the conversation before it went out.',
@@ -38,6 +42,12 @@ export const SEND_REASONS: Record<SendReasonCode, string> = {
     'to avoid a duplicate — check the conversation before retrying.',
   claim_abandoned: 'The sending worker stopped without an answer; a new attempt took over.',
   no_waba_id: 'This WhatsApp number has no WhatsApp Business Account id, so it has no templates.',
+  send_job_failed:
+    'Not sent: it could not be prepared after repeated errors on our side (it never reached ' +
+    'Meta); the later messages of the conversation went ahead. You can retry it.',
+  send_stuck:
+    'Not sent: it stayed queued while our side was failing and its send was lost (it never ' +
+    'reached Meta); the later messages of the conversation went ahead. You can retry it.',
 };
 
 /** Refused with `template_unknown`: the template asked for is not one of the synced ones. */

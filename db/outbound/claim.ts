@@ -11,7 +11,7 @@ import {
 } from '../conversations';
 import type { OutboxJob } from '../outbox';
 import { messages, sendAttempts } from '../schema';
-import { cancelMessage, failMessage } from './outcomes';
+import { cancelMessage, failMessage, recordOutcomeUnknown } from './outcomes';
 import { checkSendable, enqueueSendJob, type MessageRow, type SendAttemptRow } from './queue';
 
 /**
@@ -69,6 +69,9 @@ export async function prepareSend(
   if (row.status !== 'queued' && row.status !== 'sending') return done(`already ${row.status}`);
   const claim = await claimState(ctx, { row, now, staleClaimMs: input.staleClaimMs });
   if (claim === 'held') return busy('another delivery is sending it');
+  if (claim.staleAttempt && conv.account.channel !== 'whatsapp') {
+    return notResentBlind(ctx, { row, staleAttempt: claim.staleAttempt, now });
+  }
 
   const waiting = await waitBehindEarlier(ctx, { target, now });
   if (waiting) return waiting;
@@ -139,6 +142,9 @@ async function claimState(
   return { attempts, staleAttempt: latest };
 }
 
+/** The longest a message waiting behind an earlier one of its conversation waits between looks. */
+export const MAX_WAIT_POLL_MS = 60_000;
+
 /**
  * Order: while an earlier message of this conversation still waits, this one gets a later slot and
  * a new send job. Returns that plan, or null when nothing earlier waits.
@@ -160,7 +166,17 @@ async function waitBehindEarlier(
     )
     .limit(1);
   if (!earlier) return null;
-  const notBefore = await reserveSendSlot(ctx, conv.conversation, now, conv.spacingSeconds);
+  // The longer it has waited, the longer it waits before looking again (half of it, at most a
+  // minute): a head message held up for minutes (retries after an outage) costs its followers a
+  // handful of polls, not one every few seconds (issue 15: 2,000 send jobs for 47 replies).
+  const waitedMs = Math.max(0, now.getTime() - row.providerTimestamp.getTime());
+  const backoffMs = Math.min(MAX_WAIT_POLL_MS, waitedMs / 2);
+  const notBefore = await reserveSendSlot(
+    ctx,
+    conv.conversation,
+    new Date(now.getTime() + backoffMs),
+    conv.spacingSeconds,
+  );
   const job = await enqueueSendJob(ctx, {
     messageId: row.id,
     conversationId: row.conversationId,
@@ -222,6 +238,31 @@ async function sendableNow(
   }
   // checkSendable pinned template_id on a template message: send that one.
   return { message: (parsed as { data: OutboundMessage }).data, permission: sendable.permission };
+}
+
+/**
+ * A Messenger/Instagram claim a crash left behind: Meta may have the message, and these channels
+ * have no idempotency key to resend it safely, so it is not sent again. It fails with the unknown
+ * outcome (an operator checks the chat and retries); on Messenger the echo of our own send
+ * carries our message id (`metadata`) and binds it as sent when it comes (db/statuses.ts), as a
+ * WhatsApp status does with `biz_opaque_callback_data`. WhatsApp claims are taken over and sent
+ * (a status bound by the callback data stops that first).
+ */
+async function notResentBlind(
+  ctx: TenantContext,
+  input: { row: MessageRow; staleAttempt: SendAttemptRow; now: Date },
+): Promise<SendPlan> {
+  const outcome = await recordOutcomeUnknown(ctx, {
+    messageId: input.row.id,
+    attemptId: input.staleAttempt.id,
+    reason: SEND_REASONS.outcome_unknown,
+    now: input.now,
+  });
+  return done(
+    outcome === 'already-sent'
+      ? 'already sent (its echo named it)'
+      : 'a crashed claim: Meta may have it, so it is not sent again (outcome unknown)',
+  );
 }
 
 /**

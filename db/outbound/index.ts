@@ -11,6 +11,7 @@ export {
   type CancelCode,
   cancelMessage,
   failMessage,
+  failQueuedMessage,
   listSendAttempts,
   recordAcceptedSend,
   recordOutcomeUnknown,

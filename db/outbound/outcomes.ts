@@ -3,6 +3,7 @@ import { NotFoundError } from '../../core/errors';
 import { SEND_REASONS, type SendReasonCode } from '../../core/messaging/send-reasons';
 import type { TenantContext } from '../client';
 import { loadConversationForSend, reserveSendSlot, setConversationLock } from '../conversations';
+import { markOpportunitySent } from '../opportunities';
 import type { OutboxJob } from '../outbox';
 import { conversations, messageStatusEvents, messages, sendAttempts } from '../schema';
 import { applyPendingStatuses, lockProviderMessage, OUTCOME_UNKNOWN } from '../statuses';
@@ -52,15 +53,19 @@ export async function recordSent(
       updatedAt: sql`now()`,
     })
     .where(and(eq(messages.id, input.messageId), eq(messages.status, 'sending')));
-  await ctx.tx
-    .update(sendAttempts)
-    .set({
-      outcome: input.simulated ? 'simulated' : 'sent',
-      finishedAt: input.now,
-      providerMessageId: input.providerMessageId,
-      request: input.request,
-    })
-    .where(eq(sendAttempts.id, input.attemptId));
+  // Sent together: a follow-up's opportunity becomes `sent` (a no-op for every other message).
+  await Promise.all([
+    ctx.tx
+      .update(sendAttempts)
+      .set({
+        outcome: input.simulated ? 'simulated' : 'sent',
+        finishedAt: input.now,
+        providerMessageId: input.providerMessageId,
+        request: input.request,
+      })
+      .where(eq(sendAttempts.id, input.attemptId)),
+    markOpportunitySent(ctx, input.messageId),
+  ]);
   if (!input.simulated) {
     await applyPendingStatuses(ctx, input.channelAccountId, input.providerMessageId);
   }
@@ -277,6 +282,24 @@ export async function failMessage(
     startedAt: input.now,
     ...outcome,
   });
+}
+
+/**
+ * Fails a message only while it is still `queued` (it never reached Meta); one being sent, or
+ * already settled, is left as it is. True when it was failed.
+ */
+export async function failQueuedMessage(
+  ctx: TenantContext,
+  input: { messageId: string; code: string; reason: string; now: Date },
+): Promise<boolean> {
+  const [row] = await ctx.tx
+    .select({ status: messages.status })
+    .from(messages)
+    .where(eq(messages.id, input.messageId))
+    .for('update');
+  if (row?.status !== 'queued') return false;
+  await failMessage(ctx, input);
+  return true;
 }
 
 /**

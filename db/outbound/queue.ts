@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
+import { parseInteractiveId } from '../../core/agent/ids';
 import {
   ConflictError,
   type DomainError,
@@ -31,8 +32,10 @@ import {
   type ConversationForSend,
   loadConversationForSend,
   reserveSendSlot,
+  sendSlot,
   setConversationLock,
 } from '../conversations';
+import { getDraftOrNull } from '../drafts';
 import { consentFacts } from '../opt-ins-ledger';
 import { enqueueJob, type OutboxJob } from '../outbox';
 import { type Attachment, conversations, messages, type sendAttempts } from '../schema';
@@ -203,6 +206,11 @@ function attachmentsOf(message: OutboundMessage): Attachment[] {
 
 export type QueueOutboundInput = {
   conversationId: string;
+  /**
+   * The conversation as loadConversationForSend read it, under its row lock, earlier in this
+   * transaction (the agent's turn reads it with its other reads): then it is not read again.
+   */
+  loaded?: ConversationForSend;
   sender: OutboundSender;
   /** A message kind (core/messaging/kinds.ts) or a bare string for text; validated here. */
   message: unknown;
@@ -227,6 +235,11 @@ export type QueueOutboundInput = {
    * approved it), stored with the message.
    */
   agentLabel?: Record<string, unknown>;
+  /**
+   * Not sent before this (a follow-up approved in the business's quiet hours waits until the
+   * morning); the conversation's spacing still applies after it.
+   */
+  notBefore?: Date;
 };
 
 export type QueuedOutbound = {
@@ -251,29 +264,26 @@ export async function queueOutboundMessage(
   ctx: TenantContext,
   input: QueueOutboundInput,
 ): Promise<QueuedOutbound> {
-  const conv = await loadConversationForSend(ctx, input.conversationId, { lock: true });
+  const conv =
+    input.loaded ?? (await loadConversationForSend(ctx, input.conversationId, { lock: true }));
   const message = parseForConversation(conv, input);
   const quoted =
     message.type === 'reaction' ? message.message_id : (input.replyToMessageId ?? undefined);
   const replyTo = quoted ? await targetProviderId(ctx, quoted, conv.conversation.id) : null;
   const preview = await sendablePreview(ctx, { conv, message, input });
 
-  const notBefore = await reserveSendSlot(ctx, conv.conversation, input.now, conv.spacingSeconds);
   await lockOnOperatorReply(ctx, { conv, input });
-  await showAsLastMessage(ctx, { conv, preview, now: input.now });
-  const stored = await insertQueuedMessage(ctx, {
-    conv,
-    message,
-    preview,
-    notBefore,
-    replyTo,
-    input,
-  });
-  const job = await enqueueSendJob(ctx, {
-    messageId: stored.id,
-    conversationId: conv.conversation.id,
-    notBefore,
-  });
+  // The writes need no answer of each other (the message's id is made here, for its send job):
+  // sent together, one round trip.
+  const messageId = crypto.randomUUID();
+  const earliest = input.notBefore && input.notBefore > input.now ? input.notBefore : input.now;
+  const notBefore = sendSlot(conv.conversation, earliest);
+  const [, , stored, job] = await Promise.all([
+    reserveSendSlot(ctx, conv.conversation, earliest, conv.spacingSeconds),
+    showAsLastMessage(ctx, { conv, preview, now: input.now }),
+    insertQueuedMessage(ctx, { id: messageId, conv, message, preview, notBefore, replyTo, input }),
+    enqueueSendJob(ctx, { messageId, conversationId: conv.conversation.id, notBefore }),
+  ]);
   return {
     message: stored,
     job,
@@ -350,6 +360,8 @@ async function showAsLastMessage(
 async function insertQueuedMessage(
   ctx: TenantContext,
   input: {
+    /** Made by the caller, so the send job can name the message in the same round trip. */
+    id: string;
     conv: ConversationForSend;
     message: OutboundMessage;
     preview: string;
@@ -362,6 +374,7 @@ async function insertQueuedMessage(
   const [row] = await ctx.tx
     .insert(messages)
     .values({
+      id: input.id,
       tenantId: ctx.tenantId,
       conversationId: conv.conversation.id,
       channelAccountId: conv.account.id,
@@ -385,6 +398,29 @@ async function insertQueuedMessage(
     .returning();
   if (!row) throw new Error('insertQueuedMessage: insert … returning yielded no row');
   return row;
+}
+
+/**
+ * A staff approval card (buttons `msg:{draft_id}:approve|edit|cancel`, functions/agent/approval.ts)
+ * asks about one draft: once that draft is decided (or superseded), sending the card again would
+ * offer buttons that can only be refused, so its retry is refused here instead.
+ */
+async function refuseDecidedApprovalCard(ctx: TenantContext, message: OutboundMessage) {
+  if (message.type !== 'buttons') return;
+  const draftIds = new Set(
+    message.buttons.flatMap((button) => {
+      const id = parseInteractiveId(button.id);
+      return id?.kind === 'msg' ? [id.id] : [];
+    }),
+  );
+  for (const draftId of draftIds) {
+    const draft = await getDraftOrNull(ctx, draftId);
+    if (draft && draft.status !== 'pending') {
+      throw new ConflictError(
+        `This approval card asks about a draft that is already ${draft.status}; it is not sent again.`,
+      );
+    }
+  }
 }
 
 /**
@@ -416,6 +452,7 @@ export async function retryFailedMessage(
   if (!parsed.success) {
     throw new ConflictError('This message was stored in a form that can no longer be sent.');
   }
+  await refuseDecidedApprovalCard(ctx, parsed.data);
   const sendable = await checkSendable(
     ctx,
     conv,

@@ -53,9 +53,18 @@ export const services = tenantTable(
     requiresAssessment: boolean('requires_assessment').notNull().default(false),
     /** Retired services stay for the history of their appointments but are never offered. */
     active: boolean('active').notNull().default(true),
+    /**
+     * Customers are due back this many days after their last completed appointment of it (a
+     * check-up, a touch-up); the daily opportunities scan proposes a recall. Null: no recall.
+     */
+    recallAfterDays: integer('recall_after_days'),
     ...timestamps(),
   },
   (t) => [
+    check(
+      'services_recall_after_days',
+      sql`${t.recallAfterDays} is null or ${t.recallAfterDays} between 1 and 3650`,
+    ),
     // The composite key appointments and service_staff reference, so a row can only point at a
     // service of its own tenant (a plain FK check ignores row-level security).
     unique('services_tenant_id').on(t.tenantId, t.id),

@@ -1,7 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgEnum, text, unique, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgPolicy,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { channel, channelAccounts } from './channels';
-import { at, parentRef, timestamps, updatedAt } from './columns';
+import { at, createdAt, parentRef, timestamps, updatedAt } from './columns';
+import { authenticatedRole } from './roles';
 import { tenantTable } from './tenants';
 
 /**
@@ -37,6 +49,39 @@ export const contacts = tenantTable(
   ],
 );
 
+/**
+ * Operators' private notes on a customer: never sent, never shown to the agent. Members read and
+ * add them; a note is its author's, so an operator can only write one in their own name.
+ */
+export const contactNotes = tenantTable(
+  'contact_notes',
+  'append-only',
+  {
+    contactId: parentRef('contact_id', () => contacts.id),
+    authorUserId: uuid('author_user_id').notNull(),
+    body: text('body').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('contact_notes_body', sql`char_length(${t.body}) between 1 and 2000`),
+    // The contact panel lists a customer's notes newest first.
+    index('contact_notes_contact_recent').on(t.contactId, t.createdAt.desc()),
+    // Restrictive: on top of the members' append policy, the author is the signed-in operator.
+    pgPolicy('contact_notes: authored by the operator', {
+      as: 'restrictive',
+      for: 'insert',
+      to: authenticatedRole,
+      withCheck: sql`${t.authorUserId} = auth.uid()`,
+    }),
+    // The one exception to append-only: an operator takes back their own note (nobody else's).
+    pgPolicy('contact_notes: author deletes', {
+      for: 'delete',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} in (select app.member_tenant_ids()) and ${t.authorUserId} = auth.uid()`,
+    }),
+  ],
+);
+
 export const lockSource = pgEnum('lock_source', ['operator', 'echo', 'escalation', 'keyword']);
 
 /** One thread: a contact talking to one of the tenant's channel accounts. */
@@ -68,9 +113,18 @@ export const conversations = tenantTable(
      * turn, which reads the history when it runs and clears it (docs/agent.md §1).
      */
     agentTurnDueAt: at('agent_turn_due_at'),
+    /** Operators' labels (trimmed, at most 10 of 32 characters; functions/admin/conversations). */
+    labels: jsonb('labels').$type<string[]>().notNull().default([]),
+    /** The operator in charge; a member of the tenant (checked where it is set), or nobody. */
+    assignedUserId: uuid('assigned_user_id'),
     ...timestamps(),
   },
   (t) => [
+    check('conversations_labels_array', sql`jsonb_typeof(${t.labels}) = 'array'`),
+    // "Assigned to me" and reassigning a departing operator's conversations.
+    index('conversations_tenant_assignee')
+      .on(t.tenantId, t.assignedUserId)
+      .where(sql`${t.assignedUserId} is not null`),
     unique('conversations_thread').on(t.channelAccountId, t.contactId),
     // The inbox list's order (db/chats.ts listChatSummaries), id included so a keyset cursor is
     // an index condition, not a filter over every row before it. `id desc` in a query means nulls
@@ -163,5 +217,9 @@ export const messages = tenantTable(
     // Created by hand in migration 0006; declared here so the schema says what exists.
     index('messages_conversation_changes').on(t.conversationId, t.updatedAt, t.id),
     index('messages_correlation').on(t.tenantId, t.correlationId),
+    // Outbound messages not yet settled: the stuck-send sweeper reads only these every minute.
+    index('messages_in_flight')
+      .on(t.updatedAt)
+      .where(sql`${t.direction} = 'outbound' and ${t.status} in ('queued', 'sending')`),
   ],
 );

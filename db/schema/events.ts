@@ -23,6 +23,11 @@ export const webhookEvents = pgTable(
     outcome: webhookOutcome('outcome').notNull().default('received'),
     reason: text('reason'),
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * A body kept `received` (its processing failed) that was signed with channel accounts' own app
+     * secret: those accounts, the only ones its replay may write to. Null: Meta's app secret.
+     */
+    signedFor: uuid('signed_for').array(),
     receivedAt: at('received_at').notNull().defaultNow(),
     processedAt: at('processed_at'),
   },
@@ -33,6 +38,12 @@ export const webhookEvents = pgTable(
       for: 'select',
       to: authenticatedRole,
       using: sql`${t.tenantId} is not null and ${t.tenantId} in (select app.member_tenant_ids())`,
+    }),
+    // Platform operators see the bodies no business owns (db/schema/platform.ts).
+    pgPolicy('webhook_events: platform operators read unattributed', {
+      for: 'select',
+      to: authenticatedRole,
+      using: sql`${t.tenantId} is null and exists (select 1 from public.platform_operators p where p.user_id = auth.uid())`,
     }),
     pgPolicy('webhook_events: worker of tenant', {
       for: 'all',

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
 import { at, createdAt } from './columns';
 import { tenantPolicies } from './roles';
@@ -34,6 +35,10 @@ export const jobOutbox = pgTable(
   (t) => [
     unique('job_outbox_dedupe').on(t.tenantId, t.dedupeKey),
     index('job_outbox_pending').on(t.status, t.createdAt),
+    // A message's send jobs: whether a stuck send still has a live job (the sweeper).
+    index('job_outbox_send_message')
+      .on(t.tenantId, sql`(${t.payload}->>'messageId')`)
+      .where(sql`${t.kind} = 'send'`),
     ...tenantPolicies('job_outbox', t.tenantId, 'append-only'),
   ],
 ).enableRLS();

@@ -139,12 +139,18 @@ export const tenantSettings = pgTable(
       .$type<number[]>()
       .notNull()
       .default([1440, 120]),
+    /**
+     * The follow-ups' frequency cap (docs/follow-ups.md): at most one follow-up per customer in
+     * this many days.
+     */
+    followUpMinDaysApart: integer('follow_up_min_days_apart').notNull().default(7),
     updatedAt: updatedAt(),
   },
   (t) => [
     check('tenant_settings_slot_step', sql`${t.slotStepMinutes} between 5 and 240`),
     check('tenant_settings_min_notice', sql`${t.minNoticeMinutes} between 0 and 43200`),
     check('tenant_settings_horizon', sql`${t.maxHorizonDays} between 1 and 366`),
+    check('tenant_settings_follow_up_days', sql`${t.followUpMinDaysApart} between 1 and 90`),
     ...tenantPolicies('tenant_settings', t.tenantId, 'admins-write'),
   ],
 ).enableRLS();

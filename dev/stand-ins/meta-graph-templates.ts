@@ -138,6 +138,62 @@ export const defaultTemplateFixtures: TemplateFixture[] = [
   },
 ];
 
+/**
+ * Follow-up templates (docs/follow-ups.md), apart from the default catalogue so its listing and
+ * paging stay as they are: what a business submits for follow-ups outside the 24-hour window. An
+ * offer to book (MARKETING: it needs the customer's opt-in to marketing) and an answer to a
+ * pending request (UTILITY), each in Spanish and English, with named placeholders.
+ */
+export const followUpTemplateFixtures: TemplateFixture[] = [
+  [
+    '1100000000000101',
+    'follow_up_offer',
+    'es',
+    'MARKETING',
+    'Hola {{first_name}}, te escribimos de {{business}}. ¿Quieres que te reservemos una cita? Responde a este mensaje y te ayudamos.',
+  ],
+  [
+    '1100000000000102',
+    'follow_up_offer',
+    'en_US',
+    'MARKETING',
+    'Hi {{first_name}}, this is {{business}}. Would you like us to book you an appointment? Reply to this message and we will help.',
+  ],
+  [
+    '1100000000000103',
+    'follow_up_pending',
+    'es',
+    'UTILITY',
+    'Hola {{first_name}}, seguimos con tu consulta en {{business}}. Responde a este mensaje y te atendemos.',
+  ],
+  [
+    '1100000000000104',
+    'follow_up_pending',
+    'en_US',
+    'UTILITY',
+    'Hi {{first_name}}, we are following up on your request to {{business}}. Reply to this message and we will get back to you.',
+  ],
+].map(([id, name, language, category, text]) => ({
+  id: id as string,
+  name: name as string,
+  language: language as string,
+  status: 'APPROVED' as const,
+  category: category as TemplateCategory,
+  parameter_format: 'NAMED' as const,
+  components: [
+    {
+      type: 'BODY' as const,
+      text,
+      example: {
+        body_text_named_params: [
+          { param_name: 'first_name', example: 'Maria' },
+          { param_name: 'business', example: 'Clínica Sonrisa' },
+        ],
+      },
+    },
+  ],
+}));
+
 // ---------------------------------------------------------------------------------------------
 // Listing with cursor paging
 // ---------------------------------------------------------------------------------------------

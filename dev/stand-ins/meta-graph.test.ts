@@ -1058,3 +1058,47 @@ describe('control over HTTP (/_control)', () => {
     );
   });
 });
+
+describe('customer profiles (User Profile APIs)', () => {
+  it('answers GET /{PSID} and /{IGSID} with the fields asked for; unknown ids are error 100', async () => {
+    graph.setProfile('7001', {
+      channel: 'messenger',
+      first_name: 'Lucía',
+      last_name: 'Gómez',
+      profile_pic: 'https://example.test/pic.jpg',
+    });
+    graph.setProfile('8001', { channel: 'instagram', name: 'Omar', username: 'omar.k' });
+    const messenger = await call(`/${V}/7001?fields=first_name,last_name,profile_pic`);
+    expect(await messenger.json()).toEqual({
+      id: '7001',
+      first_name: 'Lucía',
+      last_name: 'Gómez',
+      profile_pic: 'https://example.test/pic.jpg',
+    });
+    const instagram = await call(`/${V}/8001?fields=name,username`);
+    expect(await instagram.json()).toEqual({ id: '8001', name: 'Omar', username: 'omar.k' });
+    // Only what was asked for: a missing field is left out, as Graph does.
+    expect(await (await call(`/${V}/8001?fields=username,profile_pic`)).json()).toEqual({
+      id: '8001',
+      username: 'omar.k',
+    });
+    await expectGraphError(await call(`/${V}/7001?fields=name`, { token: 'wrong' }), 190, 401);
+    const unknown = await expectGraphError(await call(`/${V}/7999?fields=first_name`), 100);
+    expect(unknown).toMatchObject({ error_subcode: 33 });
+  });
+
+  it('a Messenger customer the stand-in sends with a name gets that profile', async () => {
+    await graph.sendCustomerMessage({
+      channel: 'messenger',
+      to: '200000000000001',
+      from: '7002',
+      text: 'hola',
+      name: 'Ana María Ruiz',
+    });
+    expect(await (await call(`/${V}/7002?fields=first_name,last_name`)).json()).toEqual({
+      id: '7002',
+      first_name: 'Ana',
+      last_name: 'María Ruiz',
+    });
+  });
+});

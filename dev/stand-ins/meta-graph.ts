@@ -65,6 +65,14 @@ export type MetaAccount =
   | { channel: 'messenger'; pageId: string }
   | { channel: 'instagram'; igId: string };
 
+/**
+ * A customer's profile as the User Profile APIs answer it: Messenger's `GET /{PSID}` (first_name,
+ * last_name, profile_pic) and Instagram's `GET /{IGSID}` (name, username, profile_pic).
+ */
+export type CustomerProfile =
+  | { channel: 'messenger'; first_name?: string; last_name?: string; profile_pic?: string }
+  | { channel: 'instagram'; name?: string; username?: string; profile_pic?: string };
+
 export interface RecordedRequest {
   method: string;
   /** Path without the query, e.g. `/v23.0/106540352242922/messages`. */
@@ -139,6 +147,8 @@ export interface MetaGraphOptions {
    * (left out when undefined, as on echoes Meta does not attribute to an app). Default: no echoes.
    */
   messagingEchoes?: { appId?: string };
+  /** By PSID / IGSID: what `GET /{id}?fields=…` answers. Unknown ids are Graph's error 100. */
+  profiles?: Record<string, CustomerProfile>;
 }
 
 export interface CustomerMessage {
@@ -154,7 +164,10 @@ export interface CustomerMessage {
    * `interactive.button_reply`, a Messenger / Instagram quick reply.
    */
   replyId?: string;
-  /** WhatsApp profile name. */
+  /**
+   * WhatsApp: the profile name in the webhook. Messenger / Instagram webhooks carry none: the
+   * stand-in's `sendCustomerMessage` makes it the profile `GET /{PSID|IGSID}` answers instead.
+   */
   name?: string;
   /** WhatsApp business-scoped user id. */
   userId?: string;
@@ -184,9 +197,23 @@ export interface MetaGraphStandIn {
   reset(): void;
   /** A signed inbound customer message to the configured webhook target. */
   sendCustomerMessage(message: CustomerMessage): Promise<Response>;
+  /** Registers (or replaces) the profile `GET /{id}` answers for a PSID / IGSID. */
+  setProfile(id: string, profile: CustomerProfile): void;
 }
 
 const DEFAULT_WEBHOOK_URL = 'http://127.0.0.1/webhooks/meta';
+
+/** The fields asked for (`fields=a,b`) that the profile has, with its id, as Graph answers. */
+function profileFields(id: string, profile: CustomerProfile, fields: string | undefined) {
+  const { channel: _, ...known } = profile;
+  const asked = (fields ?? 'name').split(',').map((f) => f.trim());
+  const answer: Record<string, string> = { id };
+  for (const field of asked) {
+    const value = (known as Record<string, string | undefined>)[field];
+    if (value !== undefined) answer[field] = value;
+  }
+  return answer;
+}
 
 function webhookUrlFor(
   webhookUrl: MetaGraphOptions['webhookUrl'],
@@ -529,6 +556,7 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     heldAnswers.clear();
   };
   const media = new Map<string, StoredMedia>();
+  const profiles = new Map(Object.entries(options.profiles ?? {}));
   const pending = new Set<Promise<void>>();
   // Signs media download URLs so they cannot be extended or forged by editing `exp`.
   const urlKey = crypto.getRandomValues(new Uint8Array(32));
@@ -873,12 +901,14 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     const mid = randomMid();
     if (options.messagingEchoes) {
       // Awaited, so the echo is in before the app hears about its own send.
-      const text = (body as { message?: { text?: unknown } }).message?.text;
+      const { text, metadata } =
+        (body as { message?: { text?: unknown; metadata?: unknown } }).message ?? {};
       const echo = {
         mid,
         isEcho: true,
         appId: options.messagingEchoes.appId,
         ...(typeof text === 'string' ? { text } : {}),
+        ...(typeof metadata === 'string' ? { metadata } : {}),
       };
       await deliver(
         account.channel,
@@ -992,6 +1022,8 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
     }
     const account = messagingAccount(id);
     if (account) return c.json({ id, name: 'Local Test Business' });
+    const profile = profiles.get(id);
+    if (profile) return c.json(profileFields(id, profile, c.req.query('fields')));
     throw unknownObject(id, 'get');
   });
 
@@ -1020,7 +1052,20 @@ export async function startMetaGraph(options: MetaGraphOptions): Promise<MetaGra
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     reset,
+    setProfile(id, profile) {
+      profiles.set(id, profile);
+    },
     sendCustomerMessage(message) {
+      if (message.name && message.channel === 'messenger') {
+        const [first, ...last] = message.name.split(' ');
+        profiles.set(message.from, {
+          channel: 'messenger',
+          first_name: first,
+          ...(last.length > 0 ? { last_name: last.join(' ') } : {}),
+        });
+      } else if (message.name && message.channel === 'instagram') {
+        profiles.set(message.from, { channel: 'instagram', name: message.name });
+      }
       const configured = webhookUrlFor(options.webhookUrl, message.channel);
       if (!configured && !options.deliverWebhook) {
         throw new Error(`sendCustomerMessage: no webhook URL configured for ${message.channel}`);

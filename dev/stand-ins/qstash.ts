@@ -117,6 +117,8 @@ export interface QStashStandIn {
    * for tests that drive time themselves (one delivery round per step of the app's clock).
    */
   advanceClockTo(time: number): void;
+  /** The stand-in clock (unix ms), for tests that run the app on it (delays, waits, backoffs). */
+  now(): number;
   messages(): MessageState[];
   dlq(): MessageState[];
 }
@@ -528,6 +530,7 @@ export async function startQStash(opts: QStashOptions): Promise<QStashStandIn> {
     advanceClockTo: (time) => {
       clockOffsetMs += Math.max(0, time - clock());
     },
+    now: clock,
     messages: () => [...store.values()].sort((a, b) => a.seq - b.seq).map(snapshot),
     dlq: () =>
       [...store.values()]

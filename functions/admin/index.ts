@@ -3,6 +3,7 @@ import { validationHook } from '../app';
 import type { HonoEnv } from '../context';
 import { operatorAuth } from '../middleware/operator-auth';
 import { registerAppointments } from './appointments';
+import { registerCannedReplies } from './canned-replies';
 import { registerChats } from './chats';
 import { registerContacts } from './contacts';
 import { registerConversations } from './conversations';
@@ -12,10 +13,13 @@ import { registerLogs } from './logs';
 import { registerMe } from './me';
 import { registerMedia } from './media';
 import { registerMessages } from './messages';
+import { registerOpportunities } from './opportunities';
+import { jsonWithoutNul } from './route';
 import { registerSend } from './send';
 import { registerServices } from './services';
 import { registerSettings } from './settings';
 import { registerStaff } from './staff';
+import { registerTeam } from './team';
 import { registerTemplates } from './templates';
 import { registerWebhookEvents } from './webhook-events';
 
@@ -23,6 +27,7 @@ import { registerWebhookEvents } from './webhook-events';
 export function adminApp() {
   const admin = new OpenAPIHono<HonoEnv>({ defaultHook: validationHook });
   admin.use('*', operatorAuth);
+  admin.use('*', jsonWithoutNul);
   registerMe(admin);
   registerChats(admin);
   registerMedia(admin);
@@ -32,6 +37,9 @@ export function adminApp() {
   registerConversations(admin);
   registerMessages(admin);
   registerContacts(admin);
+  registerTeam(admin);
+  // The composer's saved answers (issue 11).
+  registerCannedReplies(admin);
   // The AI agent (issue 5): knowledge base, run traces, approval drafts, business settings.
   registerKnowledge(admin);
   registerLogs(admin);
@@ -41,5 +49,7 @@ export function adminApp() {
   registerServices(admin);
   registerStaff(admin);
   registerAppointments(admin);
+  // Follow-ups (issue 12, phase 1): what the daily scan found, skipped or run by hand.
+  registerOpportunities(admin);
   return admin;
 }

@@ -109,7 +109,7 @@ function audit(doc: Document) {
   }
 
   for (const [path, methods] of Object.entries(doc.paths)) {
-    if (!path.startsWith('/admin/')) continue;
+    if (!path.startsWith('/admin/') && !path.startsWith('/platform/')) continue;
     for (const [method, op] of Object.entries(methods)) {
       if (!METHODS.has(method)) continue;
       const name = `${method.toUpperCase()} ${path}`;

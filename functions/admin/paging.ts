@@ -3,6 +3,7 @@ import type { Pipelined, TenantContext } from '../../db/client';
 import type { HonoEnv } from '../context';
 import { ApiError } from '../errors';
 import { asCurrentOperator, readAsCurrentOperator } from '../middleware/operator-auth';
+import { hasControlCharacter, textParam } from './route';
 
 /**
  * Keyset paging for every operator listing: one cursor format, one query shape, one page shape.
@@ -32,7 +33,10 @@ export function decodeCursor<T extends Cursor>(value: string, field: string, sch
   try {
     const binary = atob(value.replaceAll('-', '+').replaceAll('_', '/'));
     const text = new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
-    return schema.parse(withLegacyPosition(JSON.parse(text)));
+    const cursor = schema.parse(withLegacyPosition(JSON.parse(text)));
+    // The position goes into SQL as text: a forged one holding NUL would fail there as a 500.
+    if (typeof cursor.p === 'string' && hasControlCharacter(cursor.p)) throw new Error('control');
+    return cursor;
   } catch {
     throw new ApiError('BAD_REQUEST', `${field}: not a cursor this API handed out`);
   }
@@ -75,8 +79,7 @@ export function pageQuery(limits: { default: number; max: number }) {
 
 /** A query parameter carrying a cursor this API handed out. */
 export function cursorParam(name: string, description: string) {
-  return z
-    .string()
+  return textParam()
     .max(512)
     .optional()
     .openapi({ param: { name, in: 'query' }, description, example: EXAMPLE_CURSOR });

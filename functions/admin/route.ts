@@ -1,7 +1,8 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { HonoEnv, Services } from '../context';
-import { errorCode } from '../errors';
+import { ApiError, errorCode } from '../errors';
 import { safeErrorFields } from '../lib/logger';
 import { createServices } from '../services';
 
@@ -157,6 +158,56 @@ export function fromRow<S extends z.ZodObject>(schema: S, row: RowFor<S['shape']
     }),
   ) as z.infer<S>;
 }
+
+/** NUL, the other C0 controls and DEL: no name, label, search or id a person types holds one. */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * The string every text path or query parameter starts from. Postgres text cannot hold NUL, so
+ * a `%00` that reached a query failed there as a 500; refused here it is a 400 naming the field,
+ * before any query, and control characters with it (they only ever come from a fuzzer or an
+ * attacker). Chain length limits, trimming and patterns after it.
+ */
+export const textParam = () =>
+  z.string().refine((text) => !hasControlCharacter(text), {
+    message: 'must not contain NUL or control characters',
+  });
+
+/** The path (`tags.0`, `text`) of the first string or key holding NUL in a parsed JSON body. */
+function pathOfNul(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? path.join('.') || '(body)' : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const here = [...path, key];
+    if (key.includes('\u0000')) return here.join('.');
+    const found = pathOfNul(inner, here);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * JSON bodies of every operator route: a string holding NUL (`\u0000` is valid JSON) is a 400
+ * naming its field, in one place for every route; Postgres text and jsonb cannot store it, and it
+ * used to fail there as a 500. Tabs and line breaks are text people type: only NUL is refused.
+ * The body parsed here is the one the route's validator reads (Hono caches it); one that does not
+ * parse is left to the validator's own 400.
+ */
+export const jsonWithoutNul = createMiddleware<HonoEnv>(async function jsonWithoutNul(c, next) {
+  if (/^application\/([\w.-]+\+)?json/i.test(c.req.header('content-type') ?? '')) {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    const field = pathOfNul(body);
+    if (field) throw new ApiError('BAD_REQUEST', `${field}: must not contain NUL`);
+  }
+  await next();
+});
 
 /** The `{id}` path parameter of every route that addresses one thing by its id. */
 export const idParams = z.object({

@@ -12,6 +12,7 @@ import type { TenantSettings } from '../../db/settings';
 import type { Logger } from '../lib/logger';
 import { appointmentAction, slotAction } from './appointment-actions';
 import { decideDraft } from './approval';
+import { opportunityAction } from './opportunity-actions';
 
 /**
  * What a tapped id (`kind:{id}:action`, see ids.ts) does, by kind (appointments: `appt` and
@@ -142,4 +143,5 @@ export const interactiveActions: Record<string, InteractiveAction> = {
   opt: optionAction,
   appt: appointmentAction,
   slot: slotAction,
+  opp: opportunityAction,
 };

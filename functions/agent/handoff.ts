@@ -1,6 +1,6 @@
 import { formatInteractiveId } from '../../core/agent/ids';
 import { type AgentLanguage, HANDOFF_NOTICE } from '../../core/agent/language';
-import type { OutboundMessage } from '../../core/messaging/kinds';
+import { type OutboundMessage, REPLY_BUTTONS_MAX } from '../../core/messaging/kinds';
 import {
   ensureStaffConversation,
   insertSystemNote,
@@ -70,6 +70,64 @@ export async function notifyStaff(
     }
   }
   return jobs;
+}
+
+/** Clips a card's body to Meta's 1024 characters, keeping its line breaks. */
+function clipBody(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
+}
+
+export type StaffCard = {
+  kind: string;
+  targetId: string;
+  body: string;
+  buttons: Array<{ action: string; title: string; description?: string }>;
+  /** The list's button label (≤ 20), needed when there are more actions than reply buttons. */
+  listButton?: string;
+};
+
+/**
+ * A staff card's message: reply buttons `kind:{targetId}:action` for up to 3 actions (titles ≤
+ * 20 characters); more than 3 make a WhatsApp list of one section, a row per action (titles ≤ 24,
+ * an optional description ≤ 72) behind `listButton` (opp-schedule: `opp:{id}:schedule` is the
+ * fourth). Both within the limits core/messaging/kinds.ts enforces at queueing.
+ */
+export function staffCardMessage(card: StaffCard): OutboundMessage {
+  const body = clipBody(card.body, 1024);
+  const options = card.buttons.map((b) => ({
+    id: formatInteractiveId(card.kind, card.targetId, b.action),
+    title: b.title,
+    ...(b.description ? { description: b.description } : {}),
+  }));
+  if (options.length <= REPLY_BUTTONS_MAX) {
+    return { type: 'buttons', body, buttons: options.map(({ id, title }) => ({ id, title })) };
+  }
+  if (!card.listButton) throw new Error('a staff card with more than 3 actions needs listButton');
+  return { type: 'list', body, button: card.listButton, sections: [{ rows: options }] };
+}
+
+/**
+ * A staff card (staffCardMessage: reply buttons, or a list for more than 3 actions, in the staff's
+ * language), queued to every escalation contact on WhatsApp through notifyStaff. The agent's
+ * draft card (`msg:`) and the follow-up opportunity card (`opp:`) are both built here.
+ */
+export function notifyStaffCard(
+  ctx: TenantContext,
+  input: StaffCard & {
+    contacts: EscalationContact[];
+    correlationId: string | null;
+    now: Date;
+    logger: Logger;
+  },
+): Promise<OutboxJob[]> {
+  return notifyStaff(ctx, {
+    contacts: input.contacts,
+    message: staffCardMessage(input),
+    correlationId: input.correlationId,
+    now: input.now,
+    logger: input.logger,
+  });
 }
 
 export type HandoffInput = {

@@ -85,8 +85,11 @@ export function renderMessage(row: HistoryRow, ctx: HistoryContext): string | nu
     (a) => a.kind === 'location' || a.kind === 'contacts',
   );
   if (text && !describesItself) parts.push(text);
-  if (parts.length === 0)
-    return row.type === 'unsupported' ? '[a message type we cannot show]' : null;
+  if (parts.length === 0) {
+    // An empty message (nothing in it at all, see the Messenger/Instagram parser) is not read.
+    const empty = (row.payload.routing as { outcome?: string } | undefined)?.outcome === 'empty';
+    return row.type === 'unsupported' && !empty ? '[a message type we cannot show]' : null;
+  }
   return parts.join('\n');
 }
 

@@ -1,6 +1,10 @@
 import { generateText, isStepCount, type StepResult, type ToolSet } from 'ai';
-import { type AgentLanguage, conversationLanguage } from '../../core/agent/language';
-import { DomainError } from '../../core/errors';
+import {
+  type AgentLanguage,
+  conversationLanguage,
+  tenantLanguage,
+} from '../../core/agent/language';
+import { DomainError, NotFoundError } from '../../core/errors';
 import {
   type MessageChannel,
   type OutboundMessage,
@@ -11,6 +15,7 @@ import {
   findRun,
   finishRun,
   type HistoryRow,
+  lastUnlockedAt,
   loadTurnConversation,
   lockRunningRun,
   type MediaNote,
@@ -20,21 +25,23 @@ import {
   type RunOutcome,
   recentMessages,
   recordFinishedRun,
+  releaseRun,
   startRun,
   supersededBy,
   type TurnConversation,
   type TurnTrigger,
-  unlockedSince,
 } from '../../db/agent';
-import { asTenant, type TenantContext } from '../../db/client';
+import { asTenant, type CommitWith, commitWith, type TenantContext } from '../../db/client';
+import { type ConversationForSend, loadConversationForSend } from '../../db/conversations';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
 import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '../../db/settings';
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
-import { publishJobs } from '../lib/jobs';
+import { JOB_RETRIES, publishJobs } from '../lib/jobs';
 import { type Logger, safeErrorFields } from '../lib/logger';
+import { FAILURE_IN_WORDS, type FailureKind, failureKind } from '../lib/transient-errors';
 import { markReadInBackground } from '../messaging/read-receipts';
 import { draftReplies } from './approval';
 import { handOff } from './handoff';
@@ -65,8 +72,10 @@ import {
  *    timeout. Tools that change what the customer sees only record effects.
  * 3. Store, under the conversation's row lock, after checking steps 1's conditions again: a run
  *    superseded or locked meanwhile stores nothing. Otherwise the effects: a handoff, or the
- *    replies queued as the agent's messages (approval mode: drafts). A model failure or timeout
- *    hands the conversation to a person with the reason. The run record gets its steps, usage,
+ *    replies queued as the agent's messages (approval mode: drafts). A model failure that will
+ *    not pass (a refused key, a bad request) hands the conversation to a person with the reason;
+ *    a transient one (timeout, connection, 429/5xx: functions/lib/transient-errors.ts) gives the
+ *    run back and the job is retried, and only its last delivery hands off. The run record gets its steps, usage,
  *    latency and outcome. Jobs are published after commit.
  */
 
@@ -123,21 +132,28 @@ export const turnCorrelationId = (triggerMessageId: string) => `turn-${triggerMe
 
 type Skip = { outcome: Extract<RunOutcome, 'superseded' | 'locked'>; reason: string };
 
+/** What skipReason weighs besides the conversation and settings, read with them. */
+type SkipFacts = {
+  /** A newer customer message that supersedes the trigger (checked only before storing). */
+  newer: string | null;
+  /** When a person last gave the conversation back to the bot. */
+  lastUnlockedAt: Date | null;
+};
+
 /**
  * Why this turn must not speak now, or null. Checked at the start and again before storing, with
- * `superseded` only before storing: at the start the trigger is the newest waiting message by
+ * `newer` only before storing: at the start the trigger is the newest waiting message by
  * construction (openTurn), and a newer one cannot commit meanwhile (openTurn holds the
  * conversation's row, which ingestion updates, when a turn was due).
  */
-async function skipReason(
-  ctx: TenantContext,
+function skipReason(
   conversation: TurnConversation,
   settings: TenantSettings,
   trigger: TurnTrigger,
-  check: { superseded: boolean },
-): Promise<Skip | null> {
-  const newer = check.superseded ? await supersededBy(ctx, trigger) : null;
-  if (newer) return { outcome: 'superseded', reason: `superseded by newer message ${newer}` };
+  facts: SkipFacts,
+): Skip | null {
+  if (facts.newer)
+    return { outcome: 'superseded', reason: `superseded by newer message ${facts.newer}` };
   if (conversation.isLocked) {
     return {
       outcome: 'locked',
@@ -148,7 +164,7 @@ async function skipReason(
     return { outcome: 'locked', reason: 'bot disabled for this conversation' };
   if (settings.replyMode === 'off')
     return { outcome: 'locked', reason: "tenant's reply mode is off" };
-  if (await unlockedSince(ctx, conversation.id, trigger.receivedAt)) {
+  if (facts.lastUnlockedAt && facts.lastUnlockedAt > trigger.receivedAt) {
     return {
       outcome: 'locked',
       reason:
@@ -235,6 +251,8 @@ type Thought = {
   language: AgentLanguage;
   customerText: string | null;
   failure: string | null;
+  /** What kind of failure `failure` is: transient ones are retried before anyone is handed it. */
+  failureKind: FailureKind | null;
   record: { steps: AgentStep[]; usage: Record<string, number | undefined>; latencyMs: number };
 };
 
@@ -255,6 +273,15 @@ export async function runAgentTurn(
 
   const { scope } = start;
   const thought = await think(scope, start);
+  if (thought.failureKind && thought.failureKind !== 'permanent' && job.retried < JOB_RETRIES) {
+    // A timeout or an outage passes: give the run back and let QStash retry (bounded backoff),
+    // rather than hand the customer to a person for good over a blip (issue 15).
+    const error = `retrying after: ${thought.failure}`;
+    await asTenant(services.db, tenantId, (ctx) =>
+      releaseRun(ctx, start.run.id, { error, staleAfterMs: deps.staleRunMs }),
+    );
+    return { status: 'retry', detail: `the model failed (${thought.failureKind}); retrying` };
+  }
   const stored = await asTenant(services.db, tenantId, (ctx) => store(ctx, scope, start, thought));
   await publishJobs(services, env, stored.jobs);
   return { status: 'done', detail: stored.outcome };
@@ -265,39 +292,65 @@ export async function runAgentTurn(
  * run and read what the model needs. A skip is recorded as a finished run, so every turn leaves a
  * trace. Nothing waiting (a later delivery of a turn that finished, messages handled at intake)
  * records nothing.
+ *
+ * Two round trips: opening the turn and everything it reads go out together (openTurn holds the
+ * conversation's row first; when nothing waits, the rest was read for nothing), and the run's
+ * insert goes out with the COMMIT.
  */
-async function decide(ctx: TenantContext, turnJob: TurnJob): Promise<TurnStart> {
+async function decide(
+  ctx: TenantContext,
+  turnJob: TurnJob,
+): Promise<TurnStart | CommitWith<TurnStart>> {
   const { job, payload, deps } = turnJob;
-  const trigger = await openTurn(ctx, payload.conversationId);
-  if (!trigger) return { kind: 'done', detail: 'no message waits for an answer' };
-  const correlationId = turnCorrelationId(trigger.id);
-  const log = turnJob.log.child({ correlationId });
-  const scope: TurnScope = { ...turnJob, correlationId, log };
-  // Once the turn holds the conversation, what it reads needs no answer of each other: sent
-  // together (one round trip, not four). On a skip the history and key were read for nothing.
-  const [conversation, settings, rows, sealedKey] = await Promise.all([
+  const [trigger, conversation, settings, rows, sealedKey, lastUnlock] = await Promise.all([
+    openTurn(ctx, payload.conversationId),
     loadTurnConversation(ctx, payload.conversationId),
     getTenantSettings(ctx),
     recentMessages(ctx, payload.conversationId, deps.historyRows),
     modelApiKeyCiphertext(ctx),
+    lastUnlockedAt(ctx, payload.conversationId),
   ]);
+  if (!trigger) return { kind: 'done', detail: 'no message waits for an answer' };
+  const correlationId = turnCorrelationId(trigger.id);
+  const log = turnJob.log.child({ correlationId });
+  const scope: TurnScope = { ...turnJob, correlationId, log };
   if (!conversation) return { kind: 'done', detail: 'conversation not found' };
-  const skip = await skipReason(ctx, conversation, settings, trigger, { superseded: false });
+  const skip = skipReason(conversation, settings, trigger, {
+    newer: null,
+    lastUnlockedAt: lastUnlock,
+  });
   if (skip) return recordSkip(ctx, scope, { conversationId: conversation.id, trigger, skip });
   // A voice note or image still downloading: come back shortly rather than answer without it
   // (a few times; then the agent answers with a marker in its place).
   if (job.retried < deps.mediaWaitRetries && awaitingDownload(rows)) return { kind: 'wait' };
   const models = await modelsFor(scope, settings, sealedKey);
-  const run = await startRun(ctx, {
+  const { notes, targets } = await historyContext(ctx, conversation.id, rows);
+  const started = startRun(ctx, {
     conversationId: conversation.id,
     correlationId,
     triggerMessageId: trigger.id,
     model: models.label,
     staleAfterMs: deps.staleRunMs,
   });
-  if (!run) return { kind: 'busy' };
-  const { notes, targets } = await historyContext(ctx, conversation.id, rows);
-  return { kind: 'run', scope, run, trigger, conversation, settings, models, rows, notes, targets };
+  return commitWith(
+    started.then(
+      (run): TurnStart =>
+        run
+          ? {
+              kind: 'run',
+              scope,
+              run,
+              trigger,
+              conversation,
+              settings,
+              models,
+              rows,
+              notes,
+              targets,
+            }
+          : { kind: 'busy' },
+    ),
+  );
 }
 
 /**
@@ -308,7 +361,7 @@ async function recordSkip(
   ctx: TenantContext,
   { correlationId, deps, job }: TurnScope,
   input: { conversationId: string; trigger: { id: string }; skip: Skip },
-): Promise<TurnStart> {
+): Promise<TurnStart | CommitWith<TurnStart>> {
   const { skip } = input;
   const skipped = await startRun(ctx, {
     conversationId: input.conversationId,
@@ -318,7 +371,7 @@ async function recordSkip(
     staleAfterMs: deps.staleRunMs,
   });
   if (!skipped) return { kind: 'busy' };
-  await finishRun(ctx, skipped.id, {
+  const finished = finishRun(ctx, skipped.id, {
     outcome: skip.outcome,
     steps: [],
     usage: {},
@@ -326,39 +379,55 @@ async function recordSkip(
     error: skip.reason,
     now: job.services.clock.now(),
   });
-  return { kind: 'done', detail: `${skip.outcome}: ${skip.reason}` };
+  return commitWith(
+    finished.then((): TurnStart => ({ kind: 'done', detail: `${skip.outcome}: ${skip.reason}` })),
+  );
 }
 
 /** The models for this tenant: its own API key (decrypted here, never stored in clear) or ours. */
-async function modelsFor(
+function modelsFor(
   { job, deps }: TurnScope,
   settings: TenantSettings,
   sealedKey: string | null,
 ): Promise<AgentModels> {
+  return resolveAgentModels(job.env, deps.models, settings, sealedKey);
+}
+
+/** The tenant's models (its own key decrypted here, or ours): the turn's, and the follow-ups'. */
+export async function resolveAgentModels(
+  env: JobContext['env'],
+  resolver: AgentModelResolver,
+  settings: Pick<TenantSettings, 'model'>,
+  sealedKey: string | null,
+): Promise<AgentModels> {
   const tenantApiKey = sealedKey
-    ? await decryptSecret(sealedKey, job.env.CREDENTIALS_ENCRYPTION_KEY)
+    ? await decryptSecret(sealedKey, env.CREDENTIALS_ENCRYPTION_KEY)
     : null;
-  return deps.models({ env: job.env, tenantModel: settings.model, tenantApiKey });
+  return resolver({ env, tenantModel: settings.model, tenantApiKey });
 }
 
 /** What the history refers to: earlier media transcriptions, and the messages reacted to. */
 async function historyContext(ctx: TenantContext, conversationId: string, rows: HistoryRow[]) {
-  const notes = await mediaNotesFor(
-    ctx,
-    rows.filter((r) => r.attachments.length > 0).map((r) => r.id),
-  );
   const reactionTargets = rows.flatMap((r) => {
     const target = (r.payload.reaction as { target?: unknown } | undefined)?.target;
     return r.type === 'reaction' && typeof target === 'string' ? [target] : [];
   });
-  const targets = await messagesByProviderId(ctx, conversationId, reactionTargets);
+  // Sent together (each reads nothing when there is nothing to look up).
+  const [notes, targets] = await Promise.all([
+    mediaNotesFor(
+      ctx,
+      rows.filter((r) => r.attachments.length > 0).map((r) => r.id),
+    ),
+    messagesByProviderId(ctx, conversationId, reactionTargets),
+  ]);
   return { notes, targets };
 }
 
 /**
  * Step 2 (no transaction open): media to text, the history, then the model with the tools. The
  * customer sees their message read and the agent typing meanwhile. A model error or timeout is
- * not thrown: it becomes `failure`, which step 3 turns into a handoff.
+ * not thrown: it becomes `failure`, which a retry (transient, not the last delivery) or step 3
+ * (a handoff) deals with.
  */
 async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
   const { job, deps, log } = scope;
@@ -417,6 +486,7 @@ async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
     language,
     customerText: history.customerTexts[0] ?? null,
     failure: answer.ok ? null : answer.failure,
+    failureKind: answer.ok ? null : answer.kind,
     record: {
       steps: result ? traceSteps(result.steps) : [],
       usage: {
@@ -436,7 +506,7 @@ async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
 
 type ModelAnswer =
   | { ok: true; result: Awaited<ReturnType<typeof generateText>> }
-  | { ok: false; failure: string };
+  | { ok: false; failure: string; kind: FailureKind };
 
 async function callModel(
   { deps, log }: TurnScope,
@@ -460,7 +530,7 @@ async function callModel(
     return { ok: true, result };
   } catch (err) {
     log.warn('agent turn: model failed', safeErrorFields(err));
-    return { ok: false, failure: errorText(err) };
+    return { ok: false, failure: errorText(err), kind: failureKind(err) };
   }
 }
 
@@ -488,44 +558,61 @@ type Stored = { outcome: RunOutcome; error: string | null; jobs: OutboxJob[] };
  * Step 3 (transaction, holding the conversation's row lock so no new inbound message commits
  * meanwhile): check step 1 again, then apply the effects — a handoff, drafts, or queued replies —
  * and close the run. Returns the outcome and the jobs to publish after commit.
+ *
+ * The run's lock and what the check reads go out together; closing the run goes out with the
+ * COMMIT. A reply costs two round trips more (db/outbound/queue.ts).
  */
 async function store(
   ctx: TenantContext,
   scope: TurnScope,
   start: TurnRun,
   thought: Thought,
-): Promise<{ outcome: string; jobs: OutboxJob[] }> {
+): Promise<
+  { outcome: string; jobs: OutboxJob[] } | CommitWith<{ outcome: string; jobs: OutboxJob[] }>
+> {
   const { run } = start;
+  const [running, checked] = await Promise.all([lockRunningRun(ctx, run.id), recheck(ctx, start)]);
   // Another delivery of this job finished the run meanwhile: it answered, this one must not.
-  if (!(await lockRunningRun(ctx, run.id))) return { outcome: 'duplicate delivery', jobs: [] };
+  if (!running) return { outcome: 'duplicate delivery', jobs: [] };
   const now = scope.job.services.clock.now();
-  const checked = await recheck(ctx, start);
   const stored: Stored =
     'skip' in checked
       ? skipped(checked.skip, thought.failure)
       : await applyThought(ctx, scope, { ...checked, start, thought, now });
-  await finishRun(ctx, run.id, {
+  const finished = finishRun(ctx, run.id, {
     ...thought.record,
     outcome: stored.outcome,
     error: stored.error,
     now,
   });
-  return { outcome: stored.outcome, jobs: stored.jobs };
+  return commitWith(finished.then(() => ({ outcome: stored.outcome, jobs: stored.jobs })));
 }
 
 /** Step 1's conditions again, under the conversation's row lock and with the settings of now. */
 async function recheck(
   ctx: TenantContext,
   start: TurnRun,
-): Promise<{ skip: Skip } | { current: TurnConversation; settings: TenantSettings }> {
-  // Sent together: the settings need no answer of the conversation's lock.
-  const [current, settings] = await Promise.all([
+): Promise<
+  | { skip: Skip }
+  | { current: TurnConversation; settings: TenantSettings; forSend: ConversationForSend }
+> {
+  // Sent together: none needs another's answer. What sending a reply reads is read here too, so
+  // queueing the replies needs no read of its own (wasted when the turn does not reply).
+  const [current, settings, newer, lastUnlock, forSend] = await Promise.all([
     loadTurnConversation(ctx, start.conversation.id, { forUpdate: true }),
     getTenantSettings(ctx),
+    supersededBy(ctx, start.trigger),
+    lastUnlockedAt(ctx, start.conversation.id),
+    loadConversationForSend(ctx, start.conversation.id, { lock: true }).catch((err) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    }),
   ]);
-  if (!current) return { skip: { outcome: 'superseded', reason: 'conversation deleted' } };
-  const skip = await skipReason(ctx, current, settings, start.trigger, { superseded: true });
-  return skip ? { skip } : { current, settings };
+  if (!current || !forSend) {
+    return { skip: { outcome: 'superseded', reason: 'conversation deleted' } };
+  }
+  const skip = skipReason(current, settings, start.trigger, { newer, lastUnlockedAt: lastUnlock });
+  return skip ? { skip } : { current, settings, forSend };
 }
 
 /** A run superseded or locked meanwhile stores nothing; its reason keeps any model error. */
@@ -539,6 +626,8 @@ type Storing = {
   start: TurnRun;
   thought: Thought;
   current: TurnConversation;
+  /** The conversation as the send path reads it, under the same row lock. */
+  forSend: ConversationForSend;
   settings: TenantSettings;
   now: Date;
 };
@@ -551,7 +640,10 @@ async function applyThought(ctx: TenantContext, scope: TurnScope, s: Storing): P
   const { thought, current } = s;
   if (thought.failure) {
     const kind = thought.failure.split(':')[0];
-    const reason = `The AI could not answer (${kind}); a person should reply.`;
+    const reason =
+      thought.failureKind && thought.failureKind !== 'permanent'
+        ? `The AI could not answer after ${JOB_RETRIES + 1} tries (${FAILURE_IN_WORDS[thought.failureKind]}); a person should reply.`
+        : `The AI could not answer (${kind}); a person should reply.`;
     return handOffTurn(ctx, scope, s, reason, thought.failure);
   }
   if (thought.effects.escalation) {
@@ -570,13 +662,17 @@ async function applyThought(ctx: TenantContext, scope: TurnScope, s: Storing): P
       correlationId: scope.correlationId,
       replies: valid,
       escalationContacts: s.settings.escalationContacts,
+      staffLanguage: tenantLanguage(
+        [s.settings.businessDescription, s.settings.persona, s.settings.agentInstructions],
+        thought.language,
+      ),
       now: s.now,
       logger: scope.log,
     });
     return { outcome: 'replied', error: null, jobs: drafted.jobs };
   }
   const queued = await queueReplies(ctx, scope, {
-    conversationId: current.id,
+    conversation: s.forSend,
     replies: valid,
     models: s.start.models,
     now: s.now,
@@ -616,7 +712,12 @@ async function handOffTurn(
 async function queueReplies(
   ctx: TenantContext,
   { correlationId }: TurnScope,
-  input: { conversationId: string; replies: OutboundMessage[]; models: AgentModels; now: Date },
+  input: {
+    conversation: ConversationForSend;
+    replies: OutboundMessage[];
+    models: AgentModels;
+    now: Date;
+  },
 ): Promise<{ jobs: OutboxJob[]; refused: string[] }> {
   const jobs: OutboxJob[] = [];
   const refused: string[] = [];
@@ -624,7 +725,8 @@ async function queueReplies(
   for (const reply of input.replies) {
     try {
       const queued = await queueOutboundMessage(ctx, {
-        conversationId: input.conversationId,
+        conversationId: input.conversation.conversation.id,
+        loaded: input.conversation,
         sender: 'agent',
         message: reply,
         now: input.now,
@@ -693,7 +795,7 @@ export async function failTurn(
     const rows = await recentMessages(ctx, conversation.id, 20);
     return handOff(ctx, {
       conversation,
-      reason: 'The AI agent could not answer (repeated errors); a person should reply.',
+      reason: `The AI agent could not answer after ${JOB_RETRIES + 1} tries (${FAILURE_IN_WORDS[failureKind(err)]}); a person should reply.`,
       source: 'escalation',
       language: conversationLanguage(
         rows

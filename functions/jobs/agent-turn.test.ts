@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { messengerMessageBody } from '../../dev/meta-payloads';
+import { instagramMessageBody, messengerMessageBody } from '../../dev/meta-payloads';
 import {
   callTool,
   conversationOf,
@@ -25,6 +25,7 @@ import {
 import { customerPhone, postWebhook, scopedUserId } from '../../test/meta-webhooks';
 import { startR2Bucket } from '../../test/r2';
 import type { AgentModelResolver } from '../agent/models';
+import { JOB_RETRIES } from '../lib/jobs';
 import { agentTurnJob } from './agent-turn';
 
 /**
@@ -568,6 +569,13 @@ describe('handoff to a person', () => {
     // Before any job ran: the webhook itself locked the conversation.
     const conv = await conversationOf(sql, t, phone);
     expect([conv.is_locked, conv.locked_by]).toEqual([true, 'keyword']);
+    // The turn the message scheduled as it was stored is withdrawn: no due marker, no outbox row.
+    const [turns] = await sql<{ due: Date | null; jobs: number }[]>`
+      select agent_turn_due_at as due,
+        (select count(*)::int from job_outbox
+          where kind = 'agent-turn' and payload->>'conversationId' = ${conv.id}) as jobs
+      from conversations where id = ${conv.id}`;
+    expect(turns).toEqual({ due: null, jobs: 0 });
     await h.settle();
     await expectHandedOff(
       phone,
@@ -903,33 +911,27 @@ describe('a reaction on its own', () => {
 });
 
 describe('models', () => {
-  it('hands off when the model times out', async () => {
+  it('hands off when the model times out on every delivery (a timeout is retried first)', async () => {
+    const hang = (options: { abortSignal?: AbortSignal }) =>
+      new Promise<never>((_, reject) => {
+        options.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason));
+      });
+    const slowScript = scriptedModels(Array.from({ length: JOB_RETRIES + 1 }, () => hang));
     const slow = await createHarness({
-      jobs: [
-        agentTurnJob({
-          timeoutMs: 50,
-          models: scriptedModels([
-            (options) =>
-              new Promise((_, reject) => {
-                options.abortSignal?.addEventListener('abort', () =>
-                  reject(options.abortSignal?.reason),
-                );
-              }),
-          ]).resolver,
-        }),
-      ],
+      jobs: [agentTurnJob({ timeoutMs: 50, models: slowScript.resolver })],
     });
     try {
       const phone = customerPhone();
       await customerWrites(slow, t, phone, 'hello?');
       await slow.settle();
+      expect(slowScript.chat.doGenerateCalls).toHaveLength(JOB_RETRIES + 1);
       const conv = await conversationOf(sql, t, phone);
       const [run] = await runsOf(sql, conv.id);
       expect(run?.outcome).toBe('handed_off');
       expect(run?.error).toMatch(/^TimeoutError: /);
       expect([conv.is_locked, conv.locked_by]).toEqual([true, 'escalation']);
       expect(conv.lock_reason).toBe(
-        'The AI could not answer (TimeoutError); a person should reply.',
+        `The AI could not answer after ${JOB_RETRIES + 1} tries (it timed out); a person should reply.`,
       );
     } finally {
       await slow.close();
@@ -1079,9 +1081,39 @@ describe('Messenger and Instagram', () => {
             { content_type: 'text', title: 'Limpieza', payload: 'opt:limpieza:pick' },
             { content_type: 'text', title: 'Revisión', payload: 'opt:revision:pick' },
           ],
+          // Our message id, for the echo (docs/sending.md).
+          metadata: expect.any(String),
         },
       },
     ]);
+  });
+});
+
+describe('an empty message', () => {
+  it('with no text and no files is kept as unsupported and asks the agent nothing: no failure, no handoff', async () => {
+    script = scriptedModels([replyWith('¡Hola! ¿En qué te ayudo?')]);
+    const igsid = scopedUserId();
+    const mid = `m_empty_${crypto.randomUUID()}`;
+    const igId = t.accounts.instagram.externalId;
+    const empty = await postWebhook(h, instagramMessageBody({ igId, igsid, mid }));
+    expect(empty.status).toBe(200);
+    await h.settle();
+    const stored = await messageByProviderId(sql, mid);
+    expect(stored).toMatchObject({ type: 'unsupported', content: null, attachments: [] });
+    const runs = await runsOf(sql, stored.conversation_id);
+    expect(runs.filter((r) => r.outcome === 'failed' || r.outcome === 'handed_off')).toEqual([]);
+    expect(script.chat.doGenerateCalls).toHaveLength(0);
+    const [conversation] = await sql`select is_locked from conversations
+      where id = ${stored.conversation_id}`;
+    expect(conversation?.is_locked).toBe(false);
+    // The customer's next real message is answered as usual.
+    await postWebhook(
+      h,
+      instagramMessageBody({ igId, igsid, text: 'hola', timestamp: Date.now() + 1000 }),
+    );
+    await h.settle();
+    expect(script.chat.doGenerateCalls).toHaveLength(1);
+    expect(promptLines(script.chat, 0).slice(1)).toEqual(['user: hola']);
   });
 });
 

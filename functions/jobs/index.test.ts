@@ -8,7 +8,7 @@ import { PERSONAL } from '../../test/failed-query';
 import { qstashSignature, TEST_PUBLIC_BASE_URL, testBindings } from '../../test/harness';
 import { it as base, must } from '../../test/it';
 import { parseEnv } from '../env';
-import { publishJobs, sweepOutbox } from '../lib/jobs';
+import { JOB_RETRIES, JOB_RETRY_DELAY, publishJobs, sweepOutbox } from '../lib/jobs';
 import { createServices } from '../services';
 import { defineJob } from './define';
 
@@ -54,12 +54,12 @@ const signingKey = () => must(testBindings().QSTASH_CURRENT_SIGNING_KEY, 'the QS
 const it = base
   /** Enqueues a test-echo job for the tenant and publishes it, with the harness's bindings or others. */
   .extend('enqueueAndPublish', { scope: 'file' }, ({ harness: h, db, tenant: t }) => {
-    return async (value: string, bindings = h.bindings) => {
+    return async (value: string, bindings = h.bindings, kind = 'test-echo') => {
       const env = parseEnv(bindings);
       const { services, close } = createServices(env);
       const job = must(
         await asTenant(db, t.tenantId, (ctx) =>
-          enqueueJob(ctx, { kind: 'test-echo', payload: { value } }),
+          enqueueJob(ctx, { kind, payload: kind === 'test-echo' ? { value } : {} }),
         ),
         'the enqueued job',
       );
@@ -97,6 +97,40 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     await enqueueAndPublish('again');
     await h.settle();
     expect(seen).toEqual([{ tenantId: t.tenantId, value: 'again', retried: 1 }]);
+  });
+
+  it('retries a job failing on a database error with its own bounded backoff, not QStash default hours', async ({
+    harness: h,
+    enqueueAndPublish,
+  }) => {
+    const qstash = must(h.qstash, 'the QStash stand-in');
+    const job = await enqueueAndPublish('', h.bindings, 'test-leak');
+    const message = () =>
+      must(
+        qstash.messages().find((m) => m.body.includes(job.id)),
+        'the published job',
+      );
+    expect(message()).toMatchObject({ maxRetries: JOB_RETRIES, retryDelay: JOB_RETRY_DELAY });
+    // Step through the deliveries on the stand-in clock: each failure schedules the next try.
+    const gapsMs: number[] = [];
+    let previous = message().createdAt;
+    for (let delivery = 0; delivery <= JOB_RETRIES; delivery++) {
+      await qstash.deliverDue();
+      const m = message();
+      if (m.state === 'dlq') break;
+      expect(m.state).toBe('failed');
+      gapsMs.push(m.notBefore - previous);
+      previous = m.notBefore;
+      qstash.advanceClockTo(m.notBefore);
+    }
+    expect(message()).toMatchObject({ state: 'dlq', attempts: JOB_RETRIES + 1 });
+    // 5 s, 10 s, 20 s, 40 s, 80 s (plus the few ms each delivery takes): minutes in all, not hours.
+    const expected = [5_000, 10_000, 20_000, 40_000, 80_000];
+    expect(gapsMs).toHaveLength(expected.length);
+    gapsMs.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(expected[i]!);
+      expect(gap).toBeLessThan(expected[i]! + 2_000);
+    });
   });
 
   it('answers 489 non-retryable for a permanent failure, so QStash dead-letters it without retrying', async ({
@@ -152,18 +186,22 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
     const hash = Buffer.from(
       await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)),
     ).toString('base64url');
-    const sign = (key: string, url: string) =>
-      new SignJWT({ body: hash })
+    const sign = (key: string, url: string, expires = true) => {
+      const jwt = new SignJWT({ body: hash })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer('Upstash')
         .setSubject(url)
         .setIssuedAt(now)
-        .setNotBefore(now)
-        .setExpirationTime(now + 300)
-        .sign(new TextEncoder().encode(key));
+        .setNotBefore(now);
+      if (expires) jwt.setExpirationTime(now + 300);
+      return jwt.sign(new TextEncoder().encode(key));
+    };
     const wrongKey = await sign('not-the-key', `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`);
     const wrongUrl = await sign(signingKey(), `${TEST_PUBLIC_BASE_URL}/jobs/other`);
-    for (const signature of [wrongKey, wrongUrl]) {
+    // QStash's signatures always expire (after 5 minutes); one that never does is a forgery or a
+    // leaked key's work, and would let a captured delivery be replayed forever.
+    const neverExpires = await sign(signingKey(), `${TEST_PUBLIC_BASE_URL}/jobs/test-echo`, false);
+    for (const signature of [wrongKey, wrongUrl, neverExpires]) {
       const res = await h.request('/jobs/test-echo', {
         method: 'POST',
         body,
@@ -226,9 +264,12 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
       payload: {},
     });
     const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
-      lines.push(String(line));
-    });
+    // The logger writes each level with its own console method (functions/lib/logger.ts).
+    const spies = (['log', 'info', 'warn', 'error'] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((line: unknown) => {
+        lines.push(String(line));
+      }),
+    );
     let res: Response;
     try {
       res = await h.request('/jobs/test-leak', {
@@ -237,7 +278,7 @@ describe('jobs: outbox → QStash → /jobs/:kind', () => {
         headers: { 'upstash-signature': await qstashSignature(body, 'test-leak', signingKey()) },
       });
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
     expect(res.status).toBe(503);
     const text = await res.text();

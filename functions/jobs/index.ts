@@ -1,5 +1,6 @@
 import { Receiver } from '@upstash/qstash';
 import type { Context } from 'hono';
+import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import type { App } from '../app';
 import type { HonoEnv } from '../context';
@@ -112,6 +113,11 @@ async function verifyQStashSignature(
       'UNAUTHORIZED',
       'The Upstash-Signature does not verify for this body and URL.',
     );
+  }
+  // The Receiver checks `exp` only when it is present. QStash's own signatures always carry one
+  // (5 minutes); one without could be replayed forever, so it is refused like a forgery.
+  if (typeof decodeJwt(signature).exp !== 'number') {
+    throw new ApiError('UNAUTHORIZED', 'The Upstash-Signature has no expiry (exp).');
   }
 }
 

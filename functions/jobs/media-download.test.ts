@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +14,7 @@ import { createHarness, type Harness } from '../../test/harness';
 import { customerPhone, postWebhook, scopedUserId, waNumber } from '../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../test/operator-security';
 import { startR2Bucket } from '../../test/r2';
-import { mediaStorageKey } from './media-download';
+import { mediaStorageKey, UPLOAD_PART_BYTES } from './media-download';
 
 describeOperatorSecurity({
   method: 'GET',
@@ -36,6 +37,14 @@ describeOperatorSecurity({
   },
 });
 
+/** A large file, quickly: a repeating pattern with a counter so parts differ. */
+function largeFileOf(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i + 4 <= size; i += 4096) view.setUint32(i, i);
+  return bytes;
+}
+
 /** Bytes that look like a file of the given size (content does not matter to the pipeline). */
 function fileOf(size: number, seed = 7): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
@@ -48,6 +57,21 @@ describe('media-download job: WhatsApp media and Messenger attachments into R2',
   let r2: Awaited<ReturnType<typeof startR2Bucket>>;
   let cdn: Awaited<ReturnType<typeof listenOnLoopback>>;
   const cdnFile = fileOf(2048, 3);
+  /** Three parts of a multipart upload: 8 MiB, 8 MiB and the rest. */
+  const bigFile = largeFileOf(2 * UPLOAD_PART_BYTES + 1234);
+  /** Past Messenger's 25 MB for any attachment. */
+  const tooBig = largeFileOf(25 * 1024 * 1024 + 1);
+  const chunked = (bytes: Uint8Array, contentType: string) => {
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.byteLength) return controller.close();
+        controller.enqueue(bytes.slice(at, at + 1024 * 1024));
+        at += 1024 * 1024;
+      },
+    });
+    return new Response(body, { headers: { 'content-type': contentType } });
+  };
 
   beforeAll(async () => {
     r2 = await startR2Bucket();
@@ -58,6 +82,9 @@ describe('media-download job: WhatsApp media and Messenger attachments into R2',
           headers: { 'content-type': 'image/jpeg' },
         });
       }
+      // Sent in 1 MiB chunks with no length announced, as a CDN may: only counting tells the size.
+      if (path === '/big.pdf') return chunked(bigFile, 'application/pdf');
+      if (path === '/too-big.bin') return chunked(tooBig, 'application/octet-stream');
       return new Response('gone', { status: 404 });
     });
     h = await createHarness({ objectBindings: { MEDIA: r2.bucket } });
@@ -216,6 +243,60 @@ describe('media-download job: WhatsApp media and Messenger attachments into R2',
     });
     const res = await openAsOperator(row!.id, 0);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(cdnFile);
+  });
+
+  it('streams a file larger than one part into R2 part by part: all of it, and its SHA-256', async () => {
+    const mid = randomMid();
+    await postWebhook(
+      h,
+      messengerMessageBody({
+        pageId: t.accounts.messenger.externalId,
+        psid: scopedUserId(),
+        mid,
+        attachments: [{ type: 'file', payload: { url: `${cdn.url}/big.pdf` } }],
+      }),
+    );
+    await h.settle();
+    const [row] =
+      await sql`select id, attachments from messages where provider_message_id = ${mid}`;
+    const expectedSha = createHash('sha256').update(bigFile).digest('hex');
+    expect(row!.attachments[0].data.download).toEqual({
+      status: 'stored',
+      size: bigFile.byteLength,
+      sha256: expectedSha,
+    });
+    const object = await r2.bucket.get(mediaStorageKey(t.tenantId, row!.id, 0));
+    expect(object!.size).toBe(bigFile.byteLength);
+    // A multipart object's etag ends in its part count: it went up in three parts, not in one
+    // put of the whole file held in memory.
+    expect(object!.etag).toMatch(/-3$/);
+    expect(
+      createHash('sha256')
+        .update(new Uint8Array(await object!.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(expectedSha);
+  });
+
+  it('stops a download that grows past the cap with no length announced, and keeps nothing', async () => {
+    const mid = randomMid();
+    await postWebhook(
+      h,
+      messengerMessageBody({
+        pageId: t.accounts.messenger.externalId,
+        psid: scopedUserId(),
+        mid,
+        attachments: [{ type: 'file', payload: { url: `${cdn.url}/too-big.bin` } }],
+      }),
+    );
+    await h.settle();
+    const [row] =
+      await sql`select id, attachments from messages where provider_message_id = ${mid}`;
+    expect(row!.attachments[0].data.download).toEqual({
+      status: 'failed',
+      reason: `the file is larger than the ${25 * 1024 * 1024} bytes accepted`,
+    });
+    expect(row!.attachments[0].storageKey).toBeUndefined();
+    expect(await r2.bucket.head(mediaStorageKey(t.tenantId, row!.id, 0))).toBeNull();
   });
 
   it('answers 404 for an attachment index that does not exist', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { asTenant } from '../../db/client';
 import {
@@ -45,34 +46,73 @@ function baseType(mime: string | null | undefined): string {
   return (mime ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** Reads a response body up to `maxBytes`, refusing (without reading on) anything larger. */
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Size of each part of a multipart upload, and the most of a file held in memory at once. R2 wants
+ * parts of at least 5 MiB (but the last) and of one size.
+ */
+export const UPLOAD_PART_BYTES = 8 * MB;
+
+type StoredFile = { size: number; sha256: string };
+
+/**
+ * Streams a response body into R2, never holding more than one part (UPLOAD_PART_BYTES) of it: a
+ * file that fits in one part is one `put`, a larger one a multipart upload, part by part as the
+ * bytes arrive (a 100 MB document would otherwise near the Worker's 128 MB). The declared length
+ * is checked before reading and the running count while reading: past `maxBytes` the download
+ * stops, the upload is aborted and nothing is kept. The SHA-256 is computed on the way.
+ */
+async function streamIntoBucket(
+  response: Response,
+  target: { bucket: R2Bucket; key: string; maxBytes: number; options: R2PutOptions },
+): Promise<StoredFile> {
+  const { bucket, key, maxBytes, options } = target;
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel();
     throw new Permanent(`the file is ${declared} bytes; at most ${maxBytes} are accepted`);
   }
-  const reader = response.body?.getReader();
-  if (!reader) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
+  const hash = createHash('sha256');
+  const part = new Uint8Array(UPLOAD_PART_BYTES);
+  let filled = 0;
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new Permanent(`the file is larger than the ${maxBytes} bytes accepted`);
+  let upload: R2MultipartUpload | null = null;
+  const uploaded: R2UploadedPart[] = [];
+  const flush = async () => {
+    upload ??= await bucket.createMultipartUpload(key, options);
+    uploaded.push(await upload.uploadPart(uploaded.length + 1, part.slice(0, filled)));
+    filled = 0;
+  };
+  const reader = response.body?.getReader();
+  try {
+    for (;;) {
+      const next = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (next.done) break;
+      let chunk = next.value;
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        await reader?.cancel();
+        throw new Permanent(`the file is larger than the ${maxBytes} bytes accepted`);
+      }
+      hash.update(chunk);
+      while (chunk.byteLength > 0) {
+        const take = Math.min(chunk.byteLength, UPLOAD_PART_BYTES - filled);
+        part.set(chunk.subarray(0, take), filled);
+        filled += take;
+        chunk = chunk.subarray(take);
+        if (filled === UPLOAD_PART_BYTES) await flush();
+      }
     }
-    chunks.push(value);
+    if (upload) {
+      if (filled > 0) await flush();
+      await (upload as R2MultipartUpload).complete(uploaded);
+    } else {
+      await bucket.put(key, part.slice(0, filled), options);
+    }
+  } catch (err) {
+    await (upload as R2MultipartUpload | null)?.abort().catch(() => {});
+    throw err;
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  return { size: total, sha256: hash.digest('hex') };
 }
 
 async function fetchOrTransient(url: string, init: RequestInit): Promise<Response> {
@@ -98,13 +138,14 @@ async function graphError(response: Response): Promise<string> {
   return `HTTP ${response.status}`;
 }
 
-type Downloaded = { bytes: Uint8Array; mimeType: string };
+/** A download under way: the response, not read yet, and what it may hold. */
+type Opened = { file: Response; mimeType: string; maxBytes: number };
 
 /**
  * WhatsApp: the media id → a URL that expires after 5 minutes → the bytes, both with the
  * account's bearer token. A stale URL (404) is fetched anew on the next attempt.
  */
-async function downloadWhatsApp(env: Env, target: MediaDownloadTarget): Promise<Downloaded> {
+async function openWhatsApp(env: Env, target: MediaDownloadTarget): Promise<Opened> {
   const mediaId = target.attachment.providerMediaId;
   if (!mediaId) throw new Permanent('the attachment has no media id');
   if (!target.sealedAccessToken) throw new Transient('the account has no Graph access token');
@@ -142,15 +183,15 @@ async function downloadWhatsApp(env: Env, target: MediaDownloadTarget): Promise<
     await file.body?.cancel();
     throw new Transient(`download answered HTTP ${file.status}`);
   }
-  const bytes = await readCapped(file, limit.maxBytes);
   return {
-    bytes,
+    file,
+    maxBytes: limit.maxBytes,
     mimeType: mimeType || baseType(file.headers.get('content-type')) || 'application/octet-stream',
   };
 }
 
 /** Messenger / Instagram attachments come as signed CDN URLs: no token, and they expire. */
-async function downloadUrl(target: MediaDownloadTarget): Promise<Downloaded> {
+async function openUrl(target: MediaDownloadTarget): Promise<Opened> {
   const url = target.attachment.url;
   if (!url || !/^https?:\/\//.test(url)) throw new Permanent('the attachment has no download URL');
   const limit = limitFor(target);
@@ -162,19 +203,14 @@ async function downloadUrl(target: MediaDownloadTarget): Promise<Downloaded> {
     }
     throw new Transient(`download answered HTTP ${file.status}`);
   }
-  const bytes = await readCapped(file, limit.maxBytes);
   return {
-    bytes,
+    file,
+    maxBytes: limit.maxBytes,
     mimeType:
       baseType(file.headers.get('content-type')) ||
       baseType(target.attachment.mimeType) ||
       'application/octet-stream',
   };
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Where a file lives in the MEDIA bucket: tenant first, so a tenant's files can be listed or purged. */
@@ -206,12 +242,30 @@ export const mediaDownloadJob = defineJob({
       );
       return { status: 'dead', detail: reason };
     };
-    let file: Downloaded;
+    const storageKey = mediaStorageKey(tenantId, messageId, index);
+    let stored: StoredFile & { mimeType: string };
     try {
-      file =
+      const opened =
         target.channel === 'whatsapp' && target.attachment.providerMediaId
-          ? await downloadWhatsApp(env, target)
-          : await downloadUrl(target);
+          ? await openWhatsApp(env, target)
+          : await openUrl(target);
+      const file = await streamIntoBucket(opened.file, {
+        bucket,
+        key: storageKey,
+        maxBytes: opened.maxBytes,
+        options: {
+          httpMetadata: {
+            contentType: opened.mimeType,
+            ...(target.attachment.filename
+              ? {
+                  contentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(target.attachment.filename)}`,
+                }
+              : {}),
+          },
+          customMetadata: { tenantId, messageId, index: String(index) },
+        },
+      });
+      stored = { ...file, mimeType: opened.mimeType };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof Permanent) return fail(reason);
@@ -219,27 +273,9 @@ export const mediaDownloadJob = defineJob({
         return fail(`could not be downloaded after several attempts: ${reason}`);
       return { status: 'retry', detail: reason };
     }
-    const storageKey = mediaStorageKey(tenantId, messageId, index);
-    const sha256 = await sha256Hex(file.bytes);
-    await bucket.put(storageKey, file.bytes, {
-      httpMetadata: {
-        contentType: file.mimeType,
-        ...(target.attachment.filename
-          ? {
-              contentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(target.attachment.filename)}`,
-            }
-          : {}),
-      },
-      customMetadata: { tenantId, messageId, index: String(index), sha256 },
-    });
     await asTenant(services.db, tenantId, (ctx) =>
-      markAttachmentStored(ctx, messageId, index, {
-        storageKey,
-        size: file.bytes.byteLength,
-        mimeType: file.mimeType,
-        sha256,
-      }),
+      markAttachmentStored(ctx, messageId, index, { storageKey, ...stored }),
     );
-    return { status: 'done', detail: `${file.bytes.byteLength} bytes stored` };
+    return { status: 'done', detail: `${stored.size} bytes stored` };
   },
 });

@@ -1,7 +1,10 @@
 import { agentTurnJob } from './agent-turn';
 import { appointmentReminderJob } from './appointment-reminder';
+import { contactProfileJob } from './contact-profile';
 import type { JobHandler } from './define';
 import { mediaDownloadJob } from './media-download';
+import { opportunitiesScanJob } from './opportunities-scan';
+import { opportunityDraftJob } from './opportunity-draft';
 import { sendJob } from './send';
 import { sendAcceptedJob } from './send-accepted';
 
@@ -16,4 +19,7 @@ export const jobHandlers: JobHandler<any>[] = [
   sendAcceptedJob,
   agentTurnJob(),
   appointmentReminderJob,
+  contactProfileJob,
+  opportunitiesScanJob,
+  opportunityDraftJob(),
 ];

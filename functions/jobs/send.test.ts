@@ -551,6 +551,75 @@ async function downDatabase() {
   return connect(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
 }
 
+describe('send job: a head message whose send keeps failing before Meta is called', () => {
+  // The app runs on the QStash stand-in's clock, so waits and retries are seen as they would be.
+  let harness: Harness | undefined;
+  const clock: Clock = { now: () => new Date(harness?.qstash?.now() ?? Date.now()) };
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let down: { db: Database; close: () => Promise<void> };
+  let t: TenantFixture;
+  /** The message whose send is planned on a database that is down (every delivery). */
+  let failing: string | null = null;
+
+  beforeAll(async () => {
+    down = await downDatabase();
+    h = await createHarness({
+      clock,
+      statusProgression: false,
+      jobs: [
+        createSendJob({
+          planDb: (services, messageId) => (messageId === failing ? down.db : services.db),
+        }),
+      ],
+    });
+    harness = h;
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Head outage');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await down.close().catch(() => {});
+    await sql.end();
+    await h.close();
+  });
+
+  it('fails it with the reason after its bounded retries; the later ones go out in order after a handful of polls', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    const [head, second, third] = await queueAndPublish(h, db, clock, t, conv.conversationId, [
+      'head',
+      'second',
+      'third',
+    ]);
+    failing = head!.message.id;
+    await h.settle();
+
+    const sent = graphSends(h).map((r) => (r.body as { text?: { body?: string } }).text?.body);
+    expect(sent).toEqual(['second', 'third']);
+    const rows = await sql`select id, status, error_code, error_reason from messages
+      where id in ${sql([head!.message.id, second!.message.id, third!.message.id])}`;
+    const byId = new Map(rows.map((r) => [r.id as string, r]));
+    expect(byId.get(head!.message.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'send_job_failed',
+      error_reason: SEND_REASONS.send_job_failed,
+    });
+    expect(byId.get(second!.message.id)?.status).toBe('sent');
+    expect(byId.get(third!.message.id)?.status).toBe('sent');
+    // The head's retries took ~2.5 minutes; its followers looked again with a growing wait, not
+    // every 4 s (that was 20 send jobs each, 8 now).
+    const polls = (id: string) =>
+      h.qstash!.messages().filter((m) => m.url.endsWith('/jobs/send') && m.body.includes(id))
+        .length;
+    expect(polls(second!.message.id)).toBeLessThanOrEqual(10);
+    expect(polls(third!.message.id)).toBeLessThanOrEqual(10);
+  });
+});
+
 describe('send job: the database fails right after Meta accepted the message', () => {
   const clock = manualClock();
   let h: Harness;
@@ -822,6 +891,106 @@ describe('send job: statuses carrying our message id bind a provider id we never
     const pending =
       await sql`select count(*)::int as n from message_status_events where provider_message_id = ${wamid} and applied_at is null`;
     expect(pending[0]?.n).toBe(0);
+  });
+});
+
+describe('send job: a Messenger/Instagram claim a crash left behind is not sent again blind', () => {
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let t: TenantFixture;
+
+  beforeAll(async () => {
+    h = await createHarness({ clock, statusProgression: false });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Crashed messaging');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await sql.end();
+    await h.close();
+  });
+
+  /** A reply whose worker claimed it and died before Meta's answer was written. */
+  async function crashedClaim(channel: 'messenger' | 'instagram', text: string) {
+    const conv = await createConversation(sql, t, { channel, now: clock.now() });
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, [text]);
+    await sql`update messages set status = 'sending' where id = ${q!.message.id}`;
+    await sql`insert into send_attempts (tenant_id, message_id, attempt, outcome, started_at)
+      values (${t.tenantId}, ${q!.message.id}, 1, 'sending', ${clock.now()})`;
+    clock.advance(10 * 60_000);
+    return { conv, messageId: q!.message.id as string };
+  }
+
+  const row = async (id: string) =>
+    must(
+      (await sql`select status, error_code, provider_message_id from messages where id = ${id}`)[0],
+      'the message',
+    );
+
+  it('a Messenger send names our message in `metadata`, for its echo', async () => {
+    h.graph!.reset();
+    const conv = await createConversation(sql, t, { channel: 'messenger', now: clock.now() });
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['named']);
+    await h.settle();
+    const sent = must(graphSends(h)[0], 'the send');
+    expect((sent.body as { message?: { metadata?: string } }).message?.metadata).toBe(
+      q!.message.id,
+    );
+  });
+
+  it.each(['messenger', 'instagram'] as const)(
+    '%s: the takeover fails it as outcome unknown and sends nothing',
+    async (channel) => {
+      h.graph!.reset();
+      const { messageId } = await crashedClaim(channel, `crashed on ${channel}`);
+      expect((await deliverSendJob(h, sendJobBody(h, messageId))).status).toBe(200);
+      expect(graphSends(h)).toHaveLength(0);
+      expect(await row(messageId)).toMatchObject({
+        status: 'failed',
+        error_code: 'outcome_unknown',
+      });
+      const outcomes = await sql`select outcome, error_code from send_attempts
+        where message_id = ${messageId} order by attempt`;
+      expect(outcomes.map((a) => [a.outcome, a.error_code])).toEqual([
+        ['failed', 'outcome_unknown'],
+      ]);
+    },
+  );
+
+  it("Messenger: our own send's echo, naming the message, binds it as sent after all", async () => {
+    h.graph!.reset();
+    const { conv, messageId } = await crashedClaim('messenger', 'did it go out?');
+    await deliverSendJob(h, sendJobBody(h, messageId));
+    const echo = (metadata: string, mid: string) =>
+      postWebhook(
+        h,
+        messengerMessageBody({
+          pageId: t.accounts.messenger.externalId,
+          psid: conv.externalUserId,
+          mid,
+          text: 'did it go out?',
+          isEcho: true,
+          appId: must(h.bindings.META_APP_ID, 'the app id'),
+          metadata,
+        }),
+      );
+    // Metadata that is not one of our message ids binds nothing.
+    expect((await echo('not-ours', `m_OTHER${Date.now()}`)).status).toBe(200);
+    expect(await row(messageId)).toMatchObject({ status: 'failed', provider_message_id: null });
+    const mid = `m_ECHO${Date.now()}`;
+    expect((await echo(messageId, mid)).status).toBe(200);
+    expect(await row(messageId)).toMatchObject({ status: 'sent', provider_message_id: mid });
+    const outcomes = await sql`select outcome from send_attempts where message_id = ${messageId}`;
+    expect(outcomes.map((a) => a.outcome)).toEqual(['sent']);
+    expect(graphSends(h)).toHaveLength(0);
+    // The conversation was not locked by our own echo.
+    const [c] = await sql`select is_locked from conversations where id = ${conv.conversationId}`;
+    expect(c?.is_locked).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ import { gaveUpReason, SEND_REASONS, type SendReasonCode } from '../../core/mess
 import { asTenant, type Database, type TenantContext } from '../../db/client';
 import {
   failMessage,
+  failQueuedMessage,
   loadSealedAccessToken,
   prepareSend,
   recordOutcomeUnknown,
@@ -16,7 +17,7 @@ import {
 import type { Services } from '../context';
 import { decryptSecret } from '../lib/crypto';
 import { type GraphAccount, GraphApiError, graphClient } from '../lib/graph';
-import { type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
+import { JOB_RETRIES, type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { slidingWindowLimit } from '../lib/sliding-window';
 import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
@@ -56,6 +57,8 @@ export type SendJobOptions = {
    * database that is down, to see what happens when only that write fails.
    */
   recordDb?: (services: Services) => Database;
+  /** The database the send is planned on (its first transaction); default `services.db`. */
+  planDb?: (services: Services, messageId: string) => Database;
 };
 
 /** Exponential backoff for transient errors, 4^X s for pair-rate limiting (meta-platform §2). */
@@ -122,6 +125,8 @@ function requestFor(plan: Claimed): Record<string, unknown> {
     recipientId: conv.contact.externalUserId,
     messagingType: permission.messagingType ?? 'RESPONSE',
     tag: permission.tag,
+    // Messenger documents `metadata` on sends and echoes; Instagram's send API does not.
+    ...(conv.account.channel === 'messenger' ? { metadata: row.id } : {}),
   });
 }
 
@@ -443,16 +448,51 @@ export function createSendJob(options: SendJobOptions = {}) {
     kind: SEND_JOB_KIND,
     payload: z.object({ messageId: z.uuid() }),
     async handle(job, { messageId }) {
-      const { services, env, tenantId } = job;
-      const plan = await asTenant(services.db, tenantId, (ctx) =>
-        prepareSend(ctx, { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS }),
-      );
-      await publishJobs(services, env, plan.jobs);
-      if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
-      if (plan.action === 'done') return { status: 'done', detail: plan.detail };
-      return send(job, plan, options);
+      try {
+        return await planAndSend(job, messageId, options);
+      } catch (err) {
+        // Earlier deliveries: QStash retries (bounded, functions/lib/jobs.ts). The last one must
+        // not leave the message queued for ever, holding back every later one of its conversation.
+        if (job.retried < JOB_RETRIES) throw err;
+        return giveUpQueued(job, messageId, err);
+      }
     },
   });
+}
+
+async function planAndSend(
+  job: JobContext,
+  messageId: string,
+  options: SendJobOptions,
+): Promise<JobOutcome> {
+  const { services, env, tenantId } = job;
+  const planDb = options.planDb?.(services, messageId) ?? services.db;
+  const plan = await asTenant(planDb, tenantId, (ctx) =>
+    prepareSend(ctx, { messageId, now: services.clock.now(), staleClaimMs: STALE_CLAIM_MS }),
+  );
+  await publishJobs(services, env, plan.jobs);
+  if (plan.action === 'busy') return { status: 'retry', detail: plan.detail };
+  if (plan.action === 'done') return { status: 'done', detail: plan.detail };
+  return send(job, plan, options);
+}
+
+/**
+ * The last delivery of a send job that kept throwing: a message still `queued` never reached Meta,
+ * so it is failed with the reason (an operator may retry it) and its conversation moves on. One
+ * in `sending` is left to the claim takeover, since Meta may have it.
+ */
+async function giveUpQueued(job: JobContext, messageId: string, err: unknown): Promise<JobOutcome> {
+  const { services, tenantId, logger } = job;
+  logger.error('send: the job failed on its last delivery', safeErrorFields(err));
+  const failed = await asTenant(services.db, tenantId, (ctx) =>
+    failQueuedMessage(ctx, {
+      messageId,
+      code: 'send_job_failed',
+      reason: SEND_REASONS.send_job_failed,
+      now: services.clock.now(),
+    }),
+  );
+  return { status: 'done', detail: failed ? 'failed after repeated errors' : 'left as it was' };
 }
 
 export const sendJob = createSendJob();

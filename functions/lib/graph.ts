@@ -355,6 +355,40 @@ async function listTemplates(
   return templates;
 }
 
+const customerProfile = z
+  .object({
+    first_name: z.string().optional(),
+    last_name: z.string().optional(),
+    name: z.string().nullish(),
+    username: z.string().nullish(),
+  })
+  .loose();
+
+/**
+ * A customer's name from the User Profile APIs: Messenger `GET /{PSID}?fields=first_name,
+ * last_name,profile_pic`, Instagram `GET /{IGSID}?fields=name,username` (v14+), with the Page /
+ * IG account's token. Null fields mean the customer set none.
+ */
+async function userProfile(
+  graph: GraphConnection,
+  account: GraphAccount,
+  userId: string,
+): Promise<{ name: string | null; username: string | null }> {
+  const fields =
+    account.channel === 'instagram' ? 'name,username' : 'first_name,last_name,profile_pic';
+  const url = graph.versioned(`${encodeURIComponent(userId)}?fields=${fields}`);
+  const profile = parseOk(
+    customerProfile,
+    await call(graph, account, url, { method: 'GET' }),
+    'profile',
+  );
+  const full = [profile.first_name, profile.last_name].filter(Boolean).join(' ').trim();
+  return {
+    name: (account.channel === 'instagram' ? profile.name?.trim() : full) || null,
+    username: profile.username?.trim() || null,
+  };
+}
+
 export function graphClient(
   env: Pick<Env, 'GRAPH_API_BASE_URL' | 'GRAPH_API_VERSION'>,
   fetchImpl: typeof fetch = fetch,
@@ -373,6 +407,7 @@ export function graphClient(
     markRead: (account: GraphAccount, input: Parameters<typeof markRead>[2]) =>
       markRead(graph, account, input),
     listTemplates: (account: GraphAccount) => listTemplates(graph, account),
+    userProfile: (account: GraphAccount, userId: string) => userProfile(graph, account, userId),
   };
 }
 

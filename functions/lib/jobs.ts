@@ -1,4 +1,4 @@
-import { asIntake, asTenant } from '../../db/client';
+import { asIntake, asTenant, commitWith } from '../../db/client';
 import {
   enqueueJob,
   type JobRequest,
@@ -21,6 +21,15 @@ export function jobUrl(env: Env, kind: string): string {
 
 /** QStash retries of every job: deliveries are numbered 0 (first) to JOB_RETRIES (last). */
 export const JOB_RETRIES = 5;
+
+/**
+ * Milliseconds before each retry (QStash's `Upstash-Retry-Delay`, `retried` = retries already
+ * made): 5 s, 10 s, 20 s, 40 s, 80 s — about 2.5 minutes from the first failure to the last
+ * delivery. QStash's default (`e^(2.5 * (retried + 1))` s) would leave a job failed on a short
+ * database outage waiting hours (issue 15: a queued reply rescheduled ~6 h later), and a turn's
+ * last delivery, which hands the conversation to a person, ~3 h after the customer wrote.
+ */
+export const JOB_RETRY_DELAY = 'min(300000, 5000 * pow(2, retried))';
 
 /** What every job delivery carries. */
 export type JobEnvelope = { outboxId: string; tenantId: string; payload: Record<string, unknown> };
@@ -45,6 +54,7 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
           deduplicationId: job.id,
           notBefore: job.notBefore ? Math.ceil(job.notBefore.getTime() / 1000) : undefined,
           retries: JOB_RETRIES,
+          retryDelay: JOB_RETRY_DELAY,
           flowControl: job.flowControlKey
             ? {
                 key: job.flowControlKey,
@@ -53,8 +63,9 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
               }
             : undefined,
         });
-        await asTenant(services.db, job.tenantId, (ctx) =>
-          markJobPublished(ctx, job.id, messageId),
+        // BEGIN, binding, the update and COMMIT in one round trip.
+        await asTenant(services.db, job.tenantId, async (ctx) =>
+          commitWith(markJobPublished(ctx, job.id, messageId)),
         );
       } catch (err) {
         const failure = safeErrorFields(err);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { failedQuery, PERSONAL } from '../../test/failed-query';
 import { createLogger, safeErrorFields } from './logger';
 
@@ -28,6 +28,31 @@ describe('logger', () => {
     expect(entry.content).toBe('[redacted]');
     expect(entry.nested).toEqual({ appSecret: '[redacted]', status: 'ok' });
     expect(lines[0]).not.toContain('hola');
+  });
+});
+
+describe('logger: each level through its console method', () => {
+  it('writes info, warn and error with console.info/warn/error, never console.log (npm start hides console.log)', () => {
+    const spies = {
+      log: vi.spyOn(console, 'log').mockImplementation(() => {}),
+      info: vi.spyOn(console, 'info').mockImplementation(() => {}),
+      warn: vi.spyOn(console, 'warn').mockImplementation(() => {}),
+      error: vi.spyOn(console, 'error').mockImplementation(() => {}),
+    };
+    try {
+      const log = createLogger({ requestId: 'req-2' }, 'info');
+      log.info('started');
+      log.warn('slow');
+      log.error('failed');
+      const msgs = (spy: (typeof spies)['info']) =>
+        spy.mock.calls.map((call) => JSON.parse(String(call[0])).msg);
+      expect(msgs(spies.info)).toEqual(['started']);
+      expect(msgs(spies.warn)).toEqual(['slow']);
+      expect(msgs(spies.error)).toEqual(['failed']);
+      expect(spies.log).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of Object.values(spies)) spy.mockRestore();
+    }
   });
 });
 

@@ -18,16 +18,25 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/**
+ * Each level through its own console method: Workers Logs files lines by it, and `wrangler dev`
+ * (`npm start`, dev/start.ts) shows a Worker's console.info/warn/error at `--log-level info`
+ * while console.log needs `log`, where wrangler's own chatter is printed too. Everything went
+ * through console.log before, so `npm start` showed none of the Worker's lines (issue 15).
+ */
+const writeToConsole = (line: string, level: Level) => console[level](line);
+
 /** Structured JSON logs, one line per event, carrying the request and correlation ids given. */
 export function createLogger(
   base: LogFields,
   minLevel: Level = 'info',
-  write: (line: string) => void = (line) => console.log(line),
+  write: (line: string, level: Level) => void = writeToConsole,
 ): Logger {
   const emit = (level: Level, msg: string, fields?: LogFields) => {
     if (rank[level] < rank[minLevel]) return;
     write(
       JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...redact(fields) }),
+      level,
     );
   };
   return {

@@ -188,15 +188,27 @@ function messagingContent(message: MessagingMessage) {
   }
 }
 
-/** A Messenger / Instagram send; HUMAN_AGENT is only ever set by the window rules for operators. */
+/**
+ * A Messenger / Instagram send; HUMAN_AGENT is only ever set by the window rules for operators.
+ * `metadata` (our message id, Messenger) comes back in the echo of the send, so the echo can name
+ * the message even when Meta's answer was lost (db/outbound/claim.ts).
+ */
 export function messagingBody(
   message: MessagingMessage,
-  input: { recipientId: string; messagingType: 'RESPONSE' | 'MESSAGE_TAG'; tag?: 'HUMAN_AGENT' },
+  input: {
+    recipientId: string;
+    messagingType: 'RESPONSE' | 'MESSAGE_TAG';
+    tag?: 'HUMAN_AGENT';
+    metadata?: string;
+  },
 ): Record<string, unknown> {
   return {
     recipient: { id: input.recipientId },
     messaging_type: input.messagingType,
     ...(input.tag ? { tag: input.tag } : {}),
-    message: messagingContent(message),
+    message: {
+      ...messagingContent(message),
+      ...(input.metadata ? { metadata: input.metadata } : {}),
+    },
   };
 }

@@ -37,8 +37,23 @@ function jwksFor(env: Env) {
   return jwks;
 }
 
-/** Verifies a Supabase access token: signature (HS256 secret or project JWKS), issuer, audience, expiry. */
-export async function verifyOperatorToken(token: string, env: Env, now: Date): Promise<JWTPayload> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A verified operator token: the claims the API relies on are present and well formed. */
+export type OperatorTokenPayload = JWTPayload & { sub: string; exp: number; role: 'authenticated' };
+
+/**
+ * Verifies a Supabase access token: signature (HS256 secret or project JWKS), issuer, audience,
+ * expiry, and the claims every access token Supabase issues carries: `exp` (a token without one
+ * would never expire), `sub` a user id (it is cast to uuid in every query, so anything else
+ * would fail there as a 500) and `role` authenticated (the anon and service keys are JWTs too).
+ * Every refusal is a 401 in the envelope.
+ */
+export async function verifyOperatorToken(
+  token: string,
+  env: Env,
+  now: Date,
+): Promise<OperatorTokenPayload> {
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -48,19 +63,25 @@ export async function verifyOperatorToken(token: string, env: Env, now: Date): P
   const options = {
     issuer: `${env.SUPABASE_URL}/auth/v1`,
     audience: 'authenticated',
+    requiredClaims: ['exp', 'sub', 'iss', 'aud'],
     currentDate: now,
   };
+  let payload: JWTPayload;
   try {
     if (alg === 'HS256') {
       if (!env.SUPABASE_JWT_SECRET)
         throw new ApiError('UNAUTHORIZED', 'HS256 tokens are not accepted here.');
       const key = new TextEncoder().encode(env.SUPABASE_JWT_SECRET);
-      return (await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
+      payload = (await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
+    } else {
+      // Only asymmetric algorithms go to the JWKS; `none` and anything else is refused by jose.
+      payload = (
+        await jwtVerify(token, jwksFor(env), {
+          ...options,
+          algorithms: ['RS256', 'ES256', 'EdDSA'],
+        })
+      ).payload;
     }
-    // Only asymmetric algorithms go to the JWKS; `none` and anything else is refused by jose.
-    return (
-      await jwtVerify(token, jwksFor(env), { ...options, algorithms: ['RS256', 'ES256', 'EdDSA'] })
-    ).payload;
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (err instanceof joseErrors.JWTExpired)
@@ -69,9 +90,29 @@ export async function verifyOperatorToken(token: string, env: Env, now: Date): P
       throw new ApiError('UNAUTHORIZED', `The access token's ${err.claim} claim is not accepted.`);
     throw new ApiError('UNAUTHORIZED', 'The access token could not be verified.');
   }
+  if (typeof payload.sub !== 'string' || !UUID.test(payload.sub))
+    throw new ApiError('UNAUTHORIZED', "The access token's sub claim is not a user id.");
+  if (payload.role !== 'authenticated')
+    throw new ApiError('UNAUTHORIZED', 'Only signed-in operators may use the operator API.');
+  return payload as OperatorTokenPayload;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * The request's `Authorization: Bearer <token>`, verified (`verifyOperatorToken`): operators and
+ * platform operators sign in the same way. 401 in the envelope when it is missing or refused.
+ */
+export async function verifiedBearer(c: {
+  req: { header: (name: string) => string | undefined };
+  var: HonoEnv['Variables'];
+}): Promise<OperatorTokenPayload> {
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+  if (!match?.[1])
+    throw new ApiError(
+      'UNAUTHORIZED',
+      'Sign in: an Authorization: Bearer <access token> header is required.',
+    );
+  return verifyOperatorToken(match[1], c.var.env, c.var.services.clock.now());
+}
 
 const NOT_A_MEMBER = 'You are not a member of the business named in X-Tenant-Id.';
 
@@ -82,19 +123,8 @@ const NOT_A_MEMBER = 'You are not a member of the business named in X-Tenant-Id.
  * query of its own. Without it, the operator's memberships are read here to pick the first.
  */
 export const operatorAuth = createMiddleware<HonoEnv>(async function operatorAuth(c, next) {
-  const header = c.req.header('authorization') ?? '';
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match?.[1])
-    throw new ApiError(
-      'UNAUTHORIZED',
-      'Sign in: an Authorization: Bearer <access token> header is required.',
-    );
-  const { services, env } = c.var;
-  const payload = await verifyOperatorToken(match[1], env, services.clock.now());
-  if (payload.role !== 'authenticated' || typeof payload.sub !== 'string') {
-    throw new ApiError('FORBIDDEN', 'Only signed-in operators may use the operator API.');
-  }
-  const claims = { ...payload, sub: payload.sub, role: 'authenticated' } as OperatorClaims;
+  const payload = await verifiedBearer(c);
+  const claims = payload as OperatorClaims;
   const wanted = c.req.header('x-tenant-id');
   if (wanted !== undefined && !UUID.test(wanted)) throw new ApiError('FORBIDDEN', NOT_A_MEMBER);
   const operator: Operator = {

@@ -144,10 +144,10 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       const body = text(t, 'redis goes down', id);
       expect((await postWebhook(own, body)).status).toBe(200);
       await must(own.redis, 'the Redis stand-in').close();
-      // Without Redis the resend is not recognised early: it is processed again, and is a no-op.
+      // Webhooks do not ask Redis: the database's keys recognise the resend.
       const again = await postWebhook(own, body);
       expect(again.status).toBe(200);
-      expect(((await again.json()) as { status: string }).status).toBe('processed');
+      expect(((await again.json()) as { status: string }).status).toBe('duplicate');
       const other = randomWamid();
       expect((await postWebhook(own, text(t, 'while redis is down', other))).status).toBe(200);
       expect(
@@ -221,7 +221,8 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
       await broken.close();
     }
     const stored = () => sql`select content from messages where provider_message_id = ${id}`;
-    expect((await eventOf(sql, eventId))?.outcome).toBe('received');
+    // Signed with Meta's app secret: a replay by the sweeper may write to any account in it.
+    expect(await eventOf(sql, eventId)).toMatchObject({ outcome: 'received', signed_for: null });
     expect(await stored()).toEqual([]);
     // Meta's retry reaches a healthy deployment.
     const retry = await postWebhook(h, body);
@@ -283,6 +284,35 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     });
   });
 
+  it('signed, nested 10,000 levels deep: "nested too deep", not "not JSON"; the real message in it is stored', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const id = randomWamid();
+    const valid = whatsappMessageBody({
+      ...waNumber(t),
+      from: customerPhone(),
+      id,
+      message: { type: 'text', text: 'Hola, ¿hay cita?' },
+    });
+    const depth = 10_000;
+    const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // The valid body with one extra top-level key holding the deep value.
+    const raw = `${JSON.stringify(valid).slice(0, -1)},"extra":${deep}}`;
+    const res = await postWebhook(h, null, { raw });
+    expect(res.status).toBe(200);
+    const { event_id } = (await res.json()) as { event_id: string };
+    const event = await eventOf(sql, event_id);
+    expect(event).toMatchObject({ outcome: 'dead', raw_body: raw });
+    expect(event?.reason).toMatch(
+      /^extra\[0\]\[0\].*: nested too deep \(more than 64 levels\); left out$/,
+    );
+    expect(event?.reason).not.toContain('not JSON');
+    const [stored] = await sql`select content from messages where provider_message_id = ${id}`;
+    expect(stored?.content).toBe('Hola, ¿hay cita?');
+  });
+
   it('signed bytes that are not UTF-8 text: kept (base64) as a dead event, 200', async ({
     harness: h,
     sql,
@@ -334,6 +364,33 @@ describe('POST /webhooks/meta: when the services around it fail', () => {
     expect(await sql`select content from messages where provider_message_id = ${knownId}`).toEqual([
       { content: 'known part' },
     ]);
+  });
+
+  it("another business's WABA naming this number: refused, dead with the reason, nothing stored", async ({
+    harness: h,
+    sql,
+    tenant: t,
+    otherTenant: other,
+  }) => {
+    const id = randomWamid();
+    const res = await postWebhook(
+      h,
+      whatsappMessageBody({
+        ...waNumber(t),
+        wabaId: other.accounts.whatsapp.wabaId,
+        from: customerPhone(),
+        id,
+        message: { type: 'text', text: 'under the wrong WABA' },
+      }),
+    );
+    expect(res.status).toBe(200);
+    const { event_id } = (await res.json()) as { event_id: string };
+    const event = await eventOf(sql, event_id);
+    expect(event?.outcome).toBe('dead');
+    expect(event?.reason).toContain(
+      `whatsapp account ${t.accounts.whatsapp.externalId}: named under WhatsApp Business Account ${other.accounts.whatsapp.wabaId}, not its own`,
+    );
+    expect(await sql`select id from messages where provider_message_id = ${id}`).toEqual([]);
   });
 
   it('a body for several businesses stores each part and is attributed to none of them', async ({

@@ -9,17 +9,16 @@ import {
 import type { OutboxJob } from '../../db/outbox';
 import {
   type ResolvedAccount,
-  recordWebhookEvent,
   resolveChannelAccount,
   resolveWhatsAppBusinessAccount,
   settleWebhookEvent,
+  storeWebhookEvent,
 } from '../../db/webhook-events';
 import { agentIntake } from '../agent/intake';
 import type { Services } from '../context';
 import type { Env } from '../env';
 import { safeErrorFields } from '../lib/logger';
-import { itemKey, seenKeys } from './fast-path';
-import { type AccountGroup, type ParsedItem, parseWebhook, storable } from './parse';
+import { type AccountGroup, MAX_BODY_DEPTH, parseWebhook, storable } from './parse';
 
 /** Bodies that are not UTF-8 text are stored as base64 behind this prefix (see storedBody). */
 export const BASE64_PREFIX = 'base64:';
@@ -30,9 +29,7 @@ export type ProcessResult = {
   tenantId: string | null;
   /** Committed outbox rows: publish after the response. */
   jobs: OutboxJob[];
-  /** Fast-path keys of committed items: remember them in Redis. */
-  committedKeys: string[];
-  counts: { stored: number; duplicates: number; skippedByFastPath: number };
+  counts: { stored: number; duplicates: number };
 };
 
 /**
@@ -47,11 +44,11 @@ export type ProcessScope = { channelAccountIds?: ReadonlySet<string>; tenantId?:
 const REASON_LIMIT = 2000;
 
 /**
- * Processes one webhook body in one transaction: stores it first when `store` is given (a new
- * delivery; a replay's body is already stored), resolves each channel account (hence tenant),
+ * Processes one webhook body in one transaction: resolves each channel account (hence tenant),
  * ingests what it says under each account's tenant, updates templates, and settles the event
  * `processed`, or `dead` with every reason when any part was not understood or belongs to no known
- * account. One transaction, so a delivery costs one BEGIN and one COMMIT, and a stored body is
+ * account; a new delivery (`store`) is stored with that outcome in the same statement (a
+ * replay's body is already stored). One transaction, so a delivery costs one BEGIN and one COMMIT, and a stored body is
  * always a settled one. Safe to run again on the same body (Meta's retries, operator replays):
  * every write is idempotent.
  *
@@ -64,7 +61,7 @@ const REASON_LIMIT = 2000;
 export async function processStoredBody(
   deps: { services: Services; env: Env },
   event: { id: string; rawBody: string },
-  options: { fastPath: boolean; scope?: ProcessScope; store?: { object: string | null } },
+  options: { scope?: ProcessScope; store?: { object: string | null } },
 ): Promise<ProcessResult> {
   const { services, env } = deps;
   const problems: string[] = [];
@@ -72,16 +69,10 @@ export async function processStoredBody(
   const body = readBody(event.rawBody, problems);
   let parsed: Parsed | null = null;
   if (body !== undefined) {
-    parsed = parseWebhook(body, { appId: env.META_APP_ID });
+    parsed = parseWebhook(body, { appId: env.META_APP_ID, receivedAt: services.clock.now() });
     problems.push(...parsed.problems);
     notes.push(...parsed.notes);
   }
-  // Redis is asked before the transaction opens, once for the whole body.
-  const seen =
-    parsed && options.fastPath
-      ? await seenKeys(services.redis, fastPathKeys(parsed), services.logger)
-      : new Set<string>();
-
   const attempt = (isolateItems: boolean) =>
     retryConflicts(() =>
       asWorker(services.db, async (scope) => {
@@ -89,7 +80,6 @@ export async function processStoredBody(
           services,
           scope,
           options,
-          seen,
           isolateItems,
           problems: [...problems],
           notes: [...notes],
@@ -99,20 +89,11 @@ export async function processStoredBody(
             reason: null,
             tenantId: null,
             jobs: [],
-            committedKeys: [],
-            counts: { stored: 0, duplicates: 0, skippedByFastPath: 0 },
+            counts: { stored: 0, duplicates: 0 },
           },
         };
-        // Storing the body and resolving its accounts need no answer of each other: sent together.
-        const [, resolved] = await Promise.all([
-          options.store &&
-            recordWebhookEvent(scope.intake, {
-              id: event.id,
-              object: options.store.object,
-              rawBody: event.rawBody,
-            }),
-          parsed && resolveAccounts(run, parsed),
-        ]);
+        // The body itself is stored at the end, with what became of it (settle).
+        const resolved = parsed && (await resolveAccounts(run, parsed));
         if (parsed && resolved) {
           const { accounts, wabas } = resolved;
           for (const { group, account } of accounts) {
@@ -122,7 +103,7 @@ export async function processStoredBody(
             await applyTemplateUpdates(run, wabaId, wabas.get(wabaId), updates);
           }
         }
-        await settle(run, event.id);
+        settle(run, event, options.store);
         return run;
       }),
     );
@@ -148,9 +129,7 @@ export async function processStoredBody(
 type Processing = {
   services: Services;
   scope: WorkerScope;
-  options: { fastPath: boolean; scope?: ProcessScope };
-  /** Fast-path keys Redis has seen (committed before). */
-  seen: Set<string>;
+  options: { scope?: ProcessScope };
   /** Each item in its own savepoint (after an item was refused). */
   isolateItems: boolean;
   problems: string[];
@@ -170,22 +149,23 @@ function readBody(rawBody: string, problems: string[]): unknown {
     problems.push('the body is not UTF-8 text (kept as base64)');
     return undefined;
   }
+  let parsed: unknown;
   try {
-    return storable(JSON.parse(rawBody));
-  } catch {
-    problems.push('the body is not JSON');
+    parsed = JSON.parse(rawBody);
+  } catch (err) {
+    // A parser that ran out of stack read JSON it could not hold, not text that is not JSON.
+    problems.push(
+      err instanceof RangeError ? 'the body is nested too deep' : 'the body is not JSON',
+    );
     return undefined;
   }
-}
-
-function keyOf(group: AccountGroup, p: ParsedItem): string | null {
-  return p.dedupeKey ? itemKey(group.channel, group.externalId, p.dedupeKey) : null;
-}
-
-function fastPathKeys(parsed: Parsed): string[] {
-  return [...parsed.accounts.values()].flatMap((group) =>
-    group.items.map((p) => keyOf(group, p)).filter((k): k is string => k !== null),
-  );
+  let tooDeep = 0;
+  const body = storable(parsed, (path) => {
+    if (tooDeep++ < 3)
+      problems.push(`${path}: nested too deep (more than ${MAX_BODY_DEPTH} levels); left out`);
+  });
+  if (tooDeep > 3) problems.push(`${tooDeep - 3} more part(s) nested too deep; left out`);
+  return body;
 }
 
 /** The channel account (hence tenant) of every group, and the numbers of every WABA named. */
@@ -218,6 +198,17 @@ function mayWrite(run: Processing, group: AccountGroup, account: ResolvedAccount
     );
     return false;
   }
+  // Meta names a number under its own WABA: a body naming it under another one is forged or
+  // misrouted (tenant A's WABA with tenant B's number, issue 15), so its items are refused.
+  const foreignWabas = [...(group.wabaIds ?? [])].filter(
+    (id) => account.wabaId && id !== account.wabaId,
+  );
+  if (foreignWabas.length > 0) {
+    run.problems.push(
+      `whatsapp account ${group.externalId}: named under WhatsApp Business Account ${foreignWabas.join(', ')}, not its own (${group.items.length} item(s) refused)`,
+    );
+    return false;
+  }
   if (scope?.tenantId && scope.tenantId !== account.tenantId) {
     run.notes.push(
       `${group.channel} account ${group.externalId}: another business's part, not replayed`,
@@ -227,15 +218,11 @@ function mayWrite(run: Processing, group: AccountGroup, account: ResolvedAccount
   return true;
 }
 
-/** One account's items, minus what the Redis fast path has seen, under the account's tenant. */
+/** One account's items, under the account's tenant. */
 async function ingestAccount(run: Processing, group: AccountGroup, account: ResolvedAccount) {
   const { services, result } = run;
   run.tenantsSeen.add(account.tenantId);
-  const items = group.items.filter((p) => {
-    const key = keyOf(group, p);
-    return key === null || !run.seen.has(key);
-  });
-  result.counts.skippedByFastPath += group.items.length - items.length;
+  const items = group.items;
   if (items.length === 0) return;
   const ctx = await run.scope.forTenant(account.tenantId);
   const target = { id: account.channelAccountId, channel: account.channel };
@@ -245,13 +232,11 @@ async function ingestAccount(run: Processing, group: AccountGroup, account: Reso
       now,
       onCustomerMessage: (ctx, message) => agentIntake(ctx, message),
     });
-  const committed: ParsedItem[] = [];
-  const add = (ingested: IngestResult, parts: ParsedItem[]) => {
+  const add = (ingested: IngestResult) => {
     result.jobs.push(...ingested.jobs);
     run.notes.push(...ingested.notes);
     result.counts.stored += ingested.counts.stored;
     result.counts.duplicates += ingested.counts.duplicates;
-    committed.push(...parts);
   };
   if (!run.isolateItems) {
     try {
@@ -260,7 +245,6 @@ async function ingestAccount(run: Processing, group: AccountGroup, account: Reso
           ctx,
           items.map((p) => p.item),
         ),
-        items,
       );
     } catch (err) {
       throw isTransient(err) ? err : new ItemsRefused('an item was refused', { cause: err });
@@ -268,18 +252,12 @@ async function ingestAccount(run: Processing, group: AccountGroup, account: Reso
   } else {
     for (const p of [...items].sort((x, y) => ingestOrder(x.item, y.item))) {
       try {
-        add(await ctx.tx.transaction((savepoint) => ingest({ ...ctx, tx: savepoint }, [p.item])), [
-          p,
-        ]);
+        add(await ctx.tx.transaction((savepoint) => ingest({ ...ctx, tx: savepoint }, [p.item])));
       } catch (err) {
         if (isTransient(err)) throw err;
         run.problems.push(`${p.path}: could not be stored (${describe(err)})`);
       }
     }
-  }
-  for (const p of committed) {
-    const key = keyOf(group, p);
-    if (key) result.committedKeys.push(key);
   }
 }
 
@@ -317,7 +295,11 @@ async function applyTemplateUpdates(
 }
 
 /** Records the outcome on the stored event: processed, or dead with every reason. */
-async function settle(run: Processing, eventId: string) {
+function settle(
+  run: Processing,
+  event: { id: string; rawBody: string },
+  store: { object: string | null } | undefined,
+) {
   const { result } = run;
   // The stored body is readable by the members of its tenant: a body that speaks for several
   // businesses (Meta may batch them) belongs to none of them.
@@ -327,12 +309,19 @@ async function settle(run: Processing, eventId: string) {
   result.outcome = run.problems.length > 0 ? 'dead' : 'processed';
   const reason = [...run.problems, ...run.notes].join('\n');
   result.reason = reason ? reason.slice(0, REASON_LIMIT) : null;
-  await settleWebhookEvent(run.scope.intake, {
-    id: eventId,
-    outcome: result.outcome,
-    reason: result.reason,
-    tenantId: result.tenantId,
-  });
+  const settled = { outcome: result.outcome, reason: result.reason, tenantId: result.tenantId };
+  // Nothing waits for it: it goes out with the COMMIT. A new delivery's body is stored here, with
+  // its outcome (one write); a replay's is already stored.
+  run.scope.sendWithCommit(
+    store
+      ? storeWebhookEvent({
+          id: event.id,
+          object: store.object,
+          rawBody: event.rawBody,
+          ...settled,
+        })
+      : settleWebhookEvent({ id: event.id, ...settled }),
+  );
 }
 
 /** Deadlocks and serialization failures between concurrent deliveries: just run it again. */

@@ -417,6 +417,53 @@ describe('WhatsApp webhooks: every message shape', () => {
     expect(event?.reason).toContain('130429 Rate limit hit');
   });
 
+  it('a timestamp far in the future is taken as the receipt time: no window open until 2036, no chat pinned on top', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const id = randomWamid();
+    const tenYears = 10 * 365 * 24 * 3600;
+    const future = secondsAgo(-tenYears);
+    const before = Date.now();
+    const res = await postWebhook(
+      h,
+      whatsappMessageBody({
+        ...waNumber(t),
+        from: customerPhone(),
+        name: 'Time Traveller',
+        id,
+        timestamp: future,
+        message: { type: 'text', text: 'Hola desde 2036' },
+      }),
+    );
+    expect(res.status).toBe(200);
+    const { event_id } = (await res.json()) as { event_id: string };
+    const [row] = await sql`select m.provider_timestamp, v.last_inbound_at, v.last_message_at
+      from messages m join conversations v on v.id = m.conversation_id
+      where m.provider_message_id = ${id}`;
+    const stored = must(row, 'the message');
+    const latest = Date.now() + 5 * 60_000;
+    for (const at of [stored.provider_timestamp, stored.last_inbound_at, stored.last_message_at]) {
+      expect((at as Date).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect((at as Date).getTime()).toBeLessThanOrEqual(latest);
+    }
+    // The provider's own value is kept where it came from, and the event says what was done.
+    const event = must(await eventOf(sql, event_id), 'the event');
+    expect(event.outcome).toBe('processed');
+    expect(event.raw_body).toContain(String(future));
+    expect(event.reason).toMatch(/timestamp .* in the future/);
+  });
+
+  it('a timestamp slightly ahead (clock skew) or in the past is kept as Meta sent it', async ({
+    receive,
+  }) => {
+    for (const ts of [secondsAgo(-60), secondsAgo(3 * 24 * 3600)]) {
+      const row = await receive({ type: 'text', text: 'hola' }, { timestamp: ts });
+      expect(row.provider_timestamp.getTime()).toBe(ts * 1000);
+    }
+  });
+
   it('smb_message_echoes: a reply from the Business app is stored as outbound and locks the conversation', async ({
     harness: h,
     sql,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type MetaGraphStandIn, startMetaGraph } from '../../dev/stand-ins/meta-graph';
 import { postgresUserStore, startSupabaseAuth } from '../../dev/stand-ins/supabase-auth';
 import { chromiumAvailable, launchChromium } from '../chromium';
@@ -13,6 +13,7 @@ import { must } from '../must';
 import { hs256Token, TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
 import {
+  cspViolations,
   expectAccessible,
   givePassword,
   OPERATOR_PASSWORD,
@@ -96,9 +97,19 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
     await sql?.end();
   });
 
+  /** What the Content-Security-Policy refused on this test's pages: nothing, or the page broke. */
+  let refused: string[][] = [];
+  afterEach(() => {
+    const all = refused.flat();
+    refused = [];
+    expect(all).toEqual([]);
+  });
+
   async function newPage(screen: keyof typeof SCREENS, locale: string): Promise<Page> {
     const context = await browser.newContext({ locale, viewport: SCREENS[screen] });
-    return context.newPage();
+    const page = await context.newPage();
+    refused.push(cspViolations(page));
+    return page;
   }
 
   /** The access token supabase-js keeps for the page. */
@@ -242,8 +253,8 @@ describe.skipIf(!haveChromium)('inbox on the operator page in Chromium', () => {
       'appointment_reminder offered',
     );
     await page.selectOption('#template-select', { label: reminder });
-    await page.fill('#template-params input[name=first_name]', 'Lucía');
-    await page.fill('#template-params input[name=date]', 'Monday 3 March at 10:00');
+    await page.fill('#template-body-first_name', 'Lucía');
+    await page.fill('#template-body-date', 'Monday 3 March at 10:00');
     await expectAccessible(page);
     await page.screenshot({ path: 'test-results/inbox-template-desktop-en.png' });
     await page.click('#template-form button[type=submit]');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults } from 'axe-core';
 import bcrypt from 'bcryptjs';
@@ -42,8 +43,9 @@ export async function signIn(page: Page, url: string, email: string) {
 
 /** axe-core on the page as it is now: no serious or critical violation. */
 export async function expectAccessible(page: Page) {
+  // Evaluated, not added as a <script>: the page's Content-Security-Policy refuses inline scripts.
   if (!(await page.evaluate(() => 'axe' in window)))
-    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    await page.evaluate(readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
   const results = await page.evaluate(() =>
     (window as unknown as { axe: { run: () => Promise<AxeResults> } }).axe.run(),
   );
@@ -51,4 +53,26 @@ export async function expectAccessible(page: Page) {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(grave).toEqual([]);
+}
+
+/**
+ * Waits until an editor the page just opened has put the cursor in its first field (`id`), as it
+ * does once it is on screen. Typing into another field before that is a race a person never runs
+ * (the editor's focus lands between Playwright focusing a field and inserting the text).
+ */
+export async function editorOpened(page: Page, id: string) {
+  await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe(id);
+}
+
+/**
+ * What the page's Content-Security-Policy refused from now on (Chromium reports each refusal as a
+ * console error): a policy too tight for the page shows up here, not as a silently broken screen.
+ */
+export function cspViolations(page: Page): string[] {
+  const refused: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
+      refused.push(message.text());
+  });
+  return refused;
 }

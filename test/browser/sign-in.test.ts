@@ -7,7 +7,13 @@ import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
-import { givePassword, signIn, submitSignIn } from './operator-page';
+import {
+  cspViolations,
+  expectAccessible,
+  givePassword,
+  signIn,
+  submitSignIn,
+} from './operator-page';
 
 const haveChromium = chromiumAvailable('browser tests');
 
@@ -40,7 +46,11 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
 
   it('signs an operator in and shows their business', async () => {
     const page = await browser.newPage();
+    const refused = cspViolations(page);
     await signIn(page, worker.url, tenant.owner.email);
+    // Sign-in talks to the Supabase project (another origin): the policy names it, nothing else.
+    await expectAccessible(page);
+    expect(refused).toEqual([]);
     expect(await page.textContent('#tenant-name')).toBe('Browser Clinic');
     expect(await page.textContent('#operator-email')).toContain('(owner)');
     mkdirSync('test-results', { recursive: true });
@@ -60,6 +70,15 @@ describe.skipIf(!haveChromium)('operator page in Chromium', () => {
       `[operator page] sign-in form ${firstRender} ms after navigation; inbox ${signedIn} ms after navigation, sign-in included`,
     );
     expect(firstRender).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('cannot be framed by another site (frame-ancestors, X-Frame-Options)', async () => {
+    const page = await browser.newPage();
+    const refused = cspViolations(page);
+    await page.setContent(`<iframe src="${worker.url}/" title="framed"></iframe>`);
+    await expect.poll(() => refused.length).toBeGreaterThan(0);
+    expect(refused.join('\n')).toMatch(/frame-ancestors/);
     await page.close();
   });
 

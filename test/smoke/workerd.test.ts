@@ -25,9 +25,22 @@ describe('smoke: the Worker in workerd', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
   });
 
-  it('serves the operator page from static assets', async () => {
-    const res = await fetch(`${worker.url}/`);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain('<title>Switchboard inbox</title>');
+  it('serves the operator page from static assets, with its security headers', async () => {
+    // `/` and a deep link (the page routes in the browser) are the same page, both guarded.
+    for (const path of ['/', '/inbox/some-chat']) {
+      const res = await fetch(`${worker.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('<title>Switchboard inbox</title>');
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+    }
+    const script = await fetch(`${worker.url}/app.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('answers /admin with Cache-Control: no-store', async () => {
+    const res = await fetch(`${worker.url}/admin/me`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
   });
 });

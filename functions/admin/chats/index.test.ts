@@ -49,6 +49,8 @@ type Summary = {
   customer_phone: string | null;
   display_name: string;
   last_message: string | null;
+  last_sender: string | null;
+  last_customer_message_at: string | null;
   timestamp: string | null;
   channel_source: string;
   unread_count: number;
@@ -56,6 +58,7 @@ type Summary = {
   platform_origin: string;
   lock_reason: string | null;
   window: { open: boolean; closes_at: string | null; human_agent_until: string | null };
+  staff_name: string | null;
 };
 type Page<T> = { items: T[]; next_cursor: string | null };
 type ChatMessage = {
@@ -70,6 +73,7 @@ type ChatMessage = {
   error: { code: string | null; reason: string | null } | null;
   attachments: Array<{ kind: string; download: { status: string }; url: string | null }>;
   reactions: { customer: string | null; business: string | null };
+  choices: Array<{ title: string; description: string | null }> | null;
 };
 type MessagePage = {
   items: ChatMessage[];
@@ -186,6 +190,8 @@ describe('operator chats API', () => {
       });
       const oldestChat = must(oldest, 'the oldest chat');
       expect(oldestChat.timestamp).toBe(new Date(oldestAt * 1000).toISOString());
+      expect(oldestChat.last_customer_message_at).toBe(oldestChat.timestamp);
+      expect(ig?.last_customer_message_at).not.toBe(ig?.timestamp);
       expect(oldestChat.window.open).toBe(true);
       expect(
         new Date(must(oldestChat.window.closes_at, 'closes_at')).getTime() -
@@ -246,6 +252,127 @@ describe('operator chats API', () => {
       expect(seen).toEqual(['human here', 'from messenger', 'second', 'oldest']);
     });
 
+    it('says who wrote last: the customer, or the business', async ({ harness: h }) => {
+      const page = await get<Page<Summary>>(h, '/admin/chats/summary', summary.owner);
+      expect(page.items.map((i) => [i.last_message, i.last_sender])).toEqual([
+        ['human here', 'operator'],
+        ['from messenger', 'user'],
+        ['second', 'user'],
+        ['oldest', 'user'],
+      ]);
+    });
+
+    it('searches by name, phone and message text, with the filters and the cursor', async ({
+      harness: h,
+    }) => {
+      const search = async (query: string) =>
+        (await get<Page<Summary>>(h, `/admin/chats/summary?${query}`, summary.owner)).items.map(
+          (i) => i.last_message,
+        );
+      // Name, case-insensitive, trimmed.
+      expect(await search(`q=${encodeURIComponent('  aNA ')}`)).toEqual(['oldest']);
+      // Phone: part of it, and as people write it (spaces, a plus).
+      const phone = must(phones[1], 'a phone');
+      expect(await search(`q=${phone.slice(-6)}`)).toEqual(['second']);
+      const spaced = `+${phone.slice(0, 2)} ${phone.slice(2, 5)} ${phone.slice(5)}`;
+      expect(await search(`q=${encodeURIComponent(spaced)}`)).toEqual(['second']);
+      // The last message's text.
+      expect(await search('q=FROM')).toEqual(['from messenger']);
+      expect(await search('q=from&channel=instagram')).toEqual([]);
+      expect(await search('q=e&human_filter=bot_only')).toEqual([
+        'from messenger',
+        'second',
+        'oldest',
+      ]);
+      // LIKE's wildcards are plain characters.
+      expect(await search('q=%25')).toEqual([]);
+      expect(await search('q=_')).toEqual([]);
+      // Another business's chat never matches.
+      expect(await search('q=tenant%20b')).toEqual([]);
+      // Paged: the same q with the cursor, each match once.
+      const seen: Array<string | null> = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<Summary> = await get<Page<Summary>>(
+          h,
+          `/admin/chats/summary?q=e&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          summary.owner,
+        );
+        seen.push(...page.items.map((i) => i.last_message));
+        cursor = page.next_cursor;
+      } while (cursor);
+      expect(seen).toEqual(['human here', 'from messenger', 'second', 'oldest']);
+    });
+
+    it('filters by label and by assignee (me, none, a member), with q and the cursor', async ({
+      harness: h,
+      sql,
+    }) => {
+      const ids = new Map(
+        (
+          await sql<{ id: string; preview: string }[]>`select id, last_message_preview as preview
+            from conversations where tenant_id = ${summary.tenantId}`
+        ).map((r) => [r.preview, r.id]),
+      );
+      const id = (preview: string) => must(ids.get(preview), preview);
+      await sql`update conversations set labels = '["vip","late"]', assigned_user_id = ${summary.agent.id}
+        where id = ${id('oldest')}`;
+      await sql`update conversations set labels = '["vip"]', assigned_user_id = ${summary.owner.id}
+        where id = ${id('second')}`;
+      await sql`update conversations set labels = '["vipx"]' where id = ${id('from messenger')}`;
+      const list = async (query: string, user = summary.owner) =>
+        (await get<Page<Summary>>(h, `/admin/chats/summary?${query}`, user)).items.map(
+          (i) => i.last_message,
+        );
+      expect(await list('label=vip')).toEqual(['second', 'oldest']);
+      expect(await list('label=late')).toEqual(['oldest']);
+      expect(await list('label=vi')).toEqual([]);
+      expect(await list('assignee=me')).toEqual(['second']);
+      expect(await list('assignee=me', summary.agent)).toEqual(['oldest']);
+      expect(await list(`assignee=${summary.agent.id}`)).toEqual(['oldest']);
+      expect(await list('assignee=none')).toEqual(['human here', 'from messenger']);
+      expect(await list('assignee=none&label=vipx&q=messenger')).toEqual(['from messenger']);
+      expect(await list('label=vip&assignee=none')).toEqual([]);
+      expect(await list('label=vip&channel=messenger')).toEqual([]);
+      // Paged with the same filters: each match once.
+      const seen: Array<string | null> = [];
+      let cursor: string | null = null;
+      do {
+        const page: Page<Summary> = await get<Page<Summary>>(
+          h,
+          `/admin/chats/summary?label=vip&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          summary.owner,
+        );
+        seen.push(...page.items.map((i) => i.last_message));
+        cursor = page.next_cursor;
+      } while (cursor);
+      expect(seen).toEqual(['second', 'oldest']);
+      await sql`update conversations set labels = '[]', assigned_user_id = null
+        where tenant_id = ${summary.tenantId}`;
+    });
+
+    it('counts the drafts waiting for approval on each chat', async ({ harness: h, sql }) => {
+      const [chat] = await sql<{ id: string }[]>`select id from conversations
+        where tenant_id = ${summary.tenantId} and last_message_preview = 'second'`;
+      const conversationId = must(chat, 'the chat').id;
+      for (const status of ['pending', 'pending', 'approved']) {
+        await sql`insert into agent_drafts (tenant_id, conversation_id, correlation_id, message, preview, status)
+          values (${summary.tenantId}, ${conversationId}, 'turn', ${sql.json({ type: 'text', text: 'Hola' })}, 'Hola', ${status}::draft_status)`;
+      }
+      const page = await get<Page<Summary & { pending_drafts: number }>>(
+        h,
+        '/admin/chats/summary',
+        summary.owner,
+      );
+      expect(page.items.map((i) => [i.last_message, i.pending_drafts])).toEqual([
+        ['human here', 0],
+        ['from messenger', 0],
+        ['second', 2],
+        ['oldest', 0],
+      ]);
+      await sql`delete from agent_drafts where conversation_id = ${conversationId}`;
+    });
+
     it('refuses a cursor it did not hand out, and bad filters, with 400', async ({
       harness: h,
     }) => {
@@ -254,6 +381,13 @@ describe('operator chats API', () => {
         'human_filter=everyone',
         'limit=0',
         'channel=sms',
+        'q=',
+        'q=%20%20',
+        `q=${'x'.repeat(101)}`,
+        'label=',
+        `label=${'x'.repeat(33)}`,
+        'assignee=someone',
+        'assignee=ME',
       ]) {
         const res = await h.asUser(summary.owner, `/admin/chats/summary?${query}`);
         expect(res.status).toBe(400);
@@ -507,6 +641,91 @@ describe('operator chats API', () => {
         download: { status: 'stored' },
         url: `/admin/media/${messageId}/0`,
       });
+    });
+
+    it('tells a staff chat (an escalation contact’s WhatsApp number) from a customer’s', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
+      const staff = customerPhone();
+      const customer = customerPhone();
+      await sql`update tenant_settings set escalation_contacts = ${sql.json([
+        { name: 'Marta (manager)', whatsapp: `+${staff.slice(0, 2)} ${staff.slice(2)}` },
+        { name: 'By email only', email: 'boss@example.com' },
+      ])} where tenant_id = ${a.tenantId}`;
+      for (const from of [staff, customer]) {
+        await postWebhook(
+          h,
+          whatsappMessageBody({ ...waNumber(a), from, message: { type: 'text', text: 'hi' } }),
+        );
+      }
+      const list = await get<Page<Summary>>(h, '/admin/chats/summary', a.agent);
+      const byPhone = new Map(list.items.map((c) => [c.customer_phone, c.staff_name]));
+      expect(byPhone.get(staff)).toBe('Marta (manager)');
+      expect(byPhone.get(customer)).toBeNull();
+    });
+
+    it('shows the buttons and list rows we sent, and the option a customer tapped', async ({
+      harness: h,
+      sql,
+      tenant: a,
+    }) => {
+      const tapId = randomWamid();
+      await postWebhook(
+        h,
+        whatsappMessageBody({
+          ...waNumber(a),
+          from: customerPhone(),
+          id: tapId,
+          message: { type: 'interactive', buttonReply: { id: 'day:mon', title: 'Monday' } },
+        }),
+      );
+      const [tap] =
+        await sql`select conversation_id, channel_account_id from messages where provider_message_id = ${tapId}`;
+      const { conversation_id: conversationId, channel_account_id: accountId } = must(tap, 'tap');
+      // Each row gets its own minute: two inserts can share a clock tick, and the thread orders by time.
+      const sent = async (minutesAgo: number, type: string, message: Record<string, unknown>) =>
+        sql`insert into messages (tenant_id, conversation_id, channel_account_id, direction, sender, type, content, payload, provider_timestamp, status)
+          values (${a.tenantId}, ${conversationId}, ${accountId}, 'outbound', 'agent', ${type}, 'Which day?',
+                  ${sql.json({ message } as never)}, now() - make_interval(mins => ${minutesAgo}), 'sent')`;
+      await sent(2, 'buttons', {
+        type: 'buttons',
+        body: 'Which day?',
+        buttons: [
+          { id: 'day:mon', title: 'Monday' },
+          { id: 'day:tue', title: 'Tuesday' },
+        ],
+      });
+      await sent(1, 'list', {
+        type: 'list',
+        body: 'Which day?',
+        button: 'Days',
+        sections: [
+          { title: 'This week', rows: [{ id: 'a', title: 'Monday', description: '9–13' }] },
+          { title: 'Next week', rows: [{ id: 'b', title: 'Tuesday' }] },
+        ],
+      });
+      const page = await get<MessagePage>(h, `/admin/chats/${conversationId}/messages`, a.agent);
+      expect(page.items.map((m) => [m.type, m.content, m.choices])).toEqual([
+        [
+          'buttons',
+          'Which day?',
+          [
+            { title: 'Monday', description: null },
+            { title: 'Tuesday', description: null },
+          ],
+        ],
+        [
+          'list',
+          'Which day?',
+          [
+            { title: 'Monday', description: '9–13' },
+            { title: 'Tuesday', description: null },
+          ],
+        ],
+        ['interactive', 'Monday', null],
+      ]);
     });
 
     it('marks a chat read', async ({ harness: h, sql, tenant: a }) => {

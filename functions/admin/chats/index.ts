@@ -22,7 +22,7 @@ import {
   pageOf,
   pageQuery,
 } from '../paging';
-import { afterResponse, field, idParams, jsonResponse, operatorRoutes } from '../route';
+import { afterResponse, field, idParams, jsonResponse, operatorRoutes, textParam } from '../route';
 import { chatSummary, toChatSummary } from './view';
 
 const route = operatorRoutes('chats');
@@ -47,7 +47,7 @@ const summaryRoute = route('get', '/chats/summary', {
   operationId: 'listChats',
   summary: 'The inbox: every conversation, most recent first',
   description:
-    'Keyset-paged: pass `next_cursor` as `cursor` for the next page. `human_only`: conversations under human override (locked); `bot_only`: the bot answers.',
+    'Keyset-paged: pass `next_cursor` as `cursor` for the next page (with the same filters). `human_only`: conversations under human override (locked); `bot_only`: the bot answers. `label`, `assignee`, `channel` and `q` combine.',
   request: {
     query: z.object({
       human_filter: z.enum(['all', 'human_only', 'bot_only']).default('all').openapi({
@@ -57,6 +57,33 @@ const summaryRoute = route('get', '/chats/summary', {
       channel: channelSchema
         .optional()
         .openapi({ description: 'Only conversations on this channel', example: 'whatsapp' }),
+      q: textParam()
+        .trim()
+        .min(1)
+        .max(100)
+        .optional()
+        .openapi({
+          description:
+            "Search (1–100 characters, trimmed; case-insensitive): part of the customer's name, " +
+            'username or phone number, or of the last message. Combines with the other filters; ' +
+            'pass the same `q` with `cursor`',
+          example: 'lucía',
+        }),
+      label: textParam()
+        .trim()
+        .min(1)
+        .max(32)
+        .optional()
+        .openapi({ description: 'Only conversations carrying this label', example: 'vip' }),
+      assignee: z
+        .union([z.uuid(), z.enum(['me', 'none'])])
+        .optional()
+        .openapi({
+          description:
+            'Only conversations assigned to this operator (a user id), to the signed-in operator ' +
+            '(`me`) or to nobody (`none`)',
+          example: 'me',
+        }),
       ...pageQuery({ default: 30, max: 100 }),
     }),
   },
@@ -152,6 +179,14 @@ export function registerChats(app: App) {
         chatSummaries(ctx, {
           humanFilter: query.human_filter,
           channel: query.channel,
+          search: query.q,
+          label: query.label,
+          assignee:
+            query.assignee === 'me'
+              ? c.var.operator.userId
+              : query.assignee === 'none'
+                ? null
+                : query.assignee,
           ...page,
         }),
       item: (row) => toChatSummary(row, now),

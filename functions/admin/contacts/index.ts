@@ -5,6 +5,7 @@ import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema } from '../messages/view';
 import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { registerContactNotes } from './notes';
 
 const route = operatorRoutes('contacts');
 
@@ -152,4 +153,6 @@ export function registerContacts(app: App) {
     });
     return c.json(view, 201);
   });
+
+  registerContactNotes(app);
 }

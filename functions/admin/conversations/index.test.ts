@@ -1,9 +1,11 @@
 import type postgres from 'postgres';
 import { describe, expect } from 'vitest';
+import { randomWamid, whatsappMessageBody } from '../../../dev/meta-payloads';
 import { createConversation } from '../../../test/conversations';
 import type { TenantFixture } from '../../../test/fixtures';
 import type { Harness } from '../../../test/harness';
 import { it } from '../../../test/it';
+import { postWebhook, waNumber } from '../../../test/meta-webhooks';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
 const foreignConversation = async (sql: postgres.Sql, b: TenantFixture) =>
@@ -18,6 +20,12 @@ describeOperatorSecurity({
   method: 'POST',
   path: '/admin/conversations/:foreignId/human-override',
   body: { locked: true },
+  foreignId: foreignConversation,
+});
+describeOperatorSecurity({
+  method: 'PUT',
+  path: '/admin/conversations/:foreignId/bot',
+  body: { enabled: false },
   foreignId: foreignConversation,
 });
 
@@ -124,5 +132,75 @@ describe('conversations: human override and window', () => {
     const conv = await createConversation(sql, t);
     const res = await override(h, t, conv.conversationId, { locked: 'yes' });
     expect(res.status).toBe(400);
+  });
+});
+
+describe('conversations: the AI agent on or off per chat', () => {
+  const setBot = (h: Harness, t: TenantFixture, id: string, body: unknown) =>
+    h.asUser(t.agent, `/admin/conversations/${id}/bot`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+    });
+
+  /** A customer message through the signed webhook; whether it queued an agent turn. */
+  async function customerWrites(h: Harness, sql: postgres.Sql, t: TenantFixture, from: string) {
+    const id = randomWamid();
+    const res = await postWebhook(
+      h,
+      whatsappMessageBody({
+        ...waNumber(t),
+        from,
+        name: 'Maria',
+        id,
+        message: { type: 'text', text: 'Hola' },
+      }),
+    );
+    expect(res.status).toBe(200);
+    const jobs = await sql`select j.kind from job_outbox j
+      join messages m on j.payload ->> 'triggerMessageId' = m.id::text
+      where m.provider_message_id = ${id} and j.kind = 'agent-turn'`;
+    return jobs.length;
+  }
+
+  it('off keeps the agent out of new messages until turned on; the chat list shows it', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const conv = await createConversation(sql, t);
+    const off = await setBot(h, t, conv.conversationId, { enabled: false });
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as State & { bot_enabled: boolean }).bot_enabled).toBe(false);
+    const chats = await h.asUser(t.agent, '/admin/chats/summary?limit=100');
+    const listed = ((await chats.json()) as { items: Array<{ id: string; bot_enabled: boolean }> })
+      .items;
+    expect(listed.find((c) => c.id === conv.conversationId)?.bot_enabled).toBe(false);
+
+    expect(await customerWrites(h, sql, t, conv.externalUserId)).toBe(0);
+    const [quiet] = await sql`select agent_turn_due_at, bot_enabled from conversations
+      where id = ${conv.conversationId}`;
+    expect(quiet).toEqual({ agent_turn_due_at: null, bot_enabled: false });
+
+    const on = await setBot(h, t, conv.conversationId, { enabled: true });
+    expect(((await on.json()) as { bot_enabled: boolean }).bot_enabled).toBe(true);
+    expect(await customerWrites(h, sql, t, conv.externalUserId)).toBe(1);
+  });
+
+  it('refuses a body that is not {enabled: boolean}, and unknown chats', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const conv = await createConversation(sql, t);
+    for (const body of [{}, { enabled: 'no' }, { enabled: false, extra: 1 }]) {
+      const res = await setBot(h, t, conv.conversationId, body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+    const missing = await setBot(h, t, crypto.randomUUID(), { enabled: false });
+    expect(missing.status).toBe(404);
+    const [row] =
+      await sql`select bot_enabled from conversations where id = ${conv.conversationId}`;
+    expect(row?.bot_enabled).toBe(true);
   });
 });

@@ -4,12 +4,14 @@ import {
   type ConversationForSend,
   loadConversationForSend,
   lockHistory,
+  setBotEnabled,
   setConversationLock,
 } from '../../../db/conversations';
 import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { channelSchema, lockSourceSchema, windowViewSchema } from '../messages/view';
 import { EXAMPLE_TIME, field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { registerLabelsAndAssignee } from './labels-assignee';
 
 const route = operatorRoutes('conversations');
 
@@ -135,6 +137,29 @@ const overrideRoute = route('post', '/conversations/{id}/human-override', {
   responses: { 200: jsonResponse('The conversation', conversationState) },
 });
 
+const botRoute = route('put', '/conversations/{id}/bot', {
+  operationId: 'setConversationBot',
+  summary: 'Let the AI agent answer in a conversation, or keep it out',
+  description:
+    'Off keeps the agent out of this conversation until it is turned on again: it neither answers ' +
+    'nor drafts, and a turn already queued ends without a word. Taking over (human-override) is ' +
+    'for a while; this is for good. Turning it on does not answer messages that arrived while off.',
+  request: {
+    params: idParams,
+    body: jsonBody(
+      z
+        .object({
+          enabled: field.boolean('true: the agent may answer; false: it stays out', false),
+        })
+        .strict()
+        .openapi('ConversationBot', {
+          description: 'Whether the AI agent answers in a conversation',
+        }),
+    ),
+  },
+  responses: { 200: jsonResponse('The conversation', conversationState) },
+});
+
 export function registerConversations(app: App) {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
@@ -162,4 +187,17 @@ export function registerConversations(app: App) {
     });
     return c.json(state, 200);
   });
+
+  app.openapi(botRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { enabled } = c.req.valid('json');
+    const now = c.var.services.clock.now();
+    const state = await asCurrentOperator(c, async ({ ctx }) => {
+      await setBotEnabled(ctx, id, enabled);
+      return toState(await loadConversationForSend(ctx, id), await lockHistory(ctx, id), now);
+    });
+    return c.json(state, 200);
+  });
+
+  registerLabelsAndAssignee(app);
 }

@@ -87,10 +87,16 @@ describe('approval reply mode', () => {
   });
 
   /** A customer question answered by the model with `reply`, drafted; returns the pending draft. */
-  async function draftFor(h: Harness, sql: postgres.Sql, t: TenantFixture, reply: string) {
+  async function draftFor(
+    h: Harness,
+    sql: postgres.Sql,
+    t: TenantFixture,
+    reply: string,
+    question = '¿Hacéis blanqueamientos?',
+  ) {
     script = scriptedModels([replyWith(reply)]);
     const phone = customerPhone();
-    await customerWrites(h, t, phone, '¿Hacéis blanqueamientos?');
+    await customerWrites(h, t, phone, question);
     await h.settle();
     const conv = await conversationOf(sql, t, phone);
     const res = await h.asUser(t.agent, `/admin/drafts?status=pending&conversation_id=${conv.id}`);
@@ -113,23 +119,50 @@ describe('approval reply mode', () => {
       )
       .filter((i) => i.action.buttons.some((b) => b.reply.id.includes(draftId)));
 
-  it('drafts instead of sending, and sends the escalation contact Approve / Edit / Cancel', async ({
-    harness: h,
-    sql,
-    tenant: t,
-  }) => {
-    const { phone, draft } = await draftFor(h, sql, t, 'Sí, hacemos blanqueamientos desde 150 €.');
-    expect(customerSends(h, phone)).toEqual([]);
-    const [alert] = staffButtonsFor(h, draft.id);
-    expect(alert?.body.text).toContain(
-      'Draft reply to Ana on WhatsApp:\n\nSí, hacemos blanqueamientos desde 150 €.',
-    );
-    expect(alert?.action.buttons.map((b) => b.reply)).toEqual([
-      { id: `msg:${draft.id}:approve`, title: 'Approve' },
-      { id: `msg:${draft.id}:edit`, title: 'Edit' },
-      { id: `msg:${draft.id}:cancel`, title: 'Cancel' },
-    ]);
-  });
+  // The card speaks the tenant's language: its own settings texts decide, else the conversation's.
+  it.for([
+    {
+      language: 'es',
+      description: '',
+      question: '¿Hacéis blanqueamientos?',
+      heading: 'Borrador de respuesta a Ana en WhatsApp:',
+      titles: ['Aprobar', 'Editar', 'Cancelar'],
+    },
+    {
+      language: 'en',
+      description: '',
+      question: 'Hello, do you do whitening?',
+      heading: 'Draft reply to Ana on WhatsApp:',
+      titles: ['Approve', 'Edit', 'Cancel'],
+    },
+    {
+      language: 'ar',
+      description: 'عيادة أسنان في دبي',
+      question: 'Hello, do you do whitening?',
+      heading: 'مسودة رد على Ana عبر WhatsApp:',
+      titles: ['اعتماد', 'تعديل', 'إلغاء'],
+    },
+  ])(
+    'drafts instead of sending, and sends the escalation contact the card in $language',
+    async ({ description, question, heading, titles }, { harness: h, sql, tenant: t }) => {
+      await sql`update tenant_settings set business_description = ${description}
+        where tenant_id = ${t.tenantId}`;
+      try {
+        const reply = 'Sí, hacemos blanqueamientos desde 150 €.';
+        const { phone, draft } = await draftFor(h, sql, t, reply, question);
+        expect(customerSends(h, phone)).toEqual([]);
+        const [alert] = staffButtonsFor(h, draft.id);
+        expect(alert?.body.text).toBe(`${heading}\n\n${reply}`);
+        expect(alert?.action.buttons.map((b) => b.reply)).toEqual([
+          { id: `msg:${draft.id}:approve`, title: titles[0] },
+          { id: `msg:${draft.id}:edit`, title: titles[1] },
+          { id: `msg:${draft.id}:cancel`, title: titles[2] },
+        ]);
+      } finally {
+        await sql`update tenant_settings set business_description = '' where tenant_id = ${t.tenantId}`;
+      }
+    },
+  );
 
   it('approve by API sends the draft as the agent, with the run’s correlation id; twice is a 409', async ({
     harness: h,

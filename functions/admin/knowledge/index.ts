@@ -12,7 +12,7 @@ import type { App } from '../../app';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { registerItemRoutes } from '../item-routes';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
-import { field, fromRow, jsonResponse, operatorRoutes } from '../route';
+import { field, fromRow, jsonResponse, operatorRoutes, textParam } from '../route';
 
 /**
  * `/admin/knowledge`: the tenant's knowledge articles, what the AI agent answers from
@@ -78,8 +78,7 @@ const listRoute = route('get', '/knowledge', {
   summary: 'Knowledge articles, most recently updated first (optionally matching a search)',
   request: {
     query: z.object({
-      q: z
-        .string()
+      q: textParam()
         .max(300)
         .optional()
         .openapi({ description: 'Only articles matching these words', example: 'hours' }),
@@ -112,8 +111,7 @@ const searchRoute = route('get', '/knowledge/search', {
   summary: "What the agent's knowledge_search tool finds for a question (published articles only)",
   request: {
     query: z.object({
-      q: z
-        .string()
+      q: textParam()
         .trim()
         .min(1)
         .max(300)

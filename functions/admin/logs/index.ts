@@ -6,7 +6,7 @@ import type { App } from '../../app';
 
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
-import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
+import { EXAMPLE_ID, field, jsonResponse, operatorRoutes, textParam } from '../route';
 
 /**
  * `/admin/logs/ai`: why the AI said what it said. Each agent run (one debounced turn, or a handoff
@@ -164,8 +164,7 @@ const getRoute = route('get', '/logs/ai/{correlation_id}', {
   summary: 'An agent run: model, steps (tool calls with input and output, text), usage, outcome',
   request: {
     params: z.object({
-      correlation_id: z
-        .string()
+      correlation_id: textParam()
         .min(1)
         .max(200)
         .openapi({

@@ -109,4 +109,46 @@ describe('POST /admin/messages/{id}/retry', () => {
     );
     await h.settle();
   });
+
+  it('refuses to send a staff approval card again once its draft is decided (409)', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const conv = await createConversation(sql, t);
+    const [draft] =
+      await sql`insert into agent_drafts (tenant_id, conversation_id, correlation_id, message, preview)
+      values (${t.tenantId}, ${conv.conversationId}, 'turn-x', ${sql.json({ type: 'text', text: 'See you at 5' })}, 'See you at 5')
+      returning id`;
+    const draftId = must(draft, 'the draft').id as string;
+    const card = {
+      type: 'buttons',
+      body: 'Draft reply to Ana on WhatsApp:\n\nSee you at 5',
+      buttons: ['approve', 'edit', 'cancel'].map((action) => ({
+        id: `msg:${draftId}:${action}`,
+        title: action,
+      })),
+    };
+    const id = crypto.randomUUID();
+    await sql`insert into messages (id, tenant_id, conversation_id, channel_account_id, direction, sender, type, content, payload, provider_timestamp, status, error_code)
+      values (${id}, ${t.tenantId}, ${conv.conversationId}, ${t.accounts.whatsapp.id}, 'outbound', 'system', 'buttons', ${card.body},
+              ${sql.json({ message: card })}, now(), 'failed', '131026')`;
+    await sql`update agent_drafts set status = 'approved', decided_at = now() where id = ${draftId}`;
+
+    const res = await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      'This approval card asks about a draft that is already approved; it is not sent again.',
+    );
+    const [row] = await sql`select status from messages where id = ${id}`;
+    expect(row?.status).toBe('failed');
+    expect(sends(h)).toHaveLength(0);
+
+    // While the draft waits, the card is sent again as any failed message is.
+    await sql`update agent_drafts set status = 'pending', decided_at = null where id = ${draftId}`;
+    expect(
+      (await h.asUser(t.agent, `/admin/messages/${id}/retry`, { method: 'POST' })).status,
+    ).toBe(202);
+    await h.settle();
+  });
 });

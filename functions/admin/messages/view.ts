@@ -140,6 +140,25 @@ export const chatMessage = z
     deleted: field.boolean('The customer deleted it (content is kept)', false),
     edited: field.boolean('The customer edited it (content is the latest)', false),
     simulated: field.boolean('Sent with live sending off: it never reached Meta', false),
+    choices: z
+      .array(
+        z.object({
+          title: field.string('What the button or row says', 'Tomorrow 10:00'),
+          description: field.nullableString("A list row's second line", null),
+        }),
+      )
+      .nullable()
+      .openapi({
+        description:
+          'The reply buttons, quick replies or list rows of an interactive message we sent ' +
+          '(buttons, quick_replies, list), in ' +
+          "order; null for other messages. A customer's tap arrives as its own inbound message " +
+          '(type interactive or button) whose content is the title tapped.',
+        example: [
+          { title: 'Approve', description: null },
+          { title: 'Cancel', description: null },
+        ],
+      }),
   })
   .openapi('ChatMessage', {
     description: 'A message of a conversation, either way, with its delivery state',
@@ -211,7 +230,29 @@ export function toChatMessage(row: MessageRow): z.infer<typeof chatMessage> {
     deleted: row.payload.deleted !== undefined,
     edited: row.payload.edited !== undefined,
     simulated: row.payload.simulated === true,
+    choices: choicesOf(row),
   };
+}
+
+/** The buttons, quick replies or list rows of an interactive message we sent, as stored. */
+function choicesOf(row: MessageRow) {
+  const message = row.payload.message;
+  if (row.direction !== 'outbound' || typeof message !== 'object' || message === null) return null;
+  const key = { buttons: 'buttons', quick_replies: 'quick_replies', list: 'sections' }[
+    row.type as 'buttons' | 'quick_replies' | 'list'
+  ];
+  const value = key ? Reflect.get(message, key) : null;
+  if (!Array.isArray(value)) return null;
+  const records = (items: unknown[]) =>
+    items.filter((item): item is Record<string, unknown> => typeof item === 'object' && !!item);
+  // A list's rows are inside its sections.
+  const items =
+    row.type === 'list' ? records(value).flatMap((s) => records([s.rows].flat())) : records(value);
+  return items.flatMap(({ title, description }) =>
+    typeof title === 'string'
+      ? [{ title, description: typeof description === 'string' ? description : null }]
+      : [],
+  );
 }
 
 const queuedMessage = z

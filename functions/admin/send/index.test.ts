@@ -6,6 +6,8 @@ import { createHarness, type Harness } from '../../../test/harness';
 import { it, must } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 describeOperatorSecurity({
   method: 'POST',
   path: '/admin/whatsapp/send',
@@ -300,7 +302,12 @@ describe('POST /admin/whatsapp/send', () => {
         graph(h).reset();
         const { body, path } = await sentBody(h, sql, t, conv, message);
         expect(path).toBe(`/v23.0/${t.accounts.messenger.externalId}/messages`);
-        expect(body).toEqual({ recipient, messaging_type: 'RESPONSE', message: expected });
+        // Messenger sends name our message in `metadata`, for the echo (docs/sending.md).
+        expect(body).toEqual({
+          recipient,
+          messaging_type: 'RESPONSE',
+          message: { ...(expected as object), metadata: expect.stringMatching(UUID) },
+        });
       }
     });
 
@@ -562,7 +569,7 @@ describe('POST /admin/whatsapp/send', () => {
         recipient: { id: conv.externalUserId },
         messaging_type: 'MESSAGE_TAG',
         tag: 'HUMAN_AGENT',
-        message: { text: 'Sorry for the delay!' },
+        message: { text: 'Sorry for the delay!', metadata: expect.stringMatching(UUID) },
       });
     });
 

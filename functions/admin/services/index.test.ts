@@ -78,6 +78,7 @@ describe('/admin/services', () => {
       bookable: true,
       requires_assessment: false,
       active: true,
+      recall_after_days: null,
       staff_ids: [ana.id],
     });
     const [stored] = await sql`select tenant_id from services where id = ${cut.id}`;
@@ -86,8 +87,20 @@ describe('/admin/services', () => {
     const patched = await send(h, t.owner, 'PATCH', `/admin/services/${cut.id}`, {
       staff_ids: [],
       active: false,
+      recall_after_days: 42,
     });
-    expect(await patched.json()).toMatchObject({ staff_ids: [], active: false, name: 'Haircut' });
+    expect(await patched.json()).toMatchObject({
+      staff_ids: [],
+      active: false,
+      name: 'Haircut',
+      recall_after_days: 42,
+    });
+    const [recall] = await sql`select recall_after_days from services where id = ${cut.id}`;
+    expect(recall).toEqual({ recall_after_days: 42 });
+    const noRecall = await send(h, t.owner, 'PATCH', `/admin/services/${cut.id}`, {
+      recall_after_days: 0,
+    });
+    expect(noRecall.status).toBe(400);
 
     const active = (await (await h.asUser(t.agent, '/admin/services')).json()) as {
       items: Service[];

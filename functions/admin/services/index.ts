@@ -60,6 +60,11 @@ const doc = {
     description: 'Retired services (false) keep their history but are never offered',
     example: true,
   },
+  recallAfterDays: {
+    description:
+      'Customers are due back this many days after their last completed appointment of it (1–3650): the daily follow-up scan proposes a recall; null: never',
+    example: 180,
+  },
   staffIds: { description: 'The staff members who perform it', example: [EXAMPLE_ID] },
 };
 
@@ -85,6 +90,7 @@ const fields = {
   bookable: z.boolean().openapi(doc.bookable),
   requires_assessment: z.boolean().openapi(doc.requiresAssessment),
   active: z.boolean().openapi(doc.active),
+  recall_after_days: z.number().int().min(1).max(3650).nullable().openapi(doc.recallAfterDays),
   staff_ids: z.array(z.uuid()).max(200).openapi(doc.staffIds),
 };
 
@@ -101,6 +107,7 @@ const serviceInput = z
     bookable: fields.bookable.default(true),
     requires_assessment: fields.requires_assessment.default(false),
     active: fields.active.default(true),
+    recall_after_days: fields.recall_after_days.default(null),
     staff_ids: fields.staff_ids.default([]),
   })
   .strict()
@@ -133,6 +140,7 @@ const service = z
     bookable: z.boolean().openapi(doc.bookable),
     requires_assessment: z.boolean().openapi(doc.requiresAssessment),
     active: z.boolean().openapi(doc.active),
+    recall_after_days: z.number().int().nullable().openapi(doc.recallAfterDays),
     staff_ids: z.array(z.string()).openapi(doc.staffIds),
     created_at: field.time('When it was added'),
     updated_at: field.time('When it last changed'),
@@ -158,6 +166,7 @@ function toInput(body: z.infer<typeof servicePatch>): Partial<ServiceInput> {
     bookable: body.bookable,
     requiresAssessment: body.requires_assessment,
     active: body.active,
+    recallAfterDays: body.recall_after_days,
     staffIds: body.staff_ids,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));

@@ -119,6 +119,21 @@ describe('/admin/settings', () => {
     expect(row).toEqual({ slot_step_minutes: 30, min_notice_minutes: 0, max_horizon_days: 90 });
   });
 
+  it('reads and changes the follow-ups’ frequency cap (7 days unless set)', async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const t = await newTenant('Follow-up cap settings');
+    const initial = (await (await h.asUser(t.agent, '/admin/settings')).json()) as Settings;
+    expect(initial).toMatchObject({ follow_up_min_days_apart: 7 });
+    const res = await patch(h, t.owner, { follow_up_min_days_apart: 14 });
+    expect(await res.json()).toMatchObject({ follow_up_min_days_apart: 14 });
+    const [row] = await sql`select follow_up_min_days_apart from tenant_settings
+      where tenant_id = ${t.tenantId}`;
+    expect(row).toEqual({ follow_up_min_days_apart: 14 });
+  });
+
   it('lets only owners and admins change settings', async ({ harness: h, sql, tenant: a }) => {
     const res = await patch(h, a.agent, { reply_mode: 'off' });
     expect(res.status).toBe(403);
@@ -137,6 +152,9 @@ describe('/admin/settings', () => {
     [{ min_notice_minutes: -1 }, 'min_notice_minutes'],
     [{ max_horizon_days: 0 }, 'max_horizon_days'],
     [{ max_horizon_days: 367 }, 'max_horizon_days'],
+    [{ follow_up_min_days_apart: 0 }, 'follow_up_min_days_apart'],
+    [{ follow_up_min_days_apart: 91 }, 'follow_up_min_days_apart'],
+    [{ follow_up_min_days_apart: 1.5 }, 'follow_up_min_days_apart'],
     [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
     [{ unknown: true }, 'unknown'],
     [{}, 'give at least one setting to change'],

@@ -117,6 +117,11 @@ const reminderOffsetsDoc = {
     'Appointment reminders: minutes before the start each one goes out (at most 5, 5–43200); [] turns them off',
   example: [1440, 120],
 };
+const followUpDaysDoc = {
+  description:
+    'Follow-ups: at most one per customer in this many days; another accepted, drafted or sent in that time refuses the next (1–90)',
+  example: 7,
+};
 const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
 
 const settings = z
@@ -134,6 +139,7 @@ const settings = z
     min_notice_minutes: z.number().int().openapi(minNoticeDoc),
     max_horizon_days: z.number().int().openapi(horizonDoc),
     reminder_offsets_minutes: z.array(z.number().int()).openapi(reminderOffsetsDoc),
+    follow_up_min_days_apart: z.number().int().openapi(followUpDaysDoc),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
@@ -180,6 +186,7 @@ const settingsPatch = z
       .max(5)
       .refine((v) => new Set(v).size === v.length, 'each offset once')
       .openapi(reminderOffsetsDoc),
+    follow_up_min_days_apart: z.number().int().min(1).max(90).openapi(followUpDaysDoc),
     escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
     model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
     api_key: z.string().trim().min(20).max(400).nullable().openapi({
@@ -207,6 +214,7 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
     min_notice_minutes: s.minNoticeMinutes,
     max_horizon_days: s.maxHorizonDays,
     reminder_offsets_minutes: s.reminderOffsetsMinutes,
+    follow_up_min_days_apart: s.followUpMinDaysApart,
     escalation_contacts: s.escalationContacts,
     model: s.model,
     api_key: { set: s.apiKeyHint !== null, hint: s.apiKeyHint },
@@ -274,6 +282,9 @@ export function registerSettings(app: App) {
       ...(rest.max_horizon_days !== undefined ? { maxHorizonDays: rest.max_horizon_days } : {}),
       ...(rest.reminder_offsets_minutes !== undefined
         ? { reminderOffsetsMinutes: rest.reminder_offsets_minutes }
+        : {}),
+      ...(rest.follow_up_min_days_apart !== undefined
+        ? { followUpMinDaysApart: rest.follow_up_min_days_apart }
         : {}),
       ...(rest.escalation_contacts !== undefined
         ? { escalationContacts: rest.escalation_contacts }

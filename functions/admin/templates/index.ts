@@ -22,7 +22,7 @@ import { publishJobs } from '../../lib/jobs';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { queuedResponses, toQueuedView } from '../messages/view';
 import { itemsOf } from '../paging';
-import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
+import { field, jsonBody, jsonResponse, operatorRoutes, textParam } from '../route';
 
 const route = operatorRoutes('templates');
 
@@ -134,8 +134,8 @@ const listRoute = route('get', '/templates', {
   summary: 'WhatsApp templates with their components, placeholders and whether they can be sent',
   request: {
     query: z.object({
-      status: z
-        .string()
+      status: textParam()
+        .max(32)
         .optional()
         .openapi({ description: 'Only templates with this status', example: 'APPROVED' }),
     }),

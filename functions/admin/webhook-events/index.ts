@@ -16,14 +16,14 @@ import { afterResponse, field, idParams, jsonResponse, operatorRoutes } from '..
 
 const route = operatorRoutes('webhooks');
 
-const outcome = z.enum(['received', 'processed', 'dead']).openapi({
+export const outcome = z.enum(['received', 'processed', 'dead']).openapi({
   description:
     'received: stored, not processed yet; processed: done; dead: kept, but it could not be ' +
     'fully understood or placed (see reason)',
   example: 'processed',
 });
 
-const webhookEvent = z
+export const webhookEvent = z
   .object({
     id: field.id('The stored webhook event'),
     object: field.nullableString(
@@ -42,7 +42,7 @@ const webhookEvent = z
   })
   .openapi('WebhookEvent', { description: 'One webhook delivery from Meta, as we stored it' });
 
-function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webhookEvent> {
+export function toView(row: Omit<WebhookEventSummary, 'position'>): z.infer<typeof webhookEvent> {
   return {
     id: row.id,
     object: row.object,
@@ -100,7 +100,6 @@ export function registerWebhookEvents(app: App) {
     const event = await asCurrentOperator(c, ({ ctx }) => getWebhookEvent(ctx, id));
     if (!event) throw new NotFoundError('Webhook event', id);
     const result = await processStoredBody({ services, env }, event, {
-      fastPath: false,
       scope: { tenantId: c.var.operator.tenantId },
     });
     afterResponse(c, 'publishing the replayed jobs', (fresh) =>

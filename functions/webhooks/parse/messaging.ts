@@ -38,6 +38,8 @@ const messagingMessage = z.object({
     .optional(),
   is_echo: z.boolean().optional(),
   app_id: z.union([z.string().max(64), z.number()]).optional(),
+  /** What the sender set on the send (ours: our message id); anyone's app can set anything. */
+  metadata: z.string().max(1000).optional().catch(undefined),
   is_deleted: z.boolean().optional(),
   is_unsupported: z.boolean().optional(),
 });
@@ -175,6 +177,12 @@ function messageEvent(event: MessagingEvent, options: { appId: string }): EventO
   if (msg.is_echo) {
     // Our own sends come back as echoes: the send job records them, never store them twice.
     if (msg.app_id !== undefined && String(msg.app_id) === options.appId) {
+      // The echo says Meta has it: a `sent` status naming our message (`metadata`), which binds
+      // the mid to a send whose answer was lost (db/statuses.ts), and is a no-op otherwise.
+      if (msg.metadata) {
+        target.items.push(ownSendEcho(event, msg.mid, msg.metadata));
+        return null;
+      }
       return { note: `${at}: echo of our own send ${msg.mid} (recorded by the send job)` };
     }
   }
@@ -194,18 +202,23 @@ function messageEvent(event: MessagingEvent, options: { appId: string }): EventO
     return null;
   }
   const attachments = messagingAttachments(msg);
+  const empty = isEmptyMessage(msg, attachments);
+  const payload = messagePayload(event, msg);
+  // Nothing to read: kept (and shown) as a message we cannot show, and no turn for it, neither
+  // scheduled nor chosen later (`routing.turn` false), so the agent never answers a blank.
+  if (empty) payload.routing = { turn: false, outcome: 'empty' };
   const item: MessageItem = {
     kind: 'message',
     providerMessageId: msg.mid,
     timestamp,
     contact,
     from: msg.is_echo ? 'business' : 'customer',
-    type: messageType(msg, attachments),
-    content: msg.text ?? null,
+    type: empty ? 'unsupported' : messageType(msg, attachments),
+    content: empty ? null : (msg.text ?? null),
     attachments,
-    payload: messagePayload(event, msg),
+    payload,
     replyToProviderMessageId: msg.reply_to?.mid ?? null,
-    wantsReply: event.active && !msg.is_echo,
+    wantsReply: event.active && !msg.is_echo && !empty,
     ...(msg.is_echo
       ? {
           lockReason:
@@ -230,6 +243,14 @@ function messagingAttachments(msg: MessagingMessage): Attachment[] {
       ...(kind === 'other' ? { data: { type: a.type, payload: a.payload ?? null } } : {}),
     };
   });
+}
+
+/**
+ * A message with no text (or only spaces), no files and no tapped reply: Meta sends such for
+ * things it does not describe. The agent has nothing to answer in it.
+ */
+function isEmptyMessage(msg: MessagingMessage, attachments: Attachment[]): boolean {
+  return !msg.text?.trim() && attachments.length === 0 && !msg.quick_reply && !msg.is_unsupported;
 }
 
 function messageType(msg: MessagingMessage, attachments: Attachment[]): string {
@@ -279,6 +300,26 @@ function postbackEvent(event: MessagingEvent): EventOutcome {
     }),
   );
   return null;
+}
+
+/** The echo of our own send, carrying the message id we sent as `metadata`. */
+function ownSendEcho(event: MessagingEvent, mid: string, metadata: string): ParsedItem {
+  return {
+    path: event.at,
+    dedupeKey: `s:${mid}:sent`,
+    item: {
+      kind: 'status',
+      report: {
+        providerMessageId: mid,
+        providerStatus: 'echo',
+        status: 'sent',
+        timestamp: event.timestamp,
+        recipientId: event.recipient,
+        payload: { echo: true },
+        callbackData: metadata,
+      },
+    },
+  };
 }
 
 /** The customer read or received one of the business's messages, named by its mid. */

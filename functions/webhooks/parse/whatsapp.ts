@@ -150,6 +150,9 @@ function mediaAttachment(type: string, m: z.output<typeof waMedia>): Attachment 
   };
 }
 
+/** Made once: zod compiles a schema on its first parse, so one made per message compiled per message. */
+const waText = z.object({ body: z.string() });
+
 /**
  * The type-specific part of a WhatsApp message (inbound or echo): its text, its attachments and
  * the raw type object kept in `payload` (buttons, referral, …) for replay and for the agent.
@@ -159,7 +162,7 @@ function whatsappContent(type: string, raw: Record<string, unknown>): WaContent 
   const body = raw[type];
   const extras: Record<string, unknown> = body === undefined ? {} : { [type]: body };
   if (type === 'text') {
-    const text = z.object({ body: z.string() }).safeParse(body);
+    const text = waText.safeParse(body);
     return text.success
       ? { content: text.data.body, attachments: [], extras }
       : `text: ${issues(text.error)}`;
@@ -317,8 +320,8 @@ export function parseWhatsAppEntry(parsed: ParsedWebhook, entry: unknown, path: 
     const c = readOrReport(parsed, at, waChange, change);
     if (c === null) return;
     const { field, value } = c;
-    if (field === 'messages') parseWhatsAppMessages(parsed, value, at);
-    else if (field === 'smb_message_echoes') parseWhatsAppEchoes(parsed, value, at);
+    if (field === 'messages') parseWhatsAppMessages(parsed, value, at, e.id);
+    else if (field === 'smb_message_echoes') parseWhatsAppEchoes(parsed, value, at, e.id);
     else if (field === 'message_template_status_update')
       parseTemplateStatus(parsed, e.id, value, at);
     else parsed.problems.push(`${at}: field ${JSON.stringify(field)} is not handled`);
@@ -351,6 +354,7 @@ function whatsappNumber(
   parsed: ParsedWebhook,
   value: unknown,
   at: string,
+  wabaId: string,
 ): { account: string; target: AccountGroup } | null {
   const metadata = waMetadata.safeParse(isRecord(value) ? value.metadata : undefined);
   if (!metadata.success || !isRecord(value)) {
@@ -358,7 +362,10 @@ function whatsappNumber(
     return null;
   }
   const account = metadata.data.phone_number_id;
-  return { account, target: group(parsed, 'whatsapp', account) };
+  const target = group(parsed, 'whatsapp', account);
+  // Checked against the number's own WABA when the account is resolved (process.ts mayWrite).
+  target.wabaIds = (target.wabaIds ?? new Set()).add(wabaId);
+  return { account, target };
 }
 
 /**
@@ -383,8 +390,8 @@ function forEachValid<T>(
   });
 }
 
-function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string) {
-  const number = whatsappNumber(parsed, value, at);
+function parseWhatsAppMessages(parsed: ParsedWebhook, value: unknown, at: string, wabaId: string) {
+  const number = whatsappNumber(parsed, value, at, wabaId);
   if (!number) return;
   const { account, target } = number;
   const profiles = (arrayAt(value, 'contacts') ?? []).flatMap((c) => {
@@ -483,8 +490,8 @@ function noteAccountErrors(parsed: ParsedWebhook, value: unknown, at: string, ac
   }
 }
 
-function parseWhatsAppEchoes(parsed: ParsedWebhook, value: unknown, at: string) {
-  const number = whatsappNumber(parsed, value, at);
+function parseWhatsAppEchoes(parsed: ParsedWebhook, value: unknown, at: string, wabaId: string) {
+  const number = whatsappNumber(parsed, value, at, wabaId);
   if (!number) return;
   const { account, target } = number;
   const echoes = arrayAt(value, 'message_echoes');

@@ -20,6 +20,9 @@ export async function tenantZone(): Promise<string> {
   return zone;
 }
 
+/** After the business's time zone changed: the next agenda asks again. */
+export const forgetZone = () => zones.delete(activeTenant.get());
+
 export async function listAppointments(query: { from: string; to: string; staff_id?: string }) {
   const { items } = await call(() => api.GET('/admin/appointments', { params: { query } }));
   return items;

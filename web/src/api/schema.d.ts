@@ -62,7 +62,7 @@ export interface paths {
         };
         /**
          * The inbox: every conversation, most recent first
-         * @description Keyset-paged: pass `next_cursor` as `cursor` for the next page. `human_only`: conversations under human override (locked); `bot_only`: the bot answers.
+         * @description Keyset-paged: pass `next_cursor` as `cursor` for the next page (with the same filters). `human_only`: conversations under human override (locked); `bot_only`: the bot answers. `label`, `assignee`, `channel` and `q` combine.
          */
         get: operations["listChats"];
         put?: never;
@@ -284,6 +284,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/conversations/{id}/bot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Let the AI agent answer in a conversation, or keep it out
+         * @description Off keeps the agent out of this conversation until it is turned on again: it neither answers nor drafts, and a turn already queued ends without a word. Taking over (human-override) is for a while; this is for good. Turning it on does not answer messages that arrived while off.
+         */
+        put: operations["setConversationBot"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/conversations/{id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a conversation's labels
+         * @description Up to 10 labels of at most 32 characters each, trimmed; repeats (ignoring case) are kept once. An empty list removes them all.
+         */
+        put: operations["setConversationLabels"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/conversations/{id}/assignee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Assign a conversation to an operator of the business, or to nobody
+         * @description The operator must be a member of this business (GET /admin/team lists them); anyone else is refused (400, BAD_REQUEST, saying so).
+         */
+        put: operations["assignConversation"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/messages/{id}/retry": {
         parameters: {
             query?: never;
@@ -337,6 +397,94 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/admin/contacts/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's private notes, newest first */
+        get: operations["listContactNotes"];
+        put?: never;
+        /** Add a private note on a customer, in the signed-in operator’s name */
+        post: operations["addContactNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/contacts/{id}/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a private note; only its author may */
+        delete: operations["deleteContactNote"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/team": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operators of the business, in the order they joined */
+        get: operations["listTeam"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/canned-replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's canned replies, by title */
+        get: operations["listCannedReplies"];
+        put?: never;
+        /** Add a canned reply (owners and admins) */
+        post: operations["createCannedReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/canned-replies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a canned reply (owners and admins) */
+        delete: operations["deleteCannedReply"];
+        options?: never;
+        head?: never;
+        /** Change a canned reply (owners and admins) */
+        patch: operations["updateCannedReply"];
         trace?: never;
     };
     "/admin/knowledge": {
@@ -816,6 +964,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/opportunities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow-up opportunities, newest first */
+        get: operations["listOpportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/opportunities/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many opportunities are in each status, and how many found in the period were accepted, sent, replied to and booked */
+        get: operations["summarizeOpportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/opportunities/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the daily follow-up scan now (owners and admins)
+         * @description The scan also runs by itself every day at 08:00 in the business time zone. Running it again finds nothing twice: one opportunity per kind and evidence. Like the daily scan, it sends the staff contacts on WhatsApp cards about the newest open opportunities, at most 3 per business per local day.
+         */
+        post: operations["scanOpportunities"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/opportunities/{id}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an open opportunity: the agent writes a follow-up as a draft that still needs approval (409 when already decided)
+         * @description The opportunity becomes accepted at once; the draft is written in the background in the customer’s language and appears in the drafts (and on the staff’s WhatsApp approval card), then the opportunity is drafted. Nothing is sent to the customer until the draft is approved. A sending rule (opted out, never wrote, a follow-up within the business’s frequency cap, 7 days unless set otherwise) skips it instead, with the reason in its history.
+         */
+        post: operations["draftOpportunity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/opportunities/{id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose times: draft an appointment proposal with free times for an open opportunity, for approval (409 when already decided, 422 when there is nothing to propose)
+         * @description The same as "Propose times" on a staff card. No model: up to 3 free times of the opportunity's service in the next 14 days (its usual staff member first), in the customer's language, as a pending draft with a button per time; the opportunity is drafted at once. Nothing is sent until the draft is approved, and nothing is booked until the customer taps a time. The service comes from the evidence: the appointment's (recall_due, no_show_or_cancelled) or one the customer's message names (price_no_booking); never for quiet_after_handoff. No bookable service, or no free time: 422, and the opportunity stays open (Write a message still works). A sending rule (opted out, never wrote, a follow-up within the frequency cap) skips it instead: 200 with the skipped opportunity and refused_reason.
+         */
+        post: operations["scheduleOpportunity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/opportunities/{id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Skip an open opportunity: nothing is sent for it (409 when already decided) */
+        post: operations["skipOpportunity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/platform/webhook-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook bodies no business owns, newest first (platform operators) */
+        get: operations["listUnattributedWebhookEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/platform/webhook-events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One body no business owns, raw (platform operators) */
+        get: operations["getUnattributedWebhookEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/platform/webhook-events/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Process a body no business owned again, e.g. after its account was connected
+         * @description Idempotent: what was already stored stays stored once. A body signed with accounts’ own app secret writes only to those accounts.
+         */
+        post: operations["replayUnattributedWebhookEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -954,10 +1267,21 @@ export interface components {
              */
             last_message: string | null;
             /**
+             * @description Who wrote the latest message: user (the customer), agent (the AI), operator or system; null before the first one
+             * @example user
+             * @enum {string|null}
+             */
+            last_sender: "user" | "agent" | "operator" | "system" | null;
+            /**
              * @description Provider time of the latest message (ISO 8601); null before the first one
              * @example 2025-03-14T09:26:53.589Z
              */
             timestamp: string | null;
+            /**
+             * @description Provider time of the customer's latest message (ISO 8601); null before the first one
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            last_customer_message_at: string | null;
             /**
              * @description The channel the conversation is on
              * @example whatsapp
@@ -974,6 +1298,11 @@ export interface components {
              * @example false
              */
             is_locked: boolean;
+            /**
+             * @description Whether the agent may answer in this chat at all (off: it stays out until turned on)
+             * @example true
+             */
+            bot_enabled: boolean;
             /**
              * @description The business account the chat is on (its display name)
              * @example Clínica Sol (WhatsApp)
@@ -997,6 +1326,60 @@ export interface components {
              */
             locked_by: "operator" | "echo" | "escalation" | "keyword" | null;
             window: components["schemas"]["MessagingWindow"];
+            /**
+             * @description The customer's name and channel ids, for the contact panel
+             * @example {
+             *       "name": "Lucía Fernández",
+             *       "username": null,
+             *       "external_user_id": "34600000000",
+             *       "bsuid": null
+             *     }
+             */
+            customer: {
+                /**
+                 * @description Their profile name
+                 * @example Lucía Fernández
+                 */
+                name: string | null;
+                /**
+                 * @description Their Instagram username
+                 * @example null
+                 */
+                username: string | null;
+                /**
+                 * @description The channel's id for them: wa_id or BSUID on WhatsApp, PSID on Messenger, IGSID on Instagram
+                 * @example 34600000000
+                 */
+                external_user_id: string;
+                /**
+                 * @description WhatsApp's business-scoped user id, when Meta sent one
+                 * @example null
+                 */
+                bsuid: string | null;
+            };
+            /**
+             * @description A staff chat: the escalation contact (settings) whose WhatsApp number it is with, where the agent's approval cards and hand-offs go; null for a customer's chat
+             * @example null
+             */
+            staff_name: string | null;
+            /**
+             * @description Operators' labels on the conversation
+             * @example [
+             *       "vip"
+             *     ]
+             */
+            labels: string[];
+            /**
+             * Format: uuid
+             * @description The operator it is assigned to (GET /admin/team names them); null: nobody
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            assigned_user_id: string | null;
+            /**
+             * @description The AI's drafts waiting for approval (reply mode approval)
+             * @example 0
+             */
+            pending_drafts: number;
         };
         /** @description The customer-service window: free-form messages only while open (24 h after the customer's last message); Messenger / Instagram operators may reply with the Human Agent tag until human_agent_until. */
         MessagingWindow: {
@@ -1124,6 +1507,31 @@ export interface components {
              * @example false
              */
             simulated: boolean;
+            /**
+             * @description The reply buttons, quick replies or list rows of an interactive message we sent (buttons, quick_replies, list), in order; null for other messages. A customer's tap arrives as its own inbound message (type interactive or button) whose content is the title tapped.
+             * @example [
+             *       {
+             *         "title": "Approve",
+             *         "description": null
+             *       },
+             *       {
+             *         "title": "Cancel",
+             *         "description": null
+             *       }
+             *     ]
+             */
+            choices: {
+                /**
+                 * @description What the button or row says
+                 * @example Tomorrow 10:00
+                 */
+                title: string;
+                /**
+                 * @description A list row's second line
+                 * @example null
+                 */
+                description: string | null;
+            }[] | null;
         };
         /** @description A file or other attachment of a message */
         ChatAttachment: {
@@ -1648,6 +2056,57 @@ export interface components {
              */
             reason?: string;
         };
+        /** @description Whether the AI agent answers in a conversation */
+        ConversationBot: {
+            /**
+             * @description true: the agent may answer; false: it stays out
+             * @example false
+             */
+            enabled: boolean;
+        };
+        /** @description A conversation's labels and assignee */
+        ConversationTags: {
+            /**
+             * Format: uuid
+             * @description The conversation
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * @description Its labels
+             * @example [
+             *       "vip",
+             *       "billing"
+             *     ]
+             */
+            labels: string[];
+            /**
+             * Format: uuid
+             * @description The operator it is assigned to; null: nobody
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            assigned_user_id: string | null;
+        };
+        /** @description A conversation's new labels */
+        ConversationLabels: {
+            /**
+             * @description The whole new list
+             * @example [
+             *       "vip",
+             *       "billing"
+             *     ]
+             */
+            labels: string[];
+        };
+        /** @description A conversation's new assignee */
+        ConversationAssignee: {
+            /**
+             * Format: uuid
+             * @description The operator to assign; null: nobody
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            user_id: string | null;
+        };
         /** @description One try at sending a message to Meta */
         SendAttempt: {
             /**
@@ -1846,6 +2305,120 @@ export interface components {
              * @example Signed at the desk
              */
             note?: string;
+        };
+        /** @description A private note on a customer */
+        ContactNote: {
+            /**
+             * Format: uuid
+             * @description The note
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The customer it is about
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            contact_id: string;
+            /**
+             * Format: uuid
+             * @description The operator who wrote it
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            author_user_id: string;
+            /**
+             * @description The note (plain text)
+             * @example Prefers afternoon appointments
+             */
+            body: string;
+            /**
+             * @description When it was written (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            created_at: string;
+        };
+        /** @description A note to add */
+        ContactNoteRequest: {
+            /**
+             * @description The note, 1–2000 characters (trimmed)
+             * @example Prefers afternoon appointments
+             */
+            body: string;
+        };
+        /** @description An operator of the business */
+        TeamMember: {
+            /**
+             * Format: uuid
+             * @description The operator's user id
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            user_id: string;
+            /**
+             * @description Their role in the business
+             * @example agent
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "agent";
+            /**
+             * @description Their display name, else their sign-in email
+             * @example ana@example.com
+             */
+            name: string;
+        };
+        /** @description A saved answer for the composer */
+        CannedReply: {
+            /**
+             * Format: uuid
+             * @description The canned reply
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * @description What the picker shows and filters by (≤ 60)
+             * @example Hours
+             */
+            title: string;
+            /**
+             * @description The text inserted into the composer (≤ 4096)
+             * @example We are open Monday to Friday, 9:00 to 20:00.
+             */
+            text: string;
+            /**
+             * @description When it was written (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            created_at: string;
+            /**
+             * @description When it last changed (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            updated_at: string;
+        };
+        /** @description A new canned reply */
+        CannedReplyInput: {
+            /**
+             * @description What the picker shows and filters by (≤ 60)
+             * @example Hours
+             */
+            title: string;
+            /**
+             * @description The text inserted into the composer (≤ 4096)
+             * @example We are open Monday to Friday, 9:00 to 20:00.
+             */
+            text: string;
+        };
+        /** @description The fields to change; the others stay */
+        CannedReplyPatch: {
+            /**
+             * @description What the picker shows and filters by (≤ 60)
+             * @example Hours
+             */
+            title?: string;
+            /**
+             * @description The text inserted into the composer (≤ 4096)
+             * @example We are open Monday to Friday, 9:00 to 20:00.
+             */
+            text?: string;
         };
         /** @description A knowledge article the agent answers from */
         KnowledgeArticle: {
@@ -2460,6 +3033,11 @@ export interface components {
              */
             reminder_offsets_minutes: number[];
             /**
+             * @description Follow-ups: at most one per customer in this many days; another accepted, drafted or sent in that time refuses the next (1–90)
+             * @example 7
+             */
+            follow_up_min_days_apart: number;
+            /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [
              *       {
@@ -2692,6 +3270,11 @@ export interface components {
              */
             reminder_offsets_minutes?: number[];
             /**
+             * @description Follow-ups: at most one per customer in this many days; another accepted, drafted or sent in that time refuses the next (1–90)
+             * @example 7
+             */
+            follow_up_min_days_apart?: number;
+            /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [
              *       {
@@ -2797,6 +3380,11 @@ export interface components {
              */
             active: boolean;
             /**
+             * @description Customers are due back this many days after their last completed appointment of it (1–3650): the daily follow-up scan proposes a recall; null: never
+             * @example 180
+             */
+            recall_after_days: number | null;
+            /**
              * @description The staff members who perform it
              * @example [
              *       "0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60"
@@ -2885,6 +3473,12 @@ export interface components {
              */
             active: boolean;
             /**
+             * @description Customers are due back this many days after their last completed appointment of it (1–3650): the daily follow-up scan proposes a recall; null: never
+             * @default null
+             * @example 180
+             */
+            recall_after_days: number | null;
+            /**
              * @description The staff members who perform it
              * @default []
              * @example [
@@ -2954,6 +3548,11 @@ export interface components {
              * @example true
              */
             active?: boolean;
+            /**
+             * @description Customers are due back this many days after their last completed appointment of it (1–3650): the daily follow-up scan proposes a recall; null: never
+             * @example 180
+             */
+            recall_after_days?: number | null;
             /**
              * @description The staff members who perform it
              * @example [
@@ -3453,6 +4052,276 @@ export interface components {
              */
             end: string;
         };
+        /** @description A follow-up the daily scan found, for staff to decide */
+        Opportunity: {
+            /**
+             * Format: uuid
+             * @description The opportunity
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The customer
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            contact_id: string;
+            /**
+             * @description The customer’s name, when known
+             * @example María López
+             */
+            contact_name: string | null;
+            /**
+             * @description Where the customer wrote from: the channel a follow-up would go on
+             * @example whatsapp
+             * @enum {string}
+             */
+            contact_channel: "whatsapp" | "messenger" | "instagram";
+            /**
+             * Format: uuid
+             * @description The conversation to follow up in; null: none
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            conversation_id: string | null;
+            /**
+             * @description price_no_booking: asked about a price or a service and did not book; recall_due: due back for a service; no_show_or_cancelled: missed or cancelled and did not rebook; quiet_after_handoff: handed to a person and still waiting for an answer
+             * @example price_no_booking
+             * @enum {string}
+             */
+            kind: "price_no_booking" | "recall_due" | "no_show_or_cancelled" | "quiet_after_handoff";
+            /**
+             * Format: uuid
+             * @description What it was found from: the message (price_no_booking, quiet_after_handoff) or the appointment (recall_due, no_show_or_cancelled)
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            evidence_id: string;
+            /**
+             * @description The evidence, short: the customer’s words, or the service, local time and status of the appointment
+             * @example ¿Cuánto cuesta el tinte?
+             */
+            evidence_text: string;
+            /**
+             * @description What staff could do: offer_booking, offer_recall_appointment, offer_new_appointment, reply_to_customer
+             * @example offer_booking
+             */
+            suggested_action: string;
+            /**
+             * @description open (waiting for a decision), skipped (nothing is sent: by staff, or refused by a sending rule), accepted (the agent is writing the follow-up), drafted (a draft waits for approval), sent, expired (nobody decided within 14 days)
+             * @example open
+             * @enum {string}
+             */
+            status: "open" | "accepted" | "skipped" | "drafted" | "sent" | "expired";
+            /**
+             * Format: uuid
+             * @description The operator who decided; null: open, or expired
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            decided_by_user_id: string | null;
+            /**
+             * @description When it was decided (ISO 8601); null: open
+             * @example null
+             */
+            decided_at: string | null;
+            /**
+             * @description How: operator_api (the page), whatsapp:<phone> (a staff card on WhatsApp); null: open or expired
+             * @example operator_api
+             */
+            decided_via: string | null;
+            /**
+             * @description When its card went to the staff on WhatsApp (a few per day); null: only in the page
+             * @example null
+             */
+            carded_at: string | null;
+            /**
+             * Format: uuid
+             * @description The agent draft written for it (drafted, sent): approve it like any draft
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            draft_id: string | null;
+            /**
+             * @description Why a sending rule refused it (skipped), as a code: no_approved_template (outside the 24-hour window no approved follow-up template fits), no_marketing_opt_in (only marketing templates fit, and the customer has no recorded marketing opt-in); null: not refused, or a rule without a code (see refused_reason)
+             * @example null
+             */
+            refused_code: string | null;
+            /**
+             * @description Why a sending rule refused it, in words (English, from its history); null: not refused
+             * @example null
+             */
+            refused_reason: string | null;
+            /**
+             * @description When the scan found it (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            created_at: string;
+        };
+        /** @description The business’s opportunities counted by status, and the period’s metrics */
+        OpportunitySummary: {
+            /**
+             * @description How many of the business’s opportunities are in each status (every status)
+             * @example {
+             *       "open": 3,
+             *       "skipped": 1,
+             *       "accepted": 0,
+             *       "drafted": 0,
+             *       "sent": 0,
+             *       "expired": 2
+             *     }
+             */
+            by_status: {
+                /**
+                 * @description How many are open
+                 * @example 0
+                 */
+                open: number;
+                /**
+                 * @description How many are accepted
+                 * @example 0
+                 */
+                accepted: number;
+                /**
+                 * @description How many are skipped
+                 * @example 0
+                 */
+                skipped: number;
+                /**
+                 * @description How many are drafted
+                 * @example 0
+                 */
+                drafted: number;
+                /**
+                 * @description How many are sent
+                 * @example 0
+                 */
+                sent: number;
+                /**
+                 * @description How many are expired
+                 * @example 0
+                 */
+                expired: number;
+            };
+            metrics: components["schemas"]["OpportunityMetrics"];
+        };
+        /** @description The opportunities found in the period and what they came to: each counted at every step it reached, so the steps compare */
+        OpportunityMetrics: {
+            /**
+             * @description The period: the last this many days
+             * @example 30
+             */
+            days: number;
+            /**
+             * @description Its start: opportunities found from then on are counted (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            since: string;
+            /**
+             * @description Opportunities the scan found in the period
+             * @example 12
+             */
+            found: number;
+            /**
+             * @description Of those, how many staff accepted (the agent was asked to write a follow-up)
+             * @example 5
+             */
+            accepted: number;
+            /**
+             * @description Of those, how many follow-ups were sent
+             * @example 4
+             */
+            sent: number;
+            /**
+             * @description Of the sent, how many customers wrote to the business after the follow-up
+             * @example 2
+             */
+            replied: number;
+            /**
+             * @description Of the sent, how many customers got an appointment created after the follow-up
+             * @example 1
+             */
+            booked: number;
+        };
+        /** @description What a scan found */
+        OpportunityScan: {
+            /**
+             * @description New opportunities by kind
+             * @example {
+             *       "price_no_booking": 2,
+             *       "recall_due": 1,
+             *       "no_show_or_cancelled": 0,
+             *       "quiet_after_handoff": 0
+             *     }
+             */
+            found: {
+                /**
+                 * @description New price_no_booking opportunities
+                 * @example 1
+                 */
+                price_no_booking: number;
+                /**
+                 * @description New recall_due opportunities
+                 * @example 1
+                 */
+                recall_due: number;
+                /**
+                 * @description New no_show_or_cancelled opportunities
+                 * @example 1
+                 */
+                no_show_or_cancelled: number;
+                /**
+                 * @description New quiet_after_handoff opportunities
+                 * @example 1
+                 */
+                quiet_after_handoff: number;
+            };
+            /**
+             * @description Open opportunities nobody decided on within 14 days, now expired
+             * @example 0
+             */
+            expired: number;
+        };
+        /** @description A stored body no business owns */
+        UnattributedWebhookEvent: components["schemas"]["WebhookEvent"] & {
+            /**
+             * @description The body exactly as Meta sent it (customers’ words: handle with care)
+             * @example {"object":"whatsapp_business_account","entry":[]}
+             */
+            raw_body: string;
+            /**
+             * @description The channel accounts whose own app secret signed it (a replay writes only to them); null: Meta's app secret
+             * @example null
+             */
+            signed_for: string[] | null;
+        };
+        /** @description What a replay did */
+        PlatformReplay: {
+            /**
+             * Format: uuid
+             * @description The stored webhook event
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * @description received: stored, not processed yet; processed: done; dead: kept, but it could not be fully understood or placed (see reason)
+             * @example processed
+             * @enum {string}
+             */
+            outcome: "received" | "processed" | "dead";
+            /**
+             * @description Why it is still dead, when it is
+             * @example null
+             */
+            reason: string | null;
+            /**
+             * Format: uuid
+             * @description The business it now belongs to; null while no account of it is connected
+             * @example null
+             */
+            tenant_id: string | null;
+            /**
+             * @description Messages and statuses stored
+             * @example 1
+             */
+            stored: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -3628,6 +4497,12 @@ export interface operations {
                 human_filter?: "all" | "human_only" | "bot_only";
                 /** @description Only conversations on this channel */
                 channel?: "whatsapp" | "messenger" | "instagram";
+                /** @description Search (1–100 characters, trimmed; case-insensitive): part of the customer's name, username or phone number, or of the last message. Combines with the other filters; pass the same `q` with `cursor` */
+                q?: string;
+                /** @description Only conversations carrying this label */
+                label?: string;
+                /** @description Only conversations assigned to this operator (a user id), to the signed-in operator (`me`) or to nobody (`none`) */
+                assignee?: string | ("me" | "none");
                 /** @description How many items at most (1–100) */
                 limit?: number;
                 /** @description The `next_cursor` of the previous page; omit for the first page */
@@ -5085,6 +5960,357 @@ export interface operations {
             };
         };
     };
+    setConversationBot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationBot"];
+            };
+        };
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationState"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setConversationLabels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationLabels"];
+            };
+        };
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationTags"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    assignConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationAssignee"];
+            };
+        };
+        responses: {
+            /** @description The conversation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationTags"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     retryMessage: {
         parameters: {
             query?: never;
@@ -5450,6 +6676,920 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactConsent"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listContactNotes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Notes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Notes, newest first */
+                        items: components["schemas"]["ContactNote"][];
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    addContactNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactNoteRequest"];
+            };
+        };
+        responses: {
+            /** @description The note */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactNote"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteContactNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+                /** @description The note (its author deletes it) */
+                note_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Operators */
+                        items: components["schemas"]["TeamMember"][];
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listCannedReplies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every canned reply */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Replies, by title */
+                        items: components["schemas"]["CannedReply"][];
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CannedReplyInput"];
+            };
+        };
+        responses: {
+            /** @description The new canned reply */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedReply"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateCannedReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CannedReplyPatch"];
+            };
+        };
+        responses: {
+            /** @description The canned reply */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CannedReply"];
                 };
             };
             /** @description Error (400) */
@@ -10297,6 +12437,1044 @@ export interface operations {
                         /** @description Slots, earliest first, per staff member */
                         items: components["schemas"]["Slot"][];
                     };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOpportunities: {
+        parameters: {
+            query?: {
+                /** @description Only opportunities with this status */
+                status?: "open" | "accepted" | "skipped" | "drafted" | "sent" | "expired";
+                /** @description How many items at most (1–100) */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page; omit for the first page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of opportunities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Newest first */
+                        items: components["schemas"]["Opportunity"][];
+                        /**
+                         * @description Pass as `cursor` for the next page; null on the last page
+                         * @example eyJwIjoiMjAyNS0wMy0xNCAwOToyNjo1My41ODkrMDAiLCJpZCI6IjBiNmY1YTUyLThjMWUtNGQyYS05ZjNiLTdlNGMxZDJhOWI2MCJ9
+                         */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    summarizeOpportunities: {
+        parameters: {
+            query?: {
+                /** @description The metrics' period: the last this many days (1–365) */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts by status and the metrics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunitySummary"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    scanOpportunities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the scan found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityScan"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    draftOpportunity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accepted opportunity */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    scheduleOpportunity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drafted opportunity (draft_id: the proposal), or skipped when a sending rule refused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    skipOpportunity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The skipped opportunity */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listUnattributedWebhookEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events with this outcome */
+                outcome?: "received" | "processed" | "dead";
+                /** @description How many items at most (1–100) */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page; omit for the first page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Events, newest first */
+                        items: components["schemas"]["WebhookEvent"][];
+                        /**
+                         * @description Pass as `cursor` for the next page; null on the last page
+                         * @example eyJwIjoiMjAyNS0wMy0xNCAwOToyNjo1My41ODkrMDAiLCJpZCI6IjBiNmY1YTUyLThjMWUtNGQyYS05ZjNiLTdlNGMxZDJhOWI2MCJ9
+                         */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUnattributedWebhookEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnattributedWebhookEvent"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    replayUnattributedWebhookEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the replay did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformReplay"];
                 };
             };
             /** @description Error (400) */

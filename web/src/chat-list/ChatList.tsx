@@ -1,4 +1,4 @@
-import { shortTime, t } from '../i18n/i18n';
+import { type MessageKey, shortTime, t } from '../i18n/i18n';
 import { refreshInbox } from '../shell/poll';
 import { openChat } from '../thread/open';
 import {
@@ -8,9 +8,26 @@ import {
   channelFilter,
   chats,
   type HumanFilter,
+  hasMore,
   humanFilter,
+  loadMoreChats,
+  resetPaging,
+  searchText,
   selectedId,
 } from './chats';
+import { Search } from './Search';
+import { TagFilters } from './TagFilters';
+
+/** "Online": the customer wrote this recently. */
+const ONLINE_MS = 5 * 60_000;
+
+/** Who wrote last, said before the preview (nothing for the customer: theirs is the default). */
+const SENDER_LABELS: Record<NonNullable<Chat['last_sender']>, MessageKey | null> = {
+  user: null,
+  agent: 'lastByAgent',
+  operator: 'lastByOperator',
+  system: 'lastBySystem',
+};
 
 /** One letter in the channel's colour: tells WhatsApp, Messenger and Instagram apart at a glance. */
 export const CHANNEL_ICONS: Record<Channel, string> = {
@@ -22,6 +39,7 @@ export const CHANNEL_ICONS: Record<Channel, string> = {
 export function ChatList() {
   return (
     <aside class="chats" aria-label={t('conversations')}>
+      <Search />
       <div class="filters">
         <select
           id="filter-human"
@@ -29,6 +47,7 @@ export function ChatList() {
           value={humanFilter.value}
           onChange={(e) => {
             humanFilter.value = e.currentTarget.value as HumanFilter;
+            resetPaging();
             void refreshInbox();
           }}
         >
@@ -42,6 +61,7 @@ export function ChatList() {
           value={channelFilter.value}
           onChange={(e) => {
             channelFilter.value = e.currentTarget.value as Channel | '';
+            resetPaging();
             void refreshInbox();
           }}
         >
@@ -52,6 +72,7 @@ export function ChatList() {
             </option>
           ))}
         </select>
+        <TagFilters />
       </div>
       <ul id="chat-list" aria-label={t('conversations')}>
         {chats.value.map((chat) => (
@@ -59,9 +80,19 @@ export function ChatList() {
         ))}
       </ul>
       {chats.value.length === 0 && (
-        <p id="chat-list-empty" class="muted">
-          {t('noConversations')}
+        <p id="chat-list-empty" class="muted" role="status">
+          {searchText.value ? t('noChatsMatch', { query: searchText.value }) : t('noConversations')}
         </p>
+      )}
+      {hasMore.value && (
+        <button
+          id="chat-list-more"
+          type="button"
+          class="load-more"
+          onClick={() => void loadMoreChats().catch(() => {})}
+        >
+          {t('loadMoreChats')}
+        </button>
       )}
     </aside>
   );
@@ -69,6 +100,10 @@ export function ChatList() {
 
 function ChatItem({ chat }: { chat: Chat }) {
   const current = chat.id === selectedId.value;
+  const online =
+    !!chat.last_customer_message_at &&
+    Date.now() - new Date(chat.last_customer_message_at).getTime() < ONLINE_MS;
+  const sender = chat.last_sender && SENDER_LABELS[chat.last_sender];
   return (
     <li>
       <button
@@ -84,17 +119,48 @@ function ChatItem({ chat }: { chat: Chat }) {
           <span aria-hidden="true">{CHANNEL_ICONS[chat.channel_source]}</span>
           <span class="visually-hidden">{CHANNEL_NAMES[chat.channel_source]}</span>
         </span>
-        <strong class="name" dir="auto">
-          {chat.display_name}
+        <strong class="name">
+          <bdi>{chat.display_name}</bdi>
+          {chat.staff_name && <span class="badge staff">{t('staffBadge')}</span>}
+          {online && (
+            <span class="online" title={t('online')}>
+              <span class="visually-hidden">{t('online')}</span>
+            </span>
+          )}
         </strong>
         <time class="when" dateTime={chat.timestamp ?? undefined}>
           {shortTime(chat.timestamp)}
         </time>
-        <span class="preview" dir="auto">
-          {chat.last_message ?? ''}
+        <span class="preview">
+          {chat.staff_name && chat.last_sender === 'user' ? (
+            <span class="sender staff">{t('lastByStaff')}</span>
+          ) : sender ? (
+            <span class={`sender ${chat.last_sender}`}>{t(sender)}</span>
+          ) : (
+            chat.last_sender === 'user' && (
+              <span class="visually-hidden">{t('lastByCustomer')}</span>
+            )
+          )}
+          <bdi>{chat.last_message ?? ''}</bdi>
         </span>
         <span class="badges">
           {chat.is_locked && <span class="badge locked">{t('badgeHuman')}</span>}
+          {!chat.bot_enabled && !chat.staff_name && (
+            <span class="badge bot-off">{t('badgeBotOff')}</span>
+          )}
+          {chat.labels.map((label) => (
+            <span key={label} class="badge label" dir="auto">
+              {label}
+            </span>
+          ))}
+          {chat.pending_drafts > 0 && (
+            <span
+              class="badge drafts-waiting"
+              title={t('draftsWaiting', { count: chat.pending_drafts })}
+            >
+              {t('badgeDrafts', { count: chat.pending_drafts })}
+            </span>
+          )}
           {chat.unread_count > 0 && (
             <span class="unread">
               <span aria-hidden="true">{chat.unread_count}</span>

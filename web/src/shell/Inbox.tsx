@@ -3,9 +3,14 @@ import { Agenda } from '../agenda/Agenda';
 import { ChatList } from '../chat-list/ChatList';
 import { chats, selectedId } from '../chat-list/chats';
 import { forgetTemplates } from '../composer/TemplateForm';
+import { ContactPanel } from '../contact-panel/ContactPanel';
+import { panelOpen } from '../contact-panel/panel';
+import { FollowUps } from '../follow-ups/FollowUps';
+import { resetFollowUps } from '../follow-ups/opportunities';
 import { t } from '../i18n/i18n';
 import { Thread } from '../thread/Thread';
-import { pane, view } from './layout';
+import { isManageView, pane, view, viewFromAddress } from './layout';
+import { Manage } from './Manage';
 import { startPolling } from './poll';
 import { Topbar } from './Topbar';
 
@@ -15,21 +20,35 @@ export function Inbox() {
     chats.value = [];
     selectedId.value = null;
     pane.value = 'list';
-    view.value = 'inbox';
+    view.value = viewFromAddress();
     forgetTemplates();
+    resetFollowUps();
     return startPolling();
   }, []);
 
   return (
-    <div id="inbox" class="inbox" data-view={view.value} data-pane={pane.value}>
+    <div
+      id="inbox"
+      class="inbox"
+      data-view={view.value}
+      data-pane={pane.value}
+      data-panel={panelOpen.value ? 'open' : 'closed'}
+    >
       <Topbar />
       {view.value === 'agenda' ? (
         <Agenda />
+      ) : view.value === 'follow-ups' ? (
+        <FollowUps />
+      ) : isManageView(view.value) ? (
+        <Manage view={view.value} />
       ) : (
         <>
           <ChatList />
           {selectedId.value ? (
-            <Thread />
+            <>
+              <Thread />
+              {(panelOpen.value || pane.value === 'contact') && <ContactPanel />}
+            </>
           ) : (
             <main class="thread placeholder" id="no-thread">
               <p class="muted">{t('pickConversation')}</p>

@@ -1,7 +1,8 @@
 import { chooseLanguage, LANGUAGES, type Language, language, t } from '../i18n/i18n';
 import { signOut } from '../session/session';
-import { me, switchTenant } from './account';
-import { view } from './layout';
+import { AlertsMenu } from './AlertsMenu';
+import { canManage, me, switchTenant } from './account';
+import { isManageView, view } from './layout';
 
 const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', es: 'Español', ar: 'العربية' };
 
@@ -47,8 +48,31 @@ export function Topbar() {
         >
           {t('agenda')}
         </button>
+        <button
+          id="view-follow-ups"
+          type="button"
+          aria-pressed={view.value === 'follow-ups'}
+          onClick={() => {
+            view.value = 'follow-ups';
+          }}
+        >
+          {t('followUps')}
+        </button>
+        {canManage.value && (
+          <button
+            id="view-settings"
+            type="button"
+            aria-pressed={isManageView(view.value)}
+            onClick={() => {
+              if (!isManageView(view.value)) view.value = 'settings';
+            }}
+          >
+            {t('settings')}
+          </button>
+        )}
       </nav>
       <span class="spacer" />
+      <AlertsMenu />
       <select
         id="language"
         aria-label={t('language')}

@@ -1,9 +1,12 @@
-import { signal } from '@preact/signals';
+import { computed, signal } from '@preact/signals';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { activeTenant } from '../session/tenant';
 
 /** Who is signed in and which business the page acts on (GET /admin/me). */
 export const me = signal<Schemas['Me'] | null>(null);
+
+/** Owners and admins change how the business works (settings, knowledge, webhooks); agents do not. */
+export const canManage = computed(() => me.value?.role === 'owner' || me.value?.role === 'admin');
 
 export async function loadMe(): Promise<void> {
   let who: Schemas['Me'];

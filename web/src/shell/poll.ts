@@ -1,7 +1,19 @@
-import { refreshChats, selectedChat, selectedId } from '../chat-list/chats';
+import { syncDrafts } from '../ai/drafts';
+import {
+  assigneeFilter,
+  channelFilter,
+  chats,
+  humanFilter,
+  labelFilter,
+  refreshChats,
+  searchText,
+  selectedChat,
+  selectedId,
+} from '../chat-list/chats';
 import { expired } from '../session/session';
 import { syncMessages, threadError } from '../thread/messages';
 import { markRead } from '../thread/open';
+import { noticeChanges } from './alerts';
 
 const POLL_MS = 3000;
 
@@ -14,7 +26,9 @@ let failedPoll = '';
 export async function refreshInbox(): Promise<void> {
   try {
     await refreshChats();
-    if (selectedId.value) await syncMessages();
+    const filters = [humanFilter, channelFilter, searchText, labelFilter, assigneeFilter];
+    noticeChanges(chats.value, filters.map((f) => f.value).join('\n'));
+    if (selectedId.value) await Promise.all([syncMessages(), syncDrafts()]);
     // New messages in the chat on screen are read as they arrive: no badge climbing on it.
     const open = selectedChat.value;
     if (open && open.unread_count > 0 && !document.hidden) await markRead(open.id);
@@ -29,7 +43,8 @@ export async function refreshInbox(): Promise<void> {
 
 /**
  * Polls every 3 s while the tab is visible and the session is valid (a hidden tab or the sign-in
- * prompt would only make failing or unseen requests). Returns the stop function.
+ * prompt would only make failing or unseen requests), and at once when the tab is shown again, so
+ * what came meanwhile is there when the operator looks. Returns the stop function.
  */
 export function startPolling(): () => void {
   void refreshInbox();
@@ -37,5 +52,12 @@ export function startPolling(): () => void {
     if (document.hidden || expired.value) return;
     void refreshInbox();
   }, POLL_MS);
-  return () => clearInterval(timer);
+  const onShown = () => {
+    if (!document.hidden && !expired.value) void refreshInbox();
+  };
+  document.addEventListener('visibilitychange', onShown);
+  return () => {
+    clearInterval(timer);
+    document.removeEventListener('visibilitychange', onShown);
+  };
 }

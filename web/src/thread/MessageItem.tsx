@@ -1,6 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { WhyButton } from '../ai/Trace';
 import { api, call } from '../api/client';
+import { selectedChat } from '../chat-list/chats';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
+import { AttachmentView } from './Attachment';
 import { type Message, showError, syncMessages, threadError } from './messages';
 
 const SENDER: Record<Message['sender'], MessageKey> = {
@@ -34,44 +36,29 @@ function Status({ status }: { status: string }) {
 
 export function MessageItem({ message: m }: { message: Message }) {
   const kind = m.sender === 'system' ? 'system' : m.direction;
-  const text = m.deleted ? t('deleted') : (m.content ?? `[${m.type}]`);
   const failed = !!m.error?.reason || m.status === 'failed';
+  const staff = !!selectedChat.value?.staff_name;
   return (
-    <li class={`msg ${kind}`}>
-      {/* A block of its own: its direction is its text's, whatever the page's (Latin in Arabic). */}
-      <div class="text" dir="auto">
-        {text}
-      </div>
-      {m.attachments.map((a, index) =>
-        a.url && a.kind === 'image' ? (
-          <ImagePreview
-            key={`img${index}`}
-            messageId={m.id}
-            index={index}
-            alt={a.caption ?? a.filename ?? t('image')}
-          />
-        ) : null,
+    <li class={`msg ${kind}${m.sender === 'agent' ? ' ai' : ''}`}>
+      <Body message={m} />
+      {m.choices && m.choices.length > 0 && (
+        // What the customer was offered: shown, not tappable here (only they can answer).
+        <ul class="choices" aria-label={t('choicesOffered')}>
+          {m.choices.map((c, i) => (
+            <li key={i} class="option-chip" dir="auto">
+              {c.title}
+              {c.description && <small>{c.description}</small>}
+            </li>
+          ))}
+        </ul>
       )}
-      {m.attachments.map((a, index) =>
-        a.url ? (
-          <a
-            key={index}
-            href={a.url}
-            onClick={(e) => {
-              e.preventDefault();
-              void openAttachment(m.id, index);
-            }}
-          >
-            {` 📎 ${a.filename ?? a.kind}`}
-          </a>
-        ) : (
-          <span key={index} class="meta">{`📎 ${a.kind} (${a.download.status})`}</span>
-        ),
-      )}
+      {m.attachments.map((a, index) => (
+        <AttachmentView key={index} attachment={a} messageId={m.id} index={index} />
+      ))}
       <span class="meta">
-        {`${t(SENDER[m.sender])} · `}
+        {`${t(m.sender === 'user' && staff ? 'senderStaff' : SENDER[m.sender])} · `}
         <time dateTime={m.timestamp}>{dateTime(m.timestamp)}</time>
-        {m.simulated && ` · ${t('simulated')}`}
+        {m.type === 'template' && ` · ${t('templateMessage')}`}
         {m.direction === 'outbound' && (
           <>
             {' · '}
@@ -79,9 +66,17 @@ export function MessageItem({ message: m }: { message: Message }) {
           </>
         )}
       </span>
+      {m.simulated && (
+        // Live sending is off: it looks sent, but the customer never got it.
+        <span class="simulated-note">{t('simulatedNotSent')}</span>
+      )}
+      {m.sender === 'agent' && m.correlation_id && <WhyButton correlationId={m.correlation_id} />}
       {failed && (
         <>
-          <span class="error">{m.error?.reason ?? t('notDelivered')}</span>
+          {/* The API's reason is English: its own direction in an Arabic page. */}
+          <span class="error" dir="auto">
+            {m.error?.reason ?? t('notDelivered')}
+          </span>
           <button type="button" onClick={() => void retry(m.id)}>
             {t('retry')}
           </button>
@@ -91,55 +86,39 @@ export function MessageItem({ message: m }: { message: Message }) {
   );
 }
 
-/**
- * A customer's photo shown in the thread. The file needs the operator's token and business, so
- * it is fetched through the API client and shown from an object URL (freed when it goes).
- */
-function ImagePreview(props: { messageId: string; index: number; alt: string }) {
-  const { messageId, index } = props;
-  const [src, setSrc] = useState<string | null>(null);
-  useEffect(() => {
-    let url: string | null = null;
-    let live = true;
-    call(() =>
-      api.GET('/admin/media/{message_id}/{index}', {
-        params: { path: { message_id: messageId, index: String(index) } },
-        parseAs: 'blob',
-      }),
-    )
-      .then((blob) => {
-        if (!live) return;
-        url = URL.createObjectURL(blob);
-        setSrc(url);
-      })
-      // Without a preview the link below still opens the file (and says why it cannot).
-      .catch(() => {});
-    return () => {
-      live = false;
-      if (url) URL.revokeObjectURL(url);
-    };
-  }, [messageId, index]);
-  return src ? <img class="preview-image" src={src} alt={props.alt} /> : null;
-}
+/** Types whose attachment says everything the summary text would (the API's English). */
+const SHOWN_BY_ATTACHMENT = new Set(['location', 'contacts']);
 
-/** A customer's file, fetched with the operator's token and business, opened in a new tab. */
-async function openAttachment(messageId: string, index: number) {
-  try {
-    const blob = await call(() =>
-      api.GET('/admin/media/{message_id}/{index}', {
-        params: { path: { message_id: messageId, index: String(index) } },
-        parseAs: 'blob',
-      }),
+function Body({ message: m }: { message: Message }) {
+  if (m.deleted) return <div class="text">{t('deleted')}</div>;
+  // A customer's tap on a button or list row: which option they chose.
+  if (m.direction === 'inbound' && (m.type === 'interactive' || m.type === 'button')) {
+    return (
+      <div class="text">
+        {`${t('customerChose')} `}
+        <span class="option-chip chosen" dir="auto">
+          {m.content ?? '?'}
+        </span>
+      </div>
     );
-    window.open(URL.createObjectURL(blob), '_blank');
-  } catch (error) {
-    threadError.value = t('fileNotOpened', { reason: (error as Error).message });
   }
+  if (m.content === null || SHOWN_BY_ATTACHMENT.has(m.type)) {
+    return m.attachments.length > 0 ? null : (
+      <div class="text muted">{t('unsupportedMessage', { type: m.type })}</div>
+    );
+  }
+  // A block of its own: its direction is its text's, whatever the page's (Latin in Arabic).
+  return (
+    <div class="text" dir="auto">
+      {m.content}
+    </div>
+  );
 }
 
 async function retry(id: string) {
   try {
     await call(() => api.POST('/admin/messages/{id}/retry', { params: { path: { id } } }));
+    threadError.value = '';
     await syncMessages();
   } catch (error) {
     showError(error);

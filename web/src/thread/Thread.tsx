@@ -1,5 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { type Appointment, upcomingAppointments } from '../agenda/appointments';
+import { DraftList } from '../ai/DraftList';
+import { replyMode } from '../ai/drafts';
+import { TraceDialog } from '../ai/Trace';
 import { api, call } from '../api/client';
 import {
   CHANNEL_NAMES,
@@ -9,10 +12,13 @@ import {
   selectedId,
 } from '../chat-list/chats';
 import { Composer } from '../composer/Composer';
+import { panelOpen, showPanel } from '../contact-panel/panel';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { pane } from '../shell/layout';
+import { LoadOlder } from './LoadOlder';
 import { MessageItem } from './MessageItem';
-import { messages, showError, sortedMessages, threadError } from './messages';
+import { messages, scrollAnchor, showError, sortedMessages } from './messages';
+import { ThreadError } from './ThreadError';
 
 /** Whether the closed 24-hour window still allows human replies (Messenger's Human Agent tag). */
 export const humanTagOpen = (chat: Chat) =>
@@ -26,6 +32,13 @@ const LOCKED_BY: Record<NonNullable<Chat['locked_by']>, MessageKey> = {
   echo: 'lockedByEcho',
   escalation: 'lockedByEscalation',
   keyword: 'lockedByKeyword',
+};
+
+/** What the AI does in an unlocked chat, by the business's reply mode. */
+const AI_MODE: Record<NonNullable<typeof replyMode.value>, MessageKey> = {
+  auto: 'aiAnswers',
+  approval: 'aiDrafts',
+  off: 'aiOff',
 };
 
 export function Thread() {
@@ -46,10 +59,10 @@ export function Thread() {
         {chat && <ThreadHeader chat={chat} />}
       </header>
       <MessageList />
-      <p id="thread-error" role="alert">
-        {threadError.value}
-      </p>
+      <DraftList />
+      <ThreadError />
       {chat && <Composer chat={chat} />}
+      <TraceDialog />
     </main>
   );
 }
@@ -85,6 +98,16 @@ function ThreadHeader({ chat }: { chat: Chat }) {
         <span id="thread-channel" class="badge">
           {`${CHANNEL_NAMES[chat.channel_source]} · ${chat.platform_origin}`}
         </span>
+        {chat.staff_name && (
+          <span id="thread-staff" class="badge staff">
+            {t('staffBadge')}
+          </span>
+        )}
+        {chat.staff_name && (
+          <div class="muted" dir="auto">
+            {t('staffChat', { name: chat.staff_name })}
+          </div>
+        )}
         <div id="thread-window" class="muted">
           {windowText}
         </div>
@@ -96,10 +119,21 @@ function ThreadHeader({ chat }: { chat: Chat }) {
           ? t('humanOverride', {
               reason: chat.locked_by ? t(LOCKED_BY[chat.locked_by]) : t('humanOverrideOn'),
             })
-          : t('aiAnswers')}
+          : chat.bot_enabled
+            ? t(AI_MODE[replyMode.value ?? 'auto'])
+            : t('botOffHere')}
       </span>
       <button id="lock-toggle" type="button" onClick={toggleLock}>
         {chat.is_locked ? t('giveBack') : t('takeOver')}
+      </button>
+      <button
+        id="contact-toggle"
+        type="button"
+        aria-expanded={panelOpen.value}
+        aria-controls="contact-panel"
+        onClick={showPanel}
+      >
+        {t('contact')}
       </button>
     </>
   );
@@ -144,7 +178,10 @@ function MessageList() {
   const stick = useRef(true);
   useLayoutEffect(() => {
     const el = list.current;
-    if (el && (stick.current || sorted.length < 30)) el.scrollTop = el.scrollHeight;
+    if (el && scrollAnchor.fromBottom !== null) {
+      el.scrollTop = el.scrollHeight - scrollAnchor.fromBottom;
+      scrollAnchor.fromBottom = null;
+    } else if (el && (stick.current || sorted.length < 30)) el.scrollTop = el.scrollHeight;
   });
   // The open chat changed: start at its newest message.
   const chatId = selectedId.value;
@@ -164,6 +201,7 @@ function MessageList() {
         stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
       }}
     >
+      <LoadOlder />
       {sorted.map((m) => (
         <MessageItem key={m.id} message={m} />
       ))}

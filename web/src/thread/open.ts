@@ -1,5 +1,14 @@
+import { loadReplyMode, resetDrafts, syncDrafts } from '../ai/drafts';
 import { api, call } from '../api/client';
-import { channelFilter, chats, humanFilter, refreshChats, selectedId } from '../chat-list/chats';
+import {
+  channelFilter,
+  chats,
+  humanFilter,
+  refreshChats,
+  resetPaging,
+  searchText,
+  selectedId,
+} from '../chat-list/chats';
 import { pane, view } from '../shell/layout';
 import { resetThread, showError, syncMessages } from './messages';
 
@@ -7,9 +16,10 @@ import { resetThread, showError, syncMessages } from './messages';
 export async function openChat(id: string): Promise<void> {
   selectedId.value = id;
   resetThread();
+  resetDrafts();
   pane.value = 'thread';
   try {
-    await syncMessages();
+    await Promise.all([syncMessages(), loadReplyMode().then(syncDrafts)]);
     await markRead(id);
     await refreshChats();
   } catch (error) {
@@ -21,6 +31,8 @@ export async function openChat(id: string): Promise<void> {
 export function openConversation(id: string): Promise<void> {
   humanFilter.value = 'all';
   channelFilter.value = '';
+  searchText.value = '';
+  resetPaging();
   view.value = 'inbox';
   return openChat(id);
 }

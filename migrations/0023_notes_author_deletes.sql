@@ -1,0 +1,1 @@
+CREATE POLICY "contact_notes: author deletes" ON "contact_notes" AS PERMISSIVE FOR DELETE TO "authenticated" USING ("contact_notes"."tenant_id" in (select app.member_tenant_ids()) and "contact_notes"."author_user_id" = auth.uid());

@@ -1,0 +1,2 @@
+ALTER TABLE "tenant_settings" ADD COLUMN "follow_up_min_days_apart" integer DEFAULT 7 NOT NULL;--> statement-breakpoint
+ALTER TABLE "tenant_settings" ADD CONSTRAINT "tenant_settings_follow_up_days" CHECK ("tenant_settings"."follow_up_min_days_apart" between 1 and 90);

@@ -1,0 +1,142 @@
+import type postgres from 'postgres';
+import { encryptSecret } from '../functions/lib/crypto';
+import { createSalon } from '../test/appointments';
+import { createConversation } from '../test/conversations';
+import { TEST_ENCRYPTION_KEY, type TenantFixture } from '../test/fixtures';
+import { must } from '../test/must';
+
+/**
+ * One row of every kind an operator route takes an id of, for one tenant, each holding a marker
+ * that must never show in another tenant's answers; plus the tenant's own secrets (its account's
+ * app secret and its model API key, sealed at rest as the app keeps them), which no answer may
+ * ever show, not even to the tenant itself.
+ */
+export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
+  const marker = `MARKER-${t.tenantId}`;
+  const salon = await createSalon(sql, t);
+  const conv = await createConversation(sql, t, { name: `${marker} contact` });
+  await sql`update messages set content = ${`${marker} message`},
+      attachments = ${sql.json([{ kind: 'image', mimeType: 'image/jpeg' }])}
+    where id = ${conv.inbound.id}`;
+  const one = async (query: Promise<postgres.RowList<postgres.Row[]>>, what: string) =>
+    must((await query)[0], what).id as string;
+  const note = await one(
+    sql`insert into contact_notes (tenant_id, contact_id, author_user_id, body)
+      values (${t.tenantId}, ${conv.contactId}, ${t.owner.id}, ${`${marker} note`}) returning id`,
+    'note',
+  );
+  const reply = await one(
+    sql`insert into canned_replies (tenant_id, title, text)
+      values (${t.tenantId}, ${`${marker} reply`}, ${`${marker} reply text`}) returning id`,
+    'canned reply',
+  );
+  const article = await one(
+    sql`insert into knowledge_articles (tenant_id, title, body)
+      values (${t.tenantId}, ${`${marker} article`}, ${`${marker} article body`}) returning id`,
+    'article',
+  );
+  const hours = await one(
+    sql`select id from working_hours where staff_id = ${salon.ana} limit 1`,
+    'working hours',
+  );
+  const exception = await one(
+    sql`insert into schedule_exceptions (tenant_id, date, kind)
+      values (${t.tenantId}, '2031-01-06', 'holiday') returning id`,
+    'exception',
+  );
+  const start = new Date(Date.UTC(2031, 0, 7, 9));
+  const end = new Date(start.getTime() + 30 * 60_000);
+  const appointment = await one(
+    sql`insert into appointments (tenant_id, contact_id, service_id, staff_id, period, starts_at, ends_at, booked_by)
+      values (${t.tenantId}, ${salon.contactId}, ${salon.cut}, ${salon.ana},
+        tstzrange(${start}, ${end}), ${start}, ${end}, 'operator') returning id`,
+    'appointment',
+  );
+  const correlationId = `turn-${crypto.randomUUID()}`;
+  await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome)
+    values (${t.tenantId}, ${conv.conversationId}, ${correlationId}, 'mock', 'replied')`;
+  const draft = await one(
+    sql`insert into agent_drafts (tenant_id, conversation_id, correlation_id, message, preview)
+      values (${t.tenantId}, ${conv.conversationId}, ${correlationId},
+        ${sql.json({ type: 'text', text: `${marker} draft` })}, ${`${marker} draft`}) returning id`,
+    'draft',
+  );
+  const opportunity = await one(
+    sql`insert into opportunities (tenant_id, contact_id, conversation_id, kind, evidence_id, evidence_text, suggested_action)
+      values (${t.tenantId}, ${conv.contactId}, ${conv.conversationId}, 'price_no_booking',
+        ${conv.inbound.id}, ${`${marker} evidence`}, 'offer_booking') returning id`,
+    'opportunity',
+  );
+  const event = crypto.randomUUID();
+  await sql`insert into webhook_events (id, tenant_id, object, raw_body, outcome, reason)
+    values (${event}, ${t.tenantId}, 'page', ${JSON.stringify({ marker })}, 'dead', ${`${marker} reason`})`;
+
+  const secrets = {
+    appSecret: `app-secret-${t.tenantId}`,
+    modelKey: `sk-reliability-${t.tenantId}`,
+  };
+  const sealedAppSecret = await encryptSecret(secrets.appSecret, TEST_ENCRYPTION_KEY);
+  const sealedModelKey = await encryptSecret(secrets.modelKey, TEST_ENCRYPTION_KEY);
+  await sql`update private.channel_credentials set app_secret = ${sealedAppSecret}
+    where channel_account_id = ${t.accounts.whatsapp.id}`;
+  await sql`insert into private.agent_model_keys (tenant_id, api_key)
+    values (${t.tenantId}, ${sealedModelKey})
+    on conflict (tenant_id) do update set api_key = excluded.api_key`;
+  const [sealedToken] = await sql`select access_token from private.channel_credentials
+    where channel_account_id = ${t.accounts.whatsapp.id}`;
+
+  return {
+    marker,
+    /** Plain and sealed secrets of this tenant: never in any answer or log line. */
+    secrets: [
+      secrets.appSecret,
+      secrets.modelKey,
+      sealedAppSecret,
+      sealedModelKey,
+      sealedToken?.access_token as string,
+    ],
+    /** The id each path parameter takes, by the path's resource and the parameter's name. */
+    ids: {
+      chats: conv.conversationId,
+      conversations: conv.conversationId,
+      contacts: conv.contactId,
+      messages: conv.inbound.id,
+      media: conv.inbound.id,
+      note_id: note,
+      'canned-replies': reply,
+      knowledge: article,
+      services: salon.cut,
+      staff: salon.ana,
+      hours_id: hours,
+      'schedule-exceptions': exception,
+      appointments: appointment,
+      logs: correlationId,
+      drafts: draft,
+      opportunities: opportunity,
+      'webhook-events': event,
+    } as Record<string, string>,
+  };
+}
+
+export type TenantRows = Awaited<ReturnType<typeof seedTenantRows>>;
+
+/**
+ * A fingerprint of every row of one tenant in every table that has a tenant_id (public and
+ * private): equal before and after means nothing of the tenant changed.
+ */
+export async function tenantFingerprint(sql: postgres.Sql, tenantId: string) {
+  const tables = await sql<{ schema: string; name: string }[]>`
+    select table_schema as schema, table_name as name from information_schema.columns
+    where column_name = 'tenant_id' and table_schema in ('public', 'private')
+      and table_name in (select table_name from information_schema.tables
+                         where table_type = 'BASE TABLE' and table_schema in ('public', 'private'))
+    order by 1, 2`;
+  const prints: Record<string, string> = {};
+  for (const { schema, name } of tables) {
+    const [row] = await sql`select count(*)::int as n,
+        md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h
+      from ${sql(schema)}.${sql(name)} t where tenant_id = ${tenantId}`;
+    prints[`${schema}.${name}`] = `${row?.n}:${row?.h}`;
+  }
+  return prints;
+}
