@@ -26,7 +26,9 @@ export type SendReasonCode =
   /** Failed: the send job itself kept failing (e.g. the database), before Meta was called. */
   | 'send_job_failed'
   /** Failed: it stayed queued after its send job was lost more than once (the sweeper). */
-  | 'send_stuck';
+  | 'send_stuck'
+  /** An attempt given back, Meta not having taken the message (the attempt's reason; tried again). */
+  | 'send_interrupted';
 
 export const SEND_REASONS: Record<SendReasonCode, string> = {
   conversation_locked: 'Not sent: an operator took over the conversation before it went out.',
@@ -48,6 +50,8 @@ export const SEND_REASONS: Record<SendReasonCode, string> = {
   send_stuck:
     'Not sent: it stayed queued while our side was failing and its send was lost (it never ' +
     'reached Meta); the later messages of the conversation went ahead. You can retry it.',
+  send_interrupted:
+    'The send stopped on an error on our side before Meta took the message; it is tried again.',
 };
 
 /** Refused with `template_unknown`: the template asked for is not one of the synced ones. */

@@ -16,6 +16,7 @@ export {
   recordAcceptedSend,
   recordOutcomeUnknown,
   recordSent,
+  releaseUnsentClaim,
   requeueAfterTransient,
 } from './outcomes';
 export {

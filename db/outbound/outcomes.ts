@@ -285,6 +285,34 @@ export async function failMessage(
 }
 
 /**
+ * Gives back a claim whose send Meta did not take: the database or the network failed before Meta
+ * was called, or Meta answered an error and recording it failed. The message is `queued` again
+ * and the attempt closed as a retry, so the job's next delivery claims it at once, rather than
+ * finding it held until the claim is stale (and, on Messenger and Instagram, leaving it
+ * `outcome_unknown` though Meta does not have it). True when it was given back.
+ */
+export async function releaseUnsentClaim(
+  ctx: TenantContext,
+  input: { messageId: string; attemptId: string; now: Date },
+): Promise<boolean> {
+  const released = await ctx.tx
+    .update(messages)
+    .set({ status: 'queued', updatedAt: sql`now()` })
+    .where(and(eq(messages.id, input.messageId), eq(messages.status, 'sending')))
+    .returning({ id: messages.id });
+  await ctx.tx
+    .update(sendAttempts)
+    .set({
+      outcome: 'retry',
+      finishedAt: input.now,
+      errorCode: 'send_interrupted',
+      errorReason: SEND_REASONS.send_interrupted,
+    })
+    .where(and(eq(sendAttempts.id, input.attemptId), eq(sendAttempts.outcome, 'sending')));
+  return released.length > 0;
+}
+
+/**
  * Fails a message only while it is still `queued` (it never reached Meta); one being sent, or
  * already settled, is left as it is. True when it was failed.
  */

@@ -620,6 +620,70 @@ describe('send job: a head message whose send keeps failing before Meta is calle
   });
 });
 
+describe('send job: the database fails after the claim, before Meta is called', () => {
+  // The app's clock stands still: a claim left held would never go stale, so only a claim given
+  // back lets the next delivery send.
+  const clock = manualClock();
+  let h: Harness;
+  let sql: postgres.Sql;
+  let db: Database;
+  let closeDb: () => Promise<void>;
+  let down: { db: Database; close: () => Promise<void> };
+  let t: TenantFixture;
+  /** How many of the next access-token reads go to the database that is down. */
+  let failingReads = 0;
+
+  beforeAll(async () => {
+    down = await downDatabase();
+    h = await createHarness({
+      clock,
+      statusProgression: false,
+      jobs: [
+        createSendJob({
+          recordRetryDelaysMs: [0, 0],
+          tokenDb: (services) => {
+            if (failingReads <= 0) return services.db;
+            failingReads -= 1;
+            return down.db;
+          },
+        }),
+      ],
+    });
+    sql = adminSql();
+    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
+    t = await createTenant(sql, 'Blip before Meta');
+    h.registerTenant(t);
+  });
+  afterAll(async () => {
+    await closeDb();
+    await down.close().catch(() => {});
+    await sql.end();
+    await h.close();
+  });
+
+  for (const channel of ['whatsapp', 'messenger'] as const) {
+    it(`${channel}: the claim is given back, and the next delivery sends it once`, async () => {
+      clock.set(new Date());
+      h.graph!.reset();
+      const conv = await createConversation(sql, t, { channel, now: clock.now() });
+      failingReads = 1;
+      const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['interrupted']);
+      await h.settle();
+      expect(failingReads).toBe(0);
+      expect(graphSends(h)).toHaveLength(1);
+      const [row] = await sql`select status from messages where id = ${q!.message.id}`;
+      expect(row?.status).toBe('sent');
+      const attempts = await sql`select outcome, error_code from send_attempts
+        where message_id = ${q!.message.id} order by attempt`;
+      expect(attempts.map((a) => [a.outcome, a.error_code])).toEqual([
+        ['retry', 'send_interrupted'],
+        ['sent', null],
+      ]);
+      expect(h.qstash!.dlq()).toEqual([]);
+    });
+  }
+});
+
 describe('send job: the database fails right after Meta accepted the message', () => {
   const clock = manualClock();
   let h: Harness;
@@ -685,6 +749,25 @@ describe('send job: the database fails right after Meta accepted the message', (
     });
     expect(attempts).toEqual([{ outcome: 'sent', provider_message_id: row!.provider_message_id }]);
     expect(h.qstash!.messages().filter((m) => m.url.endsWith('/jobs/send-accepted'))).toEqual([]);
+  });
+
+  it('Meta answers a transient error and the requeue cannot be written: the claim is given back, sent once on the next delivery', async () => {
+    const conv = await createConversation(sql, t, { now: clock.now() });
+    h.graph!.failNext({ status: 500, code: 2, message: 'Service temporarily unavailable' });
+    failingWrites = 3;
+    const [q] = await queueAndPublish(h, db, clock, t, conv.conversationId, ['refused once']);
+    await h.settle();
+    expect(failingWrites).toBe(0);
+    const requests = graphSends(h);
+    expect(requests).toHaveLength(2);
+    expect(h.graph!.requests.filter((r) => r.injected?.failure)).toHaveLength(1);
+    const { row, attempts } = await stored(q!.message.id);
+    expect(row?.status).toBe('sent');
+    expect(attempts.map((a) => a.outcome)).toEqual(['retry', 'sent']);
+    const [first] = await sql`select error_code from send_attempts
+      where message_id = ${q!.message.id} order by attempt limit 1`;
+    expect(first?.error_code).toBe('send_interrupted');
+    expect(h.qstash!.dlq()).toEqual([]);
   });
 
   it('a write that keeps failing hands the provider id to send-accepted; the message is never resent', async () => {

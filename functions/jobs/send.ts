@@ -10,6 +10,7 @@ import {
   prepareSend,
   recordOutcomeUnknown,
   recordSent,
+  releaseUnsentClaim,
   requeueAfterTransient,
   SEND_JOB_KIND,
   type SendPlan,
@@ -59,6 +60,8 @@ export type SendJobOptions = {
   recordDb?: (services: Services) => Database;
   /** The database the send is planned on (its first transaction); default `services.db`. */
   planDb?: (services: Services, messageId: string) => Database;
+  /** The database the access token is read from, after the claim; default `services.db`. */
+  tokenDb?: (services: Services) => Database;
 };
 
 /** Exponential backoff for transient errors, 4^X s for pair-rate limiting (meta-platform §2). */
@@ -235,9 +238,16 @@ type SendStep = {
 async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
   const step: SendStep = { job, plan, options, request: requestFor(plan) };
   if (!job.env.WHATSAPP_ALLOW_LIVE_SEND) return simulateSend(step);
-  const overCap = await waitForThroughput(step);
-  if (overCap) return overCap;
-  const token = await accessToken(step);
+  let token: Awaited<ReturnType<typeof accessToken>>;
+  try {
+    const overCap = await waitForThroughput(step);
+    if (overCap) return overCap;
+    token = await accessToken(step);
+  } catch (err) {
+    // Meta was not called: give the claim back, so QStash's next delivery sends it at once.
+    await giveBackClaim(step);
+    throw err;
+  }
   if (!token.ok) return token.outcome;
   const answer = await callGraph(step, token.accessToken);
   if (answer.ok) {
@@ -256,6 +266,37 @@ async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Pr
     return retryLater(step, error);
   }
   return failPermanently(step, error);
+}
+
+/**
+ * Records what came of a send Meta did not take (an error answer), retrying in-process; if the
+ * database keeps failing, the claim is given back and the error thrown, so QStash's next delivery
+ * tries again at once rather than finding the message held until its claim is stale.
+ */
+async function writeOrGiveBack<T>(
+  step: SendStep,
+  what: string,
+  write: (ctx: TenantContext) => Promise<T>,
+): Promise<T> {
+  const written = await writeWithRetries(step.job, step.options, what, write);
+  if (written.ok) return written.value;
+  await giveBackClaim(step);
+  throw written.error;
+}
+
+/** The claim of a send that failed before calling Meta, given back (best effort, retried). */
+async function giveBackClaim(step: SendStep): Promise<void> {
+  const { job, plan, options } = step;
+  const released = await writeWithRetries(job, options, 'giving back an unsent claim', (ctx) =>
+    releaseUnsentClaim(ctx, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      now: job.services.clock.now(),
+    }),
+  );
+  // Still held: the next deliveries find it busy until the claim is stale, then take it over.
+  if (!released.ok)
+    job.logger.warn('send: the claim could not be given back', { messageId: plan.row.id });
 }
 
 function inTenant<T>(step: SendStep, fn: (ctx: TenantContext) => Promise<T>): Promise<T> {
@@ -307,8 +348,9 @@ async function waitForThroughput(step: SendStep): Promise<JobOutcome | null> {
 async function accessToken(
   step: SendStep,
 ): Promise<{ ok: true; accessToken: string } | { ok: false; outcome: JobOutcome }> {
-  const { env } = step.job;
-  const sealed = await inTenant(step, (ctx) =>
+  const { env, services, tenantId } = step.job;
+  const db = step.options.tokenDb?.(services) ?? services.db;
+  const sealed = await asTenant(db, tenantId, (ctx) =>
     loadSealedAccessToken(ctx, step.plan.conv.account.id),
   );
   if (!sealed) {
@@ -418,7 +460,7 @@ async function retryLater(step: SendStep, error: GraphApiError): Promise<JobOutc
     transient: plan.transientFailures,
     pairRate: plan.pairRateFailures,
   });
-  const { job: next, notBefore } = await inTenant(step, (ctx) =>
+  const { job: next, notBefore } = await writeOrGiveBack(step, 'requeueing a send', (ctx) =>
     requeueAfterTransient(ctx, {
       ...failure,
       reason: error.meaning.reason,
@@ -438,7 +480,7 @@ async function failPermanently(step: SendStep, error: GraphApiError): Promise<Jo
     ? gaveUpReason(MAX_TRANSIENT_FAILURES, error.meaning.reason)
     : error.meaning.reason;
   const failure = failureOf(step, error);
-  await inTenant(step, (ctx) => failMessage(ctx, { ...failure, reason }));
+  await writeOrGiveBack(step, 'failing a send', (ctx) => failMessage(ctx, { ...failure, reason }));
   return { status: 'done', detail: `failed ${error.info.code}` };
 }
 
