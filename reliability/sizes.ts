@@ -17,6 +17,8 @@ const sizes = {
     amplificationSameSecond: 10,
     amplificationUnknownAccounts: 100,
     operatorRounds: 1,
+    faultsMessages: 60,
+    faultsSeconds: 6,
   },
   ci: {
     /** Webhook bodies through the app, half signed, half not. */
@@ -34,6 +36,9 @@ const sizes = {
     amplificationUnknownAccounts: 1_000,
     /** Forged identities per route are fixed; rounds repeat the whole matrix. */
     operatorRounds: 1,
+    /** Customer messages (one per customer) posted at an even pace over `faultsSeconds`. */
+    faultsMessages: 240,
+    faultsSeconds: 15,
   },
   full: {
     fuzzBodies: 50_000,
@@ -44,6 +49,8 @@ const sizes = {
     amplificationSameSecond: 500,
     amplificationUnknownAccounts: 1_000,
     operatorRounds: 3,
+    faultsMessages: 500,
+    faultsSeconds: 30,
   },
 } as const satisfies Record<SizeName, Record<string, number>>;
 

@@ -84,7 +84,8 @@ export type HarnessOptions = {
  */
 export async function createHarness(options: HarnessOptions = {}) {
   const issuer = await startJwksIssuer();
-  const app = newApp({ clock: options.clock, jobs: options.jobs });
+  // `let`: restart() swaps in a fresh instance, as a Worker restart does.
+  let app = newApp({ clock: options.clock, jobs: options.jobs });
   const inflight = new Set<Promise<unknown>>();
   const accounts: MetaAccount[] = [];
   const templates: Record<string, TemplateFixture[]> = {};
@@ -192,13 +193,33 @@ export async function createHarness(options: HarnessOptions = {}) {
     throw new Error('settle: the system did not become quiet');
   }
 
+  /**
+   * Points the app at other places from the next request on (e.g. a fault-injecting proxy in
+   * front of a stand-in); QStash's deliveries and the Graph stand-in's webhooks follow too.
+   */
+  function rebind(overrides: Record<string, string>) {
+    bindings = { ...bindings, ...overrides };
+    workerBindings = { ...workerBindings, ...overrides };
+  }
+
+  /**
+   * A Worker restart as far as it can be had in-process: the next requests reach a new app
+   * instance (its per-isolate state gone). Work already in flight finishes on the old one; a
+   * kill mid-way is what the sweeper's tests cover (functions/lib/sweepers.test.ts).
+   */
+  function restart() {
+    app = newApp({ clock: options.clock, jobs: options.jobs });
+  }
+
   async function close() {
     await Promise.allSettled([...inflight]);
     await Promise.all([issuer.close(), redis?.close(), qstash?.close(), graph?.close()]);
   }
 
   return {
-    app,
+    get app() {
+      return app;
+    },
     get bindings() {
       return bindings;
     },
@@ -207,6 +228,8 @@ export async function createHarness(options: HarnessOptions = {}) {
     qstash,
     graph,
     request: dispatch,
+    rebind,
+    restart,
     tokenFor,
     asUser,
     registerTenant,
