@@ -31,12 +31,19 @@ import {
   type TurnConversation,
   type TurnTrigger,
 } from '../../db/agent';
-import { asTenant, type CommitWith, commitWith, type TenantContext } from '../../db/client';
+import {
+  asTenant,
+  type CommitWith,
+  commitWith,
+  type Database,
+  type TenantContext,
+} from '../../db/client';
 import { type ConversationForSend, loadConversationForSend } from '../../db/conversations';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
 import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '../../db/settings';
+import type { Services } from '../context';
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
 import { JOB_RETRIES, publishJobs } from '../lib/jobs';
@@ -97,6 +104,11 @@ export type TurnDeps = {
   staleRunMs: number;
   /** How many QStash retries a turn waits for a voice note / image still downloading. */
   mediaWaitRetries: number;
+  /**
+   * The database the turn's outcome is stored on (its last transaction); default the services'
+   * own. Tests point it at one that is down, to see a turn fail after its run started.
+   */
+  storeDb?: (services: Services) => Database;
 };
 
 export const DEFAULT_TURN_DEPS: TurnDeps = {
@@ -272,17 +284,29 @@ export async function runAgentTurn(
   if (start.kind === 'wait') return { status: 'retry', detail: 'waiting for a media download' };
 
   const { scope } = start;
-  const thought = await think(scope, start);
-  if (thought.failureKind && thought.failureKind !== 'permanent' && job.retried < JOB_RETRIES) {
-    // A timeout or an outage passes: give the run back and let QStash retry (bounded backoff),
-    // rather than hand the customer to a person for good over a blip (issue 15).
-    const error = `retrying after: ${thought.failure}`;
-    await asTenant(services.db, tenantId, (ctx) =>
+  const giveBack = (error: string) =>
+    asTenant(services.db, tenantId, (ctx) =>
       releaseRun(ctx, start.run.id, { error, staleAfterMs: deps.staleRunMs }),
     );
-    return { status: 'retry', detail: `the model failed (${thought.failureKind}); retrying` };
+  let stored: Awaited<ReturnType<typeof store>>;
+  try {
+    const thought = await think(scope, start);
+    if (thought.failureKind && thought.failureKind !== 'permanent' && job.retried < JOB_RETRIES) {
+      // A timeout or an outage passes: give the run back and let QStash retry (bounded backoff),
+      // rather than hand the customer to a person for good over a blip (issue 15).
+      await giveBack(`retrying after: ${thought.failure}`);
+      return { status: 'retry', detail: `the model failed (${thought.failureKind}); retrying` };
+    }
+    const storeDb = deps.storeDb?.(services) ?? services.db;
+    stored = await asTenant(storeDb, tenantId, (ctx) => store(ctx, scope, start, thought));
+  } catch (err) {
+    // The database failed mid-turn (nothing of it was stored): give the run back too, so the next
+    // delivery takes it over at once rather than finding it busy until it is stale. Best effort:
+    // the database may still be failing, and then the stale run is taken over later.
+    const { error } = safeErrorFields(err);
+    await giveBack(`retrying after: ${error}`).catch(() => {});
+    throw err;
   }
-  const stored = await asTenant(services.db, tenantId, (ctx) => store(ctx, scope, start, thought));
   await publishJobs(services, env, stored.jobs);
   return { status: 'done', detail: stored.outcome };
 }

@@ -1,4 +1,4 @@
-import { describe, expect } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import {
   conversationOf,
   customerWrites,
@@ -9,9 +9,11 @@ import {
   scriptedModels,
   threadOf,
 } from '../../test/agent';
+import { downDatabase } from '../../test/down-database';
 import { it } from '../../test/it';
 import { customerPhone } from '../../test/meta-webhooks';
 import type { AgentModelResolver } from '../agent/models';
+import type { Services } from '../context';
 import { JOB_RETRIES } from '../lib/jobs';
 import { agentTurnJob } from './agent-turn';
 
@@ -22,7 +24,16 @@ import { agentTurnJob } from './agent-turn';
  */
 let script = scriptedModels([]);
 const models: AgentModelResolver = (choice) => script.resolver(choice);
-it.override('harnessOptions', { jobs: [agentTurnJob({ models })] });
+/** How many of the next turns store their outcome on a database that is down. */
+let failingStores = 0;
+const down = await downDatabase();
+afterAll(() => down.close());
+const storeDb = (services: Services) => {
+  if (failingStores <= 0) return services.db;
+  failingStores -= 1;
+  return down.db;
+};
+it.override('harnessOptions', { jobs: [agentTurnJob({ models, storeDb })] });
 
 const timeout: ScriptStep = async () => {
   throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
@@ -46,6 +57,28 @@ describe('agent turn: transient model failures', () => {
     expect(runs.map((r) => r.outcome)).toEqual(['replied']);
     const agent = (await threadOf(sql, conversation.id)).filter((m) => m.sender === 'agent');
     expect(agent.map((m) => m.content)).toEqual(['Sí, mañana a las 10 tenemos hueco.']);
+    expect(graphSends(h).filter((s) => s.to === phone)).toHaveLength(1);
+  });
+
+  it('the database failing after the run started gives the run back: the next delivery answers at once, no handoff', async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    script = scriptedModels([replyWith('Primera respuesta.'), replyWith('Sí, tenemos hueco.')]);
+    failingStores = 1;
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, 'Hola, ¿tenéis cita mañana?');
+    await h.settle();
+
+    expect(failingStores).toBe(0);
+    expect(script.chat.doGenerateCalls).toHaveLength(2);
+    const conversation = await conversationOf(sql, t, phone);
+    expect(conversation).toMatchObject({ is_locked: false });
+    const runs = await runsOf(sql, conversation.id);
+    expect(runs.map((r) => r.outcome)).toEqual(['replied']);
+    const agent = (await threadOf(sql, conversation.id)).filter((m) => m.sender === 'agent');
+    expect(agent.map((m) => m.content)).toEqual(['Sí, tenemos hueco.']);
     expect(graphSends(h).filter((s) => s.to === phone)).toHaveLength(1);
   });
 

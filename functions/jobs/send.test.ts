@@ -18,6 +18,7 @@ import {
   startMetaGraph,
 } from '../../dev/stand-ins/meta-graph';
 import { createConversation, manualClock } from '../../test/conversations';
+import { downDatabase } from '../../test/down-database';
 import { adminSql, createTenant, TEST_GRAPH_TOKEN, type TenantFixture } from '../../test/fixtures';
 import {
   createHarness,
@@ -542,14 +543,6 @@ describe('send job with Meta status webhooks', () => {
     expect(events.every((e) => e.applied_at !== null)).toBe(true);
   });
 });
-
-/** A Postgres URL nothing listens on: every query fails to connect, as in a database outage. */
-async function downDatabase() {
-  const server = await listenOnLoopback(() => new Response('unused'));
-  await server.close();
-  const port = new URL(server.url).port;
-  return connect(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
-}
 
 describe('send job: a head message whose send keeps failing before Meta is called', () => {
   // The app runs on the QStash stand-in's clock, so waits and retries are seen as they would be.
