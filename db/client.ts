@@ -451,7 +451,10 @@ export function asTenant<T>(
 }
 
 /** The worker role with no tenant bound: can only call the intake/routing functions. */
-export function asIntake<T>(db: Database, fn: (ctx: IntakeContext) => Promise<T>) {
+export function asIntake<T>(
+  db: Database,
+  fn: (ctx: IntakeContext) => Promise<T | CommitWith<T>>,
+): Promise<T> {
   return boundTransaction(db, (bind) => {
     bind(BIND_WORKER);
     return (tx) => fn({ tx });

@@ -37,6 +37,17 @@ export async function staleReceivedEvents(
   return [...rows].map((r) => ({ id: r.id, rawBody: r.raw_body, signedFor: r.signed_for }));
 }
 
+/** A stored body still waiting to be processed (the `webhook-event` job); null once it was. */
+export async function receivedWebhookEvent(
+  { tx }: IntakeContext,
+  id: string,
+): Promise<{ id: string; rawBody: string; signedFor: string[] | null } | null> {
+  const [row] = await tx.execute<{ id: string; raw_body: string; signed_for: string[] | null }>(
+    sql`select * from app.received_webhook_event(${id}::uuid)`,
+  );
+  return row ? { id: row.id, rawBody: row.raw_body, signedFor: row.signed_for } : null;
+}
+
 /** A sweeper replay that failed again: counted with why; the last allowed one leaves it dead. */
 export async function noteFailedReplay(
   { tx }: IntakeContext,

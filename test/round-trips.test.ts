@@ -3,10 +3,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   encodeMetaBody,
   signMetaBody,
+  whatsappContact,
+  whatsappInboundMessage,
   whatsappMessageBody,
+  whatsappMessagesChange,
   whatsappStatusBody,
+  whatsappWebhook,
 } from '../dev/meta-payloads';
 import { agentTurnJob } from '../functions/jobs/agent-turn';
+import { INLINE_UPDATES_LIMIT } from '../functions/webhooks/batch';
 import { customerWrites, replyWith, scriptedModels } from './agent';
 import { adminSql, createTenant, type TenantFixture } from './fixtures';
 import {
@@ -234,6 +239,49 @@ describe('round-trip budgets of the hot paths', () => {
       expect(res.status).toBe(403);
       expect(counter.counts()).toEqual({ connections: 1, roundTrips: 1 });
     });
+  });
+
+  it(`a body of ${INLINE_UPDATES_LIMIT + 1}+ updates, before its 200: one connection, 1 round trip`, async () => {
+    const from = customerPhone();
+    const body = whatsappWebhook(
+      t.accounts.whatsapp.wabaId,
+      whatsappMessagesChange({
+        ...waNumber(t),
+        contacts: [whatsappContact({ from })],
+        messages: Array.from({ length: 1000 }, (_, i) =>
+          whatsappInboundMessage({
+            from,
+            id: `wamid.${crypto.randomUUID()}`,
+            message: { type: 'text', text: `hola ${i}` },
+          }),
+        ),
+      }),
+    );
+    const raw = encodeMetaBody(body);
+    const headers = {
+      'content-type': 'application/json',
+      'x-hub-signature-256': await signMetaBody(raw, TEST_APP_SECRET),
+    };
+    const afterResponse: Promise<unknown>[] = [];
+    counter.reset();
+    const res = await h.app.request(
+      WEBHOOK_URL,
+      { method: 'POST', headers, body: raw },
+      h.bindings,
+      {
+        waitUntil: (p: Promise<unknown>) => afterResponse.push(p),
+        passThroughOnException: () => {},
+        props: {},
+      },
+    );
+    const beforeResponse = counter.counts();
+    await Promise.allSettled(afterResponse);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('received');
+    expect(beforeResponse.connections).toBe(1);
+    // Storing the body as received (app.record_webhook_event): the 1,000 messages are its job's.
+    expect(beforeResponse.roundTrips).toBe(1);
+    await h.settle();
   });
 });
 

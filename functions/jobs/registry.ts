@@ -7,6 +7,7 @@ import { opportunitiesScanJob } from './opportunities-scan';
 import { opportunityDraftJob } from './opportunity-draft';
 import { sendJob } from './send';
 import { sendAcceptedJob } from './send-accepted';
+import { webhookEventJob } from './webhook-event';
 
 /**
  * Every job kind QStash may deliver to `/jobs/:kind`. Add a handler here and it is routed,
@@ -22,4 +23,5 @@ export const jobHandlers: JobHandler<any>[] = [
   contactProfileJob,
   opportunitiesScanJob,
   opportunityDraftJob(),
+  webhookEventJob,
 ];

@@ -82,6 +82,25 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
   );
 }
 
+/**
+ * Publishes a job with no outbox row behind it, because what it works on is recorded elsewhere
+ * (a stored webhook body): `id` names the delivery and makes a second publish of it a no-op.
+ * Throws when QStash refuses; the caller's record is what a sweeper recovers from.
+ */
+export async function publishUnqueuedJob(
+  services: Services,
+  env: Env,
+  job: { kind: string; id: string; tenantId: string; payload: Record<string, unknown> },
+): Promise<void> {
+  await services.qstash.publishJSON({
+    url: jobUrl(env, job.kind),
+    body: { outboxId: job.id, tenantId: job.tenantId, payload: job.payload } satisfies JobEnvelope,
+    deduplicationId: `${job.kind}-${job.id}`,
+    retries: JOB_RETRIES,
+    retryDelay: JOB_RETRY_DELAY,
+  });
+}
+
 /** Publishes jobs that stayed pending (QStash was down, or the Worker died after commit). */
 export async function sweepOutbox(
   services: Services,

@@ -70,13 +70,13 @@ describe('fan-out: many messages of one customer make one agent turn', () => {
         );
         expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
       }
+      // A body over the inline limit is processed by its job: settle first.
+      await h.settle();
       const conversation = await conversationOf(sql, t, phone);
       const [turnJobs] = await sql`select count(*)::int as turns from job_outbox
         where tenant_id = ${t.tenantId} and kind = 'agent-turn'
           and payload->>'conversationId' = ${conversation.id}`;
       expect(turnJobs?.turns).toBe(1);
-
-      await h.settle();
       const [stored] = await sql`select count(*)::int as inbound from messages
         where conversation_id = ${conversation.id} and direction = 'inbound'`;
       expect(stored?.inbound).toBe(count);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
-import { asIntake, asTenant } from '../../db/client';
+import { asIntake, asTenant, commitWith } from '../../db/client';
 import {
   accountAppSecret,
   recordWebhookEvent,
@@ -10,10 +10,12 @@ import type { App } from '../app';
 import type { HonoEnv, Services } from '../context';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
+import { NO_TENANT, WEBHOOK_EVENT_JOB_KIND } from '../jobs/webhook-event';
 import { decryptSecret } from '../lib/crypto';
-import { publishJobs } from '../lib/jobs';
+import { publishJobs, publishUnqueuedJob } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { createServices } from '../services';
+import { INLINE_UPDATES_LIMIT, updatesIn } from './batch';
 import { BASE64_PREFIX, type ProcessResult, processStoredBody } from './process';
 import { parseSignatureHeader, sameSecret, signatureMatches } from './signature';
 
@@ -57,7 +59,32 @@ export function registerWebhooks(app: App) {
     const log = logger.child({ eventId });
 
     const rawBody = text ?? `${BASE64_PREFIX}${toBase64(raw)}`;
-    const object = objectOf(text);
+    const { object, updates } = outlineOf(text);
+    const signedFor = signer === 'app' ? null : [...signer.channelAccountIds];
+    if (updates > INLINE_UPDATES_LIMIT) {
+      // A large batch: stored as it came, answered, and processed by its job after the 200. If
+      // the job is never published, the sweeper replays the stored body (functions/lib/sweepers.ts).
+      // BEGIN, the binding, the insert and COMMIT in one round trip.
+      await asIntake(services.db, async (tx) =>
+        commitWith(recordWebhookEvent(tx, { id: eventId, object, rawBody, signedFor })),
+      ).catch((err) => {
+        log.error('webhook body could not be stored', {
+          bytes: raw.byteLength,
+          ...safeErrorFields(err),
+        });
+        throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
+      });
+      afterResponse(c, env, (fresh) =>
+        publishUnqueuedJob(fresh, env, {
+          kind: WEBHOOK_EVENT_JOB_KIND,
+          id: eventId,
+          tenantId: NO_TENANT,
+          payload: { eventId },
+        }),
+      );
+      log.info('large webhook body stored; its job processes it', { updates });
+      return c.json({ status: 'received', event_id: eventId }, 200);
+    }
     let result: ProcessResult;
     try {
       // Stored and processed in one transaction: a 200 means both are committed.
@@ -78,7 +105,7 @@ export function registerWebhooks(app: App) {
             id: eventId,
             object,
             rawBody,
-            signedFor: signer === 'app' ? null : [...signer.channelAccountIds],
+            signedFor,
           }),
         );
       } catch (err) {
@@ -230,14 +257,17 @@ function utf8Text(raw: Uint8Array): string | null {
   }
 }
 
-function objectOf(text: string | null): string | null {
-  if (text === null) return null;
+function outlineOf(text: string | null): { object: string | null; updates: number } {
+  if (text === null) return { object: null, updates: 0 };
   try {
     const body: unknown = JSON.parse(text);
     const object = typeof body === 'object' && body !== null ? Reflect.get(body, 'object') : null;
-    return typeof object === 'string' ? object.slice(0, 100).replaceAll('\u0000', '') : null;
+    return {
+      object: typeof object === 'string' ? object.slice(0, 100).replaceAll('\u0000', '') : null,
+      updates: updatesIn(body),
+    };
   } catch {
-    return null;
+    return { object: null, updates: 0 };
   }
 }
 
