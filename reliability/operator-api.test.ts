@@ -9,10 +9,12 @@ import { CONCURRENCY, size } from './sizes';
 import { seedTenantRows, type TenantRows, tenantFingerprint } from './tenant-rows';
 
 /**
- * Issue 15, the operator API: every route `/openapi.json` lists, called with every forged or
+ * Issue 15, the operator API: every route `/openapi.json` lists (the businesses' `/admin` and the
+ * platform operators' `/platform`), called with every forged or
  * wrong identity (no token, bad signature, expired, no `exp`, `alg: none`, wrong audience,
  * non-UUID `sub`, a member of another business, a signed-in stranger, an agent doing owner-only
- * writes), and every id-taking route called by a real owner with another tenant's ids. Holds:
+ * writes, a business's owner on the platform routes), and every id-taking route called by a real
+ * owner with another tenant's ids. Holds:
  * 401/403/404 as docs/security.md says, the error envelope and nothing else, not one row of
  * either tenant changed, no secret or channel credential in any answer or log line; the page's
  * security headers; no CORS anywhere (the page and the API share one origin).
@@ -121,12 +123,14 @@ type Route = {
   body?: unknown;
   query: string;
   takesIds: boolean;
+  /** A platform operator's route (`/platform/…`): no business's member may use it. */
+  platform: boolean;
 };
 
 function routesOf(doc: Document): Route[] {
   const routes: Route[] = [];
   for (const [template, methods] of Object.entries(doc.paths)) {
-    if (!template.startsWith('/admin/')) continue;
+    if (!template.startsWith('/admin/') && !template.startsWith('/platform/')) continue;
     for (const [method, op] of Object.entries(methods)) {
       const query = (op.parameters ?? [])
         .filter((p) => p.in === 'query' && p.required)
@@ -143,6 +147,7 @@ function routesOf(doc: Document): Route[] {
         body: schema ? exampleOf(doc, schema) : undefined,
         query: query ? `?${query}` : '',
         takesIds: /\{\w+\}/.test(template),
+        platform: template.startsWith('/platform/'),
       });
     }
   }
@@ -314,9 +319,15 @@ describe('reliability: the operator API under forged identities', () => {
         calls++;
         refusal(`agent ${route.method} ${route.template}`, got, 403);
       }
-      // A's owner naming B's ids: 404, exactly as for an id that does not exist.
+      // A business's owner is no platform operator: 403 on every platform route.
       const ownerToken = await h.tokenFor(a.owner);
-      for (const route of routes.filter((r) => r.takesIds)) {
+      for (const route of routes.filter((r) => r.platform)) {
+        const got = await call(route, pathWith(route, rowsA), ownerToken);
+        calls++;
+        refusal(`business-owner ${route.method} ${route.template}`, got, 403);
+      }
+      // A's owner naming B's ids: 404, exactly as for an id that does not exist.
+      for (const route of routes.filter((r) => r.takesIds && !r.platform)) {
         // The documented example names no member of A: a member, so the id is what is checked.
         if (route.body && typeof route.body === 'object' && 'user_id' in route.body) {
           route.body = { ...route.body, user_id: a.agent.id };
