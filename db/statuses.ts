@@ -78,6 +78,11 @@ export type StatusReport = {
    * find its message even when the provider id was never recorded (see `bindUnrecordedSend`).
    */
   callbackData?: string | null;
+  /**
+   * Instagram's echo of our own send names no message of ours (its send API takes no metadata):
+   * its text, to find the send whose answer was lost by the customer and the text.
+   */
+  echoText?: string | null;
 };
 
 export type StatusOutcome = 'applied' | 'pending' | 'duplicate';
@@ -224,9 +229,12 @@ async function bindUnrecordedSend(
   report: StatusReport,
 ): Promise<boolean> {
   const { tx } = ctx;
-  const messageId = report.callbackData;
   // Any app on the number can set the field: only a well-formed id of ours is looked up.
-  if (!messageId || !UUID.test(messageId)) return false;
+  const messageId =
+    report.callbackData && UUID.test(report.callbackData)
+      ? report.callbackData
+      : await echoedSend(ctx, channelAccountId, report);
+  if (!messageId) return false;
   const [taken] = await tx
     .select({ id: messages.id })
     .from(messages)
@@ -277,6 +285,37 @@ async function bindUnrecordedSend(
     );
   await applyPendingStatuses(ctx, channelAccountId, report.providerMessageId);
   return true;
+}
+
+/**
+ * The send an Instagram echo of ours names by its customer and text: the oldest outbound message
+ * to that customer on this account with exactly that text, no provider id, and still `sending`
+ * or failed with an unknown outcome. Null when none (or the echo carries neither).
+ */
+async function echoedSend(
+  { tx }: TenantContext,
+  channelAccountId: string,
+  report: StatusReport,
+): Promise<string | null> {
+  if (!report.echoText || !report.recipientId) return null;
+  const [row] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .where(
+      and(
+        eq(messages.channelAccountId, channelAccountId),
+        eq(messages.direction, 'outbound'),
+        isNull(messages.providerMessageId),
+        eq(messages.content, report.echoText),
+        eq(contacts.externalUserId, report.recipientId),
+        sql`(${messages.status} = 'sending' or (${messages.status} = 'failed' and ${messages.errorCode} = ${OUTCOME_UNKNOWN}))`,
+      ),
+    )
+    .orderBy(asc(messages.receivedAt), asc(messages.id))
+    .limit(1);
+  return row?.id ?? null;
 }
 
 export type WatermarkReport = {

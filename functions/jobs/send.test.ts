@@ -6,6 +6,7 @@ import { SEND_REASONS } from '../../core/messaging/send-reasons';
 import { asTenant, connect, type Database } from '../../db/client';
 import { type QueueOutboundInput, queueOutboundMessage } from '../../db/outbound';
 import {
+  instagramMessageBody,
   messengerMessageBody,
   type WhatsAppMessagesValue,
   type WhatsAppWebhookBody,
@@ -1065,6 +1066,39 @@ describe('send job: a Messenger/Instagram claim a crash left behind is not sent 
     expect(outcomes.map((a) => a.outcome)).toEqual(['sent']);
     expect(graphSends(h)).toHaveLength(0);
     // The conversation was not locked by our own echo.
+    const [c] = await sql`select is_locked from conversations where id = ${conv.conversationId}`;
+    expect(c?.is_locked).toBe(false);
+  });
+  it("Instagram: our own send's echo (no metadata) binds it by its customer and text", async () => {
+    h.graph!.reset();
+    const text = `did it go out on Instagram? ${crypto.randomUUID()}`;
+    const { conv, messageId } = await crashedClaim('instagram', text);
+    await deliverSendJob(h, sendJobBody(h, messageId));
+    expect(await row(messageId)).toMatchObject({ status: 'failed', error_code: 'outcome_unknown' });
+    const echo = (igsid: string, echoed: string, mid: string) =>
+      postWebhook(
+        h,
+        instagramMessageBody({
+          igId: t.accounts.instagram.externalId,
+          igsid,
+          mid,
+          text: echoed,
+          isEcho: true,
+          appId: must(h.bindings.META_APP_ID, 'the app id'),
+        }),
+      );
+    // Another text, or the same text to another customer, binds nothing.
+    expect((await echo(conv.externalUserId, 'something else', `m_A${Date.now()}`)).status).toBe(
+      200,
+    );
+    expect((await echo('17840000000000999', text, `m_B${Date.now()}`)).status).toBe(200);
+    expect(await row(messageId)).toMatchObject({ status: 'failed', provider_message_id: null });
+    const mid = `m_IGECHO${Date.now()}`;
+    expect((await echo(conv.externalUserId, text, mid)).status).toBe(200);
+    expect(await row(messageId)).toMatchObject({ status: 'sent', provider_message_id: mid });
+    const outcomes = await sql`select outcome from send_attempts where message_id = ${messageId}`;
+    expect(outcomes.map((a) => a.outcome)).toEqual(['sent']);
+    expect(graphSends(h)).toHaveLength(0);
     const [c] = await sql`select is_locked from conversations where id = ${conv.conversationId}`;
     expect(c?.is_locked).toBe(false);
   });

@@ -180,7 +180,13 @@ function messageEvent(event: MessagingEvent, options: { appId: string }): EventO
       // The echo says Meta has it: a `sent` status naming our message (`metadata`), which binds
       // the mid to a send whose answer was lost (db/statuses.ts), and is a no-op otherwise.
       if (msg.metadata) {
-        target.items.push(ownSendEcho(event, msg.mid, msg.metadata));
+        target.items.push(ownSendEcho(event, msg.mid, { callbackData: msg.metadata }));
+        return null;
+      }
+      // Instagram's send API takes no `metadata`: its echo names the customer and the text, and
+      // binds a send whose answer was lost by those (db/statuses.ts). Media: the send job's.
+      if (msg.text) {
+        target.items.push(ownSendEcho(event, msg.mid, { echoText: msg.text }));
         return null;
       }
       return { note: `${at}: echo of our own send ${msg.mid} (recorded by the send job)` };
@@ -302,8 +308,15 @@ function postbackEvent(event: MessagingEvent): EventOutcome {
   return null;
 }
 
-/** The echo of our own send, carrying the message id we sent as `metadata`. */
-function ownSendEcho(event: MessagingEvent, mid: string, metadata: string): ParsedItem {
+/**
+ * The echo of our own send, as a `sent` status: carrying the message id we sent as `metadata`
+ * (Messenger), or only its text (Instagram).
+ */
+function ownSendEcho(
+  event: MessagingEvent,
+  mid: string,
+  names: { callbackData: string } | { echoText: string },
+): ParsedItem {
   return {
     path: event.at,
     dedupeKey: `s:${mid}:sent`,
@@ -316,7 +329,7 @@ function ownSendEcho(event: MessagingEvent, mid: string, metadata: string): Pars
         timestamp: event.timestamp,
         recipientId: event.recipient,
         payload: { echo: true },
-        callbackData: metadata,
+        ...names,
       },
     },
   };
