@@ -35,7 +35,7 @@ import { SEND_OUTCOME_UNKNOWN_REASON } from '../lib/graph';
 import { markCustomerMessageRead } from '../lib/graph-accounts';
 import { publishJobs } from '../lib/jobs';
 import { createServices } from '../services';
-import { createSendJob, MAX_TRANSIENT_FAILURES, retryDelayMs } from './send';
+import { createSendJob, MAX_TRANSIENT_FAILURES, retryDelayMs, type SendJobOptions } from './send';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -545,41 +545,59 @@ describe('send job with Meta status webhooks', () => {
   });
 });
 
+/**
+ * A harness whose send job uses a database that is down wherever `jobOptions` hands out `down`:
+ * each suite below studies one step of the send failing on it. Its parts are set before the
+ * suite's own hooks run.
+ */
+function outageSuite(
+  tenantName: string,
+  clock: () => Clock,
+  jobOptions: (down: Database) => SendJobOptions,
+) {
+  const suite = {} as { h: Harness; sql: postgres.Sql; db: Database; t: TenantFixture };
+  const closers: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    const down = await downDatabase();
+    closers.push(() => down.close().catch(() => {}));
+    suite.h = await createHarness({
+      clock: clock(),
+      statusProgression: false,
+      jobs: [createSendJob(jobOptions(down.db))],
+    });
+    closers.push(() => suite.h.close());
+    suite.sql = adminSql();
+    closers.push(() => suite.sql.end());
+    const { db, close } = connect(suite.h.bindings.DATABASE_URL!);
+    suite.db = db;
+    closers.push(close);
+    suite.t = await createTenant(suite.sql, tenantName);
+    suite.h.registerTenant(suite.t);
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  return suite;
+}
+
 describe('send job: a head message whose send keeps failing before Meta is called', () => {
   // The app runs on the QStash stand-in's clock, so waits and retries are seen as they would be.
-  let harness: Harness | undefined;
-  const clock: Clock = { now: () => new Date(harness?.qstash?.now() ?? Date.now()) };
+  const clock: Clock = { now: () => new Date(suite.h?.qstash?.now() ?? Date.now()) };
+  /** The message whose send is planned on a database that is down (every delivery). */
+  let failing: string | null = null;
+  const suite = outageSuite(
+    'Head outage',
+    () => clock,
+    (down) => ({
+      planDb: (services, messageId) => (messageId === failing ? down : services.db),
+    }),
+  );
   let h: Harness;
   let sql: postgres.Sql;
   let db: Database;
-  let closeDb: () => Promise<void>;
-  let down: { db: Database; close: () => Promise<void> };
   let t: TenantFixture;
-  /** The message whose send is planned on a database that is down (every delivery). */
-  let failing: string | null = null;
-
-  beforeAll(async () => {
-    down = await downDatabase();
-    h = await createHarness({
-      clock,
-      statusProgression: false,
-      jobs: [
-        createSendJob({
-          planDb: (services, messageId) => (messageId === failing ? down.db : services.db),
-        }),
-      ],
-    });
-    harness = h;
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-    t = await createTenant(sql, 'Head outage');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await closeDb();
-    await down.close().catch(() => {});
-    await sql.end();
-    await h.close();
+  beforeAll(() => {
+    ({ h, sql, db, t } = suite);
   });
 
   it('fails it with the reason after its bounded retries; the later ones go out in order after a handful of polls', async () => {
@@ -618,41 +636,26 @@ describe('send job: the database fails after the claim, before Meta is called', 
   // The app's clock stands still: a claim left held would never go stale, so only a claim given
   // back lets the next delivery send.
   const clock = manualClock();
+  /** How many of the next access-token reads go to the database that is down. */
+  let failingReads = 0;
+  const suite = outageSuite(
+    'Blip before Meta',
+    () => clock,
+    (down) => ({
+      recordRetryDelaysMs: [0, 0],
+      tokenDb: (services) => {
+        if (failingReads <= 0) return services.db;
+        failingReads -= 1;
+        return down;
+      },
+    }),
+  );
   let h: Harness;
   let sql: postgres.Sql;
   let db: Database;
-  let closeDb: () => Promise<void>;
-  let down: { db: Database; close: () => Promise<void> };
   let t: TenantFixture;
-  /** How many of the next access-token reads go to the database that is down. */
-  let failingReads = 0;
-
-  beforeAll(async () => {
-    down = await downDatabase();
-    h = await createHarness({
-      clock,
-      statusProgression: false,
-      jobs: [
-        createSendJob({
-          recordRetryDelaysMs: [0, 0],
-          tokenDb: (services) => {
-            if (failingReads <= 0) return services.db;
-            failingReads -= 1;
-            return down.db;
-          },
-        }),
-      ],
-    });
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-    t = await createTenant(sql, 'Blip before Meta');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await closeDb();
-    await down.close().catch(() => {});
-    await sql.end();
-    await h.close();
+  beforeAll(() => {
+    ({ h, sql, db, t } = suite);
   });
 
   for (const channel of ['whatsapp', 'messenger'] as const) {
@@ -680,41 +683,26 @@ describe('send job: the database fails after the claim, before Meta is called', 
 
 describe('send job: the database fails right after Meta accepted the message', () => {
   const clock = manualClock();
+  /** How many of the next writes of Meta's answer go to the database that is down. */
+  let failingWrites = 0;
+  const suite = outageSuite(
+    'Database blip',
+    () => clock,
+    (down) => ({
+      recordRetryDelaysMs: [0, 0],
+      recordDb: (services) => {
+        if (failingWrites <= 0) return services.db;
+        failingWrites -= 1;
+        return down;
+      },
+    }),
+  );
   let h: Harness;
   let sql: postgres.Sql;
   let db: Database;
-  let closeDb: () => Promise<void>;
-  let down: { db: Database; close: () => Promise<void> };
   let t: TenantFixture;
-  /** How many of the next writes of Meta's answer go to the database that is down. */
-  let failingWrites = 0;
-
-  beforeAll(async () => {
-    down = await downDatabase();
-    h = await createHarness({
-      clock,
-      statusProgression: false,
-      jobs: [
-        createSendJob({
-          recordRetryDelaysMs: [0, 0],
-          recordDb: (services) => {
-            if (failingWrites <= 0) return services.db;
-            failingWrites -= 1;
-            return down.db;
-          },
-        }),
-      ],
-    });
-    sql = adminSql();
-    ({ db, close: closeDb } = connect(h.bindings.DATABASE_URL!));
-    t = await createTenant(sql, 'Database blip');
-    h.registerTenant(t);
-  });
-  afterAll(async () => {
-    await closeDb();
-    await down.close().catch(() => {});
-    await sql.end();
-    await h.close();
+  beforeAll(() => {
+    ({ h, sql, db, t } = suite);
   });
   beforeEach(() => {
     clock.set(new Date());
