@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
 
 /**
  * The `unit` project: tests that need neither the run's database nor local servers started by
@@ -21,10 +21,27 @@ const unitTests = [
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',
 ];
-/** The product as a whole: `npm start`, the bundled Worker in workerd, the page in Chromium. */
-const e2eTests = ['test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts', 'test/smoke/**/*.test.ts'];
+/** The product as a whole: `npm start` and the bundled Worker in workerd… */
+const e2eTests = ['test/e2e/**/*.test.ts', 'test/smoke/**/*.test.ts'];
+/** …and the operator page in Chromium. */
+const browserTests = ['test/browser/**/*.test.ts'];
 // reliability/: the standing probes, run by `npm run test:reliability` (vitest.reliability.config.ts).
 const exclude = ['node_modules/**', 'dist/**', '.local/**', '.wrangler/**', 'reliability/**'];
+
+/** A project of the product as a whole, on the run's database. */
+const wholeProduct = (name: string, include: string[]): TestProjectConfiguration => ({
+  extends: true,
+  test: {
+    name,
+    include,
+    globalSetup: ['test/global-setup.ts'],
+    // The page answers through workerd and a database on a shared 2-core machine (CI runs the
+    // suites side by side): a screen that settles in a second alone can take a few under load,
+    // and expect.poll's default 1 s made such waits flaky, not wrong.
+    expect: { poll: { timeout: 10_000 } },
+    benchmark: { include: [] },
+  },
+});
 
 export default defineConfig({
   test: {
@@ -44,24 +61,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['**/*.test.ts'],
-          exclude: [...exclude, ...unitTests, ...e2eTests],
+          exclude: [...exclude, ...unitTests, ...e2eTests, ...browserTests],
           // One migrated database per run (embedded, or a fresh one on DATABASE_URL's server).
           globalSetup: ['test/global-setup.ts'],
         },
       },
-      {
-        extends: true,
-        test: {
-          name: 'e2e',
-          include: e2eTests,
-          globalSetup: ['test/global-setup.ts'],
-          // The page answers through workerd and a database on a shared 2-core machine (CI runs
-          // the suites side by side): a screen that settles in a second alone can take a few
-          // under load, and expect.poll's default 1 s made such waits flaky, not wrong.
-          expect: { poll: { timeout: 10_000 } },
-          benchmark: { include: [] },
-        },
-      },
+      wholeProduct('e2e', e2eTests),
+      wholeProduct('browser', browserTests),
     ],
   },
 });
