@@ -66,7 +66,15 @@ export const agentOutcome = pgEnum('agent_outcome', [
 export type AgentStep = {
   text?: string;
   toolCalls?: Array<{ toolName: string; input: unknown }>;
-  toolResults?: Array<{ toolName: string; output: unknown }>;
+  /** `latencyMs`: the tool's own execution time. */
+  toolResults?: Array<{ toolName: string; output: unknown; latencyMs?: number }>;
+  /** The model that answered this step, as the provider named it. */
+  model?: string;
+  /** The whole step (the model's answer and its tools); `modelMs`: the model's answer alone. */
+  latencyMs?: number;
+  modelMs?: number;
+  /** This step's tokens, as the provider reported them (cached: input read from its cache). */
+  usage?: { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number };
 };
 
 /** One agent turn, recorded whatever its outcome, so an operator can see why the AI said what it said. */

@@ -216,21 +216,44 @@ export function splitText(text: string, channel: MessageChannel): string[] {
   return parts;
 }
 
-/** The trace of a run: per step its text, tool calls with input, tool results (or errors) with output. */
+/**
+ * The trace of a run: per step the model, its time and tokens, its text, tool calls with input,
+ * tool results (or errors) with output and each tool's own time (the AI SDK's step performance).
+ */
 export function traceSteps(steps: ReadonlyArray<StepResult<ToolSet>>): AgentStep[] {
+  const ms = (value: number | undefined) =>
+    value === undefined || !Number.isFinite(value) ? {} : { latencyMs: Math.round(value) };
   return steps.map((step) => {
-    const toolResults: Array<{ toolName: string; output: unknown }> = [];
+    const toolMs = step.performance?.toolExecutionMs ?? {};
+    const toolResults: Array<{ toolName: string; output: unknown; latencyMs?: number }> = [];
     for (const part of step.content) {
       if (part.type === 'tool-result')
-        toolResults.push({ toolName: part.toolName, output: part.output });
+        toolResults.push({
+          toolName: part.toolName,
+          output: part.output,
+          ...ms(toolMs[part.toolCallId]),
+        });
       if (part.type === 'tool-error') {
         toolResults.push({
           toolName: part.toolName,
           output: { error: part.error instanceof Error ? part.error.message : String(part.error) },
+          ...ms(toolMs[part.toolCallId]),
         });
       }
     }
+    const { usage } = step;
+    const cached = usage.inputTokenDetails?.cacheReadTokens;
     return {
+      model: step.model.modelId,
+      ...ms(step.performance?.stepTimeMs),
+      ...(step.performance?.responseTimeMs !== undefined
+        ? { modelMs: Math.round(step.performance.responseTimeMs) }
+        : {}),
+      usage: {
+        ...(usage.inputTokens !== undefined ? { inputTokens: usage.inputTokens } : {}),
+        ...(usage.outputTokens !== undefined ? { outputTokens: usage.outputTokens } : {}),
+        ...(cached !== undefined ? { cachedInputTokens: cached } : {}),
+      },
       ...(step.text ? { text: step.text } : {}),
       ...(step.toolCalls.length > 0
         ? { toolCalls: step.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input })) }

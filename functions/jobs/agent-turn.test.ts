@@ -140,7 +140,7 @@ describe('debounce and supersede', () => {
     expect(runs.map((r) => r.outcome)).toEqual(['superseded', 'replied']);
     expect(runs[0]?.error).toMatch(/^superseded by newer message /);
     // The overtaken run did think (its steps are kept) but stored and sent nothing.
-    expect(runs[0]?.steps).toEqual([{ text: 'Abrimos de 9 a 20.' }]);
+    expect(runs[0]?.steps).toMatchObject([{ text: 'Abrimos de 9 a 20.' }]);
     expect((await agentMessages(conv.id)).map((m) => m.content)).toEqual([
       'De lunes a viernes de 9 a 20, y los sábados de 10 a 14.',
     ]);
@@ -353,7 +353,7 @@ describe('tools', () => {
     const conv = await conversationOf(sql, t, phone);
     const [run] = await runsOf(sql, conv.id);
     expect(run?.outcome).toBe('replied');
-    expect(run?.steps).toEqual([
+    expect(run?.steps).toMatchObject([
       {
         toolCalls: [
           { toolName: 'knowledge_search', input: { query: '¿Tenéis parking gratuito?' } },
@@ -376,6 +376,17 @@ describe('tools', () => {
       },
       { text: 'Sí: hay parking gratuito detrás de la clínica.' },
     ]);
+    // Each step keeps its model, time and tokens; each tool result its own time.
+    for (const step of run?.steps ?? []) {
+      expect(step).toMatchObject({
+        model: 'mock-model-id',
+        latencyMs: expect.any(Number),
+        modelMs: expect.any(Number),
+        usage: { inputTokens: 10, outputTokens: 5 },
+      });
+      expect(step.modelMs).toBeLessThanOrEqual(step.latencyMs);
+    }
+    expect(run?.steps[0]?.toolResults[0]?.latencyMs).toEqual(expect.any(Number));
     expect(JSON.stringify(script.chat.doGenerateCalls[1]?.prompt)).not.toContain(theirs?.id);
     expect((await agentMessages(conv.id)).map((m) => m.content)).toEqual([
       'Sí: hay parking gratuito detrás de la clínica.',
@@ -503,7 +514,7 @@ describe('tools', () => {
     await customerWrites(h, t, phone, 'opciones?');
     await h.settle();
     const [run] = await runsOf(sql, (await conversationOf(sql, t, phone)).id);
-    expect(run?.steps[0]?.toolResults).toEqual([
+    expect(run?.steps[0]?.toolResults).toMatchObject([
       {
         toolName: 'send_buttons',
         output: {
@@ -512,7 +523,7 @@ describe('tools', () => {
         },
       },
     ]);
-    expect(run?.steps[1]?.toolResults).toEqual([
+    expect(run?.steps[1]?.toolResults).toMatchObject([
       { toolName: 'send_buttons', output: { ok: true, queued: 'buttons' } },
     ]);
     expect(graphSends(h).filter((b) => b.to === phone)).toHaveLength(1);

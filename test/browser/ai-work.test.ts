@@ -33,6 +33,10 @@ async function aiReplied(
   const correlationId = `turn-${crypto.randomUUID()}`;
   const steps = [
     {
+      model: 'gpt-4.1-mini-2025-04-14',
+      latencyMs: 1480,
+      modelMs: 1210,
+      usage: { inputTokens: 1500, outputTokens: 40 },
       text: 'Let me look that up.',
       toolCalls: [
         { toolName: 'knowledge_search', input: { query: 'opening hours' } },
@@ -42,8 +46,13 @@ async function aiReplied(
         {
           toolName: 'knowledge_search',
           output: [{ title: 'Opening hours', snippet: LONG_SNIPPET }],
+          latencyMs: 35,
         },
-        { toolName: 'check_availability', output: { error: 'Calendar unreachable' } },
+        {
+          toolName: 'check_availability',
+          output: { error: 'Calendar unreachable' },
+          latencyMs: 260,
+        },
       ],
     },
     { text },
@@ -93,6 +102,8 @@ const WORDS = {
     locked: 'A person has taken over this chat',
     decided: 'This draft was already decided elsewhere',
     tokens: '1830 in / 64 out',
+    stepMeta: '1.5 s, the model 1.2 s · 1500 in / 40 out tokens',
+    toolTime: '35 ms',
   },
   ar: {
     header: 'يكتب وكيل الذكاء الاصطناعي مسودات ردود للاعتماد',
@@ -104,6 +115,8 @@ const WORDS = {
     locked: 'تولّى شخص هذه المحادثة',
     decided: 'سبق البتّ في هذه المسودة من مكان آخر',
     tokens: 'داخلة',
+    stepMeta: 'منها النموذج',
+    toolTime: '35 ملّي ث',
   },
 } as const;
 
@@ -227,6 +240,10 @@ describe.skipIf(!haveChromium)("the AI's work on the operator page in Chromium",
           'Calendar unreachable',
           `We are open until 20:00 (${name}).`,
           words.tokens,
+          // Per step its model, time and tokens; per tool its own time.
+          'gpt-4.1-mini-2025-04-14',
+          words.stepMeta,
+          words.toolTime,
         ])
           expect(shown).toContain(expected);
         // Focus moved into the dialog.

@@ -90,6 +90,17 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
       drafts: [],
     });
     expect(typeof trace.latency_ms).toBe('number');
+    // Per step: the model, the step's and the model's time, the tokens; per tool result its time.
+    const steps = trace.steps as Array<Record<string, unknown>>;
+    for (const step of steps) {
+      expect(step).toMatchObject({
+        model: 'mock-model-id',
+        latency_ms: expect.any(Number),
+        model_ms: expect.any(Number),
+        usage: { input_tokens: 10, output_tokens: 5 },
+      });
+    }
+    expect(steps[0]).toMatchObject({ tool_results: [{ latency_ms: expect.any(Number) }] });
     expect(trace.messages.map((m) => [m.sender, m.content])).toEqual([
       ['agent', 'La limpieza cuesta 60 €.'],
     ]);

@@ -18,8 +18,46 @@ const route = operatorRoutes('logs');
 
 const EXAMPLE_CORRELATION_ID = `turn-${EXAMPLE_ID}`;
 
+const stepUsage = z
+  .object({
+    input_tokens: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Tokens read by the model', example: 1830 }),
+    output_tokens: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Tokens the model wrote', example: 64 }),
+    cached_input_tokens: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'Input read from the provider cache', example: 1024 }),
+  })
+  .openapi({
+    description: "This step's tokens, as the provider reported them",
+    example: { input_tokens: 1830, output_tokens: 64, cached_input_tokens: 1024 },
+  });
+
 const step = z
   .object({
+    model: z
+      .string()
+      .optional()
+      .openapi({ description: 'The model that answered this step', example: 'gpt-4.1-mini' }),
+    latency_ms: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'The whole step: the model and its tools', example: 910 }),
+    model_ms: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "The model's answer alone", example: 640 }),
+    usage: stepUsage.optional(),
     text: z.string().optional().openapi({
       description: 'What the model wrote in this step',
       example: 'We are open until 20:00 today.',
@@ -47,6 +85,11 @@ const step = z
             description: 'What the tool answered',
             example: [{ title: 'Opening hours', snippet: 'Mon–Fri 9:00–20:00' }],
           }),
+          latency_ms: z
+            .number()
+            .int()
+            .optional()
+            .openapi({ description: "The tool's own time", example: 12 }),
         }),
       )
       .optional()
@@ -212,6 +255,24 @@ export function registerLogs(app: App) {
       {
         ...toSummary(trace.run),
         steps: trace.run.steps.map((s) => ({
+          ...(s.model !== undefined ? { model: s.model } : {}),
+          ...(s.latencyMs !== undefined ? { latency_ms: s.latencyMs } : {}),
+          ...(s.modelMs !== undefined ? { model_ms: s.modelMs } : {}),
+          ...(s.usage
+            ? {
+                usage: {
+                  ...(s.usage.inputTokens !== undefined
+                    ? { input_tokens: s.usage.inputTokens }
+                    : {}),
+                  ...(s.usage.outputTokens !== undefined
+                    ? { output_tokens: s.usage.outputTokens }
+                    : {}),
+                  ...(s.usage.cachedInputTokens !== undefined
+                    ? { cached_input_tokens: s.usage.cachedInputTokens }
+                    : {}),
+                },
+              }
+            : {}),
           ...(s.text !== undefined ? { text: s.text } : {}),
           ...(s.toolCalls
             ? { tool_calls: s.toolCalls.map((t) => ({ tool_name: t.toolName, input: t.input })) }
@@ -221,6 +282,7 @@ export function registerLogs(app: App) {
                 tool_results: s.toolResults.map((t) => ({
                   tool_name: t.toolName,
                   output: t.output,
+                  ...(t.latencyMs !== undefined ? { latency_ms: t.latencyMs } : {}),
                 })),
               }
             : {}),

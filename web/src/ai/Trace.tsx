@@ -120,7 +120,7 @@ function RunView({ run }: { run: Run }) {
         <dd>
           <time dateTime={run.started_at}>{dateTime(run.started_at)}</time>
         </dd>
-        {/* The API reports no prices, so no cost is shown rather than one made up here. */}
+        {/* The API reports no prices yet, so no cost is shown rather than one made up here. */}
         {run.error && (
           <>
             <dt>{t('traceError')}</dt>
@@ -138,6 +138,23 @@ function RunView({ run }: { run: Run }) {
           {run.steps.map((step, index) => (
             <li key={index} class="trace-step">
               <span class="trace-step-number">{t('traceStep', { n: index + 1 })}</span>
+              {step.latency_ms !== undefined && (
+                <span class="trace-step-meta muted">
+                  {' · '}
+                  {step.model && (
+                    <>
+                      <bdi>{step.model}</bdi>
+                      {' · '}
+                    </>
+                  )}
+                  {t('traceStepMeta', {
+                    s: seconds(step.latency_ms),
+                    m: step.model_ms === undefined ? '—' : seconds(step.model_ms),
+                    in: step.usage?.input_tokens ?? '—',
+                    out: step.usage?.output_tokens ?? '—',
+                  })}
+                </span>
+              )}
               {step.text && (
                 <div class="trace-text" dir="auto">
                   {step.text}
@@ -150,7 +167,12 @@ function RunView({ run }: { run: Run }) {
                 </div>
               ))}
               {step.tool_results?.map((r, i) => (
-                <ToolResult key={`r${i}`} tool={r.tool_name} output={r.output} />
+                <ToolResult
+                  key={`r${i}`}
+                  tool={r.tool_name}
+                  output={r.output}
+                  latencyMs={r.latency_ms}
+                />
               ))}
             </li>
           ))}
@@ -161,7 +183,15 @@ function RunView({ run }: { run: Run }) {
 }
 
 /** A tool's answer; a tool that threw is recorded as `{ error }` (functions/agent/turn.ts). */
-function ToolResult({ tool, output }: { tool: string; output: unknown }) {
+function ToolResult({
+  tool,
+  output,
+  latencyMs,
+}: {
+  tool: string;
+  output: unknown;
+  latencyMs?: number | undefined;
+}) {
   const failure =
     typeof output === 'object' &&
     output !== null &&
@@ -171,7 +201,12 @@ function ToolResult({ tool, output }: { tool: string; output: unknown }) {
       : null;
   return (
     <div class={`trace-tool ${failure === null ? '' : 'failed'}`}>
-      <span>{t(failure === null ? 'traceToolResult' : 'traceToolError', { tool })}</span>
+      <span>
+        {t(failure === null ? 'traceToolResult' : 'traceToolError', { tool })}
+        {latencyMs !== undefined && (
+          <span class="muted"> · {t('traceToolTime', { ms: latencyMs })}</span>
+        )}
+      </span>
       {failure === null ? (
         <Json value={output} />
       ) : (

@@ -2720,6 +2720,46 @@ export interface components {
         /** @description One step of an agent run: text and tool calls */
         AgentStep: {
             /**
+             * @description The model that answered this step
+             * @example gpt-4.1-mini
+             */
+            model?: string;
+            /**
+             * @description The whole step: the model and its tools
+             * @example 910
+             */
+            latency_ms?: number;
+            /**
+             * @description The model's answer alone
+             * @example 640
+             */
+            model_ms?: number;
+            /**
+             * @description This step's tokens, as the provider reported them
+             * @example {
+             *       "input_tokens": 1830,
+             *       "output_tokens": 64,
+             *       "cached_input_tokens": 1024
+             *     }
+             */
+            usage?: {
+                /**
+                 * @description Tokens read by the model
+                 * @example 1830
+                 */
+                input_tokens?: number;
+                /**
+                 * @description Tokens the model wrote
+                 * @example 64
+                 */
+                output_tokens?: number;
+                /**
+                 * @description Input read from the provider cache
+                 * @example 1024
+                 */
+                cached_input_tokens?: number;
+            };
+            /**
              * @description What the model wrote in this step
              * @example We are open until 20:00 today.
              */
@@ -2774,6 +2814,11 @@ export interface components {
                  *     ]
                  */
                 output?: unknown;
+                /**
+                 * @description The tool's own time
+                 * @example 12
+                 */
+                latency_ms?: number;
             }[];
         };
         /** @description A reply of the agent waiting for an operator's decision */

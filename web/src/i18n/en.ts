@@ -430,6 +430,9 @@ export const en = {
     '{name}: a proposal with the next free times is in the chat for your approval. Nothing is sent before, and nothing is booked until the customer picks a time.',
   oppProposeNone:
     'No times to propose: no bookable service is known for this customer, or there is no free time in the next 14 days. It is still open: you can write a message instead.',
+  // Issue 14: per-step timings and tokens in the trace.
+  traceStepMeta: '{s} s, the model {m} s · {in} in / {out} out tokens',
+  traceToolTime: '{ms} ms',
 };
 
 export type Messages = typeof en;

@@ -437,4 +437,7 @@ export const es: Messages = {
     '{name}: la propuesta con las próximas horas libres está en el chat para que la apruebes. Antes no se envía nada, y nada se reserva hasta que el cliente elija una hora.',
   oppProposeNone:
     'No hay horas que proponer: no se conoce un servicio reservable para este cliente, o no hay horas libres en los próximos 14 días. Sigue abierto: puedes redactar un mensaje.',
+  // Issue 14: per-step timings and tokens in the trace.
+  traceStepMeta: '{s} s, el modelo {m} s · tokens: {in} de entrada / {out} de salida',
+  traceToolTime: '{ms} ms',
 };
