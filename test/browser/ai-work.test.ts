@@ -55,7 +55,13 @@ async function aiReplied(
         },
       ],
     },
-    { text },
+    {
+      model: 'gpt-4.1-mini-2025-04-14',
+      latencyMs: 620,
+      modelMs: 610,
+      usage: { inputTokens: 330, outputTokens: 24 },
+      text,
+    },
   ];
   await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, steps, usage,
       latency_ms, outcome, started_at, finished_at)
@@ -104,6 +110,8 @@ const WORDS = {
     tokens: '1830 in / 64 out',
     stepMeta: '1.5 s, the model 1.2 s · 1500 in / 40 out tokens',
     toolTime: '35 ms',
+    // 1830 input and 64 output tokens of gpt-4.1-mini at $0.40 and $1.60 per million.
+    cost: 'Cost$0.000834',
   },
   ar: {
     header: 'يكتب وكيل الذكاء الاصطناعي مسودات ردود للاعتماد',
@@ -117,6 +125,7 @@ const WORDS = {
     tokens: 'داخلة',
     stepMeta: 'منها النموذج',
     toolTime: '35 ملّي ث',
+    cost: 'التكلفة',
   },
 } as const;
 
@@ -244,6 +253,7 @@ describe.skipIf(!haveChromium)("the AI's work on the operator page in Chromium",
           'gpt-4.1-mini-2025-04-14',
           words.stepMeta,
           words.toolTime,
+          words.cost,
         ])
           expect(shown).toContain(expected);
         // Focus moved into the dialog.

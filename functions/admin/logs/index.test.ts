@@ -90,6 +90,8 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
       drafts: [],
     });
     expect(typeof trace.latency_ms).toBe('number');
+    // The mock model has no list price: no cost, rather than a made-up one.
+    expect(trace.cost_usd).toBeNull();
     // Per step: the model, the step's and the model's time, the tokens; per tool result its time.
     const steps = trace.steps as Array<Record<string, unknown>>;
     for (const step of steps) {
@@ -108,6 +110,40 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
     const list = await h.asUser(t.agent, `/admin/logs/ai?conversation_id=${conv.id}`);
     const { items } = (await list.json()) as { items: Array<{ correlation_id: string }> };
     expect(items.map((i) => i.correlation_id)).toEqual([run?.correlation_id]);
+  });
+
+  it("costs a run by its steps' models and tokens at list price, in the run and in the list", async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
+      values (${t.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
+    const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+      values (${t.tenantId}, ${contact?.id}, ${t.accounts.whatsapp.id}) returning id`;
+    const priced = `turn-${crypto.randomUUID()}`;
+    const steps = [
+      {
+        model: 'gpt-4.1-mini-2025-04-14',
+        usage: { inputTokens: 1500, cachedInputTokens: 1000, outputTokens: 40 },
+      },
+      { model: 'gpt-4.1-mini-2025-04-14', usage: { inputTokens: 1600, outputTokens: 30 } },
+    ];
+    await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, steps, outcome)
+      values (${t.tenantId}, ${conv?.id}, ${priced}, 'gpt-4.1-mini', ${sql.json(steps)}, 'replied')`;
+    // (500 + 1600) × 0.40 + 1000 × 0.10 + 70 × 1.60 = 840 + 100 + 112 = 1052 per million tokens.
+    const expected = 1052 / 1_000_000;
+    const one = (await (await h.asUser(t.agent, `/admin/logs/ai/${priced}`)).json()) as {
+      cost_usd: number | null;
+    };
+    expect(one.cost_usd).toBeCloseTo(expected, 12);
+    const list = (await (
+      await h.asUser(t.agent, `/admin/logs/ai?conversation_id=${conv?.id}`)
+    ).json()) as {
+      items: Array<{ correlation_id: string; cost_usd: number | null }>;
+    };
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]?.cost_usd).toBeCloseTo(expected, 12);
   });
 
   it('answers 404 to an operator of another tenant, like a run that does not exist', async ({

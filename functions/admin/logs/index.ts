@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { runCost } from '../../../core/agent/prices';
 import { NotFoundError } from '../../../core/errors';
 import { type AgentRunRow, listRuns, runTrace } from '../../../db/agent';
 import { OFFLINE_MODEL_ID } from '../../agent/offline-model';
@@ -131,6 +132,16 @@ const runSummary = z
       .int()
       .nullable()
       .openapi({ description: 'How long the run took', example: 2140 }),
+    cost_usd: z
+      .number()
+      .nullable()
+      .openapi({
+        description:
+          "What its model calls cost in US dollars, from each step's tokens at the model's list " +
+          'price (core/agent/prices.ts); null when a model has no known price or the run kept no ' +
+          'tokens per step',
+        example: 0.000796,
+      }),
     started_at: field.time('When it started'),
     finished_at: field.nullableString(
       'When it finished (ISO 8601); null while running',
@@ -197,6 +208,7 @@ function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
     error: run.error,
     usage: Object.fromEntries(Object.entries(run.usage).map(([k, v]) => [k, v ?? null])),
     latency_ms: run.latencyMs,
+    cost_usd: runCost(run.steps),
     started_at: run.startedAt.toISOString(),
     finished_at: run.finishedAt?.toISOString() ?? null,
   };

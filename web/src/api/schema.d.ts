@@ -2615,6 +2615,11 @@ export interface components {
              */
             latency_ms: number | null;
             /**
+             * @description What its model calls cost in US dollars, from each step's tokens at the model's list price (core/agent/prices.ts); null when a model has no known price or the run kept no tokens per step
+             * @example 0.000796
+             */
+            cost_usd: number | null;
+            /**
              * @description When it started (ISO 8601)
              * @example 2025-03-14T09:26:53.589Z
              */

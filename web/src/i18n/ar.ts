@@ -430,4 +430,6 @@ export const ar: Messages = {
   // Issue 14: per-step timings and tokens in the trace.
   traceStepMeta: '{s} ث، منها النموذج {m} ث · الرموز: {in} داخلة / {out} خارجة',
   traceToolTime: '{ms} ملّي ث',
+  traceCost: 'التكلفة',
+  traceCostUnknown: 'غير معروفة (نموذج بلا سعر معلن)',
 };

@@ -433,6 +433,8 @@ export const en = {
   // Issue 14: per-step timings and tokens in the trace.
   traceStepMeta: '{s} s, the model {m} s · {in} in / {out} out tokens',
   traceToolTime: '{ms} ms',
+  traceCost: 'Cost',
+  traceCostUnknown: 'not known (a model without a list price)',
 };
 
 export type Messages = typeof en;

@@ -440,4 +440,6 @@ export const es: Messages = {
   // Issue 14: per-step timings and tokens in the trace.
   traceStepMeta: '{s} s, el modelo {m} s · tokens: {in} de entrada / {out} de salida',
   traceToolTime: '{ms} ms',
+  traceCost: 'Coste',
+  traceCostUnknown: 'desconocido (un modelo sin precio de lista)',
 };
