@@ -1,4 +1,5 @@
 import { and, desc, eq, max, sql } from 'drizzle-orm';
+import { runCost } from '../core/agent/prices';
 import type { TenantContext } from './client';
 import {
   type AgentStep,
@@ -279,12 +280,30 @@ export async function finishRun(
       steps: result.steps,
       usage: result.usage,
       latencyMs: result.latencyMs,
+      costUsd: runCost(result.steps),
       error: result.error ?? null,
       finishedAt: result.now,
     })
     .where(and(eq(agentRuns.id, runId), eq(agentRuns.outcome, 'running')))
     .returning({ id: agentRuns.id });
   return updated.length > 0;
+}
+
+/**
+ * What this calendar month's runs (UTC) cost the business, in US dollars: the sum of the runs
+ * whose cost is known (core/agent/prices.ts). An index range on (tenant, started_at).
+ */
+export async function aiSpendThisMonth({ tx, tenantId }: TenantContext): Promise<number> {
+  const [row] = await tx
+    .select({ spent: sql<number>`coalesce(sum(${agentRuns.costUsd}), 0)::float8` })
+    .from(agentRuns)
+    .where(
+      and(
+        eq(agentRuns.tenantId, tenantId),
+        sql`${agentRuns.startedAt} >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`,
+      ),
+    );
+  return Number(row?.spent ?? 0);
 }
 
 /** Sets one key of a message's payload, keeping the others. */

@@ -25,6 +25,10 @@ export type TenantSettings = {
   reminderOffsetsMinutes: number[];
   /** The follow-ups' frequency cap: at most one per customer in this many days. */
   followUpMinDaysApart: number;
+  /** The AI's monthly budget in US dollars; null: none. */
+  aiMonthlyBudgetUsd: number | null;
+  /** With the budget spent, the agent hands off instead of calling the model. */
+  aiBudgetHardStop: boolean;
   /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
   model: string | null;
   /** Last characters of the tenant's own API key, when one is stored. */
@@ -57,6 +61,8 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   maxHorizonDays: 60,
   reminderOffsetsMinutes: [1440, 120],
   followUpMinDaysApart: 7,
+  aiMonthlyBudgetUsd: null,
+  aiBudgetHardStop: false,
   model: null,
   apiKeyHint: null,
   updatedAt: null,

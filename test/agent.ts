@@ -50,10 +50,17 @@ export type ScriptStep =
  */
 export function scriptedModels(
   script: ScriptStep[],
-  options: { transcript?: string | Error; vision?: boolean; label?: string } = {},
+  options: {
+    transcript?: string | Error;
+    vision?: boolean;
+    label?: string;
+    /** The id the chat model reports (default the mock's own, which has no list price). */
+    modelId?: string;
+  } = {},
 ) {
   const queue = [...script];
   const chat = new MockLanguageModelV4({
+    ...(options.modelId ? { modelId: options.modelId } : {}),
     doGenerate: async (callOptions) => {
       const next = queue.shift();
       if (!next) throw new Error('the scripted model has no more answers');

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgEnum, pgPolicy, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgPolicy,
+  pgTable,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { at, parentRef } from './columns';
 import { conversations, messages } from './conversations';
 import { authenticatedRole, workerRole } from './roles';
@@ -91,6 +101,8 @@ export const agentRuns = tenantTable(
     steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
     usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
     latencyMs: integer('latency_ms'),
+    /** What its model calls cost at list price (core/agent/prices.ts); null: not known. */
+    costUsd: doublePrecision('cost_usd'),
     outcome: agentOutcome('outcome').notNull().default('running'),
     error: text('error'),
     startedAt: at('started_at').notNull().defaultNow(),
@@ -100,5 +112,7 @@ export const agentRuns = tenantTable(
     // A turn answers the messages that arrived since the conversation's last finished run
     // started (db/agent.ts openTurn): that maximum is an index probe.
     index('agent_runs_conversation_started').on(t.conversationId, t.startedAt),
+    // A business's runs by time: the list of runs, and this month's spend (db/agent.ts).
+    index('agent_runs_tenant_started').on(t.tenantId, t.startedAt),
   ],
 );

@@ -2,6 +2,7 @@ import { type BuildExtraConfigColumns, sql } from 'drizzle-orm';
 import {
   boolean,
   check,
+  doublePrecision,
   integer,
   jsonb,
   type PgColumnBuilderBase,
@@ -144,6 +145,13 @@ export const tenantSettings = pgTable(
      * this many days.
      */
     followUpMinDaysApart: integer('follow_up_min_days_apart').notNull().default(7),
+    /**
+     * The AI's monthly budget in US dollars (docs/observability.md): the page warns when this
+     * calendar month's runs (UTC) cost it; null: no budget.
+     */
+    aiMonthlyBudgetUsd: doublePrecision('ai_monthly_budget_usd'),
+    /** With a budget spent: the agent hands conversations to a person instead of calling the model. */
+    aiBudgetHardStop: boolean('ai_budget_hard_stop').notNull().default(false),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -151,6 +159,10 @@ export const tenantSettings = pgTable(
     check('tenant_settings_min_notice', sql`${t.minNoticeMinutes} between 0 and 43200`),
     check('tenant_settings_horizon', sql`${t.maxHorizonDays} between 1 and 366`),
     check('tenant_settings_follow_up_days', sql`${t.followUpMinDaysApart} between 1 and 90`),
+    check(
+      'tenant_settings_ai_budget',
+      sql`${t.aiMonthlyBudgetUsd} is null or (${t.aiMonthlyBudgetUsd} > 0 and ${t.aiMonthlyBudgetUsd} <= 1000000)`,
+    ),
     ...tenantPolicies('tenant_settings', t.tenantId, 'admins-write'),
   ],
 ).enableRLS();

@@ -12,6 +12,7 @@ import {
 } from '../../core/messaging/kinds';
 import {
   type AgentRunRow,
+  aiSpendThisMonth,
   findRun,
   finishRun,
   type HistoryRow,
@@ -134,6 +135,8 @@ type TurnStart =
       trigger: TurnTrigger;
       conversation: TurnConversation;
       settings: TenantSettings;
+      /** What this month's runs cost so far (US dollars), for the budget's hard stop. */
+      spentThisMonth: number;
       models: AgentModels;
       rows: HistoryRow[];
       notes: Map<string, MediaNote>;
@@ -313,7 +316,7 @@ export async function runAgentTurn(
     );
   let stored: Awaited<ReturnType<typeof store>>;
   try {
-    const thought = await think(scope, start);
+    const thought = budgetStop(start) ?? (await think(scope, start));
     if (thought.failureKind && thought.failureKind !== 'permanent' && job.retried < JOB_RETRIES) {
       // A timeout or an outage passes: give the run back and let QStash retry (bounded backoff),
       // rather than hand the customer to a person for good over a blip (issue 15).
@@ -335,6 +338,33 @@ export async function runAgentTurn(
 }
 
 /**
+ * The monthly budget's hard stop (tenant settings): with this month's spend at or over the budget,
+ * the turn hands the conversation to a person, saying why, without calling the model.
+ */
+function budgetStop({ settings, spentThisMonth }: TurnRun): Thought | null {
+  const budget = settings.aiMonthlyBudgetUsd;
+  if (!settings.aiBudgetHardStop || budget === null || spentThisMonth < budget) return null;
+  return {
+    replies: [],
+    effects: {
+      ...emptyEffects(),
+      escalation: {
+        reason: `This month's AI budget (US$${budget.toFixed(2)}) is spent, so the AI did not answer; a person should reply.`,
+      },
+    },
+    // No customer text is read for a run that does not think: the business's own language.
+    language: tenantLanguage(
+      [settings.businessDescription, settings.persona, settings.agentInstructions],
+      conversationLanguage([]),
+    ),
+    customerText: null,
+    failure: null,
+    failureKind: null,
+    record: { steps: [], usage: {}, latencyMs: 0 },
+  };
+}
+
+/**
  * Step 1 (transaction): the message this turn answers and whether it may speak; if so, start its
  * run and read what the model needs. A skip is recorded as a finished run, so every turn leaves a
  * trace. Nothing waiting (a later delivery of a turn that finished, messages handled at intake)
@@ -349,14 +379,16 @@ async function decide(
   turnJob: TurnJob,
 ): Promise<TurnStart | CommitWith<TurnStart>> {
   const { job, payload, deps } = turnJob;
-  const [trigger, conversation, settings, rows, sealedKey, lastUnlock] = await Promise.all([
-    openTurn(ctx, payload.conversationId),
-    loadTurnConversation(ctx, payload.conversationId),
-    getTenantSettings(ctx),
-    recentMessages(ctx, payload.conversationId, deps.historyRows),
-    modelApiKeyCiphertext(ctx),
-    lastUnlockedAt(ctx, payload.conversationId),
-  ]);
+  const [trigger, conversation, settings, rows, sealedKey, lastUnlock, spentThisMonth] =
+    await Promise.all([
+      openTurn(ctx, payload.conversationId),
+      loadTurnConversation(ctx, payload.conversationId),
+      getTenantSettings(ctx),
+      recentMessages(ctx, payload.conversationId, deps.historyRows),
+      modelApiKeyCiphertext(ctx),
+      lastUnlockedAt(ctx, payload.conversationId),
+      aiSpendThisMonth(ctx),
+    ]);
   if (!trigger) return { kind: 'done', detail: 'no message waits for an answer' };
   const correlationId = turnCorrelationId(trigger.id);
   const log = turnJob.log.child({ correlationId });
@@ -390,6 +422,7 @@ async function decide(
               trigger,
               conversation,
               settings,
+              spentThisMonth,
               models,
               rows,
               notes,

@@ -302,6 +302,9 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       expect(await page.textContent('#hours-sun-state')).toBe(lang === 'en' ? 'Closed' : 'مغلق');
       await page.fill('#set-slot_step_minutes', '30');
       await page.fill('#set-follow_up_min_days_apart', '14');
+      // A monthly AI budget of US$0.50 that stops the AI when spent.
+      await page.fill('#set-ai_monthly_budget_usd', '0.5');
+      await page.check('#set-ai_budget_hard_stop');
       // Reminders that are not minutes are refused on the page, before anything is sent.
       await page.fill('#set-reminder_offsets_minutes', 'the day before');
       await page.click('#settings-save');
@@ -321,7 +324,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await expect.poll(() => page.textContent('#settings-status')).not.toBe('');
       expect(await page.textContent('#hours-mon-error')).toBe('');
       const [saved] = await sql`select business_hours, slot_step_minutes, reminder_offsets_minutes,
-          follow_up_min_days_apart
+          follow_up_min_days_apart, ai_monthly_budget_usd, ai_budget_hard_stop
         from tenant_settings where tenant_id = ${tenant.tenantId}`;
       expect(saved).toEqual({
         business_hours: {
@@ -334,7 +337,19 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         slot_step_minutes: 30,
         reminder_offsets_minutes: [1440, 60],
         follow_up_min_days_apart: 14,
+        ai_monthly_budget_usd: 0.5,
+        ai_budget_hard_stop: true,
       });
+      // This month's runs cost US$0.75 (one run, whichever screen comes first): over the budget,
+      // the page says so.
+      const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
+        values (${tenant.tenantId}, 'whatsapp', ${`3460${Date.now() % 10_000_000}`}) returning id`;
+      const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+        values (${tenant.tenantId}, ${contact?.id}, ${tenant.accounts.whatsapp.id}) returning id`;
+      await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome, cost_usd)
+        values (${tenant.tenantId}, ${conv?.id}, ${`turn-budget-${tenant.tenantId}`}, 'gpt-4.1-mini',
+          'replied', 0.75)
+        on conflict (correlation_id) do nothing`;
       // The key is stored encrypted in the private schema; the page shows only its last four.
       const [stored] =
         await sql`select api_key from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
@@ -361,6 +376,16 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       expect(await page.textContent('#hours-sun-state')).toBe(lang === 'en' ? 'Closed' : 'مغلق');
       expect(await page.inputValue('#set-slot_step_minutes')).toBe('30');
       expect(await page.inputValue('#set-follow_up_min_days_apart')).toBe('14');
+      expect(await page.inputValue('#set-ai_monthly_budget_usd')).toBe('0.5');
+      expect(await page.isChecked('#set-ai_budget_hard_stop')).toBe(true);
+      expect(await page.textContent('#ai-budget-spent')).toContain(
+        lang === 'en' ? '$0.75' : 'المُنفق',
+      );
+      expect(await page.textContent('#ai-budget-over')).toBe(
+        lang === 'en'
+          ? "This month's AI budget is spent: the AI hands new messages to a person."
+          : 'نفدت ميزانية الذكاء الاصطناعي لهذا الشهر: يحيل الذكاء الاصطناعي الرسائل الجديدة إلى شخص.',
+      );
       expect(await page.inputValue('#set-reminder_offsets_minutes')).toBe('1440, 60');
       await shownNowhere();
       await expectAccessible(page);
@@ -374,6 +399,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       for (const [part, id] of [
         ['booking', '#set-booking'],
         ['follow-ups', '#set-follow-ups'],
+        ['budget', '#set-ai_budget'],
         ['model', '#set-ai_model'],
       ] as const) {
         await page.locator(id).scrollIntoViewIfNeeded();

@@ -134,6 +134,51 @@ describe('/admin/settings', () => {
     expect(row).toEqual({ follow_up_min_days_apart: 14 });
   });
 
+  it("reads and changes the AI's monthly budget and hard stop, with this month's spend", async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const t = await newTenant('Budget settings');
+    const initial = (await (await h.asUser(t.agent, '/admin/settings')).json()) as Settings;
+    expect(initial).toMatchObject({
+      ai_monthly_budget_usd: null,
+      ai_budget_hard_stop: false,
+      ai_spent_this_month_usd: 0,
+    });
+    // Runs of this month count (their cost at list price); last month's and unpriced ones do not.
+    const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
+      values (${t.tenantId}, 'whatsapp', '34600111222') returning id`;
+    const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+      values (${t.tenantId}, ${contact?.id}, ${t.accounts.whatsapp.id}) returning id`;
+    for (const [cost, startedAt] of [
+      [1.25, sql`now()`],
+      [0.5, sql`now()`],
+      [null, sql`now()`],
+      [
+        99,
+        sql`date_trunc('month', now() at time zone 'UTC') at time zone 'UTC' - interval '1 second'`,
+      ],
+    ] as const) {
+      await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome,
+          cost_usd, started_at)
+        values (${t.tenantId}, ${conv?.id}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini',
+          'replied', ${cost}, ${startedAt})`;
+    }
+    const res = await patch(h, t.owner, { ai_monthly_budget_usd: 1.5, ai_budget_hard_stop: true });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      ai_monthly_budget_usd: 1.5,
+      ai_budget_hard_stop: true,
+      ai_spent_this_month_usd: 1.75,
+    });
+    const [row] = await sql`select ai_monthly_budget_usd, ai_budget_hard_stop from tenant_settings
+      where tenant_id = ${t.tenantId}`;
+    expect(row).toEqual({ ai_monthly_budget_usd: 1.5, ai_budget_hard_stop: true });
+    const cleared = await patch(h, t.owner, { ai_monthly_budget_usd: null });
+    expect(await cleared.json()).toMatchObject({ ai_monthly_budget_usd: null });
+  });
+
   it('lets only owners and admins change settings', async ({ harness: h, sql, tenant: a }) => {
     const res = await patch(h, a.agent, { reply_mode: 'off' });
     expect(res.status).toBe(403);
@@ -155,6 +200,11 @@ describe('/admin/settings', () => {
     [{ follow_up_min_days_apart: 0 }, 'follow_up_min_days_apart'],
     [{ follow_up_min_days_apart: 91 }, 'follow_up_min_days_apart'],
     [{ follow_up_min_days_apart: 1.5 }, 'follow_up_min_days_apart'],
+    [{ ai_monthly_budget_usd: 0 }, 'ai_monthly_budget_usd'],
+    [{ ai_monthly_budget_usd: -5 }, 'ai_monthly_budget_usd'],
+    [{ ai_monthly_budget_usd: 2_000_000 }, 'ai_monthly_budget_usd'],
+    [{ ai_monthly_budget_usd: '50' }, 'ai_monthly_budget_usd'],
+    [{ ai_budget_hard_stop: 'yes' }, 'ai_budget_hard_stop'],
     [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
     [{ unknown: true }, 'unknown'],
     [{}, 'give at least one setting to change'],

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { aiSpendThisMonth } from '../../../db/agent';
 import { asTenant } from '../../../db/client';
 import {
   getTenantSettings,
@@ -123,6 +124,16 @@ const followUpDaysDoc = {
   example: 7,
 };
 const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
+const budgetDoc = {
+  description:
+    "The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none",
+  example: 50,
+};
+const hardStopDoc = {
+  description:
+    'With the budget spent, the agent hands each conversation to a person instead of calling the model',
+  example: false,
+};
 
 const settings = z
   .object({
@@ -140,6 +151,13 @@ const settings = z
     max_horizon_days: z.number().int().openapi(horizonDoc),
     reminder_offsets_minutes: z.array(z.number().int()).openapi(reminderOffsetsDoc),
     follow_up_min_days_apart: z.number().int().openapi(followUpDaysDoc),
+    ai_monthly_budget_usd: z.number().nullable().openapi(budgetDoc),
+    ai_budget_hard_stop: z.boolean().openapi(hardStopDoc),
+    ai_spent_this_month_usd: z.number().openapi({
+      description:
+        "What this calendar month's AI runs cost so far (UTC, at list price; runs of unpriced models count nothing)",
+      example: 12.37,
+    }),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
@@ -187,6 +205,8 @@ const settingsPatch = z
       .refine((v) => new Set(v).size === v.length, 'each offset once')
       .openapi(reminderOffsetsDoc),
     follow_up_min_days_apart: z.number().int().min(1).max(90).openapi(followUpDaysDoc),
+    ai_monthly_budget_usd: z.number().min(0.01).max(1_000_000).nullable().openapi(budgetDoc),
+    ai_budget_hard_stop: z.boolean().openapi(hardStopDoc),
     escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
     model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
     api_key: z.string().trim().min(20).max(400).nullable().openapi({
@@ -199,7 +219,7 @@ const settingsPatch = z
   .refine((v) => Object.keys(v).length > 0, 'give at least one setting to change')
   .openapi('TenantSettingsPatch', { description: 'The settings to change; the others stay' });
 
-function toView(s: TenantSettings): z.infer<typeof settings> {
+function toView(s: TenantSettings, spentThisMonth: number): z.infer<typeof settings> {
   return {
     persona: s.persona,
     instructions: s.agentInstructions,
@@ -215,6 +235,9 @@ function toView(s: TenantSettings): z.infer<typeof settings> {
     max_horizon_days: s.maxHorizonDays,
     reminder_offsets_minutes: s.reminderOffsetsMinutes,
     follow_up_min_days_apart: s.followUpMinDaysApart,
+    ai_monthly_budget_usd: s.aiMonthlyBudgetUsd,
+    ai_budget_hard_stop: s.aiBudgetHardStop,
+    ai_spent_this_month_usd: spentThisMonth,
     escalation_contacts: s.escalationContacts,
     model: s.model,
     api_key: { set: s.apiKeyHint !== null, hint: s.apiKeyHint },
@@ -240,8 +263,10 @@ const patchRoute = route('patch', '/settings', {
 
 export function registerSettings(app: App) {
   app.openapi(getRoute, async (c) => {
-    const current = await asCurrentOperator(c, ({ ctx }) => getTenantSettings(ctx));
-    return c.json(toView(current), 200);
+    const [current, spent] = await asCurrentOperator(c, ({ ctx }) =>
+      Promise.all([getTenantSettings(ctx), aiSpendThisMonth(ctx)]),
+    );
+    return c.json(toView(current, spent), 200);
   });
 
   app.openapi(patchRoute, async (c) => {
@@ -286,12 +311,21 @@ export function registerSettings(app: App) {
       ...(rest.follow_up_min_days_apart !== undefined
         ? { followUpMinDaysApart: rest.follow_up_min_days_apart }
         : {}),
+      ...(rest.ai_monthly_budget_usd !== undefined
+        ? { aiMonthlyBudgetUsd: rest.ai_monthly_budget_usd }
+        : {}),
+      ...(rest.ai_budget_hard_stop !== undefined
+        ? { aiBudgetHardStop: rest.ai_budget_hard_stop }
+        : {}),
       ...(rest.escalation_contacts !== undefined
         ? { escalationContacts: rest.escalation_contacts }
         : {}),
       ...(rest.model !== undefined ? { model: rest.model } : {}),
     };
-    const updated = await asCurrentOperator(c, ({ ctx }) => updateTenantSettings(ctx, patch));
-    return c.json(toView(updated), 200);
+    const [updated, spent] = await asCurrentOperator(c, async ({ ctx }) => [
+      await updateTenantSettings(ctx, patch),
+      await aiSpendThisMonth(ctx),
+    ]);
+    return c.json(toView(updated, spent), 200);
   });
 }

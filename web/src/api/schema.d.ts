@@ -3088,6 +3088,21 @@ export interface components {
              */
             follow_up_min_days_apart: number;
             /**
+             * @description The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none
+             * @example 50
+             */
+            ai_monthly_budget_usd: number | null;
+            /**
+             * @description With the budget spent, the agent hands each conversation to a person instead of calling the model
+             * @example false
+             */
+            ai_budget_hard_stop: boolean;
+            /**
+             * @description What this calendar month's AI runs cost so far (UTC, at list price; runs of unpriced models count nothing)
+             * @example 12.37
+             */
+            ai_spent_this_month_usd: number;
+            /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [
              *       {
@@ -3324,6 +3339,16 @@ export interface components {
              * @example 7
              */
             follow_up_min_days_apart?: number;
+            /**
+             * @description The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none
+             * @example 50
+             */
+            ai_monthly_budget_usd?: number | null;
+            /**
+             * @description With the budget spent, the agent hands each conversation to a person instead of calling the model
+             * @example false
+             */
+            ai_budget_hard_stop?: boolean;
             /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [

@@ -432,4 +432,16 @@ export const ar: Messages = {
   traceToolTime: '{ms} ملّي ث',
   traceCost: 'التكلفة',
   traceCostUnknown: 'غير معروفة (نموذج بلا سعر معلن)',
+  // Issue 14: the AI's monthly budget in the settings.
+  aiBudget: 'ميزانية الذكاء الاصطناعي',
+  aiBudgetHelp:
+    'ما قد تكلّفه ردود الذكاء الاصطناعي في شهر ميلادي (UTC)، بسعر النموذج المعلن. لا تُحتسب تشغيلات نموذج بلا سعر معلن.',
+  aiBudgetAmount: 'الميزانية الشهرية (دولار أمريكي)',
+  aiBudgetAmountHint: 'فارغة: بلا ميزانية.',
+  aiBudgetHardStop: 'عند نفادها، أوقف الذكاء الاصطناعي: تذهب الرسائل الجديدة إلى شخص',
+  aiBudgetSpent: 'المُنفق هذا الشهر: {spent} من {budget}',
+  aiBudgetSpentNoBudget: 'المُنفق هذا الشهر: {spent}',
+  aiBudgetOverStops:
+    'نفدت ميزانية الذكاء الاصطناعي لهذا الشهر: يحيل الذكاء الاصطناعي الرسائل الجديدة إلى شخص.',
+  aiBudgetOverWarns: 'نفدت ميزانية الذكاء الاصطناعي لهذا الشهر؛ ويستمر الذكاء الاصطناعي في الرد.',
 };

@@ -435,6 +435,17 @@ export const en = {
   traceToolTime: '{ms} ms',
   traceCost: 'Cost',
   traceCostUnknown: 'not known (a model without a list price)',
+  // Issue 14: the AI's monthly budget in the settings.
+  aiBudget: 'AI budget',
+  aiBudgetHelp:
+    "What the AI's replies may cost in a calendar month (UTC), at the model's list price. Runs of a model without a list price count nothing.",
+  aiBudgetAmount: 'Monthly budget (US$)',
+  aiBudgetAmountHint: 'Empty: no budget.',
+  aiBudgetHardStop: 'When it is spent, stop the AI: new conversations go to a person',
+  aiBudgetSpent: 'Spent this month: {spent} of {budget}',
+  aiBudgetSpentNoBudget: 'Spent this month: {spent}',
+  aiBudgetOverStops: "This month's AI budget is spent: the AI hands new messages to a person.",
+  aiBudgetOverWarns: "This month's AI budget is spent; the AI keeps answering.",
 };
 
 export type Messages = typeof en;

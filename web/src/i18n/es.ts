@@ -442,4 +442,16 @@ export const es: Messages = {
   traceToolTime: '{ms} ms',
   traceCost: 'Coste',
   traceCostUnknown: 'desconocido (un modelo sin precio de lista)',
+  // Issue 14: the AI's monthly budget in the settings.
+  aiBudget: 'Presupuesto de la IA',
+  aiBudgetHelp:
+    'Lo que pueden costar las respuestas de la IA en un mes natural (UTC), al precio de lista del modelo. Las de un modelo sin precio de lista no cuentan.',
+  aiBudgetAmount: 'Presupuesto mensual (US$)',
+  aiBudgetAmountHint: 'Vacío: sin presupuesto.',
+  aiBudgetHardStop: 'Al agotarse, detener la IA: los mensajes nuevos pasan a una persona',
+  aiBudgetSpent: 'Gastado este mes: {spent} de {budget}',
+  aiBudgetSpentNoBudget: 'Gastado este mes: {spent}',
+  aiBudgetOverStops:
+    'El presupuesto de la IA de este mes está agotado: la IA pasa los mensajes nuevos a una persona.',
+  aiBudgetOverWarns: 'El presupuesto de la IA de este mes está agotado; la IA sigue respondiendo.',
 };

@@ -5,6 +5,7 @@ import { type FieldErrors, fieldErrors } from '../forms/errors';
 import { describedBy, Field } from '../forms/Field';
 import { NumberField } from '../forms/NumberField';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
+import { AiBudget } from './AiBudget';
 import { AiModel } from './AiModel';
 import { Booking, formatReminders, parseReminders } from './Booking';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
@@ -27,6 +28,8 @@ const EDITED = [
   'max_horizon_days',
   'reminder_offsets_minutes',
   'follow_up_min_days_apart',
+  'ai_monthly_budget_usd',
+  'ai_budget_hard_stop',
   'persona',
   'business_description',
   'instructions',
@@ -342,6 +345,21 @@ export function Settings() {
               </button>
             )}
           </fieldset>
+
+          {saved && (
+            <AiBudget
+              budget={form.ai_monthly_budget_usd}
+              hardStop={form.ai_budget_hard_stop}
+              saved={{
+                budget: saved.ai_monthly_budget_usd,
+                hardStop: saved.ai_budget_hard_stop,
+                spent: saved.ai_spent_this_month_usd,
+              }}
+              errors={errors}
+              onBudget={(budget) => set('ai_monthly_budget_usd', budget)}
+              onHardStop={(hardStop) => set('ai_budget_hard_stop', hardStop)}
+            />
+          )}
 
           {saved && (
             <AiModel
