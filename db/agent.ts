@@ -306,6 +306,29 @@ export async function aiSpendThisMonth({ tx, tenantId }: TenantContext): Promise
   return Number(row?.spent ?? 0);
 }
 
+/**
+ * What the AI cost in one conversation: the sum of its runs' costs, how many runs called the model
+ * (a skipped run did not), and how many of those have no known cost (an unpriced model). Null when
+ * the conversation is not the caller's (RLS) or does not exist.
+ */
+export async function conversationAiCost(
+  { tx, tenantId }: TenantContext,
+  conversationId: string,
+): Promise<{ costUsd: number; runs: number; unpricedRuns: number } | null> {
+  const rows = await tx.execute<{ cost: number; runs: number; unpriced: number }>(sql`
+    select coalesce(sum(r.cost_usd), 0)::float8 as cost,
+      count(r.id) filter (where jsonb_array_length(r.steps) > 0)::int as runs,
+      count(r.id) filter (where jsonb_array_length(r.steps) > 0 and r.cost_usd is null)::int as unpriced
+    from conversations c
+    left join agent_runs r on r.conversation_id = c.id and r.tenant_id = c.tenant_id
+    where c.id = ${conversationId} and c.tenant_id = ${tenantId}
+    group by c.id`);
+  const [row] = [...rows];
+  return row
+    ? { costUsd: Number(row.cost), runs: Number(row.runs), unpricedRuns: Number(row.unpriced) }
+    : null;
+}
+
 /** Sets one key of a message's payload, keeping the others. */
 async function setPayloadKey(
   { tx }: TenantContext,

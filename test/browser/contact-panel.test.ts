@@ -39,8 +39,17 @@ describe.skipIf(!haveChromium)('contact panel on the operator page in Chromium',
     await givePassword(sql, tenant.owner.id);
     await sql`update tenant_members set display_name = 'Adam Agent'
       where tenant_id = ${tenant.tenantId} and user_id = ${tenant.agent.id}`;
-    for (const c of CASES)
-      chats.set(c.name, await createConversation(sql, tenant, { name: c.name }));
+    for (const c of CASES) {
+      const chat = await createConversation(sql, tenant, { name: c.name });
+      chats.set(c.name, chat);
+      // The AI answered twice in each chat, for US$0.0042 in all.
+      for (const cost of [0.0012, 0.003]) {
+        await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model,
+            outcome, steps, cost_usd)
+          values (${tenant.tenantId}, ${chat.conversationId}, ${`turn-${crypto.randomUUID()}`},
+            'gpt-4.1-mini', 'replied', ${sql.json([{ text: 'hola' }])}, ${cost})`;
+      }
+    }
     auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
     worker = await startWorkerd({ SUPABASE_URL: auth.url });
     browser = await launchChromium();
@@ -76,6 +85,10 @@ describe.skipIf(!haveChromium)('contact panel on the operator page in Chromium',
       await page.waitForSelector('#contact-panel');
       await expect.poll(() => page.textContent('#contact-name')).toBe(c.name);
       expect(await page.textContent('#contact-identity')).toContain(chat.externalUserId);
+      // What the AI cost in this chat.
+      await expect
+        .poll(() => page.textContent('#contact-ai-cost'))
+        .toContain(c.lang === 'en' ? '$0.0042 for 2 AI turns' : 'أدوار للذكاء الاصطناعي');
       if (c.screen === 'phone') {
         // The third stacked view: the list and the thread step aside.
         expect(await page.isVisible('#thread')).toBe(false);

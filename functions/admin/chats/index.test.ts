@@ -42,6 +42,11 @@ describeOperatorSecurity({
   path: '/admin/chats/:foreignId/read',
   foreignId: foreignConversation,
 });
+describeOperatorSecurity({
+  method: 'GET',
+  path: '/admin/chats/:foreignId/ai-cost',
+  foreignId: foreignConversation,
+});
 
 type Summary = {
   id: string;
@@ -850,6 +855,37 @@ describe('operator chats API', () => {
         ).status,
       ).toBe(400);
     });
+  });
+});
+
+describe('GET /admin/chats/{id}/ai-cost', () => {
+  it("sums the chat's runs at list price; skipped runs do not count, unpriced ones are said", async ({
+    harness: h,
+    sql,
+    tenant: t,
+  }) => {
+    const chat = await foreignConversation(sql, t);
+    const empty = await h.asUser(t.agent, `/admin/chats/${chat}/ai-cost`);
+    expect(await empty.json()).toEqual({ cost_usd: 0, runs: 0, unpriced_runs: 0 });
+    const thought = [{ text: 'hola' }];
+    for (const [cost, steps] of [
+      [0.0012, thought],
+      [0.003, thought],
+      [null, thought],
+      [null, []],
+    ] as const) {
+      await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome,
+          steps, cost_usd)
+        values (${t.tenantId}, ${chat}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini',
+          ${steps.length ? 'replied' : 'superseded'}, ${sql.json(steps)}, ${cost})`;
+    }
+    const res = await h.asUser(t.agent, `/admin/chats/${chat}/ai-cost`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { cost_usd: number; runs: number; unpriced_runs: number };
+    expect(body.cost_usd).toBeCloseTo(0.0042, 12);
+    expect(body).toMatchObject({ runs: 3, unpriced_runs: 1 });
+    const missing = await h.asUser(t.agent, `/admin/chats/${crypto.randomUUID()}/ai-cost`);
+    expect(missing.status).toBe(404);
   });
 });
 

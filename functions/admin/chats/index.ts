@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { NotFoundError } from '../../../core/errors';
+import { conversationAiCost } from '../../../db/agent';
 import {
   chatSummaries,
   conversationMessages,
@@ -169,6 +170,35 @@ const readRoute = route('post', '/chats/{id}/read', {
   },
 });
 
+const aiCostRoute = route('get', '/chats/{id}/ai-cost', {
+  operationId: 'getChatAiCost',
+  summary: 'What the AI cost in a conversation, at list price',
+  request: { params: idParams },
+  responses: {
+    200: jsonResponse(
+      "The conversation's AI cost",
+      z
+        .object({
+          cost_usd: z.number().openapi({
+            description:
+              "The sum of its agent runs' costs in US dollars (core/agent/prices.ts); runs of an unpriced model add nothing",
+            example: 0.0042,
+          }),
+          runs: z
+            .number()
+            .int()
+            .openapi({ description: 'Agent runs that called the model', example: 7 }),
+          unpriced_runs: z.number().int().openapi({
+            description:
+              'Of those, the runs whose cost is not known (a model without a list price)',
+            example: 0,
+          }),
+        })
+        .openapi('ChatAiCost', { description: 'What the AI cost in one conversation' }),
+    ),
+  },
+});
+
 export function registerChats(app: App) {
   app.openapi(summaryRoute, async (c) => {
     const query = c.req.valid('query');
@@ -192,6 +222,16 @@ export function registerChats(app: App) {
       item: (row) => toChatSummary(row, now),
     });
     return c.json(page, 200);
+  });
+
+  app.openapi(aiCostRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const cost = await asCurrentOperator(c, ({ ctx }) => conversationAiCost(ctx, id));
+    if (!cost) throw new NotFoundError('Conversation', id);
+    return c.json(
+      { cost_usd: cost.costUsd, runs: cost.runs, unpriced_runs: cost.unpricedRuns },
+      200,
+    );
   });
 
   app.openapi(messagesRoute, async (c) => {

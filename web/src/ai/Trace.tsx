@@ -1,7 +1,7 @@
 import { signal } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../api/client';
-import { dateTime, language, type MessageKey, t } from '../i18n/i18n';
+import { dateTime, type MessageKey, t, usd } from '../i18n/i18n';
 
 type Run = Schemas['AgentRun'];
 
@@ -121,7 +121,7 @@ function RunView({ run }: { run: Run }) {
           <time dateTime={run.started_at}>{dateTime(run.started_at)}</time>
         </dd>
         <dt>{t('traceCost')}</dt>
-        <dd>{run.cost_usd === null ? t('traceCostUnknown') : dollars(run.cost_usd)}</dd>
+        <dd>{run.cost_usd === null ? t('traceCostUnknown') : usd(run.cost_usd)}</dd>
         {run.error && (
           <>
             <dt>{t('traceError')}</dt>
@@ -230,11 +230,3 @@ function Json({ value }: { value: unknown }) {
 }
 
 const seconds = (ms: number) => (ms / 1000).toLocaleString(undefined, { maximumFractionDigits: 1 });
-
-/** A run's cost: US dollars, to three significant digits (a run costs fractions of a cent). */
-const dollars = (usd: number) =>
-  new Intl.NumberFormat(language.value, {
-    style: 'currency',
-    currency: 'USD',
-    maximumSignificantDigits: 3,
-  }).format(usd);

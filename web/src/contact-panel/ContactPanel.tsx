@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
+import { api, call, type Schemas } from '../api/client';
 import { CHANNEL_NAMES, type Chat, selectedChat } from '../chat-list/chats';
 import { EditOrDelete } from '../forms/EditOrDelete';
-import { dateTime, type MessageKey, t } from '../i18n/i18n';
+import { dateTime, type MessageKey, t, usd } from '../i18n/i18n';
 import { me } from '../shell/account';
 import {
   addNote,
@@ -81,6 +82,7 @@ export function ContactPanel() {
       <Labels chat={chat} />
       <ConsentSection contactId={chat.contact_id} />
       <Notes contactId={chat.contact_id} />
+      <AiCost chatId={chat.id} />
     </aside>
   );
 }
@@ -341,6 +343,40 @@ function Notes({ contactId }: { contactId: string }) {
           ))}
         </ol>
       )}
+    </section>
+  );
+}
+
+type ChatAiCost = Schemas['ChatAiCost'];
+
+/** What the AI cost in this chat, at list price (issue 14): read when the chat is shown. */
+function AiCost({ chatId }: { chatId: string }) {
+  const [cost, setCost] = useState<ChatAiCost | null>(null);
+  useEffect(() => {
+    let live = true;
+    setCost(null);
+    call(() => api.GET('/admin/chats/{id}/ai-cost', { params: { path: { id: chatId } } }))
+      .then((answer) => {
+        if (live) setCost(answer);
+      })
+      // Not worth an alert: the panel stays useful without it.
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [chatId]);
+  if (!cost) return null;
+  return (
+    <section class="contact-section" aria-labelledby="contact-ai-cost-title">
+      <h3 id="contact-ai-cost-title">{t('aiCostInChat')}</h3>
+      <p id="contact-ai-cost">
+        {cost.runs === 0
+          ? t('aiCostNone')
+          : t('aiCostRuns', { cost: usd(cost.cost_usd), runs: cost.runs })}
+        {cost.unpriced_runs > 0 && (
+          <span class="muted"> {t('aiCostUnpriced', { n: cost.unpriced_runs })}</span>
+        )}
+      </p>
     </section>
   );
 }

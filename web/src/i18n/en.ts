@@ -446,6 +446,10 @@ export const en = {
   aiBudgetSpentNoBudget: 'Spent this month: {spent}',
   aiBudgetOverStops: "This month's AI budget is spent: the AI hands new messages to a person.",
   aiBudgetOverWarns: "This month's AI budget is spent; the AI keeps answering.",
+  aiCostInChat: 'AI cost',
+  aiCostNone: 'The AI has not answered in this chat.',
+  aiCostRuns: '{cost} for {runs} AI turns in this chat',
+  aiCostUnpriced: '({n} of them with a model without a list price, not counted)',
 };
 
 export type Messages = typeof en;

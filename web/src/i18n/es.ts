@@ -454,4 +454,8 @@ export const es: Messages = {
   aiBudgetOverStops:
     'El presupuesto de la IA de este mes está agotado: la IA pasa los mensajes nuevos a una persona.',
   aiBudgetOverWarns: 'El presupuesto de la IA de este mes está agotado; la IA sigue respondiendo.',
+  aiCostInChat: 'Coste de la IA',
+  aiCostNone: 'La IA no ha respondido en este chat.',
+  aiCostRuns: '{cost} por {runs} turnos de la IA en este chat',
+  aiCostUnpriced: '({n} con un modelo sin precio de lista, sin contar)',
 };

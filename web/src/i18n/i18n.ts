@@ -63,3 +63,18 @@ export function shortTime(iso: string | null | undefined, now = new Date()): str
         : { day: 'numeric', month: 'short' };
   return new Intl.DateTimeFormat(undefined, options).format(when);
 }
+
+/**
+ * US dollars in the page's language: cents, or three significant digits for less than a cent
+ * (an AI run costs fractions of one).
+ */
+export function usd(value: number): string {
+  const small = value > 0 && value < 0.01;
+  return new Intl.NumberFormat(language.value, {
+    style: 'currency',
+    currency: 'USD',
+    ...(small
+      ? { maximumSignificantDigits: 3 }
+      : { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+  }).format(value);
+}

@@ -1,15 +1,6 @@
 import type { FieldErrors } from '../forms/errors';
 import { describedBy, Field } from '../forms/Field';
-import { language, t } from '../i18n/i18n';
-
-/** US dollars in the page's language: two decimals, more only for fractions of a cent. */
-export const usd = (value: number) =>
-  new Intl.NumberFormat(language.value, {
-    style: 'currency',
-    currency: 'USD',
-    minimumFractionDigits: 2,
-    maximumFractionDigits: value > 0 && value < 0.01 ? 4 : 2,
-  }).format(value);
+import { t, usd } from '../i18n/i18n';
 
 /**
  * The AI's monthly budget (docs/observability.md): the amount (empty: none), whether the AI stops
