@@ -8,6 +8,7 @@ import { customerWrites, graphSends } from '../test/agent';
 import { TEST_ENCRYPTION_KEY, TEST_GRAPH_TOKEN, type TenantFixture } from '../test/fixtures';
 import { createHarness, type Harness } from '../test/harness';
 import { must } from '../test/must';
+import { zoneAtLocalHour } from '../test/opportunities';
 import { demoTenants } from './local-config';
 import { seedDemo } from './seed';
 import { demoBusiness, nextHoliday } from './seed-appointments';
@@ -167,12 +168,7 @@ describe('demo follow-ups', () => {
     }) as unknown as TenantFixture;
 
   /** A fixed-offset zone whose wall clock shows noon now: no quiet hours delay the send. */
-  function noonZone(): string {
-    let offset = 12 - new Date().getUTCHours();
-    if (offset > 12) offset -= 24;
-    if (offset < -12) offset += 24;
-    return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-  }
+  const noonZone = () => zoneAtLocalHour(12);
 
   /** Reply buttons, or a list's rows (a card with a fourth action, `:schedule`). */
   type Interactive = {

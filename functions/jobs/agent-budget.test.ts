@@ -8,6 +8,7 @@ import {
   runsOf,
   scriptedModels,
 } from '../../test/agent';
+import { createConversation } from '../../test/conversations';
 import type { TenantFixture } from '../../test/fixtures';
 import { it } from '../../test/it';
 import { customerPhone } from '../../test/meta-webhooks';
@@ -25,12 +26,9 @@ it.override('harnessOptions', { jobs: [agentTurnJob({ models })] });
 
 /** A finished run of this month that cost `usd`, on a conversation of its own. */
 async function spent(sql: postgres.Sql, t: TenantFixture, usd: number) {
-  const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
-    values (${t.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
-  const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
-    values (${t.tenantId}, ${contact?.id}, ${t.accounts.whatsapp.id}) returning id`;
+  const conv = await createConversation(sql, t);
   await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome, cost_usd)
-    values (${t.tenantId}, ${conv?.id}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini', 'replied', ${usd})`;
+    values (${t.tenantId}, ${conv.conversationId}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini', 'replied', ${usd})`;
 }
 
 async function budget(sql: postgres.Sql, t: TenantFixture, usd: number, hardStop: boolean) {

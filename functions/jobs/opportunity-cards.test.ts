@@ -10,8 +10,9 @@ import {
 } from '../../test/agent';
 import { createConversation } from '../../test/conversations';
 import type { TenantFixture } from '../../test/fixtures';
-import { type Harness, qstashSignature } from '../../test/harness';
+import type { Harness } from '../../test/harness';
 import { it, must } from '../../test/it';
+import { opportunityOf, runScan, zoneAtLocalHour } from '../../test/opportunities';
 import type { AgentModelResolver } from '../agent/models';
 import { agentTurnJob } from './agent-turn';
 import { opportunityDraftJob } from './opportunity-draft';
@@ -31,16 +32,6 @@ it.override('harnessOptions', {
 
 const DAY = 86_400_000;
 const staffPhone = '34633000333';
-
-/** A fixed-offset zone whose wall clock shows `hour` now (tests run at any UTC hour). */
-function zoneAtLocalHour(hour: number): string {
-  let offset = hour - new Date().getUTCHours();
-  if (offset > 12) offset -= 24;
-  if (offset < -12) offset += 24;
-  if (offset === 0) return 'Etc/GMT';
-  // Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
-  return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
 
 /** A business with a staff contact on WhatsApp who has written to its number (window open). */
 async function business(h: Harness, sql: postgres.Sql, t: TenantFixture, localHour = 12) {
@@ -80,31 +71,6 @@ async function priceQuestion(
 }
 
 /** The daily scan job, delivered (signed) as QStash delivers it. */
-async function runScan(h: Harness, t: TenantFixture) {
-  const body = JSON.stringify({
-    outboxId: crypto.randomUUID(),
-    tenantId: t.tenantId,
-    payload: { localDate: 'today' },
-  });
-  const res = await h.request('/jobs/opportunities-scan', {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'upstash-signature': await qstashSignature(body, 'opportunities-scan'),
-    },
-  });
-  expect(res.status).toBe(200);
-  await h.settle();
-}
-
-async function opportunityOf(sql: postgres.Sql, contactId: string) {
-  return must(
-    (await sql`select * from opportunities where contact_id = ${contactId}`)[0],
-    'opportunity',
-  );
-}
-
 type Interactive = {
   body: { text: string };
   action: { buttons: Array<{ reply: { id: string; title: string } }> };

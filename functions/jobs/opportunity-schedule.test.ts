@@ -2,10 +2,10 @@ import type postgres from 'postgres';
 import { describe, expect } from 'vitest';
 import { parseInteractiveId, parseSlotId } from '../../core/agent/ids';
 import { customerWrites, graphSends, messageByProviderId, scriptedModels } from '../../test/agent';
-import { createConversation } from '../../test/conversations';
 import type { TenantFixture } from '../../test/fixtures';
-import { type Harness, qstashSignature } from '../../test/harness';
+import type { Harness } from '../../test/harness';
 import { it, must } from '../../test/it';
+import { bookableClinic, customerWhoAsked, opportunityOf, runScan } from '../../test/opportunities';
 import type { AgentModelResolver } from '../agent/models';
 import { agentTurnJob } from './agent-turn';
 import { opportunityDraftJob } from './opportunity-draft';
@@ -27,81 +27,11 @@ it.override('harnessOptions', {
 const DAY = 86_400_000;
 const staffPhone = '34633000444';
 
-/** A fixed-offset zone whose wall clock shows `hour` now (tests run at any UTC hour). */
-function zoneAtLocalHour(hour: number): string {
-  let offset = hour - new Date().getUTCHours();
-  if (offset > 12) offset -= 24;
-  if (offset < -12) offset += 24;
-  if (offset === 0) return 'Etc/GMT';
-  return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
+/** The clinic of test/opportunities.ts, with this file's staff contact. */
+const clinic = (h: Harness, sql: postgres.Sql, t: TenantFixture, description?: string) =>
+  bookableClinic(h, sql, t, { staffPhone, description });
 
-/**
- * A clinic whose staff contact is on WhatsApp (window open), with a bookable 30-minute cleaning
- * by Ana, 09:00–18:00 every day, no notice; `description` sets the staff's language.
- */
-async function clinic(
-  h: Harness,
-  sql: postgres.Sql,
-  t: TenantFixture,
-  description = 'Clínica dental en Madrid',
-) {
-  await sql`update tenant_settings set time_zone = ${zoneAtLocalHour(10)},
-      escalation_contacts = ${sql.json([{ name: 'Jefa', whatsapp: staffPhone }])},
-      business_description = ${description}, min_notice_minutes = 0, max_horizon_days = 366
-    where tenant_id = ${t.tenantId}`;
-  const [cleaning] = await sql`insert into services (tenant_id, name, names, duration_minutes)
-    values (${t.tenantId}, 'Limpieza dental',
-      ${sql.json({ es: 'Limpieza dental', en: 'Teeth cleaning', ar: 'تنظيف الأسنان' })}, 30)
-    returning id`;
-  const [ana] =
-    await sql`insert into staff (tenant_id, name) values (${t.tenantId}, 'Ana') returning id`;
-  const ids = {
-    cleaning: must(cleaning, 'cleaning').id as string,
-    ana: must(ana, 'ana').id as string,
-  };
-  await sql`insert into service_staff (tenant_id, service_id, staff_id)
-    values (${t.tenantId}, ${ids.cleaning}, ${ids.ana})`;
-  for (const weekday of [1, 2, 3, 4, 5, 6, 7]) {
-    await sql`insert into working_hours (tenant_id, staff_id, weekday, start_time, end_time)
-      values (${t.tenantId}, ${ids.ana}, ${weekday}, '09:00', '18:00')`;
-  }
-  await customerWrites(h, t, staffPhone, 'hola');
-  await h.settle();
-  return ids;
-}
-
-/** A customer who asked five days ago (`question`) and did not book; wrote an hour ago too. */
-async function asked(sql: postgres.Sql, t: TenantFixture, question: string, name = 'Lucía Pérez') {
-  const when = new Date(Date.now() - 5 * DAY);
-  const conv = await createConversation(sql, t, { lastInboundAt: when, now: when, name });
-  await sql`update messages set content = ${question} where id = ${conv.inbound.id}`;
-  await sql`update conversations set last_message_at = ${when},
-      last_inbound_at = ${new Date(Date.now() - 3_600_000)}
-    where id = ${conv.conversationId}`;
-  return { ...conv, phone: conv.externalUserId };
-}
-
-async function runScan(h: Harness, t: TenantFixture) {
-  const body = JSON.stringify({
-    outboxId: crypto.randomUUID(),
-    tenantId: t.tenantId,
-    payload: { localDate: 'today' },
-  });
-  const res = await h.request('/jobs/opportunities-scan', {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'upstash-signature': await qstashSignature(body, 'opportunities-scan'),
-    },
-  });
-  expect(res.status).toBe(200);
-  await h.settle();
-}
-
-const opportunityOf = async (sql: postgres.Sql, contactId: string) =>
-  must((await sql`select * from opportunities where contact_id = ${contactId}`)[0], 'opportunity');
+const asked = customerWhoAsked;
 
 type Row = { id: string; title: string; description?: string };
 type Interactive = {

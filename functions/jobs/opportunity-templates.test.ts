@@ -9,8 +9,9 @@ import {
 import { customerWrites, graphSends, replyWith, scriptedModels } from '../../test/agent';
 import { createConversation } from '../../test/conversations';
 import type { TenantFixture } from '../../test/fixtures';
-import { createHarness, type Harness, qstashSignature } from '../../test/harness';
+import { createHarness, type Harness } from '../../test/harness';
 import { it, must } from '../../test/it';
+import { opportunityOf, runScan, zoneAtLocalHour } from '../../test/opportunities';
 import type { AgentModelResolver } from '../agent/models';
 import { agentTurnJob } from './agent-turn';
 import { opportunityDraftJob } from './opportunity-draft';
@@ -32,15 +33,6 @@ it.override('harnessOptions', {
 
 const DAY = 86_400_000;
 const staffPhone = '34633000444';
-
-/** A fixed-offset zone whose wall clock shows `hour` now (tests run at any UTC hour). */
-function zoneAtLocalHour(hour: number): string {
-  let offset = hour - new Date().getUTCHours();
-  if (offset > 12) offset -= 24;
-  if (offset < -12) offset += 24;
-  if (offset === 0) return 'Etc/GMT';
-  return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
 
 /**
  * A business with a staff contact on WhatsApp, and `templates` synced from the Graph stand-in
@@ -85,31 +77,6 @@ async function priceQuestion(
     'contact',
   ).phone as string;
   return { ...conv, phone };
-}
-
-async function runScan(h: Harness, t: TenantFixture) {
-  const body = JSON.stringify({
-    outboxId: crypto.randomUUID(),
-    tenantId: t.tenantId,
-    payload: { localDate: 'today' },
-  });
-  const res = await h.request('/jobs/opportunities-scan', {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'upstash-signature': await qstashSignature(body, 'opportunities-scan'),
-    },
-  });
-  expect(res.status).toBe(200);
-  await h.settle();
-}
-
-async function opportunityOf(sql: postgres.Sql, contactId: string) {
-  return must(
-    (await sql`select * from opportunities where contact_id = ${contactId}`)[0],
-    'opportunity',
-  );
 }
 
 const optInToMarketing = async (h: Harness, t: TenantFixture, contactId: string) => {

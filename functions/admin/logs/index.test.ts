@@ -8,6 +8,7 @@ import {
   runsOf,
   scriptedModels,
 } from '../../../test/agent';
+import { createConversation } from '../../../test/conversations';
 import type { TenantFixture } from '../../../test/fixtures';
 import { it } from '../../../test/it';
 import { customerPhone } from '../../../test/meta-webhooks';
@@ -117,10 +118,7 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
     sql,
     tenant: t,
   }) => {
-    const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
-      values (${t.tenantId}, 'whatsapp', ${customerPhone()}) returning id`;
-    const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
-      values (${t.tenantId}, ${contact?.id}, ${t.accounts.whatsapp.id}) returning id`;
+    const { conversationId } = await createConversation(sql, t);
     const priced = `turn-${crypto.randomUUID()}`;
     const steps = [
       {
@@ -130,7 +128,7 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
       { model: 'gpt-4.1-mini-2025-04-14', usage: { inputTokens: 1600, outputTokens: 30 } },
     ];
     await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, steps, outcome)
-      values (${t.tenantId}, ${conv?.id}, ${priced}, 'gpt-4.1-mini', ${sql.json(steps)}, 'replied')`;
+      values (${t.tenantId}, ${conversationId}, ${priced}, 'gpt-4.1-mini', ${sql.json(steps)}, 'replied')`;
     // (500 + 1600) × 0.40 + 1000 × 0.10 + 70 × 1.60 = 840 + 100 + 112 = 1052 per million tokens.
     const expected = 1052 / 1_000_000;
     const one = (await (await h.asUser(t.agent, `/admin/logs/ai/${priced}`)).json()) as {
@@ -138,7 +136,7 @@ describe('GET /admin/logs/ai/{correlation_id}', () => {
     };
     expect(one.cost_usd).toBeCloseTo(expected, 12);
     const list = (await (
-      await h.asUser(t.agent, `/admin/logs/ai?conversation_id=${conv?.id}`)
+      await h.asUser(t.agent, `/admin/logs/ai?conversation_id=${conversationId}`)
     ).json()) as {
       items: Array<{ correlation_id: string; cost_usd: number | null }>;
     };

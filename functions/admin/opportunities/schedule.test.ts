@@ -2,10 +2,10 @@ import type postgres from 'postgres';
 import { describe, expect } from 'vitest';
 import { parseInteractiveId, parseSlotId } from '../../../core/agent/ids';
 import { customerWrites, graphSends, scriptedModels } from '../../../test/agent';
-import { createConversation } from '../../../test/conversations';
 import type { TenantFixture } from '../../../test/fixtures';
 import type { Harness } from '../../../test/harness';
 import { it, must } from '../../../test/it';
+import { bookableClinic, customerWhoAsked } from '../../../test/opportunities';
 import type { AgentModelResolver } from '../../agent/models';
 import { agentTurnJob } from '../../jobs/agent-turn';
 import { opportunityDraftJob } from '../../jobs/opportunity-draft';
@@ -23,45 +23,11 @@ it.override('harnessOptions', {
   jobs: [agentTurnJob({ models }), opportunityDraftJob({ models })],
 });
 
-const DAY = 86_400_000;
 const staffPhone = '34633000555';
 
-/** A fixed-offset zone whose wall clock shows `hour` now (tests run at any UTC hour). */
-function zoneAtLocalHour(hour: number): string {
-  let offset = hour - new Date().getUTCHours();
-  if (offset > 12) offset -= 24;
-  if (offset < -12) offset += 24;
-  if (offset === 0) return 'Etc/GMT';
-  return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-}
-
-/** A clinic with a staff contact on WhatsApp (window open) and Ana's bookable 30-minute cleaning. */
-async function clinic(h: Harness, sql: postgres.Sql, t: TenantFixture) {
-  await sql`update tenant_settings set time_zone = ${zoneAtLocalHour(10)},
-      escalation_contacts = ${sql.json([{ name: 'Jefa', whatsapp: staffPhone }])},
-      business_description = 'Clínica dental en Madrid', min_notice_minutes = 0,
-      max_horizon_days = 366
-    where tenant_id = ${t.tenantId}`;
-  const [cleaning] = await sql`insert into services (tenant_id, name, names, duration_minutes)
-    values (${t.tenantId}, 'Limpieza dental',
-      ${sql.json({ es: 'Limpieza dental', en: 'Teeth cleaning' })}, 30)
-    returning id`;
-  const [ana] =
-    await sql`insert into staff (tenant_id, name) values (${t.tenantId}, 'Ana') returning id`;
-  const ids = {
-    cleaning: must(cleaning, 'cleaning').id as string,
-    ana: must(ana, 'ana').id as string,
-  };
-  await sql`insert into service_staff (tenant_id, service_id, staff_id)
-    values (${t.tenantId}, ${ids.cleaning}, ${ids.ana})`;
-  for (const weekday of [1, 2, 3, 4, 5, 6, 7]) {
-    await sql`insert into working_hours (tenant_id, staff_id, weekday, start_time, end_time)
-      values (${t.tenantId}, ${ids.ana}, ${weekday}, '09:00', '18:00')`;
-  }
-  await customerWrites(h, t, staffPhone, 'hola');
-  await h.settle();
-  return ids;
-}
+/** The clinic of test/opportunities.ts, with this file's staff contact. */
+const clinic = (h: Harness, sql: postgres.Sql, t: TenantFixture) =>
+  bookableClinic(h, sql, t, { staffPhone });
 
 /**
  * A customer who asked five days ago (`question`) and wrote an hour ago, and the open opportunity
@@ -74,18 +40,13 @@ async function opportunity(
   kind: 'price_no_booking' | 'quiet_after_handoff' = 'price_no_booking',
   name = 'Lucía Pérez',
 ) {
-  const when = new Date(Date.now() - 5 * DAY);
-  const conv = await createConversation(sql, t, { lastInboundAt: when, now: when, name });
-  await sql`update messages set content = ${question} where id = ${conv.inbound.id}`;
-  await sql`update conversations set last_message_at = ${when},
-      last_inbound_at = ${new Date(Date.now() - 3_600_000)}
-    where id = ${conv.conversationId}`;
+  const conv = await customerWhoAsked(sql, t, question, name);
   const action = kind === 'price_no_booking' ? 'offer_booking' : 'reply_to_customer';
   const [row] = await sql`insert into opportunities (tenant_id, contact_id, conversation_id, kind,
       evidence_id, evidence_text, suggested_action)
     values (${t.tenantId}, ${conv.contactId}, ${conv.conversationId}, ${kind},
       ${conv.inbound.id}, ${question}, ${action}) returning id`;
-  return { ...conv, phone: conv.externalUserId, id: must(row, 'opportunity').id as string };
+  return { ...conv, id: must(row, 'opportunity').id as string };
 }
 
 const schedule = (h: Harness, user: { id: string; email: string }, id: string) =>

@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { createConversation } from '../../../test/conversations';
 import { createHarness, type Harness } from '../../../test/harness';
 import { it } from '../../../test/it';
 import { describeOperatorSecurity } from '../../../test/operator-security';
@@ -147,10 +148,7 @@ describe('/admin/settings', () => {
       ai_spent_this_month_usd: 0,
     });
     // Runs of this month count (their cost at list price); last month's and unpriced ones do not.
-    const [contact] = await sql`insert into contacts (tenant_id, channel, external_user_id)
-      values (${t.tenantId}, 'whatsapp', '34600111222') returning id`;
-    const [conv] = await sql`insert into conversations (tenant_id, contact_id, channel_account_id)
-      values (${t.tenantId}, ${contact?.id}, ${t.accounts.whatsapp.id}) returning id`;
+    const conv = await createConversation(sql, t);
     for (const [cost, startedAt] of [
       [1.25, sql`now()`],
       [0.5, sql`now()`],
@@ -162,7 +160,7 @@ describe('/admin/settings', () => {
     ] as const) {
       await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome,
           cost_usd, started_at)
-        values (${t.tenantId}, ${conv?.id}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini',
+        values (${t.tenantId}, ${conv.conversationId}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini',
           'replied', ${cost}, ${startedAt})`;
     }
     const res = await patch(h, t.owner, { ai_monthly_budget_usd: 1.5, ai_budget_hard_stop: true });
