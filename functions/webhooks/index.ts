@@ -61,19 +61,25 @@ export function registerWebhooks(app: App) {
     const rawBody = text ?? `${BASE64_PREFIX}${toBase64(raw)}`;
     const { object, updates } = outlineOf(text);
     const signedFor = signer === 'app' ? null : [...signer.channelAccountIds];
-    if (updates > INLINE_UPDATES_LIMIT) {
-      // A large batch: stored as it came, answered, and processed by its job after the 200. If
-      // the job is never published, the sweeper replays the stored body (functions/lib/sweepers.ts).
-      // BEGIN, the binding, the insert and COMMIT in one round trip.
-      await asIntake(services.db, async (tx) =>
+    /**
+     * The body alone, as `received` (BEGIN, the binding, the insert and COMMIT in one round
+     * trip); if even that fails, 503 and Meta retries.
+     */
+    const storeReceived = () =>
+      asIntake(services.db, async (tx) =>
         commitWith(recordWebhookEvent(tx, { id: eventId, object, rawBody, signedFor })),
       ).catch((err) => {
+        // The failed insert's message would carry the body (customers' words): size and cause only.
         log.error('webhook body could not be stored', {
           bytes: raw.byteLength,
           ...safeErrorFields(err),
         });
         throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
       });
+    if (updates > INLINE_UPDATES_LIMIT) {
+      // A large batch: stored as it came, answered, and processed by its job after the 200. If
+      // the job is never published, the sweeper replays the stored body (functions/lib/sweepers.ts).
+      await storeReceived();
       afterResponse(c, env, (fresh) =>
         publishUnqueuedJob(fresh, env, {
           kind: WEBHOOK_EVENT_JOB_KIND,
@@ -99,23 +105,7 @@ export function registerWebhooks(app: App) {
     } catch (processError) {
       // Nothing of the body was written. Keep the body on its own (as `received`, for Meta's
       // retry and operators' replays) if the database takes it; 5xx either way, so Meta retries.
-      try {
-        await asIntake(services.db, (tx) =>
-          recordWebhookEvent(tx, {
-            id: eventId,
-            object,
-            rawBody,
-            signedFor,
-          }),
-        );
-      } catch (err) {
-        // The failed insert's message would carry the body (customers' words): size and cause only.
-        log.error('webhook body could not be stored', {
-          bytes: raw.byteLength,
-          ...safeErrorFields(err),
-        });
-        throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
-      }
+      await storeReceived();
       log.error('webhook stored but not processed', safeErrorFields(processError));
       throw new ApiError(
         'SERVICE_UNAVAILABLE',
