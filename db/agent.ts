@@ -1,5 +1,5 @@
 import { and, desc, eq, max, sql } from 'drizzle-orm';
-import { runCost } from '../core/agent/prices';
+import { type PriceTable, runCost } from '../core/agent/prices';
 import type { TenantContext } from './client';
 import {
   type AgentStep,
@@ -13,6 +13,7 @@ import {
   messages,
   tenants,
 } from './schema';
+import { tenantTimeZone } from './settings';
 import { isOneOf } from './sql';
 
 /**
@@ -270,6 +271,8 @@ export async function finishRun(
     latencyMs: number;
     error?: string | null;
     now: Date;
+    /** The tenant's prices at this moment (tenantPriceTable): the run's cost is fixed with them. */
+    prices: PriceTable;
   },
 ): Promise<boolean> {
   const updated = await tx
@@ -280,7 +283,7 @@ export async function finishRun(
       steps: result.steps,
       usage: result.usage,
       latencyMs: result.latencyMs,
-      costUsd: runCost(result.steps),
+      costUsd: runCost(result.steps, result.prices),
       error: result.error ?? null,
       finishedAt: result.now,
     })
@@ -290,17 +293,20 @@ export async function finishRun(
 }
 
 /**
- * What this calendar month's runs (UTC) cost the business, in US dollars: the sum of the runs
- * whose cost is known (core/agent/prices.ts). An index range on (tenant, started_at).
+ * What this calendar month's runs cost the business, in US dollars: the sum of the runs whose
+ * cost is known (core/agent/prices.ts). The month is the business's own, in its time zone, as its
+ * invoices and its budget are: a clinic in Lima starts a new month at midnight in Lima, not UTC.
+ * An index range on (tenant, started_at).
  */
 export async function aiSpendThisMonth({ tx, tenantId }: TenantContext): Promise<number> {
+  const zone = tenantTimeZone(tenantId);
   const [row] = await tx
     .select({ spent: sql<number>`coalesce(sum(${agentRuns.costUsd}), 0)::float8` })
     .from(agentRuns)
     .where(
       and(
         eq(agentRuns.tenantId, tenantId),
-        sql`${agentRuns.startedAt} >= date_trunc('month', now() at time zone 'UTC') at time zone 'UTC'`,
+        sql`${agentRuns.startedAt} >= date_trunc('month', now() at time zone ${zone}) at time zone ${zone}`,
       ),
     );
   return Number(row?.spent ?? 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costOf, priceOf, runCost } from './prices';
+import { costOf, priceOf, runCost, withTenantPrices } from './prices';
 
 describe('model prices', () => {
   it('match a model id by its longest listed prefix, never a shorter family by accident', () => {
@@ -42,5 +42,34 @@ describe('model prices', () => {
     expect(runCost([...steps, { model: 'mock-model-id', usage: { inputTokens: 1 } }])).toBeNull();
     expect(runCost([{ text: 'an older run: no model per step' } as never])).toBeNull();
     expect(runCost([])).toBeNull();
+  });
+});
+
+describe("a tenant's own prices", () => {
+  const own = [
+    { model: 'gpt-4.1-mini', input: 0.3, cachedInput: 0.05, output: 1.2 },
+    { model: 'llama-3.3-70b', input: 0.6, cachedInput: 0.6, output: 0.6 },
+  ];
+
+  it('replace the list price of the same name and add models the list lacks', () => {
+    const table = withTenantPrices(own);
+    expect(priceOf('gpt-4.1-mini-2025-04-14', table)).toEqual({
+      input: 0.3,
+      cachedInput: 0.05,
+      output: 1.2,
+    });
+    expect(priceOf('llama-3.3-70b-versatile', table)?.output).toBe(0.6);
+    // The rest of the list stays, and the defaults themselves are not changed.
+    expect(priceOf('gpt-4.1-2025-04-14', table)?.input).toBe(2.0);
+    expect(priceOf('gpt-4.1-mini')?.input).toBe(0.4);
+    expect(priceOf('llama-3.3-70b')).toBeNull();
+  });
+
+  it('price a run at the tenant’s rates', () => {
+    const steps = [
+      { model: 'gpt-4.1-mini-2025-04-14', usage: { inputTokens: 2000, outputTokens: 500 } },
+    ];
+    expect(runCost(steps, withTenantPrices(own))).toBeCloseTo((2000 * 0.3 + 500 * 1.2) / 1e6, 12);
+    expect(runCost(steps)).toBeCloseTo((2000 * 0.4 + 500 * 1.6) / 1e6, 12);
   });
 });

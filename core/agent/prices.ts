@@ -13,7 +13,10 @@ export type ModelPrice = {
   output: number;
 };
 
-export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
+/** Model id (or the prefix of its dated versions) → its price. */
+export type PriceTable = Readonly<Record<string, ModelPrice>>;
+
+export const DEFAULT_MODEL_PRICES: PriceTable = {
   'gpt-4.1': { input: 2.0, cachedInput: 0.5, output: 8.0 },
   'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
   'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
@@ -24,10 +27,25 @@ export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
 };
 
+/**
+ * The list prices with a tenant's own on top: a tenant's price replaces the list price of the same
+ * name and adds the models the list lacks.
+ */
+export function withTenantPrices(
+  own: ReadonlyArray<{ model: string } & ModelPrice>,
+  defaults: PriceTable = DEFAULT_MODEL_PRICES,
+): PriceTable {
+  const table: Record<string, ModelPrice> = { ...defaults };
+  for (const { model, input, cachedInput, output } of own) {
+    table[model] = { input, cachedInput, output };
+  }
+  return table;
+}
+
 /** The price of a model id by its longest listed prefix; null when none is listed. */
 export function priceOf(
   model: string,
-  prices: Readonly<Record<string, ModelPrice>> = DEFAULT_MODEL_PRICES,
+  prices: PriceTable = DEFAULT_MODEL_PRICES,
 ): ModelPrice | null {
   let best: string | null = null;
   for (const name of Object.keys(prices)) {
@@ -47,11 +65,7 @@ export type TokenUsage = {
  * The cost in US dollars of one model call's tokens (cached input is part of the input count, as
  * providers report it); null when the model's price is not known or no tokens were reported.
  */
-export function costOf(
-  model: string,
-  usage: TokenUsage,
-  prices?: Readonly<Record<string, ModelPrice>>,
-): number | null {
+export function costOf(model: string, usage: TokenUsage, prices?: PriceTable): number | null {
   const price = priceOf(model, prices);
   if (!price || (usage.inputTokens === undefined && usage.outputTokens === undefined)) return null;
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0);
@@ -69,7 +83,7 @@ export function costOf(
  */
 export function runCost(
   steps: ReadonlyArray<{ model?: string; usage?: TokenUsage }>,
-  prices?: Readonly<Record<string, ModelPrice>>,
+  prices?: PriceTable,
 ): number | null {
   if (steps.length === 0) return null;
   let total = 0;

@@ -1,4 +1,16 @@
-import { index, integer, jsonb, pgEnum, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { privateSchema } from './channels';
 import { at, createdAt, parentRef, timestamps, updatedAt } from './columns';
 import { conversations, messages } from './conversations';
@@ -36,6 +48,32 @@ export const agentModelKeys = privateSchema
     (t) => [workerOfTenant('agent_model_keys', t.tenantId)],
   )
   .enableRLS();
+
+/**
+ * A tenant's own price for a model, in US dollars per million tokens (docs/observability.md): it
+ * overrides the list price of the same name in core/agent/prices.ts, or prices a model the list
+ * lacks (a negotiated rate, another provider's model). A run's cost is fixed when it finishes, at
+ * the prices of that moment, as an invoice is: a later change prices later runs.
+ */
+export const modelPrices = tenantTable(
+  'model_prices',
+  'admins-write',
+  {
+    /** A model id, or the prefix of its dated versions (`gpt-4.1-mini` prices `gpt-4.1-mini-2025-04-14`). */
+    model: text('model').notNull(),
+    inputUsdPerMillion: doublePrecision('input_usd_per_million').notNull(),
+    cachedInputUsdPerMillion: doublePrecision('cached_input_usd_per_million').notNull(),
+    outputUsdPerMillion: doublePrecision('output_usd_per_million').notNull(),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('model_prices_tenant_model').on(t.tenantId, t.model),
+    check(
+      'model_prices_range',
+      sql`${t.inputUsdPerMillion} between 0 and 10000 and ${t.cachedInputUsdPerMillion} between 0 and 10000 and ${t.outputUsdPerMillion} between 0 and 10000`,
+    ),
+  ],
+);
 
 export const draftStatus = pgEnum('draft_status', [
   'pending',

@@ -147,7 +147,7 @@ export const tenantSettings = pgTable(
     followUpMinDaysApart: integer('follow_up_min_days_apart').notNull().default(7),
     /**
      * The AI's monthly budget in US dollars (docs/observability.md): the page warns when this
-     * calendar month's runs (UTC) cost it; null: no budget.
+     * calendar month's runs (in the tenant's time zone) cost it; null: no budget.
      */
     aiMonthlyBudgetUsd: doublePrecision('ai_monthly_budget_usd'),
     /** With a budget spent: the agent hands conversations to a person instead of calling the model. */

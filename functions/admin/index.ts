@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { validationHook } from '../app';
 import type { HonoEnv } from '../context';
 import { operatorAuth } from '../middleware/operator-auth';
+import { registerAiPrices } from './ai-prices';
 import { registerAppointments } from './appointments';
 import { registerCannedReplies } from './canned-replies';
 import { registerChats } from './chats';
@@ -45,6 +46,8 @@ export function adminApp() {
   registerLogs(admin);
   registerDrafts(admin);
   registerSettings(admin);
+  // What the AI costs (issue 14): the model prices runs are costed at.
+  registerAiPrices(admin);
   // Appointments (issue 10): services, staff and their hours, the diary and availability.
   registerServices(admin);
   registerStaff(admin);

@@ -4,6 +4,7 @@ import {
   conversationLanguage,
   tenantLanguage,
 } from '../../core/agent/language';
+import { DEFAULT_MODEL_PRICES, type PriceTable } from '../../core/agent/prices';
 import { DomainError, NotFoundError } from '../../core/errors';
 import {
   type MessageChannel,
@@ -40,6 +41,7 @@ import {
   type TenantContext,
 } from '../../db/client';
 import { type ConversationForSend, loadConversationForSend } from '../../db/conversations';
+import { tenantPriceTable } from '../../db/model-prices';
 import { queueOutboundMessage } from '../../db/outbound';
 import type { OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
@@ -137,6 +139,8 @@ type TurnStart =
       settings: TenantSettings;
       /** What this month's runs cost so far (US dollars), for the budget's hard stop. */
       spentThisMonth: number;
+      /** The tenant's model prices, read with the rest: the run's cost is fixed with them. */
+      prices: PriceTable;
       models: AgentModels;
       rows: HistoryRow[];
       notes: Map<string, MediaNote>;
@@ -379,7 +383,7 @@ async function decide(
   turnJob: TurnJob,
 ): Promise<TurnStart | CommitWith<TurnStart>> {
   const { job, payload, deps } = turnJob;
-  const [trigger, conversation, settings, rows, sealedKey, lastUnlock, spentThisMonth] =
+  const [trigger, conversation, settings, rows, sealedKey, lastUnlock, spentThisMonth, prices] =
     await Promise.all([
       openTurn(ctx, payload.conversationId),
       loadTurnConversation(ctx, payload.conversationId),
@@ -388,6 +392,7 @@ async function decide(
       modelApiKeyCiphertext(ctx),
       lastUnlockedAt(ctx, payload.conversationId),
       aiSpendThisMonth(ctx),
+      tenantPriceTable(ctx),
     ]);
   if (!trigger) return { kind: 'done', detail: 'no message waits for an answer' };
   const correlationId = turnCorrelationId(trigger.id);
@@ -423,6 +428,7 @@ async function decide(
               conversation,
               settings,
               spentThisMonth,
+              prices,
               models,
               rows,
               notes,
@@ -458,6 +464,8 @@ async function recordSkip(
     latencyMs: 0,
     error: skip.reason,
     now: job.services.clock.now(),
+    // No steps, so no cost whatever the prices.
+    prices: DEFAULT_MODEL_PRICES,
   });
   return commitWith(
     finished.then((): TurnStart => ({ kind: 'done', detail: `${skip.outcome}: ${skip.reason}` })),
@@ -664,6 +672,7 @@ async function store(
     outcome: stored.outcome,
     error: stored.error,
     now,
+    prices: start.prices,
   });
   return commitWith(finished.then(() => ({ outcome: stored.outcome, jobs: stored.jobs })));
 }
@@ -858,6 +867,7 @@ export async function failTurn(
         latencyMs: now.getTime() - run.startedAt.getTime(),
         error,
         now,
+        prices: await tenantPriceTable(ctx),
       });
     } else {
       await recordFinishedRun(ctx, {

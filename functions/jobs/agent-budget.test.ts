@@ -99,3 +99,54 @@ describe('agent turn: the monthly AI budget', () => {
     }
   });
 });
+
+describe("the business's own prices and months", () => {
+  it("costs a run at the tenant's own price for its model when it set one", async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const t = await newTenant('Own price');
+    await h.asUser(t.owner, '/admin/ai-prices/gpt-4.1-mini', {
+      method: 'PUT',
+      body: JSON.stringify({
+        input_usd_per_million: 0.3,
+        cached_input_usd_per_million: 0.05,
+        output_usd_per_million: 1.2,
+      }),
+    });
+    script = scriptedModels([replyWith('Claro.')], { modelId: 'gpt-4.1-mini-2025-04-14' });
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, 'Hola');
+    await h.settle();
+    const [run] = await runsOf(sql, (await conversationOf(sql, t, phone)).id);
+    // 10 input and 5 output tokens at the tenant's $0.30 and $1.20, not the list's $0.40 and $1.60.
+    expect(run?.outcome).toBe('replied');
+    expect(run?.cost_usd).toBeCloseTo((10 * 0.3 + 5 * 1.2) / 1e6, 12);
+  });
+
+  it("counts the month's spend from the first of the month in the business's time zone", async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    // Kiritimati is UTC+14: its month starts 14 hours before UTC's.
+    const t = await newTenant('Month in Kiritimati');
+    await sql`update tenant_settings set time_zone = 'Pacific/Kiritimati' where tenant_id = ${t.tenantId}`;
+    const monthStart = sql`(date_trunc('month', now() at time zone 'Pacific/Kiritimati') at time zone 'Pacific/Kiritimati')`;
+    for (const [usd, offset] of [
+      [0.25, '1 minute'],
+      [4, '-1 minute'],
+    ] as const) {
+      const conv = await createConversation(sql, t);
+      await sql`insert into agent_runs (tenant_id, conversation_id, correlation_id, model, outcome, cost_usd, started_at)
+        values (${t.tenantId}, ${conv.conversationId}, ${`turn-${crypto.randomUUID()}`}, 'gpt-4.1-mini',
+          'replied', ${usd}, ${monthStart} + ${offset}::interval)`;
+    }
+    const res = await h.asUser(t.owner, '/admin/settings');
+    // Only the run after midnight on the 1st in Kiritimati; UTC's month would count neither or both.
+    expect(
+      ((await res.json()) as { ai_spent_this_month_usd: number }).ai_spent_this_month_usd,
+    ).toBe(0.25);
+  });
+});

@@ -420,6 +420,84 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
     }, 120_000);
   }
 
+  for (const [screen, locale, lang] of [
+    ['desktop', 'en-US', 'en'],
+    ['phone', 'ar', 'ar'],
+    ['desktop', 'ar', 'ar'],
+    ['phone', 'en-US', 'en'],
+  ] as const) {
+    it(`${screen}, ${locale}: model prices set, refused, added and reset`, async () => {
+      await sql`delete from model_prices where tenant_id = ${tenant.tenantId}`;
+      const page = await newPage(screen, locale);
+      await signIn(page, worker.url, tenant.owner.email);
+      await page.click('#view-settings');
+      const mini = page.locator('#ai-prices-table tr[data-model="gpt-4.1-mini"]');
+      await mini.waitFor();
+      expect(await mini.locator('td.rate').allTextContents()).toEqual(['0.4', '0.1', '1.6']);
+
+      // A model the list lacks: no name, then no output price, are refused where they were typed.
+      const model = `llama-3.3-70b-${screen}-${lang}`;
+      await page.click('#ai-price-add');
+      await page.click('#ai-price-form button[type=submit]');
+      expect(await page.textContent('#ai-price-model-error')).toBe(
+        lang === 'en'
+          ? 'Give the model id, e.g. gpt-4.1-mini.'
+          : 'اكتب معرّف النموذج، مثل gpt-4.1-mini.',
+      );
+      await page.fill('#ai-price-model', model);
+      await page.fill('#ai-price-input_usd_per_million', '0.6');
+      await page.fill('#ai-price-cached_input_usd_per_million', '0.6');
+      await page.click('#ai-price-form button[type=submit]');
+      await expect
+        .poll(() => page.textContent('#ai-price-output_usd_per_million-error'))
+        .not.toBe('');
+      expect(await page.getAttribute('#ai-price-output_usd_per_million', 'aria-invalid')).toBe(
+        'true',
+      );
+      await expectAccessible(page);
+      await page.locator('#ai-price-form').scrollIntoViewIfNeeded();
+      await page.screenshot({
+        path: `test-results/admin-prices-refused-${screen}-${lang}.png`,
+        fullPage: true,
+      });
+      expect(await sql`select 1 from model_prices where model = ${model}`).toHaveLength(0);
+      await page.fill('#ai-price-output_usd_per_million', '0.8');
+      await page.click('#ai-price-form button[type=submit]');
+      const added = page.locator(`#ai-prices-table tr[data-model="${model}"]`);
+      await added.waitFor();
+      expect(await page.textContent('#ai-prices-status')).toContain(model);
+
+      // The list price of gpt-4.1-mini replaced by the business's own, then brought back.
+      await mini.locator('button').first().click();
+      expect(await page.inputValue('#ai-price-model')).toBe('gpt-4.1-mini');
+      await page.fill('#ai-price-input_usd_per_million', '0.3');
+      await page.click('#ai-price-form button[type=submit]');
+      await expect.poll(() => mini.locator('td.rate').first().textContent()).toBe('0.3');
+      const own = await sql`select model, input_usd_per_million as input from model_prices
+        where tenant_id = ${tenant.tenantId} order by model`;
+      expect(own).toEqual(
+        expect.arrayContaining([
+          { model: 'gpt-4.1-mini', input: 0.3 },
+          { model, input: 0.6 },
+        ]),
+      );
+      await expectAccessible(page);
+      if (screen === 'phone') await expectFitsPhone(page);
+      await page.locator('#ai-prices').scrollIntoViewIfNeeded();
+      await page.screenshot({
+        path: `test-results/admin-prices-${screen}-${lang}.png`,
+        fullPage: true,
+      });
+
+      await mini.locator('button').nth(1).click();
+      await expect.poll(() => mini.locator('td.rate').first().textContent()).toBe('0.4');
+      expect(
+        await sql`select 1 from model_prices where tenant_id = ${tenant.tenantId} and model = 'gpt-4.1-mini'`,
+      ).toHaveLength(0);
+      await page.context().close();
+    }, 120_000);
+  }
+
   it('an agent has no settings in the topbar, and is told so at a settings link', async () => {
     const page = await newPage('desktop', 'en-US');
     await signIn(page, worker.url, tenant.agent.email);

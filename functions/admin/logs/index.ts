@@ -137,9 +137,9 @@ const runSummary = z
       .nullable()
       .openapi({
         description:
-          "What its model calls cost in US dollars, from each step's tokens at the model's list " +
-          'price (core/agent/prices.ts); null when a model has no known price or the run kept no ' +
-          'tokens per step',
+          "What its model calls cost in US dollars, from each step's tokens at the tenant's prices " +
+          'when it finished (its own, else the list price in core/agent/prices.ts); null when a ' +
+          'model has no known price or the run kept no tokens per step',
         example: 0.000796,
       }),
     started_at: field.time('When it started'),
@@ -208,7 +208,9 @@ function toSummary(run: AgentRunRow): z.infer<typeof runSummary> {
     error: run.error,
     usage: Object.fromEntries(Object.entries(run.usage).map(([k, v]) => [k, v ?? null])),
     latency_ms: run.latencyMs,
-    cost_usd: runCost(run.steps),
+    // Fixed when the run finished, at the prices of then; a run stored before costs were kept
+    // (migration 0029) is priced at the list price.
+    cost_usd: run.costUsd ?? runCost(run.steps),
     started_at: run.startedAt.toISOString(),
     finished_at: run.finishedAt?.toISOString() ?? null,
   };

@@ -126,7 +126,7 @@ const followUpDaysDoc = {
 const modelDoc = { description: 'The AI model; null: the deployment default', example: null };
 const budgetDoc = {
   description:
-    "The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none",
+    "The AI's monthly budget in US dollars (this calendar month's runs in the tenant's time zone, at its model prices); null: none",
   example: 50,
 };
 const hardStopDoc = {
@@ -155,7 +155,7 @@ const settings = z
     ai_budget_hard_stop: z.boolean().openapi(hardStopDoc),
     ai_spent_this_month_usd: z.number().openapi({
       description:
-        "What this calendar month's AI runs cost so far (UTC, at list price; runs of unpriced models count nothing)",
+        "What this calendar month's AI runs cost so far (the month in the tenant's time zone, at its model prices; runs of unpriced models count nothing)",
       example: 12.37,
     }),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),

@@ -698,6 +698,41 @@ export interface paths {
         patch: operations["updateSettings"];
         trace?: never;
     };
+    "/admin/ai-prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The model prices runs are costed at: the list prices and the tenant’s own, by model */
+        get: operations["listModelPrices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/ai-prices/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the tenant's own price for a model (owners and admins) */
+        put: operations["setModelPrice"];
+        post?: never;
+        /** Remove the tenant's own price for a model: its list price applies again (owners and admins) */
+        delete: operations["deleteModelPrice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/services": {
         parameters: {
             query?: never;
@@ -2650,7 +2685,7 @@ export interface components {
              */
             latency_ms: number | null;
             /**
-             * @description What its model calls cost in US dollars, from each step's tokens at the model's list price (core/agent/prices.ts); null when a model has no known price or the run kept no tokens per step
+             * @description What its model calls cost in US dollars, from each step's tokens at the tenant's prices when it finished (its own, else the list price in core/agent/prices.ts); null when a model has no known price or the run kept no tokens per step
              * @example 0.000796
              */
             cost_usd: number | null;
@@ -3123,7 +3158,7 @@ export interface components {
              */
             follow_up_min_days_apart: number;
             /**
-             * @description The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none
+             * @description The AI's monthly budget in US dollars (this calendar month's runs in the tenant's time zone, at its model prices); null: none
              * @example 50
              */
             ai_monthly_budget_usd: number | null;
@@ -3133,7 +3168,7 @@ export interface components {
              */
             ai_budget_hard_stop: boolean;
             /**
-             * @description What this calendar month's AI runs cost so far (UTC, at list price; runs of unpriced models count nothing)
+             * @description What this calendar month's AI runs cost so far (the month in the tenant's time zone, at its model prices; runs of unpriced models count nothing)
              * @example 12.37
              */
             ai_spent_this_month_usd: number;
@@ -3375,7 +3410,7 @@ export interface components {
              */
             follow_up_min_days_apart?: number;
             /**
-             * @description The AI's monthly budget in US dollars (this calendar month's runs, UTC, at list price); null: none
+             * @description The AI's monthly budget in US dollars (this calendar month's runs in the tenant's time zone, at its model prices); null: none
              * @example 50
              */
             ai_monthly_budget_usd?: number | null;
@@ -3421,6 +3456,83 @@ export interface components {
              * @example sk-proj-0123456789abcdefghijx9Qa
              */
             api_key?: string | null;
+        };
+        /** @description What a model’s tokens cost this business */
+        ModelPrice: {
+            /**
+             * @description A model id, or the prefix of its dated versions (`gpt-4.1-mini` prices `gpt-4.1-mini-2025-04-14`)
+             * @example gpt-4.1-mini
+             */
+            model: string;
+            /**
+             * @description Input tokens not read from the provider’s cache, US dollars per million tokens
+             * @example 0.4
+             */
+            input_usd_per_million: number;
+            /**
+             * @description Input tokens read from the provider’s cache, US dollars per million tokens
+             * @example 0.1
+             */
+            cached_input_usd_per_million: number;
+            /**
+             * @description Output tokens, US dollars per million tokens
+             * @example 1.6
+             */
+            output_usd_per_million: number;
+            /**
+             * @description Whether this is the tenant's own price rather than the list price
+             * @example true
+             */
+            own: boolean;
+            list_price: components["schemas"]["ModelListPrice"];
+            /**
+             * @description When the tenant's own price last changed (ISO 8601); null for a list price
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            updated_at: string | null;
+        };
+        /**
+         * @description The provider's list price; null for a model the list lacks
+         * @example {
+         *       "input_usd_per_million": 0.4,
+         *       "cached_input_usd_per_million": 0.1,
+         *       "output_usd_per_million": 1.6
+         *     }
+         */
+        ModelListPrice: {
+            /**
+             * @description Input tokens not read from the provider’s cache, US dollars per million tokens
+             * @example 0.4
+             */
+            input_usd_per_million: number;
+            /**
+             * @description Input tokens read from the provider’s cache, US dollars per million tokens
+             * @example 0.1
+             */
+            cached_input_usd_per_million: number;
+            /**
+             * @description Output tokens, US dollars per million tokens
+             * @example 1.6
+             */
+            output_usd_per_million: number;
+        } | null;
+        /** @description The tenant's price for a model */
+        ModelPriceInput: {
+            /**
+             * @description Input tokens not read from the provider’s cache, US dollars per million tokens
+             * @example 0.4
+             */
+            input_usd_per_million: number;
+            /**
+             * @description Input tokens read from the provider’s cache, US dollars per million tokens
+             * @example 0.1
+             */
+            cached_input_usd_per_million: number;
+            /**
+             * @description Output tokens, US dollars per million tokens
+             * @example 1.6
+             */
+            output_usd_per_million: number;
         };
         /** @description A service customers book by the slot */
         Service: {
@@ -9550,6 +9662,347 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TenantSettings"];
                 };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listModelPrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every priced model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Models, by name */
+                        items: components["schemas"]["ModelPrice"][];
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setModelPrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A model id, or the prefix of its dated versions (`gpt-4.1-mini` prices `gpt-4.1-mini-2025-04-14`) */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelPriceInput"];
+            };
+        };
+        responses: {
+            /** @description The model’s price now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPrice"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteModelPrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A model id, or the prefix of its dated versions (`gpt-4.1-mini` prices `gpt-4.1-mini-2025-04-14`) */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (400) */
             400: {

@@ -431,11 +431,11 @@ export const ar: Messages = {
   traceStepMeta: '{s} ث، منها النموذج {m} ث · الرموز: {in} داخلة / {out} خارجة',
   traceToolTime: '{ms} ملّي ث',
   traceCost: 'التكلفة',
-  traceCostUnknown: 'غير معروفة (نموذج بلا سعر معلن)',
+  traceCostUnknown: 'غير معروفة (نموذج بلا سعر)',
   // Issue 14: the AI's monthly budget in the settings.
   aiBudget: 'ميزانية الذكاء الاصطناعي',
   aiBudgetHelp:
-    'ما قد تكلّفه ردود الذكاء الاصطناعي في شهر ميلادي (UTC)، بسعر النموذج المعلن. لا تُحتسب تشغيلات نموذج بلا سعر معلن.',
+    'ما قد تكلّفه ردود الذكاء الاصطناعي في شهر ميلادي (بالمنطقة الزمنية للنشاط التجاري)، بأسعار النماذج أدناه. لا تُحتسب تشغيلات نموذج بلا سعر.',
   aiBudgetAmount: 'الميزانية الشهرية (دولار أمريكي)',
   aiBudgetAmountHint: 'فارغة: بلا ميزانية.',
   aiBudgetHardStop: 'عند نفادها، أوقف الذكاء الاصطناعي: تذهب الرسائل الجديدة إلى شخص',
@@ -448,4 +448,19 @@ export const ar: Messages = {
   aiCostNone: 'لم يرد الذكاء الاصطناعي في هذه المحادثة.',
   aiCostRuns: '{cost} مقابل {runs} أدوار للذكاء الاصطناعي في هذه المحادثة',
   aiCostUnpriced: '({n} منها بنموذج بلا سعر معلن، لا تُحتسب)',
+  // Issue 14: the model prices runs are costed at.
+  aiPrices: 'أسعار النماذج',
+  aiPricesHelp:
+    'ما تكلّفه رموز كل نموذج للنشاط التجاري، بالدولار الأمريكي لكل مليون رمز: سعر المزوّد المعلن أو سعركم الخاص (سعر متفاوض عليه، أو نموذج غير مدرج). يسري التغيير على الردود اللاحقة.',
+  aiPriceModel: 'النموذج',
+  aiPriceInput: 'الإدخال',
+  aiPriceCached: 'الإدخال المخزَّن مؤقتًا',
+  aiPriceOutput: 'الإخراج',
+  aiPriceOwn: 'سعر خاص',
+  aiPriceActions: 'الإجراءات',
+  aiPriceUseList: 'استخدام السعر المعلن',
+  aiPriceSaved: 'تم حفظ سعر {model}.',
+  aiPriceReset: 'تمت إزالة سعركم لـ {model}.',
+  aiPriceAdd: 'تسعير نموذج آخر',
+  aiPriceModelRequired: 'اكتب معرّف النموذج، مثل gpt-4.1-mini.',
 };

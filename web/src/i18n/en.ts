@@ -434,11 +434,11 @@ export const en = {
   traceStepMeta: '{s} s, the model {m} s · {in} in / {out} out tokens',
   traceToolTime: '{ms} ms',
   traceCost: 'Cost',
-  traceCostUnknown: 'not known (a model without a list price)',
+  traceCostUnknown: 'not known (a model without a price)',
   // Issue 14: the AI's monthly budget in the settings.
   aiBudget: 'AI budget',
   aiBudgetHelp:
-    "What the AI's replies may cost in a calendar month (UTC), at the model's list price. Runs of a model without a list price count nothing.",
+    "What the AI's replies may cost in a calendar month (in the business's time zone), at the model prices below. Runs of a model without a price count nothing.",
   aiBudgetAmount: 'Monthly budget (US$)',
   aiBudgetAmountHint: 'Empty: no budget.',
   aiBudgetHardStop: 'When it is spent, stop the AI: new conversations go to a person',
@@ -450,6 +450,21 @@ export const en = {
   aiCostNone: 'The AI has not answered in this chat.',
   aiCostRuns: '{cost} for {runs} AI turns in this chat',
   aiCostUnpriced: '({n} of them with a model without a list price, not counted)',
+  // Issue 14: the model prices runs are costed at.
+  aiPrices: 'Model prices',
+  aiPricesHelp:
+    "What each model's tokens cost the business, in US dollars per million tokens: the provider's list price, or your own (a negotiated rate, a model the list lacks). A change prices the replies after it.",
+  aiPriceModel: 'Model',
+  aiPriceInput: 'Input',
+  aiPriceCached: 'Cached input',
+  aiPriceOutput: 'Output',
+  aiPriceOwn: 'own price',
+  aiPriceActions: 'Actions',
+  aiPriceUseList: 'Use list price',
+  aiPriceSaved: 'Price of {model} saved.',
+  aiPriceReset: 'Your price for {model} removed.',
+  aiPriceAdd: 'Price another model',
+  aiPriceModelRequired: 'Give the model id, e.g. gpt-4.1-mini.',
 };
 
 export type Messages = typeof en;

@@ -441,11 +441,11 @@ export const es: Messages = {
   traceStepMeta: '{s} s, el modelo {m} s · tokens: {in} de entrada / {out} de salida',
   traceToolTime: '{ms} ms',
   traceCost: 'Coste',
-  traceCostUnknown: 'desconocido (un modelo sin precio de lista)',
+  traceCostUnknown: 'desconocido (un modelo sin precio)',
   // Issue 14: the AI's monthly budget in the settings.
   aiBudget: 'Presupuesto de la IA',
   aiBudgetHelp:
-    'Lo que pueden costar las respuestas de la IA en un mes natural (UTC), al precio de lista del modelo. Las de un modelo sin precio de lista no cuentan.',
+    'Lo que pueden costar las respuestas de la IA en un mes natural (en la zona horaria del negocio), a los precios de modelo de abajo. Las de un modelo sin precio no cuentan.',
   aiBudgetAmount: 'Presupuesto mensual (US$)',
   aiBudgetAmountHint: 'Vacío: sin presupuesto.',
   aiBudgetHardStop: 'Al agotarse, detener la IA: los mensajes nuevos pasan a una persona',
@@ -458,4 +458,19 @@ export const es: Messages = {
   aiCostNone: 'La IA no ha respondido en este chat.',
   aiCostRuns: '{cost} por {runs} turnos de la IA en este chat',
   aiCostUnpriced: '({n} con un modelo sin precio de lista, sin contar)',
+  // Issue 14: the model prices runs are costed at.
+  aiPrices: 'Precios de los modelos',
+  aiPricesHelp:
+    'Lo que cuestan al negocio los tokens de cada modelo, en dólares estadounidenses por millón de tokens: el precio de lista del proveedor o el vuestro (una tarifa negociada, un modelo que la lista no tiene). Un cambio valora las respuestas posteriores.',
+  aiPriceModel: 'Modelo',
+  aiPriceInput: 'Entrada',
+  aiPriceCached: 'Entrada en caché',
+  aiPriceOutput: 'Salida',
+  aiPriceOwn: 'precio propio',
+  aiPriceActions: 'Acciones',
+  aiPriceUseList: 'Usar precio de lista',
+  aiPriceSaved: 'Precio de {model} guardado.',
+  aiPriceReset: 'Vuestro precio de {model} quitado.',
+  aiPriceAdd: 'Poner precio a otro modelo',
+  aiPriceModelRequired: 'Indica el id del modelo, p. ej. gpt-4.1-mini.',
 };

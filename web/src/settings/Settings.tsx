@@ -7,6 +7,7 @@ import { NumberField } from '../forms/NumberField';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { AiBudget } from './AiBudget';
 import { AiModel } from './AiModel';
+import { AiPrices } from './AiPrices';
 import { Booking, formatReminders, parseReminders } from './Booking';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
 
@@ -385,6 +386,8 @@ export function Settings() {
           </p>
         </form>
       )}
+      {/* Its own resource with its own saves: a price changes on its own, not with the form. */}
+      {form && <AiPrices />}
     </section>
   );
 }
