@@ -52,7 +52,7 @@ describe('knowledge search by meaning (hybrid: words + embeddings, tenant-scoped
       'price',
       article(
         'Limpieza dental: precio',
-        'La limpieza dental cuesta 60 euros e incluye revisión. Se paga en la clínica.',
+        'La primera visita es gratuita. La limpieza dental cuesta 60 euros e incluye revisión.',
         'es',
       ),
     );

@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../core/errors';
 import { wordsOf } from '../core/text';
-import type { TenantContext } from './client';
+import type { IntakeContext, TenantContext } from './client';
 import { enqueueJob, type OutboxJob } from './outbox';
 import { knowledgeArticles } from './schema';
 
@@ -199,6 +199,22 @@ export async function queueArticleEmbedding(
   return job ? [job] : [];
 }
 
+/**
+ * Queues the `knowledge-embedding` job for articles not embedded with `model` (written before
+ * search by meaning, or before the model changed), at most `limit`, once per article and model
+ * (`app.queue_knowledge_embeddings`, migration 0030); the outbox sweeper publishes them. The
+ * Worker's cron calls it every minute when an embeddings endpoint is configured. How many it queued.
+ */
+export async function queueUnembeddedArticles(
+  { tx }: IntakeContext,
+  options: { model: string; limit: number; tenantId?: string },
+): Promise<number> {
+  const [row] = await tx.execute<{ queued: number }>(
+    sql`select app.queue_knowledge_embeddings(${options.model}, ${options.limit}::int, ${options.tenantId ?? null}::uuid) as queued`,
+  );
+  return row?.queued ?? 0;
+}
+
 /** What the `knowledge-embedding` job needs of an article, or null when it is gone. */
 export async function loadArticleForEmbedding(
   { tx, tenantId }: TenantContext,
@@ -256,7 +272,8 @@ function searchWords(text: string): string[] {
 
 /**
  * The sentences of `body` that share the most words (by their first four letters, a poor man's
- * stem) with the question, kept in their original order, up to SNIPPET_MAX characters. The agent
+ * stem) with the question, kept in their original order, up to SNIPPET_MAX characters; the
+ * article's opening sentences when none does (found by meaning). The agent
  * quotes from this, so it must be the article's own words.
  */
 export function bestSnippet(body: string, query: string): string {
@@ -271,13 +288,18 @@ export function bestSnippet(body: string, query: string): string {
     index,
     score: searchWords(sentence).filter((w) => stems.has(w.slice(0, 4))).length,
   }));
-  const ranked = [...scored].sort((a, b) => b.score - a.score || a.index - b.index);
+  // No sentence shares a word with the question (an article found by meaning, in another
+  // language): its opening, as much as fits, rather than one sentence chosen by nothing.
+  const anyMatch = scored.some((s) => s.score > 0);
+  const ranked = anyMatch
+    ? [...scored].sort((a, b) => b.score - a.score || a.index - b.index)
+    : scored;
   const chosen: typeof scored = [];
   let length = 0;
   for (const candidate of ranked) {
     if (
       chosen.length > 0 &&
-      (candidate.score === 0 || length + candidate.sentence.length > SNIPPET_MAX)
+      ((anyMatch && candidate.score === 0) || length + candidate.sentence.length > SNIPPET_MAX)
     )
       continue;
     chosen.push(candidate);

@@ -10,3 +10,35 @@ CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA extensions;
 ALTER TABLE "knowledge_articles" ADD COLUMN "embedding" extensions.vector;--> statement-breakpoint
 ALTER TABLE "knowledge_articles" ADD COLUMN "embedding_model" text;--> statement-breakpoint
 ALTER TABLE "knowledge_articles" ADD COLUMN "embedding_hash" text;
+--> statement-breakpoint
+-- Articles the `knowledge-embedding` job has not embedded with the deployment's model (written
+-- before search by meaning existed, or before the model changed): the Worker's cron calls this
+-- every minute, when an embeddings endpoint is configured, and it queues one outbox row per such
+-- article, which the outbox sweeper publishes. Once per article and model (the dedupe key), so an
+-- article whose job gave up is not queued again every minute; recently changed articles are left
+-- to the job their save queued. p_tenant_id limits it to one business (tests); null: every one.
+-- Cross-tenant, hence SECURITY DEFINER; it hands out nothing but a count.
+CREATE OR REPLACE FUNCTION app.queue_knowledge_embeddings(p_model text, p_limit integer, p_tenant_id uuid DEFAULT NULL)
+RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
+  WITH inserted AS (
+    INSERT INTO public.job_outbox (tenant_id, kind, payload, dedupe_key)
+    SELECT a.tenant_id, 'knowledge-embedding', jsonb_build_object('articleId', a.id),
+      'knowledge-embedding:' || a.id || ':' || p_model
+    FROM public.knowledge_articles a
+    WHERE a.embedding_model IS DISTINCT FROM p_model
+      AND a.updated_at < now() - interval '2 minutes'
+      AND (p_tenant_id IS NULL OR a.tenant_id = p_tenant_id)
+      AND NOT EXISTS (SELECT 1 FROM public.job_outbox j WHERE j.tenant_id = a.tenant_id
+        AND j.dedupe_key = 'knowledge-embedding:' || a.id || ':' || p_model)
+    ORDER BY a.updated_at
+    LIMIT p_limit
+    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+    RETURNING 1
+  )
+  SELECT count(*)::int FROM inserted
+$$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION app.queue_knowledge_embeddings(text, integer, uuid) FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION app.queue_knowledge_embeddings(text, integer, uuid) TO switchboard_worker;

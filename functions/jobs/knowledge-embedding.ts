@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { asTenant } from '../../db/client';
-import { loadArticleForEmbedding, storeArticleEmbedding } from '../../db/knowledge';
+import { asIntake, asTenant } from '../../db/client';
+import {
+  loadArticleForEmbedding,
+  queueUnembeddedArticles,
+  storeArticleEmbedding,
+} from '../../db/knowledge';
+import type { Services } from '../context';
+import type { Env } from '../env';
 import { articleEmbeddingText, embedderFromEnv, embeddingHash } from '../lib/embeddings';
 import { safeErrorFields } from '../lib/logger';
 import { defineJob, type JobContext, type JobOutcome } from './define';
@@ -63,3 +69,27 @@ export const knowledgeEmbeddingJob = defineJob({
     };
   },
 });
+
+/** Articles the cron queues for embedding per minute at most (a backlog drains over minutes). */
+export const EMBEDDING_BACKFILL_PER_MINUTE = 100;
+
+/**
+ * The cron's part (functions/index.ts): queue the embedding of articles not embedded with the
+ * configured model (written before an endpoint was configured, or before the model changed);
+ * nothing without an endpoint. The outbox sweeper publishes what it queued.
+ */
+export async function queueKnowledgeEmbeddings(
+  services: Services,
+  env: Env,
+  options: { tenantId?: string } = {},
+): Promise<number> {
+  const embedder = embedderFromEnv(env);
+  if (!embedder) return 0;
+  return asIntake(services.db, (ctx) =>
+    queueUnembeddedArticles(ctx, {
+      model: embedder.model,
+      limit: EMBEDDING_BACKFILL_PER_MINUTE,
+      ...options,
+    }),
+  );
+}

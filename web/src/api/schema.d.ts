@@ -529,7 +529,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the agent's knowledge_search tool finds for a question (published articles only) */
+        /** What the agent's knowledge_search tool finds for a question (published articles only): by words, and by meaning across languages when an embeddings endpoint is configured */
         get: operations["searchKnowledge"];
         put?: never;
         post?: never;
