@@ -104,7 +104,11 @@ const searchHit = z
       'The passage the agent would quote',
       'We are open Monday to Friday, 9:00 to 20:00.',
     ),
-    score: z.number().openapi({ description: 'Relevance; higher is better', example: 0.42 }),
+    score: z.number().openapi({
+      description:
+        'Relevance, higher is better: the reciprocal rank fusion of the ranking by words and the ranking by meaning (1 / (60 + rank), summed)',
+      example: 0.0328,
+    }),
   })
   .openapi('KnowledgeSearchHit', { description: 'An article matching a question' });
 

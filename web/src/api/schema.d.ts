@@ -2525,8 +2525,8 @@ export interface components {
              */
             snippet: string;
             /**
-             * @description Relevance; higher is better
-             * @example 0.42
+             * @description Relevance, higher is better: the reciprocal rank fusion of the ranking by words and the ranking by meaning (1 / (60 + rank), summed)
+             * @example 0.0328
              */
             score: number;
         };
