@@ -55,12 +55,7 @@ export type ItemRoutes<
    * Jobs a create or an update queues in its transaction (knowledge articles: their embedding),
    * published once it is committed. `env` is the request's: whether a job applies may depend on it.
    */
-  jobs?: (
-    ctx: TenantContext,
-    env: HonoEnv['Variables']['env'],
-    row: Row,
-    change: 'create' | 'update',
-  ) => Promise<OutboxJob[]>;
+  jobs?: (ctx: TenantContext, env: HonoEnv['Variables']['env'], row: Row) => Promise<OutboxJob[]>;
 };
 
 /** Writes change what the agent tells customers: owners and admins only. */
@@ -115,7 +110,7 @@ export function registerItemRoutes<
     const pathParams = c.req.valid('param') as Parameters<typeof db.create>[2];
     const { row, jobs } = await asCurrentOperator(c, async ({ ctx }) => {
       const row = await db.create(ctx, body, pathParams);
-      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row, 'create')) ?? [] };
+      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row)) ?? [] };
     });
     if (jobs.length > 0) await publishJobs(c.var.services, c.var.env, jobs);
     return c.json(toItem(row), 201);
@@ -132,7 +127,7 @@ export function registerItemRoutes<
     const body = c.req.valid('json') as z.infer<Patch>;
     const { row, jobs } = await asCurrentOperator(c, async ({ ctx }) => {
       const row = await db.update(ctx, paramsOf(c), body);
-      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row, 'update')) ?? [] };
+      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row)) ?? [] };
     });
     if (jobs.length > 0) await publishJobs(c.var.services, c.var.env, jobs);
     return c.json(toItem(row), 200);
