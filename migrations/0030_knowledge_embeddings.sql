@@ -5,6 +5,17 @@
 -- plain Postgres server needs pgvector installed (.ci/run builds vendor/pgvector).
 -- No index on the embeddings: a tenant's articles are few, the search filters them by tenant
 -- first, and embeddings of different models (dimensions) share the column.
+-- A database where pgvector was already enabled in another schema (Supabase's dashboard lets one
+-- pick `public`) has it moved to `extensions`, where this project names it: columns that use the
+-- type keep it (they refer to it, not to its schema).
+DO $do$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+             WHERE e.extname = 'vector' AND n.nspname <> 'extensions') THEN
+    ALTER EXTENSION vector SET SCHEMA extensions;
+  END IF;
+END $do$;
+--> statement-breakpoint
 CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA extensions;
 --> statement-breakpoint
 ALTER TABLE "knowledge_articles" ADD COLUMN "embedding" extensions.vector;--> statement-breakpoint
