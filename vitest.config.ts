@@ -13,11 +13,13 @@ const unitTests = [
   'functions/agent/offline-model.test.ts',
   'functions/agent/opportunity-schedule.test.ts',
   'functions/lib/crypto.test.ts',
+  'functions/lib/embeddings.test.ts',
   'functions/lib/graph.test.ts',
   'functions/lib/sliding-window.test.ts',
   'functions/webhooks/parse/**/*.test.ts',
   'dev/meta-payloads.test.ts',
   'dev/web-api-types.test.ts',
+  'dev/stand-ins/embeddings.test.ts',
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',
 ];

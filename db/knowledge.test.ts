@@ -86,5 +86,9 @@ describe('knowledge search (multilingual, accent-insensitive, tenant-scoped)', (
     expect(hit?.snippet).toContain('Los sábados, de 10:00 a 14:00.');
     expect(hit?.title).toBe('Horario de apertura');
     expect(bestSnippet('Uno. Dos tres. Cuatro.', 'tres')).toBe('Dos tres.');
+    // Found by meaning, no word shared: the opening, as much as fits, not just its first sentence.
+    expect(bestSnippet('Uno. Dos tres. Cuatro.', 'teeth cost')).toBe('Uno. Dos tres. Cuatro.');
+    const long = `${'Una frase larga de relleno. '.repeat(20)}Final.`;
+    expect(bestSnippet(long, 'teeth cost').length).toBeLessThanOrEqual(400);
   });
 });

@@ -1,10 +1,14 @@
 import { and, desc, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { NotFoundError } from '../core/errors';
 import { wordsOf } from '../core/text';
-import type { TenantContext } from './client';
+import type { IntakeContext, TenantContext } from './client';
+import { enqueueJob, type OutboxJob } from './outbox';
 import { knowledgeArticles } from './schema';
 
-export type KnowledgeArticle = Omit<typeof knowledgeArticles.$inferSelect, 'searchVector'>;
+export type KnowledgeArticle = Omit<
+  typeof knowledgeArticles.$inferSelect,
+  'searchVector' | 'embedding' | 'embeddingModel' | 'embeddingHash'
+>;
 
 export type KnowledgeInput = {
   title: string;
@@ -14,8 +18,14 @@ export type KnowledgeInput = {
   published: boolean;
 };
 
-/** Every column but the search vector (internal; never returned). */
-const { searchVector: _internal, ...articleColumns } = getTableColumns(knowledgeArticles);
+/** Every column but the search vector and the embedding (internal; never returned). */
+const {
+  searchVector: _vector,
+  embedding: _embedding,
+  embeddingModel: _model,
+  embeddingHash: _hash,
+  ...articleColumns
+} = getTableColumns(knowledgeArticles);
 
 export async function createArticle(
   { tx, tenantId }: TenantContext,
@@ -108,42 +118,151 @@ export type KnowledgeHit = {
 
 export const SNIPPET_MAX = 400;
 
+/** The question's embedding, and the model that made it (functions/lib/embeddings.ts). */
+export type QuestionMeaning = { model: string; vector: number[] };
+
+/** How many candidates each half of a hybrid search contributes before they are fused. */
+const CANDIDATES = 20;
+/** Reciprocal rank fusion's constant: ranks matter, a first place does not drown the rest. */
+const RRF_K = 60;
+
 /**
- * Full-text search over the tenant's published articles (RLS: only ever the bound tenant's), best
- * first. Accent- and case-insensitive, Spanish/English/Arabic stemming, prefix matching; see
- * app.knowledge_query in migrations/0008 for how a question becomes a query.
+ * Search over the tenant's published articles (RLS: only ever the bound tenant's), best first, in
+ * ONE statement (the agent turn's round-trip budget):
+ *
+ * - by words: full-text, accent- and case-insensitive, Spanish/English/Arabic stemming, prefix
+ *   matching (app.knowledge_query in migrations/0008 says how a question becomes a query);
+ * - by meaning, when the question's embedding is given: the articles embedded by the same model
+ *   whose cosine similarity to it is at least `minSimilarity` (pgvector's `<=>`), so "teeth
+ *   cleaning cost" finds "Precio de la limpieza dental" although no word is shared;
+ *
+ * fused by reciprocal rank fusion (each list adds 1 / (60 + rank)), so an article both find comes
+ * first. Without an embedding it is the full-text search alone, in its own order.
  */
 export async function searchKnowledge(
   { tx, tenantId }: TenantContext,
   query: string,
   limit = 3,
+  meaning: (QuestionMeaning & { minSimilarity: number }) | null = null,
 ): Promise<KnowledgeHit[]> {
-  const rank = sql<number>`ts_rank_cd(${knowledgeArticles.searchVector}, app.knowledge_query(${query}))`;
-  const rows = await tx
-    .select({
-      id: knowledgeArticles.id,
-      title: knowledgeArticles.title,
-      body: knowledgeArticles.body,
-      language: knowledgeArticles.language,
-      score: rank,
-    })
-    .from(knowledgeArticles)
-    .where(
-      and(
-        ofTenant(tenantId),
-        eq(knowledgeArticles.published, true),
-        sql`${knowledgeArticles.searchVector} @@ app.knowledge_query(${query})`,
-      ),
-    )
-    .orderBy(desc(rank), desc(knowledgeArticles.updatedAt))
-    .limit(limit);
-  return rows.map((row) => ({
+  const byWords = sql`
+    select a.id, row_number() over (
+        order by ts_rank_cd(a.search_vector, q.query) desc, a.updated_at desc, a.id) as rank
+      from knowledge_articles a, (select app.knowledge_query(${query}) as query) q
+      where a.tenant_id = ${tenantId} and a.published and a.search_vector @@ q.query
+      order by rank limit ${CANDIDATES}`;
+  // The operator is schema-qualified: the session's search_path need not include `extensions`.
+  // Dimensions are compared too, so a model that changed its size can never make `<=>` fail.
+  const byMeaning = meaning
+    ? sql`
+    union all
+    select id, rank from (
+      select a.id, row_number() over (order by a.embedding operator(extensions.<=>) v.vector, a.id) as rank
+        from knowledge_articles a, (select ${JSON.stringify(meaning.vector)}::extensions.vector as vector) v
+        where a.tenant_id = ${tenantId} and a.published
+          and a.embedding_model = ${meaning.model}
+          and extensions.vector_dims(a.embedding) = ${meaning.vector.length}::int
+          and a.embedding operator(extensions.<=>) v.vector <= ${1 - meaning.minSimilarity}::float8
+        order by rank limit ${CANDIDATES}) nearest`
+    : sql``;
+  const rows = await tx.execute<{
+    id: string;
+    title: string;
+    body: string;
+    language: string;
+    score: number | string;
+  }>(sql`
+    with hits as (select * from (${byWords}) words ${byMeaning})
+    select a.id, a.title, a.body, a.language, sum(1.0 / (${RRF_K} + hits.rank))::float8 as score
+      from hits join knowledge_articles a on a.id = hits.id
+      group by a.id
+      order by score desc, a.updated_at desc, a.id
+      limit ${limit}`);
+  return [...rows].map((row) => ({
     articleId: row.id,
     title: row.title,
     language: row.language,
     snippet: bestSnippet(row.body, query),
     score: Number(row.score),
   }));
+}
+
+/**
+ * Queues the `knowledge-embedding` job for an article just created or changed, in the caller's
+ * transaction (published after commit). The job embeds it only if its text changed since.
+ */
+export async function queueArticleEmbedding(
+  ctx: TenantContext,
+  articleId: string,
+): Promise<OutboxJob[]> {
+  const job = await enqueueJob(ctx, { kind: 'knowledge-embedding', payload: { articleId } });
+  return job ? [job] : [];
+}
+
+/**
+ * Queues the `knowledge-embedding` job for articles not embedded with `model` (written before
+ * search by meaning, or before the model changed), at most `limit`, once per article and model
+ * (`app.queue_knowledge_embeddings`, migration 0030); the outbox sweeper publishes them. The
+ * Worker's cron calls it every minute when an embeddings endpoint is configured. How many it queued.
+ */
+export async function queueUnembeddedArticles(
+  { tx }: IntakeContext,
+  options: { model: string; limit: number; tenantId?: string },
+): Promise<number> {
+  const [row] = await tx.execute<{ queued: number }>(
+    sql`select app.queue_knowledge_embeddings(${options.model}, ${options.limit}::int, ${options.tenantId ?? null}::uuid) as queued`,
+  );
+  return row?.queued ?? 0;
+}
+
+/** What the `knowledge-embedding` job needs of an article, or null when it is gone. */
+export async function loadArticleForEmbedding(
+  { tx, tenantId }: TenantContext,
+  id: string,
+): Promise<{
+  title: string;
+  body: string;
+  embeddingModel: string | null;
+  embeddingHash: string | null;
+} | null> {
+  const [row] = await tx
+    .select({
+      title: knowledgeArticles.title,
+      body: knowledgeArticles.body,
+      embeddingModel: knowledgeArticles.embeddingModel,
+      embeddingHash: knowledgeArticles.embeddingHash,
+    })
+    .from(knowledgeArticles)
+    .where(theArticle(tenantId, id));
+  return row ?? null;
+}
+
+/**
+ * Stores an article's embedding, only if its title and body are still the ones embedded: a job
+ * that embedded an older version, finishing after the newer one's, must not overwrite it. Not an
+ * edit: `updated_at` stays. True when stored.
+ */
+export async function storeArticleEmbedding(
+  { tx, tenantId }: TenantContext,
+  id: string,
+  embedded: { title: string; body: string; model: string; hash: string; vector: number[] },
+): Promise<boolean> {
+  const stored = await tx
+    .update(knowledgeArticles)
+    .set({
+      embedding: embedded.vector,
+      embeddingModel: embedded.model,
+      embeddingHash: embedded.hash,
+    })
+    .where(
+      and(
+        theArticle(tenantId, id),
+        eq(knowledgeArticles.title, embedded.title),
+        eq(knowledgeArticles.body, embedded.body),
+      ),
+    )
+    .returning({ id: knowledgeArticles.id });
+  return stored.length > 0;
 }
 
 /** Lowercase, accent-free, Arabic-normalised words (the JS twin of app.search_normalize). */
@@ -153,7 +272,8 @@ function searchWords(text: string): string[] {
 
 /**
  * The sentences of `body` that share the most words (by their first four letters, a poor man's
- * stem) with the question, kept in their original order, up to SNIPPET_MAX characters. The agent
+ * stem) with the question, kept in their original order, up to SNIPPET_MAX characters; the
+ * article's opening sentences when none does (found by meaning). The agent
  * quotes from this, so it must be the article's own words.
  */
 export function bestSnippet(body: string, query: string): string {
@@ -168,13 +288,18 @@ export function bestSnippet(body: string, query: string): string {
     index,
     score: searchWords(sentence).filter((w) => stems.has(w.slice(0, 4))).length,
   }));
-  const ranked = [...scored].sort((a, b) => b.score - a.score || a.index - b.index);
+  // No sentence shares a word with the question (an article found by meaning, in another
+  // language): its opening, as much as fits, rather than one sentence chosen by nothing.
+  const anyMatch = scored.some((s) => s.score > 0);
+  const ranked = anyMatch
+    ? [...scored].sort((a, b) => b.score - a.score || a.index - b.index)
+    : scored;
   const chosen: typeof scored = [];
   let length = 0;
   for (const candidate of ranked) {
     if (
       chosen.length > 0 &&
-      (candidate.score === 0 || length + candidate.sentence.length > SNIPPET_MAX)
+      ((anyMatch && candidate.score === 0) || length + candidate.sentence.length > SNIPPET_MAX)
     )
       continue;
     chosen.push(candidate);

@@ -17,6 +17,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgresOptions {
@@ -407,8 +408,11 @@ export async function startEmbeddedPostgres(
     mkdirSync(opts.dataDir, { recursive: true });
   }
   // The contrib extensions the migrations use, which Supabase and Debian's Postgres ship too:
-  // unaccent (accent-insensitive search), pg_trgm, btree_gist (exclusion constraints).
-  const db = await PGlite.create(opts.dataDir, { extensions: { unaccent, pg_trgm, btree_gist } });
+  // unaccent (accent-insensitive search), pg_trgm, btree_gist (exclusion constraints); and
+  // pgvector (knowledge search by meaning), which Supabase ships and CI builds for its server.
+  const db = await PGlite.create(opts.dataDir, {
+    extensions: { unaccent, pg_trgm, btree_gist, vector },
+  });
   const queue = new SyncAwareQueryQueue(db);
   const server = new PGLiteSocketServer({
     db,

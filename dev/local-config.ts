@@ -14,6 +14,7 @@ export const ports = {
   redis: 8079 + offset,
   qstash: 8080 + offset,
   graph: 8090 + offset,
+  embeddings: 8095 + offset,
   inspector: 9229 + offset,
 } as const;
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { migrateDatabase } from '../db/migrate';
 import { parseEnv } from '../functions/env';
+import { embedderFromEnv } from '../functions/lib/embeddings';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import {
   demoPassword,
@@ -22,6 +23,8 @@ import {
 } from './local-config';
 import { startPooler } from './pooler';
 import { seedDemo } from './seed';
+import { embedUnembeddedArticles } from './seed-embeddings';
+import { startEmbeddingsStandIn } from './stand-ins/embeddings';
 import { freeLoopbackPort } from './stand-ins/http-server';
 import { defaultTemplateFixtures, startMetaGraph } from './stand-ins/meta-graph';
 import { followUpTemplateFixtures } from './stand-ins/meta-graph-templates';
@@ -155,7 +158,10 @@ async function main() {
     ),
     statusDelayMs: 1500,
   });
-  closers.push(auth.close, redis.close, qstash.close, graph.close);
+  // Knowledge search by meaning: a deterministic multilingual stand-in for OpenAI's embeddings
+  // endpoint. An empty EMBEDDINGS_BASE_URL in .dev.vars turns it off (full-text search only).
+  const embeddings = await startEmbeddingsStandIn({ port: portFor(ports.embeddings) });
+  closers.push(auth.close, redis.close, qstash.close, graph.close, embeddings.close);
 
   // 3. The Worker's configuration: local values, then the developer's .dev.vars on top.
   const vars: Record<string, string> = {
@@ -178,11 +184,26 @@ async function main() {
     SUPABASE_ANON_KEY: localSecrets.anonKey,
     SUPABASE_JWT_SECRET: localSecrets.jwtSecret,
     CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
+    EMBEDDINGS_BASE_URL: embeddings.baseUrl,
+    EMBEDDINGS_MODEL: embeddings.model,
     ...overrides,
   };
   delete vars.DATABASE_URL; // the Worker reaches Postgres through its Hyperdrive binding
   // Fail here, naming the variable, rather than on the first request.
-  parseEnv({ ...vars, HYPERDRIVE: { connectionString: pooler.url } });
+  const env = parseEnv({ ...vars, HYPERDRIVE: { connectionString: pooler.url } });
+  // The seeded articles were written with SQL, not through the API that queues their embedding.
+  const embedder = embedderFromEnv(env);
+  if (embedder) {
+    await embedUnembeddedArticles(sql, embedder).then(
+      (n) => log(`knowledge search by meaning: ${n} article(s) embedded (${embedder.model})`),
+      (err) =>
+        log(
+          `knowledge search by meaning: embedding the articles failed (${err}); by words only until they change`,
+        ),
+    );
+  } else {
+    log('knowledge search by meaning is off (no EMBEDDINGS_BASE_URL): full-text search only');
+  }
   const envFile = join(localDir, 'worker.env');
   writeFileSync(
     envFile,
@@ -250,6 +271,7 @@ async function main() {
       redisUrl: redis.url,
       qstashUrl: qstash.url,
       graphUrl: graph.url,
+      embeddingsUrl: embeddings.url,
       database,
       pooler: { url: pooler.url, maxServerConnections: pooler.maxServerConnections },
       root,
@@ -308,6 +330,8 @@ export interface BannerInfo {
   redisUrl: string;
   qstashUrl: string;
   graphUrl: string;
+  /** The OpenAI-compatible embeddings stand-in (knowledge search by meaning). */
+  embeddingsUrl?: string;
   database: DatabaseInfo;
   /** The pooler the Worker's Hyperdrive binding points at. */
   pooler: { url: string; maxServerConnections: number };
@@ -336,7 +360,7 @@ export function startupBanner(info: BannerInfo): string {
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
   Supabase Auth    ${info.authUrl}/auth/v1
-  Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
+  Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}${info.embeddingsUrl ? `  Embeddings ${info.embeddingsUrl}` : ''}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
   Database         ${data}
                    the Worker's Hyperdrive binding → pooler ${poolerHost} (at most ${info.pooler.maxServerConnections} server connections)
 

@@ -74,6 +74,21 @@ export const envSchema = z
     OPENAI_MODEL: z.string().default('gpt-4.1-mini'),
 
     /**
+     * An OpenAI-compatible embeddings endpoint (`${EMBEDDINGS_BASE_URL}/embeddings`, e.g.
+     * https://api.openai.com/v1) for knowledge search by meaning, across languages. Unset: search
+     * is full-text only (the offline demo), and articles are not embedded.
+     */
+    EMBEDDINGS_BASE_URL: url.optional(),
+    EMBEDDINGS_API_KEY: z.string().optional(),
+    EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+    /**
+     * The least cosine similarity at which an article counts as a match by meaning: nearest
+     * neighbours always exist, and below this they are unrelated. Depends on the model; 0.3 suits
+     * OpenAI's text-embedding-3 models.
+     */
+    EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(0).max(1).default(0.3),
+
+    /**
      * R2 bucket binding (not a variable: `[[r2_buckets]]` in wrangler.toml) where downloaded
      * customer media is kept; see docs/media.md. Without it media downloads wait and retry.
      */

@@ -1,6 +1,7 @@
 import { asIntake } from '../db/client';
 import { scheduleOpportunityScans } from '../db/opportunities';
 import { newApp } from './app';
+import { queueKnowledgeEmbeddings } from './jobs/knowledge-embedding';
 import { sweepOutbox } from './lib/jobs';
 import { safeErrorFields } from './lib/logger';
 import { replayStaleEvents, sweepStuckSends } from './lib/sweepers';
@@ -13,7 +14,8 @@ const app = newApp();
 export default {
   fetch: app.fetch,
   /**
-   * Cron, every minute: queue each business's next daily follow-up scan (a no-op once queued), then
+   * Cron, every minute: queue each business's next daily follow-up scan (a no-op once queued) and
+   * the embedding of knowledge articles not embedded with the configured model yet, then
    * publish outbox jobs that stayed pending (QStash was unreachable when they were made), which
    * includes the scans just queued; then recover sends stuck with no job due and replay bodies a
    * failed processing left `received` (functions/lib/sweepers.ts). A failed step never holds up
@@ -27,6 +29,12 @@ export default {
         .then((n) => n > 0 && services.logger.info('opportunity scans queued', { queued: n }))
         .catch((err) =>
           services.logger.error('queueing opportunity scans failed', safeErrorFields(err)),
+        )
+        .then(() => queueKnowledgeEmbeddings(services, env))
+        .then(
+          (n) => n > 0 && services.logger.info('knowledge embeddings queued', { queued: n }),
+          (err) =>
+            services.logger.error('queueing knowledge embeddings failed', safeErrorFields(err)),
         )
         .then(() => sweepOutbox(services, env))
         .then((n) => n > 0 && services.logger.info('outbox swept', { published: n }))

@@ -1,5 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { asTenant, connect } from '../db/client';
+import { searchKnowledge } from '../db/knowledge';
 import {
   encodeMetaBody,
   signMetaBody,
@@ -10,6 +12,7 @@ import {
   whatsappStatusBody,
   whatsappWebhook,
 } from '../dev/meta-payloads';
+import { standInEmbedding } from '../dev/stand-ins/embeddings';
 import { agentTurnJob } from '../functions/jobs/agent-turn';
 import { INLINE_UPDATES_LIMIT } from '../functions/webhooks/batch';
 import { customerWrites, replyWith, scriptedModels } from './agent';
@@ -245,6 +248,36 @@ describe('round-trip budgets of the hot paths', () => {
       expect(res.status).toBe(403);
       expect(counter.counts()).toEqual({ connections: 1, roundTrips: 1 });
     });
+  });
+
+  it("the agent's knowledge search by words and meaning: one statement, as by words alone", async () => {
+    await adminSql()`insert into knowledge_articles (tenant_id, title, body, language, embedding, embedding_model)
+      values (${t.tenantId}, 'Precios', 'Una limpieza dental cuesta 60 €.', 'es',
+        ${JSON.stringify(standInEmbedding('Precios. Una limpieza dental cuesta 60 €.'))}::extensions.vector, 'stand-in')`;
+    const { db, close } = connect(counter.url);
+    try {
+      const search = async (meaning: Parameters<typeof searchKnowledge>[3]) => {
+        counter.reset();
+        const hits = await asTenant(db, t.tenantId, (ctx) =>
+          searchKnowledge(ctx, 'teeth cleaning cost', 3, meaning),
+        );
+        return { titles: hits.map((hit) => hit.title), ...counter.counts() };
+      };
+      // Warm the connection, so both counts below are of the statements alone.
+      await search(null);
+      const byWords = await search(null);
+      const hybrid = await search({
+        model: 'stand-in',
+        vector: standInEmbedding('teeth cleaning cost'),
+        minSimilarity: 0.3,
+      });
+      expect(byWords.titles).toEqual([]);
+      expect(hybrid.titles).toEqual(['Precios']);
+      expect(byWords.roundTrips).toBeGreaterThan(0);
+      expect(hybrid.roundTrips).toBe(byWords.roundTrips);
+    } finally {
+      await close();
+    }
   });
 
   it(`a body of ${INLINE_UPDATES_LIMIT + 1}+ updates, before its 200: one connection, 1 round trip`, async () => {

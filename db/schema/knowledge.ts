@@ -7,6 +7,17 @@ import { tenantTable } from './tenants';
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /**
+ * pgvector's `vector` (no fixed dimension: it is the embeddings model's). The extension lives in
+ * the `extensions` schema, as on Supabase (migrations/0030), so the type is named with it.
+ * Values travel as pgvector's text form, `[0.1,0.2,…]`.
+ */
+const vector = customType<{ data: number[]; driverData: string }>({
+  dataType: () => 'extensions.vector',
+  toDriver: (value) => JSON.stringify(value),
+  fromDriver: (value) => JSON.parse(value) as number[],
+});
+
+/**
  * What the AI agent may answer from: the tenant's FAQ / policy articles. `search_vector` is a
  * generated column (app.knowledge_search_vector, migrations/0008): accent-free and Arabic-
  * normalised words, stemmed for Spanish, English and Arabic at once, so a customer finds an
@@ -27,6 +38,16 @@ export const knowledgeArticles = tenantTable(
     searchVector: tsvector('search_vector')
       .notNull()
       .generatedAlwaysAs(sql`app.knowledge_search_vector("language", "title", "body", "tags")`),
+    /**
+     * The article's meaning as an embedding (title and body), for search by meaning across
+     * languages; computed by the `knowledge-embedding` job after a save, never in the request.
+     * Null until then, or when no embeddings endpoint is configured (full-text search only).
+     */
+    embedding: vector('embedding'),
+    /** The model that computed `embedding`: only embeddings of the model asked with are compared. */
+    embeddingModel: text('embedding_model'),
+    /** SHA-256 of the text embedded: an unchanged article is not embedded again. */
+    embeddingHash: text('embedding_hash'),
     ...timestamps(),
   },
   (t) => [

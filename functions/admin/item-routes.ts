@@ -1,6 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { TenantContext } from '../../db/client';
+import type { OutboxJob } from '../../db/outbox';
 import type { App } from '../app';
+import type { HonoEnv } from '../context';
+import { publishJobs } from '../lib/jobs';
 import { asCurrentOperator, requireRole } from '../middleware/operator-auth';
 import { idParams, jsonBody, jsonResponse, operatorRoutes } from './route';
 
@@ -48,6 +51,11 @@ export type ItemRoutes<
     update: (ctx: TenantContext, params: z.infer<ItemParams>, body: z.infer<Patch>) => Promise<Row>;
     delete: (ctx: TenantContext, params: z.infer<ItemParams>) => Promise<void>;
   };
+  /**
+   * Jobs a create or an update queues in its transaction (knowledge articles: their embedding),
+   * published once it is committed. `env` is the request's: whether a job applies may depend on it.
+   */
+  jobs?: (ctx: TenantContext, env: HonoEnv['Variables']['env'], row: Row) => Promise<OutboxJob[]>;
 };
 
 /** Writes change what the agent tells customers: owners and admins only. */
@@ -100,7 +108,11 @@ export function registerItemRoutes<
   app.openapi(createRoute, async (c) => {
     const body = c.req.valid('json') as z.infer<Input>;
     const pathParams = c.req.valid('param') as Parameters<typeof db.create>[2];
-    const row = await asCurrentOperator(c, ({ ctx }) => db.create(ctx, body, pathParams));
+    const { row, jobs } = await asCurrentOperator(c, async ({ ctx }) => {
+      const row = await db.create(ctx, body, pathParams);
+      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row)) ?? [] };
+    });
+    if (jobs.length > 0) await publishJobs(c.var.services, c.var.env, jobs);
     return c.json(toItem(row), 201);
   });
 
@@ -113,7 +125,11 @@ export function registerItemRoutes<
   });
   app.openapi(updateRoute, async (c) => {
     const body = c.req.valid('json') as z.infer<Patch>;
-    const row = await asCurrentOperator(c, ({ ctx }) => db.update(ctx, paramsOf(c), body));
+    const { row, jobs } = await asCurrentOperator(c, async ({ ctx }) => {
+      const row = await db.update(ctx, paramsOf(c), body);
+      return { row, jobs: (await spec.jobs?.(ctx, c.var.env, row)) ?? [] };
+    });
+    if (jobs.length > 0) await publishJobs(c.var.services, c.var.env, jobs);
     return c.json(toItem(row), 200);
   });
 

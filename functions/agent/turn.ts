@@ -49,6 +49,7 @@ import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '.
 import type { Services } from '../context';
 import type { JobContext, JobOutcome } from '../jobs/define';
 import { decryptSecret } from '../lib/crypto';
+import { embedderFromEnv } from '../lib/embeddings';
 import { JOB_RETRIES, publishJobs } from '../lib/jobs';
 import { type Logger, safeErrorFields } from '../lib/logger';
 import { FAILURE_IN_WORDS, type FailureKind, failureKind } from '../lib/transient-errors';
@@ -555,6 +556,10 @@ async function think(scope: TurnScope, start: TurnRun): Promise<Thought> {
       now,
       logger: log,
       effects,
+      embeddings: {
+        embedder: embedderFromEnv(env),
+        minSimilarity: env.EMBEDDINGS_MIN_SIMILARITY,
+      },
     },
     deps.tools,
   );

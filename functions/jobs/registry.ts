@@ -2,6 +2,7 @@ import { agentTurnJob } from './agent-turn';
 import { appointmentReminderJob } from './appointment-reminder';
 import { contactProfileJob } from './contact-profile';
 import type { JobHandler } from './define';
+import { knowledgeEmbeddingJob } from './knowledge-embedding';
 import { mediaDownloadJob } from './media-download';
 import { opportunitiesScanJob } from './opportunities-scan';
 import { opportunityDraftJob } from './opportunity-draft';
@@ -24,4 +25,5 @@ export const jobHandlers: JobHandler<any>[] = [
   opportunitiesScanJob,
   opportunityDraftJob(),
   webhookEventJob,
+  knowledgeEmbeddingJob,
 ];

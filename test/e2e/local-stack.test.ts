@@ -116,6 +116,17 @@ describe('npm start: the whole product on this machine', () => {
     expect(await (await fetch(`${base}/`)).text()).toContain('Switchboard inbox');
   });
 
+  it('searches the seeded knowledge by meaning (the embeddings stand-in): English finds Spanish', async () => {
+    const headers = { authorization: `Bearer ${await operatorToken()}` };
+    const res = await fetch(`${base}/admin/knowledge/search?q=teeth%20cleaning%20cost`, {
+      headers,
+    });
+    expect(res.status).toBe(200);
+    const { items } = (await res.json()) as { items: Array<{ title: string; snippet: string }> };
+    expect(items[0]?.title).toBe('Precios');
+    expect(items[0]?.snippet).toContain('60 €');
+  });
+
   it('answers a simulated customer message with the offline model, visible to the operator', async () => {
     await simulate('--from', '34600999888', '--name', 'Paula', 'Hola, ¿a qué hora abrís?');
     const token = await operatorToken();

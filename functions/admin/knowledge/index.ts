@@ -5,10 +5,12 @@ import {
   getArticle,
   type KnowledgeArticle,
   listArticles,
+  queueArticleEmbedding,
   searchKnowledge,
   updateArticle,
 } from '../../../db/knowledge';
 import type { App } from '../../app';
+import { embedderFromEnv, embedQuestion } from '../../lib/embeddings';
 import { asCurrentOperator } from '../../middleware/operator-auth';
 import { registerItemRoutes } from '../item-routes';
 import { itemsOf, keysetCursor, operatorPage, pageOf, pageQuery } from '../paging';
@@ -102,13 +104,18 @@ const searchHit = z
       'The passage the agent would quote',
       'We are open Monday to Friday, 9:00 to 20:00.',
     ),
-    score: z.number().openapi({ description: 'Relevance; higher is better', example: 0.42 }),
+    score: z.number().openapi({
+      description:
+        'Relevance, higher is better: the reciprocal rank fusion of the ranking by words and the ranking by meaning (1 / (60 + rank), summed)',
+      example: 0.0328,
+    }),
   })
   .openapi('KnowledgeSearchHit', { description: 'An article matching a question' });
 
 const searchRoute = route('get', '/knowledge/search', {
   operationId: 'searchKnowledge',
-  summary: "What the agent's knowledge_search tool finds for a question (published articles only)",
+  summary:
+    "What the agent's knowledge_search tool finds for a question (published articles only): by words, and by meaning across languages when an embeddings endpoint is configured",
   request: {
     query: z.object({
       q: textParam()
@@ -147,7 +154,17 @@ export function registerKnowledge(app: App) {
   // Registered before /knowledge/{id}, which would otherwise claim the path.
   app.openapi(searchRoute, async (c) => {
     const { q, limit } = c.req.valid('query');
-    const hits = await asCurrentOperator(c, ({ ctx }) => searchKnowledge(ctx, q, limit));
+    const { env, services } = c.var;
+    // The question's embedding first (no transaction open while the endpoint answers).
+    const meaning = await embedQuestion(embedderFromEnv(env), q, services.logger);
+    const hits = await asCurrentOperator(c, ({ ctx }) =>
+      searchKnowledge(
+        ctx,
+        q,
+        limit,
+        meaning && { ...meaning, minSimilarity: env.EMBEDDINGS_MIN_SIMILARITY },
+      ),
+    );
     return c.json(
       {
         items: hits.map((hit) => fromRow(searchHit, hit)),
@@ -175,5 +192,9 @@ export function registerKnowledge(app: App) {
       update: (ctx, { id }, body) => updateArticle(ctx, id, body),
       delete: (ctx, { id }) => deleteArticle(ctx, id),
     },
+    // Embedded after the save, by a job (functions/jobs/knowledge-embedding.ts), when there is an
+    // embeddings endpoint; without one search stays full-text and nothing is queued.
+    jobs: (ctx, env, row) =>
+      embedderFromEnv(env) ? queueArticleEmbedding(ctx, row.id) : Promise.resolve([]),
   });
 }

@@ -2,6 +2,7 @@ import type { Tool, ToolSet } from 'ai';
 import type { AgentLanguage } from '../../../core/agent/language';
 import type { MessageChannel, OutboundMessage } from '../../../core/messaging/kinds';
 import type { Database } from '../../../db/client';
+import type { Embedder } from '../../lib/embeddings';
 import type { Logger } from '../../lib/logger';
 import { appointmentTools } from './appointments';
 import { escalateToHumanTool } from './escalate';
@@ -29,6 +30,11 @@ export type ToolContext = {
   now: Date;
   logger: Logger;
   effects: TurnEffects;
+  /**
+   * Knowledge search by meaning: the deployment's embeddings endpoint and the least similarity
+   * of a match. Absent or null embedder: knowledge_search is full-text only.
+   */
+  embeddings?: { embedder: Embedder | null; minSimilarity: number };
 };
 
 export type TurnEffects = {

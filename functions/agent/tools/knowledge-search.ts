@@ -2,6 +2,7 @@ import { tool } from 'ai';
 import { z } from 'zod';
 import { asTenant } from '../../../db/client';
 import { searchKnowledge } from '../../../db/knowledge';
+import { embedQuestion } from '../../lib/embeddings';
 import type { AgentToolFactory } from './index';
 
 /** What the model (and the trace) sees of a search: cited snippets with their article ids. */
@@ -12,7 +13,8 @@ export type KnowledgeSearchOutput = {
 
 /**
  * `knowledge_search`: the tenant's published knowledge articles, best first, as snippets the
- * model must cite by article id. Runs under the tenant handle, so another tenant's articles are
+ * model must cite by article id: found by words and, with an embeddings endpoint, by meaning
+ * (db/knowledge.ts searchKnowledge, one statement). Runs under the tenant handle, so another tenant's articles are
  * unreachable even to a wrong query.
  */
 export const knowledgeSearchTool: AgentToolFactory = (ctx) =>
@@ -29,7 +31,17 @@ export const knowledgeSearchTool: AgentToolFactory = (ctx) =>
         .describe("The customer's question or its key words, in any language"),
     }),
     execute: async ({ query }): Promise<KnowledgeSearchOutput> => {
-      const hits = await asTenant(ctx.db, ctx.tenantId, (ctx) => searchKnowledge(ctx, query, 3));
+      // By meaning too when an embeddings endpoint answers in time (an English question then
+      // finds a Spanish article); by words alone otherwise, never an error to the customer.
+      const meaning = await embedQuestion(ctx.embeddings?.embedder ?? null, query, ctx.logger);
+      const hits = await asTenant(ctx.db, ctx.tenantId, (tenant) =>
+        searchKnowledge(
+          tenant,
+          query,
+          3,
+          meaning && { ...meaning, minSimilarity: ctx.embeddings?.minSimilarity ?? 1 },
+        ),
+      );
       return {
         results: hits.map((hit) => ({
           article_id: hit.articleId,

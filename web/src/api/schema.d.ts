@@ -529,7 +529,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What the agent's knowledge_search tool finds for a question (published articles only) */
+        /** What the agent's knowledge_search tool finds for a question (published articles only): by words, and by meaning across languages when an embeddings endpoint is configured */
         get: operations["searchKnowledge"];
         put?: never;
         post?: never;
@@ -2560,8 +2560,8 @@ export interface components {
              */
             snippet: string;
             /**
-             * @description Relevance; higher is better
-             * @example 0.42
+             * @description Relevance, higher is better: the reciprocal rank fusion of the ranking by words and the ranking by meaning (1 / (60 + rank), summed)
+             * @example 0.0328
              */
             score: number;
         };
