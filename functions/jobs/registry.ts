@@ -7,6 +7,7 @@ import { opportunitiesScanJob } from './opportunities-scan';
 import { opportunityDraftJob } from './opportunity-draft';
 import { sendJob } from './send';
 import { sendAcceptedJob } from './send-accepted';
+import { traceExportJob } from './trace-export';
 import { webhookEventJob } from './webhook-event';
 
 /**
@@ -24,4 +25,5 @@ export const jobHandlers: JobHandler<any>[] = [
   opportunitiesScanJob,
   opportunityDraftJob(),
   webhookEventJob,
+  traceExportJob,
 ];
