@@ -12,7 +12,7 @@
  * - `GET /api/traces` — `{ traces: [{ traceId, spans: [...] }] }`, for tests.
  *
  * `requests()` keeps each request's content type and headers (tests check authorization);
- * `failWith(status)` makes the next exports answer that status (an outage without closing it).
+ * `failWith(status, times)` makes the next exports answer that status (an outage, without closing it).
  */
 import { gunzipSync } from 'node:zlib';
 import { Hono } from 'hono';
@@ -49,8 +49,8 @@ export interface OtlpCollectorStandIn {
   traces(): CollectedTrace[];
   spans(): CollectedSpan[];
   requests(): CollectedRequest[];
-  /** Answer every export with this status from now on (null: accept again). */
-  failWith(status: number | null): void;
+  /** Answer exports with this status from now on, `times` times or all (null: accept again). */
+  failWith(status: number | null, times?: number): void;
   clear(): void;
   close(): Promise<void>;
 }
@@ -60,7 +60,7 @@ export async function startOtlpCollector(
 ): Promise<OtlpCollectorStandIn> {
   const spans = new Map<string, CollectedSpan>();
   const requests: CollectedRequest[] = [];
-  let failure: number | null = null;
+  let failure: { status: number; left: number } | null = null;
 
   const traces = (): CollectedTrace[] => {
     const byTrace = new Map<string, CollectedSpan[]>();
@@ -94,7 +94,10 @@ export async function startOtlpCollector(
       headers: Object.fromEntries(c.req.raw.headers),
       spans: received.length,
     });
-    if (failure !== null) return c.text('the collector is failing (stand-in)', failure as 500);
+    if (failure && failure.left > 0) {
+      failure.left--;
+      return c.text('the collector is failing (stand-in)', failure.status as 500);
+    }
     for (const span of received) spans.set(`${span.traceId}/${span.spanId}`, span);
     // An empty ExportTraceServiceResponse: `{}`, or zero bytes of protobuf.
     return contentType === 'application/json'
@@ -111,8 +114,8 @@ export async function startOtlpCollector(
     traces,
     spans: () => [...spans.values()],
     requests: () => [...requests],
-    failWith: (status) => {
-      failure = status;
+    failWith: (status, times = Number.POSITIVE_INFINITY) => {
+      failure = status === null ? null : { status, left: times };
     },
     clear: () => {
       spans.clear();

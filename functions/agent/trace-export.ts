@@ -129,8 +129,8 @@ export function modelOfLabel(label: string): { system: string; model: string } {
   if (label === 'offline-demo') return { system: 'switchboard.offline', model: label };
   const compatible = /^openai-compatible\([^)]*\):(.+)$/.exec(label);
   if (compatible?.[1]) return { system: 'openai', model: compatible[1] };
-  const openai = /^openai:(.+)$/.exec(label);
-  if (openai?.[1]) return { system: 'openai', model: openai[1] };
+  const named = /^([a-z0-9._-]+):(.+)$/.exec(label);
+  if (named?.[1] && named[2]) return { system: named[1], model: named[2] };
   return { system: 'openai', model: label };
 }
 
