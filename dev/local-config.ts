@@ -14,6 +14,8 @@ export const ports = {
   redis: 8079 + offset,
   qstash: 8080 + offset,
   graph: 8090 + offset,
+  /** OTLP/HTTP's usual port: the collector stand-in. */
+  otlp: 4318 + offset,
   inspector: 9229 + offset,
 } as const;
 

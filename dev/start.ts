@@ -25,6 +25,7 @@ import { seedDemo } from './seed';
 import { freeLoopbackPort } from './stand-ins/http-server';
 import { defaultTemplateFixtures, startMetaGraph } from './stand-ins/meta-graph';
 import { followUpTemplateFixtures } from './stand-ins/meta-graph-templates';
+import { startOtlpCollector } from './stand-ins/otlp-collector';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
@@ -155,7 +156,9 @@ async function main() {
     ),
     statusDelayMs: 1500,
   });
-  closers.push(auth.close, redis.close, qstash.close, graph.close);
+  // Where the Worker exports each agent run as OpenTelemetry spans; its page lists them.
+  const otlp = await startOtlpCollector({ port: portFor(ports.otlp) });
+  closers.push(auth.close, redis.close, qstash.close, graph.close, otlp.close);
 
   // 3. The Worker's configuration: local values, then the developer's .dev.vars on top.
   const vars: Record<string, string> = {
@@ -178,6 +181,7 @@ async function main() {
     SUPABASE_ANON_KEY: localSecrets.anonKey,
     SUPABASE_JWT_SECRET: localSecrets.jwtSecret,
     CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.tracesUrl,
     ...overrides,
   };
   delete vars.DATABASE_URL; // the Worker reaches Postgres through its Hyperdrive binding
@@ -250,6 +254,7 @@ async function main() {
       redisUrl: redis.url,
       qstashUrl: qstash.url,
       graphUrl: graph.url,
+      tracesUrl: otlp.url,
       database,
       pooler: { url: pooler.url, maxServerConnections: pooler.maxServerConnections },
       root,
@@ -308,6 +313,8 @@ export interface BannerInfo {
   redisUrl: string;
   qstashUrl: string;
   graphUrl: string;
+  /** The OTLP collector stand-in: its page lists the agent runs' traces. */
+  tracesUrl: string;
   database: DatabaseInfo;
   /** The pooler the Worker's Hyperdrive binding points at. */
   pooler: { url: string; maxServerConnections: number };
@@ -336,6 +343,7 @@ export function startupBanner(info: BannerInfo): string {
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
   Supabase Auth    ${info.authUrl}/auth/v1
+  Agent traces     ${info.tracesUrl}/   (OTLP collector stand-in: each agent run's spans)
   Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
   Database         ${data}
                    the Worker's Hyperdrive binding → pooler ${poolerHost} (at most ${info.pooler.maxServerConnections} server connections)
