@@ -247,8 +247,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await sql`update tenant_settings set
           business_hours = ${sql.json({ mon: [['09:00', '14:00']], sun: [['10:00', '13:00']] })},
           slot_step_minutes = 15, reminder_offsets_minutes = ${sql.json([1440, 120])},
-          follow_up_min_days_apart = 7
+          follow_up_min_days_apart = 7, trace_message_text = false,
+          trace_endpoint = 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+          trace_header_names = '["Authorization"]'
         where tenant_id = ${tenant.tenantId}`;
+      // The business's own trace export was set through the API: the page shows where, not the keys.
       await sql`delete from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
       const apiKey = `sk-test-${crypto.randomUUID().replaceAll('-', '')}`;
       const page = await newPage(screen, locale);
@@ -305,6 +308,8 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       // A monthly AI budget of US$0.50 that stops the AI when spent.
       await page.fill('#set-ai_monthly_budget_usd', '0.5');
       await page.check('#set-ai_budget_hard_stop');
+      // Traces of the AI carry the conversation's text from now on.
+      await page.check('#set-trace_message_text');
       // Reminders that are not minutes are refused on the page, before anything is sent.
       await page.fill('#set-reminder_offsets_minutes', 'the day before');
       await page.click('#settings-save');
@@ -324,7 +329,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await expect.poll(() => page.textContent('#settings-status')).not.toBe('');
       expect(await page.textContent('#hours-mon-error')).toBe('');
       const [saved] = await sql`select business_hours, slot_step_minutes, reminder_offsets_minutes,
-          follow_up_min_days_apart, ai_monthly_budget_usd, ai_budget_hard_stop
+          follow_up_min_days_apart, ai_monthly_budget_usd, ai_budget_hard_stop, trace_message_text
         from tenant_settings where tenant_id = ${tenant.tenantId}`;
       expect(saved).toEqual({
         business_hours: {
@@ -339,6 +344,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         follow_up_min_days_apart: 14,
         ai_monthly_budget_usd: 0.5,
         ai_budget_hard_stop: true,
+        trace_message_text: true,
       });
       // This month's runs cost US$0.75 (one run, whichever screen comes first): over the budget,
       // the page says so.
@@ -387,6 +393,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
           : 'نفدت ميزانية الذكاء الاصطناعي لهذا الشهر: يحيل الذكاء الاصطناعي الرسائل الجديدة إلى شخص.',
       );
       expect(await page.inputValue('#set-reminder_offsets_minutes')).toBe('1440, 60');
+      expect(await page.isChecked('#set-trace_message_text')).toBe(true);
+      const target = await page.textContent('#trace-export-target');
+      expect(target).toContain('https://cloud.langfuse.com/api/public/otel/v1/traces');
+      expect(target).toContain('Authorization');
+      expect(target).toContain(lang === 'en' ? 'Traces go to:' : 'تُرسل التتبّعات إلى:');
       await shownNowhere();
       await expectAccessible(page);
       if (screen === 'phone') await expectFitsPhone(page);
@@ -400,6 +411,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         ['booking', '#set-booking'],
         ['follow-ups', '#set-follow-ups'],
         ['budget', '#set-ai_budget'],
+        ['traces', '#set-traces'],
         ['model', '#set-ai_model'],
       ] as const) {
         await page.locator(id).scrollIntoViewIfNeeded();

@@ -450,6 +450,15 @@ export const en = {
   aiCostNone: 'The AI has not answered in this chat.',
   aiCostRuns: '{cost} for {runs} AI turns in this chat',
   aiCostUnpriced: '({n} of them with a model without a list price, not counted)',
+  traces: 'Traces of the AI',
+  tracesHelp:
+    'Each AI turn can be sent as an OpenTelemetry trace (models, times, tokens, costs) to a tracing tool such as Langfuse.',
+  traceMessageText: "Include the conversation's text in traces",
+  traceMessageTextHelp:
+    "The customer's message, the AI's replies and what its tools read and wrote. Off: only names, times, models, tokens and costs.",
+  traceExportOwn: 'Traces go to:',
+  traceExportHeaders: 'with the headers {names} (their values are not shown)',
+  traceExportDeployment: "Traces go to this installation's tracing endpoint, if it has one.",
 };
 
 export type Messages = typeof en;

@@ -458,4 +458,13 @@ export const es: Messages = {
   aiCostNone: 'La IA no ha respondido en este chat.',
   aiCostRuns: '{cost} por {runs} turnos de la IA en este chat',
   aiCostUnpriced: '({n} con un modelo sin precio de lista, sin contar)',
+  traces: 'Trazas de la IA',
+  tracesHelp:
+    'Cada turno de la IA puede enviarse como traza OpenTelemetry (modelos, tiempos, tokens, costes) a una herramienta de trazas como Langfuse.',
+  traceMessageText: 'Incluir el texto de la conversación en las trazas',
+  traceMessageTextHelp:
+    'El mensaje del cliente, las respuestas de la IA y lo que sus herramientas leyeron y escribieron. Desactivado: solo nombres, tiempos, modelos, tokens y costes.',
+  traceExportOwn: 'Las trazas van a:',
+  traceExportHeaders: 'con las cabeceras {names} (sus valores no se muestran)',
+  traceExportDeployment: 'Las trazas van al destino de trazas de esta instalación, si tiene uno.',
 };

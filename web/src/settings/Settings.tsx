@@ -7,6 +7,7 @@ import { NumberField } from '../forms/NumberField';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { AiBudget } from './AiBudget';
 import { AiModel } from './AiModel';
+import { AiTraces } from './AiTraces';
 import { Booking, formatReminders, parseReminders } from './Booking';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
 
@@ -30,6 +31,7 @@ const EDITED = [
   'follow_up_min_days_apart',
   'ai_monthly_budget_usd',
   'ai_budget_hard_stop',
+  'trace_message_text',
   'persona',
   'business_description',
   'instructions',
@@ -358,6 +360,14 @@ export function Settings() {
               errors={errors}
               onBudget={(budget) => set('ai_monthly_budget_usd', budget)}
               onHardStop={(hardStop) => set('ai_budget_hard_stop', hardStop)}
+            />
+          )}
+
+          {saved && (
+            <AiTraces
+              messageText={form.trace_message_text}
+              saved={saved.trace_export}
+              onMessageText={(on) => set('trace_message_text', on)}
             />
           )}
 
