@@ -206,6 +206,14 @@ describe('trace export: a run as spans', () => {
     expect(String(withText[0]?.attributes['gen_ai.input.messages'])).toContain('Can I come');
   });
 
+  it('clips long text attributes', async () => {
+    const long = { ...run, customerText: 'x'.repeat(20_000) };
+    const [root] = await runSpans(long, { ...options, messageText: true });
+    const input = String(root?.attributes['gen_ai.input.messages']);
+    expect(input.length).toBe(8001);
+    expect(input.endsWith('…')).toBe(true);
+  });
+
   it('reads the GenAI system from the model label', () => {
     expect(modelOfLabel('openai:gpt-4.1-mini')).toEqual({
       system: 'openai',

@@ -290,17 +290,23 @@ export async function runSpans(run: RunForTrace, options: SpanOptions): Promise<
       'switchboard.outcome': run.outcome,
       'gen_ai.input.messages':
         options.messageText && run.customerText !== null
-          ? JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: run.customerText }] }])
+          ? clip(
+              JSON.stringify([
+                { role: 'user', parts: [{ type: 'text', content: run.customerText }] },
+              ]),
+            )
           : undefined,
       'gen_ai.output.messages':
         options.messageText && replies.length > 0
-          ? JSON.stringify([
-              {
-                role: 'assistant',
-                parts: replies.map((content) => ({ type: 'text', content })),
-                finish_reason: 'stop',
-              },
-            ])
+          ? clip(
+              JSON.stringify([
+                {
+                  role: 'assistant',
+                  parts: replies.map((content) => ({ type: 'text', content })),
+                  finish_reason: 'stop',
+                },
+              ]),
+            )
           : undefined,
     },
     error: run.outcome === 'failed' ? (run.error ?? 'failed') : undefined,
@@ -372,7 +378,7 @@ function stepOutput(step: AgentStep): string | undefined {
   for (const call of step.toolCalls ?? []) {
     parts.push({ type: 'tool_call', name: call.toolName, arguments: call.input });
   }
-  return parts.length > 0 ? JSON.stringify([{ role: 'assistant', parts }]) : undefined;
+  return parts.length > 0 ? clip(JSON.stringify([{ role: 'assistant', parts }])) : undefined;
 }
 
 /** A tool error as traceSteps records it (`{ error: message }`); undefined for a result. */
@@ -384,8 +390,18 @@ function toolError(output: unknown): string | undefined {
     : undefined;
 }
 
+/**
+ * Text attributes are clipped: a tool's result (a knowledge article, a list of slots) could
+ * otherwise make one export larger than collectors accept (Langfuse and most take a few MB).
+ */
+const MAX_TEXT_ATTRIBUTE = 8000;
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT_ATTRIBUTE ? `${text.slice(0, MAX_TEXT_ATTRIBUTE)}…` : text;
+}
+
 function json(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+  return clip(typeof value === 'string' ? value : JSON.stringify(value ?? null));
 }
 
 function dropUndefined(attributes: Attributes): Attributes {
