@@ -247,11 +247,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await sql`update tenant_settings set
           business_hours = ${sql.json({ mon: [['09:00', '14:00']], sun: [['10:00', '13:00']] })},
           slot_step_minutes = 15, reminder_offsets_minutes = ${sql.json([1440, 120])},
-          follow_up_min_days_apart = 7, trace_message_text = false,
-          trace_endpoint = 'https://cloud.langfuse.com/api/public/otel/v1/traces',
-          trace_header_names = '["Authorization"]'
+          follow_up_min_days_apart = 7, trace_message_text = false, trace_endpoint = null,
+          trace_header_names = '[]'
         where tenant_id = ${tenant.tenantId}`;
-      // The business's own trace export was set through the API: the page shows where, not the keys.
+      await sql`delete from private.trace_export_headers where tenant_id = ${tenant.tenantId}`;
+      const traceSecret = `sk-lf-${crypto.randomUUID()}`;
       await sql`delete from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
       const apiKey = `sk-test-${crypto.randomUUID().replaceAll('-', '')}`;
       const page = await newPage(screen, locale);
@@ -308,8 +308,15 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       // A monthly AI budget of US$0.50 that stops the AI when spent.
       await page.fill('#set-ai_monthly_budget_usd', '0.5');
       await page.check('#set-ai_budget_hard_stop');
-      // Traces of the AI carry the conversation's text from now on.
+      // Traces of the AI carry the conversation's text from now on, and go to the business's own
+      // Langfuse project.
       await page.check('#set-trace_message_text');
+      await page.fill(
+        '#set-trace_endpoint',
+        'https://cloud.langfuse.com/api/public/otel/v1/traces',
+      );
+      await page.fill('#set-trace_public_key', 'pk-lf-clinic');
+      await page.fill('#set-trace_secret_key', traceSecret);
       // Reminders that are not minutes are refused on the page, before anything is sent.
       await page.fill('#set-reminder_offsets_minutes', 'the day before');
       await page.click('#settings-save');
@@ -361,6 +368,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         await sql`select api_key from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
       expect(stored?.api_key).toMatch(/^v1:[^:]+:[^:]+$/);
       expect(stored?.api_key).not.toContain(apiKey.slice(8, 20));
+      // The Langfuse keys too: sealed in the private schema, never on the page again.
+      const [sealed] =
+        await sql`select headers from private.trace_export_headers where tenant_id = ${tenant.tenantId}`;
+      expect(sealed?.headers).toMatch(/^v1:[^:]+:[^:]+$/);
+      expect(sealed?.headers).not.toContain('pk-lf-clinic');
       const shownNowhere = async () => {
         expect(await page.textContent('#api-key-status')).toContain(apiKey.slice(-4));
         expect(await page.inputValue('#set-api_key')).toBe('');
@@ -371,6 +383,8 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
           ].join(' '),
         );
         expect(everything).not.toContain(apiKey.slice(0, -4));
+        expect(everything).not.toContain(traceSecret);
+        expect(await page.inputValue('#set-trace_secret_key')).toBe('');
       };
       await shownNowhere();
 
@@ -418,7 +432,9 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         await page.screenshot({ path: shot(`settings-${part}`), fullPage: true });
       }
 
-      // Removing the key: asked for with Save, gone from the private schema.
+      // Removing the key and the trace endpoint: asked for with Save, gone from the private schema.
+      await page.click('#trace-export-remove');
+      expect(await page.textContent('#trace-export-target')).not.toContain('langfuse');
       await page.click('#api-key-remove');
       expect(await page.textContent('#api-key-status')).not.toContain(apiKey.slice(-4));
       await page.click('#settings-save');
@@ -428,6 +444,15 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       expect(
         await sql`select 1 from private.agent_model_keys where tenant_id = ${tenant.tenantId}`,
       ).toHaveLength(0);
+      await expect.poll(() => page.locator('#trace-export-remove').count()).toBe(0);
+      expect(
+        await sql`select 1 from private.trace_export_headers where tenant_id = ${tenant.tenantId}`,
+      ).toHaveLength(0);
+      expect(
+        (
+          await sql`select trace_endpoint from tenant_settings where tenant_id = ${tenant.tenantId}`
+        )[0]?.trace_endpoint,
+      ).toBeNull();
       await page.context().close();
     }, 120_000);
   }

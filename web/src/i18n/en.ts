@@ -459,6 +459,16 @@ export const en = {
   traceExportOwn: 'Traces go to:',
   traceExportHeaders: 'with the headers {names} (their values are not shown)',
   traceExportDeployment: "Traces go to this installation's tracing endpoint, if it has one.",
+  traceExportRemove: 'Stop using this endpoint',
+  traceEndpoint: 'Your own tracing endpoint (OTLP/HTTP)',
+  traceEndpointHelp:
+    'Leave empty to keep what is saved. Saving an endpoint replaces the keys saved with it: type them again.',
+  traceLangfusePublicKey: 'Langfuse public key',
+  traceLangfuseKeysHelp: 'For Langfuse: both keys of the project (Settings → API keys).',
+  traceLangfuseSecretKey: 'Langfuse secret key',
+  traceLangfuseSecretHelp: 'Never shown again once saved.',
+  traceExportKeep: 'Keep this endpoint',
+  traceExportRemoving: "Traces go back to this installation's endpoint, if any, when you save.",
 };
 
 export type Messages = typeof en;

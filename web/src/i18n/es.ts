@@ -467,4 +467,15 @@ export const es: Messages = {
   traceExportOwn: 'Las trazas van a:',
   traceExportHeaders: 'con las cabeceras {names} (sus valores no se muestran)',
   traceExportDeployment: 'Las trazas van al destino de trazas de esta instalación, si tiene uno.',
+  traceExportRemove: 'Dejar de usar este destino',
+  traceEndpoint: 'Tu propio destino de trazas (OTLP/HTTP)',
+  traceEndpointHelp:
+    'Déjalo vacío para mantener lo guardado. Guardar un destino sustituye las claves guardadas con él: escríbelas de nuevo.',
+  traceLangfusePublicKey: 'Clave pública de Langfuse',
+  traceLangfuseKeysHelp: 'Para Langfuse: las dos claves del proyecto (Settings → API keys).',
+  traceLangfuseSecretKey: 'Clave secreta de Langfuse',
+  traceLangfuseSecretHelp: 'No se vuelve a mostrar una vez guardada.',
+  traceExportKeep: 'Mantener este destino',
+  traceExportRemoving:
+    'Al guardar, las trazas vuelven al destino de esta instalación, si tiene uno.',
 };

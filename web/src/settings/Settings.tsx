@@ -7,7 +7,7 @@ import { NumberField } from '../forms/NumberField';
 import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { AiBudget } from './AiBudget';
 import { AiModel } from './AiModel';
-import { AiTraces } from './AiTraces';
+import { AiTraces, emptyTraceExport, type TraceExportInput, traceExportPatch } from './AiTraces';
 import { Booking, formatReminders, parseReminders } from './Booking';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
 
@@ -39,13 +39,18 @@ const EDITED = [
   'model',
 ] as const;
 type Values = Pick<TenantSettings, (typeof EDITED)[number]>;
-type Patch = Partial<Values> & { api_key?: string | null };
+type Patch = Partial<Values> & {
+  api_key?: string | null;
+  trace_export?: ReturnType<typeof traceExportPatch>;
+};
 /** The values as the inputs hold them: reminders and the model as typed, and a key to send. */
 type Form = Omit<Values, 'reminder_offsets_minutes' | 'model'> & {
   reminders: string;
   model: string;
   /** A new key, null to remove the one set, undefined to leave it. */
   api_key: string | null | undefined;
+  /** The business's own trace endpoint as typed (write-only keys, like the API key). */
+  trace_export: TraceExportInput;
 };
 
 const MODES: Array<[Form['reply_mode'], MessageKey, MessageKey]> = [
@@ -58,7 +63,13 @@ const MAX_CONTACTS = 10;
 const toForm = (s: TenantSettings): Form => {
   const values = Object.fromEntries(EDITED.map((key) => [key, s[key]])) as Values;
   const { reminder_offsets_minutes: reminders, model, ...rest } = values;
-  return { ...rest, reminders: formatReminders(reminders), model: model ?? '', api_key: undefined };
+  return {
+    ...rest,
+    reminders: formatReminders(reminders),
+    model: model ?? '',
+    api_key: undefined,
+    trace_export: emptyTraceExport,
+  };
 };
 
 /** A contact as the API takes it: empty optional fields left out, not sent as "". */
@@ -75,7 +86,7 @@ const cleanContact = ({ name, whatsapp, email }: Contact): Contact => ({
 function changes(form: Form, saved: TenantSettings): { body: Patch } | { refused: FieldErrors } {
   const reminders = parseReminders(form.reminders);
   if (reminders === null) return { refused: { reminder_offsets_minutes: t('remindersInvalid') } };
-  const { reminders: _typed, api_key: apiKey, ...rest } = form;
+  const { reminders: _typed, api_key: apiKey, trace_export: traceExport, ...rest } = form;
   const next: Values = {
     ...rest,
     escalation_contacts: form.escalation_contacts.map(cleanContact),
@@ -90,6 +101,8 @@ function changes(form: Form, saved: TenantSettings): { body: Patch } | { refused
     EDITED.filter((key) => !same(key)).map((key) => [key, next[key]]),
   );
   if (apiKey !== undefined) body.api_key = apiKey === null ? null : apiKey.trim();
+  const trace = traceExportPatch(traceExport);
+  if (trace !== undefined) body.trace_export = trace;
   return { body };
 }
 
@@ -101,6 +114,7 @@ const isShown = (path: string) =>
       ? isHoursPath(path)
       : /^reminder_offsets_minutes(\.\d+)?$/.test(path) ||
         path === 'api_key' ||
+        /^trace_export\.(endpoint|langfuse\.(public_key|secret_key))$/.test(path) ||
         (EDITED as readonly string[]).includes(path);
 
 const zones = (current: string) => {
@@ -367,7 +381,10 @@ export function Settings() {
             <AiTraces
               messageText={form.trace_message_text}
               saved={saved.trace_export}
+              input={form.trace_export}
+              errors={errors}
               onMessageText={(on) => set('trace_message_text', on)}
+              onInput={(input) => set('trace_export', input)}
             />
           )}
 
