@@ -29,6 +29,12 @@ export type TenantSettings = {
   aiMonthlyBudgetUsd: number | null;
   /** With the budget spent, the agent hands off instead of calling the model. */
   aiBudgetHardStop: boolean;
+  /** Exported traces carry the conversation's text only when this is on. */
+  traceMessageText: boolean;
+  /** The business's own OTLP traces endpoint (null: the deployment's, if any). */
+  traceEndpoint: string | null;
+  /** The names of the headers sent with it (their values are write-only). */
+  traceHeaderNames: string[];
   /** The tenant's model override (null: the deployment's OPENAI_MODEL). */
   model: string | null;
   /** Last characters of the tenant's own API key, when one is stored. */
@@ -63,6 +69,9 @@ export const DEFAULT_SETTINGS: TenantSettings = {
   followUpMinDaysApart: 7,
   aiMonthlyBudgetUsd: null,
   aiBudgetHardStop: false,
+  traceMessageText: false,
+  traceEndpoint: null,
+  traceHeaderNames: [],
   model: null,
   apiKeyHint: null,
   updatedAt: null,
@@ -95,8 +104,12 @@ export async function getTenantSettings({ tx, tenantId }: TenantContext): Promis
   return { ...settings, model: row.model ?? null, apiKeyHint: row.hint ?? null };
 }
 
+/** The trace export's endpoint and headers change through setTraceExport (db/trace-export.ts). */
 export type SettingsPatch = Partial<
-  Omit<TenantSettings, 'model' | 'apiKeyHint' | 'updatedAt'> & { model: string | null }
+  Omit<
+    TenantSettings,
+    'model' | 'apiKeyHint' | 'updatedAt' | 'traceEndpoint' | 'traceHeaderNames'
+  > & { model: string | null }
 >;
 
 /** Applies a partial update (creating the row if needed) and returns the result. */

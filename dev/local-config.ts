@@ -15,6 +15,8 @@ export const ports = {
   qstash: 8080 + offset,
   graph: 8090 + offset,
   embeddings: 8095 + offset,
+  /** OTLP/HTTP's usual port: the collector stand-in. */
+  otlp: 4318 + offset,
   inspector: 9229 + offset,
 } as const;
 

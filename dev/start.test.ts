@@ -9,6 +9,7 @@ const urls = {
   redisUrl: 'http://127.0.0.1:8079',
   qstashUrl: 'http://127.0.0.1:8080',
   graphUrl: 'http://127.0.0.1:8090',
+  tracesUrl: 'http://127.0.0.1:4318',
   pooler: {
     url: 'postgres://postgres:postgres@127.0.0.1:40123/postgres',
     maxServerConnections: 10,
@@ -26,6 +27,9 @@ describe('npm start banner', () => {
     };
     expect(startupBanner({ ...urls, database })).toContain(
       'Database         embedded Postgres, data in .local/pgdata',
+    );
+    expect(startupBanner({ ...urls, database })).toContain(
+      'Agent traces     http://127.0.0.1:4318/',
     );
     expect(databaseLogLines(database, root)).toEqual([
       'embedded Postgres (PGlite) on 127.0.0.1:54322 — data in .local/pgdata',

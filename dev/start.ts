@@ -28,6 +28,7 @@ import { startEmbeddingsStandIn } from './stand-ins/embeddings';
 import { freeLoopbackPort } from './stand-ins/http-server';
 import { defaultTemplateFixtures, startMetaGraph } from './stand-ins/meta-graph';
 import { followUpTemplateFixtures } from './stand-ins/meta-graph-templates';
+import { startOtlpCollector } from './stand-ins/otlp-collector';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
@@ -161,7 +162,9 @@ async function main() {
   // Knowledge search by meaning: a deterministic multilingual stand-in for OpenAI's embeddings
   // endpoint. An empty EMBEDDINGS_BASE_URL in .dev.vars turns it off (full-text search only).
   const embeddings = await startEmbeddingsStandIn({ port: portFor(ports.embeddings) });
-  closers.push(auth.close, redis.close, qstash.close, graph.close, embeddings.close);
+  // Where the Worker exports each agent run as OpenTelemetry spans; its page lists them.
+  const otlp = await startOtlpCollector({ port: portFor(ports.otlp) });
+  closers.push(auth.close, redis.close, qstash.close, graph.close, embeddings.close, otlp.close);
 
   // 3. The Worker's configuration: local values, then the developer's .dev.vars on top.
   const vars: Record<string, string> = {
@@ -186,6 +189,7 @@ async function main() {
     CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
     EMBEDDINGS_BASE_URL: embeddings.baseUrl,
     EMBEDDINGS_MODEL: embeddings.model,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.tracesUrl,
     ...overrides,
   };
   delete vars.DATABASE_URL; // the Worker reaches Postgres through its Hyperdrive binding
@@ -272,6 +276,7 @@ async function main() {
       qstashUrl: qstash.url,
       graphUrl: graph.url,
       embeddingsUrl: embeddings.url,
+      tracesUrl: otlp.url,
       database,
       pooler: { url: pooler.url, maxServerConnections: pooler.maxServerConnections },
       root,
@@ -332,6 +337,8 @@ export interface BannerInfo {
   graphUrl: string;
   /** The OpenAI-compatible embeddings stand-in (knowledge search by meaning). */
   embeddingsUrl?: string;
+  /** The OTLP collector stand-in: its page lists the agent runs' traces. */
+  tracesUrl: string;
   database: DatabaseInfo;
   /** The pooler the Worker's Hyperdrive binding points at. */
   pooler: { url: string; maxServerConnections: number };
@@ -360,6 +367,7 @@ export function startupBanner(info: BannerInfo): string {
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
   Supabase Auth    ${info.authUrl}/auth/v1
+  Agent traces     ${info.tracesUrl}/   (OTLP collector stand-in: each agent run's spans)
   Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}${info.embeddingsUrl ? `  Embeddings ${info.embeddingsUrl}` : ''}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
   Database         ${data}
                    the Worker's Hyperdrive binding → pooler ${poolerHost} (at most ${info.pooler.maxServerConnections} server connections)

@@ -87,6 +87,28 @@ export const envSchema = z
      * OpenAI's text-embedding-3 models.
      */
     EMBEDDINGS_MIN_SIMILARITY: z.coerce.number().min(0).max(1).default(0.3),
+    /**
+     * Traces out (docs/observability.md): each agent run exported as OpenTelemetry spans over
+     * OTLP/HTTP. `..._TRACES_ENDPOINT` is the full URL; `OTEL_EXPORTER_OTLP_ENDPOINT` a base URL
+     * that gets `/v1/traces`, as the OpenTelemetry specification says. Unset (and no Langfuse keys
+     * below): nothing is exported, unless a business configures its own endpoint.
+     */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+    /** `name=value,name2=value2` (values percent-encoded), sent with every export. */
+    OTEL_EXPORTER_OTLP_HEADERS: z
+      .string()
+      .refine((v) => parseOtlpHeaders(v) !== null, 'must be name=value pairs separated by commas')
+      .optional(),
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+    OTEL_SERVICE_NAME: z.string().min(1).default('switchboard'),
+    /**
+     * Langfuse's OTLP endpoint (`${LANGFUSE_BASE_URL}/api/public/otel/v1/traces`) with Basic
+     * authorization built from the project's keys; used when no OTEL_EXPORTER_OTLP_* endpoint is set.
+     */
+    LANGFUSE_PUBLIC_KEY: z.string().min(1).optional(),
+    LANGFUSE_SECRET_KEY: z.string().min(1).optional(),
+    LANGFUSE_BASE_URL: url.default('https://cloud.langfuse.com'),
 
     /**
      * R2 bucket binding (not a variable: `[[r2_buckets]]` in wrangler.toml) where downloaded
@@ -102,9 +124,33 @@ export const envSchema = z
   .refine((e) => e.DATABASE_URL || e.HYPERDRIVE || e.DATABASE_POOL, {
     message: 'set DATABASE_URL or bind HYPERDRIVE',
     path: ['DATABASE_URL'],
+  })
+  .refine((e) => !e.LANGFUSE_PUBLIC_KEY === !e.LANGFUSE_SECRET_KEY, {
+    message: 'set both LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY, or neither',
+    path: ['LANGFUSE_SECRET_KEY'],
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry specification writes it: `name=value` pairs
+ * separated by commas, values percent-encoded. Null when malformed.
+ */
+export function parseOtlpHeaders(value: string): Record<string, string> | null {
+  const headers: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const name = pair.slice(0, at).trim();
+    if (at < 1 || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return null;
+    try {
+      headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return null;
+    }
+  }
+  return headers;
+}
 
 function base64Length(value: string): number {
   try {

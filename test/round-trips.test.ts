@@ -13,6 +13,7 @@ import {
   whatsappWebhook,
 } from '../dev/meta-payloads';
 import { standInEmbedding } from '../dev/stand-ins/embeddings';
+import { startOtlpCollector } from '../dev/stand-ins/otlp-collector';
 import { agentTurnJob } from '../functions/jobs/agent-turn';
 import { INLINE_UPDATES_LIMIT } from '../functions/webhooks/batch';
 import { customerWrites, replyWith, scriptedModels } from './agent';
@@ -85,7 +86,12 @@ describe('the round-trip counter', () => {
 describe('round-trip budgets of the hot paths', () => {
   let h: Harness;
   let t: TenantFixture;
-  const script = scriptedModels([replyWith('Hola, ¿en qué te ayudo?')]);
+  const script = scriptedModels([
+    replyWith('Hola, ¿en qué te ayudo?'),
+    // The first test's customer is answered too (by settle), then the traced turn's.
+    replyWith('Dime, ¿qué necesitas?'),
+    replyWith('Aquí estoy.'),
+  ]);
   beforeAll(async () => {
     h = await createHarness({
       // No read receipt (a Graph call, on a connection of its own) beside the counted turn.
@@ -153,6 +159,42 @@ describe('round-trip budgets of the hot paths', () => {
     expect(counts.connections).toBe(1);
     expect(counts.roundTrips).toBeLessThanOrEqual(6);
     await h.settle();
+  });
+
+  it('an agent turn whose run is exported as a trace: still one connection, at most 6 round trips', async () => {
+    // The run's export job goes out with the run's outcome and the COMMIT, and its publish mark
+    // with the reply's, in the same transaction (functions/lib/jobs.ts publishJobs).
+    const collector = await startOtlpCollector();
+    const sql = adminSql();
+    await sql`update tenant_settings set trace_endpoint = ${collector.tracesUrl} where tenant_id = ${t.tenantId}`;
+    try {
+      await customerWrites(h, t, customerPhone(), 'hola otra vez');
+      const turn = h.qstash
+        ?.messages()
+        .filter((m) => m.url.endsWith('/jobs/agent-turn') && m.state === 'pending')
+        .at(-1);
+      const body = turn?.body ?? '';
+      const headers = { 'upstash-signature': await qstashSignature(body, 'agent-turn') };
+      script.chat.doGenerateCalls.length = 0;
+      counter.reset();
+      const res = await h.request(`${TEST_PUBLIC_BASE_URL}/jobs/agent-turn`, {
+        method: 'POST',
+        body,
+        headers,
+      });
+      const counts = counter.counts();
+      expect(await res.json()).toEqual({ status: 'done', detail: 'replied' });
+      expect(counts.connections).toBe(1);
+      expect(counts.roundTrips).toBeLessThanOrEqual(6);
+      const [job] = await sql`select status from job_outbox
+        where tenant_id = ${t.tenantId} and kind = 'trace-export'`;
+      expect(job?.status).toBe('published');
+      await h.settle();
+      expect(collector.traces()).toHaveLength(1);
+    } finally {
+      await sql`update tenant_settings set trace_endpoint = null where tenant_id = ${t.tenantId}`;
+      await collector.close();
+    }
   });
 
   it('a delivery status of a message we sent, before its 200: one connection, at most 4 round trips', async () => {

@@ -75,6 +75,23 @@ export const modelPrices = tenantTable(
   ],
 );
 
+/**
+ * The headers sent with a business's own trace export (tenant_settings.trace_endpoint), e.g.
+ * Langfuse's Basic authorization: a JSON object, encrypted (`v1:<iv>:<ciphertext>`,
+ * functions/lib/crypto.ts). Write-only through the API, like the model key.
+ */
+export const traceExportHeaders = privateSchema
+  .table(
+    'trace_export_headers',
+    {
+      tenantId: tenantKey(),
+      headers: text('headers').notNull(),
+      updatedAt: updatedAt(),
+    },
+    (t) => [workerOfTenant('trace_export_headers', t.tenantId)],
+  )
+  .enableRLS();
+
 export const draftStatus = pgEnum('draft_status', [
   'pending',
   'approved',

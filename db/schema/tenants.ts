@@ -152,6 +152,18 @@ export const tenantSettings = pgTable(
     aiMonthlyBudgetUsd: doublePrecision('ai_monthly_budget_usd'),
     /** With a budget spent: the agent hands conversations to a person instead of calling the model. */
     aiBudgetHardStop: boolean('ai_budget_hard_stop').notNull().default(false),
+    /**
+     * Exported traces (docs/observability.md, "Traces out") carry the conversation's text (the
+     * customer's message, the replies, tool inputs and outputs) only when this is on.
+     */
+    traceMessageText: boolean('trace_message_text').notNull().default(false),
+    /**
+     * The business's own OTLP/HTTP traces endpoint, overriding the deployment's; null: the
+     * deployment's, if any. Its headers (credentials) are in private.trace_export_headers; only
+     * their names are here, for the page.
+     */
+    traceEndpoint: text('trace_endpoint'),
+    traceHeaderNames: jsonb('trace_header_names').$type<string[]>().notNull().default([]),
     updatedAt: updatedAt(),
   },
   (t) => [

@@ -43,7 +43,7 @@ import {
 import { type ConversationForSend, loadConversationForSend } from '../../db/conversations';
 import { tenantPriceTable } from '../../db/model-prices';
 import { queueOutboundMessage } from '../../db/outbound';
-import type { OutboxJob } from '../../db/outbox';
+import { enqueueJob, type OutboxJob } from '../../db/outbox';
 import type { AgentStep } from '../../db/schema';
 import { getTenantSettings, modelApiKeyCiphertext, type TenantSettings } from '../../db/settings';
 import type { Services } from '../context';
@@ -67,6 +67,7 @@ import {
   emptyEffects,
   type TurnEffects,
 } from './tools';
+import { TRACE_EXPORT_JOB, traceExportConfigured } from './trace-export';
 
 /**
  * The agent's turn (`/jobs/agent-turn`, delayed by the tenant's debounce; one per conversation per
@@ -679,7 +680,21 @@ async function store(
     now,
     prices: start.prices,
   });
-  return commitWith(finished.then(() => ({ outcome: stored.outcome, jobs: stored.jobs })));
+  // The run's export (docs/observability.md, "Traces out"), only where an endpoint is configured:
+  // its outbox row goes out with the run's outcome and the COMMIT, no round trip of its own.
+  const exported = traceExportConfigured(scope.job.env, start.settings.traceEndpoint)
+    ? enqueueJob(ctx, {
+        kind: TRACE_EXPORT_JOB,
+        payload: { runId: run.id },
+        dedupeKey: `${TRACE_EXPORT_JOB}-${run.id}`,
+      })
+    : Promise.resolve(null);
+  return commitWith(
+    Promise.all([finished, exported]).then(([, exportJob]) => ({
+      outcome: stored.outcome,
+      jobs: exportJob ? [...stored.jobs, exportJob] : stored.jobs,
+    })),
+  );
 }
 
 /** Step 1's conditions again, under the conversation's row lock and with the settings of now. */

@@ -8,6 +8,7 @@ import { opportunitiesScanJob } from './opportunities-scan';
 import { opportunityDraftJob } from './opportunity-draft';
 import { sendJob } from './send';
 import { sendAcceptedJob } from './send-accepted';
+import { traceExportJob } from './trace-export';
 import { webhookEventJob } from './webhook-event';
 
 /**
@@ -26,4 +27,5 @@ export const jobHandlers: JobHandler<any>[] = [
   opportunityDraftJob(),
   webhookEventJob,
   knowledgeEmbeddingJob,
+  traceExportJob,
 ];

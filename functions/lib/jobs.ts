@@ -37,10 +37,11 @@ export type JobEnvelope = { outboxId: string; tenantId: string; payload: Record<
 /**
  * Publishes committed outbox rows to QStash and marks them published. A failure is recorded and
  * the row stays pending for the sweeper; it never throws, because the caller's change is already
- * durable and must still be acknowledged.
+ * durable and must still be acknowledged. The marks of one tenant's jobs go out together, in one
+ * transaction and one round trip, however many jobs a turn queued (replies, its trace export).
  */
 export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[]): Promise<void> {
-  await Promise.all(
+  const published = await Promise.all(
     jobs.map(async (job) => {
       try {
         const { messageId } = await services.qstash.publishJSON({
@@ -63,23 +64,46 @@ export async function publishJobs(services: Services, env: Env, jobs: OutboxJob[
               }
             : undefined,
         });
-        // BEGIN, binding, the update and COMMIT in one round trip.
-        await asTenant(services.db, job.tenantId, async (ctx) =>
-          commitWith(markJobPublished(ctx, job.id, messageId)),
-        );
+        return { job, messageId };
       } catch (err) {
-        const failure = safeErrorFields(err);
-        services.logger.warn('job publish failed; left pending for the sweeper', {
-          kind: job.kind,
-          outboxId: job.id,
-          ...failure,
-        });
-        await asTenant(services.db, job.tenantId, (ctx) =>
-          markJobPublishFailed(ctx, job.id, `${failure.error}: ${failure.detail}`),
-        ).catch(() => {});
+        await recordPublishFailure(services, job, err);
+        return null;
       }
     }),
   );
+  const byTenant = Map.groupBy(
+    published.filter((p) => p !== null),
+    (p) => p.job.tenantId,
+  );
+  await Promise.all(
+    [...byTenant].map(async ([tenantId, group]) => {
+      try {
+        // BEGIN, binding, the updates and COMMIT in one round trip.
+        await asTenant(services.db, tenantId, async (ctx) =>
+          commitWith(Promise.all(group.map((p) => markJobPublished(ctx, p.job.id, p.messageId)))),
+        );
+      } catch (err) {
+        // Published but not marked: the sweeper publishes them again, which QStash deduplicates.
+        services.logger.warn('job publish failed; left pending for the sweeper', {
+          kinds: group.map((p) => p.job.kind),
+          outboxIds: group.map((p) => p.job.id),
+          ...safeErrorFields(err),
+        });
+      }
+    }),
+  );
+}
+
+async function recordPublishFailure(services: Services, job: OutboxJob, err: unknown) {
+  const failure = safeErrorFields(err);
+  services.logger.warn('job publish failed; left pending for the sweeper', {
+    kind: job.kind,
+    outboxId: job.id,
+    ...failure,
+  });
+  await asTenant(services.db, job.tenantId, (ctx) =>
+    markJobPublishFailed(ctx, job.id, `${failure.error}: ${failure.detail}`),
+  ).catch(() => {});
 }
 
 /**

@@ -247,8 +247,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await sql`update tenant_settings set
           business_hours = ${sql.json({ mon: [['09:00', '14:00']], sun: [['10:00', '13:00']] })},
           slot_step_minutes = 15, reminder_offsets_minutes = ${sql.json([1440, 120])},
-          follow_up_min_days_apart = 7
+          follow_up_min_days_apart = 7, trace_message_text = false, trace_endpoint = null,
+          trace_header_names = '[]'
         where tenant_id = ${tenant.tenantId}`;
+      await sql`delete from private.trace_export_headers where tenant_id = ${tenant.tenantId}`;
+      const traceSecret = `sk-lf-${crypto.randomUUID()}`;
       await sql`delete from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
       const apiKey = `sk-test-${crypto.randomUUID().replaceAll('-', '')}`;
       const page = await newPage(screen, locale);
@@ -305,6 +308,15 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       // A monthly AI budget of US$0.50 that stops the AI when spent.
       await page.fill('#set-ai_monthly_budget_usd', '0.5');
       await page.check('#set-ai_budget_hard_stop');
+      // Traces of the AI carry the conversation's text from now on, and go to the business's own
+      // Langfuse project.
+      await page.check('#set-trace_message_text');
+      await page.fill(
+        '#set-trace_endpoint',
+        'https://cloud.langfuse.com/api/public/otel/v1/traces',
+      );
+      await page.fill('#set-trace_public_key', 'pk-lf-clinic');
+      await page.fill('#set-trace_secret_key', traceSecret);
       // Reminders that are not minutes are refused on the page, before anything is sent.
       await page.fill('#set-reminder_offsets_minutes', 'the day before');
       await page.click('#settings-save');
@@ -324,7 +336,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       await expect.poll(() => page.textContent('#settings-status')).not.toBe('');
       expect(await page.textContent('#hours-mon-error')).toBe('');
       const [saved] = await sql`select business_hours, slot_step_minutes, reminder_offsets_minutes,
-          follow_up_min_days_apart, ai_monthly_budget_usd, ai_budget_hard_stop
+          follow_up_min_days_apart, ai_monthly_budget_usd, ai_budget_hard_stop, trace_message_text
         from tenant_settings where tenant_id = ${tenant.tenantId}`;
       expect(saved).toEqual({
         business_hours: {
@@ -339,6 +351,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         follow_up_min_days_apart: 14,
         ai_monthly_budget_usd: 0.5,
         ai_budget_hard_stop: true,
+        trace_message_text: true,
       });
       // This month's runs cost US$0.75 (one run, whichever screen comes first): over the budget,
       // the page says so.
@@ -355,6 +368,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         await sql`select api_key from private.agent_model_keys where tenant_id = ${tenant.tenantId}`;
       expect(stored?.api_key).toMatch(/^v1:[^:]+:[^:]+$/);
       expect(stored?.api_key).not.toContain(apiKey.slice(8, 20));
+      // The Langfuse keys too: sealed in the private schema, never on the page again.
+      const [sealed] =
+        await sql`select headers from private.trace_export_headers where tenant_id = ${tenant.tenantId}`;
+      expect(sealed?.headers).toMatch(/^v1:[^:]+:[^:]+$/);
+      expect(sealed?.headers).not.toContain('pk-lf-clinic');
       const shownNowhere = async () => {
         expect(await page.textContent('#api-key-status')).toContain(apiKey.slice(-4));
         expect(await page.inputValue('#set-api_key')).toBe('');
@@ -365,6 +383,8 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
           ].join(' '),
         );
         expect(everything).not.toContain(apiKey.slice(0, -4));
+        expect(everything).not.toContain(traceSecret);
+        expect(await page.inputValue('#set-trace_secret_key')).toBe('');
       };
       await shownNowhere();
 
@@ -387,6 +407,11 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
           : 'نفدت ميزانية الذكاء الاصطناعي لهذا الشهر: يحيل الذكاء الاصطناعي الرسائل الجديدة إلى شخص.',
       );
       expect(await page.inputValue('#set-reminder_offsets_minutes')).toBe('1440, 60');
+      expect(await page.isChecked('#set-trace_message_text')).toBe(true);
+      const target = await page.textContent('#trace-export-target');
+      expect(target).toContain('https://cloud.langfuse.com/api/public/otel/v1/traces');
+      expect(target).toContain('Authorization');
+      expect(target).toContain(lang === 'en' ? 'Traces go to:' : 'تُرسل التتبّعات إلى:');
       await shownNowhere();
       await expectAccessible(page);
       if (screen === 'phone') await expectFitsPhone(page);
@@ -400,13 +425,16 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
         ['booking', '#set-booking'],
         ['follow-ups', '#set-follow-ups'],
         ['budget', '#set-ai_budget'],
+        ['traces', '#set-traces'],
         ['model', '#set-ai_model'],
       ] as const) {
         await page.locator(id).scrollIntoViewIfNeeded();
         await page.screenshot({ path: shot(`settings-${part}`), fullPage: true });
       }
 
-      // Removing the key: asked for with Save, gone from the private schema.
+      // Removing the key and the trace endpoint: asked for with Save, gone from the private schema.
+      await page.click('#trace-export-remove');
+      expect(await page.textContent('#trace-export-target')).not.toContain('langfuse');
       await page.click('#api-key-remove');
       expect(await page.textContent('#api-key-status')).not.toContain(apiKey.slice(-4));
       await page.click('#settings-save');
@@ -416,6 +444,15 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       expect(
         await sql`select 1 from private.agent_model_keys where tenant_id = ${tenant.tenantId}`,
       ).toHaveLength(0);
+      await expect.poll(() => page.locator('#trace-export-remove').count()).toBe(0);
+      expect(
+        await sql`select 1 from private.trace_export_headers where tenant_id = ${tenant.tenantId}`,
+      ).toHaveLength(0);
+      expect(
+        (
+          await sql`select trace_endpoint from tenant_settings where tenant_id = ${tenant.tenantId}`
+        )[0]?.trace_endpoint,
+      ).toBeNull();
       await page.context().close();
     }, 120_000);
   }

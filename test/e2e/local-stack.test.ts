@@ -36,6 +36,7 @@ describe('npm start: the whole product on this machine', () => {
   let base = '';
   let authUrl = '';
   let graphUrl = '';
+  let tracesUrl = '';
   const ports: number[] = [];
   let stack: ChildProcess;
   let output = '';
@@ -54,13 +55,14 @@ describe('npm start: the whole product on this machine', () => {
     base = /Operator inbox\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1] ?? '';
     authUrl = /Supabase Auth\s+(http:\/\/127\.0\.0\.1:\d+)\/auth\/v1/.exec(output)?.[1] ?? '';
     graphUrl = /Graph (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
+    tracesUrl = /Agent traces\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(output)?.[1] ?? '';
     // The machine's Postgres server (DATABASE_URL) is not the stack's to stop.
     const standIns =
       (/Stand-ins .*$/m.exec(output)?.[0] ?? '').split(
         inject('databaseKind') === 'server' ? 'Postgres' : '\u0000',
       )[0] ?? '';
     ports.push(
-      ...[base, authUrl, standIns].flatMap((text) =>
+      ...[base, authUrl, tracesUrl, standIns].flatMap((text) =>
         [...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])),
       ),
     );
@@ -151,6 +153,24 @@ describe('npm start: the whole product on this machine', () => {
       if (!reply) await new Promise((r) => setTimeout(r, 1000));
     }
     expect(reply?.content?.length).toBeGreaterThan(0);
+    // The turn's run, exported as OpenTelemetry spans to the collector stand-in (its page too).
+    type Span = { parentSpanId: string | null; attributes: Record<string, unknown> };
+    let root: Span | undefined;
+    const exported = Date.now() + 30_000;
+    while (!root && Date.now() < exported) {
+      const { traces } = (await (await fetch(`${tracesUrl}/api/traces`)).json()) as {
+        traces: Array<{ spans: Span[] }>;
+      };
+      root = traces
+        .flatMap((trace) => trace.spans)
+        .find((span) => span.parentSpanId === null && span.attributes['switchboard.outcome']);
+      if (!root) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(root?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.system': 'switchboard.offline',
+    });
+    expect(await (await fetch(`${tracesUrl}/`)).text()).toContain('invoke_agent switchboard');
   }, 90_000);
 
   it('books and cancels an appointment for a customer, buttons and a tap included', async () => {

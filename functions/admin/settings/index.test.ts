@@ -97,6 +97,68 @@ describe('/admin/settings', () => {
     ).toHaveLength(0);
   });
 
+  it("keeps the trace export's headers sealed and write-only, showing only their names", async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const a = await newTenant('Traces');
+    const initial = (await (await h.asUser(a.agent, '/admin/settings')).json()) as Settings;
+    expect(initial).toMatchObject({ trace_message_text: false, trace_export: null });
+    const res = await patch(h, a.owner, {
+      trace_message_text: true,
+      trace_export: {
+        endpoint: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+        headers: { 'x-extra': 'extra-secret-value' },
+        langfuse: { public_key: 'pk-lf-public', secret_key: 'sk-lf-very-secret' },
+      },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({
+      trace_message_text: true,
+      trace_export: {
+        endpoint: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+        header_names: ['x-extra', 'Authorization'],
+      },
+    });
+    const read = await (await h.asUser(a.agent, '/admin/settings')).text();
+    for (const body of [text, read]) {
+      expect(body).not.toContain('sk-lf-very-secret');
+      expect(body).not.toContain('extra-secret-value');
+      expect(body).not.toContain('Basic ');
+    }
+    const [stored] =
+      await sql`select headers from private.trace_export_headers where tenant_id = ${a.tenantId}`;
+    expect(stored?.headers).toMatch(/^v1:[^:]+:[^:]+$/);
+    expect(stored?.headers).not.toContain('secret');
+    const attempt = sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true),
+        set_config('request.jwt.claims', ${JSON.stringify({ sub: a.owner.id, role: 'authenticated' })}, true)`;
+      return tx`select headers from private.trace_export_headers`;
+    });
+    await expect(attempt).rejects.toThrow(/permission denied for schema private/);
+    // Replaced as a whole: an endpoint without headers keeps none.
+    const plain = await patch(h, a.owner, {
+      trace_export: { endpoint: 'https://otel.example/v1/traces' },
+    });
+    expect(((await plain.json()) as Settings).trace_export).toEqual({
+      endpoint: 'https://otel.example/v1/traces',
+      header_names: [],
+    });
+    expect(
+      await sql`select 1 from private.trace_export_headers where tenant_id = ${a.tenantId}`,
+    ).toHaveLength(0);
+    const removed = await patch(h, a.owner, { trace_export: null, trace_message_text: false });
+    expect(await removed.json()).toMatchObject({ trace_export: null, trace_message_text: false });
+    // Operators (agents) may not change them.
+    const refused = await patch(h, a.agent, { trace_message_text: true });
+    expect(refused.status).toBe(403);
+    const [row] =
+      await sql`select trace_message_text from tenant_settings where tenant_id = ${a.tenantId}`;
+    expect(row?.trace_message_text).toBe(false);
+  });
+
   it('reads and changes the booking settings', async ({ harness: h, sql, newTenant }) => {
     const t = await newTenant('Booking settings');
     const initial = (await (await h.asUser(t.agent, '/admin/settings')).json()) as Settings;
@@ -204,6 +266,37 @@ describe('/admin/settings', () => {
     [{ ai_monthly_budget_usd: '50' }, 'ai_monthly_budget_usd'],
     [{ ai_budget_hard_stop: 'yes' }, 'ai_budget_hard_stop'],
     [{ escalation_contacts: [{ name: 'X', whatsapp: 'call me' }] }, 'international format'],
+    [{ trace_message_text: 'yes' }, 'trace_message_text'],
+    [{ trace_export: { endpoint: 'not a url' } }, 'trace_export.endpoint'],
+    [{ trace_export: { endpoint: 'http://collector.example/v1/traces' } }, 'https'],
+    [{ trace_export: { endpoint: 'ftp://collector.example/v1/traces' } }, 'trace_export.endpoint'],
+    [{ trace_export: {} }, 'trace_export.endpoint'],
+    [
+      { trace_export: { endpoint: 'https://c.example', headers: { 'bad name': 'x' } } },
+      'must be an HTTP header name',
+    ],
+    [
+      { trace_export: { endpoint: 'https://c.example', headers: { 'content-type': 'x' } } },
+      'is set by the exporter',
+    ],
+    [
+      { trace_export: { endpoint: 'https://c.example', headers: { 'x-a': 'one\ntwo' } } },
+      'must be one line',
+    ],
+    [
+      {
+        trace_export: {
+          endpoint: 'https://c.example',
+          headers: { authorization: 'Bearer x' },
+          langfuse: { public_key: 'pk', secret_key: 'sk' },
+        },
+      },
+      'not both',
+    ],
+    [
+      { trace_export: { endpoint: 'https://c.example', langfuse: { public_key: 'pk' } } },
+      'secret_key',
+    ],
     [{ unknown: true }, 'unknown'],
     [{}, 'give at least one setting to change'],
   ] as Array<[unknown, string]>)(

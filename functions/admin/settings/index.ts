@@ -8,7 +8,9 @@ import {
   type TenantSettings,
   updateTenantSettings,
 } from '../../../db/settings';
+import { setTraceExport } from '../../../db/trace-export';
 import { safeTimeZone } from '../../agent/instructions';
+import { langfuseAuthorization } from '../../agent/trace-export';
 import type { App } from '../../app';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
@@ -18,6 +20,8 @@ import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
  * `/admin/settings`: how the agent and the send path behave for this business. Every member reads;
  * owners and admins change. A tenant's own model API key is write-only: it is encrypted
  * (functions/lib/crypto.ts) into the `private` schema, and only its last four characters come back.
+ * So are the headers of the business's own trace export (docs/observability.md, "Traces out"):
+ * only their names come back.
  */
 
 const route = operatorRoutes('settings');
@@ -135,6 +139,101 @@ const hardStopDoc = {
   example: false,
 };
 
+const traceMessageTextDoc = {
+  description:
+    "Exported traces carry the conversation's text (the customer's message, the replies, tool inputs and outputs); off: only names, times, models, tokens and costs",
+  example: false,
+};
+const traceEndpointDoc = {
+  description:
+    'OTLP/HTTP traces URL this business exports its agent runs to (https; http only to localhost), e.g. Langfuse',
+  example: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+};
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+/** Set by the exporter itself, or not a header a client may choose. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'host']);
+const traceExportPatch = z
+  .object({
+    endpoint: z
+      .url({ protocol: /^https?$/ })
+      .max(500)
+      .refine((v) => {
+        // Runs after a failed URL check too (zod reports every problem): not a URL is that one.
+        if (!URL.canParse(v)) return true;
+        const url = new URL(v);
+        return (
+          url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+        );
+      }, 'must be an https URL (http only to localhost)')
+      .openapi(traceEndpointDoc),
+    headers: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .min(1)
+          .max(4096)
+          .regex(/^[^\r\n]*$/, 'must be one line'),
+      )
+      .superRefine((headers, ctx) => {
+        const names = Object.keys(headers);
+        if (names.length > 10) ctx.addIssue({ code: 'custom', message: 'at most 10 headers' });
+        for (const name of names) {
+          const problem = !HEADER_NAME.test(name)
+            ? 'must be an HTTP header name'
+            : RESERVED_HEADERS.has(name.toLowerCase())
+              ? 'is set by the exporter'
+              : null;
+          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+        }
+      })
+      .optional()
+      .openapi({
+        description: 'Headers sent with each export (write-only: never returned)',
+        example: { 'x-api-key': 'secret-value' },
+      }),
+    langfuse: z
+      .object({
+        public_key: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          .openapi({ description: 'Langfuse public key', example: 'pk-lf-0123' }),
+        secret_key: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          .openapi({ description: 'Langfuse secret key (write-only)', example: 'sk-lf-0123' }),
+      })
+      .optional()
+      .openapi({
+        description: "Langfuse's keys: sent as its Basic authorization (write-only)",
+        example: { public_key: 'pk-lf-0123', secret_key: 'sk-lf-0123' },
+      }),
+  })
+  .strict()
+  .refine(
+    (v) =>
+      !(
+        v.langfuse && Object.keys(v.headers ?? {}).some((n) => n.toLowerCase() === 'authorization')
+      ),
+    {
+      message: 'give either Langfuse keys or an Authorization header, not both',
+      path: ['headers'],
+    },
+  )
+  .nullable()
+  .openapi({
+    description:
+      "This business's own trace export, replacing the deployment's: the endpoint and its headers (all replaced at once); null removes it",
+    example: {
+      endpoint: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+      langfuse: { public_key: 'pk-lf-0123', secret_key: 'sk-lf-0123' },
+    },
+  });
+
 const settings = z
   .object({
     persona: z.string().openapi(personaDoc),
@@ -158,6 +257,23 @@ const settings = z
         "What this calendar month's AI runs cost so far (the month in the tenant's time zone, at its model prices; runs of unpriced models count nothing)",
       example: 12.37,
     }),
+    trace_message_text: z.boolean().openapi(traceMessageTextDoc),
+    trace_export: z
+      .object({
+        endpoint: z.string().openapi(traceEndpointDoc),
+        header_names: z.array(z.string()).openapi({
+          description: 'The names of the headers sent with it (their values are never returned)',
+          example: ['Authorization'],
+        }),
+      })
+      .nullable()
+      .openapi({
+        description: "This business's own trace export; null: the deployment's, if any",
+        example: {
+          endpoint: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
+          header_names: ['Authorization'],
+        },
+      }),
     escalation_contacts: z.array(escalationContact).openapi(escalationContactsDoc),
     model: z.string().nullable().openapi(modelDoc),
     api_key: z
@@ -207,6 +323,8 @@ const settingsPatch = z
     follow_up_min_days_apart: z.number().int().min(1).max(90).openapi(followUpDaysDoc),
     ai_monthly_budget_usd: z.number().min(0.01).max(1_000_000).nullable().openapi(budgetDoc),
     ai_budget_hard_stop: z.boolean().openapi(hardStopDoc),
+    trace_message_text: z.boolean().openapi(traceMessageTextDoc),
+    trace_export: traceExportPatch,
     escalation_contacts: z.array(escalationContact).max(10).openapi(escalationContactsDoc),
     model: z.string().trim().min(1).max(100).nullable().openapi(modelDoc),
     api_key: z.string().trim().min(20).max(400).nullable().openapi({
@@ -238,6 +356,10 @@ function toView(s: TenantSettings, spentThisMonth: number): z.infer<typeof setti
     ai_monthly_budget_usd: s.aiMonthlyBudgetUsd,
     ai_budget_hard_stop: s.aiBudgetHardStop,
     ai_spent_this_month_usd: spentThisMonth,
+    trace_message_text: s.traceMessageText,
+    trace_export: s.traceEndpoint
+      ? { endpoint: s.traceEndpoint, header_names: s.traceHeaderNames }
+      : null,
     escalation_contacts: s.escalationContacts,
     model: s.model,
     api_key: { set: s.apiKeyHint !== null, hint: s.apiKeyHint },
@@ -272,7 +394,7 @@ export function registerSettings(app: App) {
   app.openapi(patchRoute, async (c) => {
     const body = c.req.valid('json');
     const { services, env, operator } = c.var;
-    const { api_key: apiKey, ...rest } = body;
+    const { api_key: apiKey, trace_export: traceExport, ...rest } = body;
     if (apiKey !== undefined) {
       const sealed = apiKey
         ? {
@@ -283,6 +405,26 @@ export function registerSettings(app: App) {
       // Operators cannot reach `private` at all; the tenant handle writes the key, for the tenant
       // the verified operator acts on (owner/admin, checked above).
       await asTenant(services.db, operator.tenantId, (ctx) => setModelApiKey(ctx, sealed));
+    }
+    if (traceExport !== undefined) {
+      const headers: Record<string, string> = { ...traceExport?.headers };
+      if (traceExport?.langfuse) {
+        const { public_key: publicKey, secret_key: secretKey } = traceExport.langfuse;
+        headers.Authorization = langfuseAuthorization(publicKey, secretKey);
+      }
+      const names = Object.keys(headers);
+      const config = traceExport
+        ? {
+            endpoint: traceExport.endpoint,
+            headerNames: names,
+            sealedHeaders:
+              names.length > 0
+                ? await encryptSecret(JSON.stringify(headers), env.CREDENTIALS_ENCRYPTION_KEY)
+                : null,
+          }
+        : null;
+      // The headers are credentials: sealed into `private`, through the tenant handle, as the key.
+      await asTenant(services.db, operator.tenantId, (ctx) => setTraceExport(ctx, config));
     }
     const patch: SettingsPatch = {
       ...(rest.persona !== undefined ? { persona: rest.persona } : {}),
@@ -316,6 +458,9 @@ export function registerSettings(app: App) {
         : {}),
       ...(rest.ai_budget_hard_stop !== undefined
         ? { aiBudgetHardStop: rest.ai_budget_hard_stop }
+        : {}),
+      ...(rest.trace_message_text !== undefined
+        ? { traceMessageText: rest.trace_message_text }
         : {}),
       ...(rest.escalation_contacts !== undefined
         ? { escalationContacts: rest.escalation_contacts }

@@ -3173,6 +3173,34 @@ export interface components {
              */
             ai_spent_this_month_usd: number;
             /**
+             * @description Exported traces carry the conversation's text (the customer's message, the replies, tool inputs and outputs); off: only names, times, models, tokens and costs
+             * @example false
+             */
+            trace_message_text: boolean;
+            /**
+             * @description This business's own trace export; null: the deployment's, if any
+             * @example {
+             *       "endpoint": "https://cloud.langfuse.com/api/public/otel/v1/traces",
+             *       "header_names": [
+             *         "Authorization"
+             *       ]
+             *     }
+             */
+            trace_export: {
+                /**
+                 * @description OTLP/HTTP traces URL this business exports its agent runs to (https; http only to localhost), e.g. Langfuse
+                 * @example https://cloud.langfuse.com/api/public/otel/v1/traces
+                 */
+                endpoint: string;
+                /**
+                 * @description The names of the headers sent with it (their values are never returned)
+                 * @example [
+                 *       "Authorization"
+                 *     ]
+                 */
+                header_names: string[];
+            } | null;
+            /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [
              *       {
@@ -3419,6 +3447,57 @@ export interface components {
              * @example false
              */
             ai_budget_hard_stop?: boolean;
+            /**
+             * @description Exported traces carry the conversation's text (the customer's message, the replies, tool inputs and outputs); off: only names, times, models, tokens and costs
+             * @example false
+             */
+            trace_message_text?: boolean;
+            /**
+             * @description This business's own trace export, replacing the deployment's: the endpoint and its headers (all replaced at once); null removes it
+             * @example {
+             *       "endpoint": "https://cloud.langfuse.com/api/public/otel/v1/traces",
+             *       "langfuse": {
+             *         "public_key": "pk-lf-0123",
+             *         "secret_key": "sk-lf-0123"
+             *       }
+             *     }
+             */
+            trace_export?: {
+                /**
+                 * Format: uri
+                 * @description OTLP/HTTP traces URL this business exports its agent runs to (https; http only to localhost), e.g. Langfuse
+                 * @example https://cloud.langfuse.com/api/public/otel/v1/traces
+                 */
+                endpoint: string;
+                /**
+                 * @description Headers sent with each export (write-only: never returned)
+                 * @example {
+                 *       "x-api-key": "secret-value"
+                 *     }
+                 */
+                headers?: {
+                    [key: string]: string;
+                };
+                /**
+                 * @description Langfuse's keys: sent as its Basic authorization (write-only)
+                 * @example {
+                 *       "public_key": "pk-lf-0123",
+                 *       "secret_key": "sk-lf-0123"
+                 *     }
+                 */
+                langfuse?: {
+                    /**
+                     * @description Langfuse public key
+                     * @example pk-lf-0123
+                     */
+                    public_key: string;
+                    /**
+                     * @description Langfuse secret key (write-only)
+                     * @example sk-lf-0123
+                     */
+                    secret_key: string;
+                };
+            } | null;
             /**
              * @description Who is told when the agent hands a conversation to a person
              * @example [

@@ -463,4 +463,23 @@ export const ar: Messages = {
   aiPriceReset: 'تمت إزالة سعركم لـ {model}.',
   aiPriceAdd: 'تسعير نموذج آخر',
   aiPriceModelRequired: 'اكتب معرّف النموذج، مثل gpt-4.1-mini.',
+  traces: 'تتبّعات الذكاء الاصطناعي',
+  tracesHelp:
+    'يمكن إرسال كل دور للذكاء الاصطناعي كتتبّع OpenTelemetry (النماذج والأوقات والرموز والتكاليف) إلى أداة تتبّع مثل Langfuse.',
+  traceMessageText: 'تضمين نص المحادثة في التتبّعات',
+  traceMessageTextHelp:
+    'رسالة العميل وردود الذكاء الاصطناعي وما قرأته أدواته وكتبته. عند الإيقاف: الأسماء والأوقات والنماذج والرموز والتكاليف فقط.',
+  traceExportOwn: 'تُرسل التتبّعات إلى:',
+  traceExportHeaders: 'مع الترويسات {names} (لا تُعرض قيمها)',
+  traceExportDeployment: 'تُرسل التتبّعات إلى وجهة التتبّع الخاصة بهذا التثبيت، إن وُجدت.',
+  traceExportRemove: 'التوقف عن استخدام هذه الوجهة',
+  traceEndpoint: 'وجهة التتبّع الخاصة بك (OTLP/HTTP)',
+  traceEndpointHelp:
+    'اتركها فارغة للإبقاء على المحفوظ. حفظ وجهة يستبدل المفاتيح المحفوظة معها: اكتبها من جديد.',
+  traceLangfusePublicKey: 'المفتاح العام لـ Langfuse',
+  traceLangfuseKeysHelp: 'لـ Langfuse: مفتاحا المشروع كلاهما (Settings → API keys).',
+  traceLangfuseSecretKey: 'المفتاح السري لـ Langfuse',
+  traceLangfuseSecretHelp: 'لا يُعرض مجددًا بعد حفظه.',
+  traceExportKeep: 'الإبقاء على هذه الوجهة',
+  traceExportRemoving: 'عند الحفظ، تعود التتبّعات إلى وجهة هذا التثبيت، إن وُجدت.',
 };

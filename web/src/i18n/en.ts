@@ -465,6 +465,25 @@ export const en = {
   aiPriceReset: 'Your price for {model} removed.',
   aiPriceAdd: 'Price another model',
   aiPriceModelRequired: 'Give the model id, e.g. gpt-4.1-mini.',
+  traces: 'Traces of the AI',
+  tracesHelp:
+    'Each AI turn can be sent as an OpenTelemetry trace (models, times, tokens, costs) to a tracing tool such as Langfuse.',
+  traceMessageText: "Include the conversation's text in traces",
+  traceMessageTextHelp:
+    "The customer's message, the AI's replies and what its tools read and wrote. Off: only names, times, models, tokens and costs.",
+  traceExportOwn: 'Traces go to:',
+  traceExportHeaders: 'with the headers {names} (their values are not shown)',
+  traceExportDeployment: "Traces go to this installation's tracing endpoint, if it has one.",
+  traceExportRemove: 'Stop using this endpoint',
+  traceEndpoint: 'Your own tracing endpoint (OTLP/HTTP)',
+  traceEndpointHelp:
+    'Leave empty to keep what is saved. Saving an endpoint replaces the keys saved with it: type them again.',
+  traceLangfusePublicKey: 'Langfuse public key',
+  traceLangfuseKeysHelp: 'For Langfuse: both keys of the project (Settings → API keys).',
+  traceLangfuseSecretKey: 'Langfuse secret key',
+  traceLangfuseSecretHelp: 'Never shown again once saved.',
+  traceExportKeep: 'Keep this endpoint',
+  traceExportRemoving: "Traces go back to this installation's endpoint, if any, when you save.",
 };
 
 export type Messages = typeof en;

@@ -473,4 +473,24 @@ export const es: Messages = {
   aiPriceReset: 'Vuestro precio de {model} quitado.',
   aiPriceAdd: 'Poner precio a otro modelo',
   aiPriceModelRequired: 'Indica el id del modelo, p. ej. gpt-4.1-mini.',
+  traces: 'Trazas de la IA',
+  tracesHelp:
+    'Cada turno de la IA puede enviarse como traza OpenTelemetry (modelos, tiempos, tokens, costes) a una herramienta de trazas como Langfuse.',
+  traceMessageText: 'Incluir el texto de la conversación en las trazas',
+  traceMessageTextHelp:
+    'El mensaje del cliente, las respuestas de la IA y lo que sus herramientas leyeron y escribieron. Desactivado: solo nombres, tiempos, modelos, tokens y costes.',
+  traceExportOwn: 'Las trazas van a:',
+  traceExportHeaders: 'con las cabeceras {names} (sus valores no se muestran)',
+  traceExportDeployment: 'Las trazas van al destino de trazas de esta instalación, si tiene uno.',
+  traceExportRemove: 'Dejar de usar este destino',
+  traceEndpoint: 'Tu propio destino de trazas (OTLP/HTTP)',
+  traceEndpointHelp:
+    'Déjalo vacío para mantener lo guardado. Guardar un destino sustituye las claves guardadas con él: escríbelas de nuevo.',
+  traceLangfusePublicKey: 'Clave pública de Langfuse',
+  traceLangfuseKeysHelp: 'Para Langfuse: las dos claves del proyecto (Settings → API keys).',
+  traceLangfuseSecretKey: 'Clave secreta de Langfuse',
+  traceLangfuseSecretHelp: 'No se vuelve a mostrar una vez guardada.',
+  traceExportKeep: 'Mantener este destino',
+  traceExportRemoving:
+    'Al guardar, las trazas vuelven al destino de esta instalación, si tiene uno.',
 };

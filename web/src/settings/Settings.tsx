@@ -8,6 +8,7 @@ import { dateTime, type MessageKey, t } from '../i18n/i18n';
 import { AiBudget } from './AiBudget';
 import { AiModel } from './AiModel';
 import { AiPrices } from './AiPrices';
+import { AiTraces, emptyTraceExport, type TraceExportInput, traceExportPatch } from './AiTraces';
 import { Booking, formatReminders, parseReminders } from './Booking';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
 
@@ -31,6 +32,7 @@ const EDITED = [
   'follow_up_min_days_apart',
   'ai_monthly_budget_usd',
   'ai_budget_hard_stop',
+  'trace_message_text',
   'persona',
   'business_description',
   'instructions',
@@ -38,13 +40,18 @@ const EDITED = [
   'model',
 ] as const;
 type Values = Pick<TenantSettings, (typeof EDITED)[number]>;
-type Patch = Partial<Values> & { api_key?: string | null };
+type Patch = Partial<Values> & {
+  api_key?: string | null;
+  trace_export?: ReturnType<typeof traceExportPatch>;
+};
 /** The values as the inputs hold them: reminders and the model as typed, and a key to send. */
 type Form = Omit<Values, 'reminder_offsets_minutes' | 'model'> & {
   reminders: string;
   model: string;
   /** A new key, null to remove the one set, undefined to leave it. */
   api_key: string | null | undefined;
+  /** The business's own trace endpoint as typed (write-only keys, like the API key). */
+  trace_export: TraceExportInput;
 };
 
 const MODES: Array<[Form['reply_mode'], MessageKey, MessageKey]> = [
@@ -57,7 +64,13 @@ const MAX_CONTACTS = 10;
 const toForm = (s: TenantSettings): Form => {
   const values = Object.fromEntries(EDITED.map((key) => [key, s[key]])) as Values;
   const { reminder_offsets_minutes: reminders, model, ...rest } = values;
-  return { ...rest, reminders: formatReminders(reminders), model: model ?? '', api_key: undefined };
+  return {
+    ...rest,
+    reminders: formatReminders(reminders),
+    model: model ?? '',
+    api_key: undefined,
+    trace_export: emptyTraceExport,
+  };
 };
 
 /** A contact as the API takes it: empty optional fields left out, not sent as "". */
@@ -74,7 +87,7 @@ const cleanContact = ({ name, whatsapp, email }: Contact): Contact => ({
 function changes(form: Form, saved: TenantSettings): { body: Patch } | { refused: FieldErrors } {
   const reminders = parseReminders(form.reminders);
   if (reminders === null) return { refused: { reminder_offsets_minutes: t('remindersInvalid') } };
-  const { reminders: _typed, api_key: apiKey, ...rest } = form;
+  const { reminders: _typed, api_key: apiKey, trace_export: traceExport, ...rest } = form;
   const next: Values = {
     ...rest,
     escalation_contacts: form.escalation_contacts.map(cleanContact),
@@ -89,6 +102,8 @@ function changes(form: Form, saved: TenantSettings): { body: Patch } | { refused
     EDITED.filter((key) => !same(key)).map((key) => [key, next[key]]),
   );
   if (apiKey !== undefined) body.api_key = apiKey === null ? null : apiKey.trim();
+  const trace = traceExportPatch(traceExport);
+  if (trace !== undefined) body.trace_export = trace;
   return { body };
 }
 
@@ -100,6 +115,7 @@ const isShown = (path: string) =>
       ? isHoursPath(path)
       : /^reminder_offsets_minutes(\.\d+)?$/.test(path) ||
         path === 'api_key' ||
+        /^trace_export\.(endpoint|langfuse\.(public_key|secret_key))$/.test(path) ||
         (EDITED as readonly string[]).includes(path);
 
 const zones = (current: string) => {
@@ -359,6 +375,17 @@ export function Settings() {
               errors={errors}
               onBudget={(budget) => set('ai_monthly_budget_usd', budget)}
               onHardStop={(hardStop) => set('ai_budget_hard_stop', hardStop)}
+            />
+          )}
+
+          {saved && (
+            <AiTraces
+              messageText={form.trace_message_text}
+              saved={saved.trace_export}
+              input={form.trace_export}
+              errors={errors}
+              onMessageText={(on) => set('trace_message_text', on)}
+              onInput={(input) => set('trace_export', input)}
             />
           )}
 
