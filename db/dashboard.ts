@@ -90,7 +90,8 @@ export type Dashboard = {
 export type DashboardPeriod = { from: string; to: string } | { days: number };
 
 type FactRow = {
-  day: string;
+  /** Null: the period's sum (per channel and per operator). */
+  day: string | null;
   dim: string;
   key: string;
   label: string | null;
@@ -130,7 +131,7 @@ export function readDashboard(
   const bounds = tx.execute<PeriodRow>(sql`with ${periodCte(tenantId, period)}
     select from_day::text, to_day::text, zone from bounds`);
   // The rolled-up days are a run from the business's first day with data; the days after the last
-  // of them (yesterday and today at least) are computed now, from the raw rows, by the same SQL.
+  // of them (today, once the cron has run) are computed now, from the raw rows, by the same SQL.
   const facts = tx.execute<FactRow>(sql`with ${periodCte(tenantId, period)},
     rolled as (
       select d.day, d.facts from dashboard_days d, bounds b
@@ -140,13 +141,23 @@ export function readDashboard(
         b.to_day
       from bounds b
     )
-    select r.day::text, f.dim, f.key, f.label, f.metric, f.value
-    from rolled r cross join lateral jsonb_to_recordset(r.facts)
-      as f(dim text, key text, label text, metric text, value double precision)
-    union all
-    select f.day::text, f.dim, f.key, f.label, f.metric, f.value
-    from live l cross join lateral app.dashboard_facts(${tenantId}::uuid, l.zone, l.from_day, l.to_day) f
-    where l.from_day <= l.to_day`);
+    -- Per day what the charts draw; per channel (but its conversations) and per operator only the
+    -- period's sums, which is what the page shows of them: a few thousand rows for a quarter, not
+    -- every figure of every day.
+    select case when x.dim in ('channel', 'staff') and x.metric <> 'conversations' then null
+        else x.day::text end as day,
+      x.dim, x.key, max(x.label) as label, x.metric, sum(x.value) as value
+    from (
+      select r.day, f.dim, f.key, f.label, f.metric, f.value
+      from rolled r cross join lateral jsonb_to_recordset(r.facts)
+        as f(dim text, key text, label text, metric text, value double precision)
+      union all
+      select f.day, f.dim, f.key, f.label, f.metric, f.value
+      from live l cross join lateral app.dashboard_facts(${tenantId}::uuid, l.zone, l.from_day, l.to_day) f
+      where l.from_day <= l.to_day
+    ) x
+    where x.dim <> 'channel' or (x.metric not like '%\_p50' and x.metric not like '%\_p95')
+    group by 1, x.dim, x.key, x.metric`);
   const team = tx.execute<{ user_id: string; name: string | null; channel: Channel | null }>(
     sql`select user_id::text, coalesce(nullif(display_name, ''), email) as name, null::channel as channel
       from app.tenant_team(${tenantId}::uuid)
@@ -197,14 +208,20 @@ export function assembleDashboard(
   // dim → key → metric → per day
   const grid = new Map<string, Map<string, Map<string, number[]>>>();
   const labels = new Map<string, string>();
+  // dim|key|metric → the period's sum, for the rows without a day.
+  const sums = new Map<string, number>();
   for (const f of facts) {
+    if (f.label && f.dim === 'failure_reason') labels.set(f.key, f.label);
+    if (f.day === null) {
+      sums.set(`${f.dim}|${f.key}|${f.metric}`, Number(f.value));
+      continue;
+    }
     const i = index.get(f.day);
     if (i === undefined) continue;
     const byKey = getOrSet(grid, f.dim, () => new Map<string, Map<string, number[]>>());
     const byMetric = getOrSet(byKey, f.key, () => new Map<string, number[]>());
     const perDay = getOrSet(byMetric, f.metric, () => zeros(days.length));
     perDay[i] = (perDay[i] ?? 0) + Number(f.value);
-    if (f.label && f.dim === 'failure_reason') labels.set(f.key, f.label);
   }
   const metricOf = (dim: string, key: string, metric: string) =>
     grid.get(dim)?.get(key)?.get(metric) ?? zeros(days.length);
@@ -227,11 +244,16 @@ export function assembleDashboard(
       count,
     };
   };
+  const sumOf = (dim: string, key: string, metric: string) =>
+    sums.get(`${dim}|${key}|${metric}`) ?? 0;
+  // Per day for the business as a whole; per channel and operator, the period's sums.
   const replyTotal = (dim: string, key: string, prefix: string) =>
-    firstReplyTotal(
-      sum(metricOf(dim, key, `${prefix}_n`)),
-      sum(metricOf(dim, key, `${prefix}_total`)),
-    );
+    dim === 'all'
+      ? firstReplyTotal(
+          sum(metricOf(dim, key, `${prefix}_n`)),
+          sum(metricOf(dim, key, `${prefix}_total`)),
+        )
+      : firstReplyTotal(sumOf(dim, key, `${prefix}_n`), sumOf(dim, key, `${prefix}_total`));
 
   const series = countsOf('all', '');
   const perReason = (dim: string) =>
@@ -249,7 +271,16 @@ export function assembleDashboard(
     if (t.channel) channels.add(t.channel);
   }
   // A channel with data but no account any more still shows.
+  for (const key of sums.keys()) {
+    const [dim, channel] = key.split('|');
+    if (dim === 'channel') channels.add(channel as Channel);
+  }
   for (const key of grid.get('channel')?.keys() ?? []) channels.add(key as Channel);
+  const staffIds = new Set<string>();
+  for (const key of sums.keys()) {
+    const [dim, userId] = key.split('|');
+    if (dim === 'staff' && userId) staffIds.add(userId);
+  }
   const channelOrder: Channel[] = ['whatsapp', 'messenger', 'instagram'];
 
   return {
@@ -277,23 +308,28 @@ export function assembleDashboard(
     channels: channelOrder
       .filter((c) => channels.has(c))
       .map((channel) => {
-        const s = countsOf('channel', channel);
+        const perDay = metricOf('channel', channel, 'conversations');
         return {
           channel,
-          conversationsPerDay: s.conversations,
-          totals: totalsOf(s),
+          conversationsPerDay: perDay,
+          totals: Object.fromEntries(
+            COUNT_METRICS.map((m) => [
+              m,
+              tidy(m, m === 'conversations' ? sum(perDay) : sumOf('channel', channel, m)),
+            ]),
+          ) as Record<CountMetric, number>,
           firstReplyAi: replyTotal('channel', channel, 'first_reply_ai'),
           firstReplyHuman: replyTotal('channel', channel, 'first_reply_human'),
         };
       }),
-    staff: [...(grid.get('staff')?.keys() ?? [])]
+    staff: [...staffIds]
       .map((userId) => {
         const reply = replyTotal('staff', userId, 'first_reply');
         return {
           userId,
           // An operator who has left the business: their id, as the team route names them.
           name: names.get(userId) ?? userId,
-          replies: sum(metricOf('staff', userId, 'replies')),
+          replies: sumOf('staff', userId, 'replies'),
           firstReplies: reply.count,
           firstReplyAverageSeconds: reply.averageSeconds,
         };

@@ -1,4 +1,5 @@
 import { asIntake } from '../db/client';
+import { rollUpDashboards } from '../db/dashboard';
 import { scheduleOpportunityScans } from '../db/opportunities';
 import { newApp } from './app';
 import { sweepOutbox } from './lib/jobs';
@@ -16,7 +17,8 @@ export default {
    * Cron, every minute: queue each business's next daily follow-up scan (a no-op once queued), then
    * publish outbox jobs that stayed pending (QStash was unreachable when they were made), which
    * includes the scans just queued; then recover sends stuck with no job due and replay bodies a
-   * failed processing left `received` (functions/lib/sweepers.ts). A failed step never holds up
+   * failed processing left `received` (functions/lib/sweepers.ts); then roll up the dashboards'
+   * closed days (db/dashboard.ts; a no-op once a day is rolled up). A failed step never holds up
    * the next.
    */
   async scheduled(_event, bindings, ctx) {
@@ -40,6 +42,11 @@ export default {
         .then(
           (n) => n.replayed + n.failed > 0 && services.logger.info('received events replayed', n),
           (err) => services.logger.error('replaying received events failed', safeErrorFields(err)),
+        )
+        .then(() => asIntake(services.db, (ctx) => rollUpDashboards(ctx)))
+        .then(
+          (days) => days > 0 && services.logger.info('dashboard days rolled up', { days }),
+          (err) => services.logger.error('rolling up dashboards failed', safeErrorFields(err)),
         )
         .finally(close),
     );

@@ -19,39 +19,42 @@ CREATE POLICY "dashboard_days: worker of tenant" ON "dashboard_days" AS PERMISSI
 -- is zero is left out. Security invoker: an operator reads through it under RLS (the dashboard's
 -- days not yet rolled up), and app.roll_up_dashboards stores closed days with it.
 --
--- A customer's wait starts at their message when the one before it in the conversation (notes and
--- automatic messages aside, looking back at most a day before p_from) was ours, or there was none;
+-- A customer's wait starts at their message when the one before it in the conversation (notes,
+-- automatic messages and failed sends aside) was ours, or there was none;
 -- it ends at the next reply of the AI (sender agent) or a person (operator), whichever came first,
 -- and is counted on the day it started. A handoff is the bot handing a conversation to a person
 -- (lock source escalation or keyword); its reason's category comes from the texts the agent writes
--- (functions/agent/turn.ts, functions/agent/intake.ts).
+-- (functions/agent/turn.ts, functions/agent/intake.ts). The bounds are written out where they are used
+-- (not a CTE) so the planner estimates the rows of a few days as a few days; JIT is off because its
+-- compilation (hundreds of milliseconds) costs more than this query on days' worth of rows.
 CREATE OR REPLACE FUNCTION app.dashboard_facts(p_tenant uuid, p_zone text, p_from date, p_to date)
 RETURNS TABLE (day date, dim text, key text, label text, metric text, value double precision)
-LANGUAGE sql STABLE SET search_path = '' AS $$
-  WITH bounds AS (
-    SELECT (p_from::timestamp AT TIME ZONE p_zone) AS lo, ((p_to + 1)::timestamp AT TIME ZONE p_zone) AS hi
-  ), accounts AS (
-    SELECT a.id, a.channel::text AS channel FROM public.channel_accounts a WHERE a.tenant_id = p_tenant
+LANGUAGE plpgsql STABLE SET search_path = '' SET jit = off AS $fn$
+BEGIN
+  -- EXECUTE … USING: planned for these values (a few days' rows), not as a generic plan.
+  RETURN QUERY EXECUTE $q$
+  WITH accounts AS (
+    SELECT a.id, a.channel::text AS channel FROM public.channel_accounts a WHERE a.tenant_id = $1
   ), msgs AS (
     SELECT m.conversation_id, m.direction, m.sender, m.status, m.error_code, m.error_reason, a.channel,
-      (m.provider_timestamp AT TIME ZONE p_zone)::date AS day,
+      (m.provider_timestamp AT TIME ZONE $2)::date AS day,
       m.payload->>'requested_by_user_id' AS user_id
-    FROM bounds b, public.messages m JOIN accounts a ON a.id = m.channel_account_id
-    WHERE m.tenant_id = p_tenant AND m.provider_timestamp >= b.lo AND m.provider_timestamp < b.hi
+    FROM public.messages m JOIN accounts a ON a.id = m.channel_account_id
+    WHERE m.tenant_id = $1 AND m.provider_timestamp >= ($3::timestamp AT TIME ZONE $2) AND m.provider_timestamp < (($4 + 1)::timestamp AT TIME ZONE $2)
       AND m.type <> 'note'
   ), stream AS (
     SELECT m.conversation_id, m.channel_account_id, m.direction, m.provider_timestamp AS at,
       lag(m.direction) OVER (PARTITION BY m.conversation_id
         ORDER BY m.provider_timestamp, m.received_at, m.id) AS prev
-    FROM bounds b, public.messages m
-    WHERE m.tenant_id = p_tenant AND m.provider_timestamp >= b.lo - interval '1 day'
-      AND m.provider_timestamp < b.hi AND m.type <> 'note' AND m.sender IN ('user', 'agent', 'operator')
-      AND m.status NOT IN ('failed', 'cancelled')
+    FROM public.messages m
+    WHERE m.tenant_id = $1 AND m.provider_timestamp >= ($3::timestamp AT TIME ZONE $2)
+      AND m.provider_timestamp < (($4 + 1)::timestamp AT TIME ZONE $2) AND m.type <> 'note'
+      AND m.sender IN ('user', 'agent', 'operator') AND m.status NOT IN ('failed', 'cancelled')
   ), waits AS (
-    SELECT (s.at AT TIME ZONE p_zone)::date AS day, a.channel,
+    SELECT (s.at AT TIME ZONE $2)::date AS day, a.channel,
       CASE r.sender WHEN 'agent' THEN 'ai' ELSE 'human' END AS who, r.user_id,
       extract(epoch FROM r.at - s.at)::double precision AS secs
-    FROM bounds b, stream s
+    FROM stream s
     JOIN accounts a ON a.id = s.channel_account_id
     CROSS JOIN LATERAL (
       SELECT m.provider_timestamp AS at, m.sender, m.payload->>'requested_by_user_id' AS user_id
@@ -61,17 +64,24 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
         AND m.type <> 'note' AND m.status NOT IN ('failed', 'cancelled')
       ORDER BY m.provider_timestamp LIMIT 1
     ) r
-    WHERE s.direction = 'inbound' AND s.at >= b.lo AND (s.prev IS NULL OR s.prev = 'outbound')
+    WHERE s.direction = 'inbound' AND coalesce(s.prev, (
+      -- The conversation's first message of the period: the one before it, however long ago.
+      SELECT m.direction FROM public.messages m
+      WHERE m.conversation_id = s.conversation_id AND m.provider_timestamp < s.at
+        AND m.type <> 'note' AND m.sender IN ('user', 'agent', 'operator')
+        AND m.status NOT IN ('failed', 'cancelled')
+      ORDER BY m.provider_timestamp DESC LIMIT 1
+    )) IS DISTINCT FROM 'inbound'
   ), runs AS (
-    SELECT (r.started_at AT TIME ZONE p_zone)::date AS day, a.channel, r.outcome::text AS outcome,
+    SELECT (r.started_at AT TIME ZONE $2)::date AS day, a.channel, r.outcome::text AS outcome,
       coalesce((r.usage->>'inputTokens')::double precision, 0) AS input_tokens,
       coalesce((r.usage->>'outputTokens')::double precision, 0) AS output_tokens, r.cost_usd
-    FROM bounds b, public.agent_runs r
+    FROM public.agent_runs r
     JOIN public.conversations c ON c.id = r.conversation_id
     JOIN accounts a ON a.id = c.channel_account_id
-    WHERE r.tenant_id = p_tenant AND r.started_at >= b.lo AND r.started_at < b.hi
+    WHERE r.tenant_id = $1 AND r.started_at >= ($3::timestamp AT TIME ZONE $2) AND r.started_at < (($4 + 1)::timestamp AT TIME ZONE $2)
   ), handoffs AS (
-    SELECT (e.at AT TIME ZONE p_zone)::date AS day, a.channel,
+    SELECT (e.at AT TIME ZONE $2)::date AS day, a.channel,
       CASE WHEN e.source = 'keyword' THEN 'customer_asked'
         WHEN e.reason LIKE 'This month''s AI budget%' THEN 'budget_spent'
         WHEN e.reason LIKE 'The AI could not answer%' OR e.reason LIKE 'The AI agent could not answer%'
@@ -79,10 +89,10 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
         WHEN e.reason LIKE 'The AI produced no reply%' OR e.reason LIKE 'The AI''s reply could not be sent%'
           THEN 'not_sendable'
         ELSE 'agent_decided' END AS reason
-    FROM bounds b, public.conversation_lock_events e
+    FROM public.conversation_lock_events e
     JOIN public.conversations c ON c.id = e.conversation_id
     JOIN accounts a ON a.id = c.channel_account_id
-    WHERE e.tenant_id = p_tenant AND e.at >= b.lo AND e.at < b.hi AND e.locked
+    WHERE e.tenant_id = $1 AND e.at >= ($3::timestamp AT TIME ZONE $2) AND e.at < (($4 + 1)::timestamp AT TIME ZONE $2) AND e.locked
       AND e.source IN ('escalation', 'keyword')
   ), message_counts AS (
     SELECT g.day, CASE WHEN grouping(g.channel) = 1 THEN 'all' ELSE 'channel' END AS dim,
@@ -145,17 +155,20 @@ LANGUAGE sql STABLE SET search_path = '' AS $$
   FROM (SELECT g.day, g.user_id, count(*)::double precision AS n, sum(g.secs) AS total
         FROM waits g WHERE g.who = 'human' AND g.user_id IS NOT NULL GROUP BY g.day, g.user_id) w
   CROSS JOIN LATERAL (VALUES ('n', w.n), ('total', w.total)) x(metric, value)
-$$;
+  $q$ USING p_tenant, p_zone, p_from, p_to;
+END
+$fn$;
 --> statement-breakpoint
 REVOKE ALL ON FUNCTION app.dashboard_facts(uuid, text, date, date) FROM PUBLIC;
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION app.dashboard_facts(uuid, text, date, date) TO authenticated, switchboard_worker;
 --> statement-breakpoint
--- The daily rollup, for every business: its closed days (before yesterday, in its own time zone;
--- yesterday stays live so a late delivery failure or a reply after midnight still counts) from
+-- The daily rollup, for every business: its closed days (before today, in its own time zone) from
 -- the day after its last rolled-up one (or its first message's), at most p_max_days per business
--- per call, so a backfill is spread over the Worker's cron minutes. A business whose time zone
--- changed has its rows recomputed. Cross-tenant, hence SECURITY DEFINER; it hands out a count.
+-- per call, so a backfill is spread over the Worker's cron minutes; and, at most hourly, the two
+-- days before today again, so a late delivery failure or a reply after midnight still counts
+-- (later changes to older days are not counted). A business whose time zone changed has its rows
+-- recomputed. Cross-tenant, hence SECURITY DEFINER; it hands out a count.
 CREATE OR REPLACE FUNCTION app.roll_up_dashboards(p_max_days integer)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = '' AS $$
@@ -174,12 +187,15 @@ BEGIN
   LOOP
     DELETE FROM public.dashboard_days d WHERE d.tenant_id = t.id AND d.time_zone <> t.zone;
     SELECT max(d.day) + 1 INTO v_start FROM public.dashboard_days d WHERE d.tenant_id = t.id;
+    -- The last two closed days again, hourly: a late delivery failure or reply still counts.
+    SELECT least(v_start, min(d.day)) INTO v_start FROM public.dashboard_days d
+    WHERE d.tenant_id = t.id AND d.day >= t.today - 2 AND d.computed_at < now() - interval '1 hour';
     IF v_start IS NULL THEN
       SELECT (min(m.provider_timestamp) AT TIME ZONE t.zone)::date INTO v_start
       FROM public.messages m WHERE m.tenant_id = t.id;
     END IF;
     CONTINUE WHEN v_start IS NULL;
-    v_end := least(t.today - 2, v_start + p_max_days - 1);
+    v_end := least(t.today - 1, v_start + p_max_days - 1);
     CONTINUE WHEN v_end < v_start;
     INSERT INTO public.dashboard_days (tenant_id, day, time_zone, facts)
     SELECT t.id, g.day::date, t.zone, coalesce(f.facts, '[]'::jsonb)

@@ -323,6 +323,75 @@ describe('GET /admin/dashboard', () => {
     expect(await read()).toEqual(utc);
   });
 
+  it('finds the message before the period (a wait that began earlier is not a new one) and the reply after it', async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const t = await newTenant('Edges');
+    await sql`update tenant_settings set time_zone = ${ZONE} where tenant_id = ${t.tenantId}`;
+    const a = await conversation(sql, t, 'whatsapp');
+    const at = (day: number, time: string) =>
+      new Date(`2026-01-${String(day).padStart(2, '0')}T${time}-05:00`);
+    await message(sql, t, a, { direction: 'inbound', sender: 'user', at: at(9, '23:50:00') });
+    await message(sql, t, a, { direction: 'inbound', sender: 'user', at: at(10, '00:05:00') });
+    await message(sql, t, a, { direction: 'outbound', sender: 'agent', at: at(10, '00:06:00') });
+    const read = async (from: string, to: string) => {
+      const res = await h.asUser(t.agent, `/admin/dashboard?from=${from}&to=${to}`, {
+        headers: { 'x-tenant-id': t.tenantId },
+      });
+      return ((await res.json()) as DashboardBody).series.first_reply_ai;
+    };
+    // The 10th alone: its first message continues the wait of the 9th, so no wait begins.
+    expect(await read('2026-01-10', '2026-01-10')).toEqual({
+      median_seconds: [null],
+      p95_seconds: [null],
+      count: [0],
+    });
+    // The 9th alone: its wait ended after the period, 16 minutes later.
+    expect(await read('2026-01-09', '2026-01-09')).toEqual({
+      median_seconds: [960],
+      p95_seconds: [960],
+      count: [1],
+    });
+  });
+
+  it('rolls up the two days before today again, at most hourly, so a late failure still counts', async ({
+    harness: h,
+    sql,
+    db,
+    newTenant,
+  }) => {
+    const t = await newTenant('Late news');
+    const a = await conversation(sql, t, 'messenger');
+    // Yesterday at noon in UTC (the business's zone), and a reply's failure that arrives later.
+    const [row] = await sql<{ yesterday: string }[]>`select (current_date - 1)::text as yesterday`;
+    const yesterday = row?.yesterday ?? '';
+    const noon = new Date(`${yesterday}T12:00:00Z`);
+    await message(sql, t, a, { direction: 'inbound', sender: 'user', at: noon });
+    await asIntake(db, (ctx) => rollUpDashboards(ctx, 31));
+    const failuresOfYesterday = async () => {
+      const res = await h.asUser(t.agent, `/admin/dashboard?from=${yesterday}&to=${yesterday}`, {
+        headers: { 'x-tenant-id': t.tenantId },
+      });
+      return ((await res.json()) as DashboardBody).totals.delivery_failures;
+    };
+    await message(sql, t, a, {
+      direction: 'outbound',
+      sender: 'agent',
+      at: new Date(noon.getTime() + 60_000),
+      status: 'failed',
+      errorCode: '10',
+      errorReason: 'Outside the allowed window',
+    });
+    // Rolled up a moment ago: the row stands until an hour has passed.
+    await asIntake(db, (ctx) => rollUpDashboards(ctx, 31));
+    expect(await failuresOfYesterday()).toBe(0);
+    await sql`update dashboard_days set computed_at = now() - interval '2 hours' where tenant_id = ${t.tenantId}`;
+    await asIntake(db, (ctx) => rollUpDashboards(ctx, 31));
+    expect(await failuresOfYesterday()).toBe(1);
+  });
+
   it('defaults to the last 30 days ending today in the business time zone', async ({
     harness: h,
     tenant: t,
