@@ -235,6 +235,11 @@ export async function seedDemoDashboard(
             error_code: failure[0],
             error_reason: failure[1],
           });
+        // A person sees the failure in the inbox and answers another way.
+        at += (10 + pick(`${key}:resend`, 30)) * 60_000;
+        add('outbound', 'operator', words.bye[1], {
+          payload: { requested_by_user_id: operator },
+        });
       }
     }
   }

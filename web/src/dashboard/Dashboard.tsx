@@ -184,7 +184,7 @@ function Charts({ data }: { data: DashboardData }) {
         ))}
         <Total label={t('dashboardFailures')} value={count(totals.delivery_failures)} />
         <Total
-          label={t('dashboardInputTokens')}
+          label={t('dashboardTokens')}
           value={tokens(totals.input_tokens + totals.output_tokens)}
           note={`${tokens(totals.input_tokens)} + ${tokens(totals.output_tokens)}`}
         />

@@ -503,4 +503,5 @@ export const ar: Messages = {
   dashboardSeconds: '{n} ث',
   dashboardMinutes: '{n} د',
   dashboardHours: '{n} س',
+  dashboardTokens: 'الرموز (الإدخال + الإخراج)',
 };

@@ -505,6 +505,7 @@ export const en = {
   dashboardSeconds: '{n} s',
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',
+  dashboardTokens: 'Tokens (input + output)',
 };
 
 export type Messages = typeof en;

@@ -513,4 +513,5 @@ export const es: Messages = {
   dashboardSeconds: '{n} s',
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',
+  dashboardTokens: 'Tokens (entrada + salida)',
 };
