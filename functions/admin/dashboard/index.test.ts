@@ -365,8 +365,8 @@ describe('GET /admin/dashboard', () => {
     const t = await newTenant('Late news');
     const a = await conversation(sql, t, 'messenger');
     // Yesterday at noon in UTC (the business's zone), and a reply's failure that arrives later.
-    const [row] = await sql<{ yesterday: string }[]>`select (current_date - 1)::text as yesterday`;
-    const yesterday = row?.yesterday ?? '';
+    // The business's zone is UTC, as the rollup's "today" for it.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const noon = new Date(`${yesterday}T12:00:00Z`);
     await message(sql, t, a, { direction: 'inbound', sender: 'user', at: noon });
     await asIntake(db, (ctx) => rollUpDashboards(ctx, 31));
