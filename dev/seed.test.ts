@@ -73,6 +73,35 @@ describe('demo seed', () => {
     }
   });
 
+  it('gives each business four weeks of dashboard history, once: seeding again adds nothing', async () => {
+    const now = new Date();
+    await seedDemo(sql, now);
+    const counted = () => sql<{ n: number }[]>`select count(*)::int as n from messages
+      where tenant_id = any(${ids}) and provider_message_id like 'demo.%'`;
+    const [first] = await counted();
+    await seedDemo(sql, now);
+    expect(await counted()).toEqual([first]);
+    for (const tenant of demoTenants) {
+      const today = localDateOf(now, tenant.timeZone);
+      const facts = await sql<{ metric: string; dim: string; value: number; days: number }[]>`
+        select metric, dim, sum(value)::float8 as value, count(distinct day)::int as days
+        from app.dashboard_facts(${tenant.id}::uuid, ${tenant.timeZone}, ${today}::date - 28, ${today}::date - 1)
+        where dim in ('all', 'handoff_reason', 'failure_reason', 'staff')
+        group by metric, dim`;
+      const total = (metric: string, dim = 'all') =>
+        facts.find((f) => f.metric === metric && f.dim === dim);
+      // Every one of the 28 days has customers writing, the AI and people answering.
+      expect(total('messages_in')?.days, tenant.name).toBe(28);
+      expect(total('messages_in')?.value).toBeGreaterThan(28 * 5);
+      expect(total('first_reply_ai_n')?.value).toBeGreaterThan(28 * 3);
+      expect(total('first_reply_human_n')?.value).toBeGreaterThan(5);
+      expect(total('cost_usd')?.value).toBeGreaterThan(0);
+      expect(total('handoffs', 'handoff_reason')?.value).toBeGreaterThan(2);
+      expect(total('delivery_failures', 'failure_reason')?.value).toBeGreaterThan(2);
+      expect(total('replies', 'staff')?.value).toBeGreaterThan(5);
+    }
+  });
+
   for (const tenant of demoTenants) {
     it(`gives ${tenant.name} services, staff with hours, a holiday, bookings and free slots`, async () => {
       const now = new Date();

@@ -4,6 +4,7 @@ import { seedDemoKnowledge } from '../db/knowledge-demo';
 import { encryptSecret } from '../functions/lib/crypto';
 import { demoPassword, demoTenants, localSecrets } from './local-config';
 import { seedDemoAppointments } from './seed-appointments';
+import { seedDemoDashboard } from './seed-dashboard';
 import { seedFollowUpTemplates } from './seed-follow-up-templates';
 import { seedDemoFollowUps } from './seed-follow-ups';
 import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
@@ -13,7 +14,8 @@ import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
  * seen, each with a WhatsApp number, a Messenger page, an Instagram account, an owner, an agent
  * and approved templates, and a bookable business (services, staff, hours, appointments in the
  * coming days, relative to `now`), and customers worth a follow-up with a staff contact to card
- * (dev/seed-follow-ups.ts). Runs as the database owner, like a migration.
+ * (dev/seed-follow-ups.ts), and four weeks of history for the dashboard (dev/seed-dashboard.ts).
+ * Runs as the database owner, like a migration.
  */
 export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<void> {
   const passwordHash = await bcrypt.hash(demoPassword, 10);
@@ -78,6 +80,8 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
       await seedDemoAppointments(tx, t, now);
       // Follow-ups (issue 12): histories the daily scan finds, and a staff contact for the cards.
       await seedDemoFollowUps(tx, t, now);
+      // The dashboard (issue 14): four weeks of conversations, AI runs and handoffs to chart.
+      await seedDemoDashboard(tx, t, now);
     }
   });
 }

@@ -1,4 +1,5 @@
 import { asIntake } from '../db/client';
+import { rollUpDashboards } from '../db/dashboard';
 import { scheduleOpportunityScans } from '../db/opportunities';
 import { newApp } from './app';
 import { queueKnowledgeEmbeddings } from './jobs/knowledge-embedding';
@@ -18,7 +19,8 @@ export default {
    * the embedding of knowledge articles not embedded with the configured model yet, then
    * publish outbox jobs that stayed pending (QStash was unreachable when they were made), which
    * includes the scans just queued; then recover sends stuck with no job due and replay bodies a
-   * failed processing left `received` (functions/lib/sweepers.ts). A failed step never holds up
+   * failed processing left `received` (functions/lib/sweepers.ts); then roll up the dashboards'
+   * closed days (db/dashboard.ts; a no-op once a day is rolled up). A failed step never holds up
    * the next.
    */
   async scheduled(_event, bindings, ctx) {
@@ -48,6 +50,11 @@ export default {
         .then(
           (n) => n.replayed + n.failed > 0 && services.logger.info('received events replayed', n),
           (err) => services.logger.error('replaying received events failed', safeErrorFields(err)),
+        )
+        .then(() => asIntake(services.db, (ctx) => rollUpDashboards(ctx)))
+        .then(
+          (days) => days > 0 && services.logger.info('dashboard days rolled up', { days }),
+          (err) => services.logger.error('rolling up dashboards failed', safeErrorFields(err)),
         )
         .finally(close),
     );

@@ -281,6 +281,14 @@ describe('round-trip budgets of the hot paths', () => {
       expect(summary).toMatchObject({ status: 200, connections: 1, roundTrips: 1 });
     });
 
+    it('the dashboard: its days rolled up and those computed as read, with the team', async () => {
+      const month = await read('/admin/dashboard?days=30');
+      expect(month).toMatchObject({ status: 200, connections: 1, roundTrips: 1 });
+      expect((month.body.series as { messages_in: number[] }).messages_in.at(-1)).toBeGreaterThan(
+        0,
+      );
+    });
+
     it('a business the operator does not belong to: 403 in the same round trip', async () => {
       const other = await createTenant(adminSql(), 'Round trips, someone else');
       counter.reset();

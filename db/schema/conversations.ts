@@ -217,6 +217,8 @@ export const messages = tenantTable(
     // Created by hand in migration 0006; declared here so the schema says what exists.
     index('messages_conversation_changes').on(t.conversationId, t.updatedAt, t.id),
     index('messages_correlation').on(t.tenantId, t.correlationId),
+    // A business's messages by time: the dashboard's days not yet rolled up (app.dashboard_facts).
+    index('messages_tenant_time').on(t.tenantId, t.providerTimestamp),
     // Outbound messages not yet settled: the stuck-send sweeper reads only these every minute.
     index('messages_in_flight')
       .on(t.updatedAt)

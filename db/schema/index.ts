@@ -3,6 +3,7 @@ export * from './appointments';
 export * from './canned-replies';
 export * from './channels';
 export * from './conversations';
+export * from './dashboard';
 export * from './events';
 export * from './inbound';
 export * from './jobs';

@@ -65,5 +65,9 @@ export const conversationLockEvents = tenantTable(
     reason: text('reason'),
     at: at('at').notNull(),
   },
-  (t) => [index('conversation_lock_events_conversation').on(t.conversationId, t.at)],
+  (t) => [
+    index('conversation_lock_events_conversation').on(t.conversationId, t.at),
+    // A business's handoffs by time: the dashboard (app.dashboard_facts).
+    index('conversation_lock_events_tenant_at').on(t.tenantId, t.at),
+  ],
 );

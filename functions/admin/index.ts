@@ -8,6 +8,7 @@ import { registerCannedReplies } from './canned-replies';
 import { registerChats } from './chats';
 import { registerContacts } from './contacts';
 import { registerConversations } from './conversations';
+import { registerDashboard } from './dashboard';
 import { registerDrafts } from './drafts';
 import { registerKnowledge } from './knowledge';
 import { registerLogs } from './logs';
@@ -54,5 +55,7 @@ export function adminApp() {
   registerAppointments(admin);
   // Follow-ups (issue 12, phase 1): what the daily scan found, skipped or run by hand.
   registerOpportunities(admin);
+  // The dashboard (issue 14, part 3): a business's days as series for the page's charts.
+  registerDashboard(admin);
   return admin;
 }

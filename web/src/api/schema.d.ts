@@ -1127,6 +1127,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dashboard: a business’s days as series (conversations, messages, AI, handoffs, first replies, failures, cost), per channel and per operator
+         * @description Days are local dates in the business time zone. Either days (the last days up to today) or from and to (at most 92 days); without either, the last 30. A customer’s wait starts at their message after one of ours (or their first) and ends at the next reply of the AI or a person; it is counted on the day it began.
+         */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/platform/webhook-events": {
         parameters: {
             query?: never;
@@ -4578,6 +4598,697 @@ export interface components {
              * @example 0
              */
             expired: number;
+        };
+        /** @description A business’s days as series, in its own time zone, for the dashboard’s charts */
+        Dashboard: {
+            /**
+             * @description The period’s first day, in the business time zone (YYYY-MM-DD)
+             * @example 2027-03-01
+             */
+            from: string;
+            /**
+             * @description Its last day (today when days was asked) (YYYY-MM-DD)
+             * @example 2027-03-30
+             */
+            to: string;
+            /**
+             * @description The business time zone the days are counted in
+             * @example Europe/Madrid
+             */
+            time_zone: string;
+            /**
+             * @description The period’s dates, oldest first: every series has one value per date
+             * @example [
+             *       "2027-03-29",
+             *       "2027-03-30"
+             *     ]
+             */
+            days: string[];
+            /**
+             * @description The series: one value per day of `days`
+             * @example {
+             *       "conversations": [
+             *         12,
+             *         0
+             *       ],
+             *       "messages_in": [
+             *         40,
+             *         0
+             *       ],
+             *       "messages_out": [
+             *         38,
+             *         0
+             *       ],
+             *       "ai_replies": [
+             *         30,
+             *         0
+             *       ],
+             *       "human_replies": [
+             *         6,
+             *         0
+             *       ],
+             *       "handoffs": [
+             *         2,
+             *         0
+             *       ],
+             *       "delivery_failures": [
+             *         1,
+             *         0
+             *       ],
+             *       "runs": [
+             *         25,
+             *         0
+             *       ],
+             *       "input_tokens": [
+             *         52000,
+             *         0
+             *       ],
+             *       "output_tokens": [
+             *         3100,
+             *         0
+             *       ],
+             *       "cost_usd": [
+             *         0.042,
+             *         0
+             *       ],
+             *       "unpriced_runs": [
+             *         0,
+             *         0
+             *       ],
+             *       "first_reply_ai": {
+             *         "median_seconds": [
+             *           42,
+             *           30
+             *         ],
+             *         "p95_seconds": [
+             *           180,
+             *           95
+             *         ],
+             *         "count": [
+             *           20,
+             *           12
+             *         ]
+             *       },
+             *       "first_reply_human": {
+             *         "median_seconds": [
+             *           300,
+             *           null
+             *         ],
+             *         "p95_seconds": [
+             *           900,
+             *           null
+             *         ],
+             *         "count": [
+             *           3,
+             *           0
+             *         ]
+             *       }
+             *     }
+             */
+            series: components["schemas"]["DashboardCountSeries"] & {
+                /**
+                 * @description Time to first reply by the AI, per day
+                 * @example {
+                 *       "median_seconds": [
+                 *         42,
+                 *         null
+                 *       ],
+                 *       "p95_seconds": [
+                 *         180,
+                 *         null
+                 *       ],
+                 *       "count": [
+                 *         20,
+                 *         0
+                 *       ]
+                 *     }
+                 */
+                first_reply_ai: {
+                    /**
+                     * @description The median time to the first reply by the AI, in seconds, of the waits that began that day, one value per day (null: none that day)
+                     * @example [
+                     *       42,
+                     *       null
+                     *     ]
+                     */
+                    median_seconds: (number | null)[];
+                    /**
+                     * @description The 95th percentile of the same, in seconds, one value per day (null: none that day)
+                     * @example [
+                     *       180,
+                     *       null
+                     *     ]
+                     */
+                    p95_seconds: (number | null)[];
+                    /**
+                     * @description How many waits the AI ended, one value per day
+                     * @example [
+                     *       20,
+                     *       0
+                     *     ]
+                     */
+                    count: number[];
+                };
+                /**
+                 * @description Time to first reply by a person, per day
+                 * @example {
+                 *       "median_seconds": [
+                 *         42,
+                 *         null
+                 *       ],
+                 *       "p95_seconds": [
+                 *         180,
+                 *         null
+                 *       ],
+                 *       "count": [
+                 *         20,
+                 *         0
+                 *       ]
+                 *     }
+                 */
+                first_reply_human: {
+                    /**
+                     * @description The median time to the first reply by a person, in seconds, of the waits that began that day, one value per day (null: none that day)
+                     * @example [
+                     *       42,
+                     *       null
+                     *     ]
+                     */
+                    median_seconds: (number | null)[];
+                    /**
+                     * @description The 95th percentile of the same, in seconds, one value per day (null: none that day)
+                     * @example [
+                     *       180,
+                     *       null
+                     *     ]
+                     */
+                    p95_seconds: (number | null)[];
+                    /**
+                     * @description How many waits a person ended, one value per day
+                     * @example [
+                     *       20,
+                     *       0
+                     *     ]
+                     */
+                    count: number[];
+                };
+            };
+            /**
+             * @description The period’s totals (conversations: the days’ counts summed, so a conversation of three days counts three times)
+             * @example {
+             *       "conversations": 12,
+             *       "messages_in": 40,
+             *       "messages_out": 38,
+             *       "ai_replies": 30,
+             *       "human_replies": 6,
+             *       "handoffs": 2,
+             *       "delivery_failures": 1,
+             *       "runs": 25,
+             *       "input_tokens": 52000,
+             *       "output_tokens": 3100,
+             *       "cost_usd": 0.042,
+             *       "unpriced_runs": 0,
+             *       "first_reply_ai": {
+             *         "count": 32,
+             *         "average_seconds": 51.2
+             *       },
+             *       "first_reply_human": {
+             *         "count": 3,
+             *         "average_seconds": 420
+             *       }
+             *     }
+             */
+            totals: components["schemas"]["DashboardCountTotals"] & {
+                /**
+                 * @description Time to first reply by the AI in the period
+                 * @example {
+                 *       "count": 20,
+                 *       "average_seconds": 63.5
+                 *     }
+                 */
+                first_reply_ai: {
+                    /**
+                     * @description Waits the AI ended in the period
+                     * @example 20
+                     */
+                    count: number;
+                    /**
+                     * @description Their average time to the first reply, in seconds (null: none)
+                     * @example 63.5
+                     */
+                    average_seconds: number | null;
+                };
+                /**
+                 * @description Time to first reply by a person in the period
+                 * @example {
+                 *       "count": 20,
+                 *       "average_seconds": 63.5
+                 *     }
+                 */
+                first_reply_human: {
+                    /**
+                     * @description Waits a person ended in the period
+                     * @example 20
+                     */
+                    count: number;
+                    /**
+                     * @description Their average time to the first reply, in seconds (null: none)
+                     * @example 63.5
+                     */
+                    average_seconds: number | null;
+                };
+            };
+            /**
+             * @description Handoffs by reason, most first (reasons with none left out)
+             * @example [
+             *       {
+             *         "reason": "agent_decided",
+             *         "total": 3,
+             *         "per_day": [
+             *           1,
+             *           2
+             *         ]
+             *       }
+             *     ]
+             */
+            handoff_reasons: {
+                /**
+                 * @description Why: customer_asked (an escalation word), agent_decided (the AI chose to), ai_failed (the model failed), not_sendable (the AI’s reply could not be sent), budget_spent (the monthly AI budget’s hard stop)
+                 * @example agent_decided
+                 * @enum {string}
+                 */
+                reason: "customer_asked" | "agent_decided" | "ai_failed" | "not_sendable" | "budget_spent";
+                /**
+                 * @description Handoffs in the period
+                 * @example 3
+                 */
+                total: number;
+                /**
+                 * @description Handoffs for this reason, one value per day
+                 * @example [
+                 *       1,
+                 *       2
+                 *     ]
+                 */
+                per_day: number[];
+            }[];
+            /**
+             * @description Delivery failures by error code, most first
+             * @example [
+             *       {
+             *         "code": "131047",
+             *         "reason": "Re-engagement message",
+             *         "total": 1,
+             *         "per_day": [
+             *           0,
+             *           1
+             *         ]
+             *       }
+             *     ]
+             */
+            failure_reasons: {
+                /**
+                 * @description The error code (Meta’s, or ours such as window_closed)
+                 * @example 131047
+                 */
+                code: string;
+                /**
+                 * @description The error’s text as Meta or the send path gave it
+                 * @example Re-engagement message
+                 */
+                reason: string | null;
+                /**
+                 * @description Failures in the period
+                 * @example 1
+                 */
+                total: number;
+                /**
+                 * @description Failures with this code, one value per day
+                 * @example [
+                 *       0,
+                 *       1
+                 *     ]
+                 */
+                per_day: number[];
+            }[];
+            /**
+             * @description Per channel the business is on (or had messages on)
+             * @example [
+             *       {
+             *         "channel": "whatsapp",
+             *         "conversations_per_day": [
+             *           9,
+             *           7
+             *         ],
+             *         "totals": {
+             *           "conversations": 12,
+             *           "messages_in": 40,
+             *           "messages_out": 38,
+             *           "ai_replies": 30,
+             *           "human_replies": 6,
+             *           "handoffs": 2,
+             *           "delivery_failures": 1,
+             *           "runs": 25,
+             *           "input_tokens": 52000,
+             *           "output_tokens": 3100,
+             *           "cost_usd": 0.042,
+             *           "unpriced_runs": 0
+             *         },
+             *         "first_reply_ai": {
+             *           "count": 20,
+             *           "average_seconds": 48
+             *         },
+             *         "first_reply_human": {
+             *           "count": 2,
+             *           "average_seconds": 360
+             *         }
+             *       }
+             *     ]
+             */
+            channels: {
+                /**
+                 * @description The channel
+                 * @example whatsapp
+                 * @enum {string}
+                 */
+                channel: "whatsapp" | "messenger" | "instagram";
+                /**
+                 * @description Conversations on this channel, one value per day
+                 * @example [
+                 *       9,
+                 *       0
+                 *     ]
+                 */
+                conversations_per_day: number[];
+                totals: components["schemas"]["DashboardCountTotals"];
+                /**
+                 * @description Time to first reply by the AI in the period
+                 * @example {
+                 *       "count": 20,
+                 *       "average_seconds": 63.5
+                 *     }
+                 */
+                first_reply_ai: {
+                    /**
+                     * @description Waits the AI ended in the period
+                     * @example 20
+                     */
+                    count: number;
+                    /**
+                     * @description Their average time to the first reply, in seconds (null: none)
+                     * @example 63.5
+                     */
+                    average_seconds: number | null;
+                };
+                /**
+                 * @description Time to first reply by a person in the period
+                 * @example {
+                 *       "count": 20,
+                 *       "average_seconds": 63.5
+                 *     }
+                 */
+                first_reply_human: {
+                    /**
+                     * @description Waits a person ended in the period
+                     * @example 20
+                     */
+                    count: number;
+                    /**
+                     * @description Their average time to the first reply, in seconds (null: none)
+                     * @example 63.5
+                     */
+                    average_seconds: number | null;
+                };
+            }[];
+            /**
+             * @description Per operator who replied in the period, most replies first
+             * @example [
+             *       {
+             *         "user_id": "0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60",
+             *         "name": "ana@example.com",
+             *         "replies": 14,
+             *         "first_replies": 5,
+             *         "first_reply_average_seconds": 240
+             *       }
+             *     ]
+             */
+            staff: {
+                /**
+                 * @description The operator’s user id
+                 * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+                 */
+                user_id: string;
+                /**
+                 * @description Their display name, else their sign-in email
+                 * @example ana@example.com
+                 */
+                name: string;
+                /**
+                 * @description Messages they sent from this page in the period
+                 * @example 14
+                 */
+                replies: number;
+                /**
+                 * @description Customers’ waits their reply ended
+                 * @example 5
+                 */
+                first_replies: number;
+                /**
+                 * @description Their average time to the first reply, in seconds (null: none)
+                 * @example 240
+                 */
+                first_reply_average_seconds: number | null;
+            }[];
+        };
+        /**
+         * @description Counts and sums per day
+         * @example {
+         *       "conversations": [
+         *         12,
+         *         0
+         *       ],
+         *       "messages_in": [
+         *         40,
+         *         0
+         *       ],
+         *       "messages_out": [
+         *         38,
+         *         0
+         *       ],
+         *       "ai_replies": [
+         *         30,
+         *         0
+         *       ],
+         *       "human_replies": [
+         *         6,
+         *         0
+         *       ],
+         *       "handoffs": [
+         *         2,
+         *         0
+         *       ],
+         *       "delivery_failures": [
+         *         1,
+         *         0
+         *       ],
+         *       "runs": [
+         *         25,
+         *         0
+         *       ],
+         *       "input_tokens": [
+         *         52000,
+         *         0
+         *       ],
+         *       "output_tokens": [
+         *         3100,
+         *         0
+         *       ],
+         *       "cost_usd": [
+         *         0.042,
+         *         0
+         *       ],
+         *       "unpriced_runs": [
+         *         0,
+         *         0
+         *       ]
+         *     }
+         */
+        DashboardCountSeries: {
+            /**
+             * @description Conversations with a message that day (the customer’s or ours), one value per day
+             * @example [
+             *       12,
+             *       0
+             *     ]
+             */
+            conversations: number[];
+            /**
+             * @description Messages from customers, one value per day
+             * @example [
+             *       40,
+             *       0
+             *     ]
+             */
+            messages_in: number[];
+            /**
+             * @description Messages to customers (the AI’s, people’s and automatic ones; notes aside), one value per day
+             * @example [
+             *       38,
+             *       0
+             *     ]
+             */
+            messages_out: number[];
+            /**
+             * @description Messages the AI sent, one value per day
+             * @example [
+             *       30,
+             *       0
+             *     ]
+             */
+            ai_replies: number[];
+            /**
+             * @description Messages people sent (from this page or the phone’s app), one value per day
+             * @example [
+             *       6,
+             *       0
+             *     ]
+             */
+            human_replies: number[];
+            /**
+             * @description Times the AI handed a conversation to a person, one value per day
+             * @example [
+             *       2,
+             *       0
+             *     ]
+             */
+            handoffs: number[];
+            /**
+             * @description Messages to customers that failed to be delivered, one value per day
+             * @example [
+             *       1,
+             *       0
+             *     ]
+             */
+            delivery_failures: number[];
+            /**
+             * @description Agent runs (turns) started, one value per day
+             * @example [
+             *       25,
+             *       0
+             *     ]
+             */
+            runs: number[];
+            /**
+             * @description Input tokens the agent’s model calls read, one value per day
+             * @example [
+             *       52000,
+             *       0
+             *     ]
+             */
+            input_tokens: number[];
+            /**
+             * @description Output tokens the agent’s model calls wrote, one value per day
+             * @example [
+             *       3100,
+             *       0
+             *     ]
+             */
+            output_tokens: number[];
+            /**
+             * @description What the agent’s runs cost at list price, in US dollars (runs of a known price), one value per day
+             * @example [
+             *       0.042,
+             *       0
+             *     ]
+             */
+            cost_usd: number[];
+            /**
+             * @description Runs that called a model without a list price (their cost is not in cost_usd), one value per day
+             * @example [
+             *       0,
+             *       0
+             *     ]
+             */
+            unpriced_runs: number[];
+        };
+        /**
+         * @description The period’s totals of the counts and sums
+         * @example {
+         *       "conversations": 12,
+         *       "messages_in": 40,
+         *       "messages_out": 38,
+         *       "ai_replies": 30,
+         *       "human_replies": 6,
+         *       "handoffs": 2,
+         *       "delivery_failures": 1,
+         *       "runs": 25,
+         *       "input_tokens": 52000,
+         *       "output_tokens": 3100,
+         *       "cost_usd": 0.042,
+         *       "unpriced_runs": 0
+         *     }
+         */
+        DashboardCountTotals: {
+            /**
+             * @description Conversations with a message that day (the customer’s or ours), in the period
+             * @example 12
+             */
+            conversations: number;
+            /**
+             * @description Messages from customers, in the period
+             * @example 40
+             */
+            messages_in: number;
+            /**
+             * @description Messages to customers (the AI’s, people’s and automatic ones; notes aside), in the period
+             * @example 38
+             */
+            messages_out: number;
+            /**
+             * @description Messages the AI sent, in the period
+             * @example 30
+             */
+            ai_replies: number;
+            /**
+             * @description Messages people sent (from this page or the phone’s app), in the period
+             * @example 6
+             */
+            human_replies: number;
+            /**
+             * @description Times the AI handed a conversation to a person, in the period
+             * @example 2
+             */
+            handoffs: number;
+            /**
+             * @description Messages to customers that failed to be delivered, in the period
+             * @example 1
+             */
+            delivery_failures: number;
+            /**
+             * @description Agent runs (turns) started, in the period
+             * @example 25
+             */
+            runs: number;
+            /**
+             * @description Input tokens the agent’s model calls read, in the period
+             * @example 52000
+             */
+            input_tokens: number;
+            /**
+             * @description Output tokens the agent’s model calls wrote, in the period
+             * @example 3100
+             */
+            output_tokens: number;
+            /**
+             * @description What the agent’s runs cost at list price, in US dollars (runs of a known price), in the period
+             * @example 0.042
+             */
+            cost_usd: number;
+            /**
+             * @description Runs that called a model without a list price (their cost is not in cost_usd), in the period
+             * @example 0
+             */
+            unpriced_runs: number;
         };
         /** @description A stored body no business owns */
         UnattributedWebhookEvent: components["schemas"]["WebhookEvent"] & {
@@ -13879,6 +14590,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Opportunity"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: {
+                /** @description The last this many days, today included (1–92; 30 when neither days nor from/to is given) */
+                days?: number;
+                /** @description First day, in the business time zone (with to) (YYYY-MM-DD) */
+                from?: string;
+                /** @description Last day, inclusive (with from) (YYYY-MM-DD) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             /** @description Error (400) */

@@ -5,6 +5,8 @@ import { chats, selectedId } from '../chat-list/chats';
 import { forgetTemplates } from '../composer/TemplateForm';
 import { ContactPanel } from '../contact-panel/ContactPanel';
 import { panelOpen } from '../contact-panel/panel';
+import { Dashboard } from '../dashboard/Dashboard';
+import { resetDashboard } from '../dashboard/state';
 import { FollowUps } from '../follow-ups/FollowUps';
 import { resetFollowUps } from '../follow-ups/opportunities';
 import { t } from '../i18n/i18n';
@@ -23,6 +25,7 @@ export function Inbox() {
     view.value = viewFromAddress();
     forgetTemplates();
     resetFollowUps();
+    resetDashboard();
     return startPolling();
   }, []);
 
@@ -39,6 +42,8 @@ export function Inbox() {
         <Agenda />
       ) : view.value === 'follow-ups' ? (
         <FollowUps />
+      ) : view.value === 'dashboard' ? (
+        <Dashboard />
       ) : isManageView(view.value) ? (
         <Manage view={view.value} />
       ) : (

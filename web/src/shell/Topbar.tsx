@@ -58,6 +58,16 @@ export function Topbar() {
         >
           {t('followUps')}
         </button>
+        <button
+          id="view-dashboard"
+          type="button"
+          aria-pressed={view.value === 'dashboard'}
+          onClick={() => {
+            view.value = 'dashboard';
+          }}
+        >
+          {t('dashboard')}
+        </button>
         {canManage.value && (
           <button
             id="view-settings"

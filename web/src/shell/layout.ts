@@ -1,7 +1,7 @@
 import { effect, signal } from '@preact/signals';
 
 /**
- * The view on screen: the inbox, the agenda, the follow-ups, or one of the owners' and admins'
+ * The view on screen: the inbox, the agenda, the follow-ups, the dashboard, or one of the owners' and admins'
  * screens (settings, knowledge base, failed webhooks). The inbox keeps polling behind the others.
  * The view is in the address (`#settings`), so a reload or a shared link opens the same screen.
  */
@@ -9,6 +9,7 @@ const VIEWS = [
   'inbox',
   'agenda',
   'follow-ups',
+  'dashboard',
   'settings',
   'knowledge',
   'canned',
