@@ -59,7 +59,16 @@ const OWNER_ONLY = [
   'PATCH /admin/schedule-exceptions/:id',
   'DELETE /admin/schedule-exceptions/:id',
   'POST /admin/opportunities/scan',
+  'PUT /admin/ai-prices/:model',
+  'DELETE /admin/ai-prices/:model',
 ].sort();
+
+/**
+ * Path parameters that name something in the caller's own business rather than point at a row:
+ * `PUT /admin/ai-prices/{model}` sets the caller's price for a model of that name, whatever price
+ * another business keeps under it (its DELETE still must not find the other's: 404).
+ */
+const OWN_NAMESPACE = ['PUT /admin/ai-prices/{model}'];
 
 type Schema = {
   $ref?: string;
@@ -146,7 +155,9 @@ function routesOf(doc: Document): Route[] {
         honoPath: template.replace(/\{(\w+)\}/g, ':$1'),
         body: schema ? exampleOf(doc, schema) : undefined,
         query: query ? `?${query}` : '',
-        takesIds: /\{\w+\}/.test(template),
+        takesIds:
+          /\{\w+\}/.test(template) &&
+          !OWN_NAMESPACE.includes(`${method.toUpperCase()} ${template}`),
         platform: template.startsWith('/platform/'),
       });
     }

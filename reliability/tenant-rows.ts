@@ -30,6 +30,12 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
       values (${t.tenantId}, ${`${marker} reply`}, ${`${marker} reply text`}) returning id`,
     'canned reply',
   );
+  // A model priced by this business alone: another's owner naming it finds nothing to remove.
+  // Named like an id, so its refusal reads exactly like a missing one's.
+  const modelPrice = crypto.randomUUID();
+  await sql`insert into model_prices (tenant_id, model, input_usd_per_million,
+      cached_input_usd_per_million, output_usd_per_million)
+    values (${t.tenantId}, ${modelPrice}, 1, 0.5, 2)`;
   const article = await one(
     sql`insert into knowledge_articles (tenant_id, title, body)
       values (${t.tenantId}, ${`${marker} article`}, ${`${marker} article body`}) returning id`,
@@ -104,6 +110,7 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
       media: conv.inbound.id,
       note_id: note,
       'canned-replies': reply,
+      model: modelPrice,
       knowledge: article,
       services: salon.cut,
       staff: salon.ana,
