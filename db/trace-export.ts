@@ -1,5 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
+import { type PriceTable, withTenantPrices } from '../core/agent/prices';
 import type { TenantContext } from './client';
+import { listOwnModelPrices } from './model-prices';
 import {
   type AgentStep,
   agentRuns,
@@ -13,13 +15,14 @@ import {
 /**
  * What the `trace-export` job reads (functions/jobs/trace-export.ts): the run with its channel and
  * the customer's message it answered, the tenant's export settings and its sealed headers. One
- * round trip: the three reads are sent together.
+ * round trip: the four reads are sent together.
  */
 export type TraceExportSource = {
   run: {
     conversationId: string;
     correlationId: string;
     channel: string;
+    /** agent_runs.model: `openai:gpt-4.1-mini`, `openai-compatible(host):model`, `offline-demo`. */
     model: string;
     steps: AgentStep[];
     costUsd: number | null;
@@ -27,9 +30,13 @@ export type TraceExportSource = {
     error: string | null;
     startedAt: Date;
     finishedAt: Date | null;
+    /** think's own time (media, history, the model and its tools), from just after the start. */
     latencyMs: number | null;
+    /** The customer's message the turn answered; only used when `messageText` allows it. */
     customerText: string | null;
   };
+  /** The tenant's model prices (its own over the list's): each step's cost in its span. */
+  prices: PriceTable;
   messageText: boolean;
   endpoint: string | null;
   /** `v1:…` (functions/lib/crypto.ts), a JSON object of header names and values; null: none. */
@@ -41,7 +48,7 @@ export async function loadTraceExportSource(
   runId: string,
 ): Promise<TraceExportSource | null> {
   const { tx, tenantId } = ctx;
-  const [runs, settings, headers] = await Promise.all([
+  const [runs, settings, headers, ownPrices] = await Promise.all([
     tx
       .select({
         conversationId: agentRuns.conversationId,
@@ -73,11 +80,13 @@ export async function loadTraceExportSource(
       .select({ headers: traceExportHeaders.headers })
       .from(traceExportHeaders)
       .where(eq(traceExportHeaders.tenantId, tenantId)),
+    listOwnModelPrices(ctx),
   ]);
   const run = runs[0];
   if (!run) return null;
   return {
     run,
+    prices: withTenantPrices(ownPrices),
     messageText: settings[0]?.messageText ?? false,
     endpoint: settings[0]?.endpoint ?? null,
     sealedHeaders: headers[0]?.headers ?? null,

@@ -1,8 +1,9 @@
 import type { Attributes, HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { costOf } from '../../core/agent/prices';
+import { costOf, type PriceTable } from '../../core/agent/prices';
 import type { AgentStep } from '../../db/schema';
+import type { TraceExportSource } from '../../db/trace-export';
 import { type Env, parseOtlpHeaders } from '../env';
 
 /**
@@ -93,30 +94,15 @@ export function traceTarget(
 }
 
 /** What a run's spans are built from: the stored run and what it belongs to. */
-export type RunForTrace = {
-  tenantId: string;
-  conversationId: string;
-  correlationId: string;
-  channel: string;
-  /** agent_runs.model: `openai:gpt-4.1-mini`, `openai-compatible(host):model`, `offline-demo`. */
-  model: string;
-  steps: AgentStep[];
-  costUsd: number | null;
-  outcome: string;
-  error: string | null;
-  startedAt: Date;
-  finishedAt: Date | null;
-  /** think's own time (media, history, the model and its tools), from just after the start. */
-  latencyMs: number | null;
-  /** The customer's message the turn answered; only used when `messageText` allows it. */
-  customerText: string | null;
-};
+export type RunForTrace = TraceExportSource['run'] & { tenantId: string };
 
 export type SpanOptions = {
   serviceName: string;
   serviceVersion: string;
   /** The tenant's `trace_message_text`: conversation text in attributes only when true. */
   messageText: boolean;
+  /** The tenant's model prices, as the run's own cost was fixed with (db/model-prices.ts). */
+  prices?: PriceTable;
 };
 
 const SPAN_KIND_INTERNAL = 0 as SpanKind;
@@ -214,7 +200,8 @@ export async function runSpans(run: RunForTrace, options: SpanOptions): Promise<
     inputTokens += step.usage?.inputTokens ?? 0;
     outputTokens += step.usage?.outputTokens ?? 0;
     const stepId = await spanId(`step/${index}`);
-    const stepCost = step.model && step.usage ? costOf(step.model, step.usage) : null;
+    const stepCost =
+      step.model && step.usage ? costOf(step.model, step.usage, options.prices) : null;
     spans.push(
       make({
         name: `chat ${step.model ?? requestModel}`,

@@ -55,6 +55,31 @@ const traceIdOf = (correlationId: string) =>
   createHash('sha256').update(`trace:${correlationId}`).digest('hex').slice(0, 32);
 
 describe('trace-export: a turn as OpenTelemetry spans', () => {
+  it("prices each model call at the business's own price, as the run's cost was", async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const t = await newTenant('Traces own price');
+    await sql`insert into model_prices (tenant_id, model, input_usd_per_million,
+        cached_input_usd_per_million, output_usd_per_million)
+      values (${t.tenantId}, 'gpt-4.1-mini', 0.3, 0.05, 1.2)`;
+    script = toolThenReply('Tenemos limpiezas.');
+    const phone = customerPhone();
+    await customerWrites(h, t, phone, '¿Qué servicios tenéis?');
+    await h.settle();
+    const [run] = await runsOf(sql, (await conversationOf(sql, t, phone)).id);
+    const spans = collector.traces()[0]?.spans ?? [];
+    const root = spans.find((s) => s.parentSpanId === null);
+    const steps = spans.filter((s) => s.parentSpanId === root?.spanId);
+    // Each call: 10 input and 5 output tokens at $0.30 and $1.20 per million, not the list's.
+    const perCall = (10 * 0.3 + 5 * 1.2) / 1e6;
+    expect(steps).toHaveLength(2);
+    for (const step of steps) expect(step.attributes['gen_ai.usage.cost']).toBeCloseTo(perCall, 12);
+    expect(run?.cost_usd).toBeCloseTo(2 * perCall, 12);
+    expect(root?.attributes['gen_ai.usage.cost']).toBeCloseTo(2 * perCall, 12);
+  });
+
   it('exports the run: a root span, one per model call and one per tool call, without the conversation text', async ({
     harness: h,
     sql,

@@ -38,6 +38,7 @@ export const traceExportJob = defineJob({
         serviceName: env.OTEL_SERVICE_NAME,
         serviceVersion: env.APP_VERSION,
         messageText: source.messageText,
+        prices: source.prices,
       },
     );
     const sent = await sendSpans(target, spans);
