@@ -251,7 +251,8 @@ describe('npm start: the whole product on this machine', () => {
       await page.fill('input[name=email]', 'owner@sonrisa.test');
       await page.fill('input[name=password]', 'switchboard-demo');
       await page.click('button[type=submit]');
-      await page.locator('#chat-list').getByText('Paula').click();
+      // Exactly Paula: the demo's dashboard history has customers named "Paula G." and the like.
+      await page.locator('#chat-list').getByText('Paula', { exact: true }).click();
       await page.fill('#composer-text', 'Hola Paula, te escribe Marta de la clínica.');
       await page.click('#composer button[type=submit]');
       // The Graph stand-in reports sent → delivered → read through signed webhooks.
