@@ -10,6 +10,7 @@ import { findFreeSlots, loadAvailabilityInputs } from '../db/appointments';
 import { asTenant, connect } from '../db/client';
 import { adminSql, createTenant } from '../test/fixtures';
 import { startRoundTripCounter } from '../test/round-trips';
+import { percentile } from './percentile';
 
 /**
  * Free slots over a month (issue 10: p95 ≤ 20 ms): one tenant, 5 staff who all perform a 30-minute
@@ -110,11 +111,6 @@ console.info(
   `[bench] availability on the ${where}: ${STAFF} staff, ${DAYS} days, ${inputs.busy.length} busy periods loaded, ${slotCount} free slots`,
 );
 
-function percentile(sorted: number[], p: number): string {
-  const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-  return value === undefined ? '–' : `${value.toFixed(2)} ms`;
-}
-
 /** Times each call too (vitest reports no p95) and prints p50/p95 and round trips per call. */
 function timed(name: string, fn: () => Promise<unknown> | unknown) {
   let samples: number[] = [];
@@ -139,7 +135,7 @@ function timed(name: string, fn: () => Promise<unknown> | unknown) {
         }
         const sorted = [...samples].sort((a, b) => a - b);
         console.info(
-          `[bench] ${name}: n=${sorted.length} p50 ${percentile(sorted, 50)} p95 ${percentile(sorted, 95)}; ` +
+          `[bench] ${name}: n=${sorted.length} p50 ${percentile(sorted, 50, 2)} p95 ${percentile(sorted, 95, 2)}; ` +
             `round trips per call ${Math.min(...roundTrips)}–${Math.max(...roundTrips)} (target p95 ≤ 20 ms)`,
         );
       },

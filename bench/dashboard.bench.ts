@@ -3,6 +3,7 @@ import { startPooler } from '../dev/pooler';
 import { adminSql } from '../test/fixtures';
 import { createHarness, type Harness } from '../test/harness';
 import { startRoundTripCounter } from '../test/round-trips';
+import { percentile } from './percentile';
 import { DASHBOARD_FULL_SCALE, type DashboardScale, seedDashboard } from './seed-dashboard';
 
 /**
@@ -60,11 +61,6 @@ async function rollUp() {
   console.info(
     `[bench] rollup: ${row?.days} days of two businesses in ${(performance.now() - started).toFixed(0)} ms`,
   );
-}
-
-function percentile(sorted: number[], p: number): string {
-  const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-  return value === undefined ? '–' : `${value.toFixed(1)} ms`;
 }
 
 function timed(name: string, path: string, before?: () => Promise<void>) {

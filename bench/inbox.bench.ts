@@ -5,6 +5,7 @@ import { encodeCursor } from '../functions/admin/paging';
 import { adminSql } from '../test/fixtures';
 import { createHarness, type Harness } from '../test/harness';
 import { startRoundTripCounter } from '../test/round-trips';
+import { percentile } from './percentile';
 import { FULL_SCALE, type InboxScale, seedInbox } from './seed-inbox';
 
 /**
@@ -138,11 +139,6 @@ function timed(name: string, path: string) {
       },
     },
   );
-}
-
-function percentile(sorted: number[], p: number): string {
-  const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-  return value === undefined ? '–' : `${value.toFixed(1)} ms`;
 }
 
 describe(`operator inbox at ${seeded.counts.conversations} conversations / ${seeded.counts.messages} messages`, () => {

@@ -7,7 +7,7 @@ import type { Channel } from './schema';
  * days, in its own time zone, as series. Closed days come from the daily rollup (`dashboard_days`,
  * filled by app.roll_up_dashboards from the Worker's cron); the days after the last rolled-up one
  * are computed from the messages, runs and lock history as they are read (app.dashboard_facts,
- * migration 0030). Both through the same SQL, so a day reads the same before and after its rollup.
+ * migration 0033). Both through the same SQL, so a day reads the same before and after its rollup.
  */
 
 /** The longest period one read answers: a quarter. */

@@ -202,7 +202,7 @@ export async function queueArticleEmbedding(
 /**
  * Queues the `knowledge-embedding` job for articles not embedded with `model` (written before
  * search by meaning, or before the model changed), at most `limit`, once per article and model
- * (`app.queue_knowledge_embeddings`, migration 0030); the outbox sweeper publishes them. The
+ * (`app.queue_knowledge_embeddings`, migration 0031); the outbox sweeper publishes them. The
  * Worker's cron calls it every minute when an embeddings endpoint is configured. How many it queued.
  */
 export async function queueUnembeddedArticles(

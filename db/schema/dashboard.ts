@@ -5,7 +5,7 @@ import { tenantRef } from './tenants';
 
 /**
  * One figure of a business's day as the dashboard counts it (`app.dashboard_facts`, migration
- * 0030): `dim` is what it is broken down by (`all`, `channel`, `staff`, `handoff_reason`,
+ * 0033): `dim` is what it is broken down by (`all`, `channel`, `staff`, `handoff_reason`,
  * `failure_reason`), `key` the channel, member id, reason or error code ('' for `all`), `label`
  * the error's text for a failure.
  */

@@ -8,7 +8,7 @@ const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /**
  * pgvector's `vector` (no fixed dimension: it is the embeddings model's). The extension lives in
- * the `extensions` schema, as on Supabase (migrations/0030), so the type is named with it.
+ * the `extensions` schema, as on Supabase (migrations/0031), so the type is named with it.
  * Values travel as pgvector's text form, `[0.1,0.2,…]`.
  */
 const vector = customType<{ data: number[]; driverData: string }>({
