@@ -474,7 +474,7 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
 
       // A model the list lacks: no name, then no output price, are refused where they were typed.
       const model = `llama-3.3-70b-${screen}-${lang}`;
-      await page.click('#ai-price-add');
+      await page.click('#ai-prices-add');
       await page.click('#ai-price-form button[type=submit]');
       expect(await page.textContent('#ai-price-model-error')).toBe(
         lang === 'en'

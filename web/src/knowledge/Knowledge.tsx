@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call, type Schemas } from '../api/client';
+import { AddOrEdit } from '../forms/AddOrEdit';
 import { EditOrDelete } from '../forms/EditOrDelete';
 import { type FieldErrors, fieldErrors } from '../forms/errors';
 import { describedBy, Field } from '../forms/Field';
@@ -90,35 +91,30 @@ export function Knowledge() {
       <h1 id="knowledge-title">{t('knowledgeBase')}</h1>
       <p class="muted">{t('knowledgeIntro')}</p>
       <Search onOpen={(id) => void open(id)} version={version} />
-      {editing ? (
-        <Editor
-          article={editing === 'new' ? null : editing}
-          onDone={(message) => {
-            setEditing(null);
-            setStatus(message);
-            setVersion((v) => v + 1);
-          }}
-          onCancel={() => setEditing(null)}
-        />
-      ) : (
-        <button
-          id="kb-add"
-          type="button"
-          class="primary"
-          onClick={() => {
-            setStatus('');
-            setEditing('new');
-          }}
-        >
-          {t('addEntry')}
-        </button>
-      )}
-      <p id="kb-status" role="status">
-        {status}
-      </p>
-      <p id="kb-error" role="alert">
-        {error}
-      </p>
+      <AddOrEdit
+        id="kb"
+        editor={
+          editing ? (
+            <Editor
+              article={editing === 'new' ? null : editing}
+              onDone={(message) => {
+                setEditing(null);
+                setStatus(message);
+                setVersion((v) => v + 1);
+              }}
+              onCancel={() => setEditing(null)}
+            />
+          ) : null
+        }
+        addLabel={t('addEntry')}
+        onAdd={() => {
+          setStatus('');
+          setEditing('new');
+        }}
+        status={status}
+        error={error}
+        primary
+      />
       <h2 class="entries-title">{t('entries')}</h2>
       {items.length === 0 && !error ? (
         <p class="muted">{t('noEntries')}</p>

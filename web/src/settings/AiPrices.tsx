@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, call } from '../api/client';
+import { AddOrEdit } from '../forms/AddOrEdit';
 import { type FieldErrors, fieldErrors } from '../forms/errors';
 import { describedBy, Field } from '../forms/Field';
 import { t } from '../i18n/i18n';
@@ -108,34 +109,29 @@ export function AiPrices() {
           </tbody>
         </table>
       </div>
-      {editing ? (
-        <PriceEditor
-          price={editing === 'new' ? null : editing}
-          onDone={(model) => {
-            setEditing(null);
-            setStatus(t('aiPriceSaved', { model }));
-            void reload();
-          }}
-          onCancel={() => setEditing(null)}
-        />
-      ) : (
-        <button
-          id="ai-price-add"
-          type="button"
-          onClick={() => {
-            setStatus('');
-            setEditing('new');
-          }}
-        >
-          {t('aiPriceAdd')}
-        </button>
-      )}
-      <p id="ai-prices-status" role="status">
-        {status}
-      </p>
-      <p id="ai-prices-error" role="alert">
-        {error}
-      </p>
+      <AddOrEdit
+        id="ai-prices"
+        editor={
+          editing ? (
+            <PriceEditor
+              price={editing === 'new' ? null : editing}
+              onDone={(model) => {
+                setEditing(null);
+                setStatus(t('aiPriceSaved', { model }));
+                void reload();
+              }}
+              onCancel={() => setEditing(null)}
+            />
+          ) : null
+        }
+        addLabel={t('aiPriceAdd')}
+        onAdd={() => {
+          setStatus('');
+          setEditing('new');
+        }}
+        status={status}
+        error={error}
+      />
     </section>
   );
 }

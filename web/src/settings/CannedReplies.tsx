@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, call } from '../api/client';
 import { type CannedReply, cannedReplies, loadCannedReplies } from '../composer/canned';
+import { AddOrEdit } from '../forms/AddOrEdit';
 import { EditOrDelete } from '../forms/EditOrDelete';
 import { type FieldErrors, fieldErrors } from '../forms/errors';
 import { describedBy, Field } from '../forms/Field';
@@ -36,35 +37,30 @@ export function CannedReplies() {
     <section class="manage-view" id="canned" aria-labelledby="canned-title">
       <h1 id="canned-title">{t('cannedReplies')}</h1>
       <p class="muted">{t('cannedIntro')}</p>
-      {editing ? (
-        <Editor
-          reply={editing === 'new' ? null : editing}
-          onDone={(message) => {
-            setEditing(null);
-            setStatus(message);
-            void reload();
-          }}
-          onCancel={() => setEditing(null)}
-        />
-      ) : (
-        <button
-          id="canned-add"
-          type="button"
-          class="primary"
-          onClick={() => {
-            setStatus('');
-            setEditing('new');
-          }}
-        >
-          {t('addCannedReply')}
-        </button>
-      )}
-      <p id="canned-status" role="status">
-        {status}
-      </p>
-      <p id="canned-error" role="alert">
-        {error}
-      </p>
+      <AddOrEdit
+        id="canned"
+        editor={
+          editing ? (
+            <Editor
+              reply={editing === 'new' ? null : editing}
+              onDone={(message) => {
+                setEditing(null);
+                setStatus(message);
+                void reload();
+              }}
+              onCancel={() => setEditing(null)}
+            />
+          ) : null
+        }
+        addLabel={t('addCannedReply')}
+        onAdd={() => {
+          setStatus('');
+          setEditing('new');
+        }}
+        status={status}
+        error={error}
+        primary
+      />
       {cannedReplies.value.length === 0 && !error ? (
         <p class="muted">{t('noCannedReplies')}</p>
       ) : (
