@@ -1,5 +1,5 @@
 import { and, desc, eq, max, sql } from 'drizzle-orm';
-import { type PriceTable, runCost } from '../core/agent/prices';
+import { costOf, type PriceTable, runCost } from '../core/agent/prices';
 import type { TenantContext } from './client';
 import {
   type AgentStep,
@@ -275,12 +275,18 @@ export async function finishRun(
     prices: PriceTable;
   },
 ): Promise<boolean> {
+  // Each step keeps its own cost beside the run's sum, so what is shown or exported of a step later
+  // is what the run was charged, whatever the prices have become since.
+  const steps = result.steps.map((step) => {
+    const cost = step.model && step.usage ? costOf(step.model, step.usage, result.prices) : null;
+    return cost === null ? step : { ...step, costUsd: cost };
+  });
   const updated = await tx
     .update(agentRuns)
     .set({
       outcome: result.outcome,
       ...(result.model ? { model: result.model } : {}),
-      steps: result.steps,
+      steps,
       usage: result.usage,
       latencyMs: result.latencyMs,
       costUsd: runCost(result.steps, result.prices),

@@ -1,7 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { type PriceTable, withTenantPrices } from '../core/agent/prices';
 import type { TenantContext } from './client';
-import { listOwnModelPrices } from './model-prices';
 import {
   type AgentStep,
   agentRuns,
@@ -15,7 +13,7 @@ import {
 /**
  * What the `trace-export` job reads (functions/jobs/trace-export.ts): the run with its channel and
  * the customer's message it answered, the tenant's export settings and its sealed headers. One
- * round trip: the four reads are sent together.
+ * round trip: the three reads are sent together.
  */
 export type TraceExportSource = {
   run: {
@@ -35,8 +33,6 @@ export type TraceExportSource = {
     /** The customer's message the turn answered; only used when `messageText` allows it. */
     customerText: string | null;
   };
-  /** The tenant's model prices (its own over the list's): each step's cost in its span. */
-  prices: PriceTable;
   messageText: boolean;
   endpoint: string | null;
   /** `v1:…` (functions/lib/crypto.ts), a JSON object of header names and values; null: none. */
@@ -48,7 +44,7 @@ export async function loadTraceExportSource(
   runId: string,
 ): Promise<TraceExportSource | null> {
   const { tx, tenantId } = ctx;
-  const [runs, settings, headers, ownPrices] = await Promise.all([
+  const [runs, settings, headers] = await Promise.all([
     tx
       .select({
         conversationId: agentRuns.conversationId,
@@ -80,13 +76,11 @@ export async function loadTraceExportSource(
       .select({ headers: traceExportHeaders.headers })
       .from(traceExportHeaders)
       .where(eq(traceExportHeaders.tenantId, tenantId)),
-    listOwnModelPrices(ctx),
   ]);
   const run = runs[0];
   if (!run) return null;
   return {
     run,
-    prices: withTenantPrices(ownPrices),
     messageText: settings[0]?.messageText ?? false,
     endpoint: settings[0]?.endpoint ?? null,
     sealedHeaders: headers[0]?.headers ?? null,

@@ -85,6 +85,11 @@ export type AgentStep = {
   modelMs?: number;
   /** This step's tokens, as the provider reported them (cached: input read from its cache). */
   usage?: { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number };
+  /**
+   * What this step's model call cost in US dollars, fixed when the run finished at the business's
+   * prices then (db/agent.ts finishRun); absent: not known (an unpriced model, an older run).
+   */
+  costUsd?: number;
 };
 
 /** One agent turn, recorded whatever its outcome, so an operator can see why the AI said what it said. */
@@ -101,7 +106,7 @@ export const agentRuns = tenantTable(
     steps: jsonb('steps').$type<AgentStep[]>().notNull().default([]),
     usage: jsonb('usage').$type<Record<string, number | undefined>>().notNull().default({}),
     latencyMs: integer('latency_ms'),
-    /** What its model calls cost at list price (core/agent/prices.ts); null: not known. */
+    /** What its model calls cost at the business's prices when it finished (its steps' sum); null: not known. */
     costUsd: doublePrecision('cost_usd'),
     outcome: agentOutcome('outcome').notNull().default('running'),
     error: text('error'),

@@ -1,7 +1,6 @@
 import type { Attributes, HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { costOf, type PriceTable } from '../../core/agent/prices';
 import type { AgentStep } from '../../db/schema';
 import type { TraceExportSource } from '../../db/trace-export';
 import { type Env, parseOtlpHeaders } from '../env';
@@ -101,8 +100,6 @@ export type SpanOptions = {
   serviceVersion: string;
   /** The tenant's `trace_message_text`: conversation text in attributes only when true. */
   messageText: boolean;
-  /** The tenant's model prices, as the run's own cost was fixed with (db/model-prices.ts). */
-  prices?: PriceTable;
 };
 
 const SPAN_KIND_INTERNAL = 0 as SpanKind;
@@ -200,8 +197,6 @@ export async function runSpans(run: RunForTrace, options: SpanOptions): Promise<
     inputTokens += step.usage?.inputTokens ?? 0;
     outputTokens += step.usage?.outputTokens ?? 0;
     const stepId = await spanId(`step/${index}`);
-    const stepCost =
-      step.model && step.usage ? costOf(step.model, step.usage, options.prices) : null;
     spans.push(
       make({
         name: `chat ${step.model ?? requestModel}`,
@@ -217,7 +212,7 @@ export async function runSpans(run: RunForTrace, options: SpanOptions): Promise<
           'gen_ai.usage.input_tokens': step.usage?.inputTokens,
           'gen_ai.usage.output_tokens': step.usage?.outputTokens,
           'gen_ai.usage.cache_read.input_tokens': step.usage?.cachedInputTokens,
-          'gen_ai.usage.cost': stepCost ?? undefined,
+          'gen_ai.usage.cost': step.costUsd,
           'switchboard.step': index,
           'switchboard.model_ms': step.modelMs,
           'gen_ai.output.messages': options.messageText ? stepOutput(step) : undefined,

@@ -38,7 +38,6 @@ export const traceExportJob = defineJob({
         serviceName: env.OTEL_SERVICE_NAME,
         serviceVersion: env.APP_VERSION,
         messageText: source.messageText,
-        prices: source.prices,
       },
     );
     const sent = await sendSpans(target, spans);
