@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { type IntakeContext, type Pipelined, pipelined, type TenantContext } from './client';
 import type { Channel } from './schema';
+import { tenantTimeZone } from './settings';
 
 /**
  * The operator page's dashboard (issue 14, part 3; docs/observability.md "Dashboard"): a business's
@@ -111,7 +112,7 @@ function periodCte(tenantId: string, period: DashboardPeriod) {
   const to = 'to' in period ? period.to : null;
   const days = 'days' in period ? period.days : null;
   return sql`zone as (
-      select coalesce((select s.time_zone from tenant_settings s where s.tenant_id = ${tenantId}), 'UTC') as zone
+      select ${tenantTimeZone(tenantId)} as zone
     ), period as (
       select z.zone, coalesce(${to}::date, (now() at time zone z.zone)::date) as to_day from zone z
     ), bounds as (

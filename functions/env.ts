@@ -132,6 +132,9 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
+/** An HTTP header's name (RFC 9110's token), as the trace export headers may be named. */
+export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+
 /**
  * OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry specification writes it: `name=value` pairs
  * separated by commas, values percent-encoded. Null when malformed.
@@ -142,7 +145,7 @@ export function parseOtlpHeaders(value: string): Record<string, string> | null {
     if (pair.trim() === '') continue;
     const at = pair.indexOf('=');
     const name = pair.slice(0, at).trim();
-    if (at < 1 || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return null;
+    if (at < 1 || !HEADER_NAME.test(name)) return null;
     try {
       headers[name] = decodeURIComponent(pair.slice(at + 1).trim());
     } catch {

@@ -4,6 +4,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { AgentStep } from '../../db/schema';
 import type { TraceExportSource } from '../../db/trace-export';
 import { type Env, parseOtlpHeaders } from '../env';
+import { sha256Hex } from '../lib/crypto';
 
 /**
  * Traces out (docs/observability.md): a stored agent run as OpenTelemetry spans, GenAI semantic
@@ -406,9 +407,4 @@ function plainResource(attributes: Attributes): ReadableSpan['resource'] {
     getRawAttributes: () => Object.entries(attributes),
   };
   return resource;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -8,13 +8,11 @@ import {
 import type { Services } from '../context';
 import type { Env } from '../env';
 import { articleEmbeddingText, embedderFromEnv, embeddingHash } from '../lib/embeddings';
+import { JOB_RETRIES } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { defineJob, type JobContext, type JobOutcome } from './define';
 
 export const KNOWLEDGE_EMBEDDING_JOB = 'knowledge-embedding';
-
-/** QStash gets 5 retries from publishJobs: after the last, the article stays unembedded (logged). */
-const LAST_RETRY = 5;
 
 /**
  * `knowledge-embedding`: an article's embedding (title and body), computed after it was saved
@@ -47,7 +45,9 @@ export const knowledgeEmbeddingJob = defineJob({
     } catch (err) {
       const failure = safeErrorFields(err);
       const reason = `${failure.error}: ${failure.detail}`;
-      if (job.retried >= LAST_RETRY) {
+      // The last delivery: the article stays findable by its words (the cron queues it again only
+      // for another model).
+      if (job.retried >= JOB_RETRIES) {
         return { status: 'dead', detail: `embedding given up after retries: ${reason}` };
       }
       return { status: 'retry', detail: reason };

@@ -43,3 +43,9 @@ function toBase64(bytes: Uint8Array): string {
 function fromBase64(value: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0));
 }
+
+/** SHA-256 of a text, as lowercase hex (Web Crypto, as the Worker has it). */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

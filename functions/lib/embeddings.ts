@@ -1,6 +1,8 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { type EmbeddingModel, embed, embedMany } from 'ai';
+import type { QuestionMeaning } from '../../db/knowledge';
 import type { Env } from '../env';
+import { sha256Hex } from './crypto';
 import type { Logger } from './logger';
 import { safeErrorFields } from './logger';
 
@@ -40,9 +42,6 @@ export function embedderOf(model: EmbeddingModel, name: string): Embedder {
   };
 }
 
-/** The question's embedding, with the model that made it; what searchKnowledge compares with. */
-export type QuestionEmbedding = { model: string; vector: number[] };
-
 /** How long a question may wait for its embedding before the search goes on without it. */
 export const QUESTION_EMBEDDING_TIMEOUT_MS = 3000;
 
@@ -56,7 +55,7 @@ export async function embedQuestion(
   question: string,
   logger: Pick<Logger, 'warn'>,
   timeoutMs = QUESTION_EMBEDDING_TIMEOUT_MS,
-): Promise<QuestionEmbedding | null> {
+): Promise<QuestionMeaning | null> {
   if (!embedder) return null;
   try {
     const vector = await embedder.embed(question, { abortSignal: AbortSignal.timeout(timeoutMs) });
@@ -76,7 +75,4 @@ export function articleEmbeddingText(article: { title: string; body: string }): 
 }
 
 /** SHA-256 (hex) of the text embedded: an unchanged article is not embedded again. */
-export async function embeddingHash(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+export const embeddingHash = sha256Hex;

@@ -12,6 +12,7 @@ import { setTraceExport } from '../../../db/trace-export';
 import { safeTimeZone } from '../../agent/instructions';
 import { langfuseAuthorization } from '../../agent/trace-export';
 import type { App } from '../../app';
+import { HEADER_NAME } from '../../env';
 import { encryptSecret } from '../../lib/crypto';
 import { asCurrentOperator, requireRole } from '../../middleware/operator-auth';
 import { field, jsonBody, jsonResponse, operatorRoutes } from '../route';
@@ -149,7 +150,6 @@ const traceEndpointDoc = {
     'OTLP/HTTP traces URL this business exports its agent runs to (https; http only to localhost), e.g. Langfuse',
   example: 'https://cloud.langfuse.com/api/public/otel/v1/traces',
 };
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 /** Set by the exporter itself, or not a header a client may choose. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'host']);
 const traceExportPatch = z
