@@ -40,6 +40,23 @@ export const field = {
       .openapi({ description: `${description} (YYYY-MM-DD)`, example }),
 };
 
+/**
+ * A `from`..`to` range of dates (YYYY-MM-DD, both inclusive) runs forwards and spans at most
+ * `maxDays` days: the diary's and the dashboard's, each naming it its own way (`noun`).
+ */
+export function checkDateRange(
+  q: { from: string; to: string },
+  ctx: z.RefinementCtx,
+  maxDays: number,
+  noun = 'a range',
+) {
+  if (q.from > q.to) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+  } else if (Date.parse(q.to) - Date.parse(q.from) >= maxDays * 86_400_000) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `${noun} is at most ${maxDays} days` });
+  }
+}
+
 export const errorEnvelope = z
   .object({
     error: z

@@ -25,6 +25,7 @@ import { asCurrentOperator } from '../../middleware/operator-auth';
 import { itemsOf } from '../paging';
 import {
   afterResponse,
+  checkDateRange,
   EXAMPLE_ID,
   EXAMPLE_TIME,
   field,
@@ -48,7 +49,6 @@ const route = operatorRoutes('appointments');
 
 /** A diary range longer than this is not a diary view; it bounds the query. */
 const MAX_RANGE_DAYS = 62;
-const DAY = 86_400_000;
 
 const STATUSES = ['pending', 'confirmed', 'cancelled', 'completed', 'no_show'] as const;
 const doc = {
@@ -128,17 +128,8 @@ const rangeShape = {
 };
 
 /** A range runs forwards and spans at most a few weeks. */
-function checkRange(q: { from: string; to: string }, ctx: z.RefinementCtx) {
-  if (q.from > q.to)
-    ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
-  else if (Date.parse(q.to) - Date.parse(q.from) >= MAX_RANGE_DAYS * DAY) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['to'],
-      message: `a range is at most ${MAX_RANGE_DAYS} days`,
-    });
-  }
-}
+const checkRange = (q: { from: string; to: string }, ctx: z.RefinementCtx) =>
+  checkDateRange(q, ctx, MAX_RANGE_DAYS);
 
 const listRoute = route('get', '/appointments', {
   operationId: 'listAppointments',

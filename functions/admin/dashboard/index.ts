@@ -12,7 +12,7 @@ import {
 import { channel } from '../../../db/schema';
 import type { App } from '../../app';
 import { readAsCurrentOperator } from '../../middleware/operator-auth';
-import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
+import { checkDateRange, EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
 
 /**
  * `/admin/dashboard`: a business's days as series for the operator page's charts (issue 14,
@@ -20,7 +20,6 @@ import { EXAMPLE_ID, field, jsonResponse, operatorRoutes } from '../route';
  */
 
 const route = operatorRoutes('dashboard');
-const DAY = 86_400_000;
 
 const COUNT_DESCRIPTIONS: Record<CountMetric, [string, number]> = {
   conversations: ['Conversations with a message that day (the customer’s or ours)', 12],
@@ -276,14 +275,8 @@ const query = z
     } else if (q.from && q.to) {
       if (q.days !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['days'], message: 'give days or from/to, not both' });
-      } else if (q.from > q.to) {
-        ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
-      } else if (Date.parse(q.to) - Date.parse(q.from) >= DASHBOARD_MAX_DAYS * DAY) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['to'],
-          message: `a period is at most ${DASHBOARD_MAX_DAYS} days`,
-        });
+      } else {
+        checkDateRange({ from: q.from, to: q.to }, ctx, DASHBOARD_MAX_DAYS, 'a period');
       }
     }
   });
