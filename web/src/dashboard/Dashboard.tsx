@@ -163,6 +163,35 @@ function Charts({ data }: { data: DashboardData }) {
     [t('dashboardFirstReplyAi'), totals.first_reply_ai],
     [t('dashboardFirstReplyHuman'), totals.first_reply_human],
   ] as const;
+  // The charts in the order the page shows them: what each draws and how its values read.
+  const chartList: Array<{
+    id: string;
+    title: MessageKey;
+    series: keyof typeof charts;
+    format?: (value: number) => string;
+    summary?: string;
+  }> = [
+    { id: 'traffic', title: 'dashboardChartTraffic', series: 'traffic' },
+    { id: 'replies', title: 'dashboardChartReplies', series: 'replies' },
+    {
+      id: 'first-reply',
+      title: 'dashboardChartFirstReply',
+      series: 'firstReply',
+      format: minutesFormat,
+      summary: firstReplySummary
+        .map(([label, total]) =>
+          total.average_seconds === null
+            ? t('dashboardSummaryNone', { series: label })
+            : t('dashboardSummaryTime', { series: label, value: duration(total.average_seconds) }),
+        )
+        .join(' '),
+    },
+    { id: 'handoffs', title: 'dashboardChartHandoffs', series: 'handoffs' },
+    { id: 'failures', title: 'dashboardChartFailures', series: 'failures' },
+    { id: 'tokens', title: 'dashboardChartTokens', series: 'tokens', format: tokens },
+    { id: 'cost', title: 'dashboardChartCost', series: 'cost', format: usd },
+    { id: 'channels', title: 'dashboardChartChannels', series: 'channels' },
+  ];
   return (
     <>
       <p id="dashboard-range" class="muted">
@@ -191,67 +220,17 @@ function Charts({ data }: { data: DashboardData }) {
         <Total label={t('dashboardCost')} value={usd(totals.cost_usd)} />
       </dl>
       <div class="dashboard-charts">
-        <Chart
-          id="chart-traffic"
-          title={t('dashboardChartTraffic')}
-          days={data.days}
-          series={charts.traffic}
-        />
-        <Chart
-          id="chart-replies"
-          title={t('dashboardChartReplies')}
-          days={data.days}
-          series={charts.replies}
-        />
-        <Chart
-          id="chart-first-reply"
-          title={t('dashboardChartFirstReply')}
-          days={data.days}
-          series={charts.firstReply}
-          format={minutesFormat}
-          summary={firstReplySummary
-            .map(([label, total]) =>
-              total.average_seconds === null
-                ? t('dashboardSummaryNone', { series: label })
-                : t('dashboardSummaryTime', {
-                    series: label,
-                    value: duration(total.average_seconds),
-                  }),
-            )
-            .join(' ')}
-        />
-        <Chart
-          id="chart-handoffs"
-          title={t('dashboardChartHandoffs')}
-          days={data.days}
-          series={charts.handoffs}
-        />
-        <Chart
-          id="chart-failures"
-          title={t('dashboardChartFailures')}
-          days={data.days}
-          series={charts.failures}
-        />
-        <Chart
-          id="chart-tokens"
-          title={t('dashboardChartTokens')}
-          days={data.days}
-          series={charts.tokens}
-          format={tokens}
-        />
-        <Chart
-          id="chart-cost"
-          title={t('dashboardChartCost')}
-          days={data.days}
-          series={charts.cost}
-          format={usd}
-        />
-        <Chart
-          id="chart-channels"
-          title={t('dashboardChartChannels')}
-          days={data.days}
-          series={charts.channels}
-        />
+        {chartList.map((chart) => (
+          <Chart
+            key={chart.id}
+            id={`chart-${chart.id}`}
+            title={t(chart.title)}
+            days={data.days}
+            series={charts[chart.series]}
+            format={chart.format}
+            summary={chart.summary}
+          />
+        ))}
       </div>
       <ByChannel data={data} />
       <ByStaff data={data} />
