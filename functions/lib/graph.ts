@@ -58,12 +58,15 @@ export class GraphApiError extends Error {
       graphMessage: string;
       fbtraceId?: string;
     },
+    /** A provider adapter's own reading of its codes (functions/providers); Meta's table otherwise. */
+    meaning?: GraphErrorMeaning,
   ) {
     super(`Graph API error ${info.code}: ${info.details ?? info.graphMessage}`);
     this.name = 'GraphApiError';
     const numeric = /^\d+$/.test(info.code) ? info.code : undefined;
     this.meaning =
-      info.code === NETWORK_ERROR
+      meaning ??
+      (info.code === NETWORK_ERROR
         ? {
             classification: 'transient',
             reason: 'Meta could not be reached. It will be retried automatically.',
@@ -77,7 +80,7 @@ export class GraphApiError extends Error {
               subcode: info.subcode,
               httpStatus: info.httpStatus,
               message: info.details ?? info.graphMessage,
-            });
+            }));
   }
   get transient(): boolean {
     return this.meaning.classification === 'transient';
@@ -133,7 +136,7 @@ export function isConnectFailure(err: unknown): boolean {
   return false;
 }
 
-function noAnswer(err: unknown): GraphApiError {
+export function noAnswer(err: unknown): GraphApiError {
   const message = err instanceof Error ? err.message : String(err);
   return isConnectFailure(err)
     ? new GraphApiError({ httpStatus: null, code: NETWORK_ERROR, graphMessage: message })
