@@ -57,6 +57,11 @@ export type ProviderSendInput = {
   replyTo: string | null;
   /** Our message id: echoed back by providers that take one (YCloud `externalId`). */
   messageId: string;
+  /**
+   * For a template message: the provider's own id of the template (templates.provider_template_id
+   * of this account), which Gupshup's template API sends by; YCloud sends by name and language.
+   */
+  providerTemplateId: string | null;
 };
 
 /** Where a send goes and with which key; the key is decrypted for this call only. */
