@@ -4,6 +4,28 @@ import { type Channel, channelCredentials, webhookEvents } from './schema';
 
 export type WebhookOutcome = 'received' | 'processed' | 'dead';
 
+/**
+ * A stored body as processing needs it: `provider` says whose format it is (`meta`, or a
+ * provider adapter's: functions/providers), `signedFor` which accounts it may write to.
+ */
+export type StoredWebhookEvent = {
+  id: string;
+  provider: string;
+  rawBody: string;
+  signedFor: string[] | null;
+};
+
+type StoredRow = { id: string; provider: string; raw_body: string; signed_for: string[] | null };
+const storedEvent = (r: StoredRow): StoredWebhookEvent => ({
+  id: r.id,
+  provider: r.provider,
+  rawBody: r.raw_body,
+  signedFor: r.signed_for,
+});
+
+const uuidArray = (ids: string[] | null) =>
+  ids ? sql`${`{${ids.join(',')}}`}::uuid[]` : sql`null`;
+
 // ------------------------------------------------------------------------------------------
 // Intake (the worker role before a tenant is known: only the SECURITY DEFINER functions)
 // ------------------------------------------------------------------------------------------
@@ -15,11 +37,10 @@ export type WebhookOutcome = 'received' | 'processed' | 'dead';
  */
 export async function recordWebhookEvent(
   { tx }: IntakeContext,
-  event: { id: string; object: string | null; rawBody: string; signedFor: string[] | null },
+  event: StoredWebhookEvent & { object: string | null },
 ): Promise<void> {
-  const signedFor = event.signedFor ? sql`${`{${event.signedFor.join(',')}}`}::uuid[]` : sql`null`;
   await tx.execute(
-    sql`select app.record_webhook_event(${event.id}::uuid, 'meta', ${event.object}, ${event.rawBody}, ${signedFor})`,
+    sql`select app.record_webhook_event(${event.id}::uuid, ${event.provider}, ${event.object}, ${event.rawBody}, ${uuidArray(event.signedFor)})`,
   );
 }
 
@@ -30,22 +51,22 @@ export const MAX_SWEEPER_REPLAYS = 5;
 export async function staleReceivedEvents(
   { tx }: IntakeContext,
   { olderThanSeconds, limit }: { olderThanSeconds: number; limit: number },
-): Promise<Array<{ id: string; rawBody: string; signedFor: string[] | null }>> {
-  const rows = await tx.execute<{ id: string; raw_body: string; signed_for: string[] | null }>(
+): Promise<StoredWebhookEvent[]> {
+  const rows = await tx.execute<StoredRow>(
     sql`select * from app.stale_received_events(${olderThanSeconds}, ${MAX_SWEEPER_REPLAYS}, ${limit})`,
   );
-  return [...rows].map((r) => ({ id: r.id, rawBody: r.raw_body, signedFor: r.signed_for }));
+  return [...rows].map(storedEvent);
 }
 
 /** A stored body still waiting to be processed (the `webhook-event` job); null once it was. */
 export async function receivedWebhookEvent(
   { tx }: IntakeContext,
   id: string,
-): Promise<{ id: string; rawBody: string; signedFor: string[] | null } | null> {
-  const [row] = await tx.execute<{ id: string; raw_body: string; signed_for: string[] | null }>(
+): Promise<StoredWebhookEvent | null> {
+  const [row] = await tx.execute<StoredRow>(
     sql`select * from app.received_webhook_event(${id}::uuid)`,
   );
-  return row ? { id: row.id, rawBody: row.raw_body, signedFor: row.signed_for } : null;
+  return row ? storedEvent(row) : null;
 }
 
 /** A sweeper replay that failed again: counted with why; the last allowed one leaves it dead. */
@@ -76,15 +97,15 @@ export function settleWebhookEvent(settled: {
  * statement, for the caller to send with its COMMIT. A resend keeps the first body and counts
  * the attempt.
  */
-export function storeWebhookEvent(event: {
-  id: string;
-  object: string | null;
-  rawBody: string;
-  outcome: 'processed' | 'dead';
-  reason: string | null;
-  tenantId: string | null;
-}): SQL {
-  return sql`select app.store_webhook_event(${event.id}::uuid, 'meta', ${event.object}, ${event.rawBody}, ${event.outcome}::public.webhook_outcome, ${event.reason}, ${event.tenantId}::uuid)`;
+export function storeWebhookEvent(
+  event: StoredWebhookEvent & {
+    object: string | null;
+    outcome: 'processed' | 'dead';
+    reason: string | null;
+    tenantId: string | null;
+  },
+): SQL {
+  return sql`select app.store_webhook_event(${event.id}::uuid, ${event.provider}, ${event.object}, ${event.rawBody}, ${event.outcome}::public.webhook_outcome, ${event.reason}, ${event.tenantId}::uuid, ${uuidArray(event.signedFor)})`;
 }
 
 export type ResolvedAccount = {
@@ -233,11 +254,13 @@ export async function listWebhookEvents(
 export async function getWebhookEvent(
   { tx, tenantId }: TenantContext,
   id: string,
-): Promise<{ id: string; rawBody: string; outcome: WebhookOutcome } | null> {
+): Promise<(StoredWebhookEvent & { outcome: WebhookOutcome }) | null> {
   const [row] = await tx
     .select({
       id: webhookEvents.id,
+      provider: webhookEvents.provider,
       rawBody: webhookEvents.rawBody,
+      signedFor: webhookEvents.signedFor,
       outcome: webhookEvents.outcome,
     })
     .from(webhookEvents)
@@ -268,10 +291,57 @@ export async function getUnattributedEvent(tx: Tx, id: string) {
   const [row] = await tx
     .select({
       ...summaryColumns,
+      provider: webhookEvents.provider,
       rawBody: webhookEvents.rawBody,
       signedFor: webhookEvents.signedFor,
     })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.id, id), isNull(webhookEvents.tenantId)));
   return row ?? null;
+}
+
+/** A provider-carried number as its callbacks find it, with its sealed callback secrets. */
+export type ProviderCallbackAccount = {
+  channelAccountId: string;
+  tenantId: string;
+  externalId: string;
+  displayPhoneNumber: string | null;
+  wabaId: string | null;
+  /** Sealed (functions/lib/crypto.ts); null until the account has one. */
+  webhookSecret: string | null;
+  /** The secret before the last rotation, accepted until `previousSecretUntil`. */
+  previousWebhookSecret: string | null;
+  previousSecretUntil: Date | null;
+};
+
+/**
+ * The account a provider's callback URL names (`/webhooks/{provider}/{id}`), if it is one of that
+ * provider's numbers: one read, before any tenant is known (app.provider_callback_account).
+ */
+export async function providerCallbackAccount(
+  { tx }: IntakeContext,
+  input: { id: string; provider: string },
+): Promise<ProviderCallbackAccount | null> {
+  const [row] = await tx.execute<{
+    tenant_id: string;
+    external_id: string;
+    display_phone_number: string | null;
+    waba_id: string | null;
+    webhook_secret: string | null;
+    previous_webhook_secret: string | null;
+    previous_secret_until: string | Date | null;
+  }>(
+    sql`select * from app.provider_callback_account(${input.id}::uuid, ${input.provider}::public.whatsapp_provider)`,
+  );
+  if (!row) return null;
+  return {
+    channelAccountId: input.id,
+    tenantId: row.tenant_id,
+    externalId: row.external_id,
+    displayPhoneNumber: row.display_phone_number,
+    wabaId: row.waba_id,
+    webhookSecret: row.webhook_secret,
+    previousWebhookSecret: row.previous_webhook_secret,
+    previousSecretUntil: row.previous_secret_until ? new Date(row.previous_secret_until) : null,
+  };
 }

@@ -1,5 +1,5 @@
 import { integer, pgEnum, pgSchema, text, unique } from 'drizzle-orm/pg-core';
-import { createdAt, parentKey, updatedAt } from './columns';
+import { at, createdAt, parentKey, updatedAt } from './columns';
 import { workerOfTenant } from './roles';
 import { tenantRef, tenantTable } from './tenants';
 
@@ -7,15 +7,24 @@ export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram'])
 export type Channel = (typeof channel.enumValues)[number];
 
 /**
+ * Who carries a WhatsApp number: Meta's Cloud API directly, or a business solution provider
+ * (functions/providers). Messenger and Instagram accounts are always `meta`.
+ */
+export const whatsappProvider = pgEnum('whatsapp_provider', ['meta', 'gupshup', 'ycloud']);
+
+/**
  * A WhatsApp number, a Messenger page or an Instagram account of one tenant. `external_id` is the
  * id Meta puts in webhooks (phone_number_id / page id / IG account id) and is unique per channel:
- * it is how an inbound webhook finds its tenant.
+ * it is how an inbound webhook finds its tenant. A number carried by a provider has the provider's
+ * own handle there instead (Gupshup: the app name; YCloud: the number in E.164), and its callbacks
+ * come to `/webhooks/{provider}/{id}`.
  */
 export const channelAccounts = tenantTable(
   'channel_accounts',
   'admins-write',
   {
     channel: channel('channel').notNull(),
+    provider: whatsappProvider('provider').notNull().default('meta'),
     externalId: text('external_id').notNull(),
     wabaId: text('waba_id'),
     displayName: text('display_name').notNull(),
@@ -44,6 +53,15 @@ export const channelCredentials = privateSchema
       accessToken: text('access_token').notNull(),
       /** The Meta app secret this account's webhooks are signed with, when it is not the global one. */
       appSecret: text('app_secret'),
+      /**
+       * A provider-carried number's callback secret, sealed: Gupshup's is in the callback URL only,
+       * YCloud's signs each body. For Meta accounts the access token above is the credential and
+       * this is null.
+       */
+      webhookSecret: text('webhook_secret'),
+      /** The secret before the last rotation, still accepted until `previous_secret_until`. */
+      previousWebhookSecret: text('previous_webhook_secret'),
+      previousSecretUntil: at('previous_secret_until'),
       updatedAt: updatedAt(),
     },
     (t) => [workerOfTenant('channel_credentials', t.tenantId)],

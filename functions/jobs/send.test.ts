@@ -12,7 +12,6 @@ import {
   type WhatsAppWebhookBody,
   whatsappStatusBody,
 } from '../../dev/meta-payloads';
-import { listenOnLoopback } from '../../dev/stand-ins/http-server';
 import {
   type MetaAccount,
   type MetaGraphStandIn,

@@ -234,7 +234,13 @@ describe('the received-event sweeper', () => {
     await db.transaction((tx) =>
       recordWebhookEvent(
         { tx },
-        { id, object: 'whatsapp_business_account', rawBody: encodeMetaBody(body), signedFor },
+        {
+          id,
+          provider: 'meta',
+          object: 'whatsapp_business_account',
+          rawBody: encodeMetaBody(body),
+          signedFor,
+        },
       ),
     );
     await sql`update webhook_events set received_at = now() - interval '10 minutes' where id = ${id}`;

@@ -67,7 +67,9 @@ export function registerWebhooks(app: App) {
      */
     const storeReceived = () =>
       asIntake(services.db, async (tx) =>
-        commitWith(recordWebhookEvent(tx, { id: eventId, object, rawBody, signedFor })),
+        commitWith(
+          recordWebhookEvent(tx, { id: eventId, provider: 'meta', object, rawBody, signedFor }),
+        ),
       ).catch((err) => {
         // The failed insert's message would carry the body (customers' words): size and cause only.
         log.error('webhook body could not be stored', {
@@ -96,7 +98,7 @@ export function registerWebhooks(app: App) {
       // Stored and processed in one transaction: a 200 means both are committed.
       result = await processStoredBody(
         { services, env },
-        { id: eventId, rawBody },
+        { id: eventId, rawBody, provider: 'meta', signedFor },
         {
           scope: signer === 'app' ? undefined : { channelAccountIds: signer.channelAccountIds },
           store: { object },

@@ -1,4 +1,4 @@
-import { asWorker, type TenantContext, type WorkerScope } from '../../db/client';
+import { asIntake, asWorker, type TenantContext, type WorkerScope } from '../../db/client';
 import {
   applyTemplateStatus,
   type InboundItem,
@@ -8,6 +8,7 @@ import {
 } from '../../db/inbound';
 import type { OutboxJob } from '../../db/outbox';
 import {
+  providerCallbackAccount,
   type ResolvedAccount,
   resolveChannelAccount,
   resolveWhatsAppBusinessAccount,
@@ -18,7 +19,16 @@ import { agentIntake } from '../agent/intake';
 import type { Services } from '../context';
 import type { Env } from '../env';
 import { safeErrorFields } from '../lib/logger';
-import { type AccountGroup, MAX_BODY_DEPTH, parseWebhook, storable } from './parse';
+import { callbackAdapter } from '../providers';
+import { providerAccountOf } from '../providers/accounts';
+import type { ProviderAccount } from '../providers/adapter';
+import {
+  type AccountGroup,
+  MAX_BODY_DEPTH,
+  parseProviderCallback,
+  parseWebhook,
+  storable,
+} from './parse';
 
 /** Bodies that are not UTF-8 text are stored as base64 behind this prefix (see storedBody). */
 export const BASE64_PREFIX = 'base64:';
@@ -60,18 +70,25 @@ const REASON_LIMIT = 2000;
  */
 export async function processStoredBody(
   deps: { services: Services; env: Env },
-  event: { id: string; rawBody: string },
-  options: { scope?: ProcessScope; store?: { object: string | null } },
+  event: ProcessedEvent,
+  options: {
+    scope?: ProcessScope;
+    store?: { object: string | null };
+    /** A provider's callback: the account its URL named (else read from `event.signedFor`). */
+    providerAccount?: ProviderAccount;
+  },
 ): Promise<ProcessResult> {
-  const { services, env } = deps;
+  const { services } = deps;
   const problems: string[] = [];
   const notes: string[] = [];
   const body = readBody(event.rawBody, problems);
   let parsed: Parsed | null = null;
   if (body !== undefined) {
-    parsed = parseWebhook(body, { appId: env.META_APP_ID, receivedAt: services.clock.now() });
-    problems.push(...parsed.problems);
-    notes.push(...parsed.notes);
+    parsed = await parseStored(deps, event, body, options.providerAccount, problems);
+    if (parsed) {
+      problems.push(...parsed.problems);
+      notes.push(...parsed.notes);
+    }
   }
   const attempt = (isolateItems: boolean) =>
     retryConflicts(() =>
@@ -123,6 +140,51 @@ export async function processStoredBody(
     services.logger.warn('webhook event dead', { eventId: event.id, reason: run.result.reason });
   }
   return run.result;
+}
+
+/**
+ * A body to process: `provider` says whose format it is (Meta's unless a provider adapter's) and
+ * `signedFor` the accounts that authenticated it (kept with the body when it is stored).
+ */
+export type ProcessedEvent = {
+  id: string;
+  rawBody: string;
+  provider?: string;
+  signedFor?: string[] | null;
+};
+
+/**
+ * The body read by its provider's parser: Meta's, or the adapter of the provider that carries the
+ * account it came for. Null (with the reason) when that cannot be known.
+ */
+async function parseStored(
+  { services, env }: { services: Services; env: Env },
+  event: ProcessedEvent,
+  body: unknown,
+  given: ProviderAccount | undefined,
+  problems: string[],
+): Promise<Parsed | null> {
+  const receivedAt = services.clock.now();
+  const provider = event.provider ?? 'meta';
+  if (provider === 'meta') return parseWebhook(body, { appId: env.META_APP_ID, receivedAt });
+  const adapter = callbackAdapter(provider);
+  if (!adapter) {
+    problems.push(`provider ${JSON.stringify(provider)} is not handled`);
+    return null;
+  }
+  const accountId = event.signedFor?.[0];
+  const account =
+    given ??
+    (accountId
+      ? await asIntake(services.db, (ctx) =>
+          providerCallbackAccount(ctx, { id: accountId, provider }),
+        )
+      : null);
+  if (!account) {
+    problems.push(`no ${provider} account ${accountId ?? '(none recorded)'} for this body`);
+    return null;
+  }
+  return parseProviderCallback(adapter, body, providerAccountOf(account), { receivedAt });
 }
 
 /** What one processing of a body accumulates as it goes (one attempt of its transaction). */
@@ -297,7 +359,7 @@ async function applyTemplateUpdates(
 /** Records the outcome on the stored event: processed, or dead with every reason. */
 function settle(
   run: Processing,
-  event: { id: string; rawBody: string },
+  event: ProcessedEvent,
   store: { object: string | null } | undefined,
 ) {
   const { result } = run;
@@ -316,8 +378,10 @@ function settle(
     store
       ? storeWebhookEvent({
           id: event.id,
+          provider: event.provider ?? 'meta',
           object: store.object,
           rawBody: event.rawBody,
+          signedFor: event.signedFor ?? null,
           ...settled,
         })
       : settleWebhookEvent({ id: event.id, ...settled }),

@@ -10,6 +10,7 @@
  */
 import type { InboundItem, TemplateStatusUpdate } from '../../../db/inbound';
 import type { Channel } from '../../../db/schema';
+import type { ProviderAccount, WhatsAppAdapter } from '../../providers/adapter';
 import { parseMessagingEntry } from './messaging';
 import { arrayAt, isRecord } from './shared';
 import { parseWhatsAppEntry } from './whatsapp';
@@ -133,6 +134,50 @@ export function parseWebhook(
   return parsed;
 }
 
+/**
+ * A provider's callback body (Gupshup, YCloud), read by its adapter, in the same shape as Meta's:
+ * one account group (the account the callback URL named and authenticated), the same timestamp
+ * clamp, and the same "nothing understood" rule, so the rest of processing cannot tell them apart.
+ */
+export function parseProviderCallback(
+  adapter: WhatsAppAdapter,
+  body: unknown,
+  account: ProviderAccount,
+  options: { receivedAt?: Date },
+): ParsedWebhook {
+  const { items, problems, notes } = adapter.parse(body, account);
+  const parsed: ParsedWebhook = {
+    object: adapter.provider,
+    accounts: new Map(),
+    templates: new Map(),
+    problems: [...problems],
+    notes: [...notes],
+  };
+  if (items.length > 0) {
+    parsed.accounts.set(`whatsapp:${account.externalId}`, {
+      channel: 'whatsapp',
+      externalId: account.externalId,
+      items,
+    });
+  }
+  if (options.receivedAt) clampTimestamps(parsed, options.receivedAt);
+  nothingUnderstood(parsed);
+  return parsed;
+}
+
+function nothingUnderstood(parsed: ParsedWebhook) {
+  if (
+    parsed.problems.length === 0 &&
+    parsed.accounts.size === 0 &&
+    parsed.templates.size === 0 &&
+    parsed.notes.length === 0
+  ) {
+    parsed.problems.push(
+      'the body carries nothing we understand (no messages, statuses or updates)',
+    );
+  }
+}
+
 function parseBody(body: unknown, options: { appId: string }): ParsedWebhook {
   const parsed: ParsedWebhook = {
     object: null,
@@ -161,15 +206,6 @@ function parseBody(body: unknown, options: { appId: string }): ParsedWebhook {
   } else {
     parsed.problems.push(`object ${JSON.stringify(parsed.object)} is not handled`);
   }
-  if (
-    parsed.problems.length === 0 &&
-    parsed.accounts.size === 0 &&
-    parsed.templates.size === 0 &&
-    parsed.notes.length === 0
-  ) {
-    parsed.problems.push(
-      'the body carries nothing we understand (no messages, statuses or updates)',
-    );
-  }
+  nothingUnderstood(parsed);
   return parsed;
 }
