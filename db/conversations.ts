@@ -29,7 +29,9 @@ export async function loadConversationForSend(
       account: {
         id: channelAccounts.id,
         channel: channelAccounts.channel,
+        provider: channelAccounts.provider,
         externalId: channelAccounts.externalId,
+        displayPhoneNumber: channelAccounts.displayPhoneNumber,
         wabaId: channelAccounts.wabaId,
         throughputPerSecond: channelAccounts.throughputPerSecond,
       },

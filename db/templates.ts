@@ -17,7 +17,12 @@ export async function whatsappAccountsWithWaba({ tx }: TenantContext) {
     })
     .from(channelAccounts)
     .where(
-      and(eq(channelAccounts.channel, 'whatsapp'), sql`${channelAccounts.wabaId} is not null`),
+      and(
+        eq(channelAccounts.channel, 'whatsapp'),
+        // Numbers a provider carries list their templates through that provider, not Graph.
+        eq(channelAccounts.provider, 'meta'),
+        sql`${channelAccounts.wabaId} is not null`,
+      ),
     );
   return rows.map((r) => ({ ...r, wabaId: r.wabaId as string }));
 }

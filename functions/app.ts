@@ -13,6 +13,7 @@ import { noStore, operatorPage, securityHeaders } from './middleware/security-he
 import { platformApp } from './platform';
 import { registerPublicConfig } from './public-config';
 import { registerWebhooks } from './webhooks';
+import { registerProviderWebhooks } from './webhooks/providers';
 
 export type App = OpenAPIHono<HonoEnv>;
 
@@ -53,6 +54,7 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
   registerJobs(app, options.jobs);
   registerPublicConfig(app);
   registerWebhooks(app);
+  registerProviderWebhooks(app);
   app.route('/admin', adminApp());
   app.route('/platform', platformApp());
 

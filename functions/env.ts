@@ -44,6 +44,9 @@ export const envSchema = z
       .regex(/^v\d+\.\d+$/)
       .default('v23.0'),
     WHATSAPP_ALLOW_LIVE_SEND: bool,
+    /** WhatsApp numbers carried by a provider (functions/providers) send through its API. */
+    GUPSHUP_API_BASE_URL: url.default('https://api.gupshup.io'),
+    YCLOUD_API_BASE_URL: url.default('https://api.ycloud.com'),
 
     UPSTASH_REDIS_REST_URL: url,
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1),

@@ -61,6 +61,9 @@ const OWNER_ONLY = [
   'POST /admin/opportunities/scan',
   'PUT /admin/ai-prices/:model',
   'DELETE /admin/ai-prices/:model',
+  'POST /admin/channels',
+  'POST /admin/channels/:id/webhook-secret',
+  'PUT /admin/channels/:id/api-key',
 ].sort();
 
 /**

@@ -90,6 +90,22 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
     on conflict (tenant_id) do update set api_key = excluded.api_key`;
   const [sealedToken] = await sql`select access_token from private.channel_credentials
     where channel_account_id = ${t.accounts.whatsapp.id}`;
+  // A number Gupshup carries, with its API key and callback secret sealed as the app keeps them.
+  const providerNumber = crypto.randomUUID();
+  const providerSecrets = {
+    apiKey: `gupshup-key-${t.tenantId}`,
+    webhookSecret: `gupshup-secret-${t.tenantId}`,
+  };
+  const sealedProviderKey = await encryptSecret(providerSecrets.apiKey, TEST_ENCRYPTION_KEY);
+  const sealedProviderSecret = await encryptSecret(
+    providerSecrets.webhookSecret,
+    TEST_ENCRYPTION_KEY,
+  );
+  await sql`insert into channel_accounts (id, tenant_id, channel, provider, external_id, display_name, display_phone_number)
+    values (${providerNumber}, ${t.tenantId}, 'whatsapp', 'gupshup', ${`App${providerNumber.slice(0, 8)}`},
+      ${`${marker} number`}, '15550100009')`;
+  await sql`insert into private.channel_credentials (channel_account_id, tenant_id, access_token, webhook_secret)
+    values (${providerNumber}, ${t.tenantId}, ${sealedProviderKey}, ${sealedProviderSecret})`;
 
   return {
     marker,
@@ -100,6 +116,10 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
       sealedAppSecret,
       sealedModelKey,
       sealedToken?.access_token as string,
+      providerSecrets.apiKey,
+      providerSecrets.webhookSecret,
+      sealedProviderKey,
+      sealedProviderSecret,
     ],
     /** The id each path parameter takes, by the path's resource and the parameter's name. */
     ids: {
@@ -121,6 +141,7 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
       drafts: draft,
       opportunities: opportunity,
       'webhook-events': event,
+      channels: providerNumber,
     } as Record<string, string>,
   };
 }

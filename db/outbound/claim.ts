@@ -34,6 +34,8 @@ export type SendPlan =
       row: MessageRow;
       conv: ConversationForSend;
       permission: SendPermission & { allowed: true };
+      /** A template message's template as the provider knows it (Gupshup sends by this id). */
+      providerTemplateId: string | null;
       /** Transient failures since the last manual retry, and how many were pair-rate (131056). */
       transientFailures: number;
       pairRateFailures: number;
@@ -43,7 +45,11 @@ export type SendPlan =
 const NOT_A_FAILURE = new Set(['throughput_cap']);
 
 type SendTarget = { conv: ConversationForSend; row: MessageRow };
-type Sendable = { message: OutboundMessage; permission: SendPermission & { allowed: true } };
+type Sendable = {
+  message: OutboundMessage;
+  permission: SendPermission & { allowed: true };
+  providerTemplateId: string | null;
+};
 
 const done = (detail: string, jobs: OutboxJob[] = []): SendPlan => ({
   action: 'done',
@@ -69,7 +75,7 @@ export async function prepareSend(
   if (row.status !== 'queued' && row.status !== 'sending') return done(`already ${row.status}`);
   const claim = await claimState(ctx, { row, now, staleClaimMs: input.staleClaimMs });
   if (claim === 'held') return busy('another delivery is sending it');
-  if (claim.staleAttempt && conv.account.channel !== 'whatsapp') {
+  if (claim.staleAttempt && !echoesOurId(conv.account)) {
     return notResentBlind(ctx, { row, staleAttempt: claim.staleAttempt, now });
   }
 
@@ -237,7 +243,20 @@ async function sendableNow(
     return done(`refused: ${code}`);
   }
   // checkSendable pinned template_id on a template message: send that one.
-  return { message: (parsed as { data: OutboundMessage }).data, permission: sendable.permission };
+  return {
+    message: (parsed as { data: OutboundMessage }).data,
+    permission: sendable.permission,
+    providerTemplateId: sendable.template?.providerTemplateId ?? null,
+  };
+}
+
+/**
+ * Whether the provider's statuses carry our message id back (Meta's WhatsApp
+ * `biz_opaque_callback_data`, YCloud's `externalId`), so a send whose answer was lost binds when
+ * its first status comes and a takeover is safe. Gupshup's do not, like Messenger and Instagram.
+ */
+function echoesOurId(account: ConversationForSend['account']): boolean {
+  return account.channel === 'whatsapp' && account.provider !== 'gupshup';
 }
 
 /**

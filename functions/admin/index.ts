@@ -5,6 +5,7 @@ import { operatorAuth } from '../middleware/operator-auth';
 import { registerAiPrices } from './ai-prices';
 import { registerAppointments } from './appointments';
 import { registerCannedReplies } from './canned-replies';
+import { registerChannels } from './channels';
 import { registerChats } from './chats';
 import { registerContacts } from './contacts';
 import { registerConversations } from './conversations';
@@ -36,6 +37,7 @@ export function adminApp() {
   registerWebhookEvents(admin);
   registerSend(admin);
   registerTemplates(admin);
+  registerChannels(admin);
   registerConversations(admin);
   registerMessages(admin);
   registerContacts(admin);

@@ -17,11 +17,13 @@ import {
 } from '../../db/outbound';
 import type { Services } from '../context';
 import { decryptSecret } from '../lib/crypto';
-import { type GraphAccount, GraphApiError, graphClient } from '../lib/graph';
+import { type GraphAccount, GraphApiError, graphClient, REQUEST_TIMEOUT_MS } from '../lib/graph';
 import { JOB_RETRIES, type JobEnvelope, jobUrl, publishJobs } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
 import { slidingWindowLimit } from '../lib/sliding-window';
 import { messagingBody, whatsappBody, whatsappRecipient } from '../messaging/bodies';
+import { callbackAdapter } from '../providers';
+import { providerAccountOf } from '../providers/accounts';
 import { defineJob, type JobContext, type JobOutcome } from './define';
 import { SEND_ACCEPTED_JOB_KIND, type SendAcceptedPayload } from './send-accepted';
 
@@ -115,8 +117,22 @@ async function withinThroughput(
 
 type Claimed = Extract<SendPlan, { action: 'send' }>;
 
+/** The request for the provider that carries the account (kept in the attempt's history). */
 function requestFor(plan: Claimed): Record<string, unknown> {
   const { conv, message, row, permission } = plan;
+  const adapter = callbackAdapter(conv.account.provider);
+  if (adapter) {
+    return adapter.request(
+      {
+        message: message as WhatsAppMessage,
+        to: conv.contact.phone ?? conv.contact.externalUserId,
+        replyTo: row.replyToProviderMessageId,
+        messageId: row.id,
+        providerTemplateId: plan.providerTemplateId,
+      },
+      providerAccountOf(conv.account),
+    );
+  }
   if (conv.account.channel === 'whatsapp') {
     return whatsappBody(message as WhatsAppMessage, {
       recipient: whatsappRecipient(conv.contact),
@@ -249,7 +265,7 @@ async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Pr
     throw err;
   }
   if (!token.ok) return token.outcome;
-  const answer = await callGraph(step, token.accessToken);
+  const answer = await callProvider(step, token.accessToken);
   if (answer.ok) {
     const { plan, request } = step;
     return recordAccepted(job, options, {
@@ -383,22 +399,34 @@ async function failWithOwnReason(
   );
 }
 
-/** The Graph call: Meta's id for the message, or the Graph error (anything else is thrown). */
-async function callGraph(
+/**
+ * The send itself: to Graph, or through the adapter of the provider that carries the number. The
+ * provider's id for the message, or its error classified (anything else is thrown).
+ */
+async function callProvider(
   step: SendStep,
   accessToken: string,
 ): Promise<{ ok: true; providerMessageId: string } | { ok: false; error: GraphApiError }> {
   const { account: channel } = step.plan.conv;
+  const { env } = step.job;
+  const timeoutMs = step.options.graphTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const adapter = callbackAdapter(channel.provider);
   const account: GraphAccount = {
     channel: channel.channel,
     externalId: channel.externalId,
     wabaId: channel.wabaId,
     accessToken,
   };
-  const graph = graphClient(step.job.env, undefined, { timeoutMs: step.options.graphTimeoutMs });
+  const graph = graphClient(env, undefined, { timeoutMs });
   try {
-    const { providerMessageId } =
-      account.channel === 'whatsapp'
+    const { providerMessageId } = adapter
+      ? await adapter.send(step.request, providerAccountOf(channel), {
+          baseUrl:
+            adapter.provider === 'gupshup' ? env.GUPSHUP_API_BASE_URL : env.YCLOUD_API_BASE_URL,
+          apiKey: accessToken,
+          timeoutMs,
+        })
+      : account.channel === 'whatsapp'
         ? await graph.sendWhatsApp(account, step.request)
         : await graph.sendMessaging(account, step.request);
     return { ok: true, providerMessageId };

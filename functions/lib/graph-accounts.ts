@@ -44,7 +44,8 @@ export async function markCustomerMessageRead(
   const target = await asTenant(services.db, input.tenantId, (ctx) =>
     loadReadReceiptTarget(ctx, input.messageId),
   );
-  if (!target.providerMessageId) return 'skipped';
+  // A provider-carried number's read receipts are the provider's business (not sent by us).
+  if (!target.providerMessageId || target.account.provider !== 'meta') return 'skipped';
   const account = await graphAccountFor(services, env, input.tenantId, target.account);
   if (!account) return 'skipped';
   try {

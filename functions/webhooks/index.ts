@@ -5,6 +5,7 @@ import {
   accountAppSecret,
   recordWebhookEvent,
   resolveChannelAccount,
+  type StoredWebhookEvent,
 } from '../../db/webhook-events';
 import type { App } from '../app';
 import type { HonoEnv, Services } from '../context';
@@ -14,9 +15,10 @@ import { NO_TENANT, WEBHOOK_EVENT_JOB_KIND } from '../jobs/webhook-event';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs, publishUnqueuedJob } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
+import type { ProviderAccount } from '../providers/adapter';
 import { createServices } from '../services';
 import { INLINE_UPDATES_LIMIT, updatesIn } from './batch';
-import { BASE64_PREFIX, type ProcessResult, processStoredBody } from './process';
+import { BASE64_PREFIX, type ProcessResult, type ProcessScope, processStoredBody } from './process';
 import { parseSignatureHeader, sameSecret, signatureMatches } from './signature';
 
 /**
@@ -60,28 +62,16 @@ export function registerWebhooks(app: App) {
 
     const rawBody = text ?? `${BASE64_PREFIX}${toBase64(raw)}`;
     const { object, updates } = outlineOf(text);
-    const signedFor = signer === 'app' ? null : [...signer.channelAccountIds];
-    /**
-     * The body alone, as `received` (BEGIN, the binding, the insert and COMMIT in one round
-     * trip); if even that fails, 503 and Meta retries.
-     */
-    const storeReceived = () =>
-      asIntake(services.db, async (tx) =>
-        commitWith(
-          recordWebhookEvent(tx, { id: eventId, provider: 'meta', object, rawBody, signedFor }),
-        ),
-      ).catch((err) => {
-        // The failed insert's message would carry the body (customers' words): size and cause only.
-        log.error('webhook body could not be stored', {
-          bytes: raw.byteLength,
-          ...safeErrorFields(err),
-        });
-        throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
-      });
+    const event = {
+      id: eventId,
+      rawBody,
+      provider: 'meta',
+      signedFor: signer === 'app' ? null : [...signer.channelAccountIds],
+    };
     if (updates > INLINE_UPDATES_LIMIT) {
       // A large batch: stored as it came, answered, and processed by its job after the 200. If
       // the job is never published, the sweeper replays the stored body (functions/lib/sweepers.ts).
-      await storeReceived();
+      await storeReceived(c, { ...event, object });
       afterResponse(c, env, (fresh) =>
         publishUnqueuedJob(fresh, env, {
           kind: WEBHOOK_EVENT_JOB_KIND,
@@ -93,35 +83,77 @@ export function registerWebhooks(app: App) {
       log.info('large webhook body stored; its job processes it', { updates });
       return c.json({ status: 'received', event_id: eventId }, 200);
     }
-    let result: ProcessResult;
-    try {
-      // Stored and processed in one transaction: a 200 means both are committed.
-      result = await processStoredBody(
-        { services, env },
-        { id: eventId, rawBody, provider: 'meta', signedFor },
-        {
-          scope: signer === 'app' ? undefined : { channelAccountIds: signer.channelAccountIds },
-          store: { object },
-        },
-      );
-    } catch (processError) {
-      // Nothing of the body was written. Keep the body on its own (as `received`, for Meta's
-      // retry and operators' replays) if the database takes it; 5xx either way, so Meta retries.
-      await storeReceived();
-      log.error('webhook stored but not processed', safeErrorFields(processError));
-      throw new ApiError(
-        'SERVICE_UNAVAILABLE',
-        'The webhook was stored but could not be processed; retry later.',
-      );
-    }
-    if (result.jobs.length > 0) {
-      afterResponse(c, env, (fresh) => publishJobs(fresh, env, result.jobs));
-    }
-    // Everything in it was stored before (Meta resends): the database's unique keys said so.
-    const duplicate =
-      result.outcome === 'processed' && result.counts.stored === 0 && result.counts.duplicates > 0;
-    return c.json({ status: duplicate ? 'duplicate' : result.outcome, event_id: eventId }, 200);
+    return processDelivery(c, {
+      event,
+      object,
+      scope: signer === 'app' ? undefined : { channelAccountIds: signer.channelAccountIds },
+    });
   });
+}
+
+/**
+ * A delivery stored and processed in one transaction (a 200 means both are committed), its jobs
+ * published after the response. If processing fails, nothing of the body was written: it is kept on
+ * its own (`storeReceived`, for the provider's retry and operators' replays) and the answer is 503,
+ * so the provider retries. Meta's and every provider's callbacks end here.
+ */
+export async function processDelivery(
+  c: Context<HonoEnv>,
+  delivery: {
+    event: StoredWebhookEvent;
+    object: string | null;
+    scope?: ProcessScope;
+    providerAccount?: ProviderAccount;
+  },
+) {
+  const { services, env, logger } = c.var;
+  const { event } = delivery;
+  let result: ProcessResult;
+  try {
+    result = await processStoredBody({ services, env }, event, {
+      scope: delivery.scope,
+      store: { object: delivery.object },
+      providerAccount: delivery.providerAccount,
+    });
+  } catch (processError) {
+    await storeReceived(c, { ...event, object: delivery.object });
+    logger.error('webhook stored but not processed', {
+      eventId: event.id,
+      ...safeErrorFields(processError),
+    });
+    throw new ApiError(
+      'SERVICE_UNAVAILABLE',
+      'The webhook was stored but could not be processed; retry later.',
+    );
+  }
+  if (result.jobs.length > 0) {
+    afterResponse(c, env, (fresh) => publishJobs(fresh, env, result.jobs));
+  }
+  // Everything in it was stored before (a resend): the database's unique keys said so.
+  const duplicate =
+    result.outcome === 'processed' && result.counts.stored === 0 && result.counts.duplicates > 0;
+  return c.json({ status: duplicate ? 'duplicate' : result.outcome, event_id: event.id }, 200);
+}
+
+/**
+ * The body alone, as `received` (BEGIN, the binding, the insert and COMMIT in one round trip); if
+ * even that fails, 503 and the provider retries.
+ */
+async function storeReceived(
+  c: Context<HonoEnv>,
+  event: StoredWebhookEvent & { object: string | null },
+): Promise<void> {
+  await asIntake(c.var.services.db, async (tx) => commitWith(recordWebhookEvent(tx, event))).catch(
+    (err) => {
+      // The failed insert's message would carry the body (customers' words): size and cause only.
+      c.var.logger.error('webhook body could not be stored', {
+        eventId: event.id,
+        bytes: event.rawBody.length,
+        ...safeErrorFields(err),
+      });
+      throw new ApiError('SERVICE_UNAVAILABLE', 'The webhook could not be stored; retry later.');
+    },
+  );
 }
 
 /**
@@ -240,7 +272,7 @@ function candidateAccounts(
 }
 
 /** The body as text when it is valid UTF-8 without NUL (Postgres text cannot hold NUL). */
-function utf8Text(raw: Uint8Array): string | null {
+export function utf8Text(raw: Uint8Array): string | null {
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
     return text.includes('\u0000') ? null : text;
@@ -276,7 +308,7 @@ export async function eventIdOf(raw: Uint8Array): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function toBase64(bytes: Uint8Array): string {
+export function toBase64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
