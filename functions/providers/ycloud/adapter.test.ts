@@ -414,6 +414,77 @@ describe('parse: statuses', () => {
   });
 });
 
+describe('parse: echoes of what the business sent from the app', () => {
+  it("reads a text echo as the business's message, which the agent does not answer", () => {
+    const parsed = parseOne(fx.echoText);
+    expect(parsed.dedupeKey).toBe('m:wamid.HBgNODYxMzgwMDAwMDAwFQIAERgSRUNITzAx');
+    expect(parsed.item).toEqual({
+      kind: 'message',
+      providerMessageId: 'wamid.HBgNODYxMzgwMDAwMDAwFQIAERgSRUNITzAx',
+      timestamp: new Date('2023-02-22T12:10:00.000Z'),
+      contact: { externalUserId: '8613800000000', phone: '8613800000000', bsuid: null },
+      from: 'business',
+      type: 'text',
+      content: 'See you at 9',
+      attachments: [],
+      payload: {
+        text: { body: 'See you at 9' },
+        echo: 'whatsapp_business_app',
+        ycloud: {
+          eventId: 'evt_echoExample00001',
+          id: '63f5d602367ea403f8175a70',
+          wabaId: fx.WABA_ID,
+        },
+      },
+      replyToProviderMessageId: null,
+      wantsReply: false,
+      lockReason: 'A team member replied from the WhatsApp Business app.',
+    } satisfies MessageItem);
+  });
+
+  it('keys a BSUID-only recipient by the user id; a reaction is a ReactionItem', () => {
+    const bsuid = messageOf(
+      fx.echoEvent({ to: undefined, toUserId: 'US.1349', type: 'text', text: { body: 'ok' } }),
+    );
+    expect(bsuid.contact).toEqual({ externalUserId: 'US.1349', phone: null, bsuid: 'US.1349' });
+    const reaction = parseOne(
+      fx.echoEvent({ type: 'reaction', reaction: { message_id: 'wamid.x', emoji: '❤️' } }),
+    ).item as ReactionItem;
+    expect([
+      reaction.kind,
+      reaction.from,
+      reaction.targetProviderMessageId,
+      reaction.emoji,
+    ]).toEqual(['reaction', 'business', 'wamid.x', '❤️']);
+  });
+
+  it('reports an echo from another number or without a recipient; notes a revoke', () => {
+    const other = ycloudAdapter.parse(
+      fx.echoEvent({ from: '+15550001111', type: 'text', text: { body: 'x' } }),
+      account,
+    );
+    expect(other.problems).toEqual([
+      "whatsappMessage.from: +15550001111 is not this account's number +447901614024",
+    ]);
+    const nobody = ycloudAdapter.parse(
+      fx.echoEvent({ to: undefined, type: 'text', text: { body: 'x' } }),
+      account,
+    );
+    expect(nobody.problems).toEqual(['whatsappMessage: echo has no recipient (to / toUserId)']);
+    const revoke = ycloudAdapter.parse(
+      fx.echoEvent({ type: 'revoke', revoke: { original_message_id: 'wamid.y' } }),
+      account,
+    );
+    expect(revoke).toEqual({
+      items: [],
+      problems: [],
+      notes: [
+        'whatsapp.smb.message.echoes evt_echoExample00001: a revoke from the app, not ingested',
+      ],
+    });
+  });
+});
+
 describe('parse: other events', () => {
   it('notes a template review and events it does not use', () => {
     const review = ycloudAdapter.parse(fx.templateReviewed, account);

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { type GraphErrorMeaning, graphErrorMeaning } from '../../../core/messaging/graph-errors';
-import type { ContactIdentity } from '../../../db/inbound';
+import type { ContactIdentity, MessageItem } from '../../../db/inbound';
 import type { DeliveryStatus, StatusReport } from '../../../db/statuses';
 import { GraphApiError, noAnswer } from '../../lib/graph';
 import { whatsappBody } from '../../messaging/bodies';
@@ -156,6 +156,26 @@ const outboundMessage = z.object({
   readTime: time.optional(),
 });
 
+const echoMessage = z.object({
+  id,
+  wamid: z.string().min(1).max(512).optional(),
+  wabaId: id.optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  toUserId: z.string().min(1).max(256).optional(),
+  customerProfile: z
+    .object({ username: z.string().max(256).optional() })
+    .loose()
+    .optional(),
+  type: z.string().min(1).max(64),
+  createTime: time.optional(),
+  sendTime: time.optional(),
+  context: z
+    .object({ id: z.string().max(512).optional() })
+    .loose()
+    .optional(),
+});
+
 const templateReview = z
   .object({
     name: z.string().max(512).optional(),
@@ -211,6 +231,112 @@ function withMediaUrl(raw: Record<string, unknown>, type: string): Record<string
   return { ...raw, [type]: { ...media, url: media.link } };
 }
 
+/** What a message or reaction carries, the customer's or one the business sent from the app. */
+type Sent = {
+  path: string;
+  id: string;
+  type: string;
+  timestamp: Date;
+  contact: ContactIdentity;
+  replyTo: string | undefined;
+  /** YCloud's own ids: its message id is what mark-as-read and typing take. */
+  ycloud: Record<string, unknown>;
+};
+
+/**
+ * A message or reaction with its content read by Meta's rules (the object under the type's key is
+ * Meta's); `by` says whose it is and whether the agent should answer. Null, with a problem
+ * recorded, when the content is unreadable.
+ */
+function messageOrReaction(
+  out: ParsedCallback,
+  raw: Record<string, unknown>,
+  sent: Sent,
+  by: Pick<MessageItem, 'from' | 'wantsReply' | 'lockReason'> & {
+    payload: Record<string, unknown>;
+  },
+): ParsedItem | null {
+  const { path, id, type, timestamp, contact } = sent;
+  const { from, payload } = by;
+  if (type === 'reaction') {
+    const r = reaction.safeParse(raw.reaction);
+    if (!r.success) {
+      out.problems.push(`${path}.reaction: ${issues(r.error)}`);
+      return null;
+    }
+    return storedOnce(path, {
+      kind: 'reaction',
+      providerMessageId: id,
+      targetProviderMessageId: r.data.message_id,
+      emoji: r.data.emoji || null,
+      timestamp,
+      contact,
+      from,
+      payload: { reaction: raw.reaction, ...payload, ycloud: sent.ycloud },
+    });
+  }
+  const content = whatsappContent(type, withMediaUrl(raw, type));
+  if (typeof content === 'string') {
+    out.problems.push(`${path}.${content}`);
+    return null;
+  }
+  const envelopeExtras: Record<string, unknown> = {};
+  for (const key of ['context', 'referral', 'errors'] as const) {
+    if (raw[key] !== undefined) envelopeExtras[key] = raw[key];
+  }
+  return storedOnce(path, {
+    kind: 'message',
+    providerMessageId: id,
+    timestamp,
+    contact,
+    from,
+    type,
+    content: content.content,
+    attachments: content.attachments,
+    payload: { ...content.extras, ...envelopeExtras, ...payload, ycloud: sent.ycloud },
+    replyToProviderMessageId: sent.replyTo ?? null,
+    wantsReply: by.wantsReply,
+    ...(by.lockReason ? { lockReason: by.lockReason } : {}),
+  });
+}
+
+/** A payload object read with `schema`; null, with a problem at `path`, when it does not fit. */
+function readPayload<T>(
+  out: ParsedCallback,
+  path: string,
+  schema: z.ZodType<T>,
+  raw: unknown,
+): { data: T; raw: Record<string, unknown> } | null {
+  const read = schema.safeParse(raw);
+  if (!read.success || !isRecord(raw)) {
+    out.problems.push(`${path}: ${read.success ? 'not an object' : issues(read.error)}`);
+    return null;
+  }
+  return { data: read.data, raw };
+}
+
+/** Whether a payload names another number (its `field`) or WABA than the account's: a problem. */
+function notOurs(
+  out: ParsedCallback,
+  account: ProviderAccount,
+  path: string,
+  field: 'to' | 'from',
+  number: string | undefined,
+  wabaId: string | undefined,
+): boolean {
+  if (otherNumber(account, number)) {
+    out.problems.push(
+      `${path}.${field}: ${number} is not this account's number ${account.externalId}`,
+    );
+    return true;
+  }
+  if (otherWaba(account, wabaId)) {
+    out.problems.push(`${path}.wabaId: ${wabaId} is not this account's WABA ${account.wabaId}`);
+    return true;
+  }
+  return false;
+}
+
 function parseInbound(
   event: Envelope,
   body: Record<string, unknown>,
@@ -218,21 +344,10 @@ function parseInbound(
   out: ParsedCallback,
 ) {
   const path = 'whatsappInboundMessage';
-  const raw = body.whatsappInboundMessage;
-  const read = inboundMessage.safeParse(raw);
-  if (!read.success || !isRecord(raw)) {
-    out.problems.push(`${path}: ${read.success ? 'not an object' : issues(read.error)}`);
-    return;
-  }
+  const read = readPayload(out, path, inboundMessage, body.whatsappInboundMessage);
+  if (!read) return;
   const m = read.data;
-  if (otherNumber(account, m.to)) {
-    out.problems.push(`${path}.to: ${m.to} is not this account's number ${account.externalId}`);
-    return;
-  }
-  if (otherWaba(account, m.wabaId)) {
-    out.problems.push(`${path}.wabaId: ${m.wabaId} is not this account's WABA ${account.wabaId}`);
-    return;
-  }
+  if (notOurs(out, account, path, 'to', m.to, m.wabaId)) return;
   const contact = customerOf(m);
   if (typeof contact === 'string') {
     out.problems.push(`${path}: ${contact}`);
@@ -243,54 +358,85 @@ function parseInbound(
     out.problems.push(`${path}.sendTime: missing (and no createTime on the event)`);
     return;
   }
-  // Meta's id is what the customer's later replies and reactions quote; YCloud's own id is kept
-  // in the payload (mark-as-read and typing take it).
-  const providerMessageId = m.wamid ?? m.id;
-  const ycloud = { eventId: event.id, id: m.id, ...(m.wabaId ? { wabaId: m.wabaId } : {}) };
-  if (m.type === 'reaction') {
-    const r = reaction.safeParse(raw.reaction);
-    if (!r.success) {
-      out.problems.push(`${path}.reaction: ${issues(r.error)}`);
-      return;
-    }
-    out.items.push(
-      storedOnce(path, {
-        kind: 'reaction',
-        providerMessageId,
-        targetProviderMessageId: r.data.message_id,
-        emoji: r.data.emoji || null,
-        timestamp,
-        contact,
-        from: 'customer',
-        payload: { reaction: raw.reaction, ycloud },
-      }),
-    );
-    return;
-  }
-  const content = whatsappContent(m.type, withMediaUrl(raw, m.type));
-  if (typeof content === 'string') {
-    out.problems.push(`${path}.${content}`);
-    return;
-  }
-  const envelopeExtras: Record<string, unknown> = {};
-  for (const key of ['context', 'referral', 'errors'] as const) {
-    if (raw[key] !== undefined) envelopeExtras[key] = raw[key];
-  }
-  out.items.push(
-    storedOnce(path, {
-      kind: 'message',
-      providerMessageId,
+  // Meta's id is what the customer's later replies and reactions quote.
+  const item = messageOrReaction(
+    out,
+    read.raw,
+    {
+      path,
+      id: m.wamid ?? m.id,
+      type: m.type,
       timestamp,
       contact,
-      from: 'customer',
-      type: m.type,
-      content: content.content,
-      attachments: content.attachments,
-      payload: { ...content.extras, ...envelopeExtras, ycloud },
-      replyToProviderMessageId: m.context?.id ?? null,
-      wantsReply: true,
-    }),
+      replyTo: m.context?.id,
+      ycloud: { eventId: event.id, id: m.id, ...(m.wabaId ? { wabaId: m.wabaId } : {}) },
+    },
+    { from: 'customer', wantsReply: true, payload: {} },
   );
+  if (item) out.items.push(item);
+}
+
+/** Echo types that revise an earlier message rather than send one (Meta's `revoke`, `edit`). */
+const REVISIONS = new Set(['revoke', 'edit']);
+
+/**
+ * What the business sent from the WhatsApp Business app on a coexistence number: stored as the
+ * business's message, and the agent stands back, as for Meta's echoes (parse/whatsapp.ts).
+ */
+function parseEcho(
+  event: Envelope,
+  body: Record<string, unknown>,
+  account: ProviderAccount,
+  out: ParsedCallback,
+) {
+  const path = 'whatsappMessage';
+  const read = readPayload(out, path, echoMessage, body.whatsappMessage);
+  if (!read) return;
+  const m = read.data;
+  if (notOurs(out, account, path, 'from', m.from, m.wabaId)) return;
+  if (REVISIONS.has(m.type)) {
+    // Their YCloud shape is not documented; recorded rather than stored as a message.
+    out.notes.push(`${event.type} ${event.id}: a ${m.type} from the app, not ingested`);
+    return;
+  }
+  const phone = m.to === undefined ? null : phoneDigits(m.to);
+  const bsuid = m.toUserId ?? null;
+  const externalUserId = phone ?? bsuid;
+  if (!externalUserId) {
+    out.problems.push(`${path}: echo has no recipient (to / toUserId)`);
+    return;
+  }
+  const timestamp = m.sendTime ?? m.createTime ?? event.createTime;
+  if (!timestamp) {
+    out.problems.push(`${path}.sendTime: missing (and no createTime)`);
+    return;
+  }
+  const contact: ContactIdentity = {
+    externalUserId,
+    phone,
+    bsuid,
+    ...(m.customerProfile?.username ? { username: m.customerProfile.username } : {}),
+  };
+  const item = messageOrReaction(
+    out,
+    read.raw,
+    {
+      path,
+      id: m.wamid ?? m.id,
+      type: m.type,
+      timestamp,
+      contact,
+      replyTo: m.context?.id,
+      ycloud: { eventId: event.id, id: m.id, ...(m.wabaId ? { wabaId: m.wabaId } : {}) },
+    },
+    {
+      from: 'business',
+      wantsReply: false,
+      lockReason: 'A team member replied from the WhatsApp Business app.',
+      payload: { echo: 'whatsapp_business_app' },
+    },
+  );
+  if (item) out.items.push(item);
 }
 
 /**
@@ -346,21 +492,10 @@ function parseStatus(
   out: ParsedCallback,
 ) {
   const path = 'whatsappMessage';
-  const raw = body.whatsappMessage;
-  const read = outboundMessage.safeParse(raw);
-  if (!read.success || !isRecord(raw)) {
-    out.problems.push(`${path}: ${read.success ? 'not an object' : issues(read.error)}`);
-    return;
-  }
-  const m = read.data;
-  if (otherNumber(account, m.from)) {
-    out.problems.push(`${path}.from: ${m.from} is not this account's number ${account.externalId}`);
-    return;
-  }
-  if (otherWaba(account, m.wabaId)) {
-    out.problems.push(`${path}.wabaId: ${m.wabaId} is not this account's WABA ${account.wabaId}`);
-    return;
-  }
+  const read = readPayload(out, path, outboundMessage, body.whatsappMessage);
+  if (!read) return;
+  const { data: m, raw } = read;
+  if (notOurs(out, account, path, 'from', m.from, m.wabaId)) return;
   const status = ycloudDeliveryStatus(m.status);
   if (!status) {
     out.problems.push(`${path}.status: ${JSON.stringify(m.status)} is not handled`);
@@ -415,6 +550,7 @@ function parse(body: unknown, account: ProviderAccount): ParsedCallback {
   const event = read.data;
   if (event.type === 'whatsapp.inbound_message.received') parseInbound(event, body, account, out);
   else if (event.type === 'whatsapp.message.updated') parseStatus(event, body, account, out);
+  else if (event.type === 'whatsapp.smb.message.echoes') parseEcho(event, body, account, out);
   else if (event.type === 'whatsapp.template.reviewed') noteTemplateReview(event, body, out);
   else out.notes.push(`${event.type} ${event.id}: event type not used`);
   return out;

@@ -260,3 +260,29 @@ export const templateReviewed = {
     status: 'APPROVED',
   },
 };
+
+/**
+ * What the business sent from the WhatsApp Business app (coexistence), shape of
+ * https://docs.ycloud.com/en/api-reference/webhook-reference/whatsapp-smb-message-echoes.md
+ */
+export function echoEvent<M extends Record<string, unknown>>(message: M) {
+  return {
+    id: 'evt_echoExample00001',
+    type: 'whatsapp.smb.message.echoes',
+    apiVersion: 'v2',
+    createTime: '2023-02-22T12:10:01.000Z',
+    whatsappMessage: {
+      id: '63f5d602367ea403f8175a70',
+      wamid: 'wamid.HBgNODYxMzgwMDAwMDAwFQIAERgSRUNITzAx',
+      wabaId: WABA_ID,
+      from: BUSINESS_NUMBER,
+      to: CUSTOMER,
+      status: 'sent',
+      createTime: '2023-02-22T12:10:00.000Z',
+      sendTime: '2023-02-22T12:10:00.000Z',
+      ...message,
+    },
+  };
+}
+
+export const echoText = echoEvent({ type: 'text', text: { body: 'See you at 9' } });
