@@ -20,6 +20,7 @@ import type {
   CallbackRequest,
   ParsedCallback,
   ProviderAccount,
+  ProviderConnection,
   ProviderSendInput,
   WhatsAppAdapter,
 } from '../adapter';
@@ -740,7 +741,7 @@ function parseJson(text: string): unknown {
 async function send(
   body: Record<string, unknown>,
   _account: ProviderAccount,
-  connection: { baseUrl: string; apiKey: string; timeoutMs: number },
+  connection: ProviderConnection,
 ): Promise<{ providerMessageId: string }> {
   const url = `${connection.baseUrl.replace(/\/+$/, '')}${YCLOUD_SEND_PATH}`;
   let response: Response;
