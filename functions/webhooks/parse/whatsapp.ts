@@ -121,7 +121,7 @@ const waTemplateStatus = z.object({
   reason: z.string().max(256).nullable().optional(),
 });
 
-type WaContent = {
+export type WaContent = {
   content: string | null;
   attachments: Attachment[];
   extras: Record<string, unknown>;
@@ -156,9 +156,10 @@ const waText = z.object({ body: z.string() });
 /**
  * The type-specific part of a WhatsApp message (inbound or echo): its text, its attachments and
  * the raw type object kept in `payload` (buttons, referral, …) for replay and for the agent.
- * Returns a problem string when the declared type's object is malformed.
+ * Returns a problem string when the declared type's object is malformed. Exported for providers
+ * that relay Meta's message objects unchanged (functions/providers/ycloud).
  */
-function whatsappContent(type: string, raw: Record<string, unknown>): WaContent | string {
+export function whatsappContent(type: string, raw: Record<string, unknown>): WaContent | string {
   const body = raw[type];
   const extras: Record<string, unknown> = body === undefined ? {} : { [type]: body };
   if (type === 'text') {
