@@ -1,7 +1,8 @@
 import type { CallbackProvider, WhatsAppAdapter } from './adapter';
+import { ycloudAdapter } from './ycloud/adapter';
 
 /** The adapter of each provider whose callbacks come to `/webhooks/{provider}/{account}`. */
-const ADAPTERS: Partial<Record<CallbackProvider, WhatsAppAdapter>> = {};
+const ADAPTERS: Partial<Record<CallbackProvider, WhatsAppAdapter>> = { ycloud: ycloudAdapter };
 
 export const CALLBACK_PROVIDERS = ['gupshup', 'ycloud'] as const satisfies CallbackProvider[];
 
