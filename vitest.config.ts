@@ -16,10 +16,12 @@ const unitTests = [
   'functions/lib/embeddings.test.ts',
   'functions/lib/graph.test.ts',
   'functions/lib/sliding-window.test.ts',
+  'functions/providers/**/*.test.ts',
   'functions/webhooks/parse/**/*.test.ts',
   'dev/meta-payloads.test.ts',
   'dev/web-api-types.test.ts',
   'dev/stand-ins/embeddings.test.ts',
+  'dev/stand-ins/gupshup.test.ts',
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',
 ];
