@@ -653,7 +653,7 @@ describe('send', () => {
       code: 'http_400',
       transient: false,
       outcomeUnknown: false,
-      reason: 'Gupshup says the customer’s number is not a valid WhatsApp number.',
+      reason: "Gupshup says the customer's number is not a valid WhatsApp number.",
     });
   });
 

@@ -26,7 +26,7 @@ const transient = (reason: string): GraphErrorMeaning => ({ classification: 'tra
  */
 const GUPSHUP_CODES: Record<string, GraphErrorMeaning> = {
   '1001': permanent(
-    'Gupshup says the app and the sender do not match (sandbox mapping). Check the channel’s ' +
+    "Gupshup says the app and the sender do not match (sandbox mapping). Check the channel's " +
       'Gupshup app name and number.',
   ),
   '1002': permanent('This number does not exist on WhatsApp.'),
@@ -83,11 +83,11 @@ export function gupshupHttpMeaning(httpStatus: number, message: string): GraphEr
   if (httpStatus === 429) return transient(`Gupshup is rate limiting this app. ${RETRYING}`);
   if (httpStatus >= 500) return transient(`Gupshup answered with an error. ${RETRYING}`);
   if (/invalid destination/i.test(message)) {
-    return permanent('Gupshup says the customer’s number is not a valid WhatsApp number.');
+    return permanent("Gupshup says the customer's number is not a valid WhatsApp number.");
   }
   if (/invalid app details/i.test(message)) {
     return permanent(
-      'Gupshup does not know this app name and number together. Check the channel’s Gupshup app ' +
+      "Gupshup does not know this app name and number together. Check the channel's Gupshup app " +
         `name and number in the settings. ${RECONNECT}`,
     );
   }

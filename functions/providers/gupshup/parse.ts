@@ -301,7 +301,7 @@ function deliveryEvent(
     const what =
       e.type === 'deleted'
         ? 'the customer deleted'
-        : 'WhatsApp id does not match the number sent to (e.g. Brazil’s 9th digit), for';
+        : "WhatsApp id does not match the number sent to (e.g. Brazil's 9th digit), for";
     parsed.notes.push(`payload: Gupshup event ${e.type}: ${what} message ${providerMessageId}`);
     return null;
   }
