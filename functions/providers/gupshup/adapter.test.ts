@@ -233,22 +233,26 @@ describe('parse: message events', () => {
   });
 
   it('sent, delivered and read name the send by gsId, at the event’s own time', () => {
+    // `ts` is whole seconds; the envelope's milliseconds within that second make it exact.
     expect(status(statusFixtures.sent).report).toMatchObject({
       providerMessageId: GUPSHUP_ID,
       providerStatus: 'sent',
       status: 'sent',
-      timestamp: new Date(1710930461000),
+      timestamp: new Date(1710930461500),
     });
     expect(status(statusFixtures.delivered).report).toMatchObject({
       providerMessageId: GUPSHUP_ID,
       status: 'delivered',
-      timestamp: new Date(1710930462000),
+      timestamp: new Date(1710930462500),
     });
     expect(status(statusFixtures.read).report).toMatchObject({
       providerMessageId: GUPSHUP_ID,
       status: 'read',
-      timestamp: new Date(1720779817000),
+      timestamp: new Date(1720779817500),
     });
+    // A callback that arrives later (a resend) still says when the status happened.
+    const resent = { ...statusFixtures.read, timestamp: 1720779817500 + 600_000 };
+    expect(status(resent).report.timestamp).toEqual(new Date(1720779817000));
   });
 
   it('a week later, without gsId, the WhatsApp id is the key', () => {

@@ -187,7 +187,7 @@ function content(type: string, value: unknown): Content | string {
       // Gupshup's link expires (about a week): the media job must fetch it before then.
       ...(m.data.urlExpiry !== undefined ? { data: { urlExpiry: m.data.urlExpiry } } : {}),
     };
-    return { type: mediaKind, content: caption ?? null, attachments: [attachment], extras: {} };
+    return { type: mediaKind, content: caption || null, attachments: [attachment], extras: {} };
   }
   if (type === 'location') {
     const l = location.safeParse(value);
@@ -287,6 +287,17 @@ const STATUS_WORDS: Record<string, string> = {
   failed: 'failed',
 };
 
+/**
+ * When the status happened: the event's own `ts` (whole seconds), made exact to the millisecond by
+ * the envelope's time when that falls within the same second (else a status and the next one
+ * could tie or swap within a second); the envelope's time when there is no `ts` (enqueued).
+ */
+function eventTime(ts: Date | undefined, received: Date): Date {
+  if (!ts) return received;
+  const late = received.getTime() - ts.getTime();
+  return late >= 0 && late < 1000 ? received : ts;
+}
+
 function deliveryEvent(
   parsed: ParsedCallback,
   received: Date,
@@ -331,8 +342,7 @@ function deliveryEvent(
         providerMessageId,
         providerStatus: e.type,
         status,
-        // The event's own time when Gupshup gives it; else when Gupshup received the event.
-        timestamp: e.ts ?? received,
+        timestamp: eventTime(e.ts, received),
         recipientId: e.destination ?? null,
         error,
         payload: raw,
