@@ -94,6 +94,16 @@ describe('Gupshup stand-in with the adapter', () => {
     expect(reports.every((r) => r.recipientId === CUSTOMER)).toBe(true);
     // The WhatsApp id the send got is what sent/delivered/read carry as `id`.
     const [send] = gupshup.sends();
+    expect(received[0]?.body).toMatchObject({
+      app: 'ShopBot',
+      version: 2,
+      type: 'message-event',
+      payload: { id: send?.messageId, type: 'enqueued', destination: CUSTOMER },
+    });
+    expect(
+      (received[0]?.body as { payload: { payload: { whatsappMessageId: string } } }).payload.payload
+        .whatsappMessageId,
+    ).toBe(send?.whatsappId);
     expect(
       received.slice(1).map((r) => (r.body as { payload: { id: string } }).payload.id),
     ).toEqual([send?.whatsappId, send?.whatsappId, send?.whatsappId]);
@@ -127,10 +137,30 @@ describe('Gupshup stand-in with the adapter', () => {
         connection(),
       ),
     ).rejects.toMatchObject({ info: { httpStatus: 400 }, transient: false });
+    const template = await fetch(`${gupshup.url}/wa/api/v1/template/msg`, {
+      method: 'POST',
+      headers: { apikey: KEY, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...request.form, template: '{"params":[]}' }).toString(),
+    });
+    expect(template.status).toBe(400);
+    const unknownKind = await fetch(`${gupshup.url}/wa/api/v1/msg`, {
+      method: 'POST',
+      headers: { apikey: KEY, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...request.form, message: '{"type":"hologram"}' }).toString(),
+    });
+    expect(await unknownKind.json()).toMatchObject({ status: 'error' });
     const answer = (await fetch(`${gupshup.url}/__sends`).then((r) => r.json())) as Array<{
       status: number;
+      path: string;
+      messageId: string | null;
     }>;
-    expect(answer.map((s) => s.status)).toEqual([400, 400]);
+    expect(answer.map((s) => [s.status, s.path, s.messageId])).toEqual([
+      [400, '/wa/api/v1/msg', null],
+      [400, '/wa/api/v1/msg', null],
+      [400, '/wa/api/v1/template/msg', null],
+      [400, '/wa/api/v1/msg', null],
+    ]);
+    expect(received).toEqual([]);
   });
 
   it('a customer message posted in is parsed by the adapter as Meta’s would be', async () => {
