@@ -94,16 +94,18 @@ describe('Gupshup stand-in with the adapter', () => {
     expect(reports.every((r) => r.recipientId === CUSTOMER)).toBe(true);
     // The WhatsApp id the send got is what sent/delivered/read carry as `id`.
     const [send] = gupshup.sends();
+    // The enqueued event names Gupshup's id, and WhatsApp's id in its own payload.
     expect(received[0]?.body).toMatchObject({
       app: 'ShopBot',
       version: 2,
       type: 'message-event',
-      payload: { id: send?.messageId, type: 'enqueued', destination: CUSTOMER },
+      payload: {
+        id: send?.messageId,
+        type: 'enqueued',
+        destination: CUSTOMER,
+        payload: { whatsappMessageId: send?.whatsappId, type: 'session' },
+      },
     });
-    expect(
-      (received[0]?.body as { payload: { payload: { whatsappMessageId: string } } }).payload.payload
-        .whatsappMessageId,
-    ).toBe(send?.whatsappId);
     expect(
       received.slice(1).map((r) => (r.body as { payload: { id: string } }).payload.id),
     ).toEqual([send?.whatsappId, send?.whatsappId, send?.whatsappId]);
