@@ -252,7 +252,16 @@ type SendStep = {
 
 /** The send after the claim: each step either ends the job with an outcome or hands on. */
 async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
-  const step: SendStep = { job, plan, options, request: requestFor(plan) };
+  let request: Record<string, unknown>;
+  try {
+    request = requestFor(plan);
+  } catch (err) {
+    // An adapter that cannot express the message (a template the provider has no id for): it
+    // would fail the same way every time, so it fails now with the adapter's reason.
+    if (!(err instanceof GraphApiError)) throw err;
+    return failPermanently({ job, plan, options, request: {} }, err);
+  }
+  const step: SendStep = { job, plan, options, request };
   if (!job.env.WHATSAPP_ALLOW_LIVE_SEND) return simulateSend(step);
   let token: Awaited<ReturnType<typeof accessToken>>;
   try {

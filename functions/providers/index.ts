@@ -1,8 +1,12 @@
 import type { CallbackProvider, WhatsAppAdapter } from './adapter';
+import { gupshupAdapter } from './gupshup/adapter';
 import { ycloudAdapter } from './ycloud/adapter';
 
 /** The adapter of each provider whose callbacks come to `/webhooks/{provider}/{account}`. */
-const ADAPTERS: Partial<Record<CallbackProvider, WhatsAppAdapter>> = { ycloud: ycloudAdapter };
+const ADAPTERS: Record<CallbackProvider, WhatsAppAdapter> = {
+  gupshup: gupshupAdapter,
+  ycloud: ycloudAdapter,
+};
 
 export const CALLBACK_PROVIDERS = ['gupshup', 'ycloud'] as const satisfies CallbackProvider[];
 
@@ -12,5 +16,5 @@ export function isCallbackProvider(provider: string): provider is CallbackProvid
 
 /** The adapter for a provider's bodies and sends; null for Meta (its own path) and unknown ones. */
 export function callbackAdapter(provider: string): WhatsAppAdapter | null {
-  return isCallbackProvider(provider) ? (ADAPTERS[provider] ?? null) : null;
+  return isCallbackProvider(provider) ? ADAPTERS[provider] : null;
 }
