@@ -31,6 +31,8 @@ export type GupshupAccount = {
 
 export type GupshupStandInOptions = {
   port?: number;
+  /** How callbacks reach the app; default fetch (tests hand them to the app in-process). */
+  deliverWebhook?: (request: Request) => Promise<Response>;
   accounts: GupshupAccount[];
   /** Post enqueued, sent, delivered and read after each accepted send. Default true. */
   statusProgression?: boolean;
@@ -238,11 +240,13 @@ export async function startGupshup(options: GupshupStandInOptions): Promise<Gups
   async function post(account: GupshupAccount, body: GupshupCallback): Promise<number | null> {
     const record: DeliveredCallback = { url: account.callbackUrl, body, status: null };
     try {
-      const response = await fetch(account.callbackUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Gupshup-Callback/1.0' },
-        body: JSON.stringify(body),
-      });
+      const response = await (options.deliverWebhook ?? fetch)(
+        new Request(account.callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'Gupshup-Callback/1.0' },
+          body: JSON.stringify(body),
+        }),
+      );
       await response.arrayBuffer();
       record.status = response.status;
     } catch (err) {

@@ -83,6 +83,8 @@ export type YCloudInbound = {
 
 export type YCloudOptions = {
   port?: number;
+  /** How webhooks reach the app; default fetch (tests hand them to the app in-process). */
+  deliverWebhook?: (request: Request) => Promise<Response>;
   accounts: YCloudAccount[];
   /** Pause before each status webhook; default 20 ms. */
   statusDelayMs?: number;
@@ -235,15 +237,17 @@ export async function startYCloud(options: YCloudOptions): Promise<YCloudStandIn
     const seconds = Math.floor(now().getTime() / 1000);
     const record: YCloudDelivery = { url: account.callbackUrl, event, status: null };
     try {
-      const response = await fetch(account.callbackUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [YCLOUD_SIGNATURE_HEADER]: ycloudSignature(account.webhookSecret, seconds, body),
-          'X-Webhook-Endpoint-ID': endpointIds.get(account.phone) ?? '',
-        },
-        body,
-      });
+      const response = await (options.deliverWebhook ?? fetch)(
+        new Request(account.callbackUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            [YCLOUD_SIGNATURE_HEADER]: ycloudSignature(account.webhookSecret, seconds, body),
+            'X-Webhook-Endpoint-ID': endpointIds.get(account.phone) ?? '',
+          },
+          body,
+        }),
+      );
       record.status = response.status;
       await response.body?.cancel();
     } catch (err) {
