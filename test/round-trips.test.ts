@@ -26,6 +26,7 @@ import {
   TEST_PUBLIC_BASE_URL,
 } from './harness';
 import { customerPhone, WEBHOOK_URL, waNumber } from './meta-webhooks';
+import { connectProviderNumber } from './providers';
 import { type RoundTripCounter, startRoundTripCounter } from './round-trips';
 
 /**
@@ -91,6 +92,8 @@ describe('round-trip budgets of the hot paths', () => {
     // The first test's customer is answered too (by settle), then the traced turn's.
     replyWith('Dime, ¿qué necesitas?'),
     replyWith('Aquí estoy.'),
+    // The Gupshup customer's, answered by settle after its callback is counted.
+    replyWith('Hola, ¿qué necesitas?'),
   ]);
   beforeAll(async () => {
     h = await createHarness({
@@ -195,6 +198,49 @@ describe('round-trip budgets of the hot paths', () => {
       await sql`update tenant_settings set trace_endpoint = null where tenant_id = ${t.tenantId}`;
       await collector.close();
     }
+  });
+
+  it("a Gupshup number's one-message callback, before its 200: one connection, at most 4 round trips", async () => {
+    const number = await connectProviderNumber(adminSql(), t, 'gupshup');
+    const raw = JSON.stringify({
+      app: number.externalId,
+      timestamp: Date.now(),
+      version: 2,
+      type: 'message',
+      payload: {
+        id: `ABEGk${crypto.randomUUID().replaceAll('-', '')}`,
+        source: '5491155550000',
+        type: 'text',
+        payload: { text: 'Hola' },
+        sender: {
+          phone: '5491155550000',
+          name: 'Ana',
+          country_code: '54',
+          dial_code: '91155550000',
+        },
+      },
+    });
+    const afterResponse: Promise<unknown>[] = [];
+    counter.reset();
+    const res = await h.app.request(
+      number.callbackUrl,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw },
+      h.bindings,
+      {
+        waitUntil: (p: Promise<unknown>) => afterResponse.push(p),
+        passThroughOnException: () => {},
+        props: {},
+      },
+    );
+    const beforeResponse = counter.counts();
+    await Promise.allSettled(afterResponse);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('processed');
+    expect(beforeResponse.connections).toBe(1);
+    // Reading the account and its sealed secret (one read, before any tenant is known); then
+    // Meta's three: BEGIN with storing and resolving, the tenant's ingest, the COMMIT.
+    expect(beforeResponse.roundTrips).toBeLessThanOrEqual(4);
+    await h.settle();
   });
 
   it('a delivery status of a message we sent, before its 200: one connection, at most 4 round trips', async () => {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { asIntake } from '../../db/client';
+import { asIntake, commitWith } from '../../db/client';
 import { type ProviderCallbackAccount, providerCallbackAccount } from '../../db/webhook-events';
 import type { App } from '../app';
 import type { HonoEnv } from '../context';
@@ -63,7 +63,10 @@ async function callbackAccount(
   input: { id: string; provider: string },
 ): Promise<ProviderCallbackAccount | null> {
   try {
-    return await asIntake(c.var.services.db, (ctx) => providerCallbackAccount(ctx, input));
+    // BEGIN, the binding, the read and COMMIT in one round trip.
+    return await asIntake(c.var.services.db, async (ctx) =>
+      commitWith(providerCallbackAccount(ctx, input)),
+    );
   } catch (err) {
     c.var.logger.error('could not read the callback account', safeErrorFields(err));
     throw new ApiError('SERVICE_UNAVAILABLE', 'The callback could not be checked; retry later.');
