@@ -145,7 +145,9 @@ describe.each(['gupshup', 'ycloud'] as const)('a WhatsApp number on %s', (provid
         text: { body: 'Con gusto, ¿a qué hora?' },
         externalId: outbound?.id,
       });
-      expect(outbound?.provider_message_id).toBe((send?.answer.body as { id: string }).id);
+      expect(outbound?.provider_message_id).toBe(
+        (must(send, 'send').answer.body as { id: string }).id,
+      );
     }
   });
 
