@@ -14,6 +14,9 @@ export const ports = {
   redis: 8079 + offset,
   qstash: 8080 + offset,
   graph: 8090 + offset,
+  /** WhatsApp numbers carried by Gupshup and YCloud (functions/providers). */
+  gupshup: 8091 + offset,
+  ycloud: 8092 + offset,
   embeddings: 8095 + offset,
   /** OTLP/HTTP's usual port: the collector stand-in. */
   otlp: 4318 + offset,
@@ -32,6 +35,11 @@ export const localSecrets = {
   /** Supabase CLI's well-known local JWT secret. */
   jwtSecret: 'super-secret-jwt-token-with-at-least-32-characters-long',
   anonKey: 'local-anon-key',
+  /** The demo numbers on Gupshup and YCloud: their API keys and callback secrets. */
+  gupshupApiKey: 'local-gupshup-api-key',
+  gupshupCallbackSecret: 'local-gupshup-callback-secret',
+  ycloudApiKey: 'local-ycloud-api-key',
+  ycloudWebhookSecret: 'whsec_local_ycloud_webhook_secret',
   /** 32 bytes of 0x2a, base64: the local AES-GCM key for channel credentials. */
   encryptionKey: Buffer.alloc(32, 42).toString('base64'),
 } as const;
@@ -52,6 +60,18 @@ export const demoTenants = [
     },
     messengerPageId: '300000000000001',
     instagramId: '400000000000001',
+    /** The same business's second and third numbers, carried by Gupshup and by YCloud. */
+    gupshup: {
+      accountId: '11111111-9000-4000-8000-000000000001',
+      appName: 'ClinicaSonrisaApp',
+      phone: '15550100011',
+      wabaId: '200000000000011',
+    },
+    ycloud: {
+      accountId: '11111111-9000-4000-8000-000000000002',
+      phone: '+15550100021',
+      wabaId: '200000000000021',
+    },
     users: [
       { id: '11111111-0000-4000-8000-000000000001', email: 'owner@sonrisa.test', role: 'owner' },
       { id: '11111111-0000-4000-8000-000000000002', email: 'agent@sonrisa.test', role: 'agent' },
@@ -70,6 +90,17 @@ export const demoTenants = [
     },
     messengerPageId: '300000000000002',
     instagramId: '400000000000002',
+    gupshup: {
+      accountId: '22222222-9000-4000-8000-000000000001',
+      appName: 'GlowSalonApp',
+      phone: '15550100012',
+      wabaId: '200000000000012',
+    },
+    ycloud: {
+      accountId: '22222222-9000-4000-8000-000000000002',
+      phone: '+15550100022',
+      wabaId: '200000000000022',
+    },
     users: [
       { id: '22222222-0000-4000-8000-000000000001', email: 'owner@glow.test', role: 'owner' },
       { id: '22222222-0000-4000-8000-000000000002', email: 'agent@glow.test', role: 'agent' },
@@ -85,4 +116,17 @@ export function hyperdriveLocalConnectionString(connectionString: string): strin
   const url = new URL(connectionString);
   if (!url.password) url.password = 'unused';
   return url.toString();
+}
+
+/** Where the demo numbers on a provider post their callbacks: the Worker's provider webhook. */
+export function providerCallbackUrl(
+  workerUrl: string,
+  provider: 'gupshup' | 'ycloud',
+  accountId: string,
+): string {
+  const base = `${workerUrl}/webhooks/${provider}/${accountId}`;
+  // Gupshup does not sign callbacks: the secret is carried by the URL only.
+  return provider === 'gupshup'
+    ? `${base}?secret=${encodeURIComponent(localSecrets.gupshupCallbackSecret)}`
+    : base;
 }

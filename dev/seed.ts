@@ -66,6 +66,23 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
           }
         }
       }
+      // The business's numbers on Gupshup and YCloud (issue 13), with the same approved
+      // templates under their own WABA (Gupshup sends a template by its own id).
+      for (const p of providerNumbers(t)) {
+        await tx`insert into channel_accounts (id, tenant_id, channel, provider, external_id, waba_id, display_name, display_phone_number)
+          values (${p.id}, ${t.id}, 'whatsapp', ${p.provider}, ${p.externalId}, ${p.wabaId}, ${p.name}, ${p.phone})
+          on conflict (id) do update set display_name = excluded.display_name`;
+        await tx`insert into private.channel_credentials (channel_account_id, tenant_id, access_token, webhook_secret)
+          values (${p.id}, ${t.id}, ${await encryptSecret(p.apiKey, localSecrets.encryptionKey)},
+            ${await encryptSecret(p.secret, localSecrets.encryptionKey)})
+          on conflict (channel_account_id) do update set access_token = excluded.access_token,
+            webhook_secret = excluded.webhook_secret`;
+        for (const tpl of defaultTemplateFixtures) {
+          await tx`insert into templates (tenant_id, channel_account_id, waba_id, provider_template_id, name, language, status, category, parameter_format, components)
+            values (${t.id}, ${p.id}, ${p.wabaId}, ${`${p.provider}-${tpl.id}`}, ${tpl.name}, ${tpl.language}, ${tpl.status}, ${tpl.category}, ${tpl.parameter_format}, ${tx.json(tpl.components as never)})
+            on conflict (tenant_id, waba_id, name, language) do nothing`;
+        }
+      }
       // Approved follow-up templates, for follow-ups outside the 24-hour window (issue 12).
       await seedFollowUpTemplates(tx, t);
       // The AI agent's demo knowledge base and opening hours (issue 5).
@@ -84,4 +101,30 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
       await seedDemoDashboard(tx, t, now);
     }
   });
+}
+
+/** A demo business's WhatsApp numbers on Gupshup and YCloud, as seeded. */
+export function providerNumbers(t: (typeof demoTenants)[number]) {
+  return [
+    {
+      provider: 'gupshup' as const,
+      id: t.gupshup.accountId,
+      externalId: t.gupshup.appName,
+      phone: t.gupshup.phone,
+      wabaId: t.gupshup.wabaId,
+      name: `${t.name} WhatsApp (Gupshup)`,
+      apiKey: localSecrets.gupshupApiKey,
+      secret: localSecrets.gupshupCallbackSecret,
+    },
+    {
+      provider: 'ycloud' as const,
+      id: t.ycloud.accountId,
+      externalId: t.ycloud.phone,
+      phone: t.ycloud.phone.replace('+', ''),
+      wabaId: t.ycloud.wabaId,
+      name: `${t.name} WhatsApp (YCloud)`,
+      apiKey: localSecrets.ycloudApiKey,
+      secret: localSecrets.ycloudWebhookSecret,
+    },
+  ];
 }

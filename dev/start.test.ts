@@ -9,6 +9,8 @@ const urls = {
   redisUrl: 'http://127.0.0.1:8079',
   qstashUrl: 'http://127.0.0.1:8080',
   graphUrl: 'http://127.0.0.1:8090',
+  gupshupUrl: 'http://127.0.0.1:8091',
+  ycloudUrl: 'http://127.0.0.1:8092',
   tracesUrl: 'http://127.0.0.1:4318',
   pooler: {
     url: 'postgres://postgres:postgres@127.0.0.1:40123/postgres',

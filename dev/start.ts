@@ -20,11 +20,13 @@ import {
   hyperdriveLocalConnectionString,
   localSecrets,
   ports,
+  providerCallbackUrl,
 } from './local-config';
 import { startPooler } from './pooler';
 import { seedDemo } from './seed';
 import { embedUnembeddedArticles } from './seed-embeddings';
 import { startEmbeddingsStandIn } from './stand-ins/embeddings';
+import { startGupshup } from './stand-ins/gupshup';
 import { freeLoopbackPort } from './stand-ins/http-server';
 import { defaultTemplateFixtures, startMetaGraph } from './stand-ins/meta-graph';
 import { followUpTemplateFixtures } from './stand-ins/meta-graph-templates';
@@ -32,6 +34,7 @@ import { startOtlpCollector } from './stand-ins/otlp-collector';
 import { startQStash } from './stand-ins/qstash';
 import { postgresUserStore, startSupabaseAuth } from './stand-ins/supabase-auth';
 import { startUpstashRedis } from './stand-ins/upstash-redis';
+import { startYCloud } from './stand-ins/ycloud';
 import { buildWebPage } from './web-build';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,6 +162,30 @@ async function main() {
     ),
     statusDelayMs: 1500,
   });
+  // The demo numbers carried by Gupshup and YCloud: each provider's API, posting callbacks (the
+  // provider's way: Gupshup's secret in the URL, YCloud's signed body) to the Worker.
+  const gupshup = await startGupshup({
+    port: portFor(ports.gupshup),
+    accounts: demoTenants.map((t) => ({
+      appName: t.gupshup.appName,
+      apiKey: localSecrets.gupshupApiKey,
+      source: t.gupshup.phone,
+      callbackUrl: providerCallbackUrl(workerUrl, 'gupshup', t.gupshup.accountId),
+    })),
+    statusDelayMs: 1500,
+  });
+  const ycloud = await startYCloud({
+    port: portFor(ports.ycloud),
+    accounts: demoTenants.map((t) => ({
+      phone: t.ycloud.phone,
+      apiKey: localSecrets.ycloudApiKey,
+      webhookSecret: localSecrets.ycloudWebhookSecret,
+      callbackUrl: providerCallbackUrl(workerUrl, 'ycloud', t.ycloud.accountId),
+      wabaId: t.ycloud.wabaId,
+    })),
+    statusDelayMs: 1500,
+  });
+  closers.push(gupshup.close, ycloud.close);
   // Knowledge search by meaning: a deterministic multilingual stand-in for OpenAI's embeddings
   // endpoint. An empty EMBEDDINGS_BASE_URL in .dev.vars turns it off (full-text search only).
   const embeddings = await startEmbeddingsStandIn({ port: portFor(ports.embeddings) });
@@ -176,6 +203,8 @@ async function main() {
     META_APP_SECRET: localSecrets.metaAppSecret,
     META_VERIFY_TOKEN: localSecrets.metaVerifyToken,
     GRAPH_API_BASE_URL: graph.url,
+    GUPSHUP_API_BASE_URL: gupshup.url,
+    YCLOUD_API_BASE_URL: ycloud.url,
     WHATSAPP_ALLOW_LIVE_SEND: 'true',
     UPSTASH_REDIS_REST_URL: redis.url,
     UPSTASH_REDIS_REST_TOKEN: localSecrets.redisToken,
@@ -275,6 +304,8 @@ async function main() {
       redisUrl: redis.url,
       qstashUrl: qstash.url,
       graphUrl: graph.url,
+      gupshupUrl: gupshup.url,
+      ycloudUrl: ycloud.url,
       embeddingsUrl: embeddings.url,
       tracesUrl: otlp.url,
       database,
@@ -335,6 +366,9 @@ export interface BannerInfo {
   redisUrl: string;
   qstashUrl: string;
   graphUrl: string;
+  /** The Gupshup and YCloud stand-ins (the demo numbers those providers carry). */
+  gupshupUrl: string;
+  ycloudUrl: string;
   /** The OpenAI-compatible embeddings stand-in (knowledge search by meaning). */
   embeddingsUrl?: string;
   /** The OTLP collector stand-in: its page lists the agent runs' traces. */
@@ -368,6 +402,7 @@ export function startupBanner(info: BannerInfo): string {
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
   Supabase Auth    ${info.authUrl}/auth/v1
   Agent traces     ${info.tracesUrl}/   (OTLP collector stand-in: each agent run's spans)
+  WhatsApp via BSP ${workerUrl}/webhooks/gupshup/{account} (Gupshup ${info.gupshupUrl})  ${workerUrl}/webhooks/ycloud/{account} (YCloud ${info.ycloudUrl})
   Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}${info.embeddingsUrl ? `  Embeddings ${info.embeddingsUrl}` : ''}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}
   Database         ${data}
                    the Worker's Hyperdrive binding → pooler ${poolerHost} (at most ${info.pooler.maxServerConnections} server connections)
@@ -379,6 +414,8 @@ export function startupBanner(info: BannerInfo): string {
   Send a customer message:
     npm run simulate -- --to ${a?.whatsapp.displayPhone} --from 34600111222 "Hola, ¿tenéis cita el martes?"
     npm run simulate -- --channel messenger --to ${b?.messengerPageId} --from 7001 "Hi! Are you open Sunday?"
+    npm run simulate -- --provider gupshup --to ${a?.gupshup.phone} --from 5491155550101 "Hola, ¿precio de limpieza?"
+    npm run simulate -- --provider ycloud --to ${b?.ycloud.phone} --from 15550199001 "Hi, any slot Friday?"
 
   Ctrl-C stops everything.
 `;

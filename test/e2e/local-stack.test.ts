@@ -173,6 +173,62 @@ describe('npm start: the whole product on this machine', () => {
     expect(await (await fetch(`${tracesUrl}/`)).text()).toContain('invoke_agent switchboard');
   }, 90_000);
 
+  it.each([
+    ['gupshup', '15550100011', /Gupshup (http:\/\/127\.0\.0\.1:\d+)/],
+    ['ycloud', '+15550100021', /YCloud (http:\/\/127\.0\.0\.1:\d+)/],
+  ] as const)(
+    'a customer writes to the clinic’s number on %s: the agent answers through it',
+    async (provider, number, standInUrl) => {
+      const standIn = standInUrl.exec(output)?.[1] ?? '';
+      expect(standIn).toMatch(/^http:/);
+      const name = `Cliente ${provider}`;
+      const { stdout } = await promisify(execFile)(
+        'npm',
+        [
+          'run',
+          'simulate',
+          '--',
+          '--provider',
+          provider,
+          '--to',
+          number,
+          '--stand-in',
+          standIn,
+          '--from',
+          provider === 'gupshup' ? '5491155550101' : '15550199001',
+          '--name',
+          name,
+          'Hola, ¿cuánto cuesta una limpieza?',
+        ],
+        { env },
+      );
+      expect(stdout).toMatch(/^200 /m);
+      const headers = { authorization: `Bearer ${await operatorToken()}` };
+      const reply = await waitFor(`the agent's reply on ${provider}`, async () => {
+        const { items } = (await (
+          await fetch(`${base}/admin/chats/summary`, { headers })
+        ).json()) as {
+          items: Array<{ id: string; display_name: string }>;
+        };
+        const chat = items.find((c) => c.display_name === name);
+        if (!chat) return undefined;
+        const thread = (await (
+          await fetch(`${base}/admin/chats/${chat.id}/messages`, { headers })
+        ).json()) as { items: Array<{ sender: string; content: string; status: string }> };
+        return thread.items.find(
+          (m) => m.sender === 'agent' && m.status !== 'queued' && m.status !== 'sending',
+        );
+      });
+      expect(reply.content.length).toBeGreaterThan(0);
+      // The provider's API got it, in its own request shape.
+      const sends = (await (await fetch(`${standIn}/__sends`)).json()) as unknown;
+      expect(JSON.stringify(sends)).toContain(
+        provider === 'gupshup' ? '5491155550101' : '+15550199001',
+      );
+    },
+    90_000,
+  );
+
   it('books and cancels an appointment for a customer, buttons and a tap included', async () => {
     const customer = '34600777666';
     type Send = { to?: string; text?: { body: string }; interactive?: WhatsAppInteractive };
