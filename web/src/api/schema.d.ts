@@ -264,6 +264,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business's WhatsApp numbers, Messenger pages and Instagram accounts */
+        get: operations["listChannels"];
+        put?: never;
+        /** Connect a WhatsApp number carried by Gupshup or YCloud (owners and admins) */
+        post: operations["connectProviderNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/channels/{id}/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Replace a provider number's callback secret (owners and admins) */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/channels/{id}/api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a provider number's API key (owners and admins) */
+        put: operations["setProviderApiKey"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/conversations/{id}": {
         parameters: {
             query?: never;
@@ -2012,6 +2064,130 @@ export interface components {
                     text?: string;
                 }[];
             };
+        };
+        /** @description A WhatsApp number, Messenger page or Instagram account */
+        ChannelAccount: {
+            /**
+             * Format: uuid
+             * @description The channel account
+             * @example 0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            id: string;
+            /**
+             * @description The channel
+             * @example whatsapp
+             * @enum {string}
+             */
+            channel: "whatsapp" | "messenger" | "instagram";
+            /**
+             * @description Who carries it: Meta directly, or a provider
+             * @example meta
+             * @enum {string}
+             */
+            provider: "meta" | "gupshup" | "ycloud";
+            /**
+             * @description The account's id at its provider: Meta's phone number id, page or Instagram id; Gupshup's app name; YCloud's number in E.164
+             * @example 106540352242922
+             */
+            external_id: string;
+            /**
+             * @description The name shown for the account
+             * @example Main line
+             */
+            display_name: string;
+            /**
+             * @description The number, for WhatsApp
+             * @example +1 555 010 0001
+             */
+            display_phone_number: string | null;
+            /**
+             * @description Where a provider posts this number's callbacks (without Gupshup's secret); null for Meta's accounts, which share /webhooks/meta
+             * @example https://api.example.com/webhooks/ycloud/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60
+             */
+            callback_url: string | null;
+            /**
+             * @description When it was connected (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            created_at: string;
+        };
+        /** @description The number, and where its callbacks go */
+        ConnectedNumber: {
+            account: components["schemas"]["ChannelAccount"];
+            /**
+             * @description The URL to set as the callback in the provider’s settings; for Gupshup it carries the secret and is shown only now
+             * @example https://api.example.com/webhooks/gupshup/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60?secret=…
+             */
+            callback_url: string;
+        };
+        /** @description A WhatsApp number a provider carries */
+        ProviderNumberInput: {
+            /**
+             * @description Who carries the WhatsApp number
+             * @example gupshup
+             * @enum {string}
+             */
+            provider: "gupshup" | "ycloud";
+            /**
+             * @description Gupshup: the app name (src.name). YCloud: the number in E.164 ('+' and digits)
+             * @example AcmeSalon
+             */
+            external_id: string;
+            /**
+             * @description The name shown for the number
+             * @example Salon (Gupshup)
+             */
+            display_name: string;
+            /**
+             * @description The business number, E.164
+             * @example +15550100001
+             */
+            display_phone_number: string;
+            /**
+             * @description The WhatsApp Business Account id, for templates
+             * @default null
+             * @example 102290129340398
+             */
+            waba_id: string | null;
+            /**
+             * @description The provider's API key (write-only)
+             * @example sk_4f1c0b2e9d8a7f6e5d4c3b2a1f0e9d8c
+             */
+            api_key: string;
+            /**
+             * @description YCloud: the webhook endpoint's signing secret (required). Gupshup: leave it out; one is made and put in the callback URL
+             * @example whsec_3f9c2a7e51d84b0c9e6a1f2d7b3c8e40
+             */
+            webhook_secret?: string;
+        };
+        /** @description The new secret is in force */
+        RotatedWebhookSecret: {
+            /**
+             * @description The URL to set as the callback in the provider’s settings; for Gupshup it carries the secret and is shown only now
+             * @example https://api.example.com/webhooks/gupshup/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60?secret=…
+             */
+            callback_url: string;
+            /**
+             * @description Until when callbacks with the secret it replaced are still accepted (ISO 8601)
+             * @example 2025-03-14T09:26:53.589Z
+             */
+            previous_secret_valid_until: string;
+        };
+        /** @description A new callback secret */
+        WebhookSecretInput: {
+            /**
+             * @description YCloud: the endpoint's new signing secret (required). Gupshup: leave it out; a new one is made
+             * @example whsec_3f9c2a7e51d84b0c9e6a1f2d7b3c8e40
+             */
+            webhook_secret?: string;
+        };
+        /** @description The provider's new API key */
+        ProviderApiKeyInput: {
+            /**
+             * @description The provider's API key (write-only)
+             * @example sk_4f1c0b2e9d8a7f6e5d4c3b2a1f0e9d8c
+             */
+            api_key: string;
         };
         /** @description A conversation's human-override lock and messaging window */
         ConversationState: {
@@ -6762,6 +6938,465 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["QueuedMessage"];
                 };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listChannels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Accounts, by channel */
+                        items: components["schemas"]["ChannelAccount"][];
+                    };
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    connectProviderNumber: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderNumberInput"];
+            };
+        };
+        responses: {
+            /** @description Connected */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectedNumber"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretInput"];
+            };
+        };
+        responses: {
+            /** @description Rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedWebhookSecret"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setProviderApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderApiKeyInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (400) */
             400: {
