@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultTemplateFixtures } from '../../dev/stand-ins/meta-graph';
 import { ycloudSignature } from '../../dev/stand-ins/ycloud';
 import { replyWith, scriptedModels } from '../../test/agent';
 import { adminSql, createTenant, type TenantFixture } from '../../test/fixtures';
@@ -288,6 +289,61 @@ describe.each(['gupshup', 'ycloud'] as const)('a WhatsApp number on %s', (provid
     expect(((await late.json()) as { error: { message: string } }).error.message).toContain(
       '24 hours',
     );
+  });
+
+  it('outside the 24 hours an approved template goes out through the provider’s template shape', async () => {
+    await settleAll();
+    const n = await number(provider);
+    const from = customer();
+    const [shipped] = defaultTemplateFixtures.filter((f) => f.name === 'order_shipped');
+    const tpl = must(shipped, 'order_shipped');
+    // The number's own copy of the template: Gupshup knows it by its own id.
+    await sql`update channel_accounts set waba_id = ${`waba-${n.id}`} where id = ${n.id}`;
+    await sql`insert into templates (tenant_id, channel_account_id, waba_id, provider_template_id, name, language, status, category, parameter_format, components)
+      values (${t.tenantId}, ${n.id}, ${`waba-${n.id}`}, ${`gs-${n.id}`}, ${tpl.name}, ${tpl.language}, ${tpl.status}, ${tpl.category}, ${tpl.parameter_format}, ${sql.json(tpl.components as never)})`;
+    await customerWrites(standIns, n, { from, text: '¿y mi pedido?' });
+    await settleAll();
+    const [conv] = await sql`select id from conversations where channel_account_id = ${n.id}`;
+    await sql`update conversations set last_inbound_at = now() - interval '30 hours'
+      where id = ${must(conv, 'conversation').id}`;
+    const before =
+      provider === 'gupshup' ? standIns.gupshup.sends().length : standIns.ycloud.sends().length;
+    const res = await h.asUser(t.owner, '/admin/whatsapp/send', {
+      method: 'POST',
+      body: JSON.stringify({
+        conversation_id: must(conv, 'conversation').id,
+        message: {
+          type: 'template',
+          name: 'order_shipped',
+          language: 'en_US',
+          components: [{ type: 'body', parameters: [{ type: 'text', text: '#4521' }] }],
+        },
+      }),
+    });
+    expect(res.status).toBe(202);
+    await settleAll();
+    if (provider === 'gupshup') {
+      const [send] = standIns.gupshup.sends().slice(before);
+      expect(send?.path).toBe('/wa/api/v1/template/msg');
+      expect(send?.status).toBe(202);
+      expect(send?.template).toEqual({ id: `gs-${n.id}`, params: ['#4521'] });
+      expect(send?.form.destination).toBe(from);
+    } else {
+      const [send] = standIns.ycloud.sends().slice(before);
+      expect(send?.answer.status).toBe(200);
+      expect(send?.body).toMatchObject({
+        to: `+${from}`,
+        type: 'template',
+        template: {
+          name: 'order_shipped',
+          language: { code: 'en_US' },
+          components: [{ type: 'body', parameters: [{ type: 'text', text: '#4521' }] }],
+        },
+      });
+    }
+    const [sent] = await sql`select status from messages
+      where conversation_id = ${must(conv, 'conversation').id} and sender = 'operator'`;
+    expect(sent?.status).toBe('read');
   });
 
   it("the provider's errors are classified: a 503 is retried and then sent, a refusal fails with its reason", async () => {
