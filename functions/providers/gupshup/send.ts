@@ -7,8 +7,9 @@
  */
 import { z } from 'zod';
 import type { TemplateComponentParams, WhatsAppMessage } from '../../../core/messaging/kinds';
-import { GraphApiError, NETWORK_ERROR, NO_ANSWER_ERROR, noAnswer } from '../../lib/graph';
+import { GraphApiError, NO_ANSWER_ERROR } from '../../lib/graph';
 import type { ProviderAccount, ProviderConnection, ProviderSendInput } from '../adapter';
+import { postToProvider } from '../http';
 import {
   GUPSHUP_BAD_ANSWER,
   GUPSHUP_NO_ANSWER,
@@ -225,15 +226,6 @@ const refusal = z.looseObject({
   code: z.union([z.string(), z.number()]).optional(),
 });
 
-/** The answer as JSON whatever its Content-Type (Gupshup says text/html); null when it is not. */
-function jsonOf(text: string): unknown {
-  try {
-    return text === '' ? null : JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
 function refused(httpStatus: number, answer: unknown, text: string): GraphApiError {
   const r = refusal.safeParse(answer);
   const message = (r.success ? r.data.message : undefined) ?? text.slice(0, 500);
@@ -248,15 +240,6 @@ function refused(httpStatus: number, answer: unknown, text: string): GraphApiErr
   );
 }
 
-/** A call that ended without an answer: never sent (connect failure) or outcome unknown. */
-function unanswered(err: unknown): GraphApiError {
-  const { info } = noAnswer(err);
-  return new GraphApiError(
-    info,
-    info.code === NETWORK_ERROR ? GUPSHUP_UNREACHABLE : GUPSHUP_NO_ANSWER,
-  );
-}
-
 export async function sendGupshup(
   request: Record<string, unknown>,
   connection: ProviderConnection,
@@ -266,30 +249,20 @@ export async function sendGupshup(
     throw unsendable('invalid_message', 'The stored request is not a Gupshup request.');
   }
   const { path, form } = parsed.data;
-  let response: Response;
-  try {
-    response = await fetch(`${connection.baseUrl.replace(/\/+$/, '')}${path}`, {
-      method: 'POST',
+  // The answer is read as JSON whatever its Content-Type (Gupshup says text/html).
+  const response = await postToProvider(
+    `${connection.baseUrl.replace(/\/+$/, '')}${path}`,
+    {
       headers: {
         apikey: connection.apiKey,
         'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
       },
       body: new URLSearchParams(form).toString(),
-      signal: AbortSignal.timeout(connection.timeoutMs),
-    });
-  } catch (err) {
-    throw unanswered(err);
-  }
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (err) {
-    // An accepted send whose answer stopped coming is as unknown as one never answered.
-    if (response.ok) throw unanswered(err);
-    text = '';
-  }
-  const answer = jsonOf(text);
+      timeoutMs: connection.timeoutMs,
+    },
+    { unreachable: GUPSHUP_UNREACHABLE, noAnswer: GUPSHUP_NO_ANSWER },
+  );
+  const { json: answer, text } = response;
   if (!response.ok) throw refused(response.status, answer, text);
   const ok = submitted.safeParse(answer);
   if (ok.success) return { providerMessageId: ok.data.messageId };

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { type GraphErrorMeaning, graphErrorMeaning } from '../../../core/messaging/graph-errors';
 import type { ContactIdentity, MessageItem } from '../../../db/inbound';
 import type { DeliveryStatus, StatusReport } from '../../../db/statuses';
-import { GraphApiError, noAnswer } from '../../lib/graph';
+import { GraphApiError } from '../../lib/graph';
 import { whatsappBody } from '../../messaging/bodies';
 import type { ParsedItem } from '../../webhooks/parse';
 import { id, isRecord, issues, statusError, storedOnce } from '../../webhooks/parse/shared';
@@ -24,6 +24,7 @@ import type {
   ProviderSendInput,
   WhatsAppAdapter,
 } from '../adapter';
+import { postToProvider } from '../http';
 
 export const YCLOUD_SIGNATURE_HEADER = 'ycloud-signature';
 /**
@@ -714,60 +715,32 @@ export function ycloudSendError(httpStatus: number, json: unknown): GraphApiErro
   );
 }
 
-/** No answer: `network` (never reached YCloud, safe to retry) or `no_answer` (may have gone). */
-function unanswered(err: unknown): GraphApiError {
-  const error = noAnswer(err);
-  return new GraphApiError(
-    error.info,
-    error.outcomeUnknown
-      ? {
-          classification: 'transient',
-          reason:
-            'YCloud did not answer in time: the message may have gone out, so it is not sent ' +
-            'again on its own.',
-        }
-      : { classification: 'transient', reason: `YCloud could not be reached. ${RETRYING}` },
-  );
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text === '' ? null : JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
+/** What a send without an answer means: never reached YCloud (retried), or may have gone (not). */
+const YCLOUD_UNANSWERED = {
+  unreachable: { classification: 'transient', reason: `YCloud could not be reached. ${RETRYING}` },
+  noAnswer: {
+    classification: 'transient',
+    reason:
+      'YCloud did not answer in time: the message may have gone out, so it is not sent again ' +
+      'on its own.',
+  },
+} as const;
 
 async function send(
   body: Record<string, unknown>,
   _account: ProviderAccount,
   connection: ProviderConnection,
 ): Promise<{ providerMessageId: string }> {
-  const url = `${connection.baseUrl.replace(/\/+$/, '')}${YCLOUD_SEND_PATH}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'x-api-key': connection.apiKey,
-        'content-type': 'application/json',
-        accept: 'application/json',
-      },
+  const response = await postToProvider(
+    `${connection.baseUrl.replace(/\/+$/, '')}${YCLOUD_SEND_PATH}`,
+    {
+      headers: { 'x-api-key': connection.apiKey, 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(connection.timeoutMs),
-    });
-  } catch (err) {
-    throw unanswered(err);
-  }
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (err) {
-    // An accepted send whose answer stopped coming is as unknown as one with no answer at all.
-    if (response.ok) throw unanswered(err);
-    text = '';
-  }
-  const json = parseJson(text);
+      timeoutMs: connection.timeoutMs,
+    },
+    YCLOUD_UNANSWERED,
+  );
+  const { json } = response;
   if (!response.ok) throw ycloudSendError(response.status, json);
   const answer = sendAnswer.safeParse(json);
   if (!answer.success) {
