@@ -45,12 +45,31 @@ describe('demo seed', () => {
     return rows;
   }
 
-  it('loads two tenants with three channels, two operators and templates each, idempotently', async () => {
+  it('loads two tenants with three channels (WhatsApp on Meta, Gupshup and YCloud), two operators and templates each, idempotently', async () => {
     await seedDemo(sql);
     await seedDemo(sql);
-    const accounts =
-      await sql`select tenant_id, count(*)::int as n from channel_accounts where tenant_id = any(${ids}) group by tenant_id`;
-    expect(accounts.map((r) => r.n)).toEqual([3, 3]);
+    const accounts = await sql`select tenant_id, channel, provider, count(*)::int as n
+      from channel_accounts where tenant_id = any(${ids})
+      group by tenant_id, channel, provider order by tenant_id, channel, provider`;
+    const perTenant = [
+      ['whatsapp', 'meta', 1],
+      ['whatsapp', 'gupshup', 1],
+      ['whatsapp', 'ycloud', 1],
+      ['messenger', 'meta', 1],
+      ['instagram', 'meta', 1],
+    ];
+    expect(accounts.map((r) => [r.channel, r.provider, r.n])).toEqual([...perTenant, ...perTenant]);
+    // Each provider number's callback secret and API key, sealed; its templates under its WABA.
+    const providers = await sql`select c.webhook_secret, c.access_token,
+        (select count(*)::int from templates t where t.channel_account_id = a.id) as templates
+      from channel_accounts a join private.channel_credentials c on c.channel_account_id = a.id
+      where a.tenant_id = any(${ids}) and a.provider <> 'meta'`;
+    expect(providers).toHaveLength(4);
+    for (const p of providers) {
+      expect(p.webhook_secret).toMatch(/^v1:/);
+      expect(p.access_token).toMatch(/^v1:/);
+      expect(p.templates).toBeGreaterThan(0);
+    }
     const members =
       await sql`select count(*)::int as n from tenant_members where tenant_id = any(${ids})`;
     expect(members[0]?.n).toBe(4);
