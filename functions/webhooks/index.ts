@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { asIntake, asTenant, commitWith } from '../../db/client';
 import {
   accountAppSecret,
+  type ProviderCallbackAccount,
   recordWebhookEvent,
   resolveChannelAccount,
   type StoredWebhookEvent,
@@ -15,7 +16,6 @@ import { NO_TENANT, WEBHOOK_EVENT_JOB_KIND } from '../jobs/webhook-event';
 import { decryptSecret } from '../lib/crypto';
 import { publishJobs, publishUnqueuedJob } from '../lib/jobs';
 import { safeErrorFields } from '../lib/logger';
-import type { ProviderAccount } from '../providers/adapter';
 import { createServices } from '../services';
 import { INLINE_UPDATES_LIMIT, updatesIn } from './batch';
 import { BASE64_PREFIX, type ProcessResult, type ProcessScope, processStoredBody } from './process';
@@ -103,7 +103,7 @@ export async function processDelivery(
     event: StoredWebhookEvent;
     object: string | null;
     scope?: ProcessScope;
-    providerAccount?: ProviderAccount;
+    providerAccount?: ProviderCallbackAccount;
   },
 ) {
   const { services, env, logger } = c.var;

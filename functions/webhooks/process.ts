@@ -8,6 +8,7 @@ import {
 } from '../../db/inbound';
 import type { OutboxJob } from '../../db/outbox';
 import {
+  type ProviderCallbackAccount,
   providerCallbackAccount,
   type ResolvedAccount,
   resolveChannelAccount,
@@ -21,7 +22,7 @@ import type { Env } from '../env';
 import { safeErrorFields } from '../lib/logger';
 import { callbackAdapter } from '../providers';
 import { providerAccountOf } from '../providers/accounts';
-import type { ProviderAccount } from '../providers/adapter';
+import type { WhatsAppAdapter } from '../providers/adapter';
 import {
   type AccountGroup,
   MAX_BODY_DEPTH,
@@ -75,16 +76,17 @@ export async function processStoredBody(
     scope?: ProcessScope;
     store?: { object: string | null };
     /** A provider's callback: the account its URL named (else read from `event.signedFor`). */
-    providerAccount?: ProviderAccount;
+    providerAccount?: ProviderCallbackAccount;
   },
 ): Promise<ProcessResult> {
   const { services } = deps;
   const problems: string[] = [];
   const notes: string[] = [];
   const body = readBody(event.rawBody, problems);
+  const source = await sourceOf(deps, event, options.providerAccount, problems);
   let parsed: Parsed | null = null;
-  if (body !== undefined) {
-    parsed = await parseStored(deps, event, body, options.providerAccount, problems);
+  if (body !== undefined && source) {
+    parsed = parseStored(deps, source, body);
     if (parsed) {
       problems.push(...parsed.problems);
       notes.push(...parsed.notes);
@@ -100,7 +102,9 @@ export async function processStoredBody(
           isolateItems,
           problems: [...problems],
           notes: [...notes],
-          tenantsSeen: new Set(),
+          // A provider's body is all for the one account it authenticated for: its business's,
+          // even when nothing in it could be read (operators then see it, dead, with why).
+          tenantsSeen: new Set(source && 'account' in source ? [source.account.tenantId] : []),
           result: {
             outcome: 'processed',
             reason: null,
@@ -153,20 +157,20 @@ export type ProcessedEvent = {
   signedFor?: string[] | null;
 };
 
-/**
- * The body read by its provider's parser: Meta's, or the adapter of the provider that carries the
- * account it came for. Null (with the reason) when that cannot be known.
- */
-async function parseStored(
-  { services, env }: { services: Services; env: Env },
+/** Whose format a body is in: Meta's, or a provider adapter's for the account it came for. */
+type Source =
+  | { provider: 'meta' }
+  | { provider: string; adapter: WhatsAppAdapter; account: ProviderCallbackAccount };
+
+/** The body's source; null (with the reason) when its provider or account cannot be known. */
+async function sourceOf(
+  { services }: { services: Services },
   event: ProcessedEvent,
-  body: unknown,
-  given: ProviderAccount | undefined,
+  given: ProviderCallbackAccount | undefined,
   problems: string[],
-): Promise<Parsed | null> {
-  const receivedAt = services.clock.now();
+): Promise<Source | null> {
   const provider = event.provider ?? 'meta';
-  if (provider === 'meta') return parseWebhook(body, { appId: env.META_APP_ID, receivedAt });
+  if (provider === 'meta') return { provider };
   const adapter = callbackAdapter(provider);
   if (!adapter) {
     problems.push(`provider ${JSON.stringify(provider)} is not handled`);
@@ -184,7 +188,20 @@ async function parseStored(
     problems.push(`no ${provider} account ${accountId ?? '(none recorded)'} for this body`);
     return null;
   }
-  return parseProviderCallback(adapter, body, providerAccountOf(account), { receivedAt });
+  return { provider, adapter, account };
+}
+
+/** The body read by its source's parser. */
+function parseStored(
+  { services, env }: { services: Services; env: Env },
+  source: Source,
+  body: unknown,
+): Parsed {
+  const receivedAt = services.clock.now();
+  if (!('adapter' in source)) return parseWebhook(body, { appId: env.META_APP_ID, receivedAt });
+  return parseProviderCallback(source.adapter, body, providerAccountOf(source.account), {
+    receivedAt,
+  });
 }
 
 /** What one processing of a body accumulates as it goes (one attempt of its transaction). */

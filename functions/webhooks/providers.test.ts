@@ -247,6 +247,41 @@ describe.each(['gupshup', 'ycloud'] as const)('a WhatsApp number on %s', (provid
     expect((await post(foreignUrl, forged, new Headers(real.headers))).status).toBe(401);
     expect((await counts(foreign.id)).messages).toBe(0);
 
+    // More than the app takes (1 MiB): 413, nothing stored; a body that is not JSON but is
+    // authentic is kept, dead with its reason, for an operator to see.
+    const huge = await post(
+      real.url,
+      `{"x":"${'a'.repeat(1024 * 1024)}"}`,
+      new Headers(real.headers),
+    );
+    expect(huge.status).toBe(413);
+    expect(await counts(n.id)).toEqual(before);
+    const notJson = `this is not json (${n.id})`;
+    const garbled = await post(
+      real.url,
+      notJson,
+      provider === 'ycloud'
+        ? new Headers({
+            'YCloud-Signature': ycloudSignature(
+              n.webhookSecret,
+              Math.floor(Date.now() / 1000),
+              notJson,
+            ),
+          })
+        : new Headers(),
+    );
+    expect(garbled.status).toBe(200);
+    expect(((await garbled.json()) as { status: string }).status).toBe('dead');
+    const [dead] = await sql`select outcome, reason, provider, tenant_id from webhook_events
+      where raw_body = ${notJson} and signed_for @> array[${n.id}]::uuid[]`;
+    expect(dead).toEqual({
+      outcome: 'dead',
+      reason: 'the body is not JSON',
+      provider,
+      // The business's own: its operators see the dead body and why.
+      tenant_id: t.tenantId,
+    });
+
     const unknown = await post(`/webhooks/${provider}/${crypto.randomUUID()}`, forged);
     expect(unknown.status).toBe(404);
     expect((await post(`/webhooks/${provider}/not-an-id`, forged)).status).toBe(404);

@@ -8,7 +8,6 @@ import { ApiError } from '../errors';
 import { decryptSecret } from '../lib/crypto';
 import { safeErrorFields } from '../lib/logger';
 import { callbackAdapter } from '../providers';
-import { providerAccountOf } from '../providers/accounts';
 import type { WhatsAppAdapter } from '../providers/adapter';
 import { eventIdOf, processDelivery, toBase64, utf8Text } from './index';
 import { BASE64_PREFIX } from './process';
@@ -53,7 +52,7 @@ export function registerProviderWebhooks(app: App) {
       event,
       object: provider,
       scope: { channelAccountIds: new Set(event.signedFor) },
-      providerAccount: providerAccountOf(account),
+      providerAccount: account,
     });
   });
 }
