@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTemplateFixtures } from '../../dev/stand-ins/meta-graph';
@@ -416,6 +417,89 @@ describe.each(['gupshup', 'ycloud'] as const)('a WhatsApp number on %s', (provid
     expect(tries?.n).toBe(1);
   });
 });
+
+/**
+ * A provider's authentic callback, mutated at random (a field dropped, retyped or replaced by any
+ * JSON, the whole body replaced): never a 5xx, and every body kept, processed or dead with why.
+ */
+describe.each(['gupshup', 'ycloud'] as const)('fuzzing authentic %s callbacks', (provider) => {
+  it('60 mutated bodies: no 5xx, each kept as processed or dead with its reason', async () => {
+    const n = await number(provider);
+    await customerWrites(standIns, n, { from: customer(), text: 'semilla' });
+    const original = JSON.parse(lastCallback(n).body) as unknown;
+    const mutated = fc.sample(mutation(original), { numRuns: 60, seed: 13 });
+    const outcomes = new Map<string, number>();
+    for (const [i, body] of mutated.entries()) {
+      // Unique per run, so a mutation that changed nothing is not a resend of the seed.
+      const raw = JSON.stringify(body).replace('semilla', `semilla ${i}`);
+      const headers = new Headers(
+        provider === 'ycloud'
+          ? {
+              'YCloud-Signature': ycloudSignature(
+                n.webhookSecret,
+                Math.floor(Date.now() / 1000),
+                raw,
+              ),
+            }
+          : {},
+      );
+      const res = await post(n.callbackUrl, raw, headers);
+      expect(res.status, raw).toBe(200);
+      const { event_id: eventId } = (await res.json()) as { event_id: string };
+      const [event] = await sql`select outcome, reason from webhook_events where id = ${eventId}`;
+      expect(['processed', 'dead'], raw).toContain(event?.outcome);
+      if (event?.outcome === 'dead') expect(String(event.reason).length, raw).toBeGreaterThan(5);
+      outcomes.set(String(event?.outcome), (outcomes.get(String(event?.outcome)) ?? 0) + 1);
+    }
+    // Both kinds happen: the mutations are neither all harmless nor all fatal.
+    expect(outcomes.get('processed') ?? 0).toBeGreaterThan(0);
+    expect(outcomes.get('dead') ?? 0).toBeGreaterThan(0);
+    await settleAll();
+  });
+});
+
+/** The paths to every value in a JSON value. */
+function pathsOf(value: unknown, path: Array<string | number> = []): Array<Array<string | number>> {
+  if (Array.isArray(value)) return [path, ...value.flatMap((v, i) => pathsOf(v, [...path, i]))];
+  if (value && typeof value === 'object') {
+    return [path, ...Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...path, k]))];
+  }
+  return [path];
+}
+
+/** `value` with the thing at `path` replaced (or removed, for `undefined`). */
+function replaced(value: unknown, path: Array<string | number>, by: unknown): unknown {
+  if (path.length === 0) return by;
+  const [head, ...rest] = path as [string | number, ...Array<string | number>];
+  if (Array.isArray(value)) {
+    const copy = [...value];
+    copy[head as number] = replaced(copy[head as number], rest, by);
+    return copy;
+  }
+  const copy = { ...(value as Record<string, unknown>) };
+  const inner = replaced(copy[head], rest, by);
+  if (inner === undefined) delete copy[head];
+  else copy[head] = inner;
+  return copy;
+}
+
+function mutation(original: unknown) {
+  const paths = pathsOf(original);
+  return fc.oneof(
+    fc.constant(original),
+    fc
+      .record({ at: fc.constantFrom(...paths), by: fc.jsonValue() })
+      .map(({ at, by }) => replaced(original, at, by)),
+    fc.constantFrom(...paths).map((at) => replaced(original, at, undefined) ?? {}),
+    fc
+      .record({
+        at: fc.constantFrom(...paths),
+        by: fc.constantFrom('', -1, 1e308, null, [], {}, '\u202e', "'; drop table messages; --"),
+      })
+      .map(({ at, by }) => replaced(original, at, by)),
+    fc.jsonValue(),
+  );
+}
 
 describe('provider callback secrets', () => {
   it('after a rotation the old Gupshup secret works until its grace ends, then is refused', async () => {
