@@ -10,6 +10,7 @@ import {
   prepareSend,
   recordOutcomeUnknown,
   recordSent,
+  recordWidgetDelivered,
   releaseUnsentClaim,
   requeueAfterTransient,
   SEND_JOB_KIND,
@@ -117,6 +118,8 @@ type Claimed = Extract<SendPlan, { action: 'send' }>;
 
 function requestFor(plan: Claimed): Record<string, unknown> {
   const { conv, message, row, permission } = plan;
+  // The web widget shows the message as stored: there is no provider request to build.
+  if (conv.account.channel === 'web') return { message };
   if (conv.account.channel === 'whatsapp') {
     return whatsappBody(message as WhatsAppMessage, {
       recipient: whatsappRecipient(conv.contact),
@@ -237,6 +240,7 @@ type SendStep = {
 /** The send after the claim: each step either ends the job with an outcome or hands on. */
 async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Promise<JobOutcome> {
   const step: SendStep = { job, plan, options, request: requestFor(plan) };
+  if (plan.conv.account.channel === 'web') return deliverToWidget(step);
   if (!job.env.WHATSAPP_ALLOW_LIVE_SEND) return simulateSend(step);
   let token: Awaited<ReturnType<typeof accessToken>>;
   try {
@@ -320,6 +324,20 @@ async function simulateSend(step: SendStep): Promise<JobOutcome> {
   return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
 }
 
+/** The web widget: no Meta, no live-send switch; the visitor's next poll reads it (docs/widget.md). */
+async function deliverToWidget(step: SendStep): Promise<JobOutcome> {
+  const { job, plan, request } = step;
+  await inTenant(step, (ctx) =>
+    recordWidgetDelivered(ctx, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      request,
+      now: job.services.clock.now(),
+    }),
+  );
+  return { status: 'done', detail: 'delivered to the web widget' };
+}
+
 /** Over the number's throughput cap: back in the queue for when the window has room. */
 async function waitForThroughput(step: SendStep): Promise<JobOutcome | null> {
   const { services, env } = step.job;
@@ -389,6 +407,7 @@ async function callGraph(
   accessToken: string,
 ): Promise<{ ok: true; providerMessageId: string } | { ok: false; error: GraphApiError }> {
   const { account: channel } = step.plan.conv;
+  if (channel.channel === 'web') throw new Error('a web widget message never goes to Graph');
   const account: GraphAccount = {
     channel: channel.channel,
     externalId: channel.externalId,
