@@ -34,6 +34,8 @@ export const localSecrets = {
   anonKey: 'local-anon-key',
   /** 32 bytes of 0x2a, base64: the local AES-GCM key for channel credentials. */
   encryptionKey: Buffer.alloc(32, 42).toString('base64'),
+  /** Signs the web widget's visitor tokens. */
+  widgetTokenSecret: 'local-widget-token-secret-at-least-32-characters',
 } as const;
 
 export const demoPassword = 'switchboard-demo';

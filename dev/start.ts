@@ -187,6 +187,7 @@ async function main() {
     SUPABASE_ANON_KEY: localSecrets.anonKey,
     SUPABASE_JWT_SECRET: localSecrets.jwtSecret,
     CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
+    WIDGET_TOKEN_SECRET: localSecrets.widgetTokenSecret,
     EMBEDDINGS_BASE_URL: embeddings.baseUrl,
     EMBEDDINGS_MODEL: embeddings.model,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.tracesUrl,

@@ -15,6 +15,7 @@ CREATE TABLE "widgets" (
 );
 --> statement-breakpoint
 ALTER TABLE "widgets" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
+ALTER TABLE "contacts" ADD COLUMN "email" text;--> statement-breakpoint
 ALTER TABLE "widgets" ADD CONSTRAINT "widgets_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "widgets" ADD CONSTRAINT "widgets_channel_account_id_channel_accounts_id_fk" FOREIGN KEY ("channel_account_id") REFERENCES "public"."channel_accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE POLICY "widgets: members read" ON "widgets" AS PERMISSIVE FOR SELECT TO "authenticated" USING ("widgets"."tenant_id" in (select app.member_tenant_ids()));--> statement-breakpoint
