@@ -22,6 +22,7 @@ const unitTests = [
   'dev/stand-ins/embeddings.test.ts',
   'dev/stand-ins/meta-graph.test.ts',
   'dev/stand-ins/qstash.test.ts',
+  'web/widget/widget.test.ts',
 ];
 /** The product as a whole: `npm start` and the bundled Worker in workerd… */
 const e2eTests = ['test/e2e/**/*.test.ts', 'test/smoke/**/*.test.ts'];
