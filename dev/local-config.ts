@@ -17,6 +17,8 @@ export const ports = {
   embeddings: 8095 + offset,
   /** OTLP/HTTP's usual port: the collector stand-in. */
   otlp: 4318 + offset,
+  /** The demo business sites with the chat widget (dev/demo-site.ts). */
+  demoSite: 8060 + offset,
   inspector: 9229 + offset,
 } as const;
 
@@ -54,6 +56,11 @@ export const demoTenants = [
     },
     messengerPageId: '300000000000001',
     instagramId: '400000000000001',
+    widget: {
+      key: 'pk_demo_sonrisa_widget',
+      color: '#0b6e4f',
+      greeting: '¡Hola! Soy el asistente de Clínica Sonrisa. ¿En qué te ayudo?',
+    },
     users: [
       { id: '11111111-0000-4000-8000-000000000001', email: 'owner@sonrisa.test', role: 'owner' },
       { id: '11111111-0000-4000-8000-000000000002', email: 'agent@sonrisa.test', role: 'agent' },
@@ -72,6 +79,11 @@ export const demoTenants = [
     },
     messengerPageId: '300000000000002',
     instagramId: '400000000000002',
+    widget: {
+      key: 'pk_demo_glow_widget',
+      color: '#8a2361',
+      greeting: 'Hi! I am Glow Salon’s assistant. How can I help?',
+    },
     users: [
       { id: '22222222-0000-4000-8000-000000000001', email: 'owner@glow.test', role: 'owner' },
       { id: '22222222-0000-4000-8000-000000000002', email: 'agent@glow.test', role: 'agent' },

@@ -6,7 +6,8 @@ import { ApiError } from '../errors';
  * The widget's public endpoints are open to the internet: each is limited per visitor and per IP
  * (sliding windows in Redis, @upstash/ratelimit), so one visitor cannot flood a business's inbox
  * or its agent's budget, and one machine cannot make visitors by the thousand. Redis only guards:
- * when it does not answer within a second the request goes ahead (the library's `timeout`).
+ * when it does not answer within a second (the library's `timeout`) or cannot be reached, the
+ * request goes ahead.
  */
 export type WidgetAction = 'session' | 'poll' | 'send' | 'profile';
 
@@ -75,7 +76,16 @@ export async function checkWidgetLimits(
   if (visitorWindow && input.visitorId) {
     checks.push(limiter(services, `${input.action}:visitor`, visitorWindow).limit(input.visitorId));
   }
-  const outcomes = await Promise.all(checks);
+  let outcomes: Array<{ success: boolean; reset: number }>;
+  try {
+    outcomes = await Promise.all(checks);
+  } catch (err) {
+    // Redis unreachable: the request goes ahead (the limits guard; they are not the product).
+    services.logger.warn('widget rate limits unavailable; allowing', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return;
+  }
   const refused = outcomes.filter((o) => !o.success);
   if (refused.length === 0) return;
   const reset = Math.max(...refused.map((o) => o.reset));
