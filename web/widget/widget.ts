@@ -180,6 +180,16 @@ function start(tag: HTMLScriptElement) {
     if (made.widget.title) title.textContent = made.widget.title;
   }
 
+  let starting: Promise<void> | null = null;
+  /** One session start at a time: a message typed while the widget opens waits for it. */
+  function ensureSession(): Promise<void> {
+    if (session) return Promise.resolve();
+    starting ??= startSession().finally(() => {
+      starting = null;
+    });
+    return starting;
+  }
+
   function who(m: Message): string {
     if (m.from === 'visitor') return t.you;
     return m.by === 'operator' ? t.team : t.assistant;
@@ -291,7 +301,7 @@ function start(tag: HTMLScriptElement) {
         session = null;
         cursor = undefined;
         shown.clear();
-        await startSession().catch(() => {});
+        await ensureSession().catch(() => {});
       } else if (status === 403 || status === 429) {
         error.textContent = (err as Error).message;
       } else {
@@ -301,18 +311,26 @@ function start(tag: HTMLScriptElement) {
     schedule();
   }
 
-  async function send(text: string, replyId?: string): Promise<void> {
+  /** Messages go out one after another, in the order written (the server orders by arrival). */
+  let outbox: Promise<void> = Promise.resolve();
+
+  function send(text: string, replyId?: string): Promise<void> {
     const clean = text.trim();
-    if (!clean) return;
+    if (!clean) return outbox;
     const clientId = crypto.randomUUID();
     pending.set(clientId, { clientId, text: clean, replyId, failed: false });
     render();
+    outbox = outbox.then(() => deliver(clientId, clean, replyId));
+    return outbox;
+  }
+
+  async function deliver(clientId: string, text: string, replyId?: string): Promise<void> {
     try {
-      if (!session) await startSession();
+      await ensureSession();
       await call('/widget/messages', {
         method: 'POST',
         body: JSON.stringify({
-          text: clean,
+          text,
           client_message_id: clientId,
           ...(replyId ? { reply_id: replyId } : {}),
         }),
@@ -335,13 +353,11 @@ function start(tag: HTMLScriptElement) {
     badge.hidden = true;
     render();
     input.focus();
-    if (!session) {
-      startSession()
-        .then(() => poll())
-        .catch((err: Error) => {
-          error.textContent = err.message;
-        });
-    } else void poll();
+    ensureSession()
+      .then(() => poll())
+      .catch((err: Error) => {
+        error.textContent = err.message;
+      });
   }
 
   function close() {
@@ -380,7 +396,7 @@ function start(tag: HTMLScriptElement) {
       name: nameInput.value.trim(),
       ...(contact.includes('@') ? { email: contact } : { phone: contact }),
     };
-    (session ? Promise.resolve() : startSession())
+    ensureSession()
       .then(() => call('/widget/profile', { method: 'PUT', body: JSON.stringify(body) }))
       .then(() => {
         error.textContent = '';
@@ -394,7 +410,7 @@ function start(tag: HTMLScriptElement) {
 
   // A returning visitor (a token kept from an earlier visit) sees replies counted on the bubble.
   if (localStorage.getItem(storageKey)) {
-    startSession()
+    ensureSession()
       .then(() => poll())
       .catch(() => {});
   }
