@@ -8,7 +8,7 @@ import { type LoopbackServer, listenOnLoopback } from './stand-ins/http-server';
  */
 export type DemoSiteBusiness = { slug: string; name: string; widgetKey: string; blurb: string };
 
-const escape = (text: string) =>
+const escapeHtml = (text: string) =>
   text.replace(
     /[&<>"']/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
@@ -31,7 +31,7 @@ function businessPage(workerUrl: string, business: DemoSiteBusiness, lang: keyof
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(business.name)}</title>
+<title>${escapeHtml(business.name)}</title>
 <style>
   body { font-family: Georgia, serif; margin: 0; color: #222; background: #fafaf7; }
   header { padding: 32px 24px; background: #2d2d2d; color: #fff; }
@@ -41,14 +41,14 @@ function businessPage(workerUrl: string, business: DemoSiteBusiness, lang: keyof
 </style>
 </head>
 <body>
-<header><h1>${escape(business.name)}</h1></header>
+<header><h1>${escapeHtml(business.name)}</h1></header>
 <main>
   <h2>${copy.welcome}</h2>
-  <p>${escape(business.blurb)}</p>
+  <p>${escapeHtml(business.blurb)}</p>
   <p>${copy.hours}</p>
   <p>${copy.chat}</p>
 </main>
-<script src="${workerUrl}/widget.js" data-key="${escape(business.widgetKey)}" async></script>
+<script src="${workerUrl}/widget.js" data-key="${escapeHtml(business.widgetKey)}" async></script>
 </body>
 </html>`;
 }
@@ -66,7 +66,7 @@ export function startDemoSite(options: {
       const links = options.businesses
         .map(
           (b) =>
-            `<li><a href="/${b.slug}">${escape(b.name)}</a> (<a href="/${b.slug}?lang=ar">العربية</a>, <a href="/${b.slug}?lang=es">español</a>)</li>`,
+            `<li><a href="/${b.slug}">${escapeHtml(b.name)}</a> (<a href="/${b.slug}?lang=ar">العربية</a>, <a href="/${b.slug}?lang=es">español</a>)</li>`,
         )
         .join('');
       return html(

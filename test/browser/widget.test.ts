@@ -189,7 +189,7 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
       .poll(async () => (await businessTexts(page)).join('\n'), { timeout: REPLY_TIMEOUT })
       .toContain('Ana here, yes we are!');
     expect((await businessTexts(page)).at(-1)).toMatch(/^Team/);
-    await expect.poll(() => w.notice.innerText()).toContain('A person from the team has joined');
+    await expect.poll(() => w.notice.textContent()).toContain('A person from the team has joined');
     await expectAccessible(page);
     await page.screenshot({ path: 'test-results/widget-desktop-en.png' });
 
@@ -198,10 +198,10 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
     await page.reload();
     const again = await openWidget(page);
     await expect
-      .poll(async () => (await again.log.innerText()).includes('Ana here, yes we are!'))
+      .poll(async () => (await again.log.textContent())?.includes('Ana here, yes we are!'))
       .toBe(true);
     expect(await storedToken(page)).toBe(before);
-    expect(await again.log.innerText()).toContain('Hello, are you open on Saturday?');
+    expect(await again.log.textContent()).toContain('Hello, are you open on Saturday?');
 
     // Another visitor (another browser) sees only their own conversation, and their token reads
     // nothing of the first one.
@@ -209,7 +209,7 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
     const theirs = await openWidget(stranger);
     await expect.poll(() => storedToken(stranger)).not.toBe('');
     await new Promise((r) => setTimeout(r, 2000)); // a poll or two
-    expect(await theirs.log.innerText()).not.toContain('Saturday');
+    expect(await theirs.log.textContent()).not.toContain('Saturday');
     const read = await fetch(`${worker.url}/widget/messages`, {
       headers: { authorization: `Bearer ${await storedToken(stranger)}`, origin: site.url },
     });
@@ -220,7 +220,7 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
   it('a site not on the allow-list is refused, with the reason shown', async () => {
     const page = await visit({ origin: foreignSite.url });
     const w = await openWidget(page);
-    await expect.poll(() => w.error.innerText()).toContain('is not allowed to use this chat');
+    await expect.poll(() => w.error.textContent()).toContain('is not allowed to use this chat');
   });
 
   it('sending too fast: a clear message, and the message marked not sent', async () => {
@@ -230,8 +230,8 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
       await say(page, `Question number ${i}`);
       await expect.poll(() => w.log.locator('.msg.visitor').count()).toBeGreaterThanOrEqual(i);
     }
-    await expect.poll(() => w.error.innerText()).toContain('sending messages too quickly');
-    await expect.poll(() => w.log.innerText()).toContain('Not sent');
+    await expect.poll(() => w.error.textContent()).toContain('sending messages too quickly');
+    await expect.poll(() => w.log.textContent()).toContain('Not sent');
   });
 
   it('Arabic, right to left, on a phone: the panel fills the screen; no serious axe violation', async () => {

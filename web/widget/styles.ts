@@ -20,7 +20,7 @@ export const CSS = `
 .panel { position: absolute; inset-block-end: 76px; inset-inline-end: 0; width: 370px;
   height: min(600px, calc(100vh - 110px)); background: #fff; border-radius: 14px;
   box-shadow: 0 8px 32px rgba(0,0,0,.28); display: flex; flex-direction: column; overflow: hidden; }
-.panel[hidden] { display: none; }
+.panel[hidden], .badge[hidden] { display: none; }
 header { background: var(--sb-color); color: #fff; padding: 12px 14px; display: flex;
   align-items: center; gap: 8px; }
 header h2 { font-size: 16px; margin: 0; flex: 1; font-weight: 600; }
@@ -59,5 +59,7 @@ details label { font-size: 13px; color: #333; }
 @media (max-width: 480px) {
   .root { inset-block-end: 12px; inset-inline-end: 12px; }
   .panel { position: fixed; inset: 0; width: 100vw; height: 100%; border-radius: 0; }
+  /* The open panel fills the screen and has its own close button. */
+  .root.open .bubble { display: none; }
 }
 `;

@@ -197,7 +197,8 @@ function start(tag: HTMLScriptElement) {
 
   function bubbleFor(m: { from: string; text: string; label: string; state?: string }) {
     const node = el('div', { class: `msg ${m.from}` }, el('span', { class: 'who' }, m.label));
-    add(node, m.text);
+    // Each message takes its own direction from its text (an English reply on an Arabic page).
+    add(node, el('span', { dir: 'auto' }, m.text));
     if (m.state) add(node, el('span', { class: 'state' }, m.state));
     return node;
   }
@@ -347,6 +348,7 @@ function start(tag: HTMLScriptElement) {
 
   function open() {
     panel.hidden = false;
+    root.classList.add('open');
     bubble.setAttribute('aria-expanded', 'true');
     bubble.setAttribute('aria-label', t.close);
     unread = 0;
@@ -362,6 +364,7 @@ function start(tag: HTMLScriptElement) {
 
   function close() {
     panel.hidden = true;
+    root.classList.remove('open');
     bubble.setAttribute('aria-expanded', 'false');
     bubble.setAttribute('aria-label', t.open);
     bubble.focus();
