@@ -1359,7 +1359,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source: "whatsapp" | "messenger" | "instagram";
+            channel_source: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * @description Customer messages since an operator last read the chat
              * @example 2
@@ -1775,7 +1775,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source?: "whatsapp" | "messenger" | "instagram";
+            channel_source?: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * Format: uuid
              * @description Quote this message (WhatsApp): its id
@@ -2026,7 +2026,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source: "whatsapp" | "messenger" | "instagram";
+            channel_source: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * @description The customer
              * @example {
@@ -2347,7 +2347,7 @@ export interface components {
                  * @example whatsapp
                  * @enum {string}
                  */
-                channel: "whatsapp" | "messenger" | "instagram";
+                channel: "whatsapp" | "messenger" | "instagram" | "web";
                 /**
                  * @description How it was given: web_form, paper_form, phone_call, a keyword, …
                  * @example web_form
@@ -4397,7 +4397,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            contact_channel: "whatsapp" | "messenger" | "instagram";
+            contact_channel: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * Format: uuid
              * @description The conversation to follow up in; null: none
@@ -4971,7 +4971,7 @@ export interface components {
                  * @example whatsapp
                  * @enum {string}
                  */
-                channel: "whatsapp" | "messenger" | "instagram";
+                channel: "whatsapp" | "messenger" | "instagram" | "web";
                 /**
                  * @description Conversations on this channel, one value per day
                  * @example [
@@ -5508,7 +5508,7 @@ export interface operations {
                 /** @description human_only: under human override (locked); bot_only: the bot answers */
                 human_filter?: "all" | "human_only" | "bot_only";
                 /** @description Only conversations on this channel */
-                channel?: "whatsapp" | "messenger" | "instagram";
+                channel?: "whatsapp" | "messenger" | "instagram" | "web";
                 /** @description Search (1–100 characters, trimmed; case-insensitive): part of the customer's name, username or phone number, or of the last message. Combines with the other filters; pass the same `q` with `cursor` */
                 q?: string;
                 /** @description Only conversations carrying this label */

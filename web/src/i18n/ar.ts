@@ -534,6 +534,7 @@ export const ar: Messages = {
   dashboardChannelWhatsapp: 'واتساب',
   dashboardChannelMessenger: 'ماسنجر',
   dashboardChannelInstagram: 'إنستغرام',
+  dashboardChannelWeb: 'محادثة الموقع',
   dashboardSeconds: '{n} ث',
   dashboardMinutes: '{n} د',
   dashboardHours: '{n} س',

@@ -536,6 +536,7 @@ export const en = {
   dashboardChannelWhatsapp: 'WhatsApp',
   dashboardChannelMessenger: 'Messenger',
   dashboardChannelInstagram: 'Instagram',
+  dashboardChannelWeb: 'Website chat',
   dashboardSeconds: '{n} s',
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',

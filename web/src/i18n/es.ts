@@ -545,6 +545,7 @@ export const es: Messages = {
   dashboardChannelWhatsapp: 'WhatsApp',
   dashboardChannelMessenger: 'Messenger',
   dashboardChannelInstagram: 'Instagram',
+  dashboardChannelWeb: 'Chat de la web',
   dashboardSeconds: '{n} s',
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',
