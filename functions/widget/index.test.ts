@@ -146,6 +146,24 @@ describe('web widget API', () => {
     expect(h.graph?.requests.length ?? 0).toBe(graphBefore);
   });
 
+  it('a visitor asking for a person is handed off as on any channel: the widget says so', async ({
+    harness: h,
+    sql,
+    tenant,
+  }) => {
+    const widget = await createWidget(sql, tenant);
+    const { token } = await startSession(h, widget);
+    const client = widgetClient(h);
+    expect((await client.send(token, 'human please')).status).toBe(201);
+    await h.settle();
+    const polled = (await (await client.poll(token)).json()) as Poll;
+    expect(polled.human).toBe(true);
+    const [conv] = await sql`select v.locked_by from conversations v
+      join channel_accounts a on a.id = v.channel_account_id
+      where a.id = ${widget.channelAccountId}`;
+    expect(conv?.locked_by).toBe('keyword');
+  });
+
   it('a reload keeps the visitor: their token is given back; any other token is replaced', async ({
     harness: h,
     sql,
