@@ -10,9 +10,9 @@ import { startUpstashRedis, type UpstashRedisStandIn } from '../../dev/stand-ins
 import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { testBindings } from '../harness';
-import { hs256Token, TEST_JWT_SECRET } from '../tokens';
+import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
-import { expectAccessible, SCREENS } from './operator-page';
+import { expectAccessible, givePassword, SCREENS, signIn } from './operator-page';
 
 const haveChromium = chromiumAvailable('widget browser tests');
 
@@ -42,6 +42,7 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
   beforeAll(async () => {
     sql = adminSql();
     tenant = await createTenant(sql, 'Widget Clinic');
+    await givePassword(sql, tenant.owner.id);
     // Quick turns: the reply is what is being waited for, not the debounce.
     await sql`update tenant_settings set debounce_seconds = 1 where tenant_id = ${tenant.tenantId}`;
     const keys = testBindings();
@@ -127,16 +128,6 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
 
   const businessTexts = (page: Page) => widget(page).log.locator('.msg.business').allInnerTexts();
 
-  async function conversationOf(visitorToken: string) {
-    const [claims] = [
-      JSON.parse(Buffer.from(visitorToken.split('.')[1] ?? '', 'base64url').toString()),
-    ];
-    const [row] = await sql<{ id: string }[]>`select v.id from conversations v
-      join contacts c on c.id = v.contact_id
-      where c.tenant_id = ${tenant.tenantId} and c.external_user_id = ${claims.sub}`;
-    return row?.id;
-  }
-
   const storedToken = (page: Page) =>
     page.evaluate(
       (key) => localStorage.getItem(`switchboard-widget:${key}`) ?? '',
@@ -167,24 +158,27 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
       .toBeGreaterThanOrEqual(2);
     expect((await businessTexts(page))[1]).toMatch(/^Assistant/);
 
-    // An operator answers from the inbox (the operator API): it arrives and the widget says a
-    // person has taken over.
-    const conversationId = await conversationOf(await storedToken(page));
-    const operatorToken = await hs256Token({
-      sub: tenant.owner.id,
-      email: tenant.owner.email,
-      issuer: `${auth.url}/auth/v1`,
-    });
-    const sent = await fetch(`${worker.url}/admin/whatsapp/send`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${operatorToken}`,
-        'x-tenant-id': tenant.tenantId,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ conversation_id: conversationId, message: 'Ana here, yes we are!' }),
-    });
-    expect(sent.status).toBe(202);
+    // The visitor leaves their name and e-mail; the operator finds them by it in the inbox and
+    // answers from the composer: the reply arrives and the widget says a person has taken over.
+    await page.locator('[data-switchboard-widget] summary').click();
+    await page.locator('[data-switchboard-widget] #sb-name').fill('Lina Visitor');
+    await page.locator('[data-switchboard-widget] #sb-contact').fill('lina@example.com');
+    await page.locator('[data-switchboard-widget] #sb-contact').press('Enter');
+    await expect.poll(() => w.notice.textContent()).toContain('Thanks!');
+    const inbox = await (await browser.newContext({ viewport: SCREENS.desktop })).newPage();
+    contexts.push(inbox.context());
+    await signIn(inbox, `${worker.url}/`, tenant.owner.email);
+    await inbox.locator('#chat-list').getByText('Lina Visitor').click();
+    await expect.poll(() => inbox.textContent('#thread-name')).toBe('Lina Visitor');
+    const composer = inbox.locator('#composer-text');
+    await composer.fill('Ana here, yes we are!');
+    await composer.press('Enter');
+    await expect
+      .poll(() => inbox.locator('#messages .msg.outbound').last().textContent(), {
+        timeout: REPLY_TIMEOUT,
+      })
+      .toContain('Ana here, yes we are!');
+    await inbox.screenshot({ path: 'test-results/widget-operator-inbox.png' });
     await expect
       .poll(async () => (await businessTexts(page)).join('\n'), { timeout: REPLY_TIMEOUT })
       .toContain('Ana here, yes we are!');
