@@ -170,6 +170,8 @@ describe.skipIf(!haveChromium)('the web chat widget in Chromium', () => {
     await signIn(inbox, `${worker.url}/`, tenant.owner.email);
     await inbox.locator('#chat-list').getByText('Lina Visitor').click();
     await expect.poll(() => inbox.textContent('#thread-name')).toBe('Lina Visitor');
+    // The website's chat has no messaging window: the header says replies go any time.
+    expect(await inbox.locator('body').textContent()).toContain('No messaging window');
     const composer = inbox.locator('#composer-text');
     await composer.fill('Ana here, yes we are!');
     await composer.press('Enter');

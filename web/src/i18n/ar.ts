@@ -27,6 +27,7 @@ export const ar: Messages = {
   upcomingAppointments: 'المواعيد القادمة',
   pending: 'قيد الانتظار',
   windowOpenUntil: 'النافذة مفتوحة حتى {time}',
+  windowNone: 'لا توجد نافذة للمراسلة: يمكنك الرد في أي وقت',
   windowHumanTag: 'النافذة مغلقة؛ يُسمح بردود الموظفين (وسم Human Agent) حتى {time}',
   windowClosed: 'النافذة مغلقة: على العميل أن يكتب أولاً، أو أرسل قالبًا معتمدًا.',
   humanOverride: 'تحكم بشري: {reason}',

@@ -26,6 +26,7 @@ export const en = {
   upcomingAppointments: 'Upcoming appointments',
   pending: 'pending',
   windowOpenUntil: 'Window open until {time}',
+  windowNone: 'No messaging window: reply any time',
   windowHumanTag: 'Window closed; human replies allowed (Human Agent tag) until {time}',
   windowClosed: 'Window closed: the customer has to write first, or send an approved template.',
   humanOverride: 'Human override: {reason}',
