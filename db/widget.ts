@@ -111,13 +111,7 @@ export function widgetThread(
     ownContact,
   );
   const conversation = tx
-    .select({
-      isLocked: conversations.isLocked,
-      lockedBy: conversations.lockedBy,
-      name: contacts.name,
-      email: contacts.email,
-      phone: contacts.phone,
-    })
+    .select({ isLocked: conversations.isLocked, lockedBy: conversations.lockedBy })
     .from(conversations)
     .innerJoin(contacts, eq(contacts.id, conversations.contactId))
     .where(ownConversation);
@@ -143,6 +137,7 @@ export function widgetThread(
     payload: messages.payload,
     providerMessageId: messages.providerMessageId,
     providerTimestamp: messages.providerTimestamp,
+    changedAt: sql<string>`${messages.updatedAt}::text`.as('changed_at'),
   };
   const rows = after
     ? tx
@@ -169,12 +164,17 @@ export function widgetThread(
       const [horizon] = [...now];
       if (!horizon) throw new Error('clock query returned nothing');
       const ordered = after ? page : [...page].reverse();
+      // A full page of changes may have more behind it: the next poll goes on from its last row
+      // rather than from the clock, so none is skipped.
+      const last = page.at(-1);
+      const cursor =
+        after && page.length === WIDGET_PAGE && last ? last.changedAt : horizon.horizon;
       return {
         allowedOrigins: settings[0]?.allowedOrigins ?? null,
         conversation: thread ? { isLocked: thread.isLocked, lockedBy: thread.lockedBy } : null,
         visitor: person ?? null,
-        messages: ordered as WidgetMessageRow[],
-        cursor: horizon.horizon,
+        messages: ordered.map(({ changedAt: _, ...row }) => row) as WidgetMessageRow[],
+        cursor,
       };
     },
   );
