@@ -26,6 +26,7 @@ const unitTests = [
   'dev/stand-ins/qstash.test.ts',
   'dev/stand-ins/ycloud.test.ts',
   'functions/providers/ycloud/**/*.test.ts',
+  'web/widget/widget.test.ts',
 ];
 /** The product as a whole: `npm start` and the bundled Worker in workerd… */
 const e2eTests = ['test/e2e/**/*.test.ts', 'test/smoke/**/*.test.ts'];

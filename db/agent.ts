@@ -38,7 +38,7 @@ export type MessageRouting = {
 export type TurnConversation = {
   id: string;
   tenantName: string;
-  channel: 'whatsapp' | 'messenger' | 'instagram';
+  channel: 'whatsapp' | 'messenger' | 'instagram' | 'web';
   channelAccountId: string;
   isLocked: boolean;
   lockedBy: string | null;

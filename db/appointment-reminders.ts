@@ -80,7 +80,7 @@ export type DueReminder = {
   /** The appointment's conversation, else the contact's latest one; null: never wrote. */
   conversationId: string | null;
   channelAccountId: string | null;
-  channel: 'whatsapp' | 'messenger' | 'instagram' | null;
+  channel: 'whatsapp' | 'messenger' | 'instagram' | 'web' | null;
 };
 
 export type ReminderCheck =

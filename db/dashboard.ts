@@ -282,7 +282,7 @@ export function assembleDashboard(
     const [dim, userId] = key.split('|');
     if (dim === 'staff' && userId) staffIds.add(userId);
   }
-  const channelOrder: Channel[] = ['whatsapp', 'messenger', 'instagram'];
+  const channelOrder: Channel[] = ['whatsapp', 'messenger', 'instagram', 'web'];
 
   return {
     from: range.from_day,

@@ -585,7 +585,8 @@ async function enqueueProfileLookup(
   who: ContactIdentity,
   result: IngestResult,
 ) {
-  if (account.channel === 'whatsapp' || who.name?.trim()) return;
+  // WhatsApp webhooks carry the name; a widget visitor gives theirs (or not) in the widget.
+  if (account.channel === 'whatsapp' || account.channel === 'web' || who.name?.trim()) return;
   const job = await enqueueJob(ctx, {
     kind: 'contact-profile',
     payload: { contactId, channelAccountId: account.id },

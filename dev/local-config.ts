@@ -20,6 +20,8 @@ export const ports = {
   embeddings: 8095 + offset,
   /** OTLP/HTTP's usual port: the collector stand-in. */
   otlp: 4318 + offset,
+  /** The demo business sites with the chat widget (dev/demo-site.ts). */
+  demoSite: 8060 + offset,
   inspector: 9229 + offset,
 } as const;
 
@@ -42,6 +44,8 @@ export const localSecrets = {
   ycloudWebhookSecret: 'whsec_local_ycloud_webhook_secret',
   /** 32 bytes of 0x2a, base64: the local AES-GCM key for channel credentials. */
   encryptionKey: Buffer.alloc(32, 42).toString('base64'),
+  /** Signs the web widget's visitor tokens. */
+  widgetTokenSecret: 'local-widget-token-secret-at-least-32-characters',
 } as const;
 
 export const demoPassword = 'switchboard-demo';
@@ -72,6 +76,11 @@ export const demoTenants = [
       phone: '+15550100021',
       wabaId: '200000000000021',
     },
+    widget: {
+      key: 'pk_demo_sonrisa_widget',
+      color: '#0b6e4f',
+      greeting: '¡Hola! Soy el asistente de Clínica Sonrisa. ¿En qué te ayudo?',
+    },
     users: [
       { id: '11111111-0000-4000-8000-000000000001', email: 'owner@sonrisa.test', role: 'owner' },
       { id: '11111111-0000-4000-8000-000000000002', email: 'agent@sonrisa.test', role: 'agent' },
@@ -100,6 +109,11 @@ export const demoTenants = [
       accountId: '22222222-9000-4000-8000-000000000002',
       phone: '+15550100022',
       wabaId: '200000000000022',
+    },
+    widget: {
+      key: 'pk_demo_glow_widget',
+      color: '#8a2361',
+      greeting: 'Hi! I am Glow Salon’s assistant. How can I help?',
     },
     users: [
       { id: '22222222-0000-4000-8000-000000000001', email: 'owner@glow.test', role: 'owner' },

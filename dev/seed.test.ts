@@ -9,7 +9,7 @@ import { TEST_ENCRYPTION_KEY, TEST_GRAPH_TOKEN, type TenantFixture } from '../te
 import { createHarness, type Harness } from '../test/harness';
 import { must } from '../test/must';
 import { zoneAtLocalHour } from '../test/opportunities';
-import { demoTenants } from './local-config';
+import { demoTenants, ports } from './local-config';
 import { seedDemo } from './seed';
 import { demoBusiness, nextHoliday } from './seed-appointments';
 import { demoFollowUps } from './seed-follow-ups';
@@ -45,7 +45,7 @@ describe('demo seed', () => {
     return rows;
   }
 
-  it('loads two tenants with three channels (WhatsApp on Meta, Gupshup and YCloud), two operators and templates each, idempotently', async () => {
+  it('loads two tenants with WhatsApp on Meta, Gupshup and YCloud, Messenger, Instagram, a web widget, two operators and templates each, idempotently', async () => {
     await seedDemo(sql);
     await seedDemo(sql);
     const accounts = await sql`select tenant_id, channel, provider, count(*)::int as n
@@ -57,6 +57,7 @@ describe('demo seed', () => {
       ['whatsapp', 'ycloud', 1],
       ['messenger', 'meta', 1],
       ['instagram', 'meta', 1],
+      ['web', 'meta', 1],
     ];
     expect(accounts.map((r) => [r.channel, r.provider, r.n])).toEqual([...perTenant, ...perTenant]);
     // Each provider number's callback secret and API key, sealed; its templates under its WABA.
@@ -70,6 +71,13 @@ describe('demo seed', () => {
       expect(p.access_token).toMatch(/^v1:/);
       expect(p.templates).toBeGreaterThan(0);
     }
+    // The web chat widget of each (docs/widget.md), allowing the demo business site's origins.
+    const widgets = await sql`select w.allowed_origins, a.external_id from widgets w
+      join channel_accounts a on a.id = w.channel_account_id where w.tenant_id = any(${ids})`;
+    expect(widgets.map((w) => w.external_id).sort()).toEqual(
+      demoTenants.map((t) => t.widget.key).sort(),
+    );
+    expect(widgets[0]?.allowed_origins).toContain(`http://127.0.0.1:${ports.demoSite}`);
     const members =
       await sql`select count(*)::int as n from tenant_members where tenant_id = any(${ids})`;
     expect(members[0]?.n).toBe(4);

@@ -2,7 +2,7 @@ import bcrypt from 'bcryptjs';
 import type postgres from 'postgres';
 import { seedDemoKnowledge } from '../db/knowledge-demo';
 import { encryptSecret } from '../functions/lib/crypto';
-import { demoPassword, demoTenants, localSecrets } from './local-config';
+import { demoPassword, demoTenants, localSecrets, ports } from './local-config';
 import { seedDemoAppointments } from './seed-appointments';
 import { seedDemoDashboard } from './seed-dashboard';
 import { seedFollowUpTemplates } from './seed-follow-up-templates';
@@ -17,7 +17,11 @@ import { defaultTemplateFixtures } from './stand-ins/meta-graph-templates';
  * (dev/seed-follow-ups.ts), and four weeks of history for the dashboard (dev/seed-dashboard.ts).
  * Runs as the database owner, like a migration.
  */
-export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<void> {
+export async function seedDemo(
+  sql: postgres.Sql,
+  now = new Date(),
+  options: { widgetOrigins?: string[] } = {},
+): Promise<void> {
   const passwordHash = await bcrypt.hash(demoPassword, 10);
   const graphToken = await encryptSecret(localSecrets.graphAccessToken, localSecrets.encryptionKey);
   await sql.begin(async (tx) => {
@@ -83,6 +87,9 @@ export async function seedDemo(sql: postgres.Sql, now = new Date()): Promise<voi
             on conflict (tenant_id, waba_id, name, language) do nothing`;
         }
       }
+      // The web chat widget (issue 13) on the demo business site (dev/demo-site.ts): its
+      // allowed origins are that site's, as this start serves it.
+      await seedDemoWidget(tx, t, options.widgetOrigins ?? demoSiteOrigins(ports.demoSite));
       // Approved follow-up templates, for follow-ups outside the 24-hour window (issue 12).
       await seedFollowUpTemplates(tx, t);
       // The AI agent's demo knowledge base and opening hours (issue 5).
@@ -127,4 +134,25 @@ export function providerNumbers(t: (typeof demoTenants)[number]) {
       secret: localSecrets.ycloudWebhookSecret,
     },
   ];
+}
+
+/** The origins the demo site is reached at on this machine (a browser may name either host). */
+export function demoSiteOrigins(port: number): string[] {
+  return [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+}
+
+async function seedDemoWidget(
+  tx: postgres.TransactionSql,
+  t: (typeof demoTenants)[number],
+  origins: string[],
+) {
+  const [account] = await tx<{ id: string }[]>`
+    insert into channel_accounts (tenant_id, channel, external_id, display_name)
+    values (${t.id}, 'web', ${t.widget.key}, ${`${t.name} website`})
+    on conflict (channel, external_id) do update set display_name = excluded.display_name
+    returning id`;
+  await tx`insert into widgets (tenant_id, channel_account_id, allowed_origins, title, color, greeting)
+    values (${t.id}, ${account!.id}, ${tx.json(origins)}, ${t.name}, ${t.widget.color}, ${t.widget.greeting})
+    on conflict (channel_account_id) do update set allowed_origins = excluded.allowed_origins,
+      title = excluded.title, color = excluded.color, greeting = excluded.greeting`;
 }

@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { migrateDatabase } from '../db/migrate';
 import { parseEnv } from '../functions/env';
 import { embedderFromEnv } from '../functions/lib/embeddings';
+import { startDemoSite } from './demo-site';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import {
   demoPassword,
@@ -23,7 +24,7 @@ import {
   providerCallbackUrl,
 } from './local-config';
 import { startPooler } from './pooler';
-import { seedDemo } from './seed';
+import { demoSiteOrigins, seedDemo } from './seed';
 import { embedUnembeddedArticles } from './seed-embeddings';
 import { startEmbeddingsStandIn } from './stand-ins/embeddings';
 import { startGupshup } from './stand-ins/gupshup';
@@ -75,6 +76,8 @@ async function main() {
   // wrangler dev needs its ports up front: with random ports, ask the OS for two free ones.
   const workerPort = randomPorts ? await freeLoopbackPort() : ports.worker;
   const inspectorPort = randomPorts ? await freeLoopbackPort() : ports.inspector;
+  // The demo business sites' port is the widget's allowed origin, seeded below: known up front.
+  const demoSitePort = randomPorts ? await freeLoopbackPort() : ports.demoSite;
   workerUrl = `http://127.0.0.1:${workerPort}`;
   const overrides = readDotenv(join(root, '.dev.vars'));
 
@@ -102,7 +105,7 @@ async function main() {
   await migrateDatabase(databaseUrl);
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   closers.push(() => sql.end({ timeout: 1 }));
-  await seedDemo(sql);
+  await seedDemo(sql, new Date(), { widgetOrigins: demoSiteOrigins(demoSitePort) });
   log('migrations applied, demo data loaded');
 
   // The Worker reaches Postgres through a pooler, as it reaches Supabase through Hyperdrive: its
@@ -216,6 +219,7 @@ async function main() {
     SUPABASE_ANON_KEY: localSecrets.anonKey,
     SUPABASE_JWT_SECRET: localSecrets.jwtSecret,
     CREDENTIALS_ENCRYPTION_KEY: localSecrets.encryptionKey,
+    WIDGET_TOKEN_SECRET: localSecrets.widgetTokenSecret,
     EMBEDDINGS_BASE_URL: embeddings.baseUrl,
     EMBEDDINGS_MODEL: embeddings.model,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.tracesUrl,
@@ -297,9 +301,23 @@ async function main() {
   }, 30_000);
   closers.push(() => clearInterval(sweeper));
 
+  // A fake business site per demo tenant with the chat widget on it (another origin: CORS).
+  const demoSite = await startDemoSite({
+    port: demoSitePort,
+    workerUrl,
+    businesses: demoTenants.map((t) => ({
+      slug: t.slug,
+      name: t.name,
+      widgetKey: t.widget.key,
+      blurb: t.description,
+    })),
+  });
+  closers.push(() => demoSite.close());
+
   console.log(
     startupBanner({
       workerUrl,
+      demoSiteUrl: demoSite.url,
       authUrl: auth.url,
       redisUrl: redis.url,
       qstashUrl: qstash.url,
@@ -362,6 +380,8 @@ export function databaseLogLines(database: DatabaseInfo, root: string): string[]
 
 export interface BannerInfo {
   workerUrl: string;
+  /** The demo business sites with the web chat widget (dev/demo-site.ts). */
+  demoSiteUrl?: string;
   authUrl: string;
   redisUrl: string;
   qstashUrl: string;
@@ -400,7 +420,7 @@ export function startupBanner(info: BannerInfo): string {
   Operator inbox   ${workerUrl}/
   API (OpenAPI)    ${workerUrl}/openapi.json     health: ${workerUrl}/healthz
   Webhook (Meta)   ${workerUrl}/webhooks/meta   verify token: ${localSecrets.metaVerifyToken}
-  Supabase Auth    ${info.authUrl}/auth/v1
+  Supabase Auth    ${info.authUrl}/auth/v1${info.demoSiteUrl ? `\n  Chat widget      ${info.demoSiteUrl}/   (demo business sites: ${demoTenants.map((t) => `${info.demoSiteUrl}/${t.slug}`).join('  ')})` : ''}
   Agent traces     ${info.tracesUrl}/   (OTLP collector stand-in: each agent run's spans)
   WhatsApp via BSP ${workerUrl}/webhooks/gupshup/{account} (Gupshup ${info.gupshupUrl})  ${workerUrl}/webhooks/ycloud/{account} (YCloud ${info.ycloudUrl})
   Stand-ins        Redis ${info.redisUrl}  QStash ${info.qstashUrl}  Graph ${info.graphUrl}${info.embeddingsUrl ? `  Embeddings ${info.embeddingsUrl}` : ''}  Pooler ${poolerHost}  Postgres ${postgresHost}${busy}

@@ -14,6 +14,7 @@ import { platformApp } from './platform';
 import { registerPublicConfig } from './public-config';
 import { registerWebhooks } from './webhooks';
 import { registerProviderWebhooks } from './webhooks/providers';
+import { registerWidget, widgetEdge } from './widget';
 
 export type App = OpenAPIHono<HonoEnv>;
 
@@ -34,9 +35,16 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
     handleError(new ApiError('NOT_FOUND', `No route for ${c.req.method} ${c.req.path}`), c),
   );
   app.use('*', requestId());
+  // The widget's script is loaded by other sites' pages (docs/widget.md): not same-origin only.
+  app.use('/widget.js', async (c, next) => {
+    await next();
+    c.res.headers.set('cross-origin-resource-policy', 'cross-origin');
+  });
   app.use('*', securityHeaders);
   app.use('/admin/*', noStore);
   app.use('/platform/*', noStore);
+  // The widget's CORS and its own, smaller body limit, before the app's.
+  app.use('/widget/*', ...widgetEdge);
   // Meta batches up to 1,000 updates per webhook; nothing legitimate we accept is near 1 MiB.
   app.use(
     '*',
@@ -55,6 +63,7 @@ export function newApp(options: { clock?: Clock; jobs?: JobHandler[] } = {}): Ap
   registerPublicConfig(app);
   registerWebhooks(app);
   registerProviderWebhooks(app);
+  registerWidget(app);
   app.route('/admin', adminApp());
   app.route('/platform', platformApp());
 

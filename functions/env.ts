@@ -72,6 +72,14 @@ export const envSchema = z
       .string()
       .refine((v) => base64Length(v) === 32, 'must be base64 of exactly 32 bytes'),
 
+    /**
+     * Signs the web chat widget's visitor tokens (HS256; 32+ characters, e.g. `openssl rand
+     * -base64 32`). Unset: the widget's endpoints answer 503 (docs/widget.md).
+     */
+    WIDGET_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Messages one widget visitor may send per minute (then 429 with Retry-After). */
+    WIDGET_MESSAGES_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(12),
+
     OPENAI_API_KEY: z.string().optional(),
     OPENAI_BASE_URL: url.optional(),
     OPENAI_MODEL: z.string().default('gpt-4.1-mini'),

@@ -1,12 +1,13 @@
+import { sign } from 'hono/jwt';
 import { describe, expect } from 'vitest';
 import type { TenantFixture } from '../test/fixtures';
-import type { Harness } from '../test/harness';
+import { type Harness, TEST_WIDGET_TOKEN_SECRET } from '../test/harness';
 import { it } from '../test/it';
 import { hs256Token, unsignedToken } from '../test/tokens';
 import { inBatches, secondsSince, summary, Tally } from './report';
 import { captureLogs, leaksIn } from './secrets';
 import { CONCURRENCY, size } from './sizes';
-import { seedTenantRows, type TenantRows, tenantFingerprint } from './tenant-rows';
+import { seedTenantRows, type TenantRows, tenantFingerprint, WIDGET_ORIGIN } from './tenant-rows';
 
 /**
  * Issue 15, the operator API: every route `/openapi.json` lists (the businesses' `/admin` and the
@@ -383,6 +384,145 @@ describe('reliability: the operator API under forged identities', () => {
         wrong.push(
           `foreign-body ${route.method} ${route.template}: ${got.status} ${got.text.slice(0, 200)}`,
         );
+      }
+    }
+
+    // The web widget's public routes (docs/widget.md): B's visitor, B's key and every token that
+    // mixes B's tenant with A's widget or visitor reach nothing of A's; refusals are the envelope.
+    const widgetToken = (
+      claims: { tid: string; aid: string; sub: string; key: string },
+      secret = TEST_WIDGET_TOKEN_SECRET,
+    ) => {
+      const iat = Math.floor(Date.now() / 1000);
+      return sign({ ...claims, aud: 'switchboard-widget', iat, exp: iat + 600 }, secret, 'HS256');
+    };
+    const wa = rowsA.widget;
+    const wb = rowsB.widget;
+    const widgetProbes: Array<{
+      label: string;
+      path: string;
+      method: string;
+      token?: string;
+      body?: unknown;
+      origin?: string;
+      expect: number;
+    }> = [
+      {
+        label: 'own visitor of B',
+        path: '/widget/messages',
+        method: 'GET',
+        token: await widgetToken({
+          tid: b.tenantId,
+          aid: wb.channelAccountId,
+          sub: wb.visitorId,
+          key: wb.key,
+        }),
+        expect: 200,
+      },
+      {
+        label: "A's visitor under B",
+        path: '/widget/messages',
+        method: 'GET',
+        token: await widgetToken({
+          tid: b.tenantId,
+          aid: wb.channelAccountId,
+          sub: wa.visitorId,
+          key: wb.key,
+        }),
+        expect: 200,
+      },
+      {
+        label: "A's widget under B",
+        path: '/widget/messages',
+        method: 'GET',
+        token: await widgetToken({
+          tid: b.tenantId,
+          aid: wa.channelAccountId,
+          sub: wa.visitorId,
+          key: wa.key,
+        }),
+        expect: 401,
+      },
+      {
+        label: "A's widget under B, sending",
+        path: '/widget/messages',
+        method: 'POST',
+        token: await widgetToken({
+          tid: b.tenantId,
+          aid: wa.channelAccountId,
+          sub: wa.visitorId,
+          key: wa.key,
+        }),
+        body: { text: 'hi', client_message_id: 'reliability-1' },
+        expect: 401,
+      },
+      {
+        label: "A's widget under B, profile",
+        path: '/widget/profile',
+        method: 'PUT',
+        token: await widgetToken({
+          tid: b.tenantId,
+          aid: wa.channelAccountId,
+          sub: wa.visitorId,
+          key: wa.key,
+        }),
+        body: { name: 'x', email: 'x@example.test' },
+        expect: 401,
+      },
+      {
+        label: "A's visitor, forged",
+        path: '/widget/messages',
+        method: 'GET',
+        token: await widgetToken(
+          { tid: a.tenantId, aid: wa.channelAccountId, sub: wa.visitorId, key: wa.key },
+          'a-forger-secret-of-at-least-32-characters',
+        ),
+        expect: 401,
+      },
+      {
+        label: "A's key from another origin",
+        path: '/widget/session',
+        method: 'POST',
+        body: { key: wa.key },
+        origin: 'https://evil.example',
+        expect: 403,
+      },
+      {
+        label: "A's visitor token with B's key",
+        path: '/widget/session',
+        method: 'POST',
+        body: {
+          key: wb.key,
+          token: await widgetToken({
+            tid: a.tenantId,
+            aid: wa.channelAccountId,
+            sub: wa.visitorId,
+            key: wa.key,
+          }),
+        },
+        expect: 200,
+      },
+    ];
+    for (const probe of widgetProbes) {
+      const res = await h.request(probe.path, {
+        method: probe.method,
+        headers: {
+          origin: probe.origin ?? WIDGET_ORIGIN,
+          'cf-connecting-ip': `192.0.2.${calls % 250}`,
+          ...(probe.token ? { authorization: `Bearer ${probe.token}` } : {}),
+          ...(probe.body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: probe.body ? JSON.stringify(probe.body) : undefined,
+      });
+      calls++;
+      const text = await res.text();
+      leaks.push(...leaksIn(text), ...secrets.filter((s) => text.includes(s)));
+      if (
+        res.status !== probe.expect ||
+        text.includes(rowsA.marker) ||
+        text.includes(wa.visitorId)
+      ) {
+        wrong.push(`widget ${probe.label}: ${res.status} ${text.slice(0, 200)}`);
       }
     }
 

@@ -5,6 +5,9 @@ import { createConversation } from '../test/conversations';
 import { TEST_ENCRYPTION_KEY, type TenantFixture } from '../test/fixtures';
 import { must } from '../test/must';
 
+/** The origin the reliability widgets allow. */
+export const WIDGET_ORIGIN = 'https://shop.reliability.example';
+
 /**
  * One row of every kind an operator route takes an id of, for one tenant, each holding a marker
  * that must never show in another tenant's answers; plus the tenant's own secrets (its account's
@@ -77,6 +80,32 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
   await sql`insert into webhook_events (id, tenant_id, object, raw_body, outcome, reason)
     values (${event}, ${t.tenantId}, 'page', ${JSON.stringify({ marker })}, 'dead', ${`${marker} reason`})`;
 
+  // The web chat widget (docs/widget.md): a widget, a visitor and their conversation.
+  const widgetKey = `pk_rel_${t.tenantId.replaceAll('-', '')}`;
+  const widgetAccount = await one(
+    sql`insert into channel_accounts (tenant_id, channel, external_id, display_name)
+      values (${t.tenantId}, 'web', ${widgetKey}, 'Website') returning id`,
+    'widget account',
+  );
+  await sql`insert into widgets (tenant_id, channel_account_id, allowed_origins)
+    values (${t.tenantId}, ${widgetAccount}, ${sql.json([WIDGET_ORIGIN])})`;
+  const visitorId = crypto.randomUUID();
+  const visitor = await one(
+    sql`insert into contacts (tenant_id, channel, external_user_id, name, email)
+      values (${t.tenantId}, 'web', ${visitorId}, ${`${marker} visitor`}, 'visitor@example.test')
+      returning id`,
+    'widget visitor',
+  );
+  const webConversation = await one(
+    sql`insert into conversations (tenant_id, contact_id, channel_account_id)
+      values (${t.tenantId}, ${visitor}, ${widgetAccount}) returning id`,
+    'widget conversation',
+  );
+  await sql`insert into messages (tenant_id, conversation_id, channel_account_id, direction, sender,
+      type, content, provider_message_id, provider_timestamp, status)
+    values (${t.tenantId}, ${webConversation}, ${widgetAccount}, 'inbound', 'user', 'text',
+      ${`${marker} widget message`}, ${`web:in:${visitorId}:reliability`}, now(), 'received')`;
+
   const secrets = {
     appSecret: `app-secret-${t.tenantId}`,
     modelKey: `sk-reliability-${t.tenantId}`,
@@ -109,6 +138,7 @@ export async function seedTenantRows(sql: postgres.Sql, t: TenantFixture) {
 
   return {
     marker,
+    widget: { key: widgetKey, channelAccountId: widgetAccount, visitorId },
     /** Plain and sealed secrets of this tenant: never in any answer or log line. */
     secrets: [
       secrets.appSecret,

@@ -18,6 +18,7 @@ import { hs256Token, startJwksIssuer, TEST_JWT_SECRET } from './tokens';
 export const TEST_APP_SECRET = 'test-meta-app-secret';
 export const TEST_VERIFY_TOKEN = 'test-verify-token';
 export const TEST_PUBLIC_BASE_URL = 'http://switchboard.test';
+export const TEST_WIDGET_TOKEN_SECRET = 'test-widget-token-secret-of-32-characters';
 const QSTASH_KEYS = { current: 'sig_test_current', next: 'sig_test_next' };
 
 /** An Upstash-Signature for `body` delivered to `/jobs/<kind>`, as QStash signs it. */
@@ -59,6 +60,7 @@ export function testBindings(overrides: Record<string, string> = {}): Record<str
     SUPABASE_ANON_KEY: 'test-anon-key',
     SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
     CREDENTIALS_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    WIDGET_TOKEN_SECRET: TEST_WIDGET_TOKEN_SECRET,
     ...overrides,
   };
 }

@@ -346,6 +346,59 @@ describe('round-trip budgets of the hot paths', () => {
     });
   });
 
+  it('the web widget: a poll in 1 round trip, a visitor message in at most 3, a session in 3', async () => {
+    const sql = adminSql();
+    const key = `pk_rt_${crypto.randomUUID().replaceAll('-', '')}`;
+    const accountId = crypto.randomUUID();
+    await sql`insert into channel_accounts (id, tenant_id, channel, external_id, display_name)
+      values (${accountId}, ${t.tenantId}, 'web', ${key}, 'Website')`;
+    await sql`insert into widgets (tenant_id, channel_account_id, allowed_origins)
+      values (${t.tenantId}, ${accountId}, ${sql.json(['https://shop.example'])})`;
+    const call = async (path: string, init: RequestInit = {}, token?: string) => {
+      const headers = new Headers(init.headers);
+      headers.set('origin', 'https://shop.example');
+      headers.set('cf-connecting-ip', `203.0.113.${Math.floor(Math.random() * 250)}`);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      if (init.body) headers.set('content-type', 'application/json');
+      const afterResponse: Promise<unknown>[] = [];
+      counter.reset();
+      const res = await h.app.request(path, { ...init, headers }, h.bindings, {
+        waitUntil: (p: Promise<unknown>) => afterResponse.push(p),
+        passThroughOnException: () => {},
+        props: {},
+      });
+      const counts = counter.counts();
+      await Promise.allSettled(afterResponse);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown>, ...counts };
+    };
+    // Resolving the key (a BEGIN with it), the widget's row under its tenant, the COMMIT.
+    const session = await call('/widget/session', {
+      method: 'POST',
+      body: JSON.stringify({ key }),
+    });
+    expect(session).toMatchObject({ status: 200, connections: 1 });
+    expect(session.roundTrips).toBeLessThanOrEqual(3);
+    const token = String(session.body.token);
+    // The widget's origins, then the ingest function (with the settings), then the COMMIT.
+    const sent = await call(
+      '/widget/messages',
+      { method: 'POST', body: JSON.stringify({ text: 'Hola', client_message_id: 'rt-00000001' }) },
+      token,
+    );
+    expect(sent).toMatchObject({ status: 201, connections: 1 });
+    expect(sent.roundTrips).toBeLessThanOrEqual(3);
+    // BEGIN, the binding, the origins, the conversation, the messages and COMMIT, together.
+    const poll = await call('/widget/messages', {}, token);
+    expect(poll).toMatchObject({ status: 200, connections: 1, roundTrips: 1 });
+    const delta = await call(
+      `/widget/messages?after=${encodeURIComponent(String(poll.body.cursor))}`,
+      {},
+      token,
+    );
+    expect(delta).toMatchObject({ status: 200, connections: 1, roundTrips: 1 });
+    await sql.end();
+  });
+
   it("the agent's knowledge search by words and meaning: one statement, as by words alone", async () => {
     await adminSql()`insert into knowledge_articles (tenant_id, title, body, language, embedding, embedding_model)
       values (${t.tenantId}, 'Precios', 'Una limpieza dental cuesta 60 €.', 'es',

@@ -9,7 +9,8 @@ import { z } from 'zod';
  * Field names are snake_case because these objects travel in the operator API as they are.
  */
 
-export type MessageChannel = 'whatsapp' | 'messenger' | 'instagram';
+/** `web`: the chat widget on the business's own site (no Meta in between). */
+export type MessageChannel = 'whatsapp' | 'messenger' | 'instagram' | 'web';
 
 /** Meta counts characters (code points), not UTF-16 units: an emoji is one. */
 export const charCount = (value: string) => [...value].length;
@@ -336,6 +337,48 @@ export const messengerMessage = z.discriminatedUnion('type', messagingKinds('mes
 export const instagramMessage = z.discriminatedUnion('type', messagingKinds('instagram'));
 export type MessagingMessage = z.infer<typeof messengerMessage>;
 
+// ---------------------------------------------------------------------------------------------
+// Web chat widget
+// ---------------------------------------------------------------------------------------------
+
+export const WEB_TEXT_MAX = 4096;
+
+/**
+ * What the widget shows: text, and options as buttons (reply buttons and quick replies alike are
+ * tapped, and the tap comes back as the visitor's message). No attachments yet.
+ */
+export const webMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text'), text: limited('Text', WEB_TEXT_MAX) }),
+  z
+    .strictObject({
+      type: z.literal('quick_replies'),
+      text: limited('Text', WEB_TEXT_MAX),
+      quick_replies: z
+        .array(
+          z.strictObject({
+            title: limited('Quick reply title', 20),
+            payload: limited('Quick reply payload', 1000),
+          }),
+        )
+        .min(1, 'at least one quick reply is needed')
+        .max(QUICK_REPLIES_MAX, `at most ${QUICK_REPLIES_MAX} quick replies are allowed`),
+    })
+    .superRefine(uniqueIn('quick_replies', 'title', 'Quick reply titles')),
+  z
+    .strictObject({
+      type: z.literal('buttons'),
+      body: limited('Text', WEB_TEXT_MAX),
+      buttons: z
+        .array(
+          z.strictObject({ id: limited('Button id', 1000), title: limited('Button title', 20) }),
+        )
+        .min(1, 'at least one button is needed')
+        .max(REPLY_BUTTONS_MAX, 'at most 3 buttons are allowed'),
+    })
+    .superRefine(uniqueIn('buttons', 'title', 'Button titles')),
+]);
+export type WebMessage = z.infer<typeof webMessage>;
+
 /** Every kind any channel accepts, as stored in messages.payload.message. */
 export type OutboundMessage = WhatsAppMessage | MessagingMessage;
 export type OutboundKind = OutboundMessage['type'];
@@ -355,12 +398,14 @@ export const KINDS_BY_CHANNEL: Record<MessageChannel, readonly OutboundKind[]> =
   ],
   messenger: ['text', 'quick_replies', 'buttons', 'image', 'video', 'audio', 'document'],
   instagram: ['text', 'quick_replies', 'buttons', 'image', 'video', 'audio', 'document'],
+  web: ['text', 'quick_replies', 'buttons'],
 };
 
 const SCHEMAS = {
   whatsapp: whatsappMessage,
   messenger: messengerMessage,
   instagram: instagramMessage,
+  web: webMessage,
 } as const;
 
 /** The schema of what may be sent on a channel: the AI agent's tools use it as their input schema. */

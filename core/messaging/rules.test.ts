@@ -10,7 +10,7 @@ const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
 
 describe('windowPermission', () => {
   const permit = (
-    channel: 'whatsapp' | 'messenger' | 'instagram',
+    channel: 'whatsapp' | 'messenger' | 'instagram' | 'web',
     sender: 'operator' | 'agent' | 'system',
     hours: number | null,
     kind: 'text' | 'template' = 'text',
@@ -22,6 +22,12 @@ describe('windowPermission', () => {
       lastInboundAt: hours === null ? null : ago(hours),
       now,
     });
+
+  it('the web widget: no window at all, for the agent and operators alike', () => {
+    expect(permit('web', 'agent', 500)).toEqual({ allowed: true });
+    expect(permit('web', 'operator', null)).toEqual({ allowed: true });
+    expect(conversationWindow('web', ago(1000), now)).toMatchObject({ open: true, closesAt: null });
+  });
 
   it('WhatsApp: anything within 24 h, only templates after', () => {
     expect(permit('whatsapp', 'agent', 23.9)).toEqual({ allowed: true });

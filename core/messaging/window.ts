@@ -29,6 +29,8 @@ export function conversationWindow(
   lastInboundAt: Date | null,
   now: Date,
 ): WindowState {
+  if (channel === 'web')
+    return { open: true, closesAt: null, humanAgentUntil: null, lastInboundAt };
   if (!lastInboundAt) return { open: false, closesAt: null, humanAgentUntil: null, lastInboundAt };
   const closesAt = new Date(lastInboundAt.getTime() + SERVICE_WINDOW_MS);
   return {
@@ -66,6 +68,9 @@ export function windowPermission(input: {
   lastInboundAt: Date | null;
   now: Date;
 }): SendPermission {
+  // The widget is ours: no platform window, no templates; a visitor reads replies whenever they
+  // come back to the page.
+  if (input.channel === 'web') return { allowed: true };
   const window = conversationWindow(input.channel, input.lastInboundAt, input.now);
   if (input.channel === 'whatsapp') {
     // Templates are the way to reach a customer outside the window; consent is checked apart.

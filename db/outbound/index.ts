@@ -16,6 +16,7 @@ export {
   recordAcceptedSend,
   recordOutcomeUnknown,
   recordSent,
+  recordWidgetDelivered,
   releaseUnsentClaim,
   requeueAfterTransient,
 } from './outcomes';

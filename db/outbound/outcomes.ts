@@ -72,6 +72,40 @@ export async function recordSent(
 }
 
 /**
+ * A reply in a web widget conversation: nothing carries it anywhere (the visitor's widget reads it
+ * on its next poll), so it is delivered the moment it is claimed. Its provider id is our own
+ * (`web:<message id>`), so the unique (account, provider id) key holds as on every channel.
+ */
+export async function recordWidgetDelivered(
+  ctx: TenantContext,
+  input: { messageId: string; attemptId: string; request: Record<string, unknown>; now: Date },
+): Promise<void> {
+  const providerMessageId = `web:${input.messageId}`;
+  await Promise.all([
+    ctx.tx
+      .update(messages)
+      .set({
+        status: 'delivered',
+        providerMessageId,
+        errorCode: null,
+        errorReason: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(messages.id, input.messageId), eq(messages.status, 'sending'))),
+    ctx.tx
+      .update(sendAttempts)
+      .set({
+        outcome: 'sent',
+        finishedAt: input.now,
+        providerMessageId,
+        request: input.request,
+      })
+      .where(eq(sendAttempts.id, input.attemptId)),
+    markOpportunitySent(ctx, input.messageId),
+  ]);
+}
+
+/**
  * Makes the provider id free for our message. A Messenger / Instagram echo of our own send that
  * was not recognised as ours (its `app_id` is not META_APP_ID) is stored as an operator's message
  * and locks the conversation; when it arrives before the send job records the id, it is merged

@@ -229,7 +229,7 @@ export type QueueOutboundInput = {
    */
   checkWindow?: boolean;
   /** The channel the caller believes the conversation is on (the API's channel_source); checked. */
-  expectedChannel?: 'whatsapp' | 'messenger' | 'instagram';
+  expectedChannel?: 'whatsapp' | 'messenger' | 'instagram' | 'web';
   /**
    * A message the agent wrote: its label (`payload.agent`: the model, the draft it came from, who
    * approved it), stored with the message.

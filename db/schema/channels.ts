@@ -1,9 +1,11 @@
-import { integer, pgEnum, pgSchema, text, unique } from 'drizzle-orm/pg-core';
-import { at, createdAt, parentKey, updatedAt } from './columns';
+import { sql } from 'drizzle-orm';
+import { check, integer, jsonb, pgEnum, pgSchema, text, unique } from 'drizzle-orm/pg-core';
+import { at, createdAt, parentKey, parentRef, updatedAt } from './columns';
 import { workerOfTenant } from './roles';
 import { tenantRef, tenantTable } from './tenants';
 
-export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram']);
+/** `web`: the chat widget on the business's own site (functions/widget, docs/widget.md). */
+export const channel = pgEnum('channel', ['whatsapp', 'messenger', 'instagram', 'web']);
 export type Channel = (typeof channel.enumValues)[number];
 
 /**
@@ -67,3 +69,31 @@ export const channelCredentials = privateSchema
     (t) => [workerOfTenant('channel_credentials', t.tenantId)],
   )
   .enableRLS();
+
+/**
+ * A chat widget on a business's own site (docs/widget.md). Its channel account (channel `web`)
+ * holds the public key as `external_id`, so conversations, contacts and messages are the same rows
+ * as on any channel; this row is what only the widget has: the origins whose pages may use it and
+ * what the visitor sees. Admins edit it; the widget's public endpoints read it under the tenant
+ * handle once the key has named the tenant.
+ */
+export const widgets = tenantTable(
+  'widgets',
+  'admins-write',
+  {
+    channelAccountId: parentRef('channel_account_id', () => channelAccounts.id),
+    /** `https://shop.example` origins (scheme, host, port), exactly as browsers send `Origin`. */
+    allowedOrigins: jsonb('allowed_origins').$type<string[]>().notNull().default([]),
+    title: text('title').notNull().default(''),
+    /** `#rrggbb`: the bubble's and the header's colour. */
+    color: text('color').notNull().default('#0b6e4f'),
+    greeting: text('greeting').notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('widgets_channel_account').on(t.channelAccountId),
+    check('widgets_origins_array', sql`jsonb_typeof(${t.allowedOrigins}) = 'array'`),
+    check('widgets_color', sql`${t.color} ~ '^#[0-9a-fA-F]{6}$'`),
+  ],
+);

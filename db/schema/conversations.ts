@@ -31,6 +31,8 @@ export const contacts = tenantTable(
     bsuid: text('bsuid'),
     name: text('name'),
     username: text('username'),
+    /** What a web widget visitor left to be reached at (Meta's channels never give one). */
+    email: text('email'),
     /** Set when the customer opted out of outreach; the full history is in opt_ins. */
     optedOutAt: at('opted_out_at'),
     ...timestamps(),

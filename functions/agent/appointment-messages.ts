@@ -2,7 +2,11 @@ import { formatInteractiveId } from '../../core/agent/ids';
 import { type AgentLanguage, conversationLanguage } from '../../core/agent/language';
 import { longTimeLabel } from '../../core/appointments/offer';
 import { SendRefusedError } from '../../core/errors';
-import { type OutboundMessage, parseOutboundMessage } from '../../core/messaging/kinds';
+import {
+  type MessageChannel,
+  type OutboundMessage,
+  parseOutboundMessage,
+} from '../../core/messaging/kinds';
 import { buildTemplateMessage, templatePlaceholders } from '../../core/messaging/templates';
 import { recentMessages } from '../../db/agent';
 import type { DueReminder } from '../../db/appointment-reminders';
@@ -106,7 +110,7 @@ export function appointmentMessage(
   facts: DueReminder,
   notice: AppointmentNotice,
   language: AgentLanguage,
-  channel: 'whatsapp' | 'messenger' | 'instagram',
+  channel: MessageChannel,
 ): OutboundMessage {
   const said = SAID[language];
   const text = said[notice](

@@ -26,7 +26,12 @@ import type { Logger } from '../lib/logger';
 import { notifyStaffCard } from './handoff';
 import { safeTimeZone } from './instructions';
 
-const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
+const CHANNEL_NAMES = {
+  whatsapp: 'WhatsApp',
+  messenger: 'Messenger',
+  instagram: 'Instagram',
+  web: 'the website chat',
+};
 
 /**
  * Approval mode: the run's replies become drafts (older pending drafts of the conversation are

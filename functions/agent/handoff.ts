@@ -15,7 +15,12 @@ import type { EscalationContact } from '../../db/schema';
 import type { TenantSettings } from '../../db/settings';
 import { type Logger, safeErrorFields } from '../lib/logger';
 
-const CHANNEL_NAMES = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
+const CHANNEL_NAMES = {
+  whatsapp: 'WhatsApp',
+  messenger: 'Messenger',
+  instagram: 'Instagram',
+  web: 'the website chat',
+};
 
 function clip(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();

@@ -56,16 +56,19 @@ export function describeHours(hours: BusinessHours): string | null {
 export function buildInstructions(input: {
   tenantName: string;
   settings: TenantSettings;
-  channel: 'whatsapp' | 'messenger' | 'instagram';
+  channel: 'whatsapp' | 'messenger' | 'instagram' | 'web';
   language: AgentLanguage;
   now: Date;
   customerName: string | null;
 }): string {
   const { settings } = input;
   const zone = safeTimeZone(settings.timeZone);
-  const channelName = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' }[
-    input.channel
-  ];
+  const channelName = {
+    whatsapp: 'WhatsApp',
+    messenger: 'Messenger',
+    instagram: 'Instagram',
+    web: 'the chat on its website',
+  }[input.channel];
   const sections = [
     `You are the virtual assistant of ${input.tenantName}, answering customers on ${channelName}.`,
     settings.persona.trim() ? `Persona: ${settings.persona.trim()}` : null,

@@ -200,6 +200,7 @@ const TEXT_LIMITS: Record<MessageChannel, number> = {
   whatsapp: 4096,
   messenger: 2000,
   instagram: 1000,
+  web: 4096,
 };
 
 export function splitText(text: string, channel: MessageChannel): string[] {

@@ -29,6 +29,9 @@ export const contactProfileJob = defineJob({
     if (target.account.channel === 'whatsapp') {
       return { status: 'done', detail: 'WhatsApp webhooks carry the profile name' };
     }
+    if (target.account.channel === 'web') {
+      return { status: 'done', detail: 'a widget visitor gives their own name' };
+    }
     if (target.name) return { status: 'done', detail: 'the contact already has a name' };
     const account = await graphAccountFor(services, env, tenantId, target.account);
     if (!account) return { status: 'done', detail: 'skipped: the account has no access token' };

@@ -10,6 +10,7 @@ import {
   prepareSend,
   recordOutcomeUnknown,
   recordSent,
+  recordWidgetDelivered,
   releaseUnsentClaim,
   requeueAfterTransient,
   SEND_JOB_KIND,
@@ -120,6 +121,8 @@ type Claimed = Extract<SendPlan, { action: 'send' }>;
 /** The request for the provider that carries the account (kept in the attempt's history). */
 function requestFor(plan: Claimed): Record<string, unknown> {
   const { conv, message, row, permission } = plan;
+  // The web widget shows the message as stored: there is no provider request to build.
+  if (conv.account.channel === 'web') return { message };
   const adapter = callbackAdapter(conv.account.provider);
   if (adapter) {
     return adapter.request(
@@ -262,6 +265,7 @@ async function send(job: JobContext, plan: Claimed, options: SendJobOptions): Pr
     return failPermanently({ job, plan, options, request: {} }, err);
   }
   const step: SendStep = { job, plan, options, request };
+  if (plan.conv.account.channel === 'web') return deliverToWidget(step);
   if (!job.env.WHATSAPP_ALLOW_LIVE_SEND) return simulateSend(step);
   let token: Awaited<ReturnType<typeof accessToken>>;
   try {
@@ -345,6 +349,20 @@ async function simulateSend(step: SendStep): Promise<JobOutcome> {
   return { status: 'done', detail: 'simulated (WHATSAPP_ALLOW_LIVE_SEND is off)' };
 }
 
+/** The web widget: no Meta, no live-send switch; the visitor's next poll reads it (docs/widget.md). */
+async function deliverToWidget(step: SendStep): Promise<JobOutcome> {
+  const { job, plan, request } = step;
+  await inTenant(step, (ctx) =>
+    recordWidgetDelivered(ctx, {
+      messageId: plan.row.id,
+      attemptId: plan.attemptId,
+      request,
+      now: job.services.clock.now(),
+    }),
+  );
+  return { status: 'done', detail: 'delivered to the web widget' };
+}
+
 /** Over the number's throughput cap: back in the queue for when the window has room. */
 async function waitForThroughput(step: SendStep): Promise<JobOutcome | null> {
   const { services, env } = step.job;
@@ -417,6 +435,7 @@ async function callProvider(
   accessToken: string,
 ): Promise<{ ok: true; providerMessageId: string } | { ok: false; error: GraphApiError }> {
   const { account: channel } = step.plan.conv;
+  if (channel.channel === 'web') throw new Error('a web widget message never goes to Graph');
   const { env } = step.job;
   const timeoutMs = step.options.graphTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const adapter = callbackAdapter(channel.provider);

@@ -1,28 +1,32 @@
+import type { MessageChannel } from '../../core/messaging/kinds';
 import { asTenant } from '../../db/client';
 import { loadReadReceiptTarget, loadSealedAccessToken } from '../../db/outbound';
 import type { Services } from '../context';
 import type { Env } from '../env';
 import { decryptSecret } from './crypto';
-import { type GraphAccount, GraphApiError, type GraphChannel, graphClient } from './graph';
+import { type GraphAccount, GraphApiError, graphClient } from './graph';
 
 /**
  * A channel account with its decrypted access token, for one Graph call. Credentials are readable
  * only by the tenant handle (private schema), so this reads them as the worker role bound to the
  * tenant; callers are the send job and operator routes whose operator was already checked to be a
- * member of that tenant. Returns null when the account has no token.
+ * member of that tenant. Returns null when the account has no token, or is the web widget's
+ * (nothing of it goes through Meta).
  */
 export async function graphAccountFor(
   services: Services,
   env: Env,
   tenantId: string,
-  account: { id: string; channel: GraphChannel; externalId: string; wabaId: string | null },
+  account: { id: string; channel: MessageChannel; externalId: string; wabaId: string | null },
 ): Promise<GraphAccount | null> {
+  const { channel } = account;
+  if (channel === 'web') return null;
   const sealed = await asTenant(services.db, tenantId, (ctx) =>
     loadSealedAccessToken(ctx, account.id),
   );
   if (!sealed) return null;
   return {
-    channel: account.channel,
+    channel,
     externalId: account.externalId,
     wabaId: account.wabaId,
     accessToken: await decryptSecret(sealed, env.CREDENTIALS_ENCRYPTION_KEY),
@@ -44,8 +48,15 @@ export async function markCustomerMessageRead(
   const target = await asTenant(services.db, input.tenantId, (ctx) =>
     loadReadReceiptTarget(ctx, input.messageId),
   );
-  // A provider-carried number's read receipts are the provider's business (not sent by us).
-  if (!target.providerMessageId || target.account.provider !== 'meta') return 'skipped';
+  // A provider-carried number's read receipts are the provider's business (not sent by us), and
+  // the widget has none to send: the visitor's page is not Meta.
+  if (
+    !target.providerMessageId ||
+    target.account.provider !== 'meta' ||
+    target.account.channel === 'web'
+  ) {
+    return 'skipped';
+  }
   const account = await graphAccountFor(services, env, input.tenantId, target.account);
   if (!account) return 'skipped';
   try {

@@ -12,6 +12,7 @@ const API_PREFIXES = [
   '/admin',
   '/platform',
   '/webhooks',
+  '/widget',
   '/jobs',
   '/healthz',
   '/openapi.json',

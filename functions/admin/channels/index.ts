@@ -38,13 +38,13 @@ const account = z
   .object({
     id: field.id('The channel account'),
     channel: z
-      .enum(['whatsapp', 'messenger', 'instagram'])
-      .openapi({ description: 'The channel', example: 'whatsapp' }),
+      .enum(['whatsapp', 'messenger', 'instagram', 'web'])
+      .openapi({ description: 'The channel (web: the site chat widget)', example: 'whatsapp' }),
     provider: z
       .enum(['meta', 'gupshup', 'ycloud'])
       .openapi({ description: 'Who carries it: Meta directly, or a provider', example: 'meta' }),
     external_id: field.string(
-      "The account's id at its provider: Meta's phone number id, page or Instagram id; Gupshup's app name; YCloud's number in E.164",
+      "The account's id at its provider: Meta's phone number id, page or Instagram id; Gupshup's app name; YCloud's number in E.164; a widget's public key",
       '106540352242922',
     ),
     display_name: field.string('The name shown for the account', 'Main line'),

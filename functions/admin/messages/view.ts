@@ -9,7 +9,7 @@ import { EXAMPLE_TIME, field, jsonResponse } from '../route';
  * and the retries all return it), the messaging window, and the 202 answer of every send.
  */
 
-export const channelSchema = z.enum(['whatsapp', 'messenger', 'instagram']);
+export const channelSchema = z.enum(['whatsapp', 'messenger', 'instagram', 'web']);
 
 export const lockSourceSchema = z.enum(['operator', 'echo', 'escalation', 'keyword']);
 

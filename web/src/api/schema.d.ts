@@ -1411,7 +1411,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source: "whatsapp" | "messenger" | "instagram";
+            channel_source: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * @description Customer messages since an operator last read the chat
              * @example 2
@@ -1827,7 +1827,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source?: "whatsapp" | "messenger" | "instagram";
+            channel_source?: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * Format: uuid
              * @description Quote this message (WhatsApp): its id
@@ -2074,11 +2074,11 @@ export interface components {
              */
             id: string;
             /**
-             * @description The channel
+             * @description The channel (web: the site chat widget)
              * @example whatsapp
              * @enum {string}
              */
-            channel: "whatsapp" | "messenger" | "instagram";
+            channel: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * @description Who carries it: Meta directly, or a provider
              * @example meta
@@ -2086,7 +2086,7 @@ export interface components {
              */
             provider: "meta" | "gupshup" | "ycloud";
             /**
-             * @description The account's id at its provider: Meta's phone number id, page or Instagram id; Gupshup's app name; YCloud's number in E.164
+             * @description The account's id at its provider: Meta's phone number id, page or Instagram id; Gupshup's app name; YCloud's number in E.164; a widget's public key
              * @example 106540352242922
              */
             external_id: string;
@@ -2202,7 +2202,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            channel_source: "whatsapp" | "messenger" | "instagram";
+            channel_source: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * @description The customer
              * @example {
@@ -2523,7 +2523,7 @@ export interface components {
                  * @example whatsapp
                  * @enum {string}
                  */
-                channel: "whatsapp" | "messenger" | "instagram";
+                channel: "whatsapp" | "messenger" | "instagram" | "web";
                 /**
                  * @description How it was given: web_form, paper_form, phone_call, a keyword, …
                  * @example web_form
@@ -4573,7 +4573,7 @@ export interface components {
              * @example whatsapp
              * @enum {string}
              */
-            contact_channel: "whatsapp" | "messenger" | "instagram";
+            contact_channel: "whatsapp" | "messenger" | "instagram" | "web";
             /**
              * Format: uuid
              * @description The conversation to follow up in; null: none
@@ -5147,7 +5147,7 @@ export interface components {
                  * @example whatsapp
                  * @enum {string}
                  */
-                channel: "whatsapp" | "messenger" | "instagram";
+                channel: "whatsapp" | "messenger" | "instagram" | "web";
                 /**
                  * @description Conversations on this channel, one value per day
                  * @example [
@@ -5684,7 +5684,7 @@ export interface operations {
                 /** @description human_only: under human override (locked); bot_only: the bot answers */
                 human_filter?: "all" | "human_only" | "bot_only";
                 /** @description Only conversations on this channel */
-                channel?: "whatsapp" | "messenger" | "instagram";
+                channel?: "whatsapp" | "messenger" | "instagram" | "web";
                 /** @description Search (1–100 characters, trimmed; case-insensitive): part of the customer's name, username or phone number, or of the last message. Combines with the other filters; pass the same `q` with `cursor` */
                 q?: string;
                 /** @description Only conversations carrying this label */

@@ -29,11 +29,15 @@ const SENDER_LABELS: Record<NonNullable<Chat['last_sender']>, MessageKey | null>
   system: 'lastBySystem',
 };
 
-/** One letter in the channel's colour: tells WhatsApp, Messenger and Instagram apart at a glance. */
+/**
+ * One letter in the channel's colour: tells WhatsApp, Messenger, Instagram and the website's chat
+ * apart at a glance.
+ */
 export const CHANNEL_ICONS: Record<Channel, string> = {
   whatsapp: 'W',
   messenger: 'M',
   instagram: 'I',
+  web: 'C',
 };
 
 export function ChatList() {

@@ -100,4 +100,5 @@ export const CHANNEL_NAMES: Record<Channel, string> = {
   whatsapp: 'WhatsApp',
   messenger: 'Messenger',
   instagram: 'Instagram',
+  web: 'Website chat',
 };

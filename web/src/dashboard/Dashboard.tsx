@@ -36,6 +36,7 @@ const CHANNELS: Record<string, MessageKey> = {
   whatsapp: 'dashboardChannelWhatsapp',
   messenger: 'dashboardChannelMessenger',
   instagram: 'dashboardChannelInstagram',
+  web: 'dashboardChannelWeb',
 };
 
 /** Seconds as "45 s", "3.5 min" or "2.1 h". */

@@ -28,6 +28,7 @@ export const es: Messages = {
   upcomingAppointments: 'Próximas citas',
   pending: 'pendiente',
   windowOpenUntil: 'Ventana abierta hasta {time}',
+  windowNone: 'Sin ventana de mensajería: responde cuando quieras',
   windowHumanTag:
     'Ventana cerrada; se permiten respuestas humanas (etiqueta Human Agent) hasta {time}',
   windowClosed:
@@ -545,6 +546,7 @@ export const es: Messages = {
   dashboardChannelWhatsapp: 'WhatsApp',
   dashboardChannelMessenger: 'Messenger',
   dashboardChannelInstagram: 'Instagram',
+  dashboardChannelWeb: 'Chat de la web',
   dashboardSeconds: '{n} s',
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',

@@ -69,8 +69,11 @@ export function Thread() {
 
 function ThreadHeader({ chat }: { chat: Chat }) {
   const w = chat.window;
+  // The website's chat has no messaging window (docs/widget.md): it never closes.
   const windowText = w.open
-    ? t('windowOpenUntil', { time: dateTime(w.closes_at) })
+    ? w.closes_at
+      ? t('windowOpenUntil', { time: dateTime(w.closes_at) })
+      : t('windowNone')
     : humanTagOpen(chat)
       ? t('windowHumanTag', { time: dateTime(w.human_agent_until) })
       : t('windowClosed');
