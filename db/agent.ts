@@ -531,7 +531,8 @@ export async function ensureStaffConversation(
     .select({ id: channelAccounts.id })
     .from(channelAccounts)
     .where(eq(channelAccounts.channel, 'whatsapp'))
-    .orderBy(channelAccounts.createdAt)
+    // The first connected; of numbers connected together, Meta's own before a provider's.
+    .orderBy(channelAccounts.createdAt, channelAccounts.provider, channelAccounts.id)
     .limit(1);
   if (!account) return null;
   const [existing] = await tx

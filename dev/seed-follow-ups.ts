@@ -222,7 +222,7 @@ export async function seedDemoFollowUps(
     select time_zone from tenant_settings where tenant_id = ${tenantId}`;
   const timeZone = settings?.time_zone ?? 'UTC';
   const [account] = await sql<{ id: string }[]>`select id from channel_accounts
-    where tenant_id = ${tenantId} and channel = 'whatsapp' order by created_at limit 1`;
+    where tenant_id = ${tenantId} and channel = 'whatsapp' order by created_at, provider, id limit 1`;
   if (!account) return;
 
   await sql`update tenant_settings set escalation_contacts = ${sql.json([
