@@ -1,7 +1,7 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { ConflictError, NotFoundError } from '../core/errors';
 import type { TenantContext } from './client';
-import { channelAccounts, channelCredentials } from './schema';
+import { channelAccounts, channelCredentials, widgets } from './schema';
 
 /**
  * A business's channel accounts, and connecting WhatsApp numbers that a provider carries (Gupshup,
@@ -20,14 +20,24 @@ const accountColumns = {
   createdAt: channelAccounts.createdAt,
 };
 
+const widgetColumns = {
+  allowedOrigins: widgets.allowedOrigins,
+  title: widgets.title,
+  color: widgets.color,
+  greeting: widgets.greeting,
+};
+
+/** Every account of the business, a web widget's settings with it. */
 export async function listChannelAccounts({ tx }: TenantContext) {
   return tx
-    .select(accountColumns)
+    .select({ ...accountColumns, widget: widgetColumns })
     .from(channelAccounts)
+    .leftJoin(widgets, eq(widgets.channelAccountId, channelAccounts.id))
     .orderBy(asc(channelAccounts.channel), asc(channelAccounts.createdAt), asc(channelAccounts.id));
 }
 
 export type ChannelAccountRow = Awaited<ReturnType<typeof listChannelAccounts>>[number];
+export type WidgetSettings = NonNullable<ChannelAccountRow['widget']>;
 
 /** A provider-carried WhatsApp number with its sealed API key and callback secret, in one go. */
 export async function connectProviderAccount(
@@ -66,7 +76,49 @@ export async function connectProviderAccount(
     accessToken: input.sealedApiKey,
     webhookSecret: input.sealedWebhookSecret,
   });
-  return account;
+  return { ...account, widget: null };
+}
+
+/** A web chat widget: its account (the public key) and its settings. */
+export async function createWidget(
+  { tx, tenantId }: TenantContext,
+  input: { publicKey: string; displayName: string; settings: WidgetSettings },
+): Promise<ChannelAccountRow> {
+  const [account] = await tx
+    .insert(channelAccounts)
+    .values({
+      tenantId,
+      channel: 'web',
+      externalId: input.publicKey,
+      displayName: input.displayName,
+    })
+    .returning(accountColumns);
+  if (!account) throw new Error('createWidget: the insert returned nothing');
+  const [widget] = await tx
+    .insert(widgets)
+    .values({ tenantId, channelAccountId: account.id, ...input.settings })
+    .returning(widgetColumns);
+  return { ...account, widget: widget ?? null };
+}
+
+/** Changes a widget's settings; NotFound for anything but one of the tenant's widgets. */
+export async function updateWidget(
+  { tx }: TenantContext,
+  id: string,
+  changes: Partial<WidgetSettings>,
+): Promise<ChannelAccountRow> {
+  const [widget] = await tx
+    .update(widgets)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(eq(widgets.channelAccountId, id))
+    .returning(widgetColumns);
+  if (!widget) throw new NotFoundError('Web widget', id);
+  const [account] = await tx
+    .select(accountColumns)
+    .from(channelAccounts)
+    .where(eq(channelAccounts.id, id));
+  if (!account) throw new NotFoundError('Web widget', id);
+  return { ...account, widget };
 }
 
 /** The provider of one of the tenant's numbers carried by a provider; NotFound otherwise. */

@@ -65,6 +65,8 @@ const OWNER_ONLY = [
   'POST /admin/channels',
   'POST /admin/channels/:id/webhook-secret',
   'PUT /admin/channels/:id/api-key',
+  'POST /admin/channels/widgets',
+  'PATCH /admin/channels/:id/widget',
 ].sort();
 
 /**

@@ -47,6 +47,25 @@ describeOperatorSecurity({
   },
 });
 
+describeOperatorSecurity({
+  method: 'POST',
+  path: '/admin/channels/widgets',
+  body: { title: 'Shop', allowed_origins: ['https://shop.example'] },
+});
+describeOperatorSecurity({
+  method: 'PATCH',
+  path: '/admin/channels/:foreignId/widget',
+  body: { title: 'Changed' },
+  foreignId: async (sql, b) => {
+    const id = crypto.randomUUID();
+    await sql`insert into channel_accounts (id, tenant_id, channel, external_id, display_name)
+      values (${id}, ${b.tenantId}, 'web', ${`pk_foreign_${id}`}, 'B site')`;
+    await sql`insert into widgets (tenant_id, channel_account_id, allowed_origins, title)
+      values (${b.tenantId}, ${id}, '["https://b.example"]', 'B')`;
+    return id;
+  },
+});
+
 type Connected = {
   account: { id: string; provider: string; callback_url: string; external_id: string };
   callback_url: string;
@@ -192,5 +211,113 @@ describe('/admin/channels', () => {
     expect(await decryptSecret(sealed?.access_token, TEST_ENCRYPTION_KEY)).toBe(
       'ycloud-key-rotated-0001',
     );
+  });
+});
+
+describe('/admin/channels: web widgets', () => {
+  it('an owner adds a widget for the site, gets its script tag, changes its origins; the widget answers that site only', async ({
+    harness: h,
+    sql,
+    newTenant,
+  }) => {
+    const a = await newTenant('Widgets A');
+    const b = await newTenant('Widgets B');
+    const created = await h.asUser(
+      a.owner,
+      '/admin/channels/widgets',
+      post({
+        title: 'Clínica A',
+        allowed_origins: ['https://clinica-a.example'],
+        color: '#123456',
+      }),
+    );
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as {
+      account: {
+        id: string;
+        channel: string;
+        external_id: string;
+        widget: Record<string, unknown>;
+      };
+      script_tag: string;
+    };
+    const key = body.account.external_id;
+    expect(key).toMatch(/^pk_live_[0-9a-f]{32}$/);
+    expect(body.script_tag).toBe(
+      `<script src="http://switchboard.test/widget.js" data-key="${key}" async></script>`,
+    );
+    expect(body.account).toMatchObject({
+      channel: 'web',
+      widget: {
+        allowed_origins: ['https://clinica-a.example'],
+        title: 'Clínica A',
+        color: '#123456',
+        greeting: '',
+      },
+    });
+    const session = (origin: string) =>
+      h.request('http://switchboard.test/widget/session', {
+        method: 'POST',
+        headers: {
+          origin,
+          'content-type': 'application/json',
+          'cf-connecting-ip': crypto.randomUUID(),
+        },
+        body: JSON.stringify({ key }),
+      });
+    expect((await session('https://clinica-a.example')).status).toBe(200);
+    expect((await session('https://elsewhere.example')).status).toBe(403);
+
+    const patch = (user: { id: string; email: string }, id: string, changes: unknown) =>
+      h.asUser(user, `/admin/channels/${id}/widget`, {
+        method: 'PATCH',
+        body: JSON.stringify(changes),
+      });
+    const moved = await patch(a.owner, body.account.id, {
+      allowed_origins: ['https://www.clinica-a.example'],
+      greeting: 'Hola',
+    });
+    expect(moved.status).toBe(200);
+    expect(((await moved.json()) as { widget: unknown }).widget).toEqual({
+      allowed_origins: ['https://www.clinica-a.example'],
+      title: 'Clínica A',
+      color: '#123456',
+      greeting: 'Hola',
+    });
+    expect((await session('https://clinica-a.example')).status).toBe(403);
+    expect((await session('https://www.clinica-a.example')).status).toBe(200);
+
+    // Refused: an origin with a path, no origin at all, nothing to change, an agent, another
+    // business's widget, and an account that is not a widget.
+    const badOrigin = await h.asUser(
+      a.owner,
+      '/admin/channels/widgets',
+      post({ title: 'X', allowed_origins: ['https://clinica-a.example/contact'] }),
+    );
+    expect(badOrigin.status).toBe(400);
+    expect(((await badOrigin.json()) as ErrorBody).error.message).toContain('origin');
+    expect(
+      (
+        await h.asUser(
+          a.owner,
+          '/admin/channels/widgets',
+          post({ title: 'X', allowed_origins: [] }),
+        )
+      ).status,
+    ).toBe(400);
+    expect((await patch(a.owner, body.account.id, {})).status).toBe(400);
+    expect((await patch(a.agent, body.account.id, { title: 'Agent' })).status).toBe(403);
+    expect((await patch(b.owner, body.account.id, { title: 'Other' })).status).toBe(404);
+    expect((await patch(a.owner, a.accounts.whatsapp.id, { title: 'Not a widget' })).status).toBe(
+      404,
+    );
+    const [unchanged] =
+      await sql`select title from widgets where channel_account_id = ${body.account.id}`;
+    expect(unchanged?.title).toBe('Clínica A');
+
+    const list = (await (await h.asUser(a.agent, '/admin/channels')).json()) as {
+      items: Array<{ channel: string; widget: unknown }>;
+    };
+    expect(list.items.filter((i) => i.channel === 'web')).toHaveLength(1);
   });
 });

@@ -3,9 +3,11 @@ import type { Context } from 'hono';
 import {
   type ChannelAccountRow,
   connectProviderAccount,
+  createWidget,
   listChannelAccounts,
   rotateWebhookSecret,
   setProviderApiKey,
+  updateWidget,
 } from '../../../db/channel-accounts';
 import { asTenant } from '../../../db/client';
 import type { App } from '../../app';
@@ -17,9 +19,9 @@ import { itemsOf } from '../paging';
 import { field, idParams, jsonBody, jsonResponse, operatorRoutes } from '../route';
 
 /**
- * `/admin/channels`: the business's channel accounts, and connecting WhatsApp numbers carried by a
+ * `/admin/channels`: the business's channel accounts, connecting WhatsApp numbers carried by a
  * provider (Gupshup, YCloud): the provider's API key and the callback secret, sealed at rest like
- * Meta's tokens, and rotatable. Every member reads the list; owners and admins connect numbers and
+ * Meta's tokens, and rotatable; and the web chat widgets of its sites (docs/widget.md). Every member reads the list; owners and admins connect numbers and
  * change their credentials. Secrets never come back, except a Gupshup callback URL once, when it
  * is made (the secret is part of it, and Gupshup's settings need the whole URL).
  */
@@ -53,6 +55,21 @@ const account = z
       "Where a provider posts this number's callbacks (without Gupshup's secret); null for Meta's accounts, which share /webhooks/meta",
       'https://api.example.com/webhooks/ycloud/0b6f5a52-8c1e-4d2a-9f3b-7e4c1d2a9b60',
     ),
+    widget: z
+      .object({
+        allowed_origins: z.array(z.string()).openapi({
+          description: 'The origins whose pages may use the widget',
+          example: ['https://www.example-clinic.com'],
+        }),
+        title: field.string("The widget's header", 'Example Clinic'),
+        color: field.string("The bubble's and header's colour", '#0b6e4f'),
+        greeting: field.string("The widget's first words to a visitor", 'Hi! How can we help?'),
+      })
+      .nullable()
+      .openapi({
+        description: "A web widget's settings (its public key is external_id); null for the others",
+        example: null,
+      }),
     created_at: field.time('When it was connected'),
   })
   .openapi('ChannelAccount', {
@@ -151,7 +168,93 @@ const apiKeyInput = z
   .object({ api_key: connectInput.shape.api_key })
   .openapi('ProviderApiKeyInput', { description: "The provider's new API key" });
 
+/** Exactly what browsers send as `Origin`: scheme, host and port; no path, no trailing slash. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const widgetFields = {
+  title: z.string().trim().min(1).max(60).openapi({
+    description: "The widget's header (≤ 60)",
+    example: 'Example Clinic',
+  }),
+  allowed_origins: z
+    .array(
+      z
+        .string()
+        .trim()
+        .max(200)
+        .refine(
+          isOrigin,
+          'must be an origin as browsers send it: https://www.example.com (no path)',
+        ),
+    )
+    .min(1)
+    .max(20)
+    .openapi({
+      description: 'The origins whose pages may use the widget (1–20); any other page is refused',
+      example: ['https://www.example-clinic.com', 'https://example-clinic.com'],
+    }),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour as #rrggbb')
+    .openapi({ description: "The bubble's and header's colour, #rrggbb", example: '#0b6e4f' }),
+  greeting: z.string().trim().max(300).openapi({
+    description: "The widget's first words to a visitor (≤ 300)",
+    example: 'Hi! How can we help?',
+  }),
+};
+
+const widgetInput = z
+  .object({
+    ...widgetFields,
+    color: widgetFields.color.optional(),
+    greeting: widgetFields.greeting.optional(),
+  })
+  .openapi('WidgetInput', { description: 'A web chat widget for the business’s site' });
+
+const widgetChanges = z
+  .object({
+    title: widgetFields.title.optional(),
+    allowed_origins: widgetFields.allowed_origins.optional(),
+    color: widgetFields.color.optional(),
+    greeting: widgetFields.greeting.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'nothing to change')
+  .openapi('WidgetChanges', { description: 'What to change in a widget' });
+
+const createdWidget = z
+  .object({
+    account,
+    script_tag: field.string(
+      'The tag to put in every page of the site',
+      '<script src="https://api.example.com/widget.js" data-key="pk_live_…" async></script>',
+    ),
+  })
+  .openapi('CreatedWidget', { description: 'The widget, and the tag that shows it' });
+
 const ownersAndAdmins = [requireRole('owner', 'admin')];
+
+const createWidgetRoute = route('post', '/channels/widgets', {
+  operationId: 'createWidget',
+  summary: 'Add a web chat widget for the business’s site (owners and admins)',
+  middleware: ownersAndAdmins,
+  request: { body: jsonBody(widgetInput) },
+  responses: { 201: jsonResponse('Created', createdWidget) },
+});
+
+const updateWidgetRoute = route('patch', '/channels/{id}/widget', {
+  operationId: 'updateWidget',
+  summary: "Change a web widget's origins, title, colour or greeting (owners and admins)",
+  middleware: ownersAndAdmins,
+  request: { params: idParams, body: jsonBody(widgetChanges) },
+  responses: { 200: jsonResponse('The widget now', account) },
+});
 
 const listRoute = route('get', '/channels', {
   operationId: 'listChannels',
@@ -183,9 +286,9 @@ const apiKeyRoute = route('put', '/channels/{id}/api-key', {
   responses: { 204: { description: 'Replaced' } },
 });
 
-/** Where a provider posts this account's callbacks, on the origin that serves this API. */
+/** Where a provider posts this account's callbacks: the deployment's public URL. */
 function callbackUrl(c: Context<HonoEnv>, row: { id: string; provider: string }, secret?: string) {
-  const url = new URL(`/webhooks/${row.provider}/${row.id}`, new URL(c.req.url).origin);
+  const url = new URL(`/webhooks/${row.provider}/${row.id}`, c.var.env.PUBLIC_BASE_URL);
   if (secret) url.searchParams.set('secret', secret);
   return url.toString();
 }
@@ -199,6 +302,14 @@ function toView(c: Context<HonoEnv>, row: ChannelAccountRow): z.infer<typeof acc
     display_name: row.displayName,
     display_phone_number: row.displayPhoneNumber,
     callback_url: row.provider === 'meta' ? null : callbackUrl(c, row),
+    widget: row.widget
+      ? {
+          allowed_origins: row.widget.allowedOrigins,
+          title: row.widget.title,
+          color: row.widget.color,
+          greeting: row.widget.greeting,
+        }
+      : null,
     created_at: row.createdAt.toISOString(),
   };
 }
@@ -212,7 +323,48 @@ function newSecret(): string {
     .replace(/=+$/, '');
 }
 
+/** What a widget's API field names are in db/ (only those given). */
+function widgetSettings(input: Partial<Record<keyof typeof widgetFields, unknown>>) {
+  return Object.fromEntries(
+    Object.entries({
+      title: input.title,
+      allowedOrigins: input.allowed_origins,
+      color: input.color,
+      greeting: input.greeting,
+    }).filter(([, v]) => v !== undefined),
+  );
+}
+
 export function registerChannels(app: App) {
+  app.openapi(createWidgetRoute, async (c) => {
+    const body = c.req.valid('json');
+    // Public by design (it is in the site's HTML): it only names the widget.
+    const publicKey = `pk_live_${crypto.randomUUID().replaceAll('-', '')}`;
+    const row = await asCurrentOperator(c, ({ ctx }) =>
+      createWidget(ctx, {
+        publicKey,
+        displayName: `${body.title} website`,
+        settings: {
+          title: body.title,
+          allowedOrigins: body.allowed_origins,
+          color: body.color ?? '#0b6e4f',
+          greeting: body.greeting ?? '',
+        },
+      }),
+    );
+    const script = new URL('/widget.js', c.var.env.PUBLIC_BASE_URL);
+    const scriptTag = `<script src="${script}" data-key="${publicKey}" async></script>`;
+    return c.json({ account: toView(c, row), script_tag: scriptTag }, 201);
+  });
+
+  app.openapi(updateWidgetRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const row = await asCurrentOperator(c, ({ ctx }) =>
+      updateWidget(ctx, id, widgetSettings(c.req.valid('json'))),
+    );
+    return c.json(toView(c, row), 200);
+  });
+
   app.openapi(listRoute, async (c) => {
     const rows = await asCurrentOperator(c, ({ ctx }) => listChannelAccounts(ctx));
     return c.json({ items: rows.map((row) => toView(c, row)) }, 200);

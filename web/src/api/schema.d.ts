@@ -264,6 +264,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/channels/widgets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a web chat widget for the business’s site (owners and admins) */
+        post: operations["createWidget"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/channels/{id}/widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a web widget's origins, title, colour or greeting (owners and admins) */
+        patch: operations["updateWidget"];
+        trace?: never;
+    };
     "/admin/channels": {
         parameters: {
             query?: never;
@@ -2065,6 +2099,15 @@ export interface components {
                 }[];
             };
         };
+        /** @description The widget, and the tag that shows it */
+        CreatedWidget: {
+            account: components["schemas"]["ChannelAccount"];
+            /**
+             * @description The tag to put in every page of the site
+             * @example <script src="https://api.example.com/widget.js" data-key="pk_live_…" async></script>
+             */
+            script_tag: string;
+        };
         /** @description A WhatsApp number, Messenger page or Instagram account */
         ChannelAccount: {
             /**
@@ -2106,10 +2149,90 @@ export interface components {
              */
             callback_url: string | null;
             /**
+             * @description A web widget's settings (its public key is external_id); null for the others
+             * @example null
+             */
+            widget: {
+                /**
+                 * @description The origins whose pages may use the widget
+                 * @example [
+                 *       "https://www.example-clinic.com"
+                 *     ]
+                 */
+                allowed_origins: string[];
+                /**
+                 * @description The widget's header
+                 * @example Example Clinic
+                 */
+                title: string;
+                /**
+                 * @description The bubble's and header's colour
+                 * @example #0b6e4f
+                 */
+                color: string;
+                /**
+                 * @description The widget's first words to a visitor
+                 * @example Hi! How can we help?
+                 */
+                greeting: string;
+            } | null;
+            /**
              * @description When it was connected (ISO 8601)
              * @example 2025-03-14T09:26:53.589Z
              */
             created_at: string;
+        };
+        /** @description A web chat widget for the business’s site */
+        WidgetInput: {
+            /**
+             * @description The widget's header (≤ 60)
+             * @example Example Clinic
+             */
+            title: string;
+            /**
+             * @description The origins whose pages may use the widget (1–20); any other page is refused
+             * @example [
+             *       "https://www.example-clinic.com",
+             *       "https://example-clinic.com"
+             *     ]
+             */
+            allowed_origins: string[];
+            /**
+             * @description The bubble's and header's colour, #rrggbb
+             * @example #0b6e4f
+             */
+            color?: string;
+            /**
+             * @description The widget's first words to a visitor (≤ 300)
+             * @example Hi! How can we help?
+             */
+            greeting?: string;
+        };
+        /** @description What to change in a widget */
+        WidgetChanges: {
+            /**
+             * @description The widget's header (≤ 60)
+             * @example Example Clinic
+             */
+            title?: string;
+            /**
+             * @description The origins whose pages may use the widget (1–20); any other page is refused
+             * @example [
+             *       "https://www.example-clinic.com",
+             *       "https://example-clinic.com"
+             *     ]
+             */
+            allowed_origins?: string[];
+            /**
+             * @description The bubble's and header's colour, #rrggbb
+             * @example #0b6e4f
+             */
+            color?: string;
+            /**
+             * @description The widget's first words to a visitor (≤ 300)
+             * @example Hi! How can we help?
+             */
+            greeting?: string;
         };
         /** @description The number, and where its callbacks go */
         ConnectedNumber: {
@@ -6937,6 +7060,237 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueuedMessage"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWidget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWidget"];
+                };
+            };
+            /** @description Error (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (500) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWidget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id (a UUID) of the thing the path names, as listed by the API */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetChanges"];
+            };
+        };
+        responses: {
+            /** @description The widget now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelAccount"];
                 };
             };
             /** @description Error (400) */
