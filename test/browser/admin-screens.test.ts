@@ -8,6 +8,7 @@ import { chromiumAvailable, launchChromium } from '../chromium';
 import { adminSql, createTenant, type TenantFixture } from '../fixtures';
 import { customerPhone } from '../meta-webhooks';
 import { must } from '../must';
+import { connectProviderNumber, type ProviderNumber } from '../providers';
 import { TEST_JWT_SECRET } from '../tokens';
 import { startWorkerd } from '../workerd';
 import { editorOpened, expectAccessible, givePassword, SCREENS, signIn } from './operator-page';
@@ -40,6 +41,8 @@ const ENTRY = {
 describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium', () => {
   let sql: postgres.Sql;
   let tenant: TenantFixture;
+  let gupshup: ProviderNumber;
+  const widgetAccount = crypto.randomUUID();
   let auth: Awaited<ReturnType<typeof startSupabaseAuth>>;
   let worker: Awaited<ReturnType<typeof startWorkerd>>;
   let browser: Browser;
@@ -47,6 +50,12 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
   beforeAll(async () => {
     sql = adminSql();
     tenant = await createTenant(sql, 'Admin Clinic');
+    // A number Gupshup carries and a site widget, for the settings' channel list.
+    gupshup = await connectProviderNumber(sql, tenant, 'gupshup');
+    await sql`insert into channel_accounts (id, tenant_id, channel, external_id, display_name)
+      values (${widgetAccount}, ${tenant.tenantId}, 'web', ${`pk_live_${widgetAccount.replaceAll('-', '')}`}, 'Admin Clinic website')`;
+    await sql`insert into widgets (tenant_id, channel_account_id, allowed_origins, title)
+      values (${tenant.tenantId}, ${widgetAccount}, '["https://admin-clinic.example"]', 'Admin Clinic')`;
     await givePassword(sql, tenant.owner.id);
     await givePassword(sql, tenant.agent.id);
     auth = await startSupabaseAuth({ jwtSecret: TEST_JWT_SECRET, users: postgresUserStore(sql) });
@@ -159,6 +168,17 @@ describe.skipIf(!haveChromium)('admin screens on the operator page in Chromium',
       expect(await page.isChecked('input[name=reply_mode][value=approval]')).toBe(true);
       expect(await page.inputValue('#set-debounce_seconds')).toBe(String(debounce));
       expect(await page.inputValue('#contact-0-whatsapp')).toBe('+34600000001');
+      // The channels: the Gupshup number with where its callbacks go (never its secret), and the
+      // site widget with the tag for its pages.
+      const provided = page.locator('#channels-list li[data-provider=gupshup]');
+      expect(await provided.textContent()).toContain(`/webhooks/gupshup/${gupshup.id}`);
+      expect(await provided.textContent()).not.toContain(gupshup.webhookSecret);
+      const widget = page.locator('#channels-list li[data-channel=web]');
+      expect(await widget.textContent()).toContain(
+        `data-key="pk_live_${widgetAccount.replaceAll('-', '')}"`,
+      );
+      expect(await widget.textContent()).toContain('https://admin-clinic.example');
+      await page.locator('#channels').screenshot({ path: shot('channels') });
       await expectAccessible(page);
       if (screen === 'phone') await expectFitsPhone(page);
       await page.screenshot({ path: shot('settings'), fullPage: true });

@@ -32,7 +32,8 @@ const REASONS: Record<string, MessageKey> = {
   not_sendable: 'dashboardReasonNotSendable',
   budget_spent: 'dashboardReasonBudgetSpent',
 };
-const CHANNELS: Record<string, MessageKey> = {
+/** Each channel's name, as the dashboard and the settings' channel list show it. */
+export const CHANNELS: Record<string, MessageKey> = {
   whatsapp: 'dashboardChannelWhatsapp',
   messenger: 'dashboardChannelMessenger',
   instagram: 'dashboardChannelInstagram',

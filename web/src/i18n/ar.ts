@@ -540,4 +540,13 @@ export const ar: Messages = {
   dashboardMinutes: '{n} د',
   dashboardHours: '{n} س',
   dashboardTokens: 'الرموز (الإدخال + الإخراج)',
+  channelsTitle: 'القنوات',
+  channelsHelp:
+    'أرقام واتساب والصفحات ومحادثات الموقع المتصلة بهذا النشاط. تُوصَل الأرقام عبر Gupshup أو YCloud ومحادثات الموقع من خلال الواجهة البرمجية (docs/providers.md، docs/widget.md).',
+  channelProviderMeta: 'Meta Cloud API',
+  channelProviderGupshup: 'Gupshup',
+  channelProviderYcloud: 'YCloud',
+  channelCallbacks: 'تصل الإشعارات إلى',
+  channelScriptTag: 'الوسم لصفحات الموقع:',
+  channelOrigins: 'يجيب في صفحات',
 };

@@ -542,6 +542,15 @@ export const en = {
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',
   dashboardTokens: 'Tokens (input + output)',
+  channelsTitle: 'Channels',
+  channelsHelp:
+    'The WhatsApp numbers, pages and site chats connected to this business. Numbers on Gupshup or YCloud and site widgets are connected through the API (docs/providers.md, docs/widget.md).',
+  channelProviderMeta: 'Meta Cloud API',
+  channelProviderGupshup: 'Gupshup',
+  channelProviderYcloud: 'YCloud',
+  channelCallbacks: 'Callbacks go to',
+  channelScriptTag: 'Tag for the site’s pages:',
+  channelOrigins: 'Answers pages of',
 };
 
 export type Messages = typeof en;

@@ -551,4 +551,13 @@ export const es: Messages = {
   dashboardMinutes: '{n} min',
   dashboardHours: '{n} h',
   dashboardTokens: 'Tokens (entrada + salida)',
+  channelsTitle: 'Canales',
+  channelsHelp:
+    'Los números de WhatsApp, páginas y chats de la web conectados a este negocio. Los números en Gupshup o YCloud y los chats de la web se conectan por la API (docs/providers.md, docs/widget.md).',
+  channelProviderMeta: 'Meta Cloud API',
+  channelProviderGupshup: 'Gupshup',
+  channelProviderYcloud: 'YCloud',
+  channelCallbacks: 'Los avisos llegan a',
+  channelScriptTag: 'Etiqueta para las páginas de la web:',
+  channelOrigins: 'Responde en las páginas de',
 };

@@ -10,6 +10,7 @@ import { AiModel } from './AiModel';
 import { AiPrices } from './AiPrices';
 import { AiTraces, emptyTraceExport, type TraceExportInput, traceExportPatch } from './AiTraces';
 import { Booking, formatReminders, parseReminders } from './Booking';
+import { Channels } from './Channels';
 import { isHoursPath, OpeningHours, sameHours } from './OpeningHours';
 
 const getSettings = () => call(() => api.GET('/admin/settings'));
@@ -415,6 +416,7 @@ export function Settings() {
       )}
       {/* Its own resource with its own saves: a price changes on its own, not with the form. */}
       {form && <AiPrices />}
+      {form && <Channels />}
     </section>
   );
 }
