@@ -43,7 +43,9 @@ export function registerProviderWebhooks(app: App) {
       );
     }
     const event = {
-      id: await eventIdOf(raw),
+      // The body's hash within its provider and account: a resend is the same event, and no
+      // body of another account or of Meta can ever be taken for it.
+      id: await eventIdOf(keyedBy(`${provider}/${account.channelAccountId}\n`, raw)),
       rawBody: text ?? `${BASE64_PREFIX}${toBase64(raw)}`,
       provider,
       signedFor: [account.channelAccountId],
@@ -55,6 +57,15 @@ export function registerProviderWebhooks(app: App) {
       providerAccount: account,
     });
   });
+}
+
+/** `prefix` then `raw`, as one byte array. */
+function keyedBy(prefix: string, raw: Uint8Array): Uint8Array {
+  const head = new TextEncoder().encode(prefix);
+  const keyed = new Uint8Array(head.length + raw.length);
+  keyed.set(head);
+  keyed.set(raw, head.length);
+  return keyed;
 }
 
 async function callbackAccount(
